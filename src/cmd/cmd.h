@@ -1,0 +1,47 @@
+/* Shared helpers of the command layer. */
+#ifndef IOC_CMD_H
+#define IOC_CMD_H
+
+#include "core/jail.h"
+#include "core/util.h"
+
+/* Return codes of command handlers. */
+#define CMD_OK 0
+#define CMD_ERR 1
+#define CMD_USAGE 2
+
+struct cmddef {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;   /* arguments, e.g. "[-f] NAME..." */
+	const char *summary; /* one line */
+};
+extern const struct cmddef commands[];
+const struct cmddef *cmd_find(const char *name);
+
+/* Print "usage: iocell NAME ARGS" (to stdout for -h, stderr otherwise). */
+void cmd_usage(const char *name, bool to_stderr);
+/* Print "iocell NAME: MESSAGE" and the usage on stderr; returns CMD_USAGE. */
+int usage_err(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Run getopt over argv with optstring (a leading '+' is added).  Handles -h.
+ * Returns the option char, -1 at the end, or '?' after printing a usage error. */
+int cmd_getopt(const char *name, int argc, char **argv, const char *opts);
+extern bool cmd_help_shown;
+
+/* Split "k=v" arguments into kv.  Returns false (usage error printed) when one lacks '='. */
+bool parse_assignments(const char *cmd, char **args, int n, struct kv *out);
+/* Validate user assignments for a jail (or for defaults).  Error pending on failure. */
+bool validate_assignments(const struct kv *set, bool for_default);
+
+/* Table output: columns aligned on a terminal, tab-separated with script mode. */
+struct table {
+	size_t ncols;
+	struct strv head;
+	struct strv cells; /* row-major */
+};
+void table_init(struct table *t, const char *const *head);
+void table_add(struct table *t, const char *const *row);
+void table_print(struct table *t, bool script);
+void table_free(struct table *t);
+
+#endif

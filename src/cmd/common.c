@@ -1,0 +1,143 @@
+/* Helpers shared by the command handlers: option parsing, usage, tables. */
+#include "cmd/cmd.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool cmd_help_shown;
+
+void cmd_usage(const char *name, bool to_stderr)
+{
+	const struct cmddef *c = cmd_find(name);
+	FILE *f = to_stderr ? stderr : stdout;
+	if (!c)
+		return;
+	fprintf(f, "usage: iocell %s %s\n", c->name, c->usage);
+	if (!to_stderr)
+		fprintf(f, "%s\n", c->summary);
+}
+
+int usage_err(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "iocell %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cmd_usage(name, true);
+	return CMD_USAGE;
+}
+
+int cmd_getopt(const char *name, int argc, char **argv, const char *opts)
+{
+	char *o = xasprintf("+:h%s", opts);
+	opterr = 0;
+	int c = getopt(argc, argv, o);
+	free(o);
+	if (c == 'h') {
+		cmd_usage(name, false);
+		cmd_help_shown = true;
+		return 'h';
+	}
+	if (c == '?') {
+		usage_err(name, "unknown option '-%c'", optopt);
+		return '?';
+	}
+	if (c == ':') {
+		usage_err(name, "option '-%c' needs a value", optopt);
+		return '?';
+	}
+	return c;
+}
+
+bool parse_assignments(const char *cmd, char **args, int n, struct kv *out)
+{
+	kv_init(out);
+	for (int i = 0; i < n; i++) {
+		const char *eq = strchr(args[i], '=');
+		if (!eq || eq == args[i]) {
+			usage_err(cmd, "'%s' is not PROPERTY=VALUE", args[i]);
+			return false;
+		}
+		char *k = xstrndup(args[i], (size_t)(eq - args[i]));
+		if (kv_get(out, k)) {
+			usage_err(cmd, "%s is given twice", k);
+			free(k);
+			return false;
+		}
+		kv_set(out, k, eq + 1);
+		free(k);
+	}
+	return true;
+}
+
+bool validate_assignments(const struct kv *set, bool for_default)
+{
+	char err[512];
+	for (size_t i = 0; i < set->k.n; i++) {
+		const char *k = set->k.v[i], *v = set->v.v[i];
+		if (!prop_settable(k, for_default, err, sizeof(err))) {
+			ioc_err("%s", err);
+			return false;
+		}
+		const struct propdef *p = prop_find(k);
+		if (!prop_validate(p, v, err, sizeof(err))) {
+			ioc_err("invalid value '%s' for %s: %s", v, k, err);
+			return false;
+		}
+	}
+	return true;
+}
+
+void table_init(struct table *t, const char *const *head)
+{
+	sv_init(&t->head);
+	sv_init(&t->cells);
+	t->ncols = 0;
+	for (; head[t->ncols]; t->ncols++)
+		sv_add(&t->head, head[t->ncols]);
+}
+
+void table_add(struct table *t, const char *const *row)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		sv_add(&t->cells, row[i] ? row[i] : "-");
+}
+
+void table_print(struct table *t, bool script)
+{
+	size_t nrows = t->ncols ? t->cells.n / t->ncols : 0;
+	if (script) {
+		for (size_t r = 0; r < nrows; r++)
+			for (size_t c = 0; c < t->ncols; c++)
+				printf("%s%c", t->cells.v[r * t->ncols + c], c + 1 == t->ncols ? '\n' : '\t');
+		return;
+	}
+	size_t *w = xcalloc(t->ncols, sizeof(size_t));
+	for (size_t c = 0; c < t->ncols; c++)
+		w[c] = strlen(t->head.v[c]);
+	for (size_t r = 0; r < nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t l = strlen(t->cells.v[r * t->ncols + c]);
+			if (l > w[c])
+				w[c] = l;
+		}
+	for (size_t c = 0; c < t->ncols; c++)
+		printf("%-*s%s", c + 1 == t->ncols ? 0 : (int)w[c], t->head.v[c],
+		       c + 1 == t->ncols ? "\n" : "  ");
+	for (size_t r = 0; r < nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++)
+			printf("%-*s%s", c + 1 == t->ncols ? 0 : (int)w[c], t->cells.v[r * t->ncols + c],
+			       c + 1 == t->ncols ? "\n" : "  ");
+	free(w);
+}
+
+void table_free(struct table *t)
+{
+	sv_free(&t->head);
+	sv_free(&t->cells);
+}

@@ -1,0 +1,230 @@
+/* list, df: one zfs call whatever the number of jails. */
+#include "cmd/cmd.h"
+#include "core/pool.h"
+#include "core/release.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_list(int, char **);
+int cmd_df(int, char **);
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void table_json(struct table *t)
+{
+	size_t nrows = t->ncols ? t->cells.n / t->ncols : 0;
+	printf("[");
+	for (size_t r = 0; r < nrows; r++) {
+		printf("%s\n  {", r ? "," : "");
+		for (size_t c = 0; c < t->ncols; c++) {
+			char *k = xstrdup(t->head.v[c]);
+			for (char *p = k; *p; p++)
+				*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+			printf("%s", c ? ", " : "");
+			json_str(k);
+			printf(": ");
+			json_str(t->cells.v[r * t->ncols + c]);
+			free(k);
+		}
+		printf("}");
+	}
+	printf("%s]\n", nrows ? "\n" : "");
+}
+
+static int col_index(struct table *t, const char *name)
+{
+	for (size_t c = 0; c < t->ncols; c++)
+		if (strcasecmp(t->head.v[c], name) == 0)
+			return (int)c;
+	return -1;
+}
+
+static struct table *sort_table;
+static int sort_col;
+static int row_cmp(const void *a, const void *b)
+{
+	size_t ra = *(const size_t *)a, rb = *(const size_t *)b;
+	const char *x = sort_table->cells.v[ra * sort_table->ncols + (size_t)sort_col];
+	const char *y = sort_table->cells.v[rb * sort_table->ncols + (size_t)sort_col];
+	char *ex, *ey;
+	long long nx = strtoll(x, &ex, 10), ny = strtoll(y, &ey, 10);
+	if (*x && *y && !*ex && !*ey)
+		return nx < ny ? -1 : nx > ny;
+	int c = strcmp(x, y);
+	return c ? c : (ra < rb ? -1 : 1);
+}
+
+static void table_sort(struct table *t, int col)
+{
+	size_t nrows = t->cells.n / t->ncols;
+	size_t *idx = xcalloc(nrows, sizeof(size_t));
+	for (size_t r = 0; r < nrows; r++)
+		idx[r] = r;
+	sort_table = t;
+	sort_col = col;
+	qsort(idx, nrows, sizeof(size_t), row_cmp);
+	char **nc = xcalloc(t->cells.n + 1, sizeof(char *));
+	for (size_t r = 0; r < nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++)
+			nc[r * t->ncols + c] = t->cells.v[idx[r] * t->ncols + c];
+	memcpy(t->cells.v, nc, t->cells.n * sizeof(char *));
+	free(nc);
+	free(idx);
+}
+
+/* Print in the chosen format; sort by column name when given. */
+static int emit(struct table *t, bool script, bool json, const char *sortcol, const char *cmd)
+{
+	if (sortcol) {
+		int c = col_index(t, sortcol);
+		if (c < 0)
+			return usage_err(cmd, "no column '%s' to sort by", sortcol);
+		table_sort(t, c);
+	}
+	if (json)
+		table_json(t);
+	else
+		table_print(t, script);
+	return CMD_OK;
+}
+
+/* "vnet0|192.0.2.10/24,vnet0|192.0.2.11/24" -> "192.0.2.10,192.0.2.11" */
+static char *ip_column(const char *v)
+{
+	if (streq(v, "none") || streq(v, "-"))
+		return xstrdup("-");
+	struct strv parts = {0};
+	struct sbuf b;
+	sb_init(&b);
+	split(&parts, v, ",", true);
+	for (size_t i = 0; i < parts.n; i++) {
+		const char *a = strchr(parts.v[i], '|');
+		a = a ? a + 1 : parts.v[i];
+		sb_printf(&b, "%s%.*s", i ? "," : "", (int)strcspn(a, "/"), a);
+	}
+	sv_free(&parts);
+	return sb_steal(&b);
+}
+
+static int list_releases(bool script, bool json, const char *sortcol)
+{
+	struct release_info *r;
+	size_t n;
+	if (!pool_get() || release_list(&r, &n) < 0)
+		return CMD_ERR;
+	struct table t;
+	const char *head[] = {"RELEASE", "CREATED", "USED", "SOURCE", NULL};
+	table_init(&t, head);
+	for (size_t i = 0; i < n; i++) {
+		const char *row[] = {r[i].name, r[i].created, r[i].used, r[i].source};
+		table_add(&t, row);
+	}
+	int rc = emit(&t, script, json, sortcol, "list");
+	table_free(&t);
+	release_info_free(r, n);
+	return rc;
+}
+
+int cmd_list(int argc, char **argv)
+{
+	int c;
+	bool templates = false, releases = false, script = false, json = false;
+	const char *sortcol = NULL;
+	while ((c = cmd_getopt("list", argc, argv, "trHjs:")) != -1) {
+		switch (c) {
+		case 't': templates = true; break;
+		case 'r': releases = true; break;
+		case 'H': script = true; break;
+		case 'j': json = true; break;
+		case 's': sortcol = optarg; break;
+		default: return c == 'h' ? CMD_OK : CMD_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_err("list", "unexpected argument '%s'", argv[optind]);
+	if (templates && releases)
+		return usage_err("list", "-t and -r exclude each other");
+	if (script && json)
+		return usage_err("list", "-H and -j exclude each other");
+	if (releases)
+		return list_releases(script, json, sortcol);
+
+	struct ztable zt;
+	if (jails_query(&zt, "name,iocell:active,iocell:host_hostuuid,iocell:boot,iocell:tag,"
+			"iocell:type,iocell:ip4_addr,iocell:release,iocell:template", NULL) < 0)
+		return CMD_ERR;
+	struct table t;
+	const char *head[] = {"JID", "UUID", "BOOT", "STATE", "TAG", "TYPE", "IP4", "RELEASE", NULL};
+	table_init(&t, head);
+	for (size_t i = 0; i < zt.nrows; i++) {
+		struct strv *r = &zt.rows[i];
+		if (r->n < 9 || !valid_uuid(r->v[2]))
+			continue;
+		if (streq(r->v[8], "yes") != templates)
+			continue;
+		char *ip = ip_column(r->v[6]);
+		bool up = jail_running(r->v[2]);
+		const char *row[] = {"-", r->v[2], r->v[3], up ? "up" : "down", r->v[4], r->v[5], ip, r->v[7]};
+		table_add(&t, row);
+		free(ip);
+	}
+	ztable_free(&zt);
+	if (!sortcol && !script && !json && t.cells.n)
+		table_sort(&t, col_index(&t, "TAG"));
+	int rc = emit(&t, script, json, sortcol, "list");
+	table_free(&t);
+	return rc;
+}
+
+int cmd_df(int argc, char **argv)
+{
+	int c;
+	bool script = false, json = false;
+	const char *sortcol = NULL;
+	while ((c = cmd_getopt("df", argc, argv, "Hjs:")) != -1) {
+		switch (c) {
+		case 'H': script = true; break;
+		case 'j': json = true; break;
+		case 's': sortcol = optarg; break;
+		default: return c == 'h' ? CMD_OK : CMD_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_err("df", "unexpected argument '%s'", argv[optind]);
+	struct ztable zt;
+	if (jails_query(&zt, "name,iocell:active,iocell:host_hostuuid,compressratio,reservation,"
+			"quota,used,available,iocell:tag", NULL) < 0)
+		return CMD_ERR;
+	struct table t;
+	const char *head[] = {"UUID", "CRT", "RES", "QTA", "USE", "AVA", "TAG", NULL};
+	table_init(&t, head);
+	for (size_t i = 0; i < zt.nrows; i++) {
+		struct strv *r = &zt.rows[i];
+		if (r->n < 9 || !valid_uuid(r->v[2]))
+			continue;
+		const char *row[] = {r->v[2], r->v[3], r->v[4], r->v[5], r->v[6], r->v[7], r->v[8]};
+		table_add(&t, row);
+	}
+	ztable_free(&zt);
+	if (!sortcol && !script && !json && t.cells.n)
+		table_sort(&t, col_index(&t, "TAG"));
+	int rc = emit(&t, script, json, sortcol, "df");
+	table_free(&t);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/* activate */
+#include "cmd/cmd.h"
+#include "core/pool.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_activate(int argc, char **argv);
+
+int cmd_activate(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("activate", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (optind >= argc) {
+		const char *name = pool_active_name();
+		if (!name)
+			return CMD_ERR;
+		printf("%s\n", name);
+		return CMD_OK;
+	}
+	const char *pool = argv[optind];
+	struct kv opts;
+	if (!parse_assignments("activate", argv + optind + 1, argc - optind - 1, &opts)) {
+		kv_free(&opts);
+		return CMD_USAGE;
+	}
+	for (size_t i = 0; i < opts.k.n; i++) {
+		const char *k = opts.k.v[i];
+		if (!streq(k, "mountpoint") && !streq(k, "file") && !streq(k, "size")) {
+			kv_free(&opts);
+			return usage_err("activate", "unknown setting '%s' (mountpoint=, file=, size=)", k);
+		}
+	}
+	if (kv_get(&opts, "size") && !kv_get(&opts, "file")) {
+		kv_free(&opts);
+		return usage_err("activate", "size= goes with file=");
+	}
+	int rc = pool_activate(pool, kv_get(&opts, "mountpoint"), kv_get(&opts, "file"),
+			       kv_get(&opts, "size"));
+	kv_free(&opts);
+	if (rc < 0)
+		return CMD_ERR;
+	printf("%s is active (jails under %s)\n", pool, pool_get()->mountroot);
+	return CMD_OK;
+}

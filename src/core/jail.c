@@ -1,0 +1,437 @@
+#include "core/jail.h"
+#include "core/pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void jail_free(struct jail *j)
+{
+	if (!j)
+		return;
+	free(j->ds);
+	free(j->path);
+	kv_free(&j->props);
+	free(j);
+}
+
+const char *jail_prop(const struct jail *j, const char *name)
+{
+	const char *v = kv_get(&j->props, name);
+	if (v)
+		return v;
+	const struct propdef *p = prop_find(name);
+	if (p && p->def)
+		return p->def;
+	if (streq(name, "host_hostuuid") || streq(name, "host_hostname"))
+		return j->uuid;
+	return "none";
+}
+
+char *jail_root(const struct jail *j) { return xasprintf("%s/root", j->path); }
+bool jail_is_template(const struct jail *j) { return streq(jail_prop(j, "template"), "yes"); }
+
+bool jail_running(const char *uuid)
+{
+	char *p = xasprintf("%s/%s.state", rundir(), uuid);
+	struct stat st;
+	bool r = stat(p, &st) == 0;
+	free(p);
+	return r;
+}
+
+/* Fill j from `zfs get all` rows (name, property, value, source). */
+static int jail_fill(struct jail *j, struct ztable *t, bool *mark_ok)
+{
+	size_t plen = strlen(IOC_PROP_PREFIX);
+	*mark_ok = false;
+	for (size_t i = 0; i < t->nrows; i++) {
+		struct strv *r = &t->rows[i];
+		if (r->n < 4)
+			continue;
+		const char *prop = r->v[1], *val = r->v[2], *src = r->v[3];
+		if (startswith(prop, IOC_PROP_PREFIX)) {
+			if (streq(prop, "iocell:active")) {
+				*mark_ok = pool_mark_ok(val);
+				continue;
+			}
+			if (!streq(src, "local"))
+				continue;
+			const struct propdef *p = prop_find(prop + plen);
+			if (p && !(p->flags & (PF_ZFS | PF_DERIVED)))
+				kv_set(&j->props, prop + plen, val);
+		} else if (streq(prop, "mountpoint")) {
+			free(j->path);
+			j->path = xstrdup(val);
+			kv_set(&j->props, "mountpoint", val);
+		} else if (streq(prop, "mounted")) {
+			j->mounted = streq(val, "yes");
+		} else {
+			const struct propdef *p = prop_find(prop);
+			if (p && (p->flags & PF_ZFS))
+				kv_set(&j->props, prop, val);
+		}
+	}
+	return 0;
+}
+
+struct jail *jail_load(const char *uuid)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
+		if (!pool)
+			return NULL;
+		struct jail *j = xcalloc(1, sizeof(*j));
+		snprintf(j->uuid, sizeof(j->uuid), "%s", uuid);
+		j->ds = ds_jail(uuid);
+		kv_init(&j->props);
+		const char *dss[] = {j->ds, NULL};
+		struct ztable t;
+		if (zfs_get(&t, "all", dss, NULL, false, false, -1) < 0) {
+			bool noent = zfs_lasterr == ZE_NOENT;
+			jail_free(j);
+			if (noent && attempt == 0)
+				continue; /* maybe the cached pool is stale */
+			if (noent) {
+				ioc_err("no jail %s", uuid);
+				ioc_hint("see 'iocell list' and 'iocell list -t'");
+			}
+			return NULL;
+		}
+		bool mark_ok;
+		jail_fill(j, &t, &mark_ok);
+		ztable_free(&t);
+		if (!mark_ok && attempt == 0) {
+			jail_free(j);
+			continue;
+		}
+		if (!kv_get(&j->props, "host_hostuuid")) {
+			ioc_err("%s is not an iocell jail (it has no iocell:host_hostuuid)", j->ds);
+			jail_free(j);
+			return NULL;
+		}
+		return j;
+	}
+	return NULL;
+}
+
+/* ---- index ---------------------------------------------------------------------- */
+
+static char *index_path(void)
+{
+	const struct ioc_pool *p = pool_get();
+	return xasprintf("%s/index-%s", rundir(), p ? p->name : "none");
+}
+
+void jail_brief_free(struct jail_brief *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(b[i].tag);
+	free(b);
+}
+
+static int index_write(struct jail_brief *b, size_t n)
+{
+	struct sbuf s;
+	sb_init(&s);
+	for (size_t i = 0; i < n; i++)
+		sb_printf(&s, "%s\t%s\t%d\n", b[i].uuid, b[i].tag, b[i].template ? 1 : 0);
+	char *p = index_path();
+	int rc = write_file_atomic(p, s.s, s.len, 0600);
+	if (rc < 0)
+		ioc_err_clear(); /* the index is only a cache */
+	free(p);
+	sb_free(&s);
+	return 0;
+}
+
+int jails_query(struct ztable *t, const char *cols, const char *sort)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
+		if (!pool)
+			return -1;
+		char *jds = ds_jails();
+		const char *dss[] = {jds, NULL};
+		int rc = zfs_list(t, cols, dss, 1, "filesystem", sort);
+		if (rc < 0) {
+			free(jds);
+			if (zfs_lasterr == ZE_NOENT && attempt == 0)
+				continue;
+			return -1;
+		}
+		bool mark_ok = false;
+		size_t k = 0;
+		for (size_t i = 0; i < t->nrows; i++) {
+			if (t->rows[i].n >= 2 && streq(t->rows[i].v[0], jds)) {
+				mark_ok = pool_mark_ok(t->rows[i].v[1]);
+				sv_free(&t->rows[i]);
+				continue;
+			}
+			t->rows[k++] = t->rows[i];
+		}
+		t->nrows = k;
+		free(jds);
+		if (!mark_ok && attempt == 0) {
+			ztable_free(t);
+			continue;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+int jail_scan(struct jail_brief **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	struct ztable t;
+	if (jails_query(&t, "name,iocell:active,iocell:tag,iocell:template,iocell:host_hostuuid", NULL) < 0)
+		return -1;
+	struct jail_brief *b = xcalloc(t.nrows + 1, sizeof(*b));
+	size_t k = 0;
+	for (size_t i = 0; i < t.nrows; i++) {
+		struct strv *r = &t.rows[i];
+		if (r->n < 5 || !valid_uuid(r->v[4]))
+			continue;
+		snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", r->v[4]);
+		b[k].tag = xstrdup(r->v[2]);
+		b[k].template = streq(r->v[3], "yes");
+		k++;
+	}
+	ztable_free(&t);
+	index_write(b, k);
+	*out = b;
+	*n = k;
+	return 0;
+}
+
+static int index_read(struct jail_brief **out, size_t *n)
+{
+	char *p = index_path();
+	char *txt = NULL;
+	if (access(p, R_OK) == 0)
+		txt = read_file(p, NULL);
+	free(p);
+	if (!txt) {
+		ioc_err_clear();
+		return -1;
+	}
+	struct strv lines = {0};
+	split(&lines, txt, "\n", true);
+	free(txt);
+	struct jail_brief *b = xcalloc(lines.n + 1, sizeof(*b));
+	size_t k = 0;
+	for (size_t i = 0; i < lines.n; i++) {
+		struct strv f = {0};
+		split(&f, lines.v[i], "\t", false);
+		if (f.n >= 3 && valid_uuid(f.v[0])) {
+			snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", f.v[0]);
+			b[k].tag = xstrdup(f.v[1]);
+			b[k].template = streq(f.v[2], "1");
+			k++;
+		}
+		sv_free(&f);
+	}
+	sv_free(&lines);
+	*out = b;
+	*n = k;
+	return 0;
+}
+
+/* The index as it is, or scanned when missing.  *fresh tells which. */
+static int index_get(struct jail_brief **b, size_t *n, bool *fresh)
+{
+	if (index_read(b, n) == 0) {
+		*fresh = false;
+		return 0;
+	}
+	*fresh = true;
+	return jail_scan(b, n);
+}
+
+int index_put(const char *uuid, const char *tag)
+{
+	struct jail_brief *b;
+	size_t n;
+	if (index_read(&b, &n) < 0)
+		return 0; /* no index yet: the next lookup scans */
+	bool found = false;
+	for (size_t i = 0; i < n; i++)
+		if (streq(b[i].uuid, uuid)) {
+			free(b[i].tag);
+			b[i].tag = xstrdup(tag);
+			found = true;
+		}
+	if (!found) {
+		b = xrealloc(b, (n + 1) * sizeof(*b));
+		memset(&b[n], 0, sizeof(b[n]));
+		snprintf(b[n].uuid, sizeof(b[n].uuid), "%s", uuid);
+		b[n].tag = xstrdup(tag);
+		n++;
+	}
+	index_write(b, n);
+	jail_brief_free(b, n);
+	return 0;
+}
+
+int index_drop(const char *uuid)
+{
+	struct jail_brief *b;
+	size_t n;
+	if (index_read(&b, &n) < 0)
+		return 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (streq(b[i].uuid, uuid)) {
+			free(b[i].tag);
+			continue;
+		}
+		b[k++] = b[i];
+	}
+	index_write(b, k);
+	jail_brief_free(b, k);
+	return 0;
+}
+
+char *index_tag_owner(const char *tag, const char *except)
+{
+	struct jail_brief *b;
+	size_t n;
+	bool fresh;
+	if (index_get(&b, &n, &fresh) < 0)
+		return NULL;
+	char *owner = NULL;
+	for (size_t i = 0; i < n && !owner; i++)
+		if (streq(b[i].tag, tag) && !(except && streq(b[i].uuid, except)))
+			owner = xstrdup(b[i].uuid);
+	jail_brief_free(b, n);
+	return owner;
+}
+
+static bool hexprefix(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!strchr("0123456789abcdefABCDEF-", *s))
+			return false;
+	return true;
+}
+
+struct jail *jail_resolve(const char *name)
+{
+	if (!name || !*name) {
+		ioc_err("no jail named");
+		return NULL;
+	}
+	if (valid_uuid(name))
+		return jail_load(name);
+	if (!pool_get())
+		return NULL;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct jail_brief *b;
+		size_t n;
+		bool fresh;
+		if (attempt == 0 ? index_get(&b, &n, &fresh) < 0 : jail_scan(&b, &n) < 0)
+			return NULL;
+		if (attempt)
+			fresh = true;
+		long tag_hit = -1;
+		struct strv cands = {0};
+		sv_init(&cands);
+		for (size_t i = 0; i < n; i++)
+			if (streq(b[i].tag, name))
+				tag_hit = (long)i;
+		if (tag_hit < 0 && hexprefix(name))
+			for (size_t i = 0; i < n; i++)
+				if (strncasecmp(b[i].uuid, name, strlen(name)) == 0)
+					sv_addf(&cands, "%s (%s)", b[i].uuid, b[i].tag);
+		char uuid[37] = "";
+		if (tag_hit >= 0)
+			snprintf(uuid, sizeof(uuid), "%s", b[tag_hit].uuid);
+		else if (cands.n == 1)
+			snprintf(uuid, sizeof(uuid), "%.36s", cands.v[0]);
+		jail_brief_free(b, n);
+		if (!uuid[0]) {
+			if (!fresh) {
+				sv_free(&cands);
+				continue; /* the cached index may be stale: scan */
+			}
+			if (cands.n > 1) {
+				struct sbuf s;
+				sb_init(&s);
+				for (size_t i = 0; i < cands.n; i++)
+					sb_printf(&s, "%s%s", i ? ", " : "", cands.v[i]);
+				ioc_err("'%s' is ambiguous: it matches %s", name, s.s);
+				ioc_hint("give more of the UUID, or the tag");
+				sb_free(&s);
+			} else {
+				ioc_err("no jail named '%s'", name);
+				ioc_hint("see 'iocell list' (and 'iocell list -t' for templates)");
+			}
+			sv_free(&cands);
+			return NULL;
+		}
+		sv_free(&cands);
+		struct jail *j = jail_load(uuid);
+		if (!j) {
+			if (!fresh && zfs_lasterr == ZE_NOENT) {
+				ioc_err_clear();
+				continue;
+			}
+			return NULL;
+		}
+		/* Verify the cached answer: a tag hit must still carry that tag. */
+		if (tag_hit >= 0 && !streq(jail_prop(j, "tag"), name) && !fresh) {
+			jail_free(j);
+			continue;
+		}
+		return j;
+	}
+	ioc_err("no jail named '%s'", name);
+	return NULL;
+}
+
+int defaults_load(struct kv *out)
+{
+	kv_init(out);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
+		if (!pool)
+			return -1;
+		char *ds = ds_defaults();
+		const char *dss[] = {ds, NULL};
+		struct ztable t;
+		/* Inherited values carry the pool's iocell:active mark: the cache check. */
+		int rc = zfs_get(&t, "all", dss, "local,inherited", false, false, -1);
+		free(ds);
+		if (rc < 0) {
+			if (zfs_lasterr == ZE_NOENT && attempt == 0)
+				continue;
+			return -1;
+		}
+		size_t plen = strlen(IOC_PROP_PREFIX);
+		bool mark_ok = false;
+		for (size_t i = 0; i < t.nrows; i++) {
+			struct strv *r = &t.rows[i];
+			if (r->n < 4 || !startswith(r->v[1], IOC_PROP_PREFIX))
+				continue;
+			if (streq(r->v[1], "iocell:active"))
+				mark_ok = pool_mark_ok(r->v[2]);
+			else if (streq(r->v[3], "local") && prop_find(r->v[1] + plen))
+				kv_set(out, r->v[1] + plen, r->v[2]);
+		}
+		ztable_free(&t);
+		if (!mark_ok && attempt == 0) {
+			kv_free(out);
+			kv_init(out);
+			continue;
+		}
+		return 0;
+	}
+	return -1;
+}

@@ -1,0 +1,54 @@
+/* The jail model: name resolution, loading and saving properties, the name index. */
+#ifndef IOC_JAIL_H
+#define IOC_JAIL_H
+
+#include "core/props.h"
+#include "core/zfs.h"
+
+struct jail {
+	char uuid[37];
+	char *ds;       /* POOL/iocell/jails/UUID */
+	char *path;     /* its mountpoint */
+	bool mounted;
+	struct kv props; /* table name -> value (stored values; see jail_prop) */
+};
+
+/* Resolve NAME (UUID, unique UUID prefix, or exact tag) and load the jail.
+ * Errors: not found (with a hint), ambiguous (listing the candidates). */
+struct jail *jail_resolve(const char *name);
+/* Load by exact UUID. */
+struct jail *jail_load(const char *uuid);
+void jail_free(struct jail *j);
+/* A property's value: stored value, else the built-in default. Never NULL. */
+const char *jail_prop(const struct jail *j, const char *name);
+/* The jail's root directory (path/root), malloc'd. */
+char *jail_root(const struct jail *j);
+bool jail_is_template(const struct jail *j);
+
+/* One `zfs list` over every jail dataset with COLS (which must start with
+ * "name,iocell:active,"), verifying the pool mark; the jails dataset's own row is
+ * removed.  sort: a column to sort by, or NULL. */
+int jails_query(struct ztable *t, const char *cols, const char *sort);
+
+/* Every jail's UUID and tag with one zfs call (templates included); refreshes the index. */
+struct jail_brief {
+	char uuid[37];
+	char *tag;
+	bool template;
+};
+int jail_scan(struct jail_brief **out, size_t *n);
+void jail_brief_free(struct jail_brief *b, size_t n);
+
+/* Name index (a cache under the runtime dir, rebuilt when stale). */
+int index_put(const char *uuid, const char *tag);   /* add or retag */
+int index_drop(const char *uuid);
+/* UUID of the jail using tag (other than except_uuid), or NULL.  Uses the index. */
+char *index_tag_owner(const char *tag, const char *except_uuid);
+
+/* Saved system-wide defaults (the .defaults dataset's local values). */
+int defaults_load(struct kv *out);
+
+/* Is the jail running?  (Reads the runtime state; false until the runtime exists.) */
+bool jail_running(const char *uuid);
+
+#endif

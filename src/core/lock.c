@@ -1,0 +1,50 @@
+#include "core/lock.h"
+#include "core/pool.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+static int lock_path(const char *name, bool wait, const char *what)
+{
+	char *p = xasprintf("%s/%s.lock", rundir(), name);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ioc_err("cannot open lock %s: %s", p, strerror(errno));
+		free(p);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			ioc_err("%s is busy: another iocell command is working on it", what);
+		else
+			ioc_err("cannot lock %s: %s", p, strerror(errno));
+		close(fd);
+		free(p);
+		return -1;
+	}
+	free(p);
+	return fd;
+}
+
+int lock_jail(const char *uuid, bool wait)
+{
+	char *what = xasprintf("jail %s", uuid);
+	int fd = lock_path(uuid, wait, what);
+	free(what);
+	return fd;
+}
+
+int lock_global(void) { return lock_path("global", true, "iocell"); }
+
+void unlock_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

@@ -1,0 +1,16 @@
+/* Per-jail and global locks: flock(2) on files in the runtime directory, so the
+ * kernel releases them when iocell dies. */
+#ifndef IOC_LOCK_H
+#define IOC_LOCK_H
+
+#include <stdbool.h>
+
+/* Lock the jail (exclusive).  wait=false fails at once with a clear error when
+ * another iocell holds it.  Returns an fd to pass to unlock, or -1. */
+int lock_jail(const char *uuid, bool wait);
+/* The global lock serializes changes to names (create, clone, import, tag changes,
+ * destroy) so tags stay unique. */
+int lock_global(void);
+void unlock_fd(int fd);
+
+#endif

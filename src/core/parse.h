@@ -1,0 +1,72 @@
+/* Small pure parsers and validators (no I/O): unit-tested with cmocka. */
+#ifndef IOC_PARSE_H
+#define IOC_PARSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+/* "4G", "512M", "1.5G", "100" (bytes).  K/M/G/T/P are powers of 1024; an optional
+ * trailing "B" or "iB" is accepted.  Returns false for anything else. */
+bool parse_size(const char *s, uint64_t *out);
+/* Decimal integer in [min, max]. */
+bool parse_int(const char *s, long long min, long long max, long long *out);
+/* Format bytes the way zfs does (1.50G, 512M, 12K). */
+void fmt_size(uint64_t bytes, char *buf, size_t n);
+
+bool valid_uuid(const char *s);
+/* Length of a leading "YYYY-MM-DD@HH:MM:SS" (the default tag shape), else 0. */
+size_t date_tag_len(const char *s);
+/* Split "NAME@SNAP" (a default-shaped tag keeps its own '@').  Returns true when a
+ * snapshot part was present; *name and *snap are malloc'd (*snap NULL when absent). */
+bool split_name_snap(const char *arg, char **name, char **snap);
+/* Tag: [A-Za-z0-9][A-Za-z0-9._-]*, not ALL/default, not UUID-shaped, <= 128 chars. */
+bool valid_tag(const char *s, const char **why);
+/* RFC 1123 hostname (labels of [A-Za-z0-9-], not starting/ending with '-', <= 253). */
+bool valid_hostname(const char *s);
+/* A release / snapshot / dataset component name: [A-Za-z0-9][A-Za-z0-9._:-]*. */
+bool valid_component(const char *s);
+/* Linux interface name: 1..15 chars, no '/', ':', whitespace or '|' or ','. */
+bool valid_ifname(const char *s);
+
+bool parse_ipv4(const char *s, uint8_t out[4]);
+bool parse_ipv6(const char *s, uint8_t out[16]);
+/* One "IFACE|ADDR[/PREFIX]" entry for family 4 or 6. */
+struct ipaddr_entry {
+	char iface[16];
+	char addr[64];
+	int prefix; /* -1 when omitted */
+	int family; /* 4 or 6 */
+};
+/* Parse "IFACE|ADDR/PREFIX[,...]" (or "none": n=0).  err gets a reason on failure. */
+bool parse_ip_list(const char *s, int family, struct ipaddr_entry *out, size_t max,
+		   size_t *n, char *err, size_t errlen);
+
+/* "nic:bridge[,nic:bridge]" up to max entries. */
+struct iface_entry {
+	char nic[16];
+	char bridge[16];
+};
+bool parse_interfaces(const char *s, struct iface_entry *out, size_t max, size_t *n,
+		      char *err, size_t errlen);
+
+/* "aa:bb:cc:dd:ee:ff" */
+bool parse_mac(const char *s, uint8_t out[6]);
+
+/* CPU list "0-1,3"; sets bits in mask (up to 1024 CPUs); highest CPU in *maxcpu. */
+bool parse_cpulist(const char *s, uint64_t mask[16], int *maxcpu);
+
+/* "AMOUNT:ACTION" for a resource limit. */
+enum limit_unit { LU_BYTES, LU_COUNT, LU_PERCENT, LU_SECONDS };
+enum limit_action { LA_DENY = 1, LA_LOG = 2, LA_SIGNAL = 4 };
+struct limit_val {
+	uint64_t amount;
+	int action;  /* LA_* */
+	int signo;   /* for LA_SIGNAL */
+};
+bool parse_limit(const char *s, enum limit_unit unit, int allowed_actions, struct limit_val *out,
+		 char *err, size_t errlen);
+/* Seconds with optional unit suffix s/m/h/d. */
+bool parse_seconds(const char *s, uint64_t *out);
+
+#endif

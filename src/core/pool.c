@@ -1,0 +1,317 @@
+#include "core/pool.h"
+#include "core/parse.h"
+#include "core/zfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct ioc_pool g_pool;
+static bool g_have;
+static char *g_rundir;
+
+const char *rundir(void)
+{
+	if (!g_rundir) {
+		const char *e = getenv("IOCELL_RUNDIR");
+		g_rundir = xstrdup(e && *e ? e : "/run/iocell");
+		if (mkdir_p(g_rundir, 0700) < 0)
+			ioc_err_clear(); /* reported by whoever needs to write there */
+	}
+	return g_rundir;
+}
+
+static char *cache_path(void) { return xasprintf("%s/pool", rundir()); }
+
+static void set_pool(const char *name, const char *mountroot)
+{
+	free(g_pool.name);
+	free(g_pool.root);
+	free(g_pool.mountroot);
+	g_pool.name = xstrdup(name);
+	g_pool.root = xasprintf("%s/iocell", name);
+	g_pool.mountroot = xstrdup(mountroot);
+	g_have = true;
+}
+
+static void write_cache(void)
+{
+	char *p = cache_path();
+	char *data = xasprintf("%s\t%s\n", g_pool.name, g_pool.mountroot);
+	if (write_file_atomic(p, data, strlen(data), 0600) < 0)
+		ioc_err_clear(); /* only a cache */
+	free(data);
+	free(p);
+}
+
+static bool read_cache(void)
+{
+	char *p = cache_path();
+	char *txt = NULL;
+	if (access(p, R_OK) == 0)
+		txt = read_file(p, NULL);
+	free(p);
+	if (!txt) {
+		ioc_err_clear();
+		return false;
+	}
+	chomp(txt);
+	char *tab = strchr(txt, '\t');
+	bool ok = tab && tab != txt && tab[1] == '/';
+	if (ok) {
+		*tab = '\0';
+		set_pool(txt, tab + 1);
+	}
+	free(txt);
+	return ok;
+}
+
+/* One zfs call: every pool root and its children, with the mark and mountpoints. */
+static int discover(void)
+{
+	struct ztable t;
+	if (zfs_list(&t, "name,iocell:active,mountpoint", NULL, 1, "filesystem", NULL) < 0)
+		return -1;
+	struct strv active = {0};
+	sv_init(&active);
+	for (size_t i = 0; i < t.nrows; i++) {
+		struct strv *r = &t.rows[i];
+		if (r->n >= 3 && !strchr(r->v[0], '/') && streq(r->v[1], "yes"))
+			sv_add(&active, r->v[0]);
+	}
+	int rc = -1;
+	if (active.n == 0) {
+		ioc_err("no pool is active");
+		ioc_hint("run 'iocell activate POOL' (or 'iocell activate POOL file=/var/lib/iocell/POOL.img size=4G' to make a file-backed pool)");
+	} else if (active.n > 1) {
+		struct sbuf b;
+		sb_init(&b);
+		for (size_t i = 0; i < active.n; i++)
+			sb_printf(&b, "%s%s", i ? ", " : "", active.v[i]);
+		ioc_err("several pools are marked active: %s", b.s);
+		ioc_hint("choose one with 'iocell activate POOL'");
+		sb_free(&b);
+	} else {
+		char *root = xasprintf("%s/iocell", active.v[0]);
+		const char *mp = NULL;
+		for (size_t i = 0; i < t.nrows; i++)
+			if (t.rows[i].n >= 3 && streq(t.rows[i].v[0], root))
+				mp = t.rows[i].v[2];
+		if (!mp || mp[0] != '/') {
+			ioc_err("pool %s is marked active but has no mounted %s dataset", active.v[0], root);
+			ioc_hint("run 'iocell activate %s' to create the layout", active.v[0]);
+		} else {
+			set_pool(active.v[0], mp);
+			write_cache();
+			rc = 0;
+		}
+		free(root);
+	}
+	sv_free(&active);
+	ztable_free(&t);
+	return rc;
+}
+
+const struct ioc_pool *pool_get(void)
+{
+	if (g_have)
+		return &g_pool;
+	if (read_cache())
+		return &g_pool;
+	return discover() == 0 ? &g_pool : NULL;
+}
+
+const struct ioc_pool *pool_refresh(void)
+{
+	char *p = cache_path();
+	unlink(p);
+	free(p);
+	g_have = false;
+	return discover() == 0 ? &g_pool : NULL;
+}
+
+bool pool_mark_ok(const char *v) { return streq(v, "yes"); }
+
+char *ds_jails(void) { return xasprintf("%s/jails", g_pool.root); }
+char *ds_jail(const char *uuid) { return xasprintf("%s/jails/%s", g_pool.root, uuid); }
+char *ds_releases(void) { return xasprintf("%s/releases", g_pool.root); }
+char *ds_release(const char *rel) { return xasprintf("%s/releases/%s", g_pool.root, rel); }
+char *ds_defaults(void) { return xasprintf("%s/.defaults", g_pool.root); }
+char *ds_base(const char *rel) { return xasprintf("%s/base/%s", g_pool.root, rel); }
+char *ds_release_root(const char *rel) { return xasprintf("%s/releases/%s/root", g_pool.root, rel); }
+char *ds_release_snap(const char *rel)
+{
+	return xasprintf("%s/releases/%s/root@" RELEASE_SNAP, g_pool.root, rel);
+}
+char *path_in_root(const char *rel) { return xasprintf("%s/%s", g_pool.mountroot, rel); }
+
+const char *pool_active_name(void)
+{
+	const struct ioc_pool *p = pool_refresh();
+	return p ? p->name : NULL;
+}
+
+static int create_sparse(const char *file, const char *size)
+{
+	uint64_t bytes;
+	if (!parse_size(size, &bytes) || bytes < (64ULL << 20)) {
+		ioc_err("invalid pool size '%s'", size);
+		ioc_hint("give a size of at least 64M, e.g. size=4G");
+		return -1;
+	}
+	char *dir = xstrdup(file);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir_p(dir, 0700) < 0) {
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ioc_err("cannot create pool file %s: %s", file, strerror(errno));
+		if (errno == EEXIST)
+			ioc_hint("remove it or choose another file=");
+		return -1;
+	}
+	if (ftruncate(fd, (off_t)bytes) < 0) {
+		ioc_err("cannot size pool file %s: %s", file, strerror(errno));
+		close(fd);
+		unlink(file);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int pool_activate(const char *pool, const char *mountpoint, const char *file, const char *size)
+{
+	if (!valid_component(pool) || strchr(pool, ':')) {
+		ioc_err("invalid pool name '%s'", pool);
+		return -1;
+	}
+	if (mountpoint && mountpoint[0] != '/') {
+		ioc_err("mountpoint '%s' is not an absolute path", mountpoint);
+		return -1;
+	}
+	struct strv pools;
+	if (zpool_names(&pools) < 0)
+		return -1;
+	bool exists = sv_contains(&pools, pool);
+	sv_free(&pools);
+	bool made_pool = false;
+	if (!exists) {
+		if (!file) {
+			ioc_err("no pool named %s", pool);
+			ioc_hint("list pools with 'zpool list', or create a file-backed one with "
+				 "'iocell activate %s file=/var/lib/iocell/%s.img size=4G'", pool, pool);
+			return -1;
+		}
+		if (file[0] != '/') {
+			ioc_err("pool file '%s' is not an absolute path", file);
+			return -1;
+		}
+		if (create_sparse(file, size ? size : "4G") < 0)
+			return -1;
+		if (zpool_create_file(pool, file, "none") < 0) {
+			unlink(file);
+			return -1;
+		}
+		made_pool = true;
+	} else if (file) {
+		ioc_warn("pool %s exists already; file= and size= are ignored", pool);
+	}
+
+	/* Clear the mark on every other pool: exactly one is active. */
+	struct ztable t;
+	if (zfs_list(&t, "name,iocell:active", NULL, 0, "filesystem", NULL) < 0)
+		return -1;
+	for (size_t i = 0; i < t.nrows; i++) {
+		struct strv *r = &t.rows[i];
+		if (r->n >= 2 && !streq(r->v[0], pool) && streq(r->v[1], "yes") &&
+		    zfs_inherit(r->v[0], "iocell:active") < 0) {
+			ztable_free(&t);
+			return -1;
+		}
+	}
+	ztable_free(&t);
+
+	char *root = xasprintf("%s/iocell", pool);
+	int rc = -1;
+	char *cur_mp = NULL;
+	if (!zfs_exists(root)) {
+		struct kv props;
+		kv_init(&props);
+		kv_set(&props, "mountpoint", mountpoint ? mountpoint : "/iocell");
+		kv_set(&props, "compression", "on");
+		rc = zfs_create(root, &props, false);
+		kv_free(&props);
+		if (rc < 0)
+			goto out;
+	} else if (mountpoint) {
+		cur_mp = zfs_get1(root, "mountpoint");
+		if (cur_mp && !streq(cur_mp, mountpoint) && zfs_set(root, "mountpoint", mountpoint) < 0)
+			goto out;
+	}
+	static const char *subs[] = {"jails", "releases", "base", ".defaults"};
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		char *ds = xasprintf("%s/%s", root, subs[i]);
+		if (!zfs_exists(ds)) {
+			struct kv props;
+			kv_init(&props);
+			if (streq(subs[i], ".defaults"))
+				kv_set(&props, "canmount", "off");
+			int r = zfs_create(ds, &props, false);
+			kv_free(&props);
+			if (r < 0) {
+				free(ds);
+				goto out;
+			}
+		}
+		free(ds);
+	}
+	if (zfs_set(pool, "iocell:active", "yes") < 0)
+		goto out;
+	free(cur_mp);
+	cur_mp = zfs_get1(root, "mountpoint");
+	char *mounted = zfs_get1(root, "mounted");
+	if (!cur_mp || !mounted) {
+		free(mounted);
+		goto out;
+	}
+	if (!streq(mounted, "yes")) {
+		free(mounted);
+		ioc_err("%s is not mounted at %s", root, cur_mp);
+		ioc_hint("run 'zfs mount -a' (zfs-fuse mounts nothing after a restart)");
+		goto out;
+	}
+	free(mounted);
+	set_pool(pool, cur_mp);
+	write_cache();
+	static const char *dirs[] = {"log", "packages", "images"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char *d = path_in_root(dirs[i]);
+		int r = mkdir_p(d, 0755);
+		free(d);
+		if (r < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0 && made_pool) {
+		char *keep = xstrdup(ioc_errmsg());
+		zfs_runl(NULL, "undo", "zpool", "destroy", pool, NULL);
+		unlink(file);
+		ioc_err("%s", keep);
+		free(keep);
+	}
+	free(cur_mp);
+	free(root);
+	return rc;
+}

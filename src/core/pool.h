@@ -1,0 +1,44 @@
+/* The active pool and the dataset layout (SPEC §2). */
+#ifndef IOC_POOL_H
+#define IOC_POOL_H
+
+#include "core/util.h"
+
+struct ioc_pool {
+	char *name;      /* POOL */
+	char *root;      /* POOL/iocell */
+	char *mountroot; /* where POOL/iocell is mounted, /iocell by default */
+};
+
+/* Runtime state directory: $IOCELL_RUNDIR or /run/iocell (created on demand). */
+const char *rundir(void);
+/* The active pool (from the runtime cache, else discovered with one zfs call).
+ * Errors when no pool or several pools are marked active. */
+const struct ioc_pool *pool_get(void);
+/* Forget the cached pool (a query showed the cache is stale) and discover again. */
+const struct ioc_pool *pool_refresh(void);
+/* Called with the iocell:active value seen on any dataset under the pool: the cache is
+ * valid when it is "yes" (user properties inherit from the pool root). */
+bool pool_mark_ok(const char *active_value);
+
+/* Dataset names (malloc'd). */
+char *ds_jails(void);
+char *ds_jail(const char *uuid);
+char *ds_releases(void);
+char *ds_release(const char *rel);       /* POOL/iocell/releases/REL */
+char *ds_defaults(void);
+char *ds_base(const char *rel);          /* POOL/iocell/base/REL */
+char *path_in_root(const char *rel);     /* MOUNTROOT/rel */
+
+/* activate: mark POOL (creating the layout on first use).  file/size: create a
+ * file-backed pool first when POOL does not exist. */
+int pool_activate(const char *pool, const char *mountpoint, const char *file, const char *size);
+/* Print the active pool's name (NULL with error when none). */
+const char *pool_active_name(void);
+
+/* The snapshot every jail of a release is made from: POOL/iocell/releases/REL/root@release. */
+#define RELEASE_SNAP "release"
+char *ds_release_root(const char *rel);
+char *ds_release_snap(const char *rel);
+
+#endif

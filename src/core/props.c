@@ -1,0 +1,504 @@
+#include "core/props.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LIM(n, d, u, a, h) \
+	{n, d, PT_LIMIT, 0, PG_LIMITS, 0, 0, NULL, u, a, NULL, h}
+#define BIT(n, d, h) {n, d, PT_BIT, 0, PG_SECURITY, 0, 1, NULL, 0, 0, "0 | 1", h}
+#define MAC(n) {n, "none", PT_MACPAIR, PF_IDENTITY | PF_NODEFAULT, PG_NETWORK, 0, 0, NULL, 0, 0, \
+	"MACA,MACB | none", "MAC addresses of the jail and host ends (generated at first start)"}
+
+#define CG (LA_DENY | LA_LOG)
+#define RL (LA_DENY)
+
+const struct propdef prop_table[] = {
+	/* identity */
+	{"tag", NULL, PT_TAG, PF_IDENTITY | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
+	 "[A-Za-z0-9][A-Za-z0-9._-]*, unique", "human name of the jail (default: creation time)"},
+	{"host_hostuuid", NULL, PT_UUID, PF_RO | PF_IDENTITY | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL,
+	 0, 0, "UUID (read-only)", "the jail's identity"},
+	{"host_hostname", NULL, PT_HOSTNAME, PF_IDENTITY | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
+	 "RFC 1123 hostname", "UTS hostname inside the jail (default: the UUID)"},
+	{"host_domainname", "none", PT_DOMAIN, 0, PG_IDENTITY, 0, 0, NULL, 0, 0,
+	 "domain name | none", "UTS (NIS) domainname inside the jail"},
+	{"release", NULL, PT_RELEASE, PF_IDENTITY, PG_IDENTITY, 0, 0, NULL, 0, 0,
+	 "a fetched release", "the release the jail is made from (default: host codename)"},
+	{"type", NULL, PT_ENUM, PF_RO | PF_IDENTITY | PF_NODEFAULT, PG_IDENTITY, 0, 0,
+	 "jail|clonejail|basejail|emptyjail", 0, 0, "jail | clonejail | basejail | emptyjail",
+	 "how the jail was created (read-only)"},
+	{"template", "no", PT_YESNO, PF_STOPPED, PG_IDENTITY, 0, 0, NULL, 0, 0, "yes | no",
+	 "a template is listed by list -t, cloned with clone, never started but with start -f"},
+	{"boot", "off", PT_ONOFF, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "on | off",
+	 "start at boot (rcboot)"},
+	{"priority", "99", PT_INT, 0, PG_IDENTITY, 0, 99, NULL, 0, 0, "0-99",
+	 "rcboot order: lower starts first"},
+	{"notes", "none", PT_TEXT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "text", "free text"},
+	{"owner", "root", PT_TEXT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "text", "informational"},
+	{"last_started", "none", PT_TIME, PF_RO | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
+	 "time (read-only)", "time of the last successful start"},
+	{"mountpoint", NULL, PT_PATH, PF_RO | PF_DERIVED | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
+	 "path (read-only)", "where the jail's dataset is mounted on the host"},
+
+	/* network */
+	{"vnet", "on", PT_ONOFF, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0, "on | off",
+	 "own network stack with veth interfaces on bridges"},
+	{"interfaces", "vnet0:bridge0", PT_IFACES, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0,
+	 "nic:bridge[,nic:bridge] (up to 10)", "VNET interfaces and the host bridges they join"},
+	{"createbridge", "on", PT_ONOFF, 0, PG_NETWORK, 0, 0, NULL, 0, 0, "on | off",
+	 "create a missing bridge (empty, up) at start"},
+	{"ip4_addr", "none", PT_IP4LIST, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0,
+	 "IFACE|ADDR/PREFIX[,...] | none", "IPv4 addresses of the jail"},
+	{"ip6_addr", "none", PT_IP6LIST, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0,
+	 "IFACE|ADDR/PREFIX[,...] | none", "IPv6 addresses of the jail"},
+	{"ip4", "new", PT_ENUM, PF_STOPPED, PG_NETWORK, 0, 0, "new|inherit|disable", 0, 0,
+	 "new | inherit | disable", "IPv4 stack: own, the host's, or none"},
+	{"ip6", "new", PT_ENUM, PF_STOPPED, PG_NETWORK, 0, 0, "new|inherit|disable", 0, 0,
+	 "new | inherit | disable", "IPv6 stack: own, the host's, or none"},
+	{"defaultrouter", "none", PT_IP4, 0, PG_NETWORK, 0, 0, NULL, 0, 0, "IPv4 address | none",
+	 "IPv4 default route of a VNET jail"},
+	{"defaultrouter6", "none", PT_IP6, 0, PG_NETWORK, 0, 0, NULL, 0, 0, "IPv6 address | none",
+	 "IPv6 default route of a VNET jail"},
+	MAC("vnet0_mac"), MAC("vnet1_mac"), MAC("vnet2_mac"), MAC("vnet3_mac"), MAC("vnet4_mac"),
+	MAC("vnet5_mac"), MAC("vnet6_mac"), MAC("vnet7_mac"), MAC("vnet8_mac"), MAC("vnet9_mac"),
+	{"resolver", "none", PT_RESOLVER, 0, PG_NETWORK, 0, 0, NULL, 0, 0, "none | line;line",
+	 "jail /etc/resolv.conf: none copies the host's, else these lines"},
+
+	/* exec */
+	{"exec_prestart", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
+	 "run on the host before the jail starts"},
+	{"exec_poststart", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
+	 "run on the host after the jail started"},
+	{"exec_prestop", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
+	 "run on the host before the jail stops"},
+	{"exec_poststop", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
+	 "run on the host after the jail stopped"},
+	{"exec_start", NULL, PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
+	 "run inside the jail at start (default chosen from the release's init system)"},
+	{"exec_stop", NULL, PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
+	 "run inside the jail at stop"},
+	{"exec_timeout", "60", PT_INT, 0, PG_EXEC, 0, 86400, NULL, 0, 0, "seconds (0-86400)",
+	 "bound on exec_* commands"},
+	{"stop_timeout", "30", PT_INT, 0, PG_EXEC, 0, 86400, NULL, 0, 0, "seconds (0-86400)",
+	 "bound on stopping, then SIGKILL"},
+	{"login_flags", "-f root", PT_TEXT, 0, PG_EXEC, 0, 0, NULL, 0, 0, "login(1) arguments",
+	 "arguments of login(1) for console"},
+
+	/* security and mounts */
+	BIT("mount_procfs", "1", "mount /proc (sensitive entries masked)"),
+	BIT("mount_devfs", "1", "minimal /dev on tmpfs with its own devpts"),
+	BIT("mount_sysfs", "1", "mount /sys read-only"),
+	BIT("allow_raw_sockets", "0", "keep CAP_NET_RAW (ping, traceroute)"),
+	BIT("allow_set_hostname", "1", "keep the right to change the jail's own hostname"),
+	BIT("allow_sysvipc", "0", "share the host's IPC namespace"),
+	BIT("allow_mount", "0", "keep CAP_SYS_ADMIN for mounting inside the jail"),
+	BIT("allow_mount_devfs", "0", "allow mounting devpts inside the jail"),
+	BIT("allow_mount_nullfs", "0", "allow bind mounts inside the jail"),
+	BIT("allow_mount_procfs", "0", "allow mounting proc inside the jail"),
+	BIT("allow_mount_tmpfs", "0", "allow mounting tmpfs inside the jail"),
+	BIT("allow_mount_zfs", "0", "allow mounting the delegated ZFS dataset"),
+	BIT("allow_chflags", "0", "keep CAP_LINUX_IMMUTABLE (chattr +i/+a)"),
+	BIT("allow_quotas", "0", "keep CAP_SYS_RESOURCE (quota administration)"),
+	{"sysvmsg", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,
+	 "new | inherit | disable", "System V message queues: own, the host's, or none"},
+	{"sysvsem", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,
+	 "new | inherit | disable", "System V semaphores: own, the host's, or none"},
+	{"sysvshm", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,
+	 "new | inherit | disable", "System V shared memory: own, the host's, or none"},
+	{"securelevel", "2", PT_INT, 0, PG_SECURITY, -1, 3, NULL, 0, 0, "-1 to 3",
+	 ">=1: no module loading, raw I/O or time setting, read-only /proc/sys; 3: no new mounts"},
+	{"children_max", "0", PT_INT, 0, PG_SECURITY, 0, 1000000, NULL, 0, 0, "number",
+	 "0: processes cannot create nested containers (user/mount namespaces)"},
+
+	/* limits */
+	{"cpuset", "off", PT_CPUSET, 0, PG_LIMITS, 0, 0, NULL, 0, 0, "off | CPU list (0-1,3)",
+	 "CPUs the jail's processes may run on"},
+	{"rlimits", "off", PT_ONOFF, 0, PG_LIMITS, 0, 0, NULL, 0, 0, "on | off",
+	 "master switch for the resource limits below"},
+	LIM("memoryuse", "8G:log", LU_BYTES, CG, "memory (cgroup): deny = hard limit, log = high mark"),
+	LIM("pcpu", "off", LU_PERCENT, CG, "CPU quota in percent of one CPU (cgroup)"),
+	LIM("maxproc", "off", LU_COUNT, CG, "processes and threads (cgroup pids)"),
+	LIM("openfiles", "off", LU_COUNT, RL, "open files per process (RLIMIT_NOFILE)"),
+	LIM("vmemoryuse", "off", LU_BYTES, RL, "address space per process (RLIMIT_AS)"),
+	LIM("memorylocked", "off", LU_BYTES, RL, "locked memory per process (RLIMIT_MEMLOCK)"),
+	LIM("swapuse", "off", LU_BYTES, CG, "swap (cgroup)"),
+	LIM("nthr", "off", LU_COUNT, CG, "threads (cgroup pids)"),
+	LIM("pseudoterminals", "off", LU_COUNT, RL, "pseudo-terminals (devpts max)"),
+	LIM("cputime", "off", LU_SECONDS, RL | LA_SIGNAL, "CPU seconds per process (RLIMIT_CPU)"),
+	LIM("datasize", "off", LU_BYTES, RL, "data segment per process (RLIMIT_DATA)"),
+	LIM("stacksize", "off", LU_BYTES, RL, "stack per process (RLIMIT_STACK)"),
+	LIM("coredumpsize", "off", LU_BYTES, RL, "core dump size per process (RLIMIT_CORE)"),
+	LIM("readbps", "off", LU_BYTES, RL, "read bytes per second (cgroup io)"),
+	LIM("writebps", "off", LU_BYTES, RL, "write bytes per second (cgroup io)"),
+	LIM("readiops", "off", LU_COUNT, RL, "read operations per second (cgroup io)"),
+	LIM("writeiops", "off", LU_COUNT, RL, "write operations per second (cgroup io)"),
+	LIM("wallclock", "off", LU_SECONDS, RL | LA_SIGNAL, "stop the jail after this long"),
+
+	/* zfs */
+	{"quota", "none", PT_SIZE, PF_ZFS, PG_ZFS, 0, 0, NULL, 0, 0, "size | none",
+	 "ZFS quota of the jail dataset"},
+	{"reservation", "none", PT_SIZE, PF_ZFS, PG_ZFS, 0, 0, NULL, 0, 0, "size | none",
+	 "ZFS reservation of the jail dataset"},
+	{"compression", "on", PT_ENUM, PF_ZFS, PG_ZFS, 0, 0,
+	 "on|off|lzjb|gzip|gzip-1|gzip-2|gzip-3|gzip-4|gzip-5|gzip-6|gzip-7|gzip-8|gzip-9|zle|lz4|zstd",
+	 0, 0, "on | off | lzjb | gzip[-N] | zle | lz4 | zstd", "ZFS compression of the jail dataset"},
+	{"dedup", "off", PT_ENUM, PF_ZFS, PG_ZFS, 0, 0, "on|off|verify|sha256|sha256,verify", 0, 0,
+	 "on | off | verify | sha256[,verify]", "ZFS deduplication of the jail dataset"},
+	{"jail_zfs", "off", PT_ONOFF, PF_STOPPED, PG_ZFS, 0, 0, NULL, 0, 0, "on | off",
+	 "hand a dataset to the jail (where the ZFS supports it)"},
+	{"jail_zfs_dataset", NULL, PT_DATASET, PF_NODEFAULT | PF_STOPPED, PG_ZFS, 0, 0, NULL, 0, 0,
+	 "dataset below the pool", "the dataset handed to the jail (default iocell/jails/UUID/data)"},
+	{"jail_zfs_mountpoint", "none", PT_PATH, PF_STOPPED, PG_ZFS, 0, 0, NULL, 0, 0,
+	 "absolute path | none", "where the handed dataset is mounted inside the jail"},
+	{"pkglist", "none", PT_PATH, PF_CREATE, PG_ZFS, 0, 0, NULL, 0, 0, "file path | none",
+	 "packages to install at create, one per line"},
+};
+const size_t prop_count = sizeof(prop_table) / sizeof(prop_table[0]);
+
+static const struct {
+	const char *name, *hint;
+} freebsd_only[] = {
+	{"devfs_ruleset", "device access is the fixed minimal /dev (mount_devfs)"},
+	{"enforce_statfs", "mount visibility comes from the jail's mount namespace"},
+	{"exec_fib", "use policy routing on the host (ip rule) for the jail's addresses"},
+	{"mount_fdescfs", "/dev/fd is part of the jail's /dev (mount_devfs)"},
+	{"mount_linprocfs", "Linux /proc is mount_procfs"},
+	{"ip4_saddrsel", "source address selection follows the jail's own network namespace"},
+	{"ip6_saddrsel", "source address selection follows the jail's own network namespace"},
+	{"hack88", "Linux has no 88-character mount path limit"},
+	{"allow_socket_af", "address families are restricted by the seccomp filter"},
+	{"exec_clean", "jail commands always start with a clean environment"},
+	{"exec_system_user", "use exec -u USER"},
+	{"exec_jail_user", "use exec -u USER"},
+	{"exec_system_jail_user", "use exec -u USER"},
+	{"mount_fstab", "bind mounts come from /iocell/jails/UUID/fstab"},
+	{"allow_mount_fusefs", "FUSE needs /dev/fuse, which the minimal /dev leaves out"},
+	{"allow_kmem", "kernel memory devices are never exposed to a jail"},
+	{"host_time", "the kernel clock is shared; securelevel forbids setting it"},
+};
+
+const struct propdef *prop_find(const char *name)
+{
+	for (size_t i = 0; i < prop_count; i++)
+		if (strcmp(prop_table[i].name, name) == 0)
+			return &prop_table[i];
+	return NULL;
+}
+
+char *prop_zfs_name(const struct propdef *p, bool on_defaults)
+{
+	if ((p->flags & PF_ZFS) && !on_defaults)
+		return xstrdup(p->name);
+	return xasprintf(IOC_PROP_PREFIX "%s", p->name);
+}
+
+const char *prop_freebsd_hint(const char *name)
+{
+	for (size_t i = 0; i < sizeof(freebsd_only) / sizeof(freebsd_only[0]); i++)
+		if (strcmp(freebsd_only[i].name, name) == 0)
+			return freebsd_only[i].hint;
+	return NULL;
+}
+
+int host_ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+	return n > 0 ? (int)n : 1;
+}
+
+char *host_codename(void)
+{
+	char *txt = read_file("/etc/os-release", NULL);
+	char *res = NULL;
+	if (!txt) {
+		ioc_err_clear();
+		return xstrdup("unknown");
+	}
+	struct strv lines = {0};
+	split(&lines, txt, "\n", true);
+	for (size_t i = 0; i < lines.n && !res; i++) {
+		const char *l = lines.v[i];
+		if (startswith(l, "VERSION_CODENAME=")) {
+			const char *v = l + strlen("VERSION_CODENAME=");
+			size_t n = strlen(v);
+			if (n >= 2 && (v[0] == '"' || v[0] == '\''))
+				res = xstrndup(v + 1, n - 2);
+			else
+				res = xstrdup(v);
+		}
+	}
+	sv_free(&lines);
+	free(txt);
+	if (!res || !*res) {
+		free(res);
+		res = xstrdup("unknown");
+	}
+	return res;
+}
+
+static bool in_choices(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	const char *p = choices;
+	while (*p) {
+		size_t l = strcspn(p, "|");
+		if (l == n && strncmp(p, v, n) == 0)
+			return true;
+		p += l;
+		if (*p)
+			p++;
+	}
+	return false;
+}
+
+static bool fail(char *err, size_t n, const struct propdef *p, const char *why)
+{
+	if (why)
+		snprintf(err, n, "%s; allowed: %s", why, p->values ? p->values : "see iocell(8)");
+	else
+		snprintf(err, n, "allowed: %s", p->values ? p->values : "see iocell(8)");
+	return false;
+}
+
+bool prop_validate(const struct propdef *p, const char *v, char *err, size_t n)
+{
+	char why[256] = "";
+	if (!v || !*v)
+		return fail(err, n, p, "the value is empty (use none)");
+	if (strlen(v) >= 4096)
+		return fail(err, n, p, "the value is longer than 4095 characters");
+	for (const char *c = v; *c; c++)
+		if (*c == '\n' || *c == '\t' || *c == '\r' || (unsigned char)*c < 0x20)
+			return fail(err, n, p, "the value contains a control character (tab, newline)");
+
+	switch (p->type) {
+	case PT_TEXT:
+	case PT_COMMAND:
+	case PT_TIME:
+		return true;
+	case PT_ONOFF:
+		return (streq(v, "on") || streq(v, "off")) ? true : fail(err, n, p, NULL);
+	case PT_YESNO:
+		return (streq(v, "yes") || streq(v, "no")) ? true : fail(err, n, p, NULL);
+	case PT_BIT:
+		return (streq(v, "0") || streq(v, "1")) ? true : fail(err, n, p, NULL);
+	case PT_INT:
+		return parse_int(v, p->min, p->max, NULL) ? true : fail(err, n, p, "out of range or not a number");
+	case PT_ENUM:
+		return in_choices(p->choices, v) ? true : fail(err, n, p, NULL);
+	case PT_TAG: {
+		const char *w = NULL;
+		return valid_tag(v, &w) ? true : fail(err, n, p, w);
+	}
+	case PT_HOSTNAME:
+		return valid_hostname(v) ? true : fail(err, n, p, "not a valid hostname");
+	case PT_DOMAIN:
+		return (streq(v, "none") || valid_hostname(v)) ? true : fail(err, n, p, "not a valid domain name");
+	case PT_RELEASE:
+		return valid_component(v) ? true : fail(err, n, p, "not a valid release name");
+	case PT_UUID:
+		return valid_uuid(v) ? true : fail(err, n, p, "not a UUID");
+	case PT_IFACES: {
+		size_t cnt;
+		struct iface_entry e[10];
+		if (streq(v, "none"))
+			return true;
+		return parse_interfaces(v, e, 10, &cnt, why, sizeof(why)) ? true : fail(err, n, p, why);
+	}
+	case PT_IP4LIST:
+	case PT_IP6LIST: {
+		size_t cnt;
+		return parse_ip_list(v, p->type == PT_IP4LIST ? 4 : 6, NULL, 64, &cnt, why, sizeof(why))
+			       ? true : fail(err, n, p, why);
+	}
+	case PT_IP4:
+		return (streq(v, "none") || parse_ipv4(v, NULL)) ? true : fail(err, n, p, "not an IPv4 address");
+	case PT_IP6:
+		return (streq(v, "none") || parse_ipv6(v, NULL)) ? true : fail(err, n, p, "not an IPv6 address");
+	case PT_MACPAIR: {
+		if (streq(v, "none"))
+			return true;
+		const char *comma = strchr(v, ',');
+		uint8_t a[6], b[6];
+		if (!comma)
+			return fail(err, n, p, "two MAC addresses are needed");
+		char *first = xstrndup(v, (size_t)(comma - v));
+		bool ok = parse_mac(first, a) && parse_mac(comma + 1, b);
+		free(first);
+		if (!ok)
+			return fail(err, n, p, "not MAC addresses");
+		if ((a[0] & 1) || (b[0] & 1))
+			return fail(err, n, p, "a multicast MAC address cannot be an interface address");
+		return true;
+	}
+	case PT_RESOLVER:
+		return true;
+	case PT_CPUSET: {
+		if (streq(v, "off"))
+			return true;
+		uint64_t mask[16];
+		int hi;
+		if (!parse_cpulist(v, mask, &hi))
+			return fail(err, n, p, "not a CPU list");
+		int ncpu = host_ncpus();
+		if (hi >= ncpu) {
+			snprintf(why, sizeof(why), "CPU %d does not exist (this host has CPUs 0-%d)", hi, ncpu - 1);
+			return fail(err, n, p, why);
+		}
+		return true;
+	}
+	case PT_LIMIT: {
+		if (streq(v, "off"))
+			return true;
+		if (!parse_limit(v, p->unit, p->actions, NULL, why, sizeof(why))) {
+			snprintf(err, n, "%s; allowed: AMOUNT:ACTION or off", why);
+			return false;
+		}
+		return true;
+	}
+	case PT_SIZE:
+		return (streq(v, "none") || parse_size(v, NULL)) ? true : fail(err, n, p, "not a size");
+	case PT_PATH:
+		return (streq(v, "none") || v[0] == '/') ? true : fail(err, n, p, "not an absolute path");
+	case PT_DATASET: {
+		if (v[0] == '/' || strstr(v, "//") || endswith(v, "/") || strchr(v, '@'))
+			return fail(err, n, p, "not a dataset name");
+		struct strv parts = {0};
+		split(&parts, v, "/", false);
+		bool ok = true;
+		for (size_t i = 0; i < parts.n; i++)
+			if (!valid_component(parts.v[i]))
+				ok = false;
+		sv_free(&parts);
+		return ok ? true : fail(err, n, p, "not a dataset name");
+	}
+	}
+	return fail(err, n, p, NULL);
+}
+
+bool prop_settable(const char *name, bool for_default, char *err, size_t n)
+{
+	const struct propdef *p = prop_find(name);
+	if (!p) {
+		const char *h = prop_freebsd_hint(name);
+		if (h)
+			snprintf(err, n, "%s is a FreeBSD jail parameter with no Linux meaning: %s", name, h);
+		else
+			snprintf(err, n, "unknown property '%s' (see 'iocell defaults' for the list)", name);
+		return false;
+	}
+	if (p->flags & PF_RO) {
+		snprintf(err, n, "%s is read-only", name);
+		return false;
+	}
+	if (for_default && (p->flags & PF_NODEFAULT)) {
+		snprintf(err, n, "%s is per jail and has no system-wide default", name);
+		return false;
+	}
+	return true;
+}
+
+static const char *cfg(const struct kv *c, const char *k)
+{
+	const char *v = kv_get(c, k);
+	if (v)
+		return v;
+	const struct propdef *p = prop_find(k);
+	return p && p->def ? p->def : "none";
+}
+
+bool props_check_config(const struct kv *c, char *err, size_t n)
+{
+	if (!streq(cfg(c, "vnet"), "on"))
+		return true;
+	/* VNET: every address names one of the jail's nics. */
+	struct iface_entry ifs[10];
+	size_t nif = 0;
+	char why[256];
+	const char *ifaces = cfg(c, "interfaces");
+	if (!streq(ifaces, "none") && !parse_interfaces(ifaces, ifs, 10, &nif, why, sizeof(why))) {
+		snprintf(err, n, "interfaces: %s", why);
+		return false;
+	}
+	static const char *lists[] = {"ip4_addr", "ip6_addr"};
+	for (int l = 0; l < 2; l++) {
+		struct ipaddr_entry e[64];
+		size_t ne = 0;
+		if (!parse_ip_list(cfg(c, lists[l]), l == 0 ? 4 : 6, e, 64, &ne, why, sizeof(why))) {
+			snprintf(err, n, "%s: %s", lists[l], why);
+			return false;
+		}
+		for (size_t i = 0; i < ne; i++) {
+			bool found = false;
+			for (size_t j = 0; j < nif; j++)
+				if (streq(e[i].iface, ifs[j].nic))
+					found = true;
+			if (!found) {
+				snprintf(err, n, "%s names interface '%s', which is not among the jail's "
+					 "VNET interfaces (%s)", lists[l], e[i].iface, ifaces);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static bool exists_in(const char *root, const char *rel)
+{
+	char *p = xasprintf("%s/%s", root, rel);
+	struct stat st;
+	bool ok = lstat(p, &st) == 0;
+	free(p);
+	return ok;
+}
+
+char *prop_builtin_default(const struct propdef *p, const struct defctx *c)
+{
+	if (p->def)
+		return xstrdup(p->def);
+	const char *n = p->name;
+	if (streq(n, "tag"))
+		return time_tag();
+	if (streq(n, "host_hostuuid") || streq(n, "host_hostname"))
+		return xstrdup(c && c->uuid ? c->uuid : "none");
+	if (streq(n, "release"))
+		return c && c->host_release ? xstrdup(c->host_release) : host_codename();
+	if (streq(n, "type"))
+		return xstrdup("jail");
+	if (streq(n, "jail_zfs_dataset"))
+		return xasprintf("iocell/jails/%s/data", c && c->uuid ? c->uuid : "UUID");
+	if (streq(n, "exec_start") || streq(n, "exec_stop")) {
+		bool start = streq(n, "exec_start");
+		const char *root = c ? c->root : NULL;
+		if (root && exists_in(root, "etc/init.d/rc"))
+			return xstrdup(start ? "/etc/init.d/rc 3" : "/etc/init.d/rc 0");
+		if (root && exists_in(root, "etc/rc"))
+			return xstrdup(start ? "/bin/sh /etc/rc" : "/bin/sh /etc/rc.shutdown");
+		return xstrdup("none");
+	}
+	if (streq(n, "mountpoint"))
+		return xstrdup("none");
+	return xstrdup("none");
+}
+
+const char *prop_default_note(const struct propdef *p)
+{
+	const char *n = p->name;
+	if (streq(n, "tag"))
+		return "(creation time)";
+	if (streq(n, "host_hostuuid") || streq(n, "host_hostname"))
+		return "(the jail's UUID)";
+	if (streq(n, "type"))
+		return "(set by create)";
+	if (streq(n, "jail_zfs_dataset"))
+		return "(iocell/jails/UUID/data)";
+	if (streq(n, "exec_start") || streq(n, "exec_stop"))
+		return "(chosen from the release: /etc/init.d/rc, /etc/rc, or none)";
+	if (streq(n, "mountpoint"))
+		return "(the jail dataset's mountpoint)";
+	return NULL;
+}

@@ -1,0 +1,102 @@
+/*
+ * The property schema: one table drives validation, defaults, get/set/defaults/reset,
+ * list columns and the man page's property section.  Adding a property = one row.
+ */
+#ifndef IOC_PROPS_H
+#define IOC_PROPS_H
+
+#include "core/parse.h"
+#include "core/util.h"
+#include "core/zfs.h"
+
+enum prop_type {
+	PT_TEXT,      /* free text (no tab/newline) */
+	PT_COMMAND,   /* a command line or "none" */
+	PT_ONOFF,
+	PT_YESNO,
+	PT_BIT,       /* 0/1 */
+	PT_INT,       /* min..max */
+	PT_ENUM,      /* one of choices "a|b|c" */
+	PT_TAG,
+	PT_HOSTNAME,
+	PT_DOMAIN,    /* domainname or none */
+	PT_RELEASE,
+	PT_IFACES,
+	PT_IP4LIST,
+	PT_IP6LIST,
+	PT_IP4,       /* address or none */
+	PT_IP6,
+	PT_MACPAIR,   /* "MACA,MACB" or none */
+	PT_RESOLVER,  /* none or "line;line" */
+	PT_CPUSET,    /* off or CPU list */
+	PT_LIMIT,     /* off or AMOUNT:ACTION */
+	PT_SIZE,      /* none or size (zfs quota/reservation) */
+	PT_PATH,      /* none or absolute path */
+	PT_DATASET,   /* relative dataset name */
+	PT_UUID,
+	PT_TIME,
+};
+
+enum prop_flags {
+	PF_RO = 1 << 0,        /* read-only: set by iocell itself */
+	PF_IDENTITY = 1 << 1,  /* kept by reset */
+	PF_ZFS = 1 << 2,       /* a native ZFS property of the jail dataset */
+	PF_CREATE = 1 << 3,    /* meaningful at create time only */
+	PF_NODEFAULT = 1 << 4, /* has no system-wide default (per-jail identity) */
+	PF_DERIVED = 1 << 5,   /* not stored: computed from ZFS state */
+	PF_STOPPED = 1 << 6,   /* can be changed only while the jail is stopped */
+};
+
+enum prop_group { PG_IDENTITY, PG_NETWORK, PG_EXEC, PG_SECURITY, PG_LIMITS, PG_ZFS };
+
+struct propdef {
+	const char *name;
+	const char *def;        /* built-in default; NULL: computed (see defhelp) */
+	enum prop_type type;
+	unsigned flags;
+	enum prop_group group;
+	long long min, max;     /* PT_INT */
+	const char *choices;    /* PT_ENUM */
+	enum limit_unit unit;   /* PT_LIMIT */
+	int actions;            /* PT_LIMIT: LA_* allowed */
+	const char *values;     /* the allowed form, for messages and the manual */
+	const char *help;       /* one line: what it means on Linux */
+};
+
+extern const struct propdef prop_table[];
+extern const size_t prop_count;
+
+/* User property name prefix on ZFS. */
+#define IOC_PROP_PREFIX "iocell:"
+
+const struct propdef *prop_find(const char *name);
+/* Full ZFS property name for storage ("iocell:tag" or "quota"). */
+char *prop_zfs_name(const struct propdef *p, bool on_defaults);
+/* When name is a FreeBSD-only jail parameter, the Linux mechanism to use instead. */
+const char *prop_freebsd_hint(const char *name);
+
+/* Validate a single value.  On failure err holds "why; allowed: FORM". */
+bool prop_validate(const struct propdef *p, const char *value, char *err, size_t errlen);
+/* Validate "name" exists and is settable by the user; err explains otherwise. */
+bool prop_settable(const char *name, bool for_default, char *err, size_t errlen);
+
+/* Whole-configuration checks across properties (e.g. ip4_addr nics exist in interfaces). */
+bool props_check_config(const struct kv *cfg, char *err, size_t errlen);
+
+/* Context for computed defaults. */
+struct defctx {
+	const char *uuid;
+	const char *host_release;  /* host distribution codename */
+	const char *root;          /* a root tree to inspect for exec_start/stop, or NULL */
+};
+/* The built-in default (computed ones filled from ctx; ctx may be NULL for display). */
+char *prop_builtin_default(const struct propdef *p, const struct defctx *ctx);
+/* Text shown by `defaults` for computed defaults. */
+const char *prop_default_note(const struct propdef *p);
+
+/* Number of online CPUs on this host (for cpuset validation). */
+int host_ncpus(void);
+/* The host's distribution codename (VERSION_CODENAME from os-release), malloc'd. */
+char *host_codename(void);
+
+#endif

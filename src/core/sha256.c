@@ -1,0 +1,2 @@
+/* PLACEHOLDER: being written (sha256). */
+#include "core/util.h"

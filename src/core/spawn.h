@@ -1,0 +1,44 @@
+/* Running external programs: argv arrays only (never a shell), output captured. */
+#ifndef IOC_SPAWN_H
+#define IOC_SPAWN_H
+
+#include "core/util.h"
+#include <sys/types.h>
+
+struct run {
+	/* in */
+	const char *const *argv;
+	const char *input;     /* data for stdin; NULL: /dev/null unless stdin_fd >= 0 */
+	size_t input_len;
+	int stdin_fd;          /* -1: not used */
+	int stdout_fd;         /* -1: capture into out (or discard when !capture_out) */
+	bool capture_out;      /* collect stdout into out */
+	bool pass_out;         /* stdout goes to our stdout */
+	bool pass_err;         /* stderr goes to our stderr (not captured) */
+	const char *const *env_add; /* "K=V" entries added to our environment */
+	const char *cwd;
+	/* out */
+	struct sbuf out;
+	struct sbuf err;
+	int status;            /* exit code, or 128+signal */
+};
+
+/* Initialise r for argv (NULL-terminated). */
+void run_init(struct run *r, const char *const *argv);
+void run_free(struct run *r);
+/* Run to completion.  Returns 0 when it ran (see r->status), -1 when it could not start. */
+int run_cmd(struct run *r);
+/* Run; returns 0 on exit status 0, else records an error naming what failed and the
+ * command's stderr. */
+int run_check(struct run *r, const char *what);
+/* Convenience: run argv, capture stdout into *out (may be NULL), error on non-zero. */
+int run_argv(const char *const *argv, char **out, const char *what);
+/* The command line as one printable string (for --debug and error messages). */
+char *argv_str(const char *const *argv);
+
+/* Start argv with the given fds (-1 = /dev/null for in, inherit for out/err). */
+pid_t spawn_fds(const char *const *argv, int in_fd, int out_fd, int err_fd);
+/* Wait for pid; returns exit code or 128+signal, -1 on error. */
+int wait_pid(pid_t pid);
+
+#endif

@@ -1,0 +1,93 @@
+/* Small shared helpers: error reporting, growable strings and string vectors. */
+#ifndef IOC_UTIL_H
+#define IOC_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Error convention: a failing function records one message with ioc_err()
+ * (what failed, on what, why) and optionally a hint with ioc_hint(), then
+ * returns -1 (or NULL).  The command dispatcher prints the message once, on one
+ * line, when the command returns an error.  A later ioc_err() replaces an
+ * earlier one unless ioc_err_keep() says the first one is the real cause.
+ */
+void ioc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ioc_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prefix the pending error with context: "CONTEXT: previous message". */
+void ioc_err_ctx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *ioc_errmsg(void);
+const char *ioc_errhint(void);
+bool ioc_err_pending(void);
+void ioc_err_clear(void);
+/* Print the pending error (and hint) as one line on stderr, then clear it. */
+void ioc_err_print(void);
+/* Print a warning line on stderr immediately. */
+void ioc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+extern bool ioc_debug;   /* --debug: echo every external command */
+extern bool ioc_quiet;   /* suppress progress output */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable NUL-terminated string. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+void sb_init(struct sbuf *b);
+void sb_add(struct sbuf *b, const char *s);
+void sb_addn(struct sbuf *b, const char *s, size_t n);
+void sb_addc(struct sbuf *b, char c);
+void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(struct sbuf *b, const char *fmt, va_list ap);
+char *sb_steal(struct sbuf *b);
+void sb_free(struct sbuf *b);
+void sb_reset(struct sbuf *b);
+
+/* Growable NULL-terminated vector of owned strings (usable as an argv). */
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+void sv_init(struct strv *sv);
+void sv_add(struct strv *sv, const char *s);         /* copies s */
+void sv_addf(struct strv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sv_take(struct strv *sv, char *s);              /* takes ownership */
+void sv_free(struct strv *sv);
+bool sv_contains(const struct strv *sv, const char *s);
+void sv_sort(struct strv *sv);
+
+/* Split s on any of the characters in seps; empty fields are skipped when skip_empty. */
+void split(struct strv *out, const char *s, const char *seps, bool skip_empty);
+
+bool streq(const char *a, const char *b);
+bool startswith(const char *s, const char *prefix);
+bool endswith(const char *s, const char *suffix);
+/* Remove trailing newline characters in place. */
+char *chomp(char *s);
+
+/* Whole-file helpers.  read_file returns a malloc'd NUL-terminated buffer. */
+char *read_file(const char *path, size_t *len);
+/* Write data to path atomically (tmp + fsync + rename). */
+int write_file_atomic(const char *path, const char *data, size_t len, int mode);
+/* mkdir -p with mode for missing components. */
+int mkdir_p(const char *path, int mode);
+
+/* Local time formats used throughout: "YYYY-MM-DD@HH:MM:SS" and "YYYY-MM-DD_HH:MM:SS". */
+char *time_tag(void);
+char *time_snapname(const char *prefix);
+
+bool isatty_out(void);
+bool isatty_err(void);
+
+/* Ask a yes/no question on the terminal (or stdin); only an exact "Y" counts as yes. */
+bool confirm_capital_y(const char *question);
+
+#endif

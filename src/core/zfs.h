@@ -1,0 +1,77 @@
+/*
+ * The ZFS module: the only code that runs zfs(8)/zpool(8).  argv arrays, -H output,
+ * the command's stderr carried into the error message, --debug echoes each call.
+ * Works with OpenZFS and zfs-fuse (see DESIGN.md for the differences handled here).
+ */
+#ifndef IOC_ZFS_H
+#define IOC_ZFS_H
+
+#include "core/util.h"
+
+enum zfs_errkind { ZE_NONE, ZE_NOENT, ZE_EXISTS, ZE_BUSY, ZE_CLONES, ZE_OTHER };
+/* What kind of failure the last failing zfs call reported. */
+extern enum zfs_errkind zfs_lasterr;
+
+/* A tab-separated table as printed by zfs -H. */
+struct ztable {
+	size_t nrows;
+	struct strv *rows; /* each row's fields */
+};
+void ztable_parse(struct ztable *t, const char *text);
+void ztable_free(struct ztable *t);
+
+/* Simple ordered key/value list (properties). */
+struct kv {
+	struct strv k, v;
+};
+void kv_init(struct kv *kv);
+void kv_free(struct kv *kv);
+void kv_set(struct kv *kv, const char *k, const char *v); /* replace or append */
+const char *kv_get(const struct kv *kv, const char *k);
+bool kv_del(struct kv *kv, const char *k);
+
+/* Run "zfs ARGS..." (or zpool when args->v[0] is "zpool").  out may be NULL. */
+int zfs_run(const struct strv *args, char **out, const char *what);
+/* Same with a NULL-terminated list of arguments. */
+int zfs_runl(char **out, const char *what, ...) __attribute__((sentinel));
+
+/* `zfs create [-p] -o k=v... DS`; props keys are full ZFS names (iocell:x, quota). */
+int zfs_create(const char *ds, const struct kv *props, bool parents);
+int zfs_clone(const char *snap, const char *ds, const struct kv *props);
+int zfs_snapshot(const char *snap, bool recursive);
+/* Destroy a dataset or snapshot.  flags: "-r", "-R", "-rR" or NULL.  Retries on busy. */
+int zfs_destroy(const char *name, const char *flags);
+int zfs_set(const char *ds, const char *prop, const char *value);
+int zfs_inherit(const char *ds, const char *prop);
+int zfs_rename(const char *from, const char *to);
+int zfs_promote(const char *ds);
+/* rollback; destroy_newer adds -r (destroys later snapshots). */
+int zfs_rollback(const char *snap, bool destroy_newer);
+int zfs_mount(const char *ds);
+int zfs_unmount(const char *ds);
+
+/* `zfs get -H -p? -o name,property,value,source PROPS DS...` parsed as a table. */
+int zfs_get(struct ztable *t, const char *props, const char *const *datasets,
+	    const char *sources, bool parsable, bool recursive, int depth);
+/* One property's value (NULL and ZE_NOENT when the dataset does not exist). */
+char *zfs_get1(const char *ds, const char *prop);
+/* `zfs list -H -o COLS [-r] [-d N] [-t TYPE] [-s SORT] DS...` parsed as a table. */
+int zfs_list(struct ztable *t, const char *cols, const char *const *datasets,
+	     int depth, const char *type, const char *sort);
+bool zfs_exists(const char *ds);
+
+/* Copy snapshot SNAP into new dataset DEST: zfs send SNAP | zfs recv DEST, bytes
+ * relayed through this process (progress on a terminal).  recv_flags e.g. "-u". */
+int zfs_send_recv(const char *snap, const char *dest, bool replicate, const char *label);
+/* zfs send [-R] SNAP into fd; hashing/progress is the caller's business through cb. */
+typedef int (*zfs_chunk_cb)(const void *buf, size_t n, void *arg);
+int zfs_send_to(const char *snap, bool replicate, zfs_chunk_cb cb, void *arg);
+/* zfs recv DEST with its stdin fed by the reader cb (returns bytes, 0 at EOF, -1 error). */
+typedef long (*zfs_read_cb)(void *buf, size_t n, void *arg);
+int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force);
+
+/* zpool */
+int zpool_names(struct strv *names);
+int zpool_create_file(const char *pool, const char *file, const char *mountpoint);
+
+#endif

@@ -1,0 +1,144 @@
+/* iocell: the command table, global flags and dispatch. */
+#include "config.h"
+#include "cmd/cmd.h"
+
+#include <getopt.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_activate(int, char **);
+int cmd_fetch(int, char **);
+int cmd_create(int, char **);
+int cmd_clone(int, char **);
+int cmd_list(int, char **);
+int cmd_df(int, char **);
+int cmd_get(int, char **);
+int cmd_set(int, char **);
+int cmd_defaults(int, char **);
+int cmd_reset(int, char **);
+int cmd_snapshot(int, char **);
+int cmd_snaplist(int, char **);
+int cmd_snapremove(int, char **);
+int cmd_rollback(int, char **);
+int cmd_promote(int, char **);
+int cmd_destroy(int, char **);
+static int cmd_version(int, char **);
+static int cmd_help(int, char **);
+int cmd_manprops(int, char **);
+
+const struct cmddef commands[] = {
+	{"activate", cmd_activate, "[POOL [mountpoint=DIR] [file=IMG size=SIZE]]",
+	 "mark POOL active (creating a file-backed pool with file=), or print the active pool"},
+	{"fetch", cmd_fetch,
+	 "[release=REL] [ftphost=URL] [ftpdir=DIR] [ftpfiles=\"a b\"] [ftplocaldir=DIR] [url=URL] [sha256=HEX]",
+	 "create or update a release: debootstrap a suite, or unpack a rootfs tarball"},
+	{"create", cmd_create, "[-c|-b|-e] [release=REL] [count=N] [pkglist=FILE] [PROP=VALUE ...]",
+	 "create a jail: thick (default), -c clone, -b basejail, -e empty"},
+	{"clone", cmd_clone, "NAME[@SNAP] [PROP=VALUE ...]",
+	 "create a jail as a ZFS clone of a jail or template"},
+	{"list", cmd_list, "[-t|-r] [-H|-j] [-s COLUMN]", "list jails (-t templates, -r releases)"},
+	{"get", cmd_get, "[-H] PROP|all NAME|default  or  get -r [-H] PROP",
+	 "show a property of a jail, of the defaults, or of every jail"},
+	{"set", cmd_set, "PROP=VALUE [PROP=VALUE ...] NAME|default",
+	 "change properties (all are validated before any is applied)"},
+	{"defaults", cmd_defaults, "[-H]", "show the effective default of every property"},
+	{"reset", cmd_reset, "[-f] NAME|ALL", "restore a jail's properties to the defaults, keeping identity"},
+	{"snapshot", cmd_snapshot, "NAME[@SNAP]", "snapshot a jail (all its datasets)"},
+	{"snaplist", cmd_snaplist, "[-H] NAME", "list a jail's snapshots"},
+	{"snapremove", cmd_snapremove, "NAME@SNAP|NAME@ALL", "remove a snapshot (or all)"},
+	{"rollback", cmd_rollback, "[-f] [-y] NAME@SNAP", "roll a jail back to a snapshot"},
+	{"promote", cmd_promote, "NAME", "promote a cloned jail (reverse the clone dependency)"},
+	{"destroy", cmd_destroy, "[-f] [-R] [-y] NAME", "destroy a jail, after showing the plan and asking"},
+	{"df", cmd_df, "[-H]", "space used by every jail"},
+	{"version", cmd_version, "", "print the version"},
+	{"help", cmd_help, "[COMMAND]", "show help"},
+	{NULL, NULL, NULL, NULL},
+};
+
+const struct cmddef *cmd_find(const char *name)
+{
+	for (const struct cmddef *c = commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static void main_usage(FILE *f)
+{
+	fprintf(f, "usage: iocell [--debug] COMMAND [ARGS...]\n\n"
+		   "A jail manager: containers in ZFS datasets, settings as ZFS properties.\n\n"
+		   "Commands:\n");
+	for (const struct cmddef *c = commands; c->name; c++) {
+		if (c->name[0] == '_')
+			continue;
+		fprintf(f, "  %-11s %s\n", c->name, c->summary);
+	}
+	fprintf(f, "\nNames: a jail is named by its UUID, a unique UUID prefix, or its tag.\n"
+		   "Run 'iocell COMMAND -h' for a command's arguments; see iocell(8).\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("version", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (optind < argc)
+		return usage_err("version", "unexpected argument '%s'", argv[optind]);
+	printf("iocell %s\n", IOCELL_VERSION);
+	return CMD_OK;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc > 1) {
+		const struct cmddef *c = cmd_find(argv[1]);
+		if (!c)
+			return usage_err("help", "unknown command '%s'", argv[1]);
+		printf("usage: iocell %s %s\n%s\n", c->name, c->usage, c->summary);
+		return CMD_OK;
+	}
+	main_usage(stdout);
+	return CMD_OK;
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_CTYPE, "");
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--debug") == 0 || strcmp(argv[i], "-d") == 0) {
+			ioc_debug = true;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			main_usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
+			printf("iocell %s\n", IOCELL_VERSION);
+			return 0;
+		} else {
+			fprintf(stderr, "iocell: unknown option '%s'\n", argv[i]);
+			main_usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		main_usage(stderr);
+		return 2;
+	}
+	const struct cmddef *c = cmd_find(argv[i]);
+	if (!c && strcmp(argv[i], "_manprops") == 0)
+		return cmd_manprops(argc - i, argv + i);
+	if (!c) {
+		fprintf(stderr, "iocell: unknown command '%s'\n", argv[i]);
+		fprintf(stderr, "(hint: 'iocell -h' lists the commands)\n");
+		return 2;
+	}
+	optind = 1;
+	int rc = c->fn(argc - i, argv + i);
+	if (rc == CMD_ERR)
+		ioc_err_print();
+	fflush(stdout);
+	return rc;
+}

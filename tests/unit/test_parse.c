@@ -1,0 +1,188 @@
+/* Unit tests of the pure parsers and validators (src/core/parse.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/parse.h"
+#include "core/util.h"
+
+static void test_sizes(void **state)
+{
+	(void)state;
+	uint64_t v;
+	assert_true(parse_size("4G", &v));
+	assert_int_equal(v, 4ULL << 30);
+	assert_true(parse_size("512M", &v));
+	assert_int_equal(v, 512ULL << 20);
+	assert_true(parse_size("1.5K", &v));
+	assert_int_equal(v, 1536);
+	assert_true(parse_size("100", &v));
+	assert_int_equal(v, 100);
+	assert_true(parse_size("2GiB", &v));
+	assert_int_equal(v, 2ULL << 30);
+	assert_false(parse_size("10Q", &v));
+	assert_false(parse_size("lots", &v));
+	assert_false(parse_size("", &v));
+	assert_false(parse_size("-1G", &v));
+	assert_false(parse_size("1.5", &v));
+	assert_false(parse_size("4GG", &v));
+}
+
+static void test_ints(void **state)
+{
+	(void)state;
+	long long v;
+	assert_true(parse_int("99", 0, 99, &v));
+	assert_int_equal(v, 99);
+	assert_false(parse_int("500", 0, 99, &v));
+	assert_false(parse_int("9x", 0, 99, &v));
+	assert_false(parse_int("", 0, 99, &v));
+	assert_true(parse_int("-1", -1, 3, &v));
+	assert_int_equal(v, -1);
+	assert_false(parse_int("99999999999999999999999", 0, 1LL << 62, &v));
+}
+
+static void test_tags(void **state)
+{
+	(void)state;
+	const char *why = NULL;
+	assert_true(valid_tag("www", &why));
+	assert_true(valid_tag("web-01.prod_x", &why));
+	assert_true(valid_tag("2026-11-22@14:45:00", &why));
+	assert_true(valid_tag("2026-11-22@14:45:00_2", &why));
+	assert_false(valid_tag("has space", &why));
+	assert_non_null(why);
+	assert_false(valid_tag("", &why));
+	assert_false(valid_tag("ALL", &why));
+	assert_false(valid_tag("default", &why));
+	assert_false(valid_tag("-x", &why));
+	assert_false(valid_tag("a@b", &why));
+	assert_false(valid_tag("26e8e027-f00c-11e4-8f7f-3c970e80eb61", &why));
+	assert_string_equal(why, "a tag cannot look like a UUID");
+}
+
+static void test_name_snap(void **state)
+{
+	(void)state;
+	char *n, *s;
+	assert_true(split_name_snap("www@snap1", &n, &s));
+	assert_string_equal(n, "www");
+	assert_string_equal(s, "snap1");
+	free(n);
+	free(s);
+	assert_false(split_name_snap("www", &n, &s));
+	assert_string_equal(n, "www");
+	assert_null(s);
+	free(n);
+	assert_false(split_name_snap("2026-11-22@14:45:00", &n, &s));
+	assert_string_equal(n, "2026-11-22@14:45:00");
+	free(n);
+	assert_true(split_name_snap("2026-11-22@14:45:00@x", &n, &s));
+	assert_string_equal(n, "2026-11-22@14:45:00");
+	assert_string_equal(s, "x");
+	free(n);
+	free(s);
+}
+
+static void test_uuid_hostname(void **state)
+{
+	(void)state;
+	assert_true(valid_uuid("26e8e027-f00c-11e4-8f7f-3c970e80eb61"));
+	assert_false(valid_uuid("26e8e027-f00c-11e4-8f7f-3c970e80eb6"));
+	assert_false(valid_uuid("26e8e027xf00c-11e4-8f7f-3c970e80eb61"));
+	assert_true(valid_hostname("www.example.org"));
+	assert_true(valid_hostname("a"));
+	assert_false(valid_hostname("-a"));
+	assert_false(valid_hostname("a..b"));
+	assert_false(valid_hostname("a_b"));
+	assert_false(valid_hostname("a."));
+	assert_true(valid_ifname("vnet0"));
+	assert_false(valid_ifname("a-very-long-interface-name"));
+	assert_false(valid_ifname("a/b"));
+}
+
+static void test_ip_lists(void **state)
+{
+	(void)state;
+	struct ipaddr_entry e[8];
+	size_t n;
+	char err[256];
+	assert_true(parse_ip_list("vnet0|192.0.2.10/24,vnet0|192.0.2.11/24", 4, e, 8, &n, err, sizeof(err)));
+	assert_int_equal(n, 2);
+	assert_string_equal(e[1].addr, "192.0.2.11");
+	assert_int_equal(e[1].prefix, 24);
+	assert_true(parse_ip_list("none", 4, e, 8, &n, err, sizeof(err)));
+	assert_int_equal(n, 0);
+	assert_false(parse_ip_list("garbage", 4, e, 8, &n, err, sizeof(err)));
+	assert_false(parse_ip_list("vnet0|300.1.1.1/24", 4, e, 8, &n, err, sizeof(err)));
+	assert_false(parse_ip_list("vnet0|192.0.2.1/33", 4, e, 8, &n, err, sizeof(err)));
+	assert_true(parse_ip_list("eth0|2001:db8::5/64", 6, e, 8, &n, err, sizeof(err)));
+	assert_false(parse_ip_list("eth0|2001:db8::5/64", 4, e, 8, &n, err, sizeof(err)));
+	assert_false(parse_ip_list("eth0|2001:db8::5/129", 6, e, 8, &n, err, sizeof(err)));
+	assert_true(parse_ip_list("eth0|192.0.2.1", 4, e, 8, &n, err, sizeof(err)));
+	assert_int_equal(e[0].prefix, -1);
+}
+
+static void test_interfaces_mac_cpus(void **state)
+{
+	(void)state;
+	struct iface_entry e[10];
+	size_t n;
+	char err[256];
+	assert_true(parse_interfaces("vnet0:bridge0,vnet1:br1", e, 10, &n, err, sizeof(err)));
+	assert_int_equal(n, 2);
+	assert_string_equal(e[1].bridge, "br1");
+	assert_false(parse_interfaces("vnet0", e, 10, &n, err, sizeof(err)));
+	assert_false(parse_interfaces("vnet0:b,vnet0:c", e, 10, &n, err, sizeof(err)));
+	uint8_t mac[6];
+	assert_true(parse_mac("02:ab:cd:00:11:22", mac));
+	assert_int_equal(mac[1], 0xab);
+	assert_false(parse_mac("02:ab:cd:00:11", mac));
+	assert_false(parse_mac("02:ab:cd:00:11:2g", mac));
+	uint64_t mask[16];
+	int hi;
+	assert_true(parse_cpulist("0-1,3", mask, &hi));
+	assert_int_equal(hi, 3);
+	assert_int_equal(mask[0], 0xb);
+	assert_false(parse_cpulist("1-0", mask, &hi));
+	assert_false(parse_cpulist("a", mask, &hi));
+	assert_false(parse_cpulist("", mask, &hi));
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	struct limit_val v;
+	char err[256];
+	assert_true(parse_limit("4G:deny", LU_BYTES, LA_DENY | LA_LOG, &v, err, sizeof(err)));
+	assert_int_equal(v.amount, 4ULL << 30);
+	assert_int_equal(v.action, LA_DENY);
+	assert_true(parse_limit("20:log", LU_PERCENT, LA_DENY | LA_LOG, &v, err, sizeof(err)));
+	assert_int_equal(v.action, LA_LOG);
+	assert_false(parse_limit("lots:deny", LU_BYTES, LA_DENY, &v, err, sizeof(err)));
+	assert_false(parse_limit("abc:deny", LU_PERCENT, LA_DENY, &v, err, sizeof(err)));
+	assert_false(parse_limit("10Q:deny", LU_BYTES, LA_DENY, &v, err, sizeof(err)));
+	assert_false(parse_limit("64:log", LU_COUNT, LA_DENY, &v, err, sizeof(err)));
+	assert_non_null(strstr(err, "not supported"));
+	assert_false(parse_limit("64", LU_COUNT, LA_DENY, &v, err, sizeof(err)));
+	assert_false(parse_limit("0:deny", LU_PERCENT, LA_DENY, &v, err, sizeof(err)));
+	assert_true(parse_limit("1h:sigterm", LU_SECONDS, LA_DENY | LA_SIGNAL, &v, err, sizeof(err)));
+	assert_int_equal(v.amount, 3600);
+	assert_int_equal(v.action, LA_SIGNAL);
+	assert_false(parse_limit("60:sigbogus", LU_SECONDS, LA_DENY | LA_SIGNAL, &v, err, sizeof(err)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),         cmocka_unit_test(test_ints),
+		cmocka_unit_test(test_tags),          cmocka_unit_test(test_name_snap),
+		cmocka_unit_test(test_uuid_hostname), cmocka_unit_test(test_ip_lists),
+		cmocka_unit_test(test_interfaces_mac_cpus), cmocka_unit_test(test_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
