@@ -1,0 +1,252 @@
+"""Helpers for the iocell integration tests (Python 3.11 standard library only).
+
+Import them in a test module with ``from helpers import ioc, zfs, zfs_get, datasets`` or use
+the fixtures of the same names from conftest.py. Everything here acts on the scratch pool
+of this test session (``POOL``, created by conftest.py) and never on another pool.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: The scratch pool of this pytest process, e.g. ``ioct12345``.
+POOL = f"ioct{os.getpid()}"
+#: ``POOL/iocell``: the iocell root dataset.
+IOCROOT_DS = f"{POOL}/iocell"
+#: ``POOL/iocell/jails``: parent of every jail dataset.
+JAILS_DS = f"{IOCROOT_DS}/jails"
+#: ``POOL/iocell/releases``.
+RELEASES_DS = f"{IOCROOT_DS}/releases"
+
+#: Default timeout (seconds) of one iocell call; a hung call fails the test instead of CI.
+IOCELL_TIMEOUT = float(os.environ.get("IOCELL_TEST_TIMEOUT", "300"))
+ZFS_TIMEOUT = 120.0
+
+# ASan/LSan report headers, and UBSan's "file.c:12:3: runtime error: ..." line.
+_SANITIZER_RE = re.compile(
+    r"ERROR: (?:AddressSanitizer|LeakSanitizer)|SUMMARY: UndefinedBehaviorSanitizer"
+    r"|:\d+:\d+: runtime error: "
+)
+
+
+def iocell_bin() -> str:
+    """The iocell binary under test: $IOCELL_BIN, else build-asan/iocell, else build/iocell."""
+    env = os.environ.get("IOCELL_BIN")
+    if env:
+        return str(Path(env).resolve())
+    asan = REPO / "build-asan" / "iocell"
+    if asan.exists():
+        return str(asan)
+    return str(REPO / "build" / "iocell")
+
+
+def _merged_env(env: dict | None) -> dict | None:
+    if not env:
+        return None
+    merged = dict(os.environ)
+    for key, value in env.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = str(value)
+    return merged
+
+
+def _describe(proc: subprocess.CompletedProcess) -> str:
+    cmd = proc.args if isinstance(proc.args, str) else shlex.join(str(a) for a in proc.args)
+    return (
+        f"command: {cmd}\n"
+        f"exit status: {proc.returncode}\n"
+        f"--- stdout ---\n{proc.stdout}"
+        f"--- stderr ---\n{proc.stderr}"
+        "--------------"
+    )
+
+
+def run(argv, *, input=None, check=True, env=None, timeout=ZFS_TIMEOUT, cwd=None):
+    """Run argv (no shell) and return the CompletedProcess (text mode, stdout/stderr captured).
+
+    stdin is /dev/null unless ``input`` is given, so a prompt never hangs a test. ``env``
+    entries are added to (value None: removed from) the current environment. With ``check``
+    a non-zero exit fails with a message that shows the command, its stdout and stderr.
+    """
+    argv = [str(a) for a in argv]
+    try:
+        proc = subprocess.run(
+            argv,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
+            capture_output=True,
+            text=True,
+            env=_merged_env(env),
+            timeout=timeout,
+            cwd=cwd,
+        )
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(
+            f"command timed out after {timeout}s: {shlex.join(argv)}\n"
+            f"--- stdout ---\n{e.stdout or ''}\n--- stderr ---\n{e.stderr or ''}"
+        ) from None
+    if check and proc.returncode != 0:
+        raise AssertionError("command failed\n" + _describe(proc))
+    return proc
+
+
+def ioc(*args, input=None, check=True, env=None, timeout=None, cwd=None):
+    """Run the iocell binary under test: ``ioc("create", "-c", "release=bb", "tag=x")``.
+
+    Returns subprocess.CompletedProcess (``.returncode``, ``.stdout``, ``.stderr``, text).
+    ``check=True`` asserts exit status 0; use ``check=False`` and test ``.returncode`` for
+    expected failures. ``input`` is fed to stdin (e.g. ``"Y\\n"`` for destroy's prompt);
+    without it stdin is /dev/null. ``env`` adds/overrides (None removes) variables.
+    A sanitizer report on stderr fails the call whatever ``check`` says.
+    """
+    proc = run(
+        [iocell_bin(), *args],
+        input=input,
+        check=False,
+        env=env,
+        timeout=IOCELL_TIMEOUT if timeout is None else timeout,
+        cwd=cwd,
+    )
+    if _SANITIZER_RE.search(proc.stderr):
+        raise AssertionError("sanitizer report from iocell\n" + _describe(proc))
+    if check and proc.returncode != 0:
+        raise AssertionError("iocell failed\n" + _describe(proc))
+    return proc
+
+
+def zfs(*args, check=True) -> str:
+    """Run ``zfs ARGS`` and return its stdout."""
+    return run(["zfs", *args], check=check).stdout
+
+
+def zpool(*args, check=True) -> str:
+    """Run ``zpool ARGS`` and return its stdout."""
+    return run(["zpool", *args], check=check).stdout
+
+
+def zfs_get(dataset: str, prop: str) -> str:
+    """Value of one property (``zfs get -H -o value PROP DATASET``); "-" when unset."""
+    return zfs("get", "-H", "-o", "value", prop, dataset).rstrip("\n")
+
+
+def zfs_exists(dataset: str) -> bool:
+    """True if the filesystem, volume or snapshot exists."""
+    return run(["zfs", "list", "-H", "-o", "name", "-t", "all", dataset], check=False).returncode == 0
+
+
+def datasets(prefix: str, *, include_self: bool = False, types: str = "filesystem,volume") -> list[str]:
+    """Names of the datasets below ``prefix`` (recursively, sorted; [] if it does not exist)."""
+    proc = run(["zfs", "list", "-H", "-o", "name", "-r", "-t", types, prefix], check=False)
+    if proc.returncode != 0:
+        return []
+    names = sorted(n for n in proc.stdout.splitlines() if n)
+    return names if include_self else [n for n in names if n != prefix]
+
+
+def snapshots(dataset: str) -> list[str]:
+    """Full names (``ds@snap``) of the snapshots of ``dataset`` itself."""
+    proc = run(["zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", dataset], check=False)
+    if proc.returncode != 0:
+        return []
+    return [n for n in proc.stdout.splitlines() if n.startswith(dataset + "@")]
+
+
+LIST_COLUMNS = ("jid", "uuid", "boot", "state", "tag", "type", "ip4", "release")
+
+
+def jail_list(*flags: str) -> list[dict]:
+    """``iocell list -H [flags]`` parsed into dicts keyed by LIST_COLUMNS (lower case)."""
+    out = ioc("list", "-H", *flags).stdout
+    rows = []
+    for line in out.splitlines():
+        if line.strip():
+            rows.append(dict(zip(LIST_COLUMNS, line.split("\t"))))
+    return rows
+
+
+_UUID_RE = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b", re.M)
+
+
+def parse_uuid(create_stdout: str) -> str:
+    """The UUID from ``iocell create``'s ``UUID (TAG)`` output (the first one)."""
+    m = _UUID_RE.search(create_stdout)
+    assert m, f"no UUID in create output: {create_stdout!r}"
+    return m.group(1)
+
+
+def _is_busy(stderr: str) -> bool:
+    return "busy" in stderr
+
+
+def destroy_dataset(name: str, *, tries: int = 10, delay: float = 0.2) -> bool:
+    """``zfs destroy -r -R name`` with retries while zfs-fuse says "busy".
+
+    Returns True when the dataset is gone (also when it never existed).
+    """
+    last = None
+    for attempt in range(tries):
+        proc = run(["zfs", "destroy", "-r", "-R", name], check=False)
+        if proc.returncode == 0 or "does not exist" in proc.stderr:
+            return True
+        last = proc
+        if not _is_busy(proc.stderr) and attempt >= 2:
+            break
+        if attempt >= 3:
+            # help zfs-fuse: unmount the mounted descendants deepest-first
+            for ds in reversed(datasets(name, include_self=True)):
+                run(["zfs", "unmount", "-f", ds], check=False)
+        time.sleep(delay)
+    if last is not None:
+        print(f"warning: could not destroy {name}: {last.stderr.strip()}")
+    return False
+
+
+def pid_alive(pid: int) -> bool:
+    """True if the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def wait_pid_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return not pid_alive(pid)
+
+
+def read_pidfile(path) -> int | None:
+    try:
+        return int(Path(path).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def terminate(pid: int, timeout: float = 20.0) -> bool:
+    """SIGTERM pid, wait for it to go; SIGKILL after ``timeout``. True if it is gone."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    if wait_pid_gone(pid, timeout):
+        return True
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    return wait_pid_gone(pid, 5.0)
