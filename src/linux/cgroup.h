@@ -1,0 +1,41 @@
+/*
+ * Per-jail cgroups, cgroup v2 where the host has it, v1 controllers otherwise (detected
+ * at run time).  The jail's cgroup is "iocell/UUID" below each hierarchy root.
+ */
+#ifndef IOC_CGROUP_H
+#define IOC_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum cg_mode { CG_V2, CG_V1 };
+
+/* Detect the cgroup layout of this host.  Errors when neither is usable. */
+int cg_detect(enum cg_mode *mode);
+
+/* The directories making up one jail's cgroup (one per v1 hierarchy, one for v2). */
+struct cgroup {
+	enum cg_mode mode;
+	size_t n;
+	char *dirs[16];       /* absolute paths, e.g. /sys/fs/cgroup/memory/iocell/UUID */
+};
+
+/* Create the jail's cgroup (parents "iocell" too; v1 cpuset: cpus/mems copied from the
+ * parent; v2: controllers enabled in the parents' subtree_control).  An existing,
+ * empty leftover is reused.  On failure nothing created remains. */
+int cg_create(struct cgroup *cg, const char *uuid);
+/* Fill cg with the paths of the jail's cgroup without creating anything. */
+void cg_paths(struct cgroup *cg, const char *uuid);
+/* Move pid (a process, with all its threads) into the jail's cgroup, every hierarchy. */
+int cg_attach(const struct cgroup *cg, pid_t pid);
+/* PIDs of every process in the cgroup (from the first hierarchy's cgroup.procs). */
+int cg_pids(const struct cgroup *cg, pid_t **pids, size_t *n);
+/* SIGKILL every process in the cgroup until it is empty (bounded wait), then remove
+ * the directories.  Missing directories are fine (idempotent).  */
+int cg_destroy(struct cgroup *cg);
+void cg_free(struct cgroup *cg);
+/* The cgroup path shown by `runtime` ("/iocell/UUID" plus the mode). */
+const char *cg_mode_name(enum cg_mode m);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * Protocol between iocell and the jail's PID 1 (iocell-init, a small static binary
+ * fexecve'd as the last step of jail creation, after pivot_root, capability reduction
+ * and seccomp).
+ *
+ *   argv:  iocell-init TIMEOUT COMMAND
+ *          TIMEOUT  seconds allowed for COMMAND (exec_start) to finish, 0 = unbounded
+ *          COMMAND  the exec_start command line, run as /bin/sh -c COMMAND, or "none"
+ *   fds:   0,1,2  /dev/null
+ *          3      the console log (O_APPEND), where the init writes every line that
+ *                 COMMAND and its descendants print, each prefixed by a timestamp
+ *          4      status pipe: the init writes one line when COMMAND has finished:
+ *                 "exit N" (exit status), "signal N", "timeout", or "error MESSAGE"
+ *                 (e.g. no /bin/sh), then closes it.  With COMMAND "none": "exit 0"
+ *                 at once.
+ *
+ * The init then stays: it reaps every orphan, forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+ * SIGUSR1, SIGUSR2 to every process of the jail (kill(-1, sig)) and, after SIGTERM or
+ * SIGINT, exits once it has no children left.  It never exits on its own otherwise, so
+ * the jail persists after a returning rc script (like FreeBSD's persist).
+ */
+#ifndef IOC_INITPROTO_H
+#define IOC_INITPROTO_H
+
+#define INIT_FD_LOG 3
+#define INIT_FD_STATUS 4
+
+#endif
