@@ -25,6 +25,15 @@ int cmd_snapremove(int, char **);
 int cmd_rollback(int, char **);
 int cmd_promote(int, char **);
 int cmd_destroy(int, char **);
+int cmd_start(int, char **);
+int cmd_stop(int, char **);
+int cmd_restart(int, char **);
+int cmd_exec(int, char **);
+int cmd_console(int, char **);
+int cmd_chroot(int, char **);
+int cmd_runtime(int, char **);
+int cmd_rcboot(int, char **);
+int cmd_rcshutdown(int, char **);
 static int cmd_version(int, char **);
 static int cmd_help(int, char **);
 int cmd_manprops(int, char **);
@@ -52,6 +61,16 @@ const struct cmddef commands[] = {
 	{"rollback", cmd_rollback, "[-f] [-y] NAME@SNAP", "roll a jail back to a snapshot"},
 	{"promote", cmd_promote, "NAME", "promote a cloned jail (reverse the clone dependency)"},
 	{"destroy", cmd_destroy, "[-f] [-R] [-y] NAME", "destroy a jail, after showing the plan and asking"},
+	{"start", cmd_start, "[-f] NAME...|ALL", "start jails (-f: also a template, for editing)"},
+	{"stop", cmd_stop, "[-f] NAME...|ALL", "stop jails (-f: skip exec_stop); cleans up after crashes"},
+	{"restart", cmd_restart, "[-s] NAME", "stop and start a jail (-s: soft, keeping namespaces)"},
+	{"exec", cmd_exec, "[-u USER] NAME|ALL [--] CMD [ARG...]",
+	 "run a command inside a running jail; its exit status is iocell's"},
+	{"console", cmd_console, "NAME", "log in to a running jail on a terminal inside it"},
+	{"chroot", cmd_chroot, "NAME [CMD...]", "run a command in a stopped jail's filesystem"},
+	{"runtime", cmd_runtime, "NAME", "live facts of a running jail"},
+	{"rcboot", cmd_rcboot, "", "start every boot=on jail by priority"},
+	{"rcshutdown", cmd_rcshutdown, "", "stop every running jail in reverse priority"},
 	{"df", cmd_df, "[-H]", "space used by every jail"},
 	{"version", cmd_version, "", "print the version"},
 	{"help", cmd_help, "[COMMAND]", "show help"},

@@ -179,8 +179,11 @@ int cmd_list(int argc, char **argv)
 		if (streq(r->v[8], "yes") != templates)
 			continue;
 		char *ip = ip_column(r->v[6]);
-		bool up = jail_running(r->v[2]);
-		const char *row[] = {"-", r->v[2], r->v[3], up ? "up" : "down", r->v[4], r->v[5], ip, r->v[7]};
+		int jid = jail_jid(r->v[2]);
+		char jids[16];
+		snprintf(jids, sizeof(jids), "%d", jid);
+		const char *row[] = {jid > 0 ? jids : "-", r->v[2], r->v[3], jid > 0 ? "up" : "down",
+				     r->v[4], r->v[5], ip, r->v[7]};
 		table_add(&t, row);
 		free(ip);
 	}

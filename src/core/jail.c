@@ -1,5 +1,6 @@
 #include "core/jail.h"
 #include "core/pool.h"
+#include "core/runstate.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,11 +37,20 @@ bool jail_is_template(const struct jail *j) { return streq(jail_prop(j, "templat
 
 bool jail_running(const char *uuid)
 {
-	char *p = xasprintf("%s/%s.state", rundir(), uuid);
-	struct stat st;
-	bool r = stat(p, &st) == 0;
-	free(p);
+	struct runstate rs;
+	bool r = rs_read(uuid, &rs) == 1 && rs_alive(&rs);
+	rs_free(&rs);
 	return r;
+}
+
+int jail_jid(const char *uuid)
+{
+	struct runstate rs;
+	int jid = -1;
+	if (rs_read(uuid, &rs) == 1 && rs_alive(&rs) && streq(rs_get(&rs, "phase"), "running"))
+		jid = (int)rs_num(&rs, "jid", -1);
+	rs_free(&rs);
+	return jid;
 }
 
 /* Fill j from `zfs get all` rows (name, property, value, source). */

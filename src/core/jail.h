@@ -50,5 +50,7 @@ int defaults_load(struct kv *out);
 
 /* Is the jail running?  (Reads the runtime state; false until the runtime exists.) */
 bool jail_running(const char *uuid);
+/* The JID of a running jail, or -1. */
+int jail_jid(const char *uuid);
 
 #endif

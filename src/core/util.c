@@ -179,12 +179,17 @@ void sb_addc(struct sbuf *b, char c) { sb_addn(b, &c, 1); }
 
 void sb_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 {
+	char small[256];
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	int n = vsnprintf(small, sizeof(small), fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		return;
+	if ((size_t)n < sizeof(small)) {
+		sb_addn(b, small, (size_t)n);
+		return;
+	}
 	sb_grow(b, (size_t)n);
 	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;

@@ -1,0 +1,461 @@
+/* start, stop, restart, exec, console, chroot, runtime, rcboot, rcshutdown */
+#include "cmd/cmd.h"
+#include "core/lock.h"
+#include "core/pool.h"
+#include "core/runstate.h"
+#include "linux/runtime.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_start(int, char **);
+int cmd_stop(int, char **);
+int cmd_restart(int, char **);
+int cmd_exec(int, char **);
+int cmd_console(int, char **);
+int cmd_chroot(int, char **);
+int cmd_runtime(int, char **);
+int cmd_rcboot(int, char **);
+int cmd_rcshutdown(int, char **);
+
+static int start_one(const char *name, bool force, bool quiet_running)
+{
+	struct jail *j = jail_resolve(name);
+	if (!j)
+		return -1;
+	int lk = lock_jail(j->uuid, true);
+	int rc = -1, jid = 0;
+	if (lk >= 0) {
+		if (quiet_running && jail_running(j->uuid)) {
+			rc = 0;
+		} else {
+			rc = rt_start(j, force, &jid);
+			if (rc == 0)
+				printf("%s (%s) started, JID %d\n", j->uuid, jail_prop(j, "tag"), jid);
+		}
+	}
+	fflush(stdout);
+	unlock_fd(lk);
+	jail_free(j);
+	return rc;
+}
+
+static int stop_uuid(const char *uuid, bool force, bool verbose_down)
+{
+	int lk = lock_jail(uuid, true);
+	if (lk < 0)
+		return -1;
+	struct runstate rs;
+	int r = rs_read(uuid, &rs);
+	int rc = 0;
+	if (r < 0) {
+		rc = -1;
+	} else if (r == 0) {
+		if (verbose_down)
+			printf("%s is not running\n", uuid);
+	} else {
+		bool was_running = rs_alive(&rs) && streq(rs_get(&rs, "phase"), "running");
+		char *tag = xstrdup(rs_get(&rs, "tag") ? rs_get(&rs, "tag") : "");
+		rc = rt_stop(&rs, force);
+		if (rc == 0)
+			printf("%s (%s) %s\n", uuid, tag, was_running ? "stopped" : "cleaned up (was not running)");
+		free(tag);
+	}
+	rs_free(&rs);
+	fflush(stdout);
+	unlock_fd(lk);
+	return rc;
+}
+
+static int stop_name(const char *name, bool force)
+{
+	struct runstate rs;
+	char uuid[37];
+	int r = rt_lookup(name, &rs, uuid);
+	rs_free(&rs);
+	if (r < 0)
+		return -1;
+	return stop_uuid(uuid, force, true);
+}
+
+/* Run fn over names, or over ALL; continue past failures and report them. */
+static int for_each_name(const char *cmd, int argc, char **argv, bool force,
+			 int (*fn)(const char *, bool))
+{
+	int failed = 0, n = 0;
+	for (int i = 0; i < argc; i++) {
+		n++;
+		if (fn(argv[i], force) < 0) {
+			ioc_err_print();
+			failed++;
+		}
+	}
+	if (failed) {
+		if (n > 1)
+			ioc_err("%s failed for %d of %d jails (see above)", cmd, failed, n);
+		else
+			ioc_err("%s failed (see above)", cmd);
+		return CMD_ERR;
+	}
+	return CMD_OK;
+}
+
+static int start_name(const char *name, bool force) { return start_one(name, force, false); }
+
+struct bootent {
+	char uuid[37];
+	char *tag;
+	long prio;
+};
+
+static int cmp_boot(const void *a, const void *b)
+{
+	const struct bootent *x = a, *y = b;
+	if (x->prio != y->prio)
+		return x->prio < y->prio ? -1 : 1;
+	return strcmp(x->tag, y->tag);
+}
+
+/* Jails (not templates) with one zfs call, optionally only boot=on, by priority. */
+static int boot_order(struct bootent **out, size_t *n, bool only_boot)
+{
+	struct ztable t;
+	if (jails_query(&t, "name,iocell:active,iocell:host_hostuuid,iocell:tag,iocell:boot,"
+			"iocell:priority,iocell:template", NULL) < 0)
+		return -1;
+	struct bootent *b = xcalloc(t.nrows + 1, sizeof(*b));
+	size_t k = 0;
+	for (size_t i = 0; i < t.nrows; i++) {
+		struct strv *r = &t.rows[i];
+		if (r->n < 7 || !valid_uuid(r->v[2]) || streq(r->v[6], "yes"))
+			continue;
+		if (only_boot && !streq(r->v[4], "on"))
+			continue;
+		snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", r->v[2]);
+		b[k].tag = xstrdup(r->v[3]);
+		b[k].prio = atol(r->v[5]);
+		k++;
+	}
+	ztable_free(&t);
+	qsort(b, k, sizeof(*b), cmp_boot);
+	*out = b;
+	*n = k;
+	return 0;
+}
+
+static void boot_free(struct bootent *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(b[i].tag);
+	free(b);
+}
+
+static int start_all(bool force, bool only_boot, const char *what)
+{
+	struct bootent *b;
+	size_t n;
+	if (boot_order(&b, &n, only_boot) < 0)
+		return CMD_ERR;
+	int failed = 0;
+	struct sbuf names;
+	sb_init(&names);
+	for (size_t i = 0; i < n; i++) {
+		if (start_one(b[i].uuid, force, true) < 0) {
+			ioc_err_print();
+			sb_printf(&names, "%s%s", failed ? ", " : "", b[i].tag);
+			failed++;
+		}
+	}
+	boot_free(b, n);
+	if (failed) {
+		ioc_err("%s: %d jail(s) failed to start: %s", what, failed, names.s);
+		sb_free(&names);
+		return CMD_ERR;
+	}
+	sb_free(&names);
+	return CMD_OK;
+}
+
+int cmd_start(int argc, char **argv)
+{
+	int c;
+	bool force = false;
+	while ((c = cmd_getopt("start", argc, argv, "f")) != -1) {
+		if (c == 'f')
+			force = true;
+		else
+			return c == 'h' ? CMD_OK : CMD_USAGE;
+	}
+	if (optind >= argc)
+		return usage_err("start", "expected NAME... or ALL");
+	if (argc - optind == 1 && streq(argv[optind], "ALL"))
+		return start_all(force, false, "start ALL");
+	return for_each_name("start", argc - optind, argv + optind, force, start_name);
+}
+
+static int stop_all(bool force)
+{
+	/* Reverse boot order: priorities from the running jails' state (no zfs call). */
+	struct strv ids;
+	if (rs_list(&ids) < 0)
+		return CMD_ERR;
+	int failed = 0;
+	for (size_t i = ids.n; i-- > 0;)
+		if (stop_uuid(ids.v[i], force, false) < 0) {
+			ioc_err_print();
+			failed++;
+		}
+	sv_free(&ids);
+	if (failed) {
+		ioc_err("stop ALL: %d jail(s) failed to stop", failed);
+		return CMD_ERR;
+	}
+	return CMD_OK;
+}
+
+int cmd_stop(int argc, char **argv)
+{
+	int c;
+	bool force = false;
+	while ((c = cmd_getopt("stop", argc, argv, "f")) != -1) {
+		if (c == 'f')
+			force = true;
+		else
+			return c == 'h' ? CMD_OK : CMD_USAGE;
+	}
+	if (optind >= argc)
+		return usage_err("stop", "expected NAME... or ALL");
+	if (argc - optind == 1 && streq(argv[optind], "ALL"))
+		return stop_all(force);
+	return for_each_name("stop", argc - optind, argv + optind, force, stop_name);
+}
+
+int cmd_restart(int argc, char **argv)
+{
+	int c;
+	bool soft = false;
+	while ((c = cmd_getopt("restart", argc, argv, "s")) != -1) {
+		if (c == 's')
+			soft = true;
+		else
+			return c == 'h' ? CMD_OK : CMD_USAGE;
+	}
+	if (argc - optind != 1)
+		return usage_err("restart", "expected one NAME");
+	const char *name = argv[optind];
+	struct runstate rs;
+	char uuid[37];
+	int r = rt_lookup(name, &rs, uuid);
+	if (r < 0) {
+		rs_free(&rs);
+		return CMD_ERR;
+	}
+	if (r == 0) {
+		rs_free(&rs);
+		ioc_err("jail %s is not running", name);
+		ioc_hint("start it with 'iocell start %s'", name);
+		return CMD_ERR;
+	}
+	int rc = CMD_OK;
+	if (soft) {
+		int lk = lock_jail(uuid, true);
+		if (lk < 0 || rt_restart_soft(&rs) < 0)
+			rc = CMD_ERR;
+		else
+			printf("%s (%s) restarted (soft)\n", uuid, rs_get(&rs, "tag"));
+		unlock_fd(lk);
+		rs_free(&rs);
+		return rc;
+	}
+	rs_free(&rs);
+	if (stop_uuid(uuid, false, false) < 0 || start_one(uuid, false, false) < 0)
+		return CMD_ERR;
+	return CMD_OK;
+}
+
+int cmd_exec(int argc, char **argv)
+{
+	int c;
+	const char *user = NULL;
+	while ((c = cmd_getopt("exec", argc, argv, "u:")) != -1) {
+		if (c == 'u')
+			user = optarg;
+		else
+			return c == 'h' ? CMD_OK : CMD_USAGE;
+	}
+	if (optind < argc && streq(argv[optind], "--"))
+		optind++;
+	if (argc - optind < 2)
+		return usage_err("exec", "expected NAME and a command");
+	const char *name = argv[optind];
+	char **cmdv = argv + optind + 1;
+	if (streq(cmdv[0], "--"))
+		cmdv++;
+	if (!cmdv[0])
+		return usage_err("exec", "expected a command after --");
+	struct strv targets = {0};
+	sv_init(&targets);
+	if (streq(name, "ALL")) {
+		if (rs_list(&targets) < 0)
+			return CMD_ERR;
+	} else {
+		struct runstate rs;
+		char uuid[37];
+		int r = rt_lookup(name, &rs, uuid);
+		rs_free(&rs);
+		if (r < 0) {
+			sv_free(&targets);
+			return CMD_ERR;
+		}
+		if (r == 0) {
+			sv_free(&targets);
+			ioc_err("jail %s is not running", name);
+			ioc_hint("start it with 'iocell start %s', or use 'iocell chroot' on a stopped jail", name);
+			return CMD_ERR;
+		}
+		sv_add(&targets, uuid);
+	}
+	int last = 0;
+	for (size_t i = 0; i < targets.n; i++) {
+		struct runstate rs;
+		if (rs_read(targets.v[i], &rs) != 1 || !rs_alive(&rs)) {
+			rs_free(&rs);
+			continue;
+		}
+		int st = 0;
+		if (rt_exec(&rs, user, cmdv, &st) < 0) {
+			rs_free(&rs);
+			sv_free(&targets);
+			return CMD_ERR;
+		}
+		if (st)
+			last = st;
+		rs_free(&rs);
+	}
+	sv_free(&targets);
+	fflush(stdout);
+	return last;
+}
+
+int cmd_console(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("console", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (argc - optind != 1)
+		return usage_err("console", "expected one NAME");
+	struct runstate rs;
+	char uuid[37];
+	int r = rt_lookup(argv[optind], &rs, uuid);
+	if (r <= 0) {
+		rs_free(&rs);
+		if (r == 0) {
+			ioc_err("jail %s is not running", argv[optind]);
+			ioc_hint("start it with 'iocell start %s'", argv[optind]);
+		}
+		return CMD_ERR;
+	}
+	int st = 0;
+	int rc = rt_console(&rs, &st);
+	rs_free(&rs);
+	return rc < 0 ? CMD_ERR : st;
+}
+
+int cmd_chroot(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("chroot", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (optind >= argc)
+		return usage_err("chroot", "expected NAME [CMD...]");
+	struct jail *j = jail_resolve(argv[optind]);
+	if (!j)
+		return CMD_ERR;
+	int lk = lock_jail(j->uuid, true);
+	int rc = CMD_ERR;
+	if (lk >= 0) {
+		if (jail_running(j->uuid)) {
+			ioc_err("jail %s is running: chroot works on a stopped jail's filesystem",
+				jail_prop(j, "tag"));
+			ioc_hint("use 'iocell exec %s CMD' or 'iocell console %s'", jail_prop(j, "tag"),
+				 jail_prop(j, "tag"));
+		} else {
+			char *dflt[] = {"/bin/sh", NULL};
+			char **cmdv = argv + optind + 1;
+			if (cmdv[0] && streq(cmdv[0], "--"))
+				cmdv++;
+			int st = 0;
+			if (rt_chroot(j, cmdv[0] ? cmdv : dflt, &st) == 0)
+				rc = st;
+		}
+	}
+	unlock_fd(lk);
+	jail_free(j);
+	return rc;
+}
+
+int cmd_runtime(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("runtime", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (argc - optind != 1)
+		return usage_err("runtime", "expected one NAME");
+	struct runstate rs;
+	char uuid[37];
+	int r = rt_lookup(argv[optind], &rs, uuid);
+	int rc = CMD_ERR;
+	if (r == 0) {
+		ioc_err("jail %s is not running", argv[optind]);
+	} else if (r > 0) {
+		rt_print_info(&rs);
+		rc = CMD_OK;
+	}
+	rs_free(&rs);
+	return rc;
+}
+
+int cmd_rcboot(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("rcboot", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (optind < argc)
+		return usage_err("rcboot", "unexpected argument '%s'", argv[optind]);
+	return start_all(false, true, "rcboot");
+}
+
+int cmd_rcshutdown(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("rcshutdown", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (optind < argc)
+		return usage_err("rcshutdown", "unexpected argument '%s'", argv[optind]);
+	struct bootent *b;
+	size_t n;
+	if (boot_order(&b, &n, false) < 0)
+		return CMD_ERR;
+	int failed = 0;
+	for (size_t i = n; i-- > 0;) {
+		struct runstate rs;
+		int r = rs_read(b[i].uuid, &rs);
+		rs_free(&rs);
+		if (r != 1)
+			continue;
+		if (stop_uuid(b[i].uuid, false, false) < 0) {
+			ioc_err_print();
+			failed++;
+		}
+	}
+	boot_free(b, n);
+	/* Anything still running that is not a listed jail (e.g. a template started with -f). */
+	int rc = stop_all(false);
+	if (failed || rc != CMD_OK) {
+		ioc_err("rcshutdown: some jails failed to stop (see above)");
+		return CMD_ERR;
+	}
+	return CMD_OK;
+}

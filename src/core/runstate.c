@@ -1,0 +1,228 @@
+#include "core/runstate.h"
+#include "core/pool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *state_path(const char *uuid) { return xasprintf("%s/%s.state", rundir(), uuid); }
+
+void rs_free(struct runstate *rs) { kv_free(&rs->kv); }
+const char *rs_get(const struct runstate *rs, const char *key) { return kv_get(&rs->kv, key); }
+void rs_set(struct runstate *rs, const char *key, const char *val) { kv_set(&rs->kv, key, val); }
+
+void rs_setn(struct runstate *rs, const char *key, long long val)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%lld", val);
+	kv_set(&rs->kv, key, buf);
+}
+
+long long rs_num(const struct runstate *rs, const char *key, long long dflt)
+{
+	const char *v = rs_get(rs, key);
+	if (!v || !*v)
+		return dflt;
+	char *end;
+	long long n = strtoll(v, &end, 10);
+	return *end ? dflt : n;
+}
+
+int rs_read(const char *uuid, struct runstate *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	snprintf(rs->uuid, sizeof(rs->uuid), "%s", uuid);
+	kv_init(&rs->kv);
+	char *p = state_path(uuid);
+	if (access(p, F_OK) != 0) {
+		free(p);
+		return 0;
+	}
+	char *txt = read_file(p, NULL);
+	free(p);
+	if (!txt)
+		return -1;
+	struct strv lines = {0};
+	split(&lines, txt, "\n", true);
+	free(txt);
+	for (size_t i = 0; i < lines.n; i++) {
+		char *eq = strchr(lines.v[i], '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		/* values are stored with \n and \\ escaped */
+		struct sbuf v;
+		sb_init(&v);
+		for (const char *s = eq + 1; *s; s++) {
+			if (*s == '\\' && s[1] == 'n') {
+				sb_addc(&v, '\n');
+				s++;
+			} else if (*s == '\\' && s[1] == '\\') {
+				sb_addc(&v, '\\');
+				s++;
+			} else {
+				sb_addc(&v, *s);
+			}
+		}
+		kv_set(&rs->kv, lines.v[i], v.s);
+		sb_free(&v);
+	}
+	sv_free(&lines);
+	return 1;
+}
+
+int rs_write(const struct runstate *rs)
+{
+	struct sbuf b;
+	sb_init(&b);
+	for (size_t i = 0; i < rs->kv.k.n; i++) {
+		sb_printf(&b, "%s=", rs->kv.k.v[i]);
+		for (const char *s = rs->kv.v.v[i]; *s; s++) {
+			if (*s == '\n')
+				sb_add(&b, "\\n");
+			else if (*s == '\\')
+				sb_add(&b, "\\\\");
+			else
+				sb_addc(&b, *s);
+		}
+		sb_addc(&b, '\n');
+	}
+	char *p = state_path(rs->uuid);
+	int rc = write_file_atomic(p, b.s, b.len, 0600);
+	free(p);
+	sb_free(&b);
+	return rc;
+}
+
+int rs_remove(const char *uuid)
+{
+	char *p = state_path(uuid);
+	int rc = unlink(p) < 0 && errno != ENOENT ? -1 : 0;
+	if (rc < 0)
+		ioc_err("cannot remove %s: %s", p, strerror(errno));
+	free(p);
+	return rc;
+}
+
+unsigned long long proc_starttime(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	char buf[1024];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* comm may contain spaces */
+	if (!p)
+		return 0;
+	p++;
+	unsigned long long v = 0;
+	/* after ")": field 3 (state) ... field 22 (starttime) */
+	for (int field = 3; field <= 22 && p; field++) {
+		while (*p == ' ')
+			p++;
+		if (field == 22) {
+			v = strtoull(p, NULL, 10);
+			break;
+		}
+		p = strchr(p, ' ');
+	}
+	return v;
+}
+
+bool rs_alive(const struct runstate *rs)
+{
+	long long pid = rs_num(rs, "pid", 0);
+	const char *st = rs_get(rs, "starttime");
+	if (pid <= 0 || !st)
+		return false;
+	unsigned long long now = proc_starttime((pid_t)pid);
+	return now != 0 && now == strtoull(st, NULL, 10);
+}
+
+static char *jid_dir(void) { return xasprintf("%s/jids", rundir()); }
+
+int jid_alloc(const char *uuid)
+{
+	char *dir = jid_dir();
+	if (mkdir_p(dir, 0700) < 0) {
+		free(dir);
+		return -1;
+	}
+	for (int jid = 1; jid < 100000; jid++) {
+		char *p = xasprintf("%s/%d", dir, jid);
+		if (symlink(uuid, p) == 0) {
+			free(p);
+			free(dir);
+			return jid;
+		}
+		int e = errno;
+		if (e == EEXIST) {
+			/* Reclaim a number whose jail has no state any more (crashed start). */
+			char target[64];
+			ssize_t k = readlink(p, target, sizeof(target) - 1);
+			if (k > 0) {
+				target[k] = '\0';
+				char *sp = state_path(target);
+				bool orphan = access(sp, F_OK) != 0 && strcmp(target, uuid) != 0;
+				free(sp);
+				if (orphan && unlink(p) == 0 && symlink(uuid, p) == 0) {
+					free(p);
+					free(dir);
+					return jid;
+				}
+			}
+			free(p);
+			continue;
+		}
+		ioc_err("cannot allocate a JID in %s: %s", dir, strerror(e));
+		free(p);
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	ioc_err("no free JID");
+	return -1;
+}
+
+void jid_release(int jid, const char *uuid)
+{
+	if (jid <= 0)
+		return;
+	char *dir = jid_dir();
+	char *p = xasprintf("%s/%d", dir, jid);
+	char target[64];
+	ssize_t k = readlink(p, target, sizeof(target) - 1);
+	if (k > 0) {
+		target[k] = '\0';
+		if (strcmp(target, uuid) == 0)
+			unlink(p);
+	}
+	free(p);
+	free(dir);
+}
+
+int rs_list(struct strv *uuids)
+{
+	sv_init(uuids);
+	DIR *d = opendir(rundir());
+	if (!d) {
+		ioc_err("cannot read %s: %s", rundir(), strerror(errno));
+		return -1;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n == 36 + 6 && endswith(e->d_name, ".state"))
+			sv_take(uuids, xstrndup(e->d_name, 36));
+	}
+	closedir(d);
+	sv_sort(uuids);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * Runtime state of running jails, under the runtime directory (tmpfs, cleared at boot):
+ *   UUID.state   key=value lines written at start: everything exec, console and stop
+ *                need, so they make no zfs call
+ *   jids/N       symlink to UUID: the jail holding JID N (allocated with symlink(2),
+ *                which is atomic: two starts never get the same number)
+ */
+#ifndef IOC_RUNSTATE_H
+#define IOC_RUNSTATE_H
+
+#include "core/zfs.h"
+#include <sys/types.h>
+
+struct runstate {
+	char uuid[37];
+	struct kv kv; /* tag, jid, pid, starttime, root, phase, cgroups, caps, security, ... */
+};
+
+/* Read UUID.state.  Returns 1 when found, 0 when absent, -1 on error. */
+int rs_read(const char *uuid, struct runstate *rs);
+int rs_write(const struct runstate *rs);
+int rs_remove(const char *uuid);
+void rs_free(struct runstate *rs);
+const char *rs_get(const struct runstate *rs, const char *key);
+long long rs_num(const struct runstate *rs, const char *key, long long dflt);
+void rs_set(struct runstate *rs, const char *key, const char *val);
+void rs_setn(struct runstate *rs, const char *key, long long val);
+
+/* Start time of a process (clock ticks since boot, field 22 of /proc/PID/stat), or 0. */
+unsigned long long proc_starttime(pid_t pid);
+/* Is the jail's init (pid + starttime from the state) still alive? */
+bool rs_alive(const struct runstate *rs);
+
+/* Allocate the smallest free JID for uuid (1, 2, ...).  -1 on error. */
+int jid_alloc(const char *uuid);
+void jid_release(int jid, const char *uuid);
+
+/* Every UUID with a state file. */
+int rs_list(struct strv *uuids);
+
+#endif

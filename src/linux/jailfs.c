@@ -1,0 +1,460 @@
+#include "linux/jailfs.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+int open_beneath(int rootfd, const char *path, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (unsigned long long)(flags | O_CLOEXEC),
+		.mode = (flags & O_CREAT) ? mode : 0,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	while (*path == '/')
+		path++;
+	if (!*path)
+		path = ".";
+	long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	return (int)fd;
+}
+
+int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode)
+{
+	/* The last component must not be a symlink either (O_NOFOLLOW). */
+	int fd = open_beneath(rootfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
+		return -1;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	close(fd);
+	return 0;
+}
+
+static char *fdpath(int fd) { return xasprintf("/proc/self/fd/%d", fd); }
+
+/* Mount onto PATH beneath rootfd: resolve safely, then mount on the resolved inode
+ * through its /proc/self/fd path (no second lookup by name). */
+static int mount_at(int rootfd, const char *path, const char *src, const char *fstype,
+		    unsigned long flags, const char *data, bool dir)
+{
+	int fd = open_beneath(rootfd, path, O_PATH | (dir ? O_DIRECTORY : 0), 0);
+	if (fd < 0) {
+		ioc_err("cannot open %s in the jail for mounting: %s", path, strerror(errno));
+		return -1;
+	}
+	char *t = fdpath(fd);
+	int rc = mount(src, t, fstype, flags, data);
+	if (rc < 0)
+		ioc_err("cannot mount %s on %s in the jail: %s", src ? src : fstype, path,
+			strerror(errno));
+	free(t);
+	close(fd);
+	return rc;
+}
+
+/* Bind PATH (beneath rootfd) onto itself, making it a mount point of its own. */
+static int bind_self(int rootfd, const char *path)
+{
+	int fd = open_beneath(rootfd, path, O_PATH, 0);
+	if (fd < 0) {
+		ioc_err("cannot open %s in the jail: %s", path, strerror(errno));
+		return -1;
+	}
+	char *t = fdpath(fd);
+	int rc = mount(t, t, NULL, MS_BIND | MS_REC, NULL);
+	if (rc < 0)
+		ioc_err("cannot bind %s in the jail: %s", path, strerror(errno));
+	free(t);
+	close(fd);
+	return rc;
+}
+
+static int remount_ro(int rootfd, const char *path, unsigned long extra)
+{
+	int fd = open_beneath(rootfd, path, O_PATH, 0);
+	if (fd < 0) {
+		ioc_err("cannot open %s in the jail: %s", path, strerror(errno));
+		return -1;
+	}
+	char *t = fdpath(fd);
+	int rc = mount(NULL, t, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL);
+	if (rc < 0)
+		ioc_err("cannot make %s read-only in the jail: %s", path, strerror(errno));
+	free(t);
+	close(fd);
+	return rc;
+}
+
+static bool exists_beneath(int rootfd, const char *path, bool *is_dir)
+{
+	int fd = open_beneath(rootfd, path, O_PATH | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool ok = fstat(fd, &st) == 0;
+	if (ok && is_dir)
+		*is_dir = S_ISDIR(st.st_mode);
+	close(fd);
+	return ok;
+}
+
+/* mkdir PATH beneath rootfd (one level, parent must exist). */
+static int mkdir_beneath(int rootfd, const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	char *slash = strrchr(p, '/');
+	const char *name = p;
+	int dfd;
+	if (slash) {
+		*slash = '\0';
+		name = slash + 1;
+		dfd = open_beneath(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
+	} else {
+		dfd = dup(rootfd);
+	}
+	int rc = -1;
+	if (dfd >= 0) {
+		rc = mkdirat(dfd, name, mode);
+		if (rc < 0 && errno == EEXIST)
+			rc = 0;
+		close(dfd);
+	}
+	if (rc < 0)
+		ioc_err("cannot create directory %s in the jail: %s", path, strerror(errno));
+	free(p);
+	return rc;
+}
+
+static int ensure_dir(int rootfd, const char *path)
+{
+	bool d = false;
+	if (exists_beneath(rootfd, path, &d)) {
+		if (!d) {
+			ioc_err("%s in the jail is not a directory", path);
+			return -1;
+		}
+		return 0;
+	}
+	return mkdir_beneath(rootfd, path, 0755);
+}
+
+int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
+		     bool *ro, char *err, size_t errlen)
+{
+	const char *p = line;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p || *p == '#' || *p == '\n')
+		return 0;
+	struct strv f = {0};
+	split(&f, p, " \t\n", true);
+	int rc = -1;
+	if (f.n < 4) {
+		snprintf(err, errlen, "expected 'SRC DEST bind ro|rw', got '%s'", p);
+		goto out;
+	}
+	if (strcmp(f.v[2], "bind") != 0 && strcmp(f.v[2], "nullfs") != 0) {
+		snprintf(err, errlen, "type '%s' is not supported (use bind)", f.v[2]);
+		goto out;
+	}
+	struct strv o = {0};
+	split(&o, f.v[3], ",", true);
+	bool isro = false, known = true;
+	for (size_t i = 0; i < o.n; i++) {
+		if (strcmp(o.v[i], "ro") == 0)
+			isro = true;
+		else if (strcmp(o.v[i], "rw") != 0)
+			known = false;
+	}
+	sv_free(&o);
+	if (!known) {
+		snprintf(err, errlen, "options '%s' are not ro or rw", f.v[3]);
+		goto out;
+	}
+	if (f.v[0][0] != '/' || f.v[1][0] != '/') {
+		snprintf(err, errlen, "SRC and DEST must be absolute paths");
+		goto out;
+	}
+	if (strlen(f.v[0]) >= srclen || strlen(f.v[1]) >= dstlen) {
+		snprintf(err, errlen, "path too long");
+		goto out;
+	}
+	strcpy(src, f.v[0]);
+	strcpy(dst, f.v[1]);
+	*ro = isro;
+	rc = 1;
+out:
+	sv_free(&f);
+	return rc;
+}
+
+static int mount_fstab(int rootfd, const char *root, const char *fstab)
+{
+	if (!fstab || access(fstab, F_OK) != 0)
+		return 0;
+	char *txt = read_file(fstab, NULL);
+	if (!txt)
+		return -1;
+	struct strv lines = {0};
+	split(&lines, txt, "\n", true);
+	free(txt);
+	int rc = 0;
+	size_t rootlen = strlen(root);
+	for (size_t i = 0; i < lines.n && rc == 0; i++) {
+		char src[4096], dst[4096], err[256];
+		bool ro;
+		int r = fstab_parse_line(lines.v[i], src, sizeof(src), dst, sizeof(dst), &ro, err,
+					 sizeof(err));
+		if (r == 0)
+			continue;
+		if (r < 0) {
+			ioc_err("%s line %zu: %s", fstab, i + 1, err);
+			rc = -1;
+			break;
+		}
+		/* iocell manuals write DEST as the host path of the jail root + path. */
+		const char *inside = dst;
+		if (strncmp(dst, root, rootlen) == 0 && (dst[rootlen] == '/' || !dst[rootlen]))
+			inside = dst + rootlen;
+		struct stat st;
+		if (stat(src, &st) < 0) {
+			ioc_err("%s line %zu: source %s: %s", fstab, i + 1, src, strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (!exists_beneath(rootfd, inside, NULL)) {
+			if (S_ISDIR(st.st_mode)) {
+				if (mkdir_beneath(rootfd, inside, 0755) < 0) {
+					rc = -1;
+					break;
+				}
+			} else {
+				int fd = open_beneath(rootfd, inside, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644);
+				if (fd < 0) {
+					ioc_err("cannot create %s in the jail: %s", inside, strerror(errno));
+					rc = -1;
+					break;
+				}
+				close(fd);
+			}
+		}
+		rc = mount_at(rootfd, inside, src, NULL, MS_BIND | MS_REC, NULL, false);
+		if (rc == 0 && ro)
+			rc = remount_ro(rootfd, inside, MS_NOSUID | MS_NODEV);
+	}
+	sv_free(&lines);
+	return rc;
+}
+
+/* /proc with the entries OCI runtimes mask: files hidden under /dev/null, directories
+ * under an empty read-only tmpfs, kernel tunables read-only. */
+static int setup_proc(int rootfd, bool net_writable)
+{
+	if (ensure_dir(rootfd, "proc") < 0 ||
+	    mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true) < 0)
+		return -1;
+	static const char *files[] = {"proc/kcore", "proc/keys", "proc/timer_list",
+				      "proc/sched_debug", "proc/latency_stats", "proc/kallsyms",
+				      "proc/kmsg", "proc/kpagecount", "proc/kpageflags",
+				      "proc/kpagecgroup", "proc/config.gz", NULL};
+	static const char *dirs[] = {"proc/acpi", "proc/scsi", "proc/firmware", "proc/asound",
+				     "proc/driver", NULL};
+	static const char *rodirs[] = {"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus",
+				       "proc/fs", NULL};
+	for (int i = 0; files[i]; i++) {
+		bool d;
+		if (exists_beneath(rootfd, files[i], &d) && !d &&
+		    mount_at(rootfd, files[i], "/dev/null", NULL, MS_BIND, NULL, false) < 0)
+			return -1;
+	}
+	for (int i = 0; dirs[i]; i++) {
+		bool d;
+		if (exists_beneath(rootfd, dirs[i], &d) && d &&
+		    mount_at(rootfd, dirs[i], "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			     "size=0,mode=555", true) < 0)
+			return -1;
+	}
+	/* Kernel tunables and triggers: each bound onto itself, then made read-only. */
+	for (int i = 0; rodirs[i]; i++) {
+		if (!exists_beneath(rootfd, rodirs[i], NULL))
+			continue;
+		if (bind_self(rootfd, rodirs[i]) < 0 ||
+		    remount_ro(rootfd, rodirs[i], MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0)
+			return -1;
+	}
+	/* securelevel <= 0: the jail's own network tunables (namespaced) stay writable. */
+	if (net_writable && exists_beneath(rootfd, "proc/sys/net", NULL)) {
+		/* A bind copies the read-only flag: bind, then remount without it. */
+		int fd = bind_self(rootfd, "proc/sys/net") < 0 ? -1
+			 : open_beneath(rootfd, "proc/sys/net", O_PATH, 0);
+		if (fd < 0)
+			return -1;
+		char *t = fdpath(fd);
+		int r = mount(NULL, t, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+		free(t);
+		close(fd);
+		if (r < 0) {
+			ioc_err("cannot make /proc/sys/net writable in the jail: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int setup_dev(int rootfd)
+{
+	if (ensure_dir(rootfd, "dev") < 0 ||
+	    mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
+		     "mode=755,size=65536k", true) < 0)
+		return -1;
+	int dfd = open_beneath(rootfd, "dev", O_PATH | O_DIRECTORY, 0);
+	if (dfd < 0) {
+		ioc_err("cannot open the jail's /dev: %s", strerror(errno));
+		return -1;
+	}
+	static const struct {
+		const char *name;
+		unsigned maj, min;
+		mode_t mode;
+	} nodes[] = {
+		{"null", 1, 3, 0666}, {"zero", 1, 5, 0666}, {"full", 1, 7, 0666},
+		{"random", 1, 8, 0666}, {"urandom", 1, 9, 0666}, {"tty", 5, 0, 0666},
+	};
+	int rc = 0;
+	mode_t old = umask(0);
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]) && rc == 0; i++) {
+		if (mknodat(dfd, nodes[i].name, S_IFCHR | nodes[i].mode,
+			    makedev(nodes[i].maj, nodes[i].min)) < 0) {
+			ioc_err("cannot create /dev/%s in the jail: %s", nodes[i].name, strerror(errno));
+			rc = -1;
+		}
+	}
+	static const char *dirs[] = {"pts", "shm", "mqueue", NULL};
+	for (int i = 0; dirs[i] && rc == 0; i++)
+		if (mkdirat(dfd, dirs[i], i == 1 ? 01777 : 0755) < 0) {
+			ioc_err("cannot create /dev/%s in the jail: %s", dirs[i], strerror(errno));
+			rc = -1;
+		}
+	static const char *links[][2] = {{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"},
+					  {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+					  {"stderr", "/proc/self/fd/2"}};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]) && rc == 0; i++)
+		if (symlinkat(links[i][1], dfd, links[i][0]) < 0) {
+			ioc_err("cannot create /dev/%s in the jail: %s", links[i][0], strerror(errno));
+			rc = -1;
+		}
+	/* /dev/console: the jail has no console device of the host. */
+	if (rc == 0) {
+		int cfd = openat(dfd, "console", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (cfd < 0) {
+			ioc_err("cannot create /dev/console in the jail: %s", strerror(errno));
+			rc = -1;
+		} else {
+			close(cfd);
+		}
+	}
+	umask(old);
+	close(dfd);
+	if (rc < 0)
+		return -1;
+	if (mount_at(rootfd, "dev/console", "/dev/null", NULL, MS_BIND, NULL, false) < 0 ||
+	    mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+		     "newinstance,ptmxmode=0666,mode=0620,gid=5", true) < 0 ||
+	    mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     "mode=1777,size=65536k", true) < 0 ||
+	    mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+		     true) < 0)
+		return -1;
+	return 0;
+}
+
+static int setup_sys(int rootfd, bool own_netns)
+{
+	if (ensure_dir(rootfd, "sys") < 0)
+		return -1;
+	unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (own_netns)
+		return mount_at(rootfd, "sys", "sysfs", "sysfs", ro, NULL, true);
+	if (mount_at(rootfd, "sys", "/sys", NULL, MS_BIND | MS_REC, NULL, true) < 0)
+		return -1;
+	return remount_ro(rootfd, "sys", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
+int jailfs_setup(const struct jailfs_opts *o)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		ioc_err("cannot make mounts private: %s", strerror(errno));
+		return -1;
+	}
+	if (mount(o->root, o->root, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		ioc_err("cannot bind the jail root %s: %s", o->root, strerror(errno));
+		return -1;
+	}
+	int rootfd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		ioc_err("cannot open the jail root %s: %s", o->root, strerror(errno));
+		return -1;
+	}
+	int rc = -1;
+	if (mount_fstab(rootfd, o->root, o->fstab) < 0)
+		goto out;
+	if (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0)
+		goto out;
+	if (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0)
+		goto out;
+	if (o->mount_devfs && setup_dev(rootfd) < 0)
+		goto out;
+	if (o->resolv) {
+		bool d;
+		if (exists_beneath(rootfd, "etc", &d) && d &&
+		    write_beneath(rootfd, "etc/resolv.conf", o->resolv, strlen(o->resolv), 0644) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	close(rootfd);
+	return rc;
+}
+
+int jailfs_pivot(const char *root)
+{
+	if (chdir(root) < 0) {
+		ioc_err("cannot enter the jail root %s: %s", root, strerror(errno));
+		return -1;
+	}
+	if (syscall(SYS_pivot_root, ".", ".") < 0) {
+		ioc_err("pivot_root into %s failed: %s", root, strerror(errno));
+		return -1;
+	}
+	if (umount2(".", MNT_DETACH) < 0) {
+		ioc_err("cannot detach the host's root: %s", strerror(errno));
+		return -1;
+	}
+	if (chdir("/") < 0) {
+		ioc_err("chdir / in the jail failed: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}

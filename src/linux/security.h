@@ -1,0 +1,44 @@
+/*
+ * Privilege of jail processes: the capability set and the seccomp deny-list.
+ * Both are computed from the jail's properties; the seccomp program is compiled once
+ * per variant and cached (BPF) under the runtime directory, never at every start.
+ */
+#ifndef IOC_SECURITY_H
+#define IOC_SECURITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct jail_security {
+	/* from properties */
+	bool allow_raw_sockets;   /* CAP_NET_RAW */
+	bool allow_set_hostname;  /* sethostname/setdomainname permitted (CAP_SYS_ADMIN kept,
+				     everything else it grants is blocked by seccomp) */
+	bool allow_mount;         /* mount/umount permitted (CAP_SYS_ADMIN) */
+	bool allow_mount_tmpfs, allow_mount_procfs, allow_mount_devfs, allow_mount_nullfs;
+	bool allow_chflags;       /* CAP_LINUX_IMMUTABLE */
+	bool allow_quotas;        /* CAP_SYS_RESOURCE + quotactl */
+	int securelevel;          /* -1..3; 3: no mounts at all */
+	long children_max;        /* 0: no new namespaces (clone/unshare/setns flags denied) */
+};
+
+/* Capabilities the jail keeps: a container default set plus what the allow_*
+ * properties grant.  Returned as a 64-bit mask of CAP_* numbers. */
+uint64_t sec_caps(const struct jail_security *s);
+
+/* In the calling process (still fully privileged): reduce the bounding set to caps,
+ * set permitted/effective/inheritable to caps, clear ambient.  Uses libcap. */
+int sec_apply_caps(uint64_t caps);
+
+/* Install the seccomp deny-list for this variant in the calling process.  The BPF
+ * program is loaded from the cache in rundir (built with libseccomp the first time a
+ * variant is needed, then reused).  Must be called after sec_apply_caps and as the
+ * last step before exec.  Does not set no_new_privs (jail processes may run setuid
+ * binaries); the caller sets it for host hooks. */
+int sec_apply_seccomp(const struct jail_security *s);
+
+/* Compile (or find cached) the BPF program for the variant: returns the path of the
+ * cached file.  Exposed for tests/benchmarks. */
+char *sec_seccomp_cache(const struct jail_security *s);
+
+#endif
