@@ -21,7 +21,15 @@ struct fetch_opts {
 /* Create or update a release.  On failure nothing half-made remains. */
 int release_fetch(const struct fetch_opts *o);
 
-/* Build a basejail's root dataset ROOT_DS for release REL: its own copy of the
+/* What the last successful release_fetch did (for its one-line report). */
+int release_fetch_summary(bool *updated, unsigned long long *files, unsigned long long *bytes);
+
+/* Serialize work on a release (fetch/update against create): waits, saying so on a
+ * terminal.  Returns an fd for unlock_fd(). */
+int release_lock(const char *rel);
+
+/* Build a basejail's root dataset ROOT_DS for release REL (the caller holds
+ * release_lock(REL)): its own copy of the
  * release's non-system directories plus read-only clones of the masters. */
 int release_make_basejail_root(const char *rel, const char *root_ds);
 

@@ -1,0 +1,65 @@
+/* fetch: create or update a release. */
+#include "cmd/cmd.h"
+#include "core/props.h"
+#include "core/release.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_fetch(int argc, char **argv);
+/* Defined in core/release.c (to move into release.h). */
+
+static const char *const fetch_keys[] = {"release", "ftphost", "ftpdir", "ftpfiles",
+					 "ftplocaldir", "url", "sha256", NULL};
+
+int cmd_fetch(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("fetch", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	struct kv given;
+	if (!parse_assignments("fetch", argv + optind, argc - optind, &given)) {
+		kv_free(&given);
+		return CMD_USAGE;
+	}
+	for (size_t i = 0; i < given.k.n; i++) {
+		bool known = false;
+		for (size_t k = 0; fetch_keys[k] && !known; k++)
+			known = streq(given.k.v[i], fetch_keys[k]);
+		if (!known) {
+			int rc = usage_err("fetch", "unknown setting '%s' (fetch takes release, ftphost, "
+					   "ftpdir, ftpfiles, ftplocaldir, url, sha256)", given.k.v[i]);
+			kv_free(&given);
+			return rc;
+		}
+		if (!*given.v.v[i]) {
+			int rc = usage_err("fetch", "%s= needs a value", given.k.v[i]);
+			kv_free(&given);
+			return rc;
+		}
+	}
+	struct fetch_opts o = {
+		.release = kv_get(&given, "release"),
+		.ftphost = kv_get(&given, "ftphost"),
+		.ftpdir = kv_get(&given, "ftpdir"),
+		.ftpfiles = kv_get(&given, "ftpfiles"),
+		.ftplocaldir = kv_get(&given, "ftplocaldir"),
+		.url = kv_get(&given, "url"),
+		.sha256 = kv_get(&given, "sha256"),
+	};
+	char *name = o.release ? xstrdup(o.release) : host_codename();
+	int rc = CMD_ERR;
+	if (release_fetch(&o) == 0) {
+		bool updated = false;
+		unsigned long long files = 0, bytes = 0;
+		release_fetch_summary(&updated, &files, &bytes);
+		printf("release %s %s (%llu files, %.1f MiB)\n", name, updated ? "updated" : "fetched",
+		       files, (double)bytes / (1024.0 * 1024.0));
+		rc = CMD_OK;
+	}
+	free(name);
+	kv_free(&given);
+	return rc;
+}
