@@ -41,4 +41,15 @@ int sec_apply_seccomp(const struct jail_security *s);
  * cached file.  Exposed for tests/benchmarks. */
 char *sec_seccomp_cache(const struct jail_security *s);
 
+/*
+ * Notes on the implementation (src/linux/security.c):
+ * - sec_apply_caps keeps CAP_SYS_ADMIN, when the caller had it and caps lacks it, in the
+ *   permitted and effective sets only (never in the bounding or inheritable set), so that
+ *   the seccomp filter can still be installed without no_new_privs; sec_apply_seccomp
+ *   drops it.  An exec as root drops it as well: the new image gets exactly caps.
+ * - sec_seccomp_cache also keeps the program in memory; sec_apply_seccomp for that
+ *   variant then reads no file.  When sec_apply_seccomp runs after pivot_root, call
+ *   sec_seccomp_cache before (on the host side): rundir() there is inside the jail.
+ */
+
 #endif
