@@ -6,7 +6,8 @@
 # Installs the build dependencies, builds and installs iocell (/usr/local/sbin), makes
 # sure a ZFS daemon answers (starts zfs-fuse when the host has no kernel ZFS), activates a pool
 # (creating a 4 GiB file-backed pool "iocell" in /var/lib/iocell if none is active), fetches a
-# tiny busybox release and creates a clone jail from it. Safe to run again: every step checks
+# tiny busybox release, creates a clone jail from it, starts it, runs commands in it and
+# stops it. Safe to run again: every step checks
 # what is already there. The zfs-fuse daemon and the pool are left in place afterwards (they
 # are the host's ZFS now); stop the daemon with `kill $(cat /var/run/zfs-fuse.pid)`.
 set -euo pipefail
@@ -101,17 +102,12 @@ tag=demo-$(date +%s)
 run "$IOCELL" create -c "release=$RELEASE" "tag=$tag"
 run "$IOCELL" list
 
-# ======================================================================================
-# RUNTIME DEMO: enable when `start`/`exec`/`stop` land (set IOCELL_DEMO_RUNTIME=1 to try).
-# ======================================================================================
-if [ "${IOCELL_DEMO_RUNTIME:-0}" = 1 ]; then
-    step "runtime"
-    run "$IOCELL" start "$tag"
-    # shellcheck disable=SC2016  # expanded inside the jail
-    run "$IOCELL" exec "$tag" /bin/sh -c 'echo "hello from $(hostname)"; cat /etc/os-release; ps'
-    run "$IOCELL" list
-    run "$IOCELL" stop "$tag"
-fi
+step "start the jail and use it"
+run "$IOCELL" start "$tag"
+# shellcheck disable=SC2016  # expanded inside the jail
+run "$IOCELL" exec "$tag" /bin/sh -c 'echo "hello from $(hostname), PID $$"; ps'
+run "$IOCELL" list
+run "$IOCELL" stop "$tag"
 
 step "done"
 echo "jail $tag created in pool $active. Try:  iocell get all $tag"

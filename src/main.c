@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 	}
 	optind = 1;
 	int rc = c->fn(argc - i, argv + i);
-	if (rc == CMD_ERR)
+	if (rc != CMD_OK && rc != CMD_USAGE && !cmd_raw_status)
 		ioc_err_print();
 	fflush(stdout);
 	return rc;

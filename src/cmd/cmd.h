@@ -27,6 +27,9 @@ int usage_err(const char *name, const char *fmt, ...) __attribute__((format(prin
  * Returns the option char, -1 at the end, or '?' after printing a usage error. */
 int cmd_getopt(const char *name, int argc, char **argv, const char *opts);
 extern bool cmd_help_shown;
+/* Set when a handler returns the exit status of a command run in a jail (exec, console,
+ * chroot): no error line is printed for it. */
+extern bool cmd_raw_status;
 
 /* Split "k=v" arguments into kv.  Returns false (usage error printed) when one lacks '='. */
 bool parse_assignments(const char *cmd, char **args, int n, struct kv *out);

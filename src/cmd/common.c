@@ -8,6 +8,7 @@
 #include <string.h>
 
 bool cmd_help_shown;
+bool cmd_raw_status;
 
 void cmd_usage(const char *name, bool to_stderr)
 {

@@ -208,10 +208,9 @@ int cmd_create(int argc, char **argv)
 		kv_del(&given, "count");
 	}
 	int rc = CMD_ERR;
-	struct kv saved;
-	kv_init(&saved);
+	struct kv saved = {0}; /* filled by defaults_load */
 	char *release = NULL;
-	int gl = -1;
+	int gl = -1, rl = -1;
 	struct strv made = {0};
 	sv_init(&made);
 	if (!validate_assignments(&given, false))
@@ -234,6 +233,9 @@ int cmd_create(int argc, char **argv)
 	gl = lock_global();
 	if (gl < 0)
 		goto out;
+	/* A fetch updating this release has no @release for a moment: wait for it. */
+	if (ct != CT_EMPTY && (rl = release_lock(release)) < 0)
+		goto out;
 	const char *want = kv_get(&given, "tag");
 	char *deftag = want ? NULL : time_tag();
 	for (long long i = 0; i < count; i++) {
@@ -244,6 +246,7 @@ int cmd_create(int argc, char **argv)
 			free(deftag);
 			/* Atomic: remove the jails this command made already. */
 			char *keep = xstrdup(ioc_errmsg());
+			char *hint = xstrdup(ioc_errhint());
 			for (size_t k = 0; k < made.n; k++) {
 				char *ds = ds_jail(made.v[k]);
 				if (zfs_destroy(ds, "-r") == 0)
@@ -251,7 +254,10 @@ int cmd_create(int argc, char **argv)
 				free(ds);
 			}
 			ioc_err("%s", keep);
+			if (*hint)
+				ioc_hint("%s", hint);
 			free(keep);
+			free(hint);
 			goto out;
 		}
 		sv_add(&made, uuid);
@@ -265,6 +271,7 @@ int cmd_create(int argc, char **argv)
 			 "package manager inside the jail, which this build does not run yet", pk);
 	rc = CMD_OK;
 out:
+	unlock_fd(rl);
 	unlock_fd(gl);
 	sv_free(&made);
 	free(release);
@@ -324,7 +331,7 @@ int cmd_clone(int argc, char **argv)
 		}
 	} else {
 		char *sn = time_snapname("ioc-clone-");
-		snap = xasprintf("%s@%s", src->ds, sn);
+		snap = xasprintf("%s@%s-%.8s", src->ds, sn, uuid);
 		free(sn);
 		if (zfs_snapshot(snap, true) < 0)
 			goto out;

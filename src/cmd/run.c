@@ -336,6 +336,7 @@ int cmd_exec(int argc, char **argv)
 	}
 	sv_free(&targets);
 	fflush(stdout);
+	cmd_raw_status = true;
 	return last;
 }
 
@@ -360,7 +361,10 @@ int cmd_console(int argc, char **argv)
 	int st = 0;
 	int rc = rt_console(&rs, &st);
 	rs_free(&rs);
-	return rc < 0 ? CMD_ERR : st;
+	if (rc < 0)
+		return CMD_ERR;
+	cmd_raw_status = true;
+	return st;
 }
 
 int cmd_chroot(int argc, char **argv)
@@ -387,8 +391,10 @@ int cmd_chroot(int argc, char **argv)
 			if (cmdv[0] && streq(cmdv[0], "--"))
 				cmdv++;
 			int st = 0;
-			if (rt_chroot(j, cmdv[0] ? cmdv : dflt, &st) == 0)
+			if (rt_chroot(j, cmdv[0] ? cmdv : dflt, &st) == 0) {
 				rc = st;
+				cmd_raw_status = true;
+			}
 		}
 	}
 	unlock_fd(lk);

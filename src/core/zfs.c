@@ -635,8 +635,10 @@ int zpool_names(struct strv *names)
 {
 	char *out = NULL;
 	sv_init(names);
-	if (zfs_runl(&out, "cannot list pools", "zpool", "list", "-H", "-o", "name", NULL) < 0)
+	if (zfs_runl(&out, "cannot list pools", "zpool", "list", "-H", "-o", "name", NULL) < 0) {
+		sv_free(names);
 		return -1;
+	}
 	split(names, out, "\n", true);
 	free(out);
 	return 0;

@@ -155,8 +155,11 @@ static void drain_output(void)
 
 static void cmd_finished(int status)
 {
-	/* COMMAND is gone, so whatever it printed is in the pipe: log it before the status. */
+	/* COMMAND is gone, so whatever it printed is in the pipe: log it before the status
+	 * (a last line without its newline too: the pipe never reaches EOF, we hold it). */
 	drain_output();
+	if (line_len > 0)
+		flush_line();
 	if (WIFEXITED(status))
 		report_status("exit %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
@@ -250,39 +253,43 @@ fail:
 	_exit(127);
 }
 
-static void start_command(const char *command, unsigned long timeout)
+static void set_cloexec(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+	if (flags >= 0 && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
+		/* a leak into COMMAND is harmless compared with not starting */
+	}
+}
+
+/* The relay pipe: read end ours (non-blocking), write end kept at INIT_FD_RELAY for the
+ * init's whole life, so iocell can hand it to later commands (see initproto.h). */
+static int open_relay(void)
 {
 	int p[2];
-	pid_t pid;
-
-	if (pipe(p) < 0) {
-		report_status("error pipe: %s", strerror(errno));
-		return;
-	}
-	/* Read end: ours only, non-blocking.  Write end: becomes COMMAND's stdout/stderr. */
-	if (fcntl(p[0], F_SETFD, FD_CLOEXEC) < 0 ||
-	    fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
-		report_status("error fcntl: %s", strerror(errno));
-		(void)close(p[0]);
+	if (pipe(p) < 0)
+		return -1;
+	if (fcntl(p[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(p[0], F_SETFL, O_NONBLOCK) < 0)
+		return -1;
+	if (p[1] != INIT_FD_RELAY) {
+		if (dup2(p[1], INIT_FD_RELAY) < 0)
+			return -1;
 		(void)close(p[1]);
-		return;
 	}
-	pid = fork();
+	set_cloexec(INIT_FD_RELAY);
+	out_fd = p[0];
+	return 0;
+}
+
+static void start_command(const char *command, unsigned long timeout)
+{
+	pid_t pid = fork();
 	if (pid < 0) {
 		report_status("error fork: %s", strerror(errno));
-		(void)close(p[0]);
-		(void)close(p[1]);
 		return;
 	}
-	if (pid == 0) {
-		(void)close(p[0]);
-		exec_command(command, p[1]);
-	}
+	if (pid == 0)
+		exec_command(command, INIT_FD_RELAY);
 	cmd_pid = pid;
-	out_fd = p[0];
-	if (close(p[1]) < 0) {
-		/* released anyway */
-	}
 	if (timeout > 0) {
 		if (clock_gettime(CLOCK_MONOTONIC, &deadline) == 0) {
 			deadline.tv_sec += (time_t)timeout;
@@ -328,10 +335,10 @@ static void check_timeout(void)
 	cmd_pid = -1;           /* its exit status no longer matters */
 }
 
-/* fds 0-4 must exist so that the pipe and /dev/null never land on them by accident. */
+/* fds 0-5 must exist so that the relay pipe and /dev/null never land on them by accident. */
 static void ensure_fds(void)
 {
-	for (int fd = 0; fd <= INIT_FD_STATUS; fd++) {
+	for (int fd = 0; fd <= INIT_FD_RELAY; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
 			continue;
 		int n = open("/dev/null", O_RDWR);
@@ -339,14 +346,6 @@ static void ensure_fds(void)
 			/* cannot happen (lowest free descriptor), but never keep a stray one */
 			(void)close(n);
 		}
-	}
-}
-
-static void set_cloexec(int fd)
-{
-	int flags = fcntl(fd, F_GETFD);
-	if (flags >= 0 && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
-		/* a leak into COMMAND is harmless compared with not starting */
 	}
 }
 
@@ -406,6 +405,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (open_relay() < 0) {
+		report_status("error relay pipe: %s", strerror(errno));
+		return 1;
+	}
 	if (strcmp(argv[2], "none") == 0)
 		report_status("exit 0");
 	else

@@ -14,6 +14,12 @@
  *                 (e.g. no /bin/sh), then closes it.  With COMMAND "none": "exit 0"
  *                 at once.
  *
+ *          5      (created by the init itself) the write end of its relay pipe, kept open
+ *                 for its whole life: iocell opens /proc/INIT/fd/5 to give commands it
+ *                 runs in the jail later (exec_stop, a soft restart's exec_start) the
+ *                 same timestamped console log, and daemons they leave behind keep a
+ *                 working stdout.
+ *
  * The init then stays: it reaps every orphan, forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT,
  * SIGUSR1, SIGUSR2 to every process of the jail (kill(-1, sig)) and, after SIGTERM or
  * SIGINT, exits once it has no children left.  It never exits on its own otherwise, so
@@ -24,5 +30,6 @@
 
 #define INIT_FD_LOG 3
 #define INIT_FD_STATUS 4
+#define INIT_FD_RELAY 5
 
 #endif

@@ -499,7 +499,8 @@ static void start_child(struct startctx *c)
 		_exit(1);
 	c->err_wr = 6;
 	syscall(SYS_close_range, 7, ~0U, 0);
-	if (sec_apply_caps(c->caps) < 0 || bpf_install(&c->bpf) < 0)
+	/* The filter first, while CAP_SYS_ADMIN still allows it without no_new_privs. */
+	if (bpf_install(&c->bpf) < 0 || sec_apply_caps(c->caps) < 0)
 		child_fail(c->err_wr);
 	prctl(PR_SET_PDEATHSIG, 0);
 	char *argv[] = {"iocell-init", c->timeout, (char *)c->exec_start, NULL};
@@ -854,7 +855,8 @@ static void become_jail_process(const struct spawn *sp, uint64_t caps, const str
 		snprintf(u.name, sizeof(u.name), "root");
 		u.ngroups = 1;
 	}
-	if (sec_apply_caps(caps) < 0)
+	/* The filter first, while CAP_SYS_ADMIN still allows it without no_new_privs. */
+	if (bpf_install(bpf) < 0 || sec_apply_caps(caps) < 0)
 		child_fail(errfd);
 	if (setgroups((size_t)u.ngroups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
 	    setresuid(u.uid, u.uid, u.uid) < 0) {
@@ -862,8 +864,6 @@ static void become_jail_process(const struct spawn *sp, uint64_t caps, const str
 		child_fail(errfd);
 	}
 	if (chdir(u.home) < 0 && chdir("/") < 0)
-		child_fail(errfd);
-	if (bpf_install(bpf) < 0)
 		child_fail(errfd);
 	char home[600], user[100], logname[100], shell[300], term[128];
 	snprintf(home, sizeof(home), "HOME=%s", u.home);
@@ -983,9 +983,27 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 		nsflags |= CLONE_NEWNET;
 	if (!streq(rs_get(rs, "ipcns"), "host"))
 		nsflags |= CLONE_NEWIPC;
-	int errp[2], outp[2] = {-1, -1};
-	if (pipe2(errp, O_CLOEXEC) < 0 || (sp->mode == SP_LOGGED && pipe2(outp, O_CLOEXEC) < 0)) {
+	int errp[2], relay = -1;
+	if (sp->mode == SP_LOGGED) {
+		/* The init's relay pipe: timestamped into the console log, for as long as the
+		 * jail lives (daemons the command leaves behind keep a working stdout). */
+		char rp[64];
+		snprintf(rp, sizeof(rp), "/proc/%lld/fd/%d", rs_num(rs, "pid", 0), INIT_FD_RELAY);
+		relay = open(rp, O_WRONLY | O_CLOEXEC);
+		if (relay < 0 || !rs_alive(rs)) {
+			ioc_err("cannot open the jail's console relay %s: %s", rp, strerror(errno));
+			if (relay >= 0)
+				close(relay);
+			close(pidfd);
+			free(bpf.insns);
+			cg_free(&cg);
+			return -1;
+		}
+	}
+	if (pipe2(errp, O_CLOEXEC) < 0) {
 		ioc_err("cannot create pipe: %s", strerror(errno));
+		if (relay >= 0)
+			close(relay);
 		close(pidfd);
 		free(bpf.insns);
 		cg_free(&cg);
@@ -1008,12 +1026,11 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 		close(errp[0]);
 		prctl(PR_SET_DUMPABLE, 0);
 		if (sp->mode == SP_LOGGED) {
-			close(outp[0]);
 			int nul = open("/dev/null", O_RDONLY);
 			if (nul >= 0)
 				dup2(nul, 0);
-			dup2(outp[1], 1);
-			dup2(outp[1], 2);
+			dup2(relay, 1);
+			dup2(relay, 2);
 		}
 		if (cg.n && cg_attach(&cg, getpid()) < 0)
 			child_fail(errp[1]);
@@ -1081,12 +1098,9 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 	}
 	close(errp[1]);
 	close(pidfd);
+	if (relay >= 0)
+		close(relay);
 	int rc = 0;
-	if (sp->mode == SP_LOGGED) {
-		close(outp[1]);
-		relay_to_log(outp[0], sp->logfd, 0);
-		close(outp[0]);
-	}
 	char msg[2048];
 	ssize_t k;
 	while ((k = read(errp[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)

@@ -1,0 +1,386 @@
+"""Runtime (issue 3): real jails on the scratch pool — isolation, exec, hooks, console,
+stop and crash clean-up, locking, escape attempts, templates, basejails, rcboot."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import time
+import fcntl
+import termios
+from pathlib import Path
+
+import pytest
+
+from helpers import JAILS_DS, ioc, iocell_bin, parse_uuid, pid_alive, zfs, zfs_get
+
+
+def make_jail(release, *props, flag="-c"):
+    out = ioc("create", flag, f"release={release}", *props).stdout
+    return parse_uuid(out)
+
+
+def state(rundir: Path, uuid: str) -> dict:
+    p = rundir / f"{uuid}.state"
+    if not p.exists():
+        return {}
+    return dict(line.split("=", 1) for line in p.read_text().splitlines() if "=" in line)
+
+
+def cgroup_dirs(uuid: str) -> list[Path]:
+    root = Path("/sys/fs/cgroup")
+    return [d for d in list(root.glob(f"*/iocell/{uuid}")) + list(root.glob(f"iocell/{uuid}")) if d.exists()]
+
+
+def jexec(name, *cmd, check=True, user=None):
+    args = ["exec"] + (["-u", user] if user else []) + [name, *cmd]
+    return ioc(*args, check=check)
+
+
+@pytest.fixture
+def jail(release):
+    uuid = make_jail(release, "tag=rt")
+    yield uuid
+    ioc("stop", "-f", uuid, check=False)
+
+
+def test_isolation_pid1_hostname_processes_root(jail, mountroot, rundir):
+    ioc("start", "rt")
+    st = state(rundir, jail)
+    assert st["phase"] == "running"
+    init = int(st["pid"])
+    assert pid_alive(init)
+    # PID 1 inside is the jail's own init.
+    assert jexec("rt", "cat", "/proc/1/cmdline").stdout.split("\0")[0] == "iocell-init"
+    # Own hostname (the UUID by default), host's unchanged.
+    assert jexec("rt", "hostname").stdout.strip() == jail
+    assert os.uname().nodename != jail
+    # None of the host's processes: only small PIDs, and not ours.
+    pids = [int(p) for p in jexec("rt", "ls", "/proc").stdout.split() if p.isdigit()]
+    assert 1 in pids and max(pids) < 100
+    assert os.getpid() not in pids or os.getpid() < 100
+    hostns = os.readlink("/proc/self/ns/pid")
+    assert os.readlink(f"/proc/{init}/ns/pid") != hostns
+    assert os.readlink(f"/proc/{init}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+    # Its own root: a file written into the jail root from the host is at /.
+    marker = mountroot / "jails" / jail / "root" / "marker-rt"
+    marker.write_text("inside\n")
+    assert jexec("rt", "cat", "/marker-rt").stdout == "inside\n"
+    # The init lives in the jail's cgroup.
+    cg = Path(f"/proc/{init}/cgroup").read_text()
+    assert f"/iocell/{jail}" in cg or "0::/\n" in cg
+    # list shows it up with its JID.
+    rows = [l.split("\t") for l in ioc("list", "-H").stdout.splitlines()]
+    row = [r for r in rows if r[1] == jail][0]
+    assert row[0] == st["jid"] and row[3] == "up"
+
+
+def test_exec_status_and_verbatim_argv(jail):
+    ioc("start", "rt")
+    r = jexec("rt", "sh", "-c", "exit 7", check=False)
+    assert r.returncode == 7
+    assert r.stderr == ""  # the command's status, not an iocell error
+    out = jexec("rt", "printf", "%s|", "a b", "$HOME", "-n", "--", "'q'").stdout
+    assert out == "a b|$HOME|-n|--|'q'|"
+    # '--' after the name is accepted too
+    assert ioc("exec", "rt", "--", "echo", "x").stdout == "x\n"
+    # -u USER
+    assert jexec("rt", "id", "-u", user="nobody").stdout.strip() == "65534"
+    # exec joins the jail's cgroup
+    cg = jexec("rt", "cat", "/proc/self/cgroup").stdout
+    assert "/iocell/" not in cg or cg  # inside the cgroup namespace the path is "/"
+    r = ioc("exec", "rt", "nonexistent-cmd", check=False)
+    assert r.returncode != 0 and "nonexistent-cmd" in r.stderr
+
+
+def test_exec_on_stopped_jail_is_clear_error(jail):
+    r = ioc("exec", "rt", "true", check=False)
+    assert r.returncode == 1 and "not running" in r.stderr
+
+
+def test_hooks_order_environment_and_log(jail, mountroot, tmp_path):
+    log = tmp_path / "hooks"
+    rec = f"echo $IOCELL_UUID $IOCELL_TAG $IOCELL_JID $IOCELL_ROOT >> {log}"
+    ioc("set",
+        f"exec_prestart=echo prestart >> {log}; {rec}",
+        f"exec_poststart=echo poststart >> {log}",
+        f"exec_prestop=echo prestop >> {log}",
+        f"exec_poststop=echo poststop >> {log}",
+        "exec_start=echo started-inside; echo to-stderr >&2",
+        "exec_stop=echo stopping-inside",
+        "rt")
+    ioc("start", "rt")
+    ioc("stop", "rt")
+    lines = log.read_text().splitlines()
+    assert [l for l in lines if l in ("prestart", "poststart", "prestop", "poststop")] == \
+        ["prestart", "poststart", "prestop", "poststop"]
+    env = lines[1].split()
+    assert env[0] == jail and env[1] == "rt" and int(env[2]) >= 1
+    assert env[3] == str(mountroot / "jails" / jail / "root")
+    console = (mountroot / "log" / f"{jail}-console.log").read_text()
+    for want in ("started-inside", "to-stderr", "stopping-inside"):
+        line = [l for l in console.splitlines() if l.endswith(want)][0]
+        assert line.startswith("[20") and "] " in line  # timestamped
+
+
+def test_failing_exec_start_rolls_back(jail, rundir):
+    ioc("set", "exec_start=echo broken; exit 3", "rt")
+    r = ioc("start", "rt", check=False)
+    assert r.returncode == 1 and "exit 3" in r.stderr
+    assert state(rundir, jail) == {}
+    assert cgroup_dirs(jail) == []
+    assert ioc("list", "-H").stdout.count("\tup\t") == 0
+
+
+def test_failing_prestart_hook_leaves_nothing(jail, rundir):
+    ioc("set", "exec_prestart=false", "rt")
+    r = ioc("start", "rt", check=False)
+    assert r.returncode == 1 and "exec_prestart" in r.stderr
+    assert state(rundir, jail) == {}
+    assert cgroup_dirs(jail) == []
+
+
+def test_stop_leaves_nothing_behind(jail, rundir):
+    ioc("set", "exec_start=sleep 1000 & sleep 1000 &", "rt")
+    ioc("start", "rt")
+    st = state(rundir, jail)
+    init = int(st["pid"])
+    procs = jexec("rt", "ps", "-o", "pid,args").stdout.splitlines()
+    assert len([l for l in procs if l.endswith(" sleep 1000")]) == 2
+    assert cgroup_dirs(jail)
+    ioc("stop", "rt")
+    assert not pid_alive(init)
+    assert state(rundir, jail) == {}
+    assert cgroup_dirs(jail) == []
+    assert not (rundir / "jids" / st["jid"]).exists()
+    # the jail root is not mounted anywhere new on the host (mounts lived in the jail)
+    root = str(Path(st["root"]))
+    assert not [l for l in Path("/proc/self/mountinfo").read_text().splitlines()
+                if f" {root}/" in l]
+    # idempotent
+    r = ioc("stop", "rt")
+    assert "not running" in r.stdout
+
+
+def test_kill9_during_start_then_stop_cleans(jail, rundir):
+    ioc("set", "exec_start=sleep 30", "exec_timeout=60", "rt")
+    p = subprocess.Popen([iocell_bin(), "start", "rt"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 20
+    init = 0
+    while time.time() < deadline:
+        st = state(rundir, jail)
+        if st.get("pid"):
+            init = int(st["pid"])
+            break
+        time.sleep(0.02)
+    assert init, "start never got as far as creating the jail"
+    time.sleep(0.3)
+    p.kill()
+    p.wait()
+    # the half-started jail's init dies with its parent (PDEATHSIG) or is cleaned by stop
+    r = ioc("stop", "rt")
+    assert "cleaned up" in r.stdout or "stopped" in r.stdout
+    time.sleep(0.1)
+    assert not pid_alive(init)
+    assert state(rundir, jail) == {}
+    assert cgroup_dirs(jail) == []
+    # and it can start again
+    ioc("set", "exec_start=none", "rt")
+    ioc("start", "rt")
+    assert jexec("rt", "true").returncode == 0
+
+
+def test_two_concurrent_starts_give_one_jail(jail, rundir):
+    ioc("set", "exec_start=sleep 1", "rt")
+    procs = [subprocess.Popen([iocell_bin(), "start", "rt"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(), p.stdout.read(), p.stderr.read()) for p in procs]
+    codes = sorted(r[0] for r in results)
+    assert codes == [0, 1], results
+    err = [r[2] for r in results if r[0] == 1][0]
+    assert "already running" in err
+    assert len(list((rundir / "jids").iterdir())) == 1
+    ps = jexec("rt", "ps").stdout
+    assert ps.count("iocell-init") == 1
+
+
+def test_escape_attempts_fail(jail):
+    ioc("start", "rt")
+    host_hostname = os.uname().nodename
+    script = r"""
+    mount -t tmpfs none /mnt 2>/dev/null && echo MOUNTED
+    mknod /tmp/disk b 8 0 2>/dev/null && echo MKNOD
+    echo c > /proc/sysrq-trigger 2>/dev/null && echo SYSRQ
+    echo 1 > /proc/sys/kernel/panic 2>/dev/null && echo PROCSYS
+    mount -o remount,rw /sys 2>/dev/null && echo REMOUNT
+    mount -o remount,rw /proc/sys 2>/dev/null && echo REMOUNTPROC
+    date -s 2001-01-01 >/dev/null 2>&1
+    unshare -m true 2>/dev/null && echo UNSHARE
+    ls /dev | tr '\n' ' '
+    grep CapBnd /proc/self/status
+    """
+    out = jexec("rt", "sh", "-c", script).stdout
+    for bad in ("MOUNTED", "MKNOD", "SYSRQ", "PROCSYS", "REMOUNT", "UNSHARE"):
+        assert bad not in out, out
+    assert time.time() > 1.7e9  # the attempt to set the date to 2001 changed nothing
+    assert not Path("/tmp/disk").exists()
+    devs = set(out.split("CapBnd")[0].split())
+    assert {"null", "zero", "random", "urandom", "tty", "pts", "ptmx"} <= devs
+    assert not any(d.startswith(("sd", "vd", "nvme", "loop", "mem", "kmsg")) for d in devs)
+    capbnd = int(out.split("CapBnd:")[1].split()[0], 16)
+    for cap in (16, 17, 25, 27):  # SYS_MODULE, SYS_RAWIO, SYS_TIME, MKNOD
+        assert not capbnd & (1 << cap)
+    # the jail changes only its own hostname
+    jexec("rt", "hostname", "jailname")
+    assert os.uname().nodename == host_hostname
+    # host processes are neither visible nor signalable (our PID is not in its namespace)
+    r = jexec("rt", "kill", "-0", str(os.getpid()), check=False)
+    assert r.returncode != 0 or os.getpid() < 100
+    # a module cannot be loaded: CAP_SYS_MODULE is gone and init_module is filtered
+    r = jexec("rt", "sh", "-c", "insmod /proc/self/exe 2>&1", check=False)
+    assert r.returncode != 0
+
+
+def test_console_on_pty_inside_jail(jail):
+    ioc("start", "rt")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(iocell_bin(), ["iocell", "console", "rt"])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+    buf = b""
+
+    def read_for(t):
+        nonlocal buf
+        end = time.time() + t
+        while time.time() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    buf += os.read(fd, 4096)
+                except OSError:
+                    return
+
+    read_for(1.0)
+    os.write(fd, b"tty; stty size; sleep 77 & jobs; echo END-$((6*7))\n")
+    read_for(1.5)
+    os.write(fd, b"exit\n")
+    read_for(1.0)
+    _, status = os.waitpid(pid, 0)
+    text = buf.decode(errors="replace")
+    assert "/dev/pts/" in text
+    assert "33 101" in text
+    assert "sleep 77" in text  # job control: jobs lists it
+    assert "END-42" in text
+    assert os.WEXITSTATUS(status) == 0
+
+
+def test_console_without_terminal_is_clear_error(jail):
+    ioc("start", "rt")
+    r = ioc("console", "rt", check=False)
+    assert r.returncode == 1 and "terminal" in r.stderr
+
+
+def test_template_refuses_start_unless_forced(jail, rundir):
+    ioc("set", "template=yes", "rt")
+    r = ioc("start", "rt", check=False)
+    assert r.returncode == 1 and "template" in r.stderr
+    assert state(rundir, jail) == {}
+    ioc("start", "-f", "rt")
+    assert state(rundir, jail)["phase"] == "running"
+    r = ioc("set", "template=no", "rt", check=False)
+    assert r.returncode == 1 and "running" in r.stderr
+    ioc("stop", "rt")
+    ioc("set", "template=no", "rt")
+
+
+def test_chroot_runs_in_stopped_jail_only(jail):
+    r = ioc("chroot", "rt", "sh", "-c", "cat /etc/hostname; exit 5", check=False)
+    assert r.returncode == 5 and "busybox" in r.stdout
+    ioc("start", "rt")
+    r = ioc("chroot", "rt", "true", check=False)
+    assert r.returncode == 1 and "running" in r.stderr
+
+
+def test_restart_soft_keeps_namespaces(jail, rundir, mountroot):
+    ioc("set", "exec_start=echo rc-ran; sleep 1000 &", "rt")
+    ioc("start", "rt")
+    st = state(rundir, jail)
+    netns = os.readlink(f"/proc/{st['pid']}/ns/net")
+    before = jexec("rt", "ps").stdout
+    ioc("restart", "-s", "rt")
+    st2 = state(rundir, jail)
+    assert st2["pid"] == st["pid"]
+    assert os.readlink(f"/proc/{st2['pid']}/ns/net") == netns
+    after = jexec("rt", "ps", "-o", "pid,args").stdout.splitlines()
+    assert len([l for l in after if l.endswith(" sleep 1000")]) == 1
+    log = (mountroot / "log" / f"{jail}-console.log").read_text()
+    assert len([l for l in log.splitlines() if l.endswith("] rc-ran")]) == 2
+    ioc("restart", "rt")
+    assert state(rundir, jail)["pid"] != st["pid"]
+
+
+def test_fstab_bind_mounts_never_follow_jail_symlinks(jail, mountroot, tmp_path):
+    src = tmp_path / "shared"
+    src.mkdir()
+    (src / "file").write_text("from-host\n")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    root = mountroot / "jails" / jail / "root"
+    (root / "srv").mkdir()
+    # a jail-controlled symlink pointing at a host path
+    os.symlink(str(victim), root / "evil")
+    fstab = mountroot / "jails" / jail / "fstab"
+    fstab.write_text(f"{src} /srv bind ro\n")
+    ioc("start", "rt")
+    assert jexec("rt", "cat", "/srv/file").stdout == "from-host\n"
+    r = jexec("rt", "sh", "-c", "echo x > /srv/new", check=False)
+    assert r.returncode != 0  # read-only
+    assert not (src / "new").exists()
+    ioc("stop", "rt")
+    # DEST through the jail's symlink: resolved inside the jail root, never the host's
+    # victim directory; the start fails cleanly instead.
+    fstab.write_text(f"{src} /srv bind ro\n{src} /evil/x bind rw\n")
+    r = ioc("start", "rt", check=False)
+    assert r.returncode == 1 and "/evil/x" in r.stderr
+    assert list(victim.iterdir()) == []
+    assert ioc("list", "-H").stdout.count("\tup\t") == 0
+    # a relative escape in DEST is confined the same way
+    fstab.write_text(f"{src} /../../../../{victim}/y bind rw\n")
+    r = ioc("start", "rt", check=False)
+    assert list(victim.iterdir()) == []
+
+
+def test_rcboot_priority_and_rcshutdown(release, rundir):
+    a = make_jail(release, "tag=boot-b", "boot=on", "priority=20")
+    b = make_jail(release, "tag=boot-a", "boot=on", "priority=10")
+    c = make_jail(release, "tag=noboot")
+    ioc("set", "exec_start=false", "noboot")  # not started at all by rcboot
+    out = ioc("rcboot").stdout
+    assert out.index("boot-a") < out.index("boot-b")
+    assert state(rundir, a) and state(rundir, b) and not state(rundir, c)
+    d = make_jail(release, "tag=boot-bad", "boot=on", "priority=5", "exec_start=exit 9")
+    r = ioc("rcboot", check=False)
+    assert r.returncode == 1 and "boot-bad" in r.stderr
+    assert not state(rundir, d)
+    out = ioc("rcshutdown").stdout
+    assert out.index("boot-b") < out.index("boot-a")
+    assert not state(rundir, a) and not state(rundir, b)
+
+
+def test_basejail_system_dirs_are_readonly_clones_recloned_at_start(release, mountroot):
+    uuid = make_jail(release, "tag=bj", flag="-b")
+    ioc("start", "bj")
+    r = jexec("bj", "sh", "-c", "touch /usr/x 2>&1", check=False)
+    assert r.returncode != 0
+    jexec("bj", "sh", "-c", "touch /etc/own-file")
+    origin = zfs_get(f"{JAILS_DS}/{uuid}/root/usr", "origin")
+    assert "/base/" in origin and origin.endswith("@release")
+    ioc("stop", "bj")
+    ioc("start", "bj")
+    assert jexec("bj", "ls", "/etc/own-file").returncode == 0
+    ioc("stop", "bj")
