@@ -172,6 +172,20 @@ int cmd_list(int argc, char **argv)
 	struct table t;
 	const char *head[] = {"JID", "UUID", "BOOT", "STATE", "TAG", "TYPE", "IP4", "RELEASE", NULL};
 	table_init(&t, head);
+	/* Every jail's name is at hand: refresh the name index on the way (no extra call). */
+	struct jail_brief *idx = xcalloc(zt.nrows + 1, sizeof(*idx));
+	size_t nidx = 0;
+	for (size_t i = 0; i < zt.nrows; i++) {
+		struct strv *r = &zt.rows[i];
+		if (r->n < 9 || !valid_uuid(r->v[2]))
+			continue;
+		snprintf(idx[nidx].uuid, sizeof(idx[nidx].uuid), "%s", r->v[2]);
+		idx[nidx].tag = r->v[4];
+		idx[nidx].template = streq(r->v[8], "yes");
+		nidx++;
+	}
+	index_store(idx, nidx);
+	free(idx);
 	for (size_t i = 0; i < zt.nrows; i++) {
 		struct strv *r = &zt.rows[i];
 		if (r->n < 9 || !valid_uuid(r->v[2]))

@@ -143,7 +143,7 @@ void jail_brief_free(struct jail_brief *b, size_t n)
 	free(b);
 }
 
-static int index_write(struct jail_brief *b, size_t n)
+static int index_write(const struct jail_brief *b, size_t n)
 {
 	struct sbuf s;
 	sb_init(&s);
@@ -157,6 +157,8 @@ static int index_write(struct jail_brief *b, size_t n)
 	sb_free(&s);
 	return 0;
 }
+
+void index_store(const struct jail_brief *b, size_t n) { index_write(b, n); }
 
 int jails_query(struct ztable *t, const char *cols, const char *sort)
 {

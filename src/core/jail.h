@@ -40,6 +40,8 @@ int jail_scan(struct jail_brief **out, size_t *n);
 void jail_brief_free(struct jail_brief *b, size_t n);
 
 /* Name index (a cache under the runtime dir, rebuilt when stale). */
+/* Replace the index with a complete list (e.g. what `list` has just read). */
+void index_store(const struct jail_brief *b, size_t n);
 int index_put(const char *uuid, const char *tag);   /* add or retag */
 int index_drop(const char *uuid);
 /* UUID of the jail using tag (other than except_uuid), or NULL.  Uses the index. */
