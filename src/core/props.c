@@ -1,6 +1,7 @@
 #include "core/props.h"
 
 #include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,8 +355,32 @@ bool prop_validate(const struct propdef *p, const char *v, char *err, size_t n)
 	case PT_LIMIT: {
 		if (streq(v, "off"))
 			return true;
-		if (!parse_limit(v, p->unit, p->actions, NULL, why, sizeof(why))) {
+		struct limit_val lv;
+		if (!parse_limit(v, p->unit, p->actions, &lv, why, sizeof(why))) {
 			snprintf(err, n, "%s; allowed: AMOUNT:ACTION or off", why);
+			return false;
+		}
+		/* limit-specific bounds of the Linux mechanisms */
+		if (p->unit == LU_PERCENT && lv.amount > (uint64_t)host_ncpus() * 100) {
+			snprintf(err, n, "%llu%% is more than this host's %d CPU(s) can give (at most %d); "
+				 "allowed: AMOUNT:ACTION or off", (unsigned long long)lv.amount,
+				 host_ncpus(), host_ncpus() * 100);
+			return false;
+		}
+		if (lv.action == LA_SIGNAL && streq(p->name, "cputime") && lv.signo != SIGXCPU) {
+			snprintf(err, n, "RLIMIT_CPU can only send SIGXCPU at the limit (deny kills with "
+				 "SIGKILL); allowed: AMOUNT:deny, AMOUNT:sigxcpu or off");
+			return false;
+		}
+		if (lv.action == LA_SIGNAL && lv.signo == SIGSTOP) {
+			snprintf(err, n, "sigstop would freeze the jail's processes for good; allowed: "
+				 "AMOUNT:ACTION or off");
+			return false;
+		}
+		if (lv.amount == 0 && (streq(p->name, "wallclock") || streq(p->name, "maxproc") ||
+				       streq(p->name, "nthr"))) {
+			snprintf(err, n, "0 would leave the jail no process; allowed: AMOUNT:ACTION "
+				 "(AMOUNT > 0) or off");
 			return false;
 		}
 		return true;

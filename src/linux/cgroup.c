@@ -39,6 +39,7 @@ struct hier {
 	unsigned ctl;        /* CTL_* among its controllers */
 	bool noprefix;       /* v1 "noprefix": cpuset files are "cpus", not "cpuset.cpus" */
 	bool rootmnt;        /* mounts the hierarchy's root (not a subdirectory of it) */
+	char *opts;          /* v1 super options (its controllers among them), NULL for v2 */
 };
 
 /* The detection result, once per process. */
@@ -184,6 +185,7 @@ static void det_reset(void)
 	for (size_t i = 0; i < det.n; i++) {
 		free(det.h[i].mnt);
 		free(det.h[i].dev);
+		free(det.h[i].opts);
 	}
 	memset(&det, 0, sizeof(det));
 }
@@ -191,7 +193,7 @@ static void det_reset(void)
 /* Add one v1 hierarchy, kept in rank order; a second mount of the same one is skipped
  * unless it mounts the hierarchy's root and the first did not. */
 static void add_v1(const char *dev, const char *root, const char *mnt, unsigned ctl,
-		   bool noprefix)
+		   bool noprefix, const char *opts)
 {
 	bool rootmnt = streq(root, "/");
 	for (size_t i = 0; i < det.n; i++) {
@@ -211,7 +213,8 @@ static void add_v1(const char *dev, const char *root, const char *mnt, unsigned 
 		det.h[at] = det.h[at - 1];
 		at--;
 	}
-	det.h[at] = (struct hier){ xstrdup(mnt), xstrdup(dev), ctl, noprefix, rootmnt };
+	det.h[at] = (struct hier){ xstrdup(mnt), xstrdup(dev), ctl, noprefix, rootmnt,
+				   xstrdup(opts) };
 	det.n++;
 }
 
@@ -243,7 +246,7 @@ static int scan_mounts(bool report, char **v2)
 			unsigned ctl;
 			bool noprefix;
 			if (streq(fstype, "cgroup") && v1_controllers(sopts, &ctl, &noprefix))
-				add_v1(f.v[2], f.v[3], f.v[4], ctl, noprefix);
+				add_v1(f.v[2], f.v[3], f.v[4], ctl, noprefix, sopts);
 			else if (streq(fstype, "cgroup2") && !*v2)
 				*v2 = xstrdup(f.v[4]);
 		}
@@ -318,6 +321,34 @@ void cg_paths(struct cgroup *cg, const char *uuid)
 	cg->mode = det.mode;
 	for (size_t i = 0; i < det.n; i++)
 		cg->dirs[cg->n++] = xasprintf("%s/" CG_PARENT "/%s", det.h[i].mnt, uuid);
+}
+
+const char *cg_controller_dir(const struct cgroup *cg, const char *controller)
+{
+	if (cg->n == 0 || !det.done)
+		return NULL;
+	if (cg->mode == CG_V2)
+		return cg->dirs[0];
+	for (size_t i = 0; i < cg->n && i < det.n; i++) {
+		if (!det.h[i].opts)
+			continue;
+		struct strv o = { 0 };
+		split(&o, det.h[i].opts, ",", true);
+		bool has = sv_contains(&o, controller);
+		sv_free(&o);
+		if (has)
+			return cg->dirs[i];
+	}
+	return NULL;
+}
+
+bool cg_noprefix(const struct cgroup *cg, const char *controller)
+{
+	const char *d = cg_controller_dir(cg, controller);
+	for (size_t i = 0; d && cg->mode == CG_V1 && i < cg->n && i < det.n; i++)
+		if (cg->dirs[i] == d)
+			return det.h[i].noprefix;
+	return false;
 }
 
 void cg_free(struct cgroup *cg)

@@ -35,6 +35,13 @@ int cg_pids(const struct cgroup *cg, pid_t **pids, size_t *n);
  * the directories.  Missing directories are fine (idempotent).  */
 int cg_destroy(struct cgroup *cg);
 void cg_free(struct cgroup *cg);
+/* The directory of the jail's cgroup that carries controller ("memory", "cpu", ...):
+ * on v1 the hierarchy mounted with it, NULL when none is; on v2 the single directory
+ * (whether the controller is enabled there is for the caller to check).  Valid while
+ * cg is. */
+const char *cg_controller_dir(const struct cgroup *cg, const char *controller);
+/* v1 hierarchy of controller mounted with "noprefix" (cpuset files without "cpuset."). */
+bool cg_noprefix(const struct cgroup *cg, const char *controller);
 /* The cgroup path shown by `runtime` ("/iocell/UUID" plus the mode). */
 const char *cg_mode_name(enum cg_mode m);
 

@@ -323,7 +323,7 @@ static int setup_proc(int rootfd, bool net_writable)
 	return 0;
 }
 
-static int setup_dev(int rootfd)
+static int setup_dev(int rootfd, unsigned long pts_max)
 {
 	if (ensure_dir(rootfd, "dev") < 0 ||
 	    mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
@@ -379,9 +379,14 @@ static int setup_dev(int rootfd)
 	close(dfd);
 	if (rc < 0)
 		return -1;
+	char ptsopts[96];   /* limits: pseudoterminals = devpts max */
+	if (pts_max)
+		snprintf(ptsopts, sizeof(ptsopts), "newinstance,ptmxmode=0666,mode=0620,gid=5,max=%lu",
+			 pts_max);
+	else
+		snprintf(ptsopts, sizeof(ptsopts), "newinstance,ptmxmode=0666,mode=0620,gid=5");
 	if (mount_at(rootfd, "dev/console", "/dev/null", NULL, MS_BIND, NULL, false) < 0 ||
-	    mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-		     "newinstance,ptmxmode=0666,mode=0620,gid=5", true) < 0 ||
+	    mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts, true) < 0 ||
 	    mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		     "mode=1777,size=65536k", true) < 0 ||
 	    mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
@@ -424,7 +429,7 @@ int jailfs_setup(const struct jailfs_opts *o)
 		goto out;
 	if (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0)
 		goto out;
-	if (o->mount_devfs && setup_dev(rootfd) < 0)
+	if (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0)
 		goto out;
 	if (o->resolv) {
 		bool d;

@@ -19,6 +19,7 @@ struct jailfs_opts {
 	bool proc_net_writable; /* securelevel <= 0: /proc/sys/net stays writable */
 	const char *hostname, *domainname; /* NULL: leave */
 	const char *resolv;     /* resolv.conf content to write, or NULL to leave */
+	unsigned long pts_max;  /* devpts "max" (pseudoterminals limit), 0 = kernel default */
 };
 
 /* In a fresh mount namespace (the caller unshared it): make propagation private, bind
