@@ -1,5 +1,6 @@
 /* create, clone */
 #include "cmd/cmd.h"
+#include "core/image.h"
 #include "core/lock.h"
 #include "core/pool.h"
 #include "core/release.h"
@@ -266,10 +267,21 @@ int cmd_create(int argc, char **argv)
 		free(tag);
 	}
 	free(deftag);
-	if (pk && !streq(pk, "none"))
-		ioc_warn("pkglist %s is stored on the jail; installing packages needs the release's "
-			 "package manager inside the jail, which this build does not run yet", pk);
 	rc = CMD_OK;
+	if (pk && !streq(pk, "none")) {
+		/* Packages take long: let other creates go on meanwhile.  A failure keeps the
+		 * jails and reports each failed package by name. */
+		unlock_fd(rl);
+		unlock_fd(gl);
+		rl = gl = -1;
+		for (size_t k = 0; k < made.n; k++) {
+			if (image_install_pkglist(made.v[k], pk) < 0) {
+				if (k + 1 < made.n)
+					ioc_err_print();
+				rc = CMD_ERR;
+			}
+		}
+	}
 out:
 	unlock_fd(rl);
 	unlock_fd(gl);

@@ -1,0 +1,252 @@
+/* record, package, import, export, update, upgrade (SPEC §9, §10). */
+#include "cmd/cmd.h"
+#include "core/image.h"
+#include "core/lock.h"
+#include "core/parse.h"
+#include "core/pool.h"
+#include "core/props.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cmd_record(int, char **);
+int cmd_package(int, char **);
+int cmd_import(int, char **);
+int cmd_export(int, char **);
+int cmd_update(int, char **);
+int cmd_upgrade(int, char **);
+
+/* Resolve NAME and take the jail's lock. */
+static struct jail *open_locked(const char *name, int *lk)
+{
+	*lk = -1;
+	struct jail *j = jail_resolve(name);
+	if (!j)
+		return NULL;
+	if ((*lk = lock_jail(j->uuid, true)) < 0) {
+		jail_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("record", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (argc - optind != 2 || !(streq(argv[optind], "start") || streq(argv[optind], "stop")))
+		return usage_err("record", "expected start|stop NAME");
+	bool start = streq(argv[optind], "start");
+	int lk;
+	struct jail *j = open_locked(argv[optind + 1], &lk);
+	if (!j)
+		return CMD_ERR;
+	int rc = CMD_ERR;
+	const char *tag = jail_prop(j, "tag");
+	if (start) {
+		if (image_record_start(j) == 0) {
+			printf("recording changes of %s (%s); stop with 'iocell record stop %s'\n", j->uuid,
+			       tag, tag);
+			rc = CMD_OK;
+		}
+	} else {
+		struct record_stats st;
+		if (image_record_stop(j, &st) == 0) {
+			printf("recorded %lu added, %lu changed, %lu deleted into %s/recorded "
+			       "(deleted paths in %s)\n", st.added, st.changed, st.deleted, j->path,
+			       DELETED_LIST);
+			if (st.skipped)
+				printf("%lu entries not recorded (see the warnings)\n", st.skipped);
+			rc = CMD_OK;
+		}
+	}
+	unlock_fd(lk);
+	jail_free(j);
+	return rc;
+}
+
+int cmd_package(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("package", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (argc - optind != 1)
+		return usage_err("package", "expected NAME");
+	int lk;
+	struct jail *j = open_locked(argv[optind], &lk);
+	if (!j)
+		return CMD_ERR;
+	char *out = NULL;
+	int rc = CMD_ERR;
+	if (image_package(j, &out) == 0) {
+		printf("%s\n", out);
+		rc = CMD_OK;
+	}
+	free(out);
+	unlock_fd(lk);
+	jail_free(j);
+	return rc;
+}
+
+int cmd_import(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("import", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (optind >= argc)
+		return usage_err("import", "expected NAME|- [PROP=VALUE ...]");
+	const char *name = argv[optind];
+	struct kv given;
+	if (!parse_assignments("import", argv + optind + 1, argc - optind - 1, &given)) {
+		kv_free(&given);
+		return CMD_USAGE;
+	}
+	int rc = CMD_ERR, gl = -1;
+	char *path = NULL, *tag = NULL;
+	char uuid[37];
+	enum image_kind kind = IK_IMAGE;
+	if (kv_get(&given, "type") || kv_get(&given, "host_hostuuid")) {
+		ioc_err("import sets type and host_hostuuid itself");
+		goto out;
+	}
+	if (!validate_assignments(&given, false) || !pool_get())
+		goto out;
+	if (!streq(name, "-")) {
+		if (image_find(name, &kind, &path) < 0 || image_verify(path) < 0)
+			goto out;
+	} else if (isatty(STDIN_FILENO)) {
+		ioc_err("import -: standard input is a terminal, not an image stream");
+		ioc_hint("pipe one in: 'iocell export NAME - | iocell import -'");
+		goto out;
+	}
+	if (kind == IK_IMAGE && kv_get(&given, "release")) {
+		ioc_err("an image keeps its release; release= is for packages");
+		goto out;
+	}
+	if ((gl = lock_global()) < 0)
+		goto out;
+	int r = kind == IK_PACKAGE ? image_import_package(path, &given, uuid, &tag)
+				   : image_import_stream(path, path ? -1 : STDIN_FILENO, &given, uuid, &tag);
+	if (r < 0)
+		goto out;
+	index_put(uuid, tag);
+	printf("%s (%s)\n", uuid, tag);
+	rc = CMD_OK;
+out:
+	unlock_fd(gl);
+	free(path);
+	free(tag);
+	kv_free(&given);
+	return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("export", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int n = argc - optind;
+	if (n < 1 || n > 2 || (n == 2 && !streq(argv[optind + 1], "-")))
+		return usage_err("export", "expected NAME [-]");
+	bool to_stdout = n == 2;
+	if (to_stdout && isatty(STDOUT_FILENO)) {
+		ioc_err("export %s -: standard output is a terminal", argv[optind]);
+		ioc_hint("pipe it: 'iocell export NAME - | ssh HOST iocell import -'");
+		return CMD_ERR;
+	}
+	int lk;
+	struct jail *j = open_locked(argv[optind], &lk);
+	if (!j)
+		return CMD_ERR;
+	char *out = NULL;
+	int rc = CMD_ERR;
+	if (image_export(j, to_stdout ? STDOUT_FILENO : -1, &out) == 0) {
+		if (out)
+			printf("%s\n", out);
+		rc = CMD_OK;
+	}
+	free(out);
+	unlock_fd(lk);
+	jail_free(j);
+	return rc;
+}
+
+int cmd_update(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("update", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (argc - optind != 1)
+		return usage_err("update", "expected NAME");
+	int lk;
+	struct jail *j = open_locked(argv[optind], &lk);
+	if (!j)
+		return CMD_ERR;
+	char *snap = NULL;
+	int rc = CMD_ERR;
+	if (image_update(j, &snap) == 0) {
+		if (snap) {
+			const char *at = strchr(snap, '@');
+			const char *tag = jail_prop(j, "tag");
+			printf("jail %s updated; when it works, remove the back-out snapshot with "
+			       "'iocell snapremove %s%s', or undo the update with 'iocell rollback %s%s'\n",
+			       tag, tag, at, tag, at);
+		}
+		rc = CMD_OK;
+	}
+	free(snap);
+	unlock_fd(lk);
+	jail_free(j);
+	return rc;
+}
+
+int cmd_upgrade(int argc, char **argv)
+{
+	int c;
+	while ((c = cmd_getopt("upgrade", argc, argv, "")) != -1)
+		return c == 'h' ? CMD_OK : CMD_USAGE;
+	if (optind >= argc)
+		return usage_err("upgrade", "expected NAME [release=REL]");
+	struct kv given;
+	if (!parse_assignments("upgrade", argv + optind + 1, argc - optind - 1, &given)) {
+		kv_free(&given);
+		return CMD_USAGE;
+	}
+	for (size_t i = 0; i < given.k.n; i++) {
+		if (!streq(given.k.v[i], "release")) {
+			kv_free(&given);
+			return usage_err("upgrade", "unknown setting '%s' (upgrade takes release=REL)",
+					 given.k.v[i]);
+		}
+	}
+	char *rel = kv_get(&given, "release") ? xstrdup(kv_get(&given, "release")) : host_codename();
+	kv_free(&given);
+	int rc = CMD_ERR, lk = -1;
+	struct jail *j = NULL;
+	char *snap = NULL;
+	if (!valid_component(rel)) {
+		ioc_err("invalid release name '%s'", rel);
+		goto out;
+	}
+	if (!(j = open_locked(argv[optind], &lk)))
+		goto out;
+	if (image_upgrade(j, rel, &snap) == 0) {
+		const char *at = strchr(snap, '@');
+		const char *tag = jail_prop(j, "tag");
+		printf("jail %s upgraded to %s%s; remove the back-out snapshot with 'iocell snapremove "
+		       "%s%s' when it works, or go back with 'iocell rollback %s%s'\n", tag, rel,
+		       streq(jail_prop(j, "type"), "basejail") ? " (takes effect at its next start)" : "",
+		       tag, at, tag, at);
+		rc = CMD_OK;
+	}
+out:
+	free(snap);
+	free(rel);
+	unlock_fd(lk);
+	jail_free(j);
+	return rc;
+}
