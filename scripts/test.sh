@@ -72,9 +72,16 @@ pytest_cmd=("$PYTHON" -m pytest tests/integration -ra --durations=10 "$@")
 if [ "${IOCELL_TEST_ISOLATE:-1}" != 0 ] && [ ! -e /dev/zfs ]; then
     echo "isolated zfs-fuse: private mount namespace, tmpfs on /var/run/zfs /var/lock/zfs /var/lib/zfs"
     export IOCELL_TEST_ISOLATED=1
+    [ "${IOCELL_SLOW:-0}" = 1 ] || export IOCELL_TEST_NETNS=1
     # shellcheck disable=SC2016  # expanded by the inner bash
-    unshare --mount --propagation private -- bash -c '
+    # A private network namespace too: default jails (vnet=on) create bridge0 and veth
+    # pairs, and every test address must stay off this host's own network. Slow tests
+    # (IOCELL_SLOW=1: debootstrap from the mirror) need the host's network instead.
+    netns=(--net)
+    [ "${IOCELL_SLOW:-0}" = 1 ] && netns=()
+    unshare --mount --propagation private "${netns[@]}" -- bash -c '
         set -e
+        [ -n "$IOCELL_TEST_NETNS" ] && ip link set lo up
         for d in /var/run/zfs /var/lock/zfs /var/lib/zfs; do
             mkdir -p "$d"
             mount -t tmpfs -o mode=0755,size=64m iocell-test "$d"

@@ -34,6 +34,16 @@ int cmd_chroot(int, char **);
 int cmd_runtime(int, char **);
 int cmd_rcboot(int, char **);
 int cmd_rcshutdown(int, char **);
+int cmd_record(int, char **);
+int cmd_package(int, char **);
+int cmd_import(int, char **);
+int cmd_export(int, char **);
+int cmd_update(int, char **);
+int cmd_upgrade(int, char **);
+int cmd_cap(int, char **);
+int cmd_uncap(int, char **);
+int cmd_limits(int, char **);
+int cmd_inuse(int, char **);
 static int cmd_version(int, char **);
 static int cmd_help(int, char **);
 int cmd_manprops(int, char **);
@@ -71,6 +81,17 @@ const struct cmddef commands[] = {
 	{"runtime", cmd_runtime, "NAME", "live facts of a running jail"},
 	{"rcboot", cmd_rcboot, "", "start every boot=on jail by priority"},
 	{"rcshutdown", cmd_rcshutdown, "", "stop every running jail in reverse priority"},
+	{"cap", cmd_cap, "NAME", "apply the jail's current limit properties to it now"},
+	{"uncap", cmd_uncap, "NAME", "remove the limits of a running jail (unlimited)"},
+	{"limits", cmd_limits, "[-H] [NAME]", "limits in force (read back) and the cpuset"},
+	{"inuse", cmd_inuse, "[-H] [NAME]",
+	 "current use: memory, CPU time, processes, threads, open files, I/O (-H: CSV)"},
+	{"record", cmd_record, "start|stop NAME", "record a jail's file changes into JAILDIR/recorded"},
+	{"package", cmd_package, "NAME", "pack a jail's recorded changes into /iocell/packages/UUID.tar.xz"},
+	{"import", cmd_import, "NAME|- [PROP=VALUE ...]", "new jail from a package or image (- : image stream on stdin)"},
+	{"export", cmd_export, "NAME [-]", "a stopped jail as a zfs send -R image (- : to stdout)"},
+	{"update", cmd_update, "NAME", "update a jail with its release's package manager (back-out snapshot first)"},
+	{"upgrade", cmd_upgrade, "NAME [release=REL]", "move a jail to another release (rolled back on failure)"},
 	{"df", cmd_df, "[-H]", "space used by every jail"},
 	{"version", cmd_version, "", "print the version"},
 	{"help", cmd_help, "[COMMAND]", "show help"},

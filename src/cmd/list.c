@@ -2,6 +2,7 @@
 #include "cmd/cmd.h"
 #include "core/pool.h"
 #include "core/release.h"
+#include "core/runstate.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -192,8 +193,17 @@ int cmd_list(int argc, char **argv)
 			continue;
 		if (streq(r->v[8], "yes") != templates)
 			continue;
-		char *ip = ip_column(r->v[6]);
 		int jid = jail_jid(r->v[2]);
+		char *ip = NULL;
+		if (jid > 0) {
+			/* running: the addresses actually configured (runtime state, no zfs call) */
+			struct runstate rs;
+			if (rs_read(r->v[2], &rs) == 1 && rs_get(&rs, "addr4"))
+				ip = ip_column(rs_get(&rs, "addr4"));
+			rs_free(&rs);
+		}
+		if (!ip)
+			ip = ip_column(r->v[6]);
 		char jids[16];
 		snprintf(jids, sizeof(jids), "%d", jid);
 		const char *row[] = {jid > 0 ? jids : "-", r->v[2], r->v[3], jid > 0 ? "up" : "down",

@@ -68,7 +68,8 @@ static int jail_fill(struct jail *j, struct ztable *t, bool *mark_ok)
 				*mark_ok = pool_mark_ok(val);
 				continue;
 			}
-			if (!streq(src, "local"))
+			/* local, or "received" on a jail that came in through zfs recv */
+			if (!streq(src, "local") && !streq(src, "received"))
 				continue;
 			const struct propdef *p = prop_find(prop + plen);
 			if (p && !(p->flags & (PF_ZFS | PF_DERIVED)))

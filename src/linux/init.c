@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -44,6 +45,10 @@ static bool status_open = true;         /* fd 4 still open */
 static bool terminating;                /* SIGTERM or SIGINT received */
 static bool have_deadline;
 static struct timespec deadline;        /* CLOCK_MONOTONIC */
+static int wall_state;                  /* wallclock: 0 none, 1 armed, 2 SIGTERM sent, 3 done */
+static int wall_signo;                  /* 0: stop the jail; else send this signal */
+static struct timespec wall;            /* CLOCK_MONOTONIC */
+#define WALL_GRACE 10                   /* seconds from SIGTERM to SIGKILL */
 
 /* Write all of buf to fd; false on any error (the caller drops the data). */
 static bool write_all(int fd, const char *buf, size_t len)
@@ -298,22 +303,20 @@ static void start_command(const char *command, unsigned long timeout)
 	}
 }
 
-/* Milliseconds until the deadline for poll(): -1 without one, 0 when it has passed. */
-static int poll_timeout(void)
+/* Milliseconds until when (CLOCK_MONOTONIC) for poll(), 0 when it has passed. */
+static int until(const struct timespec *when)
 {
 	struct timespec now;
 	int64_t ms;
 
-	if (!have_deadline)
-		return -1;
 	if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
 		return 100;     /* cannot tell: look again soon */
-	ms = (int64_t)(deadline.tv_sec - now.tv_sec) * 1000 +
-	     (deadline.tv_nsec - now.tv_nsec) / 1000000;
+	ms = (int64_t)(when->tv_sec - now.tv_sec) * 1000 +
+	     (when->tv_nsec - now.tv_nsec) / 1000000;
 	if (ms <= 0) {
 		/* round up so that we never wake before the deadline */
-		if (deadline.tv_sec > now.tv_sec ||
-		    (deadline.tv_sec == now.tv_sec && deadline.tv_nsec > now.tv_nsec))
+		if (when->tv_sec > now.tv_sec ||
+		    (when->tv_sec == now.tv_sec && when->tv_nsec > now.tv_nsec))
 			return 1;
 		return 0;
 	}
@@ -322,9 +325,64 @@ static int poll_timeout(void)
 	return (int)ms + 1;
 }
 
+/* Milliseconds until the nearest deadline for poll(): -1 without one, 0 when passed. */
+static int poll_timeout(void)
+{
+	int a = have_deadline ? until(&deadline) : -1;
+	int b = (wall_state == 1 || wall_state == 2) ? until(&wall) : -1;
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/* One timestamped line to the console log. */
+static void log_msg(const char *msg)
+{
+	size_t save = line_len;
+	char keep[128];
+	size_t k = save < sizeof(keep) ? save : sizeof(keep);
+	memcpy(keep, line, k);          /* a pending partial output line stays pending */
+	line_len = strlen(msg) < sizeof(line) ? strlen(msg) : sizeof(line) - 1;
+	memcpy(line, msg, line_len);
+	flush_line();
+	memcpy(line, keep, k);
+	line_len = k;
+}
+
+/* wallclock (initproto.h): at the deadline stop the jail (SIGTERM to every process, then
+ * SIGKILL after WALL_GRACE seconds), or send the chosen signal once. */
+static void check_wallclock(void)
+{
+	if ((wall_state != 1 && wall_state != 2) || until(&wall) != 0)
+		return;
+	if (wall_state == 2) {
+		log_msg("iocell-init: wallclock grace over: SIGKILL to every process");
+		(void)kill(-1, SIGKILL);
+		wall_state = 3;
+		return;
+	}
+	if (wall_signo != 0 && wall_signo != SIGTERM && wall_signo != SIGINT) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "iocell-init: wallclock limit reached: signal %d to every process",
+			 wall_signo);
+		log_msg(msg);
+		(void)kill(-1, wall_signo);
+		if (wall_signo == SIGKILL)
+			terminating = true;
+		wall_state = 3;
+		return;
+	}
+	log_msg("iocell-init: wallclock limit reached: stopping the jail");
+	forward(SIGTERM);
+	wall.tv_sec += WALL_GRACE;
+	wall_state = 2;
+}
+
 static void check_timeout(void)
 {
-	if (!have_deadline || cmd_pid <= 0 || poll_timeout() != 0)
+	if (!have_deadline || cmd_pid <= 0 || until(&deadline) != 0)
 		return;
 	have_deadline = false;
 	if (kill(-cmd_pid, SIGKILL) < 0 && kill(cmd_pid, SIGKILL) < 0) {
@@ -351,7 +409,7 @@ static void ensure_fds(void)
 
 static int usage(const char *msg)
 {
-	static const char text[] = "usage: iocell-init TIMEOUT COMMAND|none\n";
+	static const char text[] = "usage: iocell-init TIMEOUT COMMAND|none [WALLCLOCK[:SIGNO]]\n";
 	(void)write_all(STDERR_FILENO, text, sizeof(text) - 1);
 	report_status("error %s", msg);
 	return 2;
@@ -365,17 +423,39 @@ int main(int argc, char **argv)
 	char *end;
 	int sfd;
 
+	/* Not dumpable: jail processes (same uid, same capabilities) must not reach our
+	 * /proc/1/exe (the host's binary: CVE-2019-5736) or /proc/1/fd (the console log). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return 1;
 	ensure_fds();
 	set_cloexec(INIT_FD_LOG);
 	set_cloexec(INIT_FD_STATUS);
 
-	if (argc != 3)
-		return usage("usage: iocell-init TIMEOUT COMMAND|none");
+	if (argc != 3 && argc != 4)
+		return usage("usage: iocell-init TIMEOUT COMMAND|none [WALLCLOCK[:SIGNO]]");
 	errno = 0;
 	timeout = strtoul(argv[1], &end, 10);
 	if (errno != 0 || end == argv[1] || *end != '\0' || argv[1][0] == '-' ||
 	    timeout > 100UL * 365 * 24 * 3600)
 		return usage("bad TIMEOUT (seconds, 0 = unbounded)");
+	if (argc == 4) {
+		unsigned long secs, sig = 0;
+		errno = 0;
+		secs = strtoul(argv[3], &end, 10);
+		if (errno == 0 && end != argv[3] && *end == ':') {
+			char *e2;
+			sig = strtoul(end + 1, &e2, 10);
+			end = (e2 != end + 1 && sig > 0 && sig < 65) ? e2 : end;
+		}
+		if (errno != 0 || end == argv[3] || *end != '\0' || argv[3][0] == '-' || secs == 0 ||
+		    secs > 100UL * 365 * 24 * 3600)
+			return usage("bad WALLCLOCK (seconds > 0, optionally :SIGNO)");
+		if (clock_gettime(CLOCK_MONOTONIC, &wall) == 0) {
+			wall.tv_sec += (time_t)secs;
+			wall_signo = (int)sig;
+			wall_state = 1;
+		}
+	}
 	/* kill(-1, sig) outside a PID namespace would signal the whole host. */
 	if (getpid() != 1)
 		return usage("iocell-init must be PID 1 of a PID namespace");
@@ -456,6 +536,7 @@ int main(int argc, char **argv)
 				reap();
 		}
 		check_timeout();
+		check_wallclock();
 		if (terminating)
 			reap();
 	}

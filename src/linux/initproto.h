@@ -3,9 +3,14 @@
  * fexecve'd as the last step of jail creation, after pivot_root, capability reduction
  * and seccomp).
  *
- *   argv:  iocell-init TIMEOUT COMMAND
+ *   argv:  iocell-init TIMEOUT COMMAND [WALLCLOCK[:SIGNO]]
  *          TIMEOUT  seconds allowed for COMMAND (exec_start) to finish, 0 = unbounded
  *          COMMAND  the exec_start command line, run as /bin/sh -c COMMAND, or "none"
+ *          WALLCLOCK optional (the wallclock limit): seconds > 0 after which the init
+ *                   stops the jail as on SIGTERM (every process gets SIGTERM, SIGKILL
+ *                   10 s later, the init exits when none is left); with :SIGNO it sends
+ *                   that signal to every process once instead (SIGTERM/SIGINT: stop).
+ *                   A line goes to the console log either way.
  *   fds:   0,1,2  /dev/null
  *          3      the console log (O_APPEND), where the init writes every line that
  *                 COMMAND and its descendants print, each prefixed by a timestamp

@@ -5,8 +5,10 @@
 #include "core/pool.h"
 #include "core/spawn.h"
 #include "linux/cgroup.h"
+#include "linux/limits.h"
 #include "linux/initproto.h"
 #include "linux/jailfs.h"
+#include "linux/net.h"
 #include "linux/security.h"
 
 #include <errno.h>
@@ -447,6 +449,8 @@ struct startctx {
 	const char *exec_start;
 	char timeout[32];
 	bool own_net;
+	struct limits lim;      /* limits: rlimits set before exec of the init */
+	char wallclock[48];     /* limits: the init's optional deadline argument */
 };
 
 static void start_child(struct startctx *c) __attribute__((noreturn));
@@ -503,7 +507,11 @@ static void start_child(struct startctx *c)
 	if (bpf_install(&c->bpf) < 0 || sec_apply_caps(c->caps) < 0)
 		child_fail(c->err_wr);
 	prctl(PR_SET_PDEATHSIG, 0);
-	char *argv[] = {"iocell-init", c->timeout, (char *)c->exec_start, NULL};
+	/* limits: rlimits of the init, inherited by every process it starts */
+	if (lim_rlimits_self(&c->lim) < 0)
+		child_fail(c->err_wr);
+	char *argv[] = {"iocell-init", c->timeout, (char *)c->exec_start,
+			c->wallclock[0] ? c->wallclock : NULL, NULL};
 	char *envp[] = {(char *)jail_path_env, "TERM=linux", "container=iocell", NULL};
 	syscall(SYS_execveat, 5, "", argv, envp, AT_EMPTY_PATH);
 	ioc_err("cannot execute iocell-init in the jail: %s", strerror(errno));
@@ -516,14 +524,18 @@ static pid_t clone_ns(int flags)
 }
 
 /* Undo a failed or crashed start: kill the init, remove cgroup, state and JID. */
-static void start_cleanup(const char *uuid, pid_t pid, struct cgroup *cg, int jid)
+static void start_cleanup(const char *uuid, pid_t pid, struct cgroup *cg, int jid,
+			  const struct runstate *st)
 {
 	char *keep = xstrdup(ioc_errmsg());
 	char *hint = xstrdup(ioc_errhint());
+	int nethold = pid > 0 ? net_hold(st) : -1; /* network: the jail's namespace */
 	if (pid > 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
+	if (net_teardown(st, nethold) < 0) /* network: interfaces created */
+		ioc_warn("%s", ioc_errmsg());
 	if (cg && cg->n && cg_destroy(cg) < 0)
 		ioc_warn("%s", ioc_errmsg());
 	rs_remove(uuid);
@@ -610,6 +622,9 @@ int rt_start(struct jail *j, bool force, int *jidp)
 		rs_set(&st, keep_props[i], jail_prop(j, keep_props[i]));
 	for (int i = 0; sec_keys[i]; i++)
 		rs_set(&st, sec_keys[i], jail_prop(j, sec_keys[i]));
+	lim_to_state(&st, get_jail, j);   /* limits: what exec and console apply */
+	if (lim_load(&c.lim, get_jail, j) < 0)
+		goto out_state;
 	if (rs_write(&st) < 0)
 		goto out_state;
 
@@ -620,6 +635,9 @@ int rt_start(struct jail *j, bool force, int *jidp)
 	if (cg_create(&cg, j->uuid) < 0)
 		goto out_state;
 	rs_set(&st, "cgroup", cg_mode_name(cg.mode));
+	if (lim_cg_apply(&cg, &c.lim, j->uuid) < 0)   /* limits (SPEC §7) */
+		goto out_state;
+	lim_wallclock_arg(&c.lim, c.wallclock, sizeof(c.wallclock));
 
 	struct jail_security sec;
 	sec_from(&sec, get_jail, j);
@@ -645,6 +663,7 @@ int rt_start(struct jail *j, bool force, int *jidp)
 		.hostname = jail_prop(j, "host_hostname"),
 		.domainname = jail_prop(j, "host_domainname"),
 		.resolv = resolv,
+		.pts_max = c.lim.v[LIM_PSEUDOTERMINALS].action ? c.lim.v[LIM_PSEUDOTERMINALS].amount : 0,
 	};
 	c.root = root;
 	c.sync_rd = syncp[0];
@@ -676,6 +695,8 @@ int rt_start(struct jail *j, bool force, int *jidp)
 	if (rs_write(&st) < 0 || cg_attach(&cg, pid) < 0 || write_all(syncp[1], "c", 1) < 0)
 		goto out_state;
 	/* (network set-up goes here) */
+	if (own_net && net_setup(j, pid, jid, &st) < 0)
+		goto out_state;
 	if (write_all(syncp[1], "g", 1) < 0) {
 		ioc_err("the jail's set-up process died");
 		goto out_state;
@@ -727,7 +748,7 @@ int rt_start(struct jail *j, bool force, int *jidp)
 	goto out_ok;
 out_state:
 	log_line(logfd, "start failed: %s", ioc_errmsg());
-	start_cleanup(j->uuid, pid, &cg, jid);
+	start_cleanup(j->uuid, pid, &cg, jid, &st);
 	jid = -1;
 out_ok:
 	rs_free(&st);
@@ -840,9 +861,9 @@ static int lookup_user(const char *name, struct jailuser *u)
 
 /* In the final child, inside every namespace: identity, privileges, exec. */
 static void become_jail_process(const struct spawn *sp, uint64_t caps, const struct bpf_prog *bpf,
-				int errfd) __attribute__((noreturn));
+				const struct limits *lim, int errfd) __attribute__((noreturn));
 static void become_jail_process(const struct spawn *sp, uint64_t caps, const struct bpf_prog *bpf,
-				int errfd)
+				const struct limits *lim, int errfd)
 {
 	struct jailuser u;
 	const char *who = sp->user ? sp->user : "root";
@@ -857,6 +878,8 @@ static void become_jail_process(const struct spawn *sp, uint64_t caps, const str
 	}
 	/* The filter first, while CAP_SYS_ADMIN still allows it without no_new_privs. */
 	if (bpf_install(bpf) < 0 || sec_apply_caps(caps) < 0)
+		child_fail(errfd);
+	if (lim_rlimits_self(lim) < 0)   /* limits: the jail's rlimits */
 		child_fail(errfd);
 	if (setgroups((size_t)u.ngroups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
 	    setresuid(u.uid, u.uid, u.uid) < 0) {
@@ -964,6 +987,9 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 	struct jail_security sec;
 	sec_from(&sec, get_rs, rs);
 	uint64_t caps = sec_caps(&sec);
+	struct limits lim;   /* limits: from the runtime state, no zfs call */
+	if (lim_load(&lim, get_rs, rs) < 0)
+		return -1;
 	struct bpf_prog bpf;
 	if (bpf_load(&sec, &bpf) < 0)
 		return -1;
@@ -1076,7 +1102,7 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 			} else if (sp->mode == SP_LOGGED) {
 				setsid();
 			}
-			become_jail_process(sp, caps, &bpf, errp[1]);
+			become_jail_process(sp, caps, &bpf, &lim, errp[1]);
 		}
 		close(errp[1]);
 		if (sp->mode == SP_CONSOLE)
@@ -1214,6 +1240,7 @@ int rt_stop(struct runstate *rs, bool force)
 			ioc_err_clear();
 		}
 	}
+	int nethold = alive ? net_hold(rs) : -1; /* network: the jail's namespace */
 	if (alive) {
 		pid_t pid = (pid_t)rs_num(rs, "pid", 0);
 		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -1232,10 +1259,18 @@ int rt_stop(struct runstate *rs, bool force)
 		if (pidfd >= 0)
 			close(pidfd);
 	}
+	if (net_teardown(rs, nethold) < 0) { /* network: interfaces */
+		ioc_warn("%s", ioc_errmsg());
+		rc = -1;
+	}
 	if (rs_get(rs, "cgroup")) {
 		struct cgroup cg;
 		memset(&cg, 0, sizeof(cg));
 		cg_paths(&cg, uuid);
+		struct limits lim;   /* limits: last check of the log limits */
+		if (lim_load(&lim, get_rs, rs) == 0)
+			lim_check_log(uuid, &cg, &lim, rs_get(rs, "log"));
+		ioc_err_clear();
 		if (cg_destroy(&cg) < 0) {
 			rc = -1;
 		}
@@ -1249,6 +1284,7 @@ int rt_stop(struct runstate *rs, bool force)
 	if (rc == 0) {
 		if (rs_remove(uuid) < 0)
 			rc = -1;
+		lim_forget(uuid);   /* limits: crossing records */
 		jid_release(jid, uuid);
 		log_line(logfd, "stopped %s (%s)", uuid, tag);
 	}
@@ -1321,7 +1357,8 @@ int rt_chroot(struct jail *j, char *const argv[], int *status)
 			child_fail(errp[1]);
 		if (c == 0) {
 			struct spawn sp = {.mode = SP_INTERACTIVE, .argv = argv};
-			become_jail_process(&sp, caps, &bpf, errp[1]);
+			static const struct limits nolim;   /* limits: none for chroot */
+			become_jail_process(&sp, caps, &bpf, &nolim, errp[1]);
 		}
 		close(errp[1]);
 		int st = 0;
@@ -1442,6 +1479,6 @@ int rt_print_info(const struct runstate *rs)
 	for (size_t i = 0; i < cg.n; i++)
 		printf("  %s\n", cg.dirs[i]);
 	cg_free(&cg);
-	printf("INTERFACES: %s\n", rs_get(rs, "ifaces") ? rs_get(rs, "ifaces") : (streq(rs_get(rs, "netns"), "own") ? "lo" : "(host network)"));
+	net_print_info(rs);
 	return 0;
 }

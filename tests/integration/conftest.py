@@ -73,6 +73,13 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    # Slow tests (debootstrap from the Debian mirror, minutes each) run only when asked
+    # for: IOCELL_SLOW=1, or an explicit -m expression naming them.
+    if os.environ.get("IOCELL_SLOW") != "1" and "slow" not in (config.getoption("-m") or ""):
+        skip_slow = pytest.mark.skip(reason="slow test: set IOCELL_SLOW=1 (or -m slow) to run it")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip_slow)
     if os.geteuid() != 0:
         skip = pytest.mark.skip(reason="iocell integration tests must run as root")
         for item in items:

@@ -221,11 +221,14 @@ def test_escape_attempts_fail(jail):
     mount -o remount,rw /proc/sys 2>/dev/null && echo REMOUNTPROC
     date -s 2001-01-01 >/dev/null 2>&1
     unshare -m true 2>/dev/null && echo UNSHARE
+    head -c 4 /proc/1/exe >/dev/null 2>&1 && echo INITEXE
+    readlink /proc/1/fd/3 >/dev/null 2>&1 && echo INITFD
+    echo x >> /proc/1/fd/3 2>/dev/null && echo INITLOG
     ls /dev | tr '\n' ' '
     grep CapBnd /proc/self/status
     """
     out = jexec("rt", "sh", "-c", script).stdout
-    for bad in ("MOUNTED", "MKNOD", "SYSRQ", "PROCSYS", "REMOUNT", "UNSHARE"):
+    for bad in ("MOUNTED", "MKNOD", "SYSRQ", "PROCSYS", "REMOUNT", "UNSHARE", "INITEXE", "INITFD", "INITLOG"):
         assert bad not in out, out
     assert time.time() > 1.7e9  # the attempt to set the date to 2001 changed nothing
     assert not Path("/tmp/disk").exists()
