@@ -10,6 +10,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include "core/lazylib.h" /* after the library headers */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -14,7 +14,9 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include "core/lazylib.h" /* after the library headers */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

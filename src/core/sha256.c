@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include "core/lazylib.h" /* after the library headers */
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>

@@ -1,0 +1,82 @@
+#define IOC_LAZYLIB_IMPL
+#define CURL_DISABLE_TYPECHECK
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "core/lazylib.h"
+#include "core/util.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void lazy_fail(const char *lib, const char *what, const char *pkg) __attribute__((noreturn));
+static void lazy_fail(const char *lib, const char *what, const char *pkg)
+{
+	fflush(stdout);
+	fprintf(stderr, "iocell: cannot load %s: %s (hint: install the %s package)\n", lib, what, pkg);
+	exit(1);
+}
+
+static void *lazy_open(const char *const *names, const char *pkg)
+{
+	const char *err = "not found";
+	for (int i = 0; names[i]; i++) {
+		void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+		if (h)
+			return h;
+		err = dlerror();
+	}
+	lazy_fail(names[0], err, pkg);
+}
+
+#define LAZY_SYM(f)                                                     \
+	do {                                                            \
+		*(void **)&t.f = dlsym(h, #f);                          \
+		if (!t.f)                                               \
+			lazy_fail(libname, "missing symbol " #f, pkg);  \
+	} while (0);
+
+const struct lazy_archive *lazy_archive(void)
+{
+	static struct lazy_archive t;
+	static int loaded;
+	if (!loaded) {
+		static const char *const names[] = {"libarchive.so.13", "libarchive.so", NULL};
+		static const char libname[] = "libarchive", pkg[] = "libarchive13";
+		void *h = lazy_open(names, pkg);
+		LAZY_ARCHIVE_FUNCS(LAZY_SYM)
+		loaded = 1;
+	}
+	return &t;
+}
+
+const struct lazy_curl *lazy_curl(void)
+{
+	static struct lazy_curl t;
+	static int loaded;
+	if (!loaded) {
+		static const char *const names[] = {"libcurl.so.4", "libcurl.so", NULL};
+		static const char libname[] = "libcurl", pkg[] = "libcurl4";
+		void *h = lazy_open(names, pkg);
+		LAZY_CURL_FUNCS(LAZY_SYM)
+		loaded = 1;
+	}
+	return &t;
+}
+
+const struct lazy_crypto *lazy_crypto(void)
+{
+	static struct lazy_crypto t;
+	static int loaded;
+	if (!loaded) {
+		static const char *const names[] = {"libcrypto.so.3", "libcrypto.so", NULL};
+		static const char libname[] = "libcrypto", pkg[] = "libssl3";
+		void *h = lazy_open(names, pkg);
+		LAZY_CRYPTO_FUNCS(LAZY_SYM)
+		loaded = 1;
+	}
+	return &t;
+}
