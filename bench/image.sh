@@ -24,7 +24,11 @@ tar -C "$big/t" -cf "$big/blob.tar" srv
 rm -rf "$big/t"
 "$IOCELL" fetch release=big "ftplocaldir=$big" "ftpfiles=rootfs.tar.xz blob.tar" >/dev/null
 relsnap=$RELEASES_DS/big/root@release
-zfs create -o mountpoint=none -o canmount=off "$POOL/benchrecv" 2>/dev/null || true
+# Like for like: jails are created with compression=on, so the baseline receives with it
+# too; and the baseline image is written where iocell writes its own (through the ZFS
+# mount), not to the host's disk.
+zfs create -o mountpoint=none -o canmount=off -o compression=on "$POOL/benchrecv" 2>/dev/null || true
+base=$BENCH_DIR/iocell/images/base.zfs
 
 rss() { # rss CMD...: peak RSS in MB of CMD
     local f=$BENCH_DIR/time.out
@@ -44,18 +48,18 @@ for ((i = 0; i < runs; i++)); do
     u=$("$IOCELL" get host_hostuuid "big$i")
     img=$BENCH_DIR/iocell/images/$u.zfs
     te+=("$(bench_time "$IOCELL" export "big$i")")
-    be+=("$(bench_time bash -c "zfs snapshot -r $JAILS_DS/$u@b && zfs send -R $JAILS_DS/$u@b > $BENCH_DIR/base.zfs")")
+    be+=("$(bench_time bash -c "zfs snapshot -r $JAILS_DS/$u@b && zfs send -R $JAILS_DS/$u@b > $base")")
     zfs destroy -r "$JAILS_DS/$u@b"
     # import
     ti+=("$(bench_time "$IOCELL" import "$u" "tag=imp$i")")
-    bi+=("$(bench_time bash -c "zfs recv $POOL/benchrecv/i$i < $BENCH_DIR/base.zfs")")
+    bi+=("$(bench_time bash -c "zfs recv $POOL/benchrecv/i$i < $base")")
     zfs destroy -r "$POOL/benchrecv/i$i"
     # peak memory (separate runs, not timed)
     r=$(rss "$IOCELL" create release=big "tag=rss$i") && rss_c=$(maxf "$rss_c" "$r")
     r=$(rss "$IOCELL" export "rss$i") && rss_e=$(maxf "$rss_e" "$r")
     r=$(rss "$IOCELL" import "$("$IOCELL" get host_hostuuid "rss$i")" "tag=rssi$i") && rss_i=$(maxf "$rss_i" "$r")
     bench_destroy_jails
-    rm -f "$BENCH_DIR"/iocell/images/* "$BENCH_DIR/base.zfs"
+    rm -f "$BENCH_DIR"/iocell/images/*
 done
 med() { printf '%s\n' "$@" | bench_median; }
 

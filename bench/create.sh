@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# bench/create.sh:
+#  - `iocell create -c` vs the bare zfs commands it needs: the `zfs create -o ...` of the jail
+#    dataset and the `zfs clone` of the release snapshot that `iocell --debug create -c` shows,
+#    replayed with a new UUID and tag. Target (issue 2): at most 3 zfs invocations, at most 1.5x.
+#  - thick `iocell create` vs a bare `zfs send RELEASE@release | zfs recv NEW` (no target
+#    ratio in the issue; reported).
+#   bash bench/create.sh          (env: BENCH_RUNS, see lib.sh)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init "$0" "$@"
+
+runs=$BENCH_RUNS
+newuuid() { cat /proc/sys/kernel/random/uuid; }
+
+# ---- clone: learn the exact commands from one --debug run
+dbg=$("$IOCELL" --debug create -c "release=$BENCH_REL" tag=cdebug 2>&1)
+zcalls_c=$(grep -c '^+ zfs ' <<<"$dbg" || true)
+dbg_c=$dbg
+uuid0=$(sed -n 's/^\([0-9a-f-]\{36\}\) (cdebug)$/\1/p' <<<"$dbg")
+[ -n "$uuid0" ] || bdie "cannot find the new UUID in: $dbg"
+zc_create=$(grep -m1 '^+ zfs create' <<<"$dbg" | sed 's/^+ //')
+zc_clone=$(grep -m1 '^+ zfs clone' <<<"$dbg" | sed 's/^+ //')
+[ -n "$zc_create" ] && [ -n "$zc_clone" ] || bdie "no zfs create/clone in: $dbg"
+
+# base_clone UUID TAG: the two bare commands with the names replaced
+base_clone() {
+    local c1 c2
+    c1=${zc_create//$uuid0/$1}; c1=${c1//iocell:tag=cdebug/iocell:tag=$2}
+    c2=${zc_clone//$uuid0/$1}
+    eval "$c1" && eval "$c2"
+}
+
+# warm-up
+"$IOCELL" create -c "release=$BENCH_REL" tag=cwarm >/dev/null
+base_clone "$(newuuid)" bwarm
+
+ti=(); tb=()
+for ((i = 0; i < runs; i++)); do
+    ti+=("$(bench_time "$IOCELL" create -c "release=$BENCH_REL" "tag=c$i")")
+    tb+=("$(bench_time base_clone "$(newuuid)" "b$i")")
+done
+mi_c=$(printf '%s\n' "${ti[@]}" | bench_median)
+mb_c=$(printf '%s\n' "${tb[@]}" | bench_median)
+
+# ---- thick: learn the commands, baseline is the send|recv of the release snapshot
+dbg=$("$IOCELL" --debug create "release=$BENCH_REL" tag=tdebug 2>&1)
+zcalls_t=$(grep -c '^+ zfs ' <<<"$dbg" || true)
+relsnap=$(sed -n 's/^+ zfs send \(.*\)$/\1/p' <<<"$dbg" | head -1)
+[ -n "$relsnap" ] || relsnap=$REL_DS/root@release
+zfs create -o mountpoint=none -o canmount=off "$POOL/benchrecv" 2>/dev/null || true
+base_thick() { zfs send "$relsnap" | zfs recv "$POOL/benchrecv/$1"; }
+
+"$IOCELL" create "release=$BENCH_REL" tag=twarm >/dev/null
+base_thick warm
+
+ti=(); tb=()
+for ((i = 0; i < runs; i++)); do
+    ti+=("$(bench_time "$IOCELL" create "release=$BENCH_REL" "tag=t$i")")
+    tb+=("$(bench_time base_thick "r$i")")
+done
+mi_t=$(printf '%s\n' "${ti[@]}" | bench_median)
+mb_t=$(printf '%s\n' "${tb[@]}" | bench_median)
+
+echo "== create (median of $runs runs, interleaved)"
+bench_header
+bench_row "create -c vs zfs create+clone" "$mi_c" "$mb_c" 1.5
+bench_row "create (thick) vs zfs send|recv" "$mi_t" "$mb_t" -
+zcalls_c2=$(bench_zfs_calls create -c "release=$BENCH_REL" tag=ccount)
+bench_note "    zfs invocations of 'iocell create -c': first in a fresh pool $zcalls_c, later $zcalls_c2 (target <= 3)$( [ "$zcalls_c" -le 3 ] && [ "$zcalls_c2" -le 3 ] && echo ' PASS' || echo ' FAIL')"
+bench_note "    zfs invocations of 'iocell create' (thick; send|recv counts 2): $zcalls_t"
+echo "    first create -c in the fresh pool ran:"
+grep '^+ zfs' <<<"$dbg_c" | cut -c1-150 | sed 's/^/      /'
+echo "    a later create -c ran:"
+"$IOCELL" --debug create -c "release=$BENCH_REL" tag=cshow 2>&1 >/dev/null | grep '^+ zfs' | cut -c1-150 | sed 's/^/      /'
+echo "    thick create ran:"
+"$IOCELL" --debug create "release=$BENCH_REL" tag=tshow 2>&1 >/dev/null | grep '^+ zfs' | cut -c1-150 | sed 's/^/      /'
+zfs destroy -r "$POOL/benchrecv" 2>/dev/null || true

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# bench/start.sh: start -> exec /bin/true -> stop of a minimal jail (busybox release,
+# exec_start=none), the three commands together, vs one raw
+#     unshare -pfmuin --fork chroot RELEASE_ROOT /bin/true
+# on the release's root directory. Target (issue 3): within 4x. Also reports each
+# command's own median and its zfs invocations (exec and stop should need none).
+#   bash bench/start.sh           (env: BENCH_START_RUNS (default BENCH_RUNS), see lib.sh)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init "$0" "$@"
+
+runs=${BENCH_START_RUNS:-$BENCH_RUNS}
+J=bstart
+
+"$IOCELL" create -c "release=$BENCH_REL" tag=$J exec_start=none >/dev/null
+base() { unshare -pfmuin --fork chroot "$REL_ROOT" /bin/true; }
+
+# zfs invocations of each command (one --debug cycle, also the warm-up)
+zs=$(bench_zfs_calls start $J)
+ze=$(bench_zfs_calls exec $J /bin/true)
+zt=$(bench_zfs_calls stop $J)
+dbg_start=$("$IOCELL" --debug start $J 2>&1 >/dev/null | grep '^+ ' | cut -c1-160 || true)
+"$IOCELL" stop $J >/dev/null
+base
+
+ts=(); te=(); tt=(); tall=(); tb=()
+for ((i = 0; i < runs; i++)); do
+    a=$(bench_time "$IOCELL" start $J)
+    b=$(bench_time "$IOCELL" exec $J /bin/true)
+    c=$(bench_time "$IOCELL" stop $J)
+    ts+=("$a"); te+=("$b"); tt+=("$c")
+    tall+=("$(awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {printf "%.3f", a+b+c}')")
+    tb+=("$(bench_time base)")
+done
+med() { printf '%s\n' "$@" | bench_median; }
+mb=$(med "${tb[@]}")
+
+echo "== start/exec/stop (median of $runs runs, interleaved with the baseline)"
+bench_header
+bench_row "start+exec+stop vs unshare+chroot" "$(med "${tall[@]}")" "$mb" 4
+bench_row "  start alone" "$(med "${ts[@]}")" "$mb" -
+bench_row "  exec /bin/true alone" "$(med "${te[@]}")" "$mb" -
+bench_row "  stop alone" "$(med "${tt[@]}")" "$mb" -
+bench_note "    zfs invocations: start $zs, exec $ze (target 0), stop $zt (target 0)"
+echo "    start ran:"
+sed 's/^/      /' <<<"$dbg_start"
