@@ -43,6 +43,12 @@ int cmd_activate(int argc, char **argv)
 	kv_free(&opts);
 	if (rc < 0)
 		return CMD_ERR;
+	/* Build the name index now, so the first create or lookup needs no scan. */
+	struct jail_brief *b;
+	size_t n;
+	if (jail_scan(&b, &n) < 0)
+		return CMD_ERR;
+	jail_brief_free(b, n);
 	printf("%s is active (jails under %s)\n", pool, pool_get()->mountroot);
 	return CMD_OK;
 }

@@ -747,6 +747,17 @@ int rt_start(struct jail *j, bool force, int *jidp)
 	rc = 0;
 	goto out_ok;
 out_state:
+	/* A set-up child that died first explains any later failure (e.g. the network
+	 * set-up finding its namespace gone): its message is the cause to report. */
+	if (pid > 0 && errp[0] >= 0 && waitpid(pid, NULL, WNOHANG) == pid) {
+		char cmsg[2048];
+		ssize_t ck = read_some(errp[0], cmsg, sizeof(cmsg) - 1, 0);
+		if (ck > 0) {
+			cmsg[ck] = '\0';
+			ioc_err("%s", cmsg);
+		}
+		pid = -1; /* reaped */
+	}
 	log_line(logfd, "start failed: %s", ioc_errmsg());
 	start_cleanup(j->uuid, pid, &cg, jid, &st);
 	jid = -1;
