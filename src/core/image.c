@@ -1596,7 +1596,8 @@ static int reidentify(const char *uuid, const struct kv *given, char **tag)
 			kv_set(&set, given->k.v[i], given->v.v[i]);
 	for (size_t i = 0; i < set.k.n; i++) {
 		const struct propdef *p = prop_find(set.k.v[i]);
-		if (!p)
+		/* one zfs call per property on zfs-fuse: skip what is already right */
+		if (!p || streq(jail_prop(j, p->name), set.v.v[i]))
 			continue;
 		char *zn = prop_zfs_name(p, false);
 		int r = zfs_set(j->ds, zn, set.v.v[i]);
