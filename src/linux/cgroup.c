@@ -81,7 +81,8 @@ static char *slurp(const char *path)
 }
 
 /* Write val to a cgroup file; -1 with errno set on failure, no message recorded. */
-static int put(const char *path, const char *val)
+/* Write val to a cgroup file with one write. */
+int cg_put(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -532,7 +533,7 @@ static int cpuset_inherit(const char *from, const char *to, bool noprefix)
 		} else if (!*chomp(val)) {
 			ioc_err("cannot set up cgroup %s: %s is empty", to, fp);
 			rc = -1;
-		} else if (put(tp, val) < 0) {
+		} else if (cg_put(tp, val) < 0) {
 			ioc_err("cannot write \"%s\" to %s: %s", val, tp, strerror(errno));
 			rc = -1;
 		}
@@ -551,7 +552,7 @@ static void memory_hierarchy(const char *parent)
 {
 	char *p = xasprintf("%s/memory.use_hierarchy", parent);
 	char *v = slurp(p);
-	if (v && streq(chomp(v), "0") && put(p, "1") < 0) {
+	if (v && streq(chomp(v), "0") && cg_put(p, "1") < 0) {
 		/* has children already: keep it as it is */
 	}
 	free(v);
@@ -574,7 +575,7 @@ static void enable_controllers(const char *dir)
 			if (sv_contains(&e, a.v[i]))
 				continue;
 			char *w = xasprintf("+%s", a.v[i]);
-			if (put(sp, w) < 0) {
+			if (cg_put(sp, w) < 0) {
 				/* tolerated, see above */
 			}
 			free(w);
@@ -651,7 +652,7 @@ int cg_attach(const struct cgroup *cg, pid_t pid)
 	snprintf(val, sizeof(val), "%d\n", (int)pid);
 	for (size_t i = 0; i < cg->n; i++) {
 		char *p = xasprintf("%s/cgroup.procs", cg->dirs[i]);
-		int r = put(p, val);
+		int r = cg_put(p, val);
 		int e = errno;
 		free(p);
 		if (r < 0) {
@@ -796,7 +797,7 @@ int cg_destroy(struct cgroup *cg)
 		if (cg->mode == CG_V2 && !killed) {
 			/* Linux >= 5.14: one write kills the whole subtree, racing forks too */
 			char *p = xasprintf("%s/cgroup.kill", cg->dirs[0]);
-			if (put(p, "1") < 0) {
+			if (cg_put(p, "1") < 0) {
 				/* older kernel: the pidfd rounds below do it alone */
 			}
 			free(p);

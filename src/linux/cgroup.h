@@ -35,6 +35,9 @@ int cg_pids(const struct cgroup *cg, pid_t **pids, size_t *n);
  * the directories.  Missing directories are fine (idempotent).  */
 int cg_destroy(struct cgroup *cg);
 void cg_free(struct cgroup *cg);
+/* Write val to a cgroup file (one write, short writes are errors); -1 with errno on
+ * failure, no message recorded. */
+int cg_put(const char *path, const char *val);
 /* The directory of the jail's cgroup that carries controller ("memory", "cpu", ...):
  * on v1 the hierarchy mounted with it, NULL when none is; on v2 the single directory
  * (whether the controller is enabled there is for the caller to check).  Valid while

@@ -67,24 +67,6 @@ static char *slurp_at(const char *dir, const char *file)
 }
 
 /* One write(2) of val; -1 with errno on failure. */
-static int put(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	size_t len = strlen(val);
-	ssize_t w;
-	do
-		w = write(fd, val, len);
-	while (w < 0 && errno == EINTR);
-	int e = errno;
-	close(fd);
-	if (w < 0) {
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
 
 static bool exists_at(const char *dir, const char *file)
 {
@@ -98,7 +80,7 @@ static bool exists_at(const char *dir, const char *file)
 static int cgw(const char *dir, const char *file, const char *val, const char *what)
 {
 	char *p = xasprintf("%s/%s", dir, file);
-	int rc = put(p, val);
+	int rc = cg_put(p, val);
 	if (rc < 0) {
 		int e = errno;
 		if (e == ENOENT) {
@@ -741,7 +723,7 @@ void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limit
 				crossed(&kv, logpath, LIM_MEMORYUSE, 1, detail);
 				free(detail);
 				char *p = xasprintf("%s/memory.max_usage_in_bytes", md);
-				if (put(p, "0") < 0) {
+				if (cg_put(p, "0") < 0) {
 					/* the next check sees the same peak again */
 				}
 				free(p);
