@@ -53,7 +53,7 @@ static struct {
 /* ---- small file helpers (cgroupfs wants one write(2) per value) ---- */
 
 /* Read a small file; NULL with errno set on failure, no message recorded. */
-static char *slurp(const char *path)
+char *cg_read(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -224,7 +224,7 @@ static void add_v1(const char *dev, const char *root, const char *mnt, unsigned 
 static int scan_mounts(bool report, char **v2)
 {
 	const char *path = "/proc/self/mountinfo";
-	char *text = slurp(path);
+	char *text = cg_read(path);
 	if (!text) {
 		if (report)
 			ioc_err("cannot read %s: %s", path, strerror(errno));
@@ -406,7 +406,7 @@ static bool pv_has(const struct pidv *pv, pid_t p)
 static int collect(const char *dir, struct pidv *pv, int depth)
 {
 	char *path = xasprintf("%s/cgroup.procs", dir);
-	char *text = slurp(path);
+	char *text = cg_read(path);
 	if (!text) {
 		int e = errno;
 		if (e != ENOENT)
@@ -521,13 +521,13 @@ static int cpuset_inherit(const char *from, const char *to, bool noprefix)
 	for (size_t k = 0; rc == 0 && k < 2; k++) {
 		char *tp = xasprintf("%s/%s%s", to, pre, keys[k]);
 		char *fp = xasprintf("%s/%s%s", from, pre, keys[k]);
-		char *cur = slurp(tp), *val = NULL;
+		char *cur = cg_read(tp), *val = NULL;
 		if (!cur) {
 			ioc_err("cannot read %s: %s", tp, strerror(errno));
 			rc = -1;
 		} else if (*chomp(cur)) {
 			/* already set (clone_children, or by the administrator) */
-		} else if (!(val = slurp(fp))) {
+		} else if (!(val = cg_read(fp))) {
 			ioc_err("cannot read %s: %s", fp, strerror(errno));
 			rc = -1;
 		} else if (!*chomp(val)) {
@@ -551,7 +551,7 @@ static int cpuset_inherit(const char *from, const char *to, bool noprefix)
 static void memory_hierarchy(const char *parent)
 {
 	char *p = xasprintf("%s/memory.use_hierarchy", parent);
-	char *v = slurp(p);
+	char *v = cg_read(p);
 	if (v && streq(chomp(v), "0") && cg_put(p, "1") < 0) {
 		/* has children already: keep it as it is */
 	}
@@ -566,7 +566,7 @@ static void enable_controllers(const char *dir)
 {
 	char *cp = xasprintf("%s/cgroup.controllers", dir);
 	char *sp = xasprintf("%s/cgroup.subtree_control", dir);
-	char *avail = slurp(cp), *on = slurp(sp);
+	char *avail = cg_read(cp), *on = cg_read(sp);
 	if (avail && on) {
 		struct strv a = { 0 }, e = { 0 };
 		split(&a, avail, " \n", true);

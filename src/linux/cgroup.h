@@ -38,6 +38,9 @@ void cg_free(struct cgroup *cg);
 /* Write val to a cgroup file (one write, short writes are errors); -1 with errno on
  * failure, no message recorded. */
 int cg_put(const char *path, const char *val);
+/* A cgroup (or proc) file's whole content, malloc'd; NULL with errno on failure,
+ * no message recorded. */
+char *cg_read(const char *path);
 /* The directory of the jail's cgroup that carries controller ("memory", "cpu", ...):
  * on v1 the hierarchy mounted with it, NULL when none is; on v2 the single directory
  * (whether the controller is enabled there is for the caller to check).  Valid while

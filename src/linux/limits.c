@@ -25,41 +25,12 @@ const char *const lim_names[LIM_N] = {
 
 #define CFS_PERIOD 100000ULL
 
-/* ---- small file helpers ---- */
-
-static char *slurp(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct sbuf b;
-	sb_init(&b);
-	char tmp[4096];
-	for (;;) {
-		ssize_t r = read(fd, tmp, sizeof(tmp));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			sb_free(&b);
-			errno = e;
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		sb_addn(&b, tmp, (size_t)r);
-	}
-	close(fd);
-	if (!b.s)
-		sb_add(&b, "");
-	return sb_steal(&b);
-}
+/* ---- small file helpers (cg_read/cg_put in cgroup.c) ---- */
 
 static char *slurp_at(const char *dir, const char *file)
 {
 	char *p = xasprintf("%s/%s", dir, file);
-	char *t = slurp(p);
+	char *t = cg_read(p);
 	int e = errno;
 	free(p);
 	errno = e;
@@ -234,7 +205,7 @@ static const char *have(const struct cgroup *cg, const char *ctl)
 
 static long long mem_total(void)
 {
-	char *t = slurp("/proc/meminfo");
+	char *t = cg_read("/proc/meminfo");
 	long long kb = -1;
 	if (t) {
 		char *p = strstr(t, "MemTotal:");
@@ -257,7 +228,7 @@ static void block_devices(struct strv *out)
 			continue;
 		char *sp = xasprintf("/sys/block/%s/size", de->d_name);
 		char *dp = xasprintf("/sys/block/%s/dev", de->d_name);
-		char *sz = slurp(sp), *dev = slurp(dp);
+		char *sz = cg_read(sp), *dev = cg_read(dp);
 		if (sz && dev && strtoll(sz, NULL, 10) > 0 && *chomp(dev))
 			sv_add(out, dev);
 		free(sz);
@@ -457,7 +428,7 @@ static void rec_read(const char *uuid, struct kv *kv)
 {
 	kv_init(kv);
 	char *p = rec_path(uuid);
-	char *t = slurp(p);
+	char *t = cg_read(p);
 	free(p);
 	if (!t)
 		return;
@@ -808,7 +779,7 @@ static char *proc_limit(pid_t pid, const char *name)
 	if (pid <= 0)
 		return xstrdup("-");
 	char *p = xasprintf("/proc/%d/limits", (int)pid);
-	char *t = slurp(p);
+	char *t = cg_read(p);
 	free(p);
 	if (!t)
 		return xstrdup("-");
@@ -919,7 +890,7 @@ static long long count_fds(pid_t pid)
 static long long count_threads(pid_t pid)
 {
 	char *p = xasprintf("/proc/%d/status", (int)pid);
-	char *t = slurp(p);
+	char *t = cg_read(p);
 	free(p);
 	if (!t)
 		return 0;
