@@ -64,11 +64,14 @@ bench_init() {
     fi
     if [ -z "${BENCH_POOL:-}" ] && [ "${BENCH_ISOLATED:-0}" != 1 ]; then
         # Re-run the script in a private mount namespace with tmpfs over zfs-fuse's state
-        # directories: our daemon sees no other pool and other daemons do not see ours.
+        # directories (our daemon sees no other pool and other daemons do not see ours),
+        # and a private network namespace: default jails (vnet=on) create bridge0 and
+        # veth pairs, which must not land on the host.
         export BENCH_ISOLATED=1 IOCELL_BUILDDIR
         # shellcheck disable=SC2016  # expanded by the inner bash
-        exec unshare --mount --propagation private -- bash -c '
+        exec unshare --mount --net --propagation private -- bash -c '
             set -e
+            ip link set lo up
             for d in /var/run/zfs /var/lock/zfs /var/lib/zfs; do
                 mkdir -p "$d"
                 mount -t tmpfs -o mode=0755,size=64m iocell-test "$d"
