@@ -14,8 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pwd.h>
@@ -270,42 +268,14 @@ static void sec_from(struct jail_security *s, getter get, const void *obj)
 static const char *get_jail(const void *j, const char *k) { return jail_prop(j, k); }
 static const char *get_rs(const void *rs, const char *k) { return rs_get(rs, k); }
 
-/* The seccomp program, read into memory before entering the jail's mount namespace
- * (the cache lives on the host; a jail must never supply its own filter). */
-struct bpf_prog {
-	struct sock_fprog fprog;
-	struct sock_filter *insns;
-};
-
-static int bpf_load(const struct jail_security *s, struct bpf_prog *bp)
+/* The jail's seccomp program must be in memory before entering its mount namespace
+ * (the cache lives on the host; a jail must never supply its own filter):
+ * sec_seccomp_cache loads it here, sec_apply_seccomp installs that copy in the child. */
+static int seccomp_prepare(const struct jail_security *s)
 {
-	memset(bp, 0, sizeof(*bp));
 	char *path = sec_seccomp_cache(s);
-	if (!path)
-		return -1;
-	size_t len;
-	char *data = read_file(path, &len);
 	free(path);
-	if (!data)
-		return -1;
-	if (len == 0 || len % sizeof(struct sock_filter) != 0) {
-		free(data);
-		ioc_err("the cached seccomp program is corrupt");
-		return -1;
-	}
-	bp->insns = (struct sock_filter *)data;
-	bp->fprog.len = (unsigned short)(len / sizeof(struct sock_filter));
-	bp->fprog.filter = bp->insns;
-	return 0;
-}
-
-static int bpf_install(const struct bpf_prog *bp)
-{
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &bp->fprog, 0, 0) < 0) {
-		ioc_err("cannot install the seccomp filter: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return path ? 0 : -1;
 }
 
 /* ---- the init binary ------------------------------------------------------------- */
@@ -445,7 +415,7 @@ struct startctx {
 	char *root;
 	int sync_rd, err_wr, log_fd, status_wr, init_fd;
 	uint64_t caps;
-	struct bpf_prog bpf;
+	struct jail_security sec;
 	const char *exec_start;
 	char timeout[32];
 	bool own_net;
@@ -503,8 +473,9 @@ static void start_child(struct startctx *c)
 		_exit(1);
 	c->err_wr = 6;
 	syscall(SYS_close_range, 7, ~0U, 0);
-	/* The filter first, while CAP_SYS_ADMIN still allows it without no_new_privs. */
-	if (bpf_install(&c->bpf) < 0 || sec_apply_caps(c->caps) < 0)
+	/* sec_apply_caps keeps CAP_SYS_ADMIN just long enough to install the filter
+	 * without no_new_privs; sec_apply_seccomp then drops it. */
+	if (sec_apply_caps(c->caps) < 0 || sec_apply_seccomp(&c->sec) < 0)
 		child_fail(c->err_wr);
 	prctl(PR_SET_PDEATHSIG, 0);
 	/* limits: rlimits of the init, inherited by every process it starts */
@@ -642,7 +613,8 @@ int rt_start(struct jail *j, bool force, int *jidp)
 	struct jail_security sec;
 	sec_from(&sec, get_jail, j);
 	c.caps = sec_caps(&sec);
-	if (bpf_load(&sec, &c.bpf) < 0)
+	c.sec = sec;
+	if (seccomp_prepare(&sec) < 0)
 		goto out_state;
 	c.init_fd = open_init_binary();
 	if (c.init_fd < 0)
@@ -774,7 +746,6 @@ out:
 	}
 	if (c.init_fd >= 0)
 		close(c.init_fd);
-	free(c.bpf.insns);
 	cg_free(&cg);
 	if (logfd >= 0)
 		close(logfd);
@@ -871,10 +842,11 @@ static int lookup_user(const char *name, struct jailuser *u)
 }
 
 /* In the final child, inside every namespace: identity, privileges, exec. */
-static void become_jail_process(const struct spawn *sp, uint64_t caps, const struct bpf_prog *bpf,
-				const struct limits *lim, int errfd) __attribute__((noreturn));
-static void become_jail_process(const struct spawn *sp, uint64_t caps, const struct bpf_prog *bpf,
-				const struct limits *lim, int errfd)
+static void become_jail_process(const struct spawn *sp, uint64_t caps,
+				const struct jail_security *sec, const struct limits *lim,
+				int errfd) __attribute__((noreturn));
+static void become_jail_process(const struct spawn *sp, uint64_t caps,
+				const struct jail_security *sec, const struct limits *lim, int errfd)
 {
 	struct jailuser u;
 	const char *who = sp->user ? sp->user : "root";
@@ -887,8 +859,9 @@ static void become_jail_process(const struct spawn *sp, uint64_t caps, const str
 		snprintf(u.name, sizeof(u.name), "root");
 		u.ngroups = 1;
 	}
-	/* The filter first, while CAP_SYS_ADMIN still allows it without no_new_privs. */
-	if (bpf_install(bpf) < 0 || sec_apply_caps(caps) < 0)
+	/* sec_apply_caps keeps CAP_SYS_ADMIN just long enough to install the filter
+	 * without no_new_privs; sec_apply_seccomp then drops it. */
+	if (sec_apply_caps(caps) < 0 || sec_apply_seccomp(sec) < 0)
 		child_fail(errfd);
 	if (lim_rlimits_self(lim) < 0)   /* limits: the jail's rlimits */
 		child_fail(errfd);
@@ -1001,8 +974,7 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 	struct limits lim;   /* limits: from the runtime state, no zfs call */
 	if (lim_load(&lim, get_rs, rs) < 0)
 		return -1;
-	struct bpf_prog bpf;
-	if (bpf_load(&sec, &bpf) < 0)
+	if (seccomp_prepare(&sec) < 0)
 		return -1;
 	struct cgroup cg;
 	const char *cgm = rs_get(rs, "cgroup");
@@ -1011,7 +983,6 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 		cg_paths(&cg, rs->uuid);
 	int pidfd = pidfd_of(rs);
 	if (pidfd < 0) {
-		free(bpf.insns);
 		cg_free(&cg);
 		return -1;
 	}
@@ -1032,7 +1003,6 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 			if (relay >= 0)
 				close(relay);
 			close(pidfd);
-			free(bpf.insns);
 			cg_free(&cg);
 			return -1;
 		}
@@ -1042,7 +1012,6 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 		if (relay >= 0)
 			close(relay);
 		close(pidfd);
-		free(bpf.insns);
 		cg_free(&cg);
 		return -1;
 	}
@@ -1055,7 +1024,6 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 		ioc_err("fork failed: %s", strerror(errno));
 		tty_restore();
 		close(pidfd);
-		free(bpf.insns);
 		cg_free(&cg);
 		return -1;
 	}
@@ -1113,7 +1081,7 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 			} else if (sp->mode == SP_LOGGED) {
 				setsid();
 			}
-			become_jail_process(sp, caps, &bpf, &lim, errp[1]);
+			become_jail_process(sp, caps, &sec, &lim, errp[1]);
 		}
 		close(errp[1]);
 		if (sp->mode == SP_CONSOLE)
@@ -1151,7 +1119,6 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 		rc = -1;
 	}
 	*status = st;
-	free(bpf.insns);
 	cg_free(&cg);
 	return rc;
 }
@@ -1338,8 +1305,7 @@ int rt_chroot(struct jail *j, char *const argv[], int *status)
 	struct jail_security sec;
 	sec_from(&sec, get_jail, j);
 	uint64_t caps = sec_caps(&sec);
-	struct bpf_prog bpf;
-	if (bpf_load(&sec, &bpf) < 0) {
+	if (seccomp_prepare(&sec) < 0) {
 		free(root);
 		return -1;
 	}
@@ -1347,7 +1313,6 @@ int rt_chroot(struct jail *j, char *const argv[], int *status)
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		ioc_err("cannot create pipe: %s", strerror(errno));
 		free(root);
-		free(bpf.insns);
 		return -1;
 	}
 	fflush(NULL);
@@ -1369,7 +1334,7 @@ int rt_chroot(struct jail *j, char *const argv[], int *status)
 		if (c == 0) {
 			struct spawn sp = {.mode = SP_INTERACTIVE, .argv = argv};
 			static const struct limits nolim;   /* limits: none for chroot */
-			become_jail_process(&sp, caps, &bpf, &nolim, errp[1]);
+			become_jail_process(&sp, caps, &sec, &nolim, errp[1]);
 		}
 		close(errp[1]);
 		int st = 0;
@@ -1403,7 +1368,6 @@ int rt_chroot(struct jail *j, char *const argv[], int *status)
 		}
 	}
 	close(errp[0]);
-	free(bpf.insns);
 	free(root);
 	return rc;
 }
