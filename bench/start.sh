@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # bench/start.sh: start -> exec /bin/true -> stop of a minimal jail (busybox release,
-# exec_start=none), the three commands together, vs one raw
+# exec_start=none, vnet=off with no address: its own network namespace with loopback
+# only, as the baseline's), the three commands together, vs one raw
 #     unshare -pfmuin --fork chroot RELEASE_ROOT /bin/true
 # on the release's root directory. Target (issue 3): within 4x. Also reports each
-# command's own median and its zfs invocations (exec and stop should need none).
+# command's own median and its zfs invocations (exec and stop should need none), and the
+# same cycle for a default jail (vnet=on: a veth pair on bridge0, see bench/net_start.sh).
 #   bash bench/start.sh           (env: BENCH_START_RUNS (default BENCH_RUNS), see lib.sh)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_init "$0" "$@"
 
 runs=${BENCH_START_RUNS:-$BENCH_RUNS}
 J=bstart
+V=bstartv
 
-"$IOCELL" create -c "release=$BENCH_REL" tag=$J exec_start=none >/dev/null
+"$IOCELL" create -c "release=$BENCH_REL" tag=$J exec_start=none vnet=off ip4_addr=none >/dev/null
+"$IOCELL" create -c "release=$BENCH_REL" tag=$V exec_start=none >/dev/null
 base() { unshare -pfmuin --fork chroot "$REL_ROOT" /bin/true; }
 
 # zfs invocations of each command (one --debug cycle, also the warm-up)
@@ -20,9 +24,10 @@ ze=$(bench_zfs_calls exec $J /bin/true)
 zt=$(bench_zfs_calls stop $J)
 dbg_start=$("$IOCELL" --debug start $J 2>&1 >/dev/null | grep '^+ ' | cut -c1-160 || true)
 "$IOCELL" stop $J >/dev/null
+"$IOCELL" start $V >/dev/null && "$IOCELL" stop $V >/dev/null   # MACs stored once
 base
 
-ts=(); te=(); tt=(); tall=(); tb=()
+ts=(); te=(); tt=(); tall=(); tb=(); tv=()
 for ((i = 0; i < runs; i++)); do
     a=$(bench_time "$IOCELL" start $J)
     b=$(bench_time "$IOCELL" exec $J /bin/true)
@@ -30,6 +35,10 @@ for ((i = 0; i < runs; i++)); do
     ts+=("$a"); te+=("$b"); tt+=("$c")
     tall+=("$(awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {printf "%.3f", a+b+c}')")
     tb+=("$(bench_time base)")
+    a=$(bench_time "$IOCELL" start $V)
+    b=$(bench_time "$IOCELL" exec $V /bin/true)
+    c=$(bench_time "$IOCELL" stop $V)
+    tv+=("$(awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {printf "%.3f", a+b+c}')")
 done
 med() { printf '%s\n' "$@" | bench_median; }
 mb=$(med "${tb[@]}")
@@ -40,6 +49,7 @@ bench_row "start+exec+stop vs unshare+chroot" "$(med "${tall[@]}")" "$mb" 4
 bench_row "  start alone" "$(med "${ts[@]}")" "$mb" -
 bench_row "  exec /bin/true alone" "$(med "${te[@]}")" "$mb" -
 bench_row "  stop alone" "$(med "${tt[@]}")" "$mb" -
+bench_row "  default jail (vnet=on, 1 veth)" "$(med "${tv[@]}")" "$mb" -
 bench_note "    zfs invocations: start $zs, exec $ze (target 0), stop $zt (target 0)"
 echo "    start ran:"
 sed 's/^/      /' <<<"$dbg_start"

@@ -76,7 +76,7 @@ int cmd_cap(int argc, char **argv)
 	if (!j || lim_load(&l, get_jail, j) < 0 || lim_load(&prev, get_rs, &rs) < 0 ||
 	    jail_cgroup(&rs, &cg) < 0)
 		goto out;
-	if (lim_cg_apply(&cg, &l, rs.uuid) < 0)
+	if (lim_cg_apply(&cg, &l, rs.uuid, false) < 0)
 		goto out;
 	int stuck = 0;
 	if (lim_rlimits_pids(&cg, &l, &prev, &stuck) < 0)

@@ -223,6 +223,10 @@ static int jail_apply(struct jail *j, const struct kv *set)
 		free(keep);
 	}
 	kv_free(&done);
+	if (rc == 0)
+		jail_conf_save(j);
+	else
+		jail_conf_drop(j->uuid);
 	return rc;
 }
 

@@ -22,7 +22,8 @@ int cmd_rcshutdown(int, char **);
 
 static int start_one(const char *name, bool force, bool quiet_running)
 {
-	struct jail *j = jail_resolve(name);
+	struct jail_spec sp;
+	struct jail *j = jail_resolve_spec(name, &sp);
 	if (!j)
 		return -1;
 	int lk = lock_jail(j->uuid, true);
@@ -31,13 +32,26 @@ static int start_one(const char *name, bool force, bool quiet_running)
 		if (quiet_running && jail_running(j->uuid)) {
 			rc = 0;
 		} else {
-			rc = rt_start(j, force, &jid);
+			rc = rt_start(j, force, &jid, &sp);
+			if (rc == RT_RESTART) {
+				/* the cached configuration was stale: start from the real one */
+				struct jail *fresh = sp.fresh;
+				sp.fresh = NULL;
+				if (!streq(fresh->uuid, j->uuid)) {
+					unlock_fd(lk);
+					lk = lock_jail(fresh->uuid, true);
+				}
+				jail_free(j);
+				j = fresh;
+				rc = lk < 0 ? -1 : rt_start(j, force, &jid, NULL);
+			}
 			if (rc == 0)
 				printf("%s (%s) started, JID %d\n", j->uuid, jail_prop(j, "tag"), jid);
 		}
 	}
 	fflush(stdout);
 	unlock_fd(lk);
+	jail_spec_free(&sp);
 	jail_free(j);
 	return rc;
 }
@@ -455,6 +469,20 @@ int cmd_rcshutdown(int argc, char **argv)
 			ioc_err_print();
 			failed++;
 		}
+	}
+	/* last_started lives in the runtime dir while the host runs: keep it across the
+	 * reboot in the property. */
+	for (size_t i = 0; i < n; i++) {
+		char *st = rs_started_read(b[i].uuid);
+		if (!st)
+			continue;
+		char *ds = ds_jail(b[i].uuid);
+		if (zfs_set(ds, IOC_PROP_PREFIX "last_started", st) == 0)
+			rs_started_drop(b[i].uuid);
+		else
+			ioc_err_print();
+		free(ds);
+		free(st);
 	}
 	boot_free(b, n);
 	/* Anything still running that is not a listed jail (e.g. a template started with -f). */

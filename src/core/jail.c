@@ -89,19 +89,109 @@ static int jail_fill(struct jail *j, struct ztable *t, bool *mark_ok)
 	return 0;
 }
 
+static int index_read(struct jail_brief **out, size_t *n);
+static bool hexprefix(const char *s);
+
+/* ---- configuration cache ----------------------------------------------------------
+ * RUNDIR/UUID.conf holds the rows of the jail's last `zfs get all` that jail_fill uses.
+ * It is only ever a guess: start runs on it while the real `zfs get` runs alongside, and
+ * starts again from the real values if they differ (see jail_spec_*). */
+
+static char *conf_path(const char *uuid) { return xasprintf("%s/%s.conf", rundir(), uuid); }
+
+void jail_conf_save(const struct jail *j)
+{
+	struct sbuf s;
+	sb_init(&s);
+	sb_printf(&s, "%s\tiocell:active\tyes\tinherited\n", j->ds);
+	sb_printf(&s, "%s\tmounted\t%s\t-\n", j->ds, j->mounted ? "yes" : "no");
+	for (size_t i = 0; i < j->props.k.n; i++) {
+		const char *k = j->props.k.v[i], *v = j->props.v.v[i];
+		const struct propdef *p = prop_find(k);
+		bool native = streq(k, "mountpoint") || (p && (p->flags & PF_ZFS));
+		if (strchr(v, '\n') || strchr(v, '\t'))
+			goto fail; /* cannot be one row: no cache */
+		sb_printf(&s, "%s\t%s%s\t%s\tlocal\n", j->ds, native ? "" : IOC_PROP_PREFIX, k, v);
+	}
+	char *p = conf_path(j->uuid);
+	if (write_file_cache(p, s.s, s.len, 0600) < 0)
+		ioc_err_clear(); /* only a cache */
+	free(p);
+	sb_free(&s);
+	return;
+fail:
+	sb_free(&s);
+	jail_conf_drop(j->uuid);
+}
+
+void jail_conf_drop(const char *uuid)
+{
+	char *p = conf_path(uuid);
+	unlink(p);
+	free(p);
+}
+
+/* The properties a jail's load reads: those of the table (the rest of `zfs get all` is
+ * ignored, and asking for less makes the call cheaper), the pool mark, and where it is
+ * mounted. */
+static const char *jail_zfs_props(void)
+{
+	static char *list;
+	if (list)
+		return list;
+	struct sbuf s;
+	sb_init(&s);
+	sb_add(&s, "iocell:active,mountpoint,mounted");
+	for (size_t i = 0; i < prop_count; i++) {
+		const struct propdef *p = &prop_table[i];
+		if (p->flags & PF_DERIVED)
+			continue;
+		sb_printf(&s, ",%s%s", (p->flags & PF_ZFS) ? "" : IOC_PROP_PREFIX, p->name);
+	}
+	list = sb_steal(&s);
+	return list;
+}
+
+static struct jail *jail_new(const char *uuid)
+{
+	struct jail *j = xcalloc(1, sizeof(*j));
+	snprintf(j->uuid, sizeof(j->uuid), "%s", uuid);
+	j->ds = ds_jail(uuid);
+	kv_init(&j->props);
+	return j;
+}
+
+/* Build the jail from `zfs get all` rows; 0 ok, 1 the pool mark does not match (the
+ * cached pool may be stale), -1 not an iocell jail (error recorded). */
+static int jail_from_rows(struct jail *j, struct ztable *t)
+{
+	bool mark_ok;
+	jail_fill(j, t, &mark_ok);
+	if (!mark_ok)
+		return 1;
+	/* A start since the property was last written is recorded in the runtime dir. */
+	char *started = rs_started_read(j->uuid);
+	const char *stored = kv_get(&j->props, "last_started");
+	if (started && (!stored || streq(stored, "none") || strcmp(started, stored) > 0))
+		kv_set(&j->props, "last_started", started);
+	free(started);
+	if (!kv_get(&j->props, "host_hostuuid")) {
+		ioc_err("%s is not an iocell jail (it has no iocell:host_hostuuid)", j->ds);
+		return -1;
+	}
+	return 0;
+}
+
 struct jail *jail_load(const char *uuid)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
 		if (!pool)
 			return NULL;
-		struct jail *j = xcalloc(1, sizeof(*j));
-		snprintf(j->uuid, sizeof(j->uuid), "%s", uuid);
-		j->ds = ds_jail(uuid);
-		kv_init(&j->props);
+		struct jail *j = jail_new(uuid);
 		const char *dss[] = {j->ds, NULL};
 		struct ztable t;
-		if (zfs_get(&t, "all", dss, NULL, false, false, -1) < 0) {
+		if (zfs_get(&t, jail_zfs_props(), dss, NULL, false, false, -1) < 0) {
 			bool noent = zfs_lasterr == ZE_NOENT;
 			jail_free(j);
 			if (noent && attempt == 0)
@@ -112,21 +202,172 @@ struct jail *jail_load(const char *uuid)
 			}
 			return NULL;
 		}
-		bool mark_ok;
-		jail_fill(j, &t, &mark_ok);
+		int rc = jail_from_rows(j, &t);
 		ztable_free(&t);
-		if (!mark_ok && attempt == 0) {
+		if (rc == 0)
+			jail_conf_save(j);
+		if (rc == 1 && attempt == 0) {
 			jail_free(j);
 			continue;
 		}
-		if (!kv_get(&j->props, "host_hostuuid")) {
-			ioc_err("%s is not an iocell jail (it has no iocell:host_hostuuid)", j->ds);
+		if (rc != 0) {
 			jail_free(j);
 			return NULL;
 		}
 		return j;
 	}
 	return NULL;
+}
+
+/* The configuration that matters for running a jail, as one string. */
+static char *jail_fingerprint(const struct jail *j)
+{
+	struct sbuf s;
+	sb_init(&s);
+	sb_printf(&s, "%s\n%s\n%d\n", j->ds, j->path ? j->path : "", j->mounted);
+	for (size_t i = 0; i < j->props.k.n; i++)
+		if (!streq(j->props.k.v[i], "last_started")) /* bookkeeping, written by start */
+			sb_printf(&s, "%s=%s\n", j->props.k.v[i], j->props.v.v[i]);
+	return sb_steal(&s);
+}
+
+bool jail_same_config(const struct jail *a, const struct jail *b)
+{
+	char *fa = jail_fingerprint(a), *fb = jail_fingerprint(b);
+	bool same = streq(fa, fb);
+	free(fa);
+	free(fb);
+	return same;
+}
+
+static struct jail *jail_load_cached(const char *uuid)
+{
+	char *p = conf_path(uuid);
+	size_t len;
+	char *text = read_file(p, &len);
+	free(p);
+	if (!text) {
+		ioc_err_clear();
+		return NULL;
+	}
+	struct ztable t;
+	ztable_parse(&t, text);
+	free(text);
+	struct jail *j = jail_new(uuid);
+	int rc = jail_from_rows(j, &t);
+	ztable_free(&t);
+	ioc_err_clear();
+	if (rc != 0 || !j->path) {
+		jail_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* NAME to UUID through the cached index only (no zfs call): 0 found, -1 not. */
+static int index_lookup(const char *name, char uuid[37])
+{
+	if (valid_uuid(name)) {
+		snprintf(uuid, 37, "%s", name);
+		return 0;
+	}
+	struct jail_brief *b;
+	size_t n;
+	if (index_read(&b, &n) < 0) {
+		ioc_err_clear();
+		return -1;
+	}
+	long hit = -1;
+	size_t prefix_hits = 0;
+	for (size_t i = 0; i < n && hit < 0; i++)
+		if (streq(b[i].tag, name))
+			hit = (long)i;
+	if (hit < 0 && hexprefix(name))
+		for (size_t i = 0; i < n; i++)
+			if (strncasecmp(b[i].uuid, name, strlen(name)) == 0) {
+				hit = (long)i;
+				prefix_hits++;
+			}
+	int rc = -1;
+	if (hit >= 0 && prefix_hits <= 1) {
+		snprintf(uuid, 37, "%s", b[hit].uuid);
+		rc = 0;
+	}
+	jail_brief_free(b, n);
+	return rc;
+}
+
+struct jail *jail_resolve_spec(const char *name, struct jail_spec *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	char uuid[37];
+	if (pool_get() && index_lookup(name, uuid) == 0) {
+		struct jail *j = jail_load_cached(uuid);
+		if (j && (valid_uuid(name) || streq(jail_prop(j, "tag"), name) ||
+			  strncasecmp(uuid, name, strlen(name)) == 0)) {
+			sp->active = true;
+			snprintf(sp->name, sizeof(sp->name), "%s", name);
+			return j;
+		}
+		jail_free(j);
+	}
+	return jail_resolve(name);
+}
+
+void jail_spec_begin(struct jail_spec *sp, const struct jail *j)
+{
+	if (!sp || !sp->active || sp->running)
+		return;
+	if (zfs_get_begin(&sp->job, jail_zfs_props(), j->ds) == 0)
+		sp->running = true;
+	else
+		ioc_err_clear(); /* jail_spec_check loads it the slow way */
+}
+
+int jail_spec_check(struct jail_spec *sp, const struct jail *j)
+{
+	if (!sp || !sp->active)
+		return 0;
+	jail_spec_begin(sp, j);
+	sp->active = false;
+	struct ztable t;
+	struct jail *fresh = NULL;
+	bool ran = sp->running;
+	sp->running = false;
+	if (ran && zfs_get_end(&sp->job, &t) == 0) {
+		fresh = jail_new(j->uuid);
+		int rc = jail_from_rows(fresh, &t);
+		ztable_free(&t);
+		if (rc == 0)
+			jail_conf_save(fresh);
+		if (rc != 0) {
+			jail_free(fresh);
+			fresh = NULL;
+		}
+	}
+	if (fresh && jail_same_config(fresh, j)) {
+		jail_free(fresh);
+		return 0;
+	}
+	if (fresh && (streq(jail_prop(fresh, "tag"), sp->name) || !streq(jail_prop(j, "tag"), sp->name))) {
+		/* Changed, and still the jail the name means (by tag, or by UUID). */
+		sp->fresh = fresh;
+		return 1;
+	}
+	/* Retagged, gone, or the pool moved: resolve the name the slow way. */
+	jail_free(fresh);
+	ioc_err_clear();
+	sp->fresh = jail_resolve(sp->name);
+	return sp->fresh ? 1 : -1;
+}
+
+void jail_spec_free(struct jail_spec *sp)
+{
+	if (sp->running)
+		zfs_job_cancel(&sp->job);
+	sp->active = sp->running = false;
+	jail_free(sp->fresh);
+	sp->fresh = NULL;
 }
 
 /* ---- index ---------------------------------------------------------------------- */
@@ -151,7 +392,7 @@ static int index_write(const struct jail_brief *b, size_t n)
 	for (size_t i = 0; i < n; i++)
 		sb_printf(&s, "%s\t%s\t%d\n", b[i].uuid, b[i].tag, b[i].template ? 1 : 0);
 	char *p = index_path();
-	int rc = write_file_atomic(p, s.s, s.len, 0600);
+	int rc = write_file_cache(p, s.s, s.len, 0600);
 	if (rc < 0)
 		ioc_err_clear(); /* the index is only a cache */
 	free(p);

@@ -19,6 +19,28 @@ struct jail *jail_resolve(const char *name);
 /* Load by exact UUID. */
 struct jail *jail_load(const char *uuid);
 void jail_free(struct jail *j);
+
+/* Speculative loading, for start: the jail's configuration from the runtime dir's cache
+ * (written by every jail_load) while the real `zfs get` runs in the background.
+ * jail_resolve_spec: like jail_resolve, but returns the cached configuration when there is
+ * one (sp->active then).  jail_spec_begin: start reading the real values (once; call it
+ * when the caller has done its own use of the pool's filesystems, which a busy zfs-fuse
+ * daemon slows down).  jail_spec_check: wait for them; 0 the same, 1 they differ
+ * (sp->fresh holds the real jail: undo and start again with it), -1 error. */
+struct jail_spec {
+	bool active, running;
+	char name[256];
+	struct zfs_job job;
+	struct jail *fresh;
+};
+struct jail *jail_resolve_spec(const char *name, struct jail_spec *sp);
+void jail_spec_begin(struct jail_spec *sp, const struct jail *j);
+int jail_spec_check(struct jail_spec *sp, const struct jail *j);
+void jail_spec_free(struct jail_spec *sp);
+bool jail_same_config(const struct jail *a, const struct jail *b);
+/* Store j as the cached configuration (after a change made through j), or forget it. */
+void jail_conf_save(const struct jail *j);
+void jail_conf_drop(const char *uuid);
 /* A property's value: stored value, else the built-in default. Never NULL. */
 const char *jail_prop(const struct jail *j, const char *name);
 /* The jail's root directory (path/root), malloc'd. */

@@ -91,7 +91,7 @@ int rs_write(const struct runstate *rs)
 		sb_addc(&b, '\n');
 	}
 	char *p = state_path(rs->uuid);
-	int rc = write_file_atomic(p, b.s, b.len, 0600);
+	int rc = write_file_cache(p, b.s, b.len, 0600); /* runtime data: no fsync needed */
 	free(p);
 	sb_free(&b);
 	return rc;
@@ -225,4 +225,41 @@ int rs_list(struct strv *uuids)
 	closedir(d);
 	sv_sort(uuids);
 	return 0;
+}
+
+static char *started_path(const char *uuid) { return xasprintf("%s/%s.started", rundir(), uuid); }
+
+int rs_started_write(const char *uuid, const char *stamp)
+{
+	char *p = started_path(uuid);
+	char *line = xasprintf("%s\n", stamp);
+	int rc = write_file_cache(p, line, strlen(line), 0600);
+	free(line);
+	free(p);
+	return rc;
+}
+
+char *rs_started_read(const char *uuid)
+{
+	char *p = started_path(uuid);
+	size_t len;
+	char *t = read_file(p, &len);
+	free(p);
+	if (!t) {
+		ioc_err_clear();
+		return NULL;
+	}
+	chomp(t);
+	if (!*t) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void rs_started_drop(const char *uuid)
+{
+	char *p = started_path(uuid);
+	unlink(p);
+	free(p);
 }

@@ -2,6 +2,8 @@
  * Runtime state of running jails, under the runtime directory (tmpfs, cleared at boot):
  *   UUID.state   key=value lines written at start: everything exec, console and stop
  *                need, so they make no zfs call
+ *   UUID.started the time of the jail's last successful start (SPEC §5 step 6), kept after
+ *                stop; `get` shows it as last_started, rcshutdown copies it into ZFS
  *   jids/N       symlink to UUID: the jail holding JID N (allocated with symlink(2),
  *                which is atomic: two starts never get the same number)
  */
@@ -34,6 +36,11 @@ bool rs_alive(const struct runstate *rs);
 /* Allocate the smallest free JID for uuid (1, 2, ...).  -1 on error. */
 int jid_alloc(const char *uuid);
 void jid_release(int jid, const char *uuid);
+
+/* The last successful start's time stamp (time_tag format), or NULL. */
+int rs_started_write(const char *uuid, const char *stamp);
+char *rs_started_read(const char *uuid);
+void rs_started_drop(const char *uuid);
 
 /* Every UUID with a state file. */
 int rs_list(struct strv *uuids);

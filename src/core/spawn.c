@@ -19,12 +19,16 @@ void run_init(struct run *r, const char *const *argv)
 	r->argv = argv;
 	r->stdin_fd = -1;
 	r->stdout_fd = -1;
+	r->pid = -1;
+	r->in_w = r->out_r = r->err_r = -1;
 	sb_init(&r->out);
 	sb_init(&r->err);
 }
 
 void run_free(struct run *r)
 {
+	if (r->pid > 0)
+		run_abort(r);
 	sb_free(&r->out);
 	sb_free(&r->err);
 }
@@ -155,13 +159,24 @@ int wait_pid(pid_t pid)
 	return -1;
 }
 
-int run_cmd(struct run *r)
+static void run_close_fds(struct run *r)
+{
+	int *fds[] = {&r->in_w, &r->out_r, &r->err_r};
+	for (int i = 0; i < 3; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int run_start(struct run *r)
 {
 	int inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
 	int in_fd = r->stdin_fd, out_fd = r->stdout_fd, err_fd = -1;
 	int devnull_out = -1;
-	int ret = -1;
 
+	r->pid = -1;
+	r->in_w = r->out_r = r->err_r = -1;
 	if (r->input) {
 		if (pipe2(inp, O_CLOEXEC) < 0)
 			goto pipefail;
@@ -191,27 +206,49 @@ int run_cmd(struct run *r)
 		close(errp[1]);
 	if (devnull_out >= 0)
 		close(devnull_out);
-	inp[0] = outp[1] = errp[1] = -1;
-	if (pid < 0)
-		goto out;
+	r->in_w = inp[1];
+	r->out_r = outp[0];
+	r->err_r = errp[0];
+	if (pid < 0) {
+		run_close_fds(r);
+		return -1;
+	}
+	r->pid = pid;
+	if (r->in_w >= 0)
+		fcntl(r->in_w, F_SETFL, O_NONBLOCK);
+	return 0;
+pipefail:
+	ioc_err("cannot create pipe for %s: %s", r->argv[0], strerror(errno));
+	for (int i = 0; i < 2; i++) {
+		if (inp[i] >= 0)
+			close(inp[i]);
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	return -1;
+}
 
+int run_finish(struct run *r)
+{
+	if (r->pid <= 0)
+		return -1;
 	size_t in_off = 0;
-	if (inp[1] >= 0)
-		fcntl(inp[1], F_SETFL, O_NONBLOCK);
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	for (;;) {
 		struct pollfd pf[3];
 		int n = 0, ii = -1, oi = -1, ei = -1;
-		if (inp[1] >= 0) {
-			pf[n] = (struct pollfd){.fd = inp[1], .events = POLLOUT};
+		if (r->in_w >= 0) {
+			pf[n] = (struct pollfd){.fd = r->in_w, .events = POLLOUT};
 			ii = n++;
 		}
-		if (outp[0] >= 0) {
-			pf[n] = (struct pollfd){.fd = outp[0], .events = POLLIN};
+		if (r->out_r >= 0) {
+			pf[n] = (struct pollfd){.fd = r->out_r, .events = POLLIN};
 			oi = n++;
 		}
-		if (errp[0] >= 0) {
-			pf[n] = (struct pollfd){.fd = errp[0], .events = POLLIN};
+		if (r->err_r >= 0) {
+			pf[n] = (struct pollfd){.fd = r->err_r, .events = POLLIN};
 			ei = n++;
 		}
 		if (n == 0)
@@ -222,52 +259,60 @@ int run_cmd(struct run *r)
 			break;
 		}
 		if (ii >= 0 && pf[ii].revents) {
-			ssize_t w = write(inp[1], r->input + in_off, r->input_len - in_off);
+			ssize_t w = write(r->in_w, r->input + in_off, r->input_len - in_off);
 			if (w > 0)
 				in_off += (size_t)w;
 			if (w < 0 && errno != EAGAIN && errno != EINTR)
 				in_off = r->input_len;
 			if (in_off >= r->input_len) {
-				close(inp[1]);
-				inp[1] = -1;
+				close(r->in_w);
+				r->in_w = -1;
 			}
 		}
 		char buf[16384];
 		if (oi >= 0 && pf[oi].revents) {
-			ssize_t k = read(outp[0], buf, sizeof(buf));
+			ssize_t k = read(r->out_r, buf, sizeof(buf));
 			if (k > 0)
 				sb_addn(&r->out, buf, (size_t)k);
 			else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-				close(outp[0]);
-				outp[0] = -1;
+				close(r->out_r);
+				r->out_r = -1;
 			}
 		}
 		if (ei >= 0 && pf[ei].revents) {
-			ssize_t k = read(errp[0], buf, sizeof(buf));
+			ssize_t k = read(r->err_r, buf, sizeof(buf));
 			if (k > 0)
 				sb_addn(&r->err, buf, (size_t)k);
 			else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-				close(errp[0]);
-				errp[0] = -1;
+				close(r->err_r);
+				r->err_r = -1;
 			}
 		}
 	}
 	signal(SIGPIPE, old);
-	r->status = wait_pid(pid);
-	ret = r->status < 0 ? -1 : 0;
-	goto out;
-pipefail:
-	ioc_err("cannot create pipe for %s: %s", r->argv[0], strerror(errno));
-out:
-	for (int i = 0; i < 2; i++) {
-		if (inp[i] >= 0)
-			close(inp[i]);
-		if (outp[i] >= 0)
-			close(outp[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
+	run_close_fds(r);
+	r->status = wait_pid(r->pid);
+	r->pid = -1;
+	return r->status < 0 ? -1 : 0;
+}
+
+void run_abort(struct run *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGKILL);
+		run_close_fds(r);
+		while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		r->pid = -1;
 	}
-	return ret;
+	run_close_fds(r);
+}
+
+int run_cmd(struct run *r)
+{
+	if (run_start(r) < 0)
+		return -1;
+	return run_finish(r);
 }
 
 int run_check(struct run *r, const char *what)

@@ -21,6 +21,9 @@ struct run {
 	struct sbuf out;
 	struct sbuf err;
 	int status;            /* exit code, or 128+signal */
+	/* private: a started, unfinished run */
+	pid_t pid;
+	int in_w, out_r, err_r;
 };
 
 /* Initialise r for argv (NULL-terminated). */
@@ -28,6 +31,12 @@ void run_init(struct run *r, const char *const *argv);
 void run_free(struct run *r);
 /* Run to completion.  Returns 0 when it ran (see r->status), -1 when it could not start. */
 int run_cmd(struct run *r);
+/* The same in two halves, so that the caller can work while the command runs:
+ * run_start spawns it (-1: could not); run_finish feeds its input, collects its output
+ * and waits (as run_cmd); run_abort kills and reaps a started run. */
+int run_start(struct run *r);
+int run_finish(struct run *r);
+void run_abort(struct run *r);
 /* Run; returns 0 on exit status 0, else records an error naming what failed and the
  * command's stderr. */
 int run_check(struct run *r, const char *what);

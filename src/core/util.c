@@ -352,7 +352,19 @@ char *read_file(const char *path, size_t *lenp)
 	return sb_steal(&b);
 }
 
+static int write_file_replace(const char *path, const char *data, size_t len, int mode, bool sync);
+
 int write_file_atomic(const char *path, const char *data, size_t len, int mode)
+{
+	return write_file_replace(path, data, len, mode, true);
+}
+
+int write_file_cache(const char *path, const char *data, size_t len, int mode)
+{
+	return write_file_replace(path, data, len, mode, false);
+}
+
+static int write_file_replace(const char *path, const char *data, size_t len, int mode, bool sync)
 {
 	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -372,7 +384,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, int mode)
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) < 0) {
+	if (sync && fsync(fd) < 0) {
 		ioc_err("cannot fsync %s: %s", tmp, strerror(errno));
 		goto fail;
 	}

@@ -77,6 +77,8 @@ char *chomp(char *s);
 char *read_file(const char *path, size_t *len);
 /* Write data to path atomically (tmp + fsync + rename). */
 int write_file_atomic(const char *path, const char *data, size_t len, int mode);
+/* The same without fsync: for caches, which may be lost. */
+int write_file_cache(const char *path, const char *data, size_t len, int mode);
 /* mkdir -p with mode for missing components. */
 int mkdir_p(const char *path, int mode);
 

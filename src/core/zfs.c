@@ -120,30 +120,33 @@ static enum zfs_errkind classify(const char *err)
 	return ZE_OTHER;
 }
 
-static int zfs_run_in(const struct strv *args, char **out, const char *what, int in_fd)
+/* zfs and zpool run in the C locale: their messages are what classify() reads, and
+ * they skip loading locale files. */
+static const char *const zfs_env[] = {"LC_ALL=C", NULL};
+
+static void zfs_argv(struct strv *argv, const struct strv *args)
 {
-	struct strv argv;
-	sv_init(&argv);
+	sv_init(argv);
 	size_t first = 0;
 	if (args->n && streq(args->v[0], "zpool")) {
-		sv_add(&argv, "zpool");
+		sv_add(argv, "zpool");
 		first = 1;
 	} else {
-		sv_add(&argv, "zfs");
+		sv_add(argv, "zfs");
 	}
 	for (size_t i = first; i < args->n; i++)
-		sv_add(&argv, args->v[i]);
-	struct run r;
-	run_init(&r, (const char *const *)argv.v);
-	r.capture_out = out != NULL;
-	r.stdin_fd = in_fd;
-	int rc = run_cmd(&r);
+		sv_add(argv, args->v[i]);
+}
+
+/* The outcome of a finished run (rc from run_cmd/run_finish): error recorded, kind set. */
+static int zfs_outcome(struct run *r, int rc, const char *what, char **out)
+{
 	zfs_lasterr = ZE_NONE;
-	if (rc == 0 && r.status != 0) {
-		char *e = xstrdup(r.err.s);
+	if (rc == 0 && r->status != 0) {
+		char *e = xstrdup(r->err.s);
 		chomp(e);
 		zfs_lasterr = classify(e);
-		char *cmd = argv_str((const char *const *)argv.v);
+		char *cmd = argv_str(r->argv);
 		ioc_err("%s: '%s' failed: %s", what, cmd,
 			*e ? e : "(no message; exit status non-zero)");
 		if (strstr(e, "connect") && strstr(e, "zfs-fuse"))
@@ -156,7 +159,20 @@ static int zfs_run_in(const struct strv *args, char **out, const char *what, int
 		ioc_err_ctx("%s", what);
 	}
 	if (rc == 0 && out)
-		*out = sb_steal(&r.out);
+		*out = sb_steal(&r->out);
+	return rc;
+}
+
+static int zfs_run_in(const struct strv *args, char **out, const char *what, int in_fd)
+{
+	struct strv argv;
+	zfs_argv(&argv, args);
+	struct run r;
+	run_init(&r, (const char *const *)argv.v);
+	r.capture_out = out != NULL;
+	r.stdin_fd = in_fd;
+	r.env_add = zfs_env;
+	int rc = zfs_outcome(&r, run_cmd(&r), what, out);
 	run_free(&r);
 	sv_free(&argv);
 	return rc;
@@ -380,6 +396,49 @@ int zfs_get(struct ztable *t, const char *props, const char *const *datasets,
 		ztable_parse(t, out);
 	free(out);
 	return rc;
+}
+
+int zfs_get_begin(struct zfs_job *job, const char *props, const char *ds)
+{
+	struct strv a;
+	sv_init(&a);
+	sv_add(&a, "get");
+	sv_add(&a, "-H");
+	sv_add(&a, "-o");
+	sv_add(&a, "name,property,value,source");
+	sv_add(&a, props);
+	sv_add(&a, ds);
+	zfs_argv(&job->argv, &a);
+	sv_free(&a);
+	run_init(&job->r, (const char *const *)job->argv.v);
+	job->r.capture_out = true;
+	job->r.env_add = zfs_env;
+	if (run_start(&job->r) < 0) {
+		zfs_lasterr = ZE_OTHER;
+		ioc_err_ctx("cannot read ZFS properties");
+		run_free(&job->r);
+		sv_free(&job->argv);
+		return -1;
+	}
+	return 0;
+}
+
+int zfs_get_end(struct zfs_job *job, struct ztable *t)
+{
+	char *out = NULL;
+	int rc = zfs_outcome(&job->r, run_finish(&job->r), "cannot read ZFS properties", &out);
+	if (rc == 0)
+		ztable_parse(t, out);
+	free(out);
+	run_free(&job->r);
+	sv_free(&job->argv);
+	return rc;
+}
+
+void zfs_job_cancel(struct zfs_job *job)
+{
+	run_free(&job->r); /* kills and reaps it */
+	sv_free(&job->argv);
 }
 
 char *zfs_get1(const char *ds, const char *prop)
@@ -629,6 +688,19 @@ done:
 	close(re[0]);
 	signal(SIGPIPE, old);
 	return (rc < 0 || b < 0) ? -1 : 0;
+}
+
+int zfs_recv_fd(const char *dest, int fd)
+{
+	struct strv a;
+	sv_init(&a);
+	sv_add(&a, "recv");
+	sv_add(&a, dest);
+	char *what = xasprintf("zfs recv %s failed", dest);
+	int rc = zfs_run_in(&a, NULL, what, fd);
+	free(what);
+	sv_free(&a);
+	return rc;
 }
 
 int zpool_names(struct strv *names)

@@ -7,6 +7,7 @@
 #define IOC_ZFS_H
 
 #include "core/util.h"
+#include "core/spawn.h"
 
 enum zfs_errkind { ZE_NONE, ZE_NOENT, ZE_EXISTS, ZE_BUSY, ZE_CLONES, ZE_OTHER };
 /* What kind of failure the last failing zfs call reported. */
@@ -55,6 +56,16 @@ int zfs_get(struct ztable *t, const char *props, const char *const *datasets,
 	    const char *sources, bool parsable, bool recursive, int depth);
 /* One property's value (NULL and ZE_NOENT when the dataset does not exist). */
 char *zfs_get1(const char *ds, const char *prop);
+
+/* `zfs get -H -o name,property,value,source PROPS DS` running while the caller works:
+ * begin starts it, end waits and parses (errors as zfs_get), cancel kills it. */
+struct zfs_job {
+	struct run r;
+	struct strv argv;
+};
+int zfs_get_begin(struct zfs_job *job, const char *props, const char *ds);
+int zfs_get_end(struct zfs_job *job, struct ztable *t);
+void zfs_job_cancel(struct zfs_job *job);
 /* `zfs list -H -o COLS [-r] [-d N] [-t TYPE] [-s SORT] DS...` parsed as a table. */
 int zfs_list(struct ztable *t, const char *cols, const char *const *datasets,
 	     int depth, const char *type, const char *sort);
@@ -69,6 +80,8 @@ int zfs_send_to(const char *snap, bool replicate, zfs_chunk_cb cb, void *arg);
 /* zfs recv DEST with its stdin fed by the reader cb (returns bytes, 0 at EOF, -1 error). */
 typedef long (*zfs_read_cb)(void *buf, size_t n, void *arg);
 int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force);
+/* `zfs recv DEST` reading the stream straight from fd (a file: no relay). */
+int zfs_recv_fd(const char *dest, int fd);
 
 /* zpool */
 int zpool_names(struct strv *names);

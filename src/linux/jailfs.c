@@ -31,14 +31,27 @@ int open_beneath(int rootfd, const char *path, int flags, mode_t mode)
 int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode)
 {
 	/* The last component must not be a symlink either (O_NOFOLLOW). */
-	int fd = open_beneath(rootfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode);
+	int fd = open_beneath(rootfd, path, O_RDWR | O_CREAT | O_NOFOLLOW, mode);
 	if (fd < 0) {
 		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
 		return -1;
 	}
+	/* Unchanged content is left alone (e.g. resolv.conf at every start): no write to
+	 * the jail's dataset. */
+	char cur[4096];
+	ssize_t k = len < sizeof(cur) ? pread(fd, cur, len + 1, 0) : -1;
+	if (k == (ssize_t)len && memcmp(cur, data, len) == 0) {
+		close(fd);
+		return 0;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	size_t off = 0;
 	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
+		ssize_t w = pwrite(fd, data + off, len - off, (off_t)off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

@@ -452,7 +452,7 @@ static int rec_write(const char *uuid, const struct kv *kv)
 	for (size_t i = 0; i < kv->k.n; i++)
 		sb_printf(&b, "%s=%s\n", kv->k.v[i], kv->v.v[i]);
 	char *p = rec_path(uuid);
-	int rc = write_file_atomic(p, b.s ? b.s : "", b.len, 0644);
+	int rc = write_file_cache(p, b.s ? b.s : "", b.len, 0644); /* runtime data */
 	free(p);
 	sb_free(&b);
 	return rc;
@@ -494,10 +494,15 @@ void lim_forget(const char *uuid)
 	free(p);
 }
 
-int lim_cg_apply(const struct cgroup *cg, const struct limits *l, const char *uuid)
+int lim_cg_apply(const struct cgroup *cg, const struct limits *l, const char *uuid, bool fresh)
 {
-	if (apply_memory(cg, l) < 0 || apply_cpu(cg, l) < 0 || apply_pids(cg, l) < 0 ||
-	    apply_io(cg, l) < 0 || apply_cpuset(cg, l->cpuset) < 0)
+	/* A new cgroup has no limits: it needs writes only for what is set. */
+	bool any = l->cpuset[0] != '\0';
+	for (int i = 0; i < LIM_N; i++)
+		any |= l->v[i].action != 0;
+	if ((!fresh || any) &&
+	    (apply_memory(cg, l) < 0 || apply_cpu(cg, l) < 0 || apply_pids(cg, l) < 0 ||
+	     apply_io(cg, l) < 0 || apply_cpuset(cg, l->cpuset) < 0))
 		return -1;
 	/* Crossing records (kept when they exist: cap), with the baselines for pcpu:log and
 	 * the v2 memory.events counter. */

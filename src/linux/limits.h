@@ -62,8 +62,9 @@ void lim_to_state(struct runstate *rs, lim_get_fn get, const void *obj);
 
 /* Write every cgroup limit (and the cpuset) to the jail's cgroup; limits that are off
  * are reset to unlimited.  A missing controller or file for a limit that is set is an
- * error naming it.  Resets the crossing records of uuid. */
-int lim_cg_apply(const struct cgroup *cg, const struct limits *l, const char *uuid);
+ * error naming it.  Resets the crossing records of uuid.  fresh: cg was just created
+ * (nothing to reset: only what is set is written). */
+int lim_cg_apply(const struct cgroup *cg, const struct limits *l, const char *uuid, bool fresh);
 /* Every cgroup limit back to unlimited, the cpuset back to the parent's. */
 int lim_cg_remove(const struct cgroup *cg);
 

@@ -574,6 +574,7 @@ static int nic_macs(struct jail *j, int idx, struct nic *c)
 		ioc_err_clear();
 	} else {
 		kv_set(&j->props, prop, val);
+		jail_conf_save(j);
 	}
 	return 0;
 }

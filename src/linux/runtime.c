@@ -518,7 +518,26 @@ static void start_cleanup(const char *uuid, pid_t pid, struct cgroup *cg, int ji
 	free(hint);
 }
 
-int rt_start(struct jail *j, bool force, int *jidp)
+/* Speculative start (jail_spec): is the configuration we are running on stale?
+ * 0 no (or not speculative), 1 yes (start again from sp->fresh), -1 error. */
+static int spec_stale(struct jail_spec *sp, const struct jail *j)
+{
+	if (!sp || !sp->active)
+		return 0;
+	char *keep = ioc_err_pending() ? xstrdup(ioc_errmsg()) : NULL;
+	char *hint = keep ? xstrdup(ioc_errhint()) : NULL;
+	int v = jail_spec_check(sp, j);
+	if (v == 0 && keep) { /* the failure being reported stands */
+		ioc_err("%s", keep);
+		if (*hint)
+			ioc_hint("%s", hint);
+	}
+	free(keep);
+	free(hint);
+	return v;
+}
+
+int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 {
 	struct runstate rs;
 	int found = rs_read(j->uuid, &rs);
@@ -542,12 +561,12 @@ int rt_start(struct jail *j, bool force, int *jidp)
 		ioc_err("%s (%s) is a template and is not started", j->uuid, jail_prop(j, "tag"));
 		ioc_hint("clone it with 'iocell clone %s tag=NAME', or use start -f to edit it",
 			 jail_prop(j, "tag"));
-		return -1;
+		return spec_stale(sp, j) == 1 ? RT_RESTART : -1;
 	}
 	if (!j->mounted) {
 		ioc_err("the dataset %s is not mounted", j->ds);
 		ioc_hint("run 'zfs mount -a'");
-		return -1;
+		return spec_stale(sp, j) == 1 ? RT_RESTART : -1;
 	}
 	bool own_net = !(streq(jail_prop(j, "ip4"), "inherit") || streq(jail_prop(j, "ip6"), "inherit"));
 	bool own_ipc = !(streq(jail_prop(j, "allow_sysvipc"), "1") ||
@@ -559,7 +578,7 @@ int rt_start(struct jail *j, bool force, int *jidp)
 	char *logp = log_path(j->uuid);
 	char *fstab = xasprintf("%s/fstab", j->path);
 	int logfd = log_open(logp);
-	int rc = -1, jid = -1;
+	int rc = -1, jid = -1, respec = 0;
 	pid_t pid = -1;
 	struct cgroup cg = {0};
 	struct startctx c;
@@ -574,6 +593,7 @@ int rt_start(struct jail *j, bool force, int *jidp)
 	struct hookenv he;
 	hookenv_fill(&he, j->uuid, tag, jid, root);
 	log_line(logfd, "starting %s (%s), JID %d", j->uuid, tag, jid);
+	jail_spec_begin(sp, j); /* after the log's writes through the pool's filesystem */
 
 	/* Runtime state first: whatever happens next, stop can clean it up. */
 	struct runstate st;
@@ -599,14 +619,20 @@ int rt_start(struct jail *j, bool force, int *jidp)
 	if (rs_write(&st) < 0)
 		goto out_state;
 
+	/* Speculating on the cached configuration: what acts outside the jail's own new
+	 * namespaces and cgroup (hooks, basejail re-clone, network) waits for the real one. */
+	bool basejail = streq(jail_prop(j, "type"), "basejail");
+	if ((!streq(jail_prop(j, "exec_prestart"), "none") || basejail) &&
+	    (respec = spec_stale(sp, j)) != 0)
+		goto out_state;
 	if (run_hook("exec_prestart", jail_prop(j, "exec_prestart"), &he, exec_timeout, logfd) < 0)
 		goto out_state;
-	if (streq(jail_prop(j, "type"), "basejail") && basejail_reclone(j) < 0)
+	if (basejail && basejail_reclone(j) < 0)
 		goto out_state;
 	if (cg_create(&cg, j->uuid) < 0)
 		goto out_state;
 	rs_set(&st, "cgroup", cg_mode_name(cg.mode));
-	if (lim_cg_apply(&cg, &c.lim, j->uuid) < 0)   /* limits (SPEC §7) */
+	if (lim_cg_apply(&cg, &c.lim, j->uuid, true) < 0)   /* limits (SPEC §7) */
 		goto out_state;
 	lim_wallclock_arg(&c.lim, c.wallclock, sizeof(c.wallclock));
 
@@ -664,9 +690,14 @@ int rt_start(struct jail *j, bool force, int *jidp)
 	char tbuf[32];
 	snprintf(tbuf, sizeof(tbuf), "%llu", proc_starttime(pid));
 	rs_set(&st, "starttime", tbuf);
-	if (rs_write(&st) < 0 || cg_attach(&cg, pid) < 0 || write_all(syncp[1], "c", 1) < 0)
+	if (rs_write(&st) < 0 || cg_attach(&cg, pid) < 0)
 		goto out_state;
-	/* (network set-up goes here) */
+	/* The child waits until the configuration is confirmed: its set-up writes into the
+	 * jail's root and would compete for the zfs-fuse daemon with the `zfs get`. */
+	if ((respec = spec_stale(sp, j)) != 0)
+		goto out_state;
+	if (write_all(syncp[1], "c", 1) < 0)
+		goto out_state;
 	if (own_net && net_setup(j, pid, jid, &st) < 0)
 		goto out_state;
 	if (write_all(syncp[1], "g", 1) < 0) {
@@ -710,7 +741,10 @@ int rt_start(struct jail *j, bool force, int *jidp)
 		free(started);
 		goto out_state;
 	}
-	if (zfs_set(j->ds, "iocell:last_started", started) < 0)
+	/* last_started (SPEC §5 step 6) in the runtime dir: a ZFS property write costs a
+	 * pool sync, which would double the time of a start.  `get` reads it from there;
+	 * rcshutdown copies it into the property. */
+	if (rs_started_write(j->uuid, started) < 0)
 		ioc_warn("%s", ioc_errmsg());
 	ioc_err_clear();
 	free(started);
@@ -730,9 +764,18 @@ out_state:
 		}
 		pid = -1; /* reaped */
 	}
-	log_line(logfd, "start failed: %s", ioc_errmsg());
+	if (respec == 0)
+		respec = spec_stale(sp, j);
+	if (respec == 1)
+		log_line(logfd, "the configuration changed while starting: starting again");
+	else
+		log_line(logfd, "start failed: %s", ioc_errmsg());
 	start_cleanup(j->uuid, pid, &cg, jid, &st);
 	jid = -1;
+	if (respec == 1) {
+		ioc_err_clear();
+		rc = RT_RESTART;
+	}
 out_ok:
 	rs_free(&st);
 out:

@@ -11,7 +11,11 @@
 
 /* Start a loaded jail (the caller holds its lock).  force: start a template.
  * On success *jid is set.  On failure everything done is undone. */
-int rt_start(struct jail *j, bool force, int *jid);
+/* Start j.  With sp (jail_resolve_spec), j may be a cached configuration: the result is
+ * then RT_RESTART when the real one differs, everything undone; start again with
+ * sp->fresh.  Otherwise 0, or -1 with the error recorded. */
+#define RT_RESTART 1
+int rt_start(struct jail *j, bool force, int *jid, struct jail_spec *sp);
 
 /* Stop the jail described by its runtime state (the caller holds its lock):
  * exec_prestop, exec_stop (unless force), SIGTERM, SIGKILL after stop_timeout, cgroup

@@ -387,3 +387,75 @@ def test_basejail_system_dirs_are_readonly_clones_recloned_at_start(release, mou
     ioc("start", "bj")
     assert jexec("bj", "ls", "/etc/own-file").returncode == 0
     ioc("stop", "bj")
+
+
+# ---- start on the cached configuration (RUNDIR/UUID.conf), verified against ZFS ----
+
+def test_start_uses_properties_changed_behind_iocells_back(jail, rundir, mountroot):
+    """start speculates on the configuration cached in the runtime dir while `zfs get`
+    runs; a property changed with plain `zfs set` must still win."""
+    ioc("start", "rt")
+    ioc("stop", "rt")
+    conf = rundir / f"{jail}.conf"
+    assert "iocell:host_hostname" in conf.read_text()
+    zfs("set", "iocell:host_hostname=changed-outside", f"{JAILS_DS}/{jail}")
+    r = ioc("--debug", "start", "rt")
+    # one zfs call: the verifying `zfs get` (no synchronous load first)
+    assert len([l for l in r.stderr.splitlines() if l.startswith("+ zfs ")]) == 1
+    assert jexec("rt", "hostname").stdout.strip() == "changed-outside"
+    log = (mountroot / "log" / f"{jail}-console.log").read_text()
+    assert "configuration changed while starting: starting again" in log
+    ioc("stop", "rt")
+    # the cache now holds the real value: the next start needs no second attempt
+    assert "changed-outside" in conf.read_text()
+    ioc("start", "rt")
+    assert jexec("rt", "hostname").stdout.strip() == "changed-outside"
+    assert log.count("starting again") == (mountroot / "log" / f"{jail}-console.log").read_text().count("starting again")
+
+
+def test_start_with_stale_cache_of_a_retagged_jail_starts_nothing(jail, rundir):
+    ioc("start", "rt")
+    ioc("stop", "rt")
+    zfs("set", "iocell:tag=rt-renamed", f"{JAILS_DS}/{jail}")
+    r = ioc("start", "rt", check=False)
+    assert r.returncode == 1 and "no jail named 'rt'" in r.stderr
+    assert state(rundir, jail) == {}
+    assert cgroup_dirs(jail) == []
+    assert not list((rundir / "jids").iterdir())
+    ioc("start", "rt-renamed")
+    assert state(rundir, jail)["phase"] == "running"
+
+
+def test_start_refuses_unmounted_dataset_even_if_cache_says_mounted(jail, rundir):
+    ioc("start", "rt")
+    ioc("stop", "rt")
+    ds = f"{JAILS_DS}/{jail}"
+    zfs("unmount", f"{ds}/root")
+    zfs("unmount", ds)
+    try:
+        r = ioc("start", "rt", check=False)
+        assert r.returncode == 1 and "is not mounted" in r.stderr
+        assert state(rundir, jail) == {} and cgroup_dirs(jail) == []
+    finally:
+        zfs("mount", ds)
+        zfs("mount", f"{ds}/root")
+    ioc("start", "rt")
+
+
+def test_last_started_recorded_at_start_and_kept_by_rcshutdown(jail, rundir):
+    ds = f"{JAILS_DS}/{jail}"
+    assert ioc("get", "last_started", "rt").stdout.strip() == "none"
+    before = time.strftime("%Y-%m-%d@%H:%M:%S")
+    ioc("start", "rt")
+    got = ioc("get", "last_started", "rt").stdout.strip()
+    assert got >= before and len(got) == len(before)
+    # recorded in the runtime dir (SPEC §5 step 6), without a ZFS write in start
+    assert (rundir / f"{jail}.started").read_text().strip() == got
+    assert zfs_get(ds, "iocell:last_started") == "none"
+    ioc("stop", "rt")
+    assert ioc("get", "last_started", "rt").stdout.strip() == got  # kept after stop
+    ioc("set", "boot=on", "rt")
+    ioc("rcshutdown")
+    assert zfs_get(ds, "iocell:last_started") == got
+    assert not (rundir / f"{jail}.started").exists()
+    assert ioc("get", "last_started", "rt").stdout.strip() == got
