@@ -1633,7 +1633,9 @@ int image_import_stream(const char *file, int fd, const struct kv *given, char u
 			return -1;
 		}
 	}
-	if (zfs_recv_from(ds, import_rd, &x, false) < 0) {
+	/* A file with no progress to show goes to zfs recv as its stdin: no copy. */
+	int got = file && !x.progress ? zfs_recv_fd(ds, x.fd) : zfs_recv_from(ds, import_rd, &x, false);
+	if (got < 0) {
 		if (zfs_exists(ds))
 			undo_destroy(ds, "-r");
 		goto out;

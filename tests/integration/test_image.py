@@ -363,3 +363,120 @@ def test_update_debian(debian_release, jails_ds, tmp_path):
     assert len(names) == 1 and names[0].startswith("ioc-update_")
     assert names[0] in p.stdout
     assert "rollback" in p.stdout
+
+
+# ---- upgrade, and update of a basejail ------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _busybox_release_with(tmp_path, marker) -> Path:
+    """A busybox release directory whose rootfs.tar.xz also holds bin/MARKER."""
+    src = tmp_path / "bbsrc"
+    subprocess.run(["bash", str(REPO / "scripts" / "mkbusybox-release.sh"), str(src)],
+                   check=True, capture_output=True, timeout=120)
+    out = tmp_path / "bbnext"
+    out.mkdir()
+    with tarfile.open(src / "rootfs.tar.xz") as tin, \
+            tarfile.open(out / "rootfs.tar.xz", "w:xz") as tout:
+        for m in tin.getmembers():
+            tout.addfile(m, tin.extractfile(m) if m.isfile() else None)
+        data = marker.encode() + b"\n"
+        ti = tarfile.TarInfo(f"./bin/{marker}")
+        ti.size, ti.mode = len(data), 0o644
+        tout.addfile(ti, io.BytesIO(data))
+    return out
+
+
+def test_upgrade_basejail_switches_release(release, jails_ds, tmp_path):
+    d = _busybox_release_with(tmp_path, "bb-next-marker")
+    ioc("fetch", "release=bb-next", f"ftplocaldir={d}", "ftpfiles=rootfs.tar.xz")
+    uuid = parse_uuid(ioc("create", "-b", f"release={release}", "tag=upb", *NONET).stdout)
+    ds = f"{jails_ds}/{uuid}"
+    # not fetched: refused before anything is made
+    r = ioc("upgrade", "upb", "release=bb-never", check=False)
+    assert r.returncode == 1 and "not fetched" in r.stderr
+    assert snapshots(ds) == []
+    r = ioc("upgrade", "upb", "release=bb-next")
+    assert zfs_get(ds, "iocell:release") == "bb-next"
+    names = [s.split("@")[1] for s in snapshots(ds)]
+    assert len(names) == 1 and names[0].startswith("ioc-upgrade_") and names[0] in r.stdout
+    ioc("start", "upb")
+    try:
+        # the read-only system directories now come from the new release
+        assert sh("upb", "cat /bin/bb-next-marker").stdout.strip() == "bb-next-marker"
+    finally:
+        ioc("stop", "upb")
+    r = ioc("upgrade", "upb", "release=bb-next", check=False)
+    assert r.returncode == 1 and "already on release bb-next" in r.stderr
+
+
+def test_update_basejail_of_a_tarball_release_says_why_not(release, jails_ds):
+    uuid = parse_uuid(ioc("create", "-b", f"release={release}", "tag=upd-b", *NONET).stdout)
+    r = ioc("update", "upd-b", check=False)
+    assert r.returncode == 1
+    assert "root tarball" in r.stderr and "no updater" in r.stderr
+    assert snapshots(f"{jails_ds}/{uuid}") == []
+
+
+def test_upgrade_refuses_tree_without_apt(release, jails_ds):
+    uuid = parse_uuid(ioc("create", "-c", f"release={release}", "tag=up-none", *NONET).stdout)
+    r = ioc("upgrade", "up-none", "release=other", check=False)
+    assert r.returncode == 1 and "no known package manager" in r.stderr
+    assert snapshots(f"{jails_ds}/{uuid}") == []
+    assert zfs_get(f"{jails_ds}/{uuid}", "iocell:release") == release
+
+
+FAKE_APT = """#!/bin/sh
+echo "apt-get $*" >> /var/log/fake-apt.log
+case "$*" in
+*dist-upgrade*)
+    [ -e /etc/fail-upgrade ] && { echo "E: broken on purpose" >&2; exit 100; }
+    echo upgraded > /etc/upgraded ;;
+esac
+exit 0
+"""
+
+
+def _fake_debian_jail(release, mountroot, tag):
+    """A busybox jail that looks like a Debian tree whose apt-get is a logging stub."""
+    uuid = parse_uuid(ioc("create", "-c", f"release={release}", f"tag={tag}", *NONET).stdout)
+    root = jail_root(mountroot, uuid)
+    (root / "usr/bin").mkdir(parents=True, exist_ok=True)
+    apt = root / "usr/bin/apt-get"
+    apt.write_text(FAKE_APT)
+    apt.chmod(0o755)
+    (root / "etc/apt").mkdir(parents=True, exist_ok=True)
+    (root / "etc/apt/sources.list").write_text("deb http://deb.example.org/debian oldsuite main\n")
+    (root / "etc/debian_version").write_text("12.0\n")
+    (root / "etc/os-release").write_text("ID=debian\nVERSION_CODENAME=oldsuite\n")
+    (root / "var/log").mkdir(parents=True, exist_ok=True)
+    return uuid, root
+
+
+def test_upgrade_debian_tree_switches_suite_and_dist_upgrades(release, jails_ds, mountroot):
+    uuid, root = _fake_debian_jail(release, mountroot, "up-deb")
+    r = ioc("upgrade", "up-deb", "release=newsuite")
+    assert (root / "etc/apt/sources.list").read_text() == \
+        "deb http://deb.example.org/debian newsuite main\n"
+    calls = (root / "var/log/fake-apt.log").read_text().splitlines()
+    assert any(c.endswith(" update") for c in calls)
+    assert any("dist-upgrade" in c for c in calls)
+    assert (root / "etc/upgraded").exists()
+    assert zfs_get(f"{jails_ds}/{uuid}", "iocell:release") == "newsuite"
+    names = [s.split("@")[1] for s in snapshots(f"{jails_ds}/{uuid}")]
+    assert len(names) == 1 and names[0].startswith("ioc-upgrade_") and names[0] in r.stdout
+
+
+def test_failed_upgrade_rolls_back_and_says_so(release, jails_ds, mountroot):
+    uuid, root = _fake_debian_jail(release, mountroot, "up-fail")
+    (root / "etc/fail-upgrade").write_text("")
+    r = ioc("upgrade", "up-fail", "release=newsuite", check=False)
+    assert r.returncode == 1
+    assert "dist-upgrade to newsuite failed" in r.stderr and "rolled back to ioc-upgrade_" in r.stderr
+    # everything as before: sources, no trace of the attempt, release unchanged
+    assert (root / "etc/apt/sources.list").read_text() == \
+        "deb http://deb.example.org/debian oldsuite main\n"
+    assert not (root / "var/log/fake-apt.log").exists()
+    assert not (root / "etc/upgraded").exists()
+    assert zfs_get(f"{jails_ds}/{uuid}", "iocell:release") == release
