@@ -1530,41 +1530,16 @@ static long import_rd(void *buf, size_t n, void *arg)
 	}
 }
 
-/* The received jail must carry iocell properties (the jail model reads local and
- * received values alike, so they need no rewriting). */
-static int check_received_props(const char *ds)
-{
-	struct ztable t;
-	const char *dss[] = {ds, NULL};
-	if (zfs_get(&t, "all", dss, NULL, false, false, 0) < 0)
-		return -1;
-	int rc = 0, seen = 0;
-	for (size_t i = 0; i < t.nrows; i++) {
-		struct strv *r = &t.rows[i];
-		if (r->n < 4 || !startswith(r->v[1], IOC_PROP_PREFIX) || streq(r->v[1], "iocell:active"))
-			continue;
-		if (streq(r->v[3], "local") || streq(r->v[3], "received"))
-			seen++;
-	}
-	ztable_free(&t);
-	if (rc == 0 && seen == 0) {
-		ioc_err("the image carries no iocell properties: not an iocell jail export");
-		rc = -1;
-	}
-	return rc;
-}
-
 /* Give a received jail its own identity. */
 static int reidentify(const char *uuid, const struct kv *given, char **tag)
 {
-	char *ds = ds_jail(uuid);
-	int lr = check_received_props(ds);
-	free(ds);
-	if (lr < 0)
-		return -1;
+	/* The jail model reads local and received values alike: the received properties
+	 * need no rewriting, and a stream without them is no iocell jail. */
 	struct jail *j = jail_load(uuid);
-	if (!j)
+	if (!j) {
+		ioc_err_ctx("the image is not an iocell jail export");
 		return -1;
+	}
 	int rc = -1;
 	char *old = xstrdup(jail_prop(j, "host_hostuuid"));
 	struct kv set;
@@ -1633,24 +1608,41 @@ int image_import_stream(const char *file, int fd, const struct kv *given, char u
 			return -1;
 		}
 	}
-	/* A file with no progress to show goes to zfs recv as its stdin: no copy. */
-	int got = file && !x.progress ? zfs_recv_fd(ds, x.fd) : zfs_recv_from(ds, import_rd, &x, false);
+	/* A file with no progress to show goes to zfs recv as its stdin: no copy, and
+	 * `zfs recv -v` names the snapshots it made. */
+	struct strv snaps;
+	sv_init(&snaps);
+	bool direct = file && !x.progress;
+	int got = direct ? zfs_recv_fd(ds, x.fd, &snaps) : zfs_recv_from(ds, import_rd, &x, false);
 	if (got < 0) {
+		sv_free(&snaps);
 		if (zfs_exists(ds))
 			undo_destroy(ds, "-r");
 		goto out;
 	}
 	xfer_progress(&x, "importing", true);
 	/* Drop the export snapshot(s) the stream carried; the jail's own snapshots stay. */
-	const char *dss[] = {ds, NULL};
-	if (zfs_list(&t, "name", dss, 1, "snapshot", NULL) < 0)
-		goto undo;
-	for (size_t i = 0; i < t.nrows; i++) {
-		const char *n = t.rows[i].n ? t.rows[i].v[0] : "";
-		const char *at = strchr(n, '@');
-		if (at && startswith(at + 1, EXPORT_SNAP_PREFIX) && zfs_destroy(n, "-r") < 0)
+	if (!direct) {
+		const char *dss[] = {ds, NULL};
+		if (zfs_list(&t, "name", dss, 1, "snapshot", NULL) < 0) {
+			sv_free(&snaps);
 			goto undo;
+		}
+		for (size_t i = 0; i < t.nrows; i++)
+			sv_add(&snaps, t.rows[i].n ? t.rows[i].v[0] : "");
 	}
+	size_t dl = strlen(ds);
+	for (size_t i = 0; i < snaps.n; i++) {
+		const char *n = snaps.v[i];
+		if (strncmp(n, ds, dl) != 0 || n[dl] != '@')
+			continue; /* children's: the recursive destroy takes them */
+		const char *at = strchr(n, '@');
+		if (at && startswith(at + 1, EXPORT_SNAP_PREFIX) && zfs_destroy(n, "-r") < 0) {
+			sv_free(&snaps);
+			goto undo;
+		}
+	}
+	sv_free(&snaps);
 	if (reidentify(uuid, given, tag) < 0)
 		goto undo;
 	rc = 0;

@@ -690,16 +690,31 @@ done:
 	return (rc < 0 || b < 0) ? -1 : 0;
 }
 
-int zfs_recv_fd(const char *dest, int fd)
+int zfs_recv_fd(const char *dest, int fd, struct strv *received)
 {
 	struct strv a;
 	sv_init(&a);
 	sv_add(&a, "recv");
+	if (received)
+		sv_add(&a, "-v");
 	sv_add(&a, dest);
 	char *what = xasprintf("zfs recv %s failed", dest);
-	int rc = zfs_run_in(&a, NULL, what, fd);
+	char *out = NULL;
+	int rc = zfs_run_in(&a, received ? &out : NULL, what, fd);
 	free(what);
 	sv_free(&a);
+	if (received) {
+		/* -v: "receiving full|incremental stream of SRC@S into DEST@S" per snapshot */
+		struct strv lines = {0};
+		split(&lines, out ? out : "", "\n", true);
+		for (size_t i = 0; i < lines.n; i++) {
+			const char *into = strstr(lines.v[i], " into ");
+			if (startswith(lines.v[i], "receiving ") && into && strchr(into, '@'))
+				sv_add(received, into + 6);
+		}
+		sv_free(&lines);
+		free(out);
+	}
 	return rc;
 }
 

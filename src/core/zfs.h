@@ -80,8 +80,9 @@ int zfs_send_to(const char *snap, bool replicate, zfs_chunk_cb cb, void *arg);
 /* zfs recv DEST with its stdin fed by the reader cb (returns bytes, 0 at EOF, -1 error). */
 typedef long (*zfs_read_cb)(void *buf, size_t n, void *arg);
 int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force);
-/* `zfs recv DEST` reading the stream straight from fd (a file: no relay). */
-int zfs_recv_fd(const char *dest, int fd);
+/* `zfs recv DEST` reading the stream straight from fd (a file: no relay).  received:
+ * if not NULL (initialised), gets the snapshots made (DS@SNAP, from `zfs recv -v`). */
+int zfs_recv_fd(const char *dest, int fd, struct strv *received);
 
 /* zpool */
 int zpool_names(struct strv *names);

@@ -480,3 +480,26 @@ def test_failed_upgrade_rolls_back_and_says_so(release, jails_ds, mountroot):
     assert not (root / "var/log/fake-apt.log").exists()
     assert not (root / "etc/upgraded").exists()
     assert zfs_get(f"{jails_ds}/{uuid}", "iocell:release") == release
+
+
+def test_import_of_a_foreign_stream_is_refused_and_leaves_nothing(release, jails_ds, mountroot):
+    """A valid ZFS stream that is not an iocell export: refused after the receive, and
+    the received dataset is gone again."""
+    pool = jails_ds.split("/")[0]
+    zfs("create", f"{pool}/plainfs")
+    zfs("snapshot", f"{pool}/plainfs@s")
+    fake = "00000000-0000-4000-8000-00000000f00d"
+    img = Path(mountroot) / "images" / f"{fake}.zfs"
+    with open(img, "wb") as f:
+        subprocess.run(["zfs", "send", f"{pool}/plainfs@s"], stdout=f, check=True)
+    digest = hashlib.sha256(img.read_bytes()).hexdigest()
+    (Path(mountroot) / "images" / f"{fake}.sha256").write_text(f"{digest}  {img.name}\n")
+    before = jail_uuids(jails_ds)
+    try:
+        r = ioc("import", fake, check=False)
+        assert r.returncode == 1 and "not an iocell jail export" in r.stderr
+        assert jail_uuids(jails_ds) == before
+    finally:
+        zfs("destroy", "-r", f"{pool}/plainfs")
+        img.unlink()
+        (Path(mountroot) / "images" / f"{fake}.sha256").unlink()
