@@ -504,3 +504,26 @@ def test_bad_values_rejected_at_set(release, bad):
     # and at create
     r = ioc("create", "-c", f"release={release}", "tag=nv2", "interfaces=vnet0:bridge0", bad, check=False)
     assert r.returncode != 0, bad
+
+
+def test_stop_removes_veths_even_when_the_namespace_is_held(release, net, rundir):
+    """stop lets the kernel remove veth pairs with the jail's namespace; when something
+    else keeps that namespace alive, it deletes them itself."""
+    u = make_jail(release, "tag=nh", f"interfaces=vnet0:{net.bridge},vnet1:{net.bridge}",
+                  "ip4_addr=vnet0|198.51.100.70/24")
+    net.bridges.append(net.bridge)
+    ioc("start", "nh")
+    assert len(iocell_links(u)) == 2
+    pid = int(state(rundir, u)["pid"])
+    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+    try:
+        ioc("stop", "nh")
+        assert not iocell_links(u)
+        assert state(rundir, u) == {}
+    finally:
+        os.close(fd)
+    # and the usual way: gone with the namespace
+    ioc("start", "nh")
+    assert len(iocell_links(u)) == 2
+    ioc("stop", "nh")
+    assert not iocell_links(u)
