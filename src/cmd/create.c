@@ -88,15 +88,11 @@ static void to_zfs(struct kv *z, const struct kv *props)
 
 static void undo_jail(const char *ds)
 {
-	char *keep = xstrdup(ioc_errmsg());
-	char *hint = xstrdup(ioc_errhint());
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
 	if (zfs_destroy(ds, "-r") < 0 && zfs_lasterr != ZE_NOENT)
 		ioc_warn("could not remove the half-made %s: %s", ds, ioc_errmsg());
-	ioc_err("%s", keep);
-	if (*hint)
-		ioc_hint("%s", hint);
-	free(keep);
-	free(hint);
+	ioc_err_restore(&keep);
 }
 
 static bool release_missing_hint(const char *rel)
@@ -246,19 +242,15 @@ int cmd_create(int argc, char **argv)
 			free(tag);
 			free(deftag);
 			/* Atomic: remove the jails this command made already. */
-			char *keep = xstrdup(ioc_errmsg());
-			char *hint = xstrdup(ioc_errhint());
+			struct ioc_errsave keep;
+			ioc_err_save(&keep);
 			for (size_t k = 0; k < made.n; k++) {
 				char *ds = ds_jail(made.v[k]);
 				if (zfs_destroy(ds, "-r") == 0)
 					index_drop(made.v[k]);
 				free(ds);
 			}
-			ioc_err("%s", keep);
-			if (*hint)
-				ioc_hint("%s", hint);
-			free(keep);
-			free(hint);
+			ioc_err_restore(&keep);
 			goto out;
 		}
 		sv_add(&made, uuid);

@@ -395,16 +395,12 @@ static void remount_rest(const struct plan *p)
 			sv_add(&m, p->mounted.v[i]);
 	}
 	sv_sort(&m);
-	char *keep = xstrdup(ioc_errmsg());
-	char *hint = xstrdup(ioc_errhint());
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
 	for (size_t i = 0; i < m.n; i++)
 		if (zfs_mount(m.v[i]) < 0)
 			ioc_warn("could not mount %s again: %s", m.v[i], ioc_errmsg());
-	ioc_err("%s", keep);
-	if (*hint)
-		ioc_hint("%s", hint);
-	free(keep);
-	free(hint);
+	ioc_err_restore(&keep);
 	sv_free(&m);
 }
 

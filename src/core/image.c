@@ -41,29 +41,14 @@ static int at_nofollow(int dirfd, const char *rel, int flags, mode_t mode)
 	return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
 }
 
-static void keep_err(char **msg, char **hint)
-{
-	*msg = xstrdup(ioc_errmsg());
-	*hint = xstrdup(ioc_errhint());
-}
-
-static void restore_err(char *msg, char *hint)
-{
-	ioc_err("%s", msg);
-	if (*hint)
-		ioc_hint("%s", hint);
-	free(msg);
-	free(hint);
-}
-
 /* Destroy a dataset/snapshot on an undo path, keeping the pending error. */
 static void undo_destroy(const char *name, const char *flags)
 {
-	char *m, *h;
-	keep_err(&m, &h);
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
 	if (zfs_destroy(name, flags) < 0 && zfs_lasterr != ZE_NOENT)
 		ioc_warn("could not remove %s: %s", name, ioc_errmsg());
-	restore_err(m, h);
+	ioc_err_restore(&keep);
 }
 
 static char *mounted_dir(const char *ds)
@@ -2097,10 +2082,10 @@ int image_upgrade(struct jail *j, const char *newrel, char **snap)
 	rc = 0;
 	goto out;
 undo: {
-	char *m, *h;
-	keep_err(&m, &h);
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
 	int r = rollback_all(j->ds, sn);
-	restore_err(m, h);
+	ioc_err_restore(&keep);
 	if (r == 0)
 		ioc_err_ctx("upgrade failed; jail %s was rolled back to %s", tag, sn);
 	else

@@ -107,26 +107,6 @@ static double mib(unsigned long long b)
 }
 
 /* Keep an error across cleanup steps that may record their own. */
-struct errsave {
-	char *msg, *hint;
-};
-
-static void err_save(struct errsave *e)
-{
-	e->msg = xstrdup(ioc_errmsg());
-	e->hint = xstrdup(ioc_errhint());
-}
-
-static void err_restore(struct errsave *e)
-{
-	ioc_err("%s", e->msg);
-	if (*e->hint)
-		ioc_hint("%s", e->hint);
-	free(e->msg);
-	free(e->hint);
-	e->msg = e->hint = NULL;
-}
-
 /* The mountpoint of DS, which must be mounted (zfs-fuse mounts nothing after a restart:
  * writing into an unmounted mountpoint would land on the host's disk). */
 static char *mounted_path(const char *ds)
@@ -1204,8 +1184,8 @@ static void undo_free(struct undo *u)
 /* Bring back the state before the fetch.  The pending error stays the reported one. */
 static void undo_run(struct undo *u, const char *prev)
 {
-	struct errsave keep;
-	err_save(&keep);
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
 	for (size_t i = u->created.n; i-- > 0;) {
 		if (zfs_destroy(u->created.v[i], "-r") < 0 && zfs_lasterr != ZE_NOENT)
 			ioc_warn("could not remove the half-made %s: %s", u->created.v[i], ioc_errmsg());
@@ -1233,7 +1213,7 @@ static void undo_run(struct undo *u, const char *prev)
 		free(cur);
 		free(old);
 	}
-	err_restore(&keep);
+	ioc_err_restore(&keep);
 }
 
 /* Fill (or refresh) the basejail masters from root. */
@@ -1540,10 +1520,10 @@ int release_fetch(const struct fetch_opts *o)
 	rc = f.exists ? update_release(&f) : create_release(&f);
 out:
 	if (rc < 0) {
-		struct errsave keep;
-		err_save(&keep);
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
 		fetch_free(&f);
-		err_restore(&keep);
+		ioc_err_restore(&keep);
 	} else {
 		fetch_free(&f);
 	}
@@ -1670,11 +1650,11 @@ int release_make_basejail_root(const char *rel, const char *root_ds)
 	rc = 0;
 out:
 	if (rc < 0 && made_root) {
-		struct errsave keep;
-		err_save(&keep);
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
 		if (zfs_destroy(root_ds, "-r") < 0 && zfs_lasterr != ZE_NOENT)
 			ioc_warn("could not remove the half-made %s: %s", root_ds, ioc_errmsg());
-		err_restore(&keep);
+		ioc_err_restore(&keep);
 	}
 		sv_free(&copy);
 	sv_free(&sys);

@@ -74,6 +74,22 @@ const char *ioc_errhint(void) { return hintbuf; }
 bool ioc_err_pending(void) { return errbuf[0] != '\0'; }
 void ioc_err_clear(void) { errbuf[0] = hintbuf[0] = '\0'; }
 
+void ioc_err_save(struct ioc_errsave *e)
+{
+	e->msg = xstrdup(errbuf);
+	e->hint = xstrdup(hintbuf);
+}
+
+void ioc_err_restore(struct ioc_errsave *e)
+{
+	ioc_err("%s", e->msg);
+	if (*e->hint)
+		ioc_hint("%s", e->hint);
+	free(e->msg);
+	free(e->hint);
+	e->msg = e->hint = NULL;
+}
+
 void ioc_err_print(void)
 {
 	if (!errbuf[0])

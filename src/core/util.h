@@ -21,6 +21,13 @@ const char *ioc_errmsg(void);
 const char *ioc_errhint(void);
 bool ioc_err_pending(void);
 void ioc_err_clear(void);
+/* Keep the pending error across clean-up steps that may record their own:
+ * save, clean up, restore (which records it again and frees the copy). */
+struct ioc_errsave {
+	char *msg, *hint;
+};
+void ioc_err_save(struct ioc_errsave *e);
+void ioc_err_restore(struct ioc_errsave *e);
 /* Print the pending error (and hint) as one line on stderr, then clear it. */
 void ioc_err_print(void);
 /* Print a warning line on stderr immediately. */

@@ -498,8 +498,8 @@ static pid_t clone_ns(int flags)
 static void start_cleanup(const char *uuid, pid_t pid, struct cgroup *cg, int jid,
 			  const struct runstate *st)
 {
-	char *keep = xstrdup(ioc_errmsg());
-	char *hint = xstrdup(ioc_errhint());
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
 	int nethold = pid > 0 ? net_hold(st) : -1; /* network: the jail's namespace */
 	if (pid > 0) {
 		kill(pid, SIGKILL);
@@ -511,11 +511,7 @@ static void start_cleanup(const char *uuid, pid_t pid, struct cgroup *cg, int ji
 		ioc_warn("%s", ioc_errmsg());
 	rs_remove(uuid);
 	jid_release(jid, uuid);
-	ioc_err("%s", keep);
-	if (*hint)
-		ioc_hint("%s", hint);
-	free(keep);
-	free(hint);
+	ioc_err_restore(&keep);
 }
 
 /* Speculative start (jail_spec): is the configuration we are running on stale?
@@ -524,16 +520,17 @@ static int spec_stale(struct jail_spec *sp, const struct jail *j)
 {
 	if (!sp || !sp->active)
 		return 0;
-	char *keep = ioc_err_pending() ? xstrdup(ioc_errmsg()) : NULL;
-	char *hint = keep ? xstrdup(ioc_errhint()) : NULL;
+	bool failing = ioc_err_pending();
+	struct ioc_errsave keep = {0};
+	if (failing)
+		ioc_err_save(&keep);
 	int v = jail_spec_check(sp, j);
-	if (v == 0 && keep) { /* the failure being reported stands */
-		ioc_err("%s", keep);
-		if (*hint)
-			ioc_hint("%s", hint);
+	if (failing && v == 0) {
+		ioc_err_restore(&keep); /* the failure being reported stands */
+	} else {
+		free(keep.msg);
+		free(keep.hint);
 	}
-	free(keep);
-	free(hint);
 	return v;
 }
 

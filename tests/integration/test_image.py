@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import datasets, ioc, iocell_bin, parse_uuid, snapshots, zfs, zfs_exists, zfs_get
+from helpers import RELEASES_DS, datasets, ioc, iocell_bin, parse_uuid, snapshots, zfs, zfs_exists, zfs_get
 
 
 def jail_root(mountroot, uuid) -> Path:
@@ -363,6 +363,23 @@ def test_update_debian(debian_release, jails_ds, tmp_path):
     assert len(names) == 1 and names[0].startswith("ioc-update_")
     assert names[0] in p.stdout
     assert "rollback" in p.stdout
+
+
+@pytest.mark.slow
+def test_update_basejail_refetches_its_release(debian_release, jails_ds):
+    rel_ds = f"{RELEASES_DS}/{debian_release}"
+    uuid = parse_uuid(ioc("create", "-b", f"release={debian_release}", "tag=updb", *NONET).stdout)
+    before = zfs_get(rel_ds, "iocell:fetched")
+    time.sleep(1.1)  # the stamp has a resolution of one second
+    p = ioc("update", "updb", timeout=900)
+    assert f"release {debian_release} updated" in p.stdout
+    assert zfs_get(rel_ds, "iocell:fetched") > before
+    assert snapshots(f"{jails_ds}/{uuid}") == []  # the jail itself holds nothing to back out
+    ioc("start", "updb")
+    try:
+        assert sh("updb", "test -x /usr/bin/apt-get && echo ok").stdout.strip() == "ok"
+    finally:
+        ioc("stop", "updb")
 
 
 # ---- upgrade, and update of a basejail ------------------------------------------------
