@@ -41,7 +41,7 @@ const struct propdef prop_table[] = {
 	{"notes", "none", PT_TEXT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "text", "free text"},
 	{"owner", "root", PT_TEXT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "text", "informational"},
 	{"last_started", "none", PT_TIME, PF_RO | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
-	 "time (read-only)", "time of the last successful start"},
+	 "time (read-only)", "time of the last successful start (kept in /run/iocell until rcshutdown)"},
 	{"mountpoint", NULL, PT_PATH, PF_RO | PF_DERIVED | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
 	 "path (read-only)", "where the jail's dataset is mounted on the host"},
 
