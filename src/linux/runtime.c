@@ -1004,8 +1004,9 @@ static void console_relay(int master, pid_t child)
 	}
 }
 
-/* Fork into the jail: child1 joins the cgroup and every namespace, child2 (inside the
- * jail's PID namespace) becomes the command.  Returns the command's status. */
+/* Fork into the jail: a child joins the cgroup and every namespace, and its child (inside
+ * the jail's PID namespace) becomes the command; for a plain exec we join all but the
+ * mount namespace ourselves and fork the command directly.  Returns its status. */
 static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *status)
 {
 	struct jail_security sec;
@@ -1059,7 +1060,42 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 	if (sp->mode == SP_CONSOLE)
 		tty_raw();
 	fflush(NULL);
-	pid_t c1 = fork();
+	pid_t c1;
+	if (sp->mode == SP_INTERACTIVE) {
+		/* Like nsenter: we join the cgroup and every namespace but the mount one (our
+		 * /proc stays the host's), and the one child, which enters the jail's PID
+		 * namespace by being forked, joins the mount namespace and becomes the
+		 * command. */
+		prctl(PR_SET_DUMPABLE, 0);
+		int ownpid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (ownpid < 0 || (cg.n && cg_attach(&cg, getpid()) < 0) ||
+		    setns(pidfd, nsflags & ~CLONE_NEWNS) < 0) {
+			if (!ioc_err_pending())
+				ioc_err("cannot enter the jail's namespaces: %s", strerror(errno));
+			if (ownpid >= 0)
+				close(ownpid);
+			close(errp[0]);
+			close(errp[1]);
+			close(pidfd);
+			cg_free(&cg);
+			return -1;
+		}
+		c1 = fork();
+		/* Children we may start later (none; a sanitizer's helper) stay on the host. */
+		if (c1 != 0 && setns(ownpid, CLONE_NEWPID) < 0)
+			ioc_warn("cannot return to the host's PID namespace: %s", strerror(errno));
+		close(ownpid);
+		if (c1 == 0) {
+			close(errp[0]);
+			if (setns(pidfd, CLONE_NEWNS) < 0) {
+				ioc_err("cannot enter the jail's mount namespace: %s", strerror(errno));
+				child_fail(errp[1]);
+			}
+			become_jail_process(sp, caps, &sec, &lim, errp[1]);
+		}
+	} else {
+		c1 = fork();
+	}
 	if (c1 < 0) {
 		ioc_err("fork failed: %s", strerror(errno));
 		tty_restore();
@@ -1067,7 +1103,7 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 		cg_free(&cg);
 		return -1;
 	}
-	if (c1 == 0) {
+	if (c1 == 0) { /* not SP_INTERACTIVE: this child joins and then forks the command */
 		close(errp[0]);
 		prctl(PR_SET_DUMPABLE, 0);
 		if (sp->mode == SP_LOGGED) {
