@@ -3,7 +3,6 @@
 #include "cmd/cmd.h"
 
 #include <getopt.h>
-#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,7 +145,6 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	setlocale(LC_CTYPE, "");
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--debug") == 0 || strcmp(argv[i], "-d") == 0) {

@@ -9,6 +9,7 @@
 #include "core/util.h"
 
 #include <dlfcn.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,6 +47,9 @@ const struct lazy_archive *lazy_archive(void)
 	if (!loaded) {
 		static const char *const names[] = {"libarchive.so.13", "libarchive.so", NULL};
 		static const char libname[] = "libarchive", pkg[] = "libarchive13";
+		/* libarchive converts path names to the locale's character set: only the
+		 * commands that use it need the user's locale (validation stays ASCII). */
+		setlocale(LC_CTYPE, "");
 		void *h = lazy_open(names, pkg);
 		LAZY_ARCHIVE_FUNCS(LAZY_SYM)
 		loaded = 1;

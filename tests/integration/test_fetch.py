@@ -504,3 +504,24 @@ def test_debootstrap_bookworm(debian_release, mountroot, jails_ds):
     assert os.readlink(jroot / "bin") == "usr/bin"
     assert (jroot / "usr" / "bin" / "apt-get").is_file()
     ioc("destroy", "-f", "debbase", input="Y\n")
+
+
+def test_utf8_file_names_are_extracted_as_they_are(relname, mountroot, tmp_path):
+    """Non-ASCII (pax, UTF-8) names come out byte for byte, even in the C locale."""
+    d = tmp_path / "rel"
+    d.mkdir()
+    names = ["etc/grüße", "etc/日本語.conf"]
+    with tarfile.open(d / "rootfs.tar", "w", format=tarfile.PAX_FORMAT) as t:
+        for n in ["./", "etc"]:
+            ti = tarfile.TarInfo(n)
+            ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+            t.addfile(ti)
+        for n in names:
+            ti = tarfile.TarInfo(n)
+            ti.size, ti.mode = 3, 0o644
+            t.addfile(ti, io.BytesIO(b"ok\n"))
+    ioc("fetch", f"release={relname}", f"ftplocaldir={d}", "ftpfiles=rootfs.tar",
+        env={"LC_ALL": "C"})
+    root = release_root(mountroot, relname)
+    for n in names:
+        assert (root / n).read_bytes() == b"ok\n"
