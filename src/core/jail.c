@@ -169,12 +169,6 @@ static int jail_from_rows(struct jail *j, struct ztable *t)
 	jail_fill(j, t, &mark_ok);
 	if (!mark_ok)
 		return 1;
-	/* A start since the property was last written is recorded in the runtime dir. */
-	char *started = rs_started_read(j->uuid);
-	const char *stored = kv_get(&j->props, "last_started");
-	if (started && (!stored || streq(stored, "none") || strcmp(started, stored) > 0))
-		kv_set(&j->props, "last_started", started);
-	free(started);
 	if (!kv_get(&j->props, "host_hostuuid")) {
 		ioc_err("%s is not an iocell jail (it has no iocell:host_hostuuid)", j->ds);
 		return -1;
@@ -204,8 +198,15 @@ struct jail *jail_load(const char *uuid)
 		}
 		int rc = jail_from_rows(j, &t);
 		ztable_free(&t);
-		if (rc == 0)
+		if (rc == 0) {
+			/* A start since the property was written is in the runtime dir. */
+			char *started = rs_started_read(uuid);
+			const char *stored = kv_get(&j->props, "last_started");
+			if (started && (!stored || streq(stored, "none") || strcmp(started, stored) > 0))
+				kv_set(&j->props, "last_started", started);
+			free(started);
 			jail_conf_save(j);
+		}
 		if (rc == 1 && attempt == 0) {
 			jail_free(j);
 			continue;
@@ -264,6 +265,35 @@ static struct jail *jail_load_cached(const char *uuid)
 	return j;
 }
 
+/* NAME among the index entries: by exact tag, else by a UUID prefix matching one jail.
+ * Its UUID goes to uuid; every prefix match ("UUID (tag)") to cands, when given.
+ * Returns NAME_TAG, NAME_PREFIX, or NAME_NONE (not found or ambiguous). */
+enum name_hit { NAME_NONE, NAME_TAG, NAME_PREFIX };
+
+static enum name_hit brief_match(const struct jail_brief *b, size_t n, const char *name,
+				 char uuid[37], struct strv *cands)
+{
+	uuid[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (streq(b[i].tag, name)) {
+			snprintf(uuid, 37, "%s", b[i].uuid);
+			return NAME_TAG;
+		}
+	size_t hits = 0;
+	if (hexprefix(name))
+		for (size_t i = 0; i < n; i++)
+			if (strncasecmp(b[i].uuid, name, strlen(name)) == 0) {
+				if (cands)
+					sv_addf(cands, "%s (%s)", b[i].uuid, b[i].tag);
+				if (hits++ == 0)
+					snprintf(uuid, 37, "%s", b[i].uuid);
+			}
+	if (hits == 1)
+		return NAME_PREFIX;
+	uuid[0] = '\0';
+	return NAME_NONE;
+}
+
 /* NAME to UUID through the cached index only (no zfs call): 0 found, -1 not. */
 static int index_lookup(const char *name, char uuid[37])
 {
@@ -277,24 +307,9 @@ static int index_lookup(const char *name, char uuid[37])
 		ioc_err_clear();
 		return -1;
 	}
-	long hit = -1;
-	size_t prefix_hits = 0;
-	for (size_t i = 0; i < n && hit < 0; i++)
-		if (streq(b[i].tag, name))
-			hit = (long)i;
-	if (hit < 0 && hexprefix(name))
-		for (size_t i = 0; i < n; i++)
-			if (strncasecmp(b[i].uuid, name, strlen(name)) == 0) {
-				hit = (long)i;
-				prefix_hits++;
-			}
-	int rc = -1;
-	if (hit >= 0 && prefix_hits <= 1) {
-		snprintf(uuid, 37, "%s", b[hit].uuid);
-		rc = 0;
-	}
+	enum name_hit hit = brief_match(b, n, name, uuid, NULL);
 	jail_brief_free(b, n);
-	return rc;
+	return hit == NAME_NONE ? -1 : 0;
 }
 
 struct jail *jail_resolve_spec(const char *name, struct jail_spec *sp)
@@ -338,17 +353,17 @@ int jail_spec_check(struct jail_spec *sp, const struct jail *j)
 		fresh = jail_new(j->uuid);
 		int rc = jail_from_rows(fresh, &t);
 		ztable_free(&t);
-		if (rc == 0)
-			jail_conf_save(fresh);
 		if (rc != 0) {
 			jail_free(fresh);
 			fresh = NULL;
 		}
 	}
 	if (fresh && jail_same_config(fresh, j)) {
-		jail_free(fresh);
+		jail_free(fresh); /* the cache is right: nothing to write */
 		return 0;
 	}
+	if (fresh)
+		jail_conf_save(fresh);
 	if (fresh && (streq(jail_prop(fresh, "tag"), sp->name) || !streq(jail_prop(j, "tag"), sp->name))) {
 		/* Changed, and still the jail the name means (by tag, or by UUID). */
 		sp->fresh = fresh;
@@ -594,21 +609,10 @@ struct jail *jail_resolve(const char *name)
 			return NULL;
 		if (attempt)
 			fresh = true;
-		long tag_hit = -1;
 		struct strv cands = {0};
 		sv_init(&cands);
-		for (size_t i = 0; i < n; i++)
-			if (streq(b[i].tag, name))
-				tag_hit = (long)i;
-		if (tag_hit < 0 && hexprefix(name))
-			for (size_t i = 0; i < n; i++)
-				if (strncasecmp(b[i].uuid, name, strlen(name)) == 0)
-					sv_addf(&cands, "%s (%s)", b[i].uuid, b[i].tag);
-		char uuid[37] = "";
-		if (tag_hit >= 0)
-			snprintf(uuid, sizeof(uuid), "%s", b[tag_hit].uuid);
-		else if (cands.n == 1)
-			snprintf(uuid, sizeof(uuid), "%.36s", cands.v[0]);
+		char uuid[37];
+		enum name_hit hit = brief_match(b, n, name, uuid, &cands);
 		jail_brief_free(b, n);
 		if (!uuid[0]) {
 			if (!fresh) {
@@ -640,7 +644,7 @@ struct jail *jail_resolve(const char *name)
 			return NULL;
 		}
 		/* Verify the cached answer: a tag hit must still carry that tag. */
-		if (tag_hit >= 0 && !streq(jail_prop(j, "tag"), name) && !fresh) {
+		if (hit == NAME_TAG && !streq(jail_prop(j, "tag"), name) && !fresh) {
 			jail_free(j);
 			continue;
 		}

@@ -367,30 +367,39 @@ int zfs_unmount(const char *ds)
 	return rc;
 }
 
+/* The arguments of `zfs get` with the four columns the parsers read. */
+static void get_args(struct strv *a, const char *props, const char *const *datasets,
+		     const char *sources, bool parsable, bool recursive, int depth)
+{
+	sv_init(a);
+	sv_add(a, "get");
+	sv_add(a, parsable ? "-Hp" : "-H");
+	if (recursive)
+		sv_add(a, "-r");
+	if (depth >= 0) {
+		sv_add(a, "-d");
+		sv_addf(a, "%d", depth);
+	}
+	if (sources) {
+		sv_add(a, "-s");
+		sv_add(a, sources);
+	}
+	sv_add(a, "-o");
+	sv_add(a, "name,property,value,source");
+	sv_add(a, props);
+	for (size_t i = 0; datasets && datasets[i]; i++)
+		sv_add(a, datasets[i]);
+}
+
+static const char get_what[] = "cannot read ZFS properties";
+
 int zfs_get(struct ztable *t, const char *props, const char *const *datasets,
 	    const char *sources, bool parsable, bool recursive, int depth)
 {
 	struct strv a;
-	sv_init(&a);
-	sv_add(&a, "get");
-	sv_add(&a, parsable ? "-Hp" : "-H");
-	if (recursive)
-		sv_add(&a, "-r");
-	if (depth >= 0) {
-		sv_add(&a, "-d");
-		sv_addf(&a, "%d", depth);
-	}
-	if (sources) {
-		sv_add(&a, "-s");
-		sv_add(&a, sources);
-	}
-	sv_add(&a, "-o");
-	sv_add(&a, "name,property,value,source");
-	sv_add(&a, props);
-	for (size_t i = 0; datasets && datasets[i]; i++)
-		sv_add(&a, datasets[i]);
+	get_args(&a, props, datasets, sources, parsable, recursive, depth);
 	char *out = NULL;
-	int rc = zfs_run(&a, &out, "cannot read ZFS properties");
+	int rc = zfs_run(&a, &out, get_what);
 	sv_free(&a);
 	if (rc == 0)
 		ztable_parse(t, out);
@@ -401,13 +410,8 @@ int zfs_get(struct ztable *t, const char *props, const char *const *datasets,
 int zfs_get_begin(struct zfs_job *job, const char *props, const char *ds)
 {
 	struct strv a;
-	sv_init(&a);
-	sv_add(&a, "get");
-	sv_add(&a, "-H");
-	sv_add(&a, "-o");
-	sv_add(&a, "name,property,value,source");
-	sv_add(&a, props);
-	sv_add(&a, ds);
+	const char *dss[] = {ds, NULL};
+	get_args(&a, props, dss, NULL, false, false, -1);
 	zfs_argv(&job->argv, &a);
 	sv_free(&a);
 	run_init(&job->r, (const char *const *)job->argv.v);
@@ -415,7 +419,7 @@ int zfs_get_begin(struct zfs_job *job, const char *props, const char *ds)
 	job->r.env_add = zfs_env;
 	if (run_start(&job->r) < 0) {
 		zfs_lasterr = ZE_OTHER;
-		ioc_err_ctx("cannot read ZFS properties");
+		ioc_err_ctx("%s", get_what);
 		run_free(&job->r);
 		sv_free(&job->argv);
 		return -1;
@@ -426,7 +430,7 @@ int zfs_get_begin(struct zfs_job *job, const char *props, const char *ds)
 int zfs_get_end(struct zfs_job *job, struct ztable *t)
 {
 	char *out = NULL;
-	int rc = zfs_outcome(&job->r, run_finish(&job->r), "cannot read ZFS properties", &out);
+	int rc = zfs_outcome(&job->r, run_finish(&job->r), get_what, &out);
 	if (rc == 0)
 		ztable_parse(t, out);
 	free(out);
