@@ -223,7 +223,19 @@ out:
 	return rc;
 }
 
-static int mount_fstab(int rootfd, const char *root, const char *fstab)
+/* One fstab entry: SRC on INSIDE (a path beneath the jail root). */
+struct fstab_entry {
+	const char *fstab;
+	size_t line;
+	char src[4096], inside[4096];
+	bool ro;
+};
+
+/* Call fn for each entry of the jail's fstab (none when the file does not exist) until
+ * it returns non-zero; returns that value, 0, or -1 for an unreadable file or a bad
+ * line. */
+static int fstab_each(int rootfd, const char *root, const char *fstab,
+		      int (*fn)(int rootfd, const struct fstab_entry *e))
 {
 	if (!fstab || access(fstab, F_OK) != 0)
 		return 0;
@@ -235,11 +247,12 @@ static int mount_fstab(int rootfd, const char *root, const char *fstab)
 	free(txt);
 	int rc = 0;
 	size_t rootlen = strlen(root);
+	struct fstab_entry *e = xmalloc(sizeof(*e));
+	e->fstab = fstab;
 	for (size_t i = 0; i < lines.n && rc == 0; i++) {
-		char src[4096], dst[4096], err[256];
-		bool ro;
-		int r = fstab_parse_line(lines.v[i], src, sizeof(src), dst, sizeof(dst), &ro, err,
-					 sizeof(err));
+		char dst[4096], err[256];
+		int r = fstab_parse_line(lines.v[i], e->src, sizeof(e->src), dst, sizeof(dst), &e->ro,
+					 err, sizeof(err));
 		if (r == 0)
 			continue;
 		if (r < 0) {
@@ -251,34 +264,57 @@ static int mount_fstab(int rootfd, const char *root, const char *fstab)
 		const char *inside = dst;
 		if (strncmp(dst, root, rootlen) == 0 && (dst[rootlen] == '/' || !dst[rootlen]))
 			inside = dst + rootlen;
-		struct stat st;
-		if (stat(src, &st) < 0) {
-			ioc_err("%s line %zu: source %s: %s", fstab, i + 1, src, strerror(errno));
-			rc = -1;
-			break;
-		}
-		if (!exists_beneath(rootfd, inside, NULL)) {
-			if (S_ISDIR(st.st_mode)) {
-				if (mkdir_beneath(rootfd, inside, 0755) < 0) {
-					rc = -1;
-					break;
-				}
-			} else {
-				int fd = open_beneath(rootfd, inside, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644);
-				if (fd < 0) {
-					ioc_err("cannot create %s in the jail: %s", inside, strerror(errno));
-					rc = -1;
-					break;
-				}
-				close(fd);
-			}
-		}
-		rc = mount_at(rootfd, inside, src, NULL, MS_BIND | MS_REC, NULL, false);
-		if (rc == 0 && ro)
-			rc = remount_ro(rootfd, inside, MS_NOSUID | MS_NODEV);
+		snprintf(e->inside, sizeof(e->inside), "%s", inside);
+		e->line = i + 1;
+		rc = fn(rootfd, e);
 	}
+	free(e);
 	sv_free(&lines);
 	return rc;
+}
+
+static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
+{
+	struct stat st;
+	if (stat(e->src, &st) < 0) {
+		ioc_err("%s line %zu: source %s: %s", e->fstab, e->line, e->src, strerror(errno));
+		return -1;
+	}
+	if (!exists_beneath(rootfd, e->inside, NULL)) {
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdir_beneath(rootfd, e->inside, 0755) < 0)
+				return -1;
+		} else {
+			int fd = open_beneath(rootfd, e->inside, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644);
+			if (fd < 0) {
+				ioc_err("cannot create %s in the jail: %s", e->inside, strerror(errno));
+				return -1;
+			}
+			close(fd);
+		}
+	}
+	if (mount_at(rootfd, e->inside, e->src, NULL, MS_BIND | MS_REC, NULL, false) < 0)
+		return -1;
+	return e->ro ? remount_ro(rootfd, e->inside, MS_NOSUID | MS_NODEV) : 0;
+}
+
+static int fstab_target_missing(int rootfd, const struct fstab_entry *e)
+{
+	return exists_beneath(rootfd, e->inside, NULL) ? 0 : 1;
+}
+
+/* Would jailfs_setup create anything in the jail's root (a missing mount point)?
+ * 1 yes, 0 no, -1 error (a bad fstab). */
+static int needs_create(int rootfd, const struct jailfs_opts *o)
+{
+	static const char *const dirs[] = {"proc", "sys", "dev"};
+	bool want[] = {o->mount_procfs, o->mount_sysfs, o->mount_devfs};
+	for (int i = 0; i < 3; i++) {
+		bool d = false;
+		if (want[i] && (!exists_beneath(rootfd, dirs[i], &d) || !d))
+			return 1;
+	}
+	return fstab_each(rootfd, o->root, o->fstab, fstab_target_missing);
 }
 
 /* /proc with the entries OCI runtimes mask: files hidden under /dev/null, directories
@@ -422,6 +458,17 @@ static int setup_sys(int rootfd, bool own_netns)
 
 int jailfs_setup(const struct jailfs_opts *o)
 {
+	if (o->no_create) {
+		int fd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			ioc_err("cannot open the jail root %s: %s", o->root, strerror(errno));
+			return -1;
+		}
+		int r = needs_create(fd, o);
+		close(fd);
+		if (r != 0)
+			return r < 0 ? -1 : JAILFS_DEFERRED;
+	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		ioc_err("cannot make mounts private: %s", strerror(errno));
 		return -1;
@@ -436,7 +483,7 @@ int jailfs_setup(const struct jailfs_opts *o)
 		return -1;
 	}
 	int rc = -1;
-	if (mount_fstab(rootfd, o->root, o->fstab) < 0)
+	if (fstab_each(rootfd, o->root, o->fstab, mount_fstab_entry) < 0)
 		goto out;
 	if (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0)
 		goto out;
@@ -444,14 +491,24 @@ int jailfs_setup(const struct jailfs_opts *o)
 		goto out;
 	if (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0)
 		goto out;
-	if (o->resolv) {
-		bool d;
-		if (exists_beneath(rootfd, "etc", &d) && d &&
-		    write_beneath(rootfd, "etc/resolv.conf", o->resolv, strlen(o->resolv), 0644) < 0)
-			goto out;
-	}
 	rc = 0;
 out:
+	close(rootfd);
+	return rc;
+}
+
+int jailfs_write_resolv(const char *root, const char *content)
+{
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		ioc_err("cannot open the jail root %s: %s", root, strerror(errno));
+		return -1;
+	}
+	bool d = false;
+	int rc = 0;
+	if (exists_beneath(rootfd, "etc", &d) && d &&
+	    write_beneath(rootfd, "etc/resolv.conf", content, strlen(content), 0644) < 0)
+		rc = -1;
 	close(rootfd);
 	return rc;
 }

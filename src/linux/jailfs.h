@@ -18,14 +18,21 @@ struct jailfs_opts {
 	bool own_netns;         /* sysfs can be mounted fresh (else the host's is bound ro) */
 	bool proc_net_writable; /* securelevel <= 0: /proc/sys/net stays writable */
 	const char *hostname, *domainname; /* NULL: leave */
-	const char *resolv;     /* resolv.conf content to write, or NULL to leave */
 	unsigned long pts_max;  /* devpts "max" (pseudoterminals limit), 0 = kernel default */
+	bool no_create;         /* create nothing in the jail's root (see jailfs_setup) */
 };
 
+#define JAILFS_DEFERRED 1
+
 /* In a fresh mount namespace (the caller unshared it): make propagation private, bind
- * the root, mount fstab entries, /proc (masked), /sys (ro), a minimal /dev, write
- * resolv.conf.  Does not pivot.  Errors recorded with ioc_err. */
+ * the root, mount fstab entries, /proc (masked), /sys (ro), a minimal /dev.  Missing
+ * mount points are created in the jail's root, unless no_create: then it returns
+ * JAILFS_DEFERRED before mounting anything when one is missing.  Does not pivot.
+ * 0 done, -1 error recorded with ioc_err. */
 int jailfs_setup(const struct jailfs_opts *o);
+/* Write etc/resolv.conf beneath root (never through the jail's symlinks; left alone
+ * when unchanged, skipped when the jail has no etc directory). */
+int jailfs_write_resolv(const char *root, const char *content);
 /* pivot_root into root and detach the old root. */
 int jailfs_pivot(const char *root);
 

@@ -11,6 +11,7 @@
 #include "linux/net.h"
 #include "linux/security.h"
 
+#include <alloca.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -412,6 +413,8 @@ static int ns_flags_for(bool own_net, bool own_ipc)
 
 struct startctx {
 	struct jailfs_opts fs;
+	const char *resolv;     /* resolv.conf content, NULL to leave it */
+	bool speculative;       /* the configuration is not confirmed yet (jail_spec) */
 	char *root;
 	int sync_rd, err_wr, log_fd, status_wr, init_fd;
 	uint64_t caps;
@@ -447,9 +450,21 @@ static void start_child(struct startctx *c)
 	}
 	if (c->own_net && lo_up() < 0)
 		child_fail(c->err_wr);
-	if (jailfs_setup(&c->fs) < 0)
+	/* On a configuration not yet confirmed (speculative start) this only mounts, in our
+	 * own mount namespace: creating a missing mount point in the jail's dataset waits. */
+	c->fs.no_create = c->speculative;
+	int fsr = jailfs_setup(&c->fs);
+	if (fsr < 0)
 		child_fail(c->err_wr);
-	/* 2. wait for the go: network and runtime state are in place */
+	/* 2. the configuration is confirmed: now we may write into the jail's root */
+	if (read_some(c->sync_rd, &b, 1, -1) != 1)
+		_exit(1);
+	c->fs.no_create = false;
+	if (fsr == JAILFS_DEFERRED && jailfs_setup(&c->fs) < 0)
+		child_fail(c->err_wr);
+	if (c->resolv && jailfs_write_resolv(c->root, c->resolv) < 0)
+		child_fail(c->err_wr);
+	/* 3. wait for the go: network and runtime state are in place */
 	if (read_some(c->sync_rd, &b, 1, -1) != 1)
 		_exit(1);
 	if (jailfs_pivot(c->root) < 0)
@@ -657,9 +672,10 @@ int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 		.proc_net_writable = sec.securelevel <= 0 && own_net,
 		.hostname = jail_prop(j, "host_hostname"),
 		.domainname = jail_prop(j, "host_domainname"),
-		.resolv = resolv,
 		.pts_max = c.lim.v[LIM_PSEUDOTERMINALS].action ? c.lim.v[LIM_PSEUDOTERMINALS].amount : 0,
 	};
+	c.resolv = resolv;
+	c.speculative = sp && sp->active;
 	c.root = root;
 	c.sync_rd = syncp[0];
 	c.err_wr = errp[1];
@@ -687,10 +703,12 @@ int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 	char tbuf[32];
 	snprintf(tbuf, sizeof(tbuf), "%llu", proc_starttime(pid));
 	rs_set(&st, "starttime", tbuf);
-	if (rs_write(&st) < 0 || cg_attach(&cg, pid) < 0)
+	if (rs_write(&st) < 0)
 		goto out_state;
-	/* The child waits until the configuration is confirmed: its set-up writes into the
-	 * jail's root and would compete for the zfs-fuse daemon with the `zfs get`. */
+	if (cg_attach(&cg, pid) < 0 || write_all(syncp[1], "a", 1) < 0)
+		goto out_state;
+	/* The child sets up its mounts meanwhile; what it would write into the jail's root
+	 * waits until the configuration is confirmed. */
 	if ((respec = spec_stale(sp, j)) != 0)
 		goto out_state;
 	if (write_all(syncp[1], "c", 1) < 0)
@@ -881,6 +899,59 @@ static int lookup_user(const char *name, struct jailuser *u)
 	return 0;
 }
 
+/* execve, and a file without "#!" or ELF header run by /bin/sh (as execvpe does). */
+static void exec_file(const char *path, char *const argv[], char *const envp[])
+{
+	execve(path, argv, envp);
+	if (errno != ENOEXEC)
+		return;
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	char **sh = alloca((n + 2) * sizeof(*sh));
+	sh[0] = "/bin/sh";
+	sh[1] = (char *)path;
+	for (size_t i = 1; i <= n; i++)
+		sh[i + 1] = argv[i];
+	execve(sh[0], sh, envp);
+	errno = ENOEXEC;
+}
+
+/* execvpe over the jail's PATH, without touching our environment (the caller may be a
+ * vfork child sharing our memory): a name with a slash is executed as it is; otherwise
+ * each PATH directory in turn, the first EACCES remembered as execvpe does. */
+static void exec_in_path(char *const argv[], char *const envp[])
+{
+	const char *name = argv[0];
+	if (!*name) {
+		errno = ENOENT;
+		return;
+	}
+	if (strchr(name, '/')) {
+		exec_file(name, argv, envp);
+		return;
+	}
+	size_t nlen = strlen(name);
+	bool denied = false;
+	for (const char *p = jail_path_env + 5; *p;) {
+		const char *e = strchrnul(p, ':');
+		size_t dlen = (size_t)(e - p);
+		char path[4096];
+		if (dlen + 1 + nlen < sizeof(path)) {
+			memcpy(path, p, dlen);
+			path[dlen] = '/';
+			memcpy(path + dlen + 1, name, nlen + 1);
+			exec_file(path, argv, envp);
+			if (errno == EACCES)
+				denied = true;
+			else if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+				return;
+		}
+		p = *e ? e + 1 : e;
+	}
+	errno = denied ? EACCES : ENOENT;
+}
+
 /* In the final child, inside every namespace: identity, privileges, exec. */
 static void become_jail_process(const struct spawn *sp, uint64_t caps,
 				const struct jail_security *sec, const struct limits *lim,
@@ -893,6 +964,7 @@ static void become_jail_process(const struct spawn *sp, uint64_t caps,
 	if (lookup_user(who, &u) < 0) {
 		if (sp->user)
 			child_fail(errfd);
+		ioc_err_clear(); /* root without a passwd entry: the defaults below */
 		memset(&u, 0, sizeof(u));
 		snprintf(u.home, sizeof(u.home), "/root");
 		snprintf(u.shell, sizeof(u.shell), "/bin/sh");
@@ -924,9 +996,7 @@ static void become_jail_process(const struct spawn *sp, uint64_t caps,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	/* execvpe searches our own PATH: make it the jail's. */
-	setenv("PATH", jail_path_env + 5, 1);
-	execvpe(sp->argv[0], sp->argv, envp);
+	exec_in_path(sp->argv, envp);
 	ioc_err("cannot execute %s in the jail: %s", sp->argv[0], strerror(errno));
 	child_fail(errfd);
 }
@@ -1080,11 +1150,11 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 			cg_free(&cg);
 			return -1;
 		}
-		c1 = fork();
-		/* Children we may start later (none; a sanitizer's helper) stay on the host. */
-		if (c1 != 0 && setns(ownpid, CLONE_NEWPID) < 0)
-			ioc_warn("cannot return to the host's PID namespace: %s", strerror(errno));
-		close(ownpid);
+		/* vfork: no copy of our page tables (the largest part of this command's time on
+		 * a virtual machine), and we sleep until the command is executed.  The child
+		 * shares our memory: it only calls what leaves our state as it was (balanced
+		 * allocations, static error text) and ends in execve or _exit. */
+		c1 = vfork();
 		if (c1 == 0) {
 			close(errp[0]);
 			if (setns(pidfd, CLONE_NEWNS) < 0) {
@@ -1093,6 +1163,10 @@ static int jail_spawn(const struct runstate *rs, const struct spawn *sp, int *st
 			}
 			become_jail_process(sp, caps, &sec, &lim, errp[1]);
 		}
+		/* Children we may start later (none; a sanitizer's helper) stay on the host. */
+		if (setns(ownpid, CLONE_NEWPID) < 0)
+			ioc_warn("cannot return to the host's PID namespace: %s", strerror(errno));
+		close(ownpid);
 	} else {
 		c1 = fork();
 	}

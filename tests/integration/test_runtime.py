@@ -97,6 +97,27 @@ def test_exec_status_and_verbatim_argv(jail):
     assert r.returncode != 0 and "nonexistent-cmd" in r.stderr
 
 
+def test_exec_searches_the_jails_path_like_execvpe(jail, mountroot):
+    root = mountroot / "jails" / jail / "root"
+    (root / "usr/local/bin").mkdir(parents=True, exist_ok=True)
+    script = root / "usr/local/bin/no-shebang"
+    script.write_text('echo "by-sh:$1"\n')  # no "#!": run by /bin/sh, as execvpe does
+    script.chmod(0o755)
+    plain = root / "usr/local/bin/not-executable"
+    plain.write_text("echo never\n")
+    plain.chmod(0o644)
+    ioc("start", "rt")
+    assert jexec("rt", "no-shebang", "a b").stdout == "by-sh:a b\n"
+    assert jexec("rt", "/usr/local/bin/no-shebang", "x").stdout == "by-sh:x\n"
+    r = jexec("rt", "not-executable", check=False)
+    assert r.returncode != 0 and "Permission denied" in r.stderr and "never" not in r.stdout
+    r = jexec("rt", "", check=False)
+    assert r.returncode != 0
+    # the command's environment is the jail's, whatever iocell was called with
+    assert jexec("rt", "sh", "-c", 'echo "$PATH"').stdout.strip() == \
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
 def test_exec_on_stopped_jail_is_clear_error(jail):
     r = ioc("exec", "rt", "true", check=False)
     assert r.returncode == 1 and "not running" in r.stderr
@@ -411,6 +432,34 @@ def test_start_uses_properties_changed_behind_iocells_back(jail, rundir, mountro
     ioc("start", "rt")
     assert jexec("rt", "hostname").stdout.strip() == "changed-outside"
     assert log.count("starting again") == (mountroot / "log" / f"{jail}-console.log").read_text().count("starting again")
+
+
+def test_start_creates_missing_mount_points_only_on_the_confirmed_configuration(
+        jail, rundir, mountroot, tmp_path):
+    """The speculative set-up only mounts; creating a missing mount point in the jail's
+    dataset waits until `zfs get` has confirmed the configuration."""
+    ioc("start", "rt")
+    ioc("stop", "rt")
+    assert "iocell:mount_procfs\t1" in (rundir / f"{jail}.conf").read_text()
+    root = mountroot / "jails" / jail / "root"
+    (root / "proc").rmdir()
+    # the cache says mount_procfs=1; the real value, set behind iocell's back, is 0
+    zfs("set", "iocell:mount_procfs=0", f"{JAILS_DS}/{jail}")
+    ioc("start", "rt")
+    assert not (root / "proc").exists()
+    assert jexec("rt", "ls", "/").returncode == 0
+    ioc("stop", "rt")
+    # confirmed: the missing mount points (/proc and an fstab target) are created
+    ioc("set", "mount_procfs=1", "rt")
+    src = tmp_path / "shared"
+    src.mkdir()
+    (src / "f").write_text("shared\n")
+    (mountroot / "jails" / jail / "fstab").write_text(f"{src} /data bind ro\n")
+    assert not (root / "data").exists()
+    ioc("start", "rt")
+    assert (root / "proc").is_dir() and (root / "data").is_dir()
+    assert jexec("rt", "cat", "/data/f").stdout == "shared\n"
+    assert jexec("rt", "cat", "/proc/1/cmdline").stdout.startswith("iocell-init")
 
 
 def test_start_with_stale_cache_of_a_retagged_jail_starts_nothing(jail, rundir):
