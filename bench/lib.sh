@@ -122,6 +122,10 @@ bench_setup() {
     JAILS_DS=$IOCROOT/jails
     RELEASES_DS=$IOCROOT/releases
     REL_DS=$RELEASES_DS/$BENCH_REL
+    # with BENCH_POOL, the jails already there are the user's: teardown leaves them
+    if [ -n "${BENCH_POOL:-}" ]; then
+        BENCH_PRE_JAILS=$(bench_jail_names | tr '\n' ' ')
+    fi
     REL_ROOT=$(zfs get -H -o value mountpoint "$REL_DS/root" 2>/dev/null || true)
     [ -d "$REL_ROOT" ] || REL_ROOT=$(zfs get -H -o value mountpoint "$REL_DS")/root
     blog "load: $(uptime)"

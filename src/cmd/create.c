@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
+#include "core/lazylib.h" /* after the library headers */
 
 int cmd_create(int, char **);
 int cmd_clone(int, char **);

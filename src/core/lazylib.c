@@ -3,7 +3,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
+#include <libmnl/libmnl.h>
 #include <openssl/evp.h>
+#include <seccomp.h>
+#include <uuid/uuid.h>
 
 #include "core/lazylib.h"
 #include "core/util.h"
@@ -57,30 +60,25 @@ const struct lazy_archive *lazy_archive(void)
 	return &t;
 }
 
-const struct lazy_curl *lazy_curl(void)
-{
-	static struct lazy_curl t;
-	static int loaded;
-	if (!loaded) {
-		static const char *const names[] = {"libcurl.so.4", "libcurl.so", NULL};
-		static const char libname[] = "libcurl", pkg[] = "libcurl4";
-		void *h = lazy_open(names, pkg);
-		LAZY_CURL_FUNCS(LAZY_SYM)
-		loaded = 1;
+/* The loader of one library: fn() returns its table, filled at the first call. */
+#define LAZY_LOADER(fn, libname_, pkg_, funcs, ...)                             \
+	const struct fn *fn(void)                                               \
+	{                                                                       \
+		static struct fn t;                                             \
+		static int loaded;                                              \
+		if (!loaded) {                                                  \
+			static const char *const names[] = {__VA_ARGS__, NULL}; \
+			static const char libname[] = libname_, pkg[] = pkg_;   \
+			void *h = lazy_open(names, pkg);                        \
+			funcs(LAZY_SYM)                                         \
+			loaded = 1;                                             \
+		}                                                               \
+		return &t;                                                      \
 	}
-	return &t;
-}
 
-const struct lazy_crypto *lazy_crypto(void)
-{
-	static struct lazy_crypto t;
-	static int loaded;
-	if (!loaded) {
-		static const char *const names[] = {"libcrypto.so.3", "libcrypto.so", NULL};
-		static const char libname[] = "libcrypto", pkg[] = "libssl3";
-		void *h = lazy_open(names, pkg);
-		LAZY_CRYPTO_FUNCS(LAZY_SYM)
-		loaded = 1;
-	}
-	return &t;
-}
+LAZY_LOADER(lazy_curl, "libcurl", "libcurl4", LAZY_CURL_FUNCS, "libcurl.so.4", "libcurl.so")
+LAZY_LOADER(lazy_crypto, "libcrypto", "libssl3", LAZY_CRYPTO_FUNCS, "libcrypto.so.3", "libcrypto.so")
+LAZY_LOADER(lazy_mnl, "libmnl", "libmnl0", LAZY_MNL_FUNCS, "libmnl.so.0", "libmnl.so")
+LAZY_LOADER(lazy_seccomp, "libseccomp", "libseccomp2", LAZY_SECCOMP_FUNCS, "libseccomp.so.2",
+	    "libseccomp.so")
+LAZY_LOADER(lazy_uuid, "libuuid", "libuuid1", LAZY_UUID_FUNCS, "libuuid.so.1", "libuuid.so")

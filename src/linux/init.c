@@ -460,8 +460,6 @@ int main(int argc, char **argv)
 	if (getpid() != 1)
 		return usage("iocell-init must be PID 1 of a PID namespace");
 
-	tzset();
-
 	if (sigfillset(&all) < 0 || sigprocmask(SIG_SETMASK, &all, NULL) < 0) {
 		report_status("error sigprocmask: %s", strerror(errno));
 		return 1;
@@ -491,7 +489,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[2], "none") == 0)
 		report_status("exit 0");
-	else
+	/* The log's timestamps are in the jail's zone (a file read through the jail's
+	 * file system: not before start has its answer when there is no command). */
+	tzset();
+	if (strcmp(argv[2], "none") != 0)
 		start_command(argv[2], timeout);
 
 	for (;;) {

@@ -497,17 +497,59 @@ out:
 	return rc;
 }
 
-int jailfs_write_resolv(const char *root, const char *content)
+/* DIR/NAME beneath rootfd, if it is a symlink, is removed (the link, never its target):
+ * e.g. a jail's resolv.conf pointing into /run gives way to the file iocell writes. */
+static int unlink_symlink_beneath(int rootfd, const char *dir, const char *name)
+{
+	int dfd = open_beneath(rootfd, dir, O_PATH | O_DIRECTORY, 0);
+	if (dfd < 0) {
+		ioc_err("cannot open %s in the jail: %s", dir, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	int rc = 0;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
+	    unlinkat(dfd, name, 0) < 0) {
+		ioc_err("cannot replace the symlink %s/%s in the jail: %s", dir, name, strerror(errno));
+		rc = -1;
+	}
+	close(dfd);
+	return rc;
+}
+
+/* Is PATH beneath rootfd a regular file holding exactly data (read, never written)? */
+static bool same_beneath(int rootfd, const char *path, const char *data, size_t len)
+{
+	/* O_NONBLOCK: a FIFO planted by the jail must not hang us. */
+	int fd = open_beneath(rootfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	char cur[4096];
+	ssize_t k = -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && len < sizeof(cur))
+		k = pread(fd, cur, len + 1, 0);
+	close(fd);
+	return k == (ssize_t)len && memcmp(cur, data, len) == 0;
+}
+
+int jailfs_write_resolv(const char *root, const char *content, bool check_only)
 {
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
+		if (check_only)
+			return 1; /* the write reports it */
 		ioc_err("cannot open the jail root %s: %s", root, strerror(errno));
 		return -1;
 	}
 	bool d = false;
 	int rc = 0;
-	if (exists_beneath(rootfd, "etc", &d) && d &&
-	    write_beneath(rootfd, "etc/resolv.conf", content, strlen(content), 0644) < 0)
+	if (!exists_beneath(rootfd, "etc", &d) || !d)
+		rc = 0; /* no /etc: nothing to do */
+	else if (check_only)
+		rc = same_beneath(rootfd, "etc/resolv.conf", content, strlen(content)) ? 0 : 1;
+	else if (unlink_symlink_beneath(rootfd, "etc", "resolv.conf") < 0 ||
+		 write_beneath(rootfd, "etc/resolv.conf", content, strlen(content), 0644) < 0)
 		rc = -1;
 	close(rootfd);
 	return rc;

@@ -31,8 +31,9 @@ struct jailfs_opts {
  * 0 done, -1 error recorded with ioc_err. */
 int jailfs_setup(const struct jailfs_opts *o);
 /* Write etc/resolv.conf beneath root (never through the jail's symlinks; left alone
- * when unchanged, skipped when the jail has no etc directory). */
-int jailfs_write_resolv(const char *root, const char *content);
+ * when unchanged, skipped when the jail has no etc directory): 0 done, -1 error.  With
+ * check_only nothing is written: 0 when there is nothing to write, 1 when there is. */
+int jailfs_write_resolv(const char *root, const char *content, bool check_only);
 /* pivot_root into root and detach the old root. */
 int jailfs_pivot(const char *root);
 

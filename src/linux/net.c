@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include "core/lazylib.h" /* after the library headers */
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>

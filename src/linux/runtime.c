@@ -456,13 +456,17 @@ static void start_child(struct startctx *c)
 	int fsr = jailfs_setup(&c->fs);
 	if (fsr < 0)
 		child_fail(c->err_wr);
+	/* resolv.conf: compared now, written (if it differs) once confirmed */
+	int resolv = c->resolv ? jailfs_write_resolv(c->root, c->resolv, c->speculative) : 0;
+	if (resolv < 0)
+		child_fail(c->err_wr);
 	/* 2. the configuration is confirmed: now we may write into the jail's root */
 	if (read_some(c->sync_rd, &b, 1, -1) != 1)
 		_exit(1);
 	c->fs.no_create = false;
 	if (fsr == JAILFS_DEFERRED && jailfs_setup(&c->fs) < 0)
 		child_fail(c->err_wr);
-	if (c->resolv && jailfs_write_resolv(c->root, c->resolv) < 0)
+	if (resolv == 1 && jailfs_write_resolv(c->root, c->resolv, false) < 0)
 		child_fail(c->err_wr);
 	/* 3. wait for the go: network and runtime state are in place */
 	if (read_some(c->sync_rd, &b, 1, -1) != 1)

@@ -23,6 +23,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include "core/lazylib.h" /* after the library headers */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,19 +362,29 @@ static int add_rules(scmp_filter_ctx ctx, const struct jail_security *s)
 
 /* ------------------------------------------------------------------ compile, cache */
 
+/* The architecture the filter is compiled for (libseccomp's native one is the one we
+ * are built for): known without loading libseccomp, which a cached filter never needs. */
 static const char *arch_name(void)
 {
-	switch (seccomp_arch_native()) {
-	case SCMP_ARCH_X86_64: return "x86_64";
-	case SCMP_ARCH_X86: return "x86";
-	case SCMP_ARCH_X32: return "x32";
-	case SCMP_ARCH_AARCH64: return "aarch64";
-	case SCMP_ARCH_ARM: return "arm";
-	case SCMP_ARCH_PPC64LE: return "ppc64le";
-	case SCMP_ARCH_S390X: return "s390x";
-	case SCMP_ARCH_RISCV64: return "riscv64";
-	default: return "native";
-	}
+#if defined(__x86_64__) && defined(__ILP32__)
+	return "x32";
+#elif defined(__x86_64__)
+	return "x86_64";
+#elif defined(__i386__)
+	return "x86";
+#elif defined(__aarch64__)
+	return "aarch64";
+#elif defined(__arm__)
+	return "arm";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return "ppc64le";
+#elif defined(__s390x__)
+	return "s390x";
+#elif defined(__riscv) && __riscv_xlen == 64
+	return "riscv64";
+#else
+	return "native";
+#endif
 }
 
 /* The fields that change the program, normalized (securelevel only matters through

@@ -462,6 +462,38 @@ def test_start_creates_missing_mount_points_only_on_the_confirmed_configuration(
     assert jexec("rt", "cat", "/proc/1/cmdline").stdout.startswith("iocell-init")
 
 
+def test_resolv_conf_from_resolver(jail, rundir, mountroot, tmp_path):
+    etc = mountroot / "jails" / jail / "root" / "etc"
+    ioc("start", "rt")  # resolver=none: the host's file
+    assert jexec("rt", "cat", "/etc/resolv.conf").stdout == Path("/etc/resolv.conf").read_text()
+    ioc("stop", "rt")
+    ioc("set", "resolver=nameserver 192.0.2.53;search example.test", "rt")
+    ioc("start", "rt")
+    want = "nameserver 192.0.2.53\nsearch example.test\n"
+    assert jexec("rt", "cat", "/etc/resolv.conf").stdout == want
+    ioc("stop", "rt")
+    # unchanged: left alone, no write into the jail's dataset
+    before = (etc / "resolv.conf").stat().st_mtime_ns
+    time.sleep(0.05)
+    ioc("start", "rt")
+    ioc("stop", "rt")
+    assert (etc / "resolv.conf").stat().st_mtime_ns == before
+    # changed behind iocell's back (the cached configuration is stale): the real value
+    zfs("set", "iocell:resolver=nameserver 198.51.100.53", f"{JAILS_DS}/{jail}")
+    ioc("start", "rt")
+    assert (etc / "resolv.conf").read_text() == "nameserver 198.51.100.53\n"
+    ioc("stop", "rt")
+    # a symlink planted in the jail is replaced, never written through
+    victim = tmp_path / "victim"
+    victim.write_text("host file\n")
+    (etc / "resolv.conf").unlink()
+    os.symlink(str(victim), etc / "resolv.conf")
+    ioc("start", "rt")
+    assert victim.read_text() == "host file\n"
+    assert not (etc / "resolv.conf").is_symlink()
+    assert (etc / "resolv.conf").read_text() == "nameserver 198.51.100.53\n"
+
+
 def test_start_with_stale_cache_of_a_retagged_jail_starts_nothing(jail, rundir):
     ioc("start", "rt")
     ioc("stop", "rt")
