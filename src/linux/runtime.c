@@ -426,6 +426,42 @@ struct startctx {
 	char wallclock[48];     /* limits: the init's optional deadline argument */
 };
 
+/* Become the jail's future init: pivot into the root, fds 0-2 /dev/null, 3 log,
+ * 4 status, 5 init binary, 6 error pipe (7 the sync pipe, closed at exec), reduced
+ * capabilities, the seccomp filter, the jail's rlimits. */
+static void enter_jail(struct startctx *c)
+{
+	if (jailfs_pivot(c->root) < 0)
+		child_fail(c->err_wr);
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0) {
+		ioc_err("cannot open /dev/null in the jail: %s", strerror(errno));
+		child_fail(c->err_wr);
+	}
+	int want[] = {c->log_fd, c->status_wr, c->init_fd, c->err_wr, c->sync_rd};
+	int moved[5];
+	for (int i = 0; i < 5; i++) {
+		moved[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 10);
+		if (moved[i] < 0)
+			_exit(1);
+	}
+	if (dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 ||
+	    dup2(moved[0], INIT_FD_LOG) < 0 || dup2(moved[1], INIT_FD_STATUS) < 0 ||
+	    dup3(moved[2], 5, O_CLOEXEC) < 0 || dup3(moved[3], 6, O_CLOEXEC) < 0 ||
+	    dup3(moved[4], 7, O_CLOEXEC) < 0)
+		_exit(1);
+	c->err_wr = 6;
+	c->sync_rd = 7;
+	syscall(SYS_close_range, 8, ~0U, 0);
+	/* sec_apply_caps keeps CAP_SYS_ADMIN just long enough to install the filter
+	 * without no_new_privs; sec_apply_seccomp then drops it. */
+	if (sec_apply_caps(c->caps) < 0 || sec_apply_seccomp(&c->sec) < 0)
+		child_fail(c->err_wr);
+	/* limits: rlimits of the init, inherited by every process it starts */
+	if (lim_rlimits_self(&c->lim) < 0)
+		child_fail(c->err_wr);
+}
+
 static void start_child(struct startctx *c) __attribute__((noreturn));
 static void start_child(struct startctx *c)
 {
@@ -460,6 +496,11 @@ static void start_child(struct startctx *c)
 	int resolv = c->resolv ? jailfs_write_resolv(c->root, c->resolv, c->speculative) : 0;
 	if (resolv < 0)
 		child_fail(c->err_wr);
+	/* Nothing left to write into the jail's root: enter it now (pivot, privileges,
+	 * filter; all of it our own), so that only the exec waits for the go. */
+	bool entered = fsr == 0 && resolv == 0;
+	if (entered)
+		enter_jail(c);
 	/* 2. the configuration is confirmed: now we may write into the jail's root */
 	if (read_some(c->sync_rd, &b, 1, -1) != 1)
 		_exit(1);
@@ -471,35 +512,9 @@ static void start_child(struct startctx *c)
 	/* 3. wait for the go: network and runtime state are in place */
 	if (read_some(c->sync_rd, &b, 1, -1) != 1)
 		_exit(1);
-	if (jailfs_pivot(c->root) < 0)
-		child_fail(c->err_wr);
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nul < 0) {
-		ioc_err("cannot open /dev/null in the jail: %s", strerror(errno));
-		child_fail(c->err_wr);
-	}
-	/* fds: 0-2 /dev/null, 3 log, 4 status, 5 init binary, 6 error pipe */
-	int want[] = {c->log_fd, c->status_wr, c->init_fd, c->err_wr};
-	int moved[4];
-	for (int i = 0; i < 4; i++) {
-		moved[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 10);
-		if (moved[i] < 0)
-			_exit(1);
-	}
-	if (dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 ||
-	    dup2(moved[0], INIT_FD_LOG) < 0 || dup2(moved[1], INIT_FD_STATUS) < 0 ||
-	    dup3(moved[2], 5, O_CLOEXEC) < 0 || dup3(moved[3], 6, O_CLOEXEC) < 0)
-		_exit(1);
-	c->err_wr = 6;
-	syscall(SYS_close_range, 7, ~0U, 0);
-	/* sec_apply_caps keeps CAP_SYS_ADMIN just long enough to install the filter
-	 * without no_new_privs; sec_apply_seccomp then drops it. */
-	if (sec_apply_caps(c->caps) < 0 || sec_apply_seccomp(&c->sec) < 0)
-		child_fail(c->err_wr);
+	if (!entered)
+		enter_jail(c);
 	prctl(PR_SET_PDEATHSIG, 0);
-	/* limits: rlimits of the init, inherited by every process it starts */
-	if (lim_rlimits_self(&c->lim) < 0)
-		child_fail(c->err_wr);
 	char *argv[] = {"iocell-init", c->timeout, (char *)c->exec_start,
 			c->wallclock[0] ? c->wallclock : NULL, NULL};
 	char *envp[] = {(char *)jail_path_env, "TERM=linux", "container=iocell", NULL};
