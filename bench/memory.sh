@@ -52,7 +52,7 @@ for q in /proc/[0-9]*; do
 done
 
 # reference: an idle static busybox sleep in raw namespaces
-unshare -pfmuin --fork chroot "$REL_ROOT" /bin/sleep 3600 &
+unshare -pfmuin --fork chroot "$REL_ROOT" /bin/sleep 3600 2>/dev/null &   # (it complains when killed)
 upid=$!
 sleep 0.5
 spid=$(cat "/proc/$upid/task/$upid/children" 2>/dev/null | awk '{print $1}')
