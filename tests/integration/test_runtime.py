@@ -113,6 +113,12 @@ def test_exec_searches_the_jails_path_like_execvpe(jail, mountroot):
     assert r.returncode != 0 and "Permission denied" in r.stderr and "never" not in r.stdout
     r = jexec("rt", "", check=False)
     assert r.returncode != 0
+    # an unknown user: one clear error, nothing run, and the jail is still usable
+    r = jexec("rt", "touch", "/never-made", user="no-such-user", check=False)
+    assert r.returncode == 1 and "no user no-such-user" in r.stderr
+    assert r.stderr.count("\n") == 1
+    assert not (root / "never-made").exists()
+    assert jexec("rt", "id", "-u").stdout.strip() == "0"
     # the command's environment is the jail's, whatever iocell was called with
     assert jexec("rt", "sh", "-c", 'echo "$PATH"').stdout.strip() == \
         "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
