@@ -8,44 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_activate(int, char **);
-int cmd_fetch(int, char **);
-int cmd_create(int, char **);
-int cmd_clone(int, char **);
-int cmd_list(int, char **);
-int cmd_df(int, char **);
-int cmd_get(int, char **);
-int cmd_set(int, char **);
-int cmd_defaults(int, char **);
-int cmd_reset(int, char **);
-int cmd_snapshot(int, char **);
-int cmd_snaplist(int, char **);
-int cmd_snapremove(int, char **);
-int cmd_rollback(int, char **);
-int cmd_promote(int, char **);
-int cmd_destroy(int, char **);
-int cmd_start(int, char **);
-int cmd_stop(int, char **);
-int cmd_restart(int, char **);
-int cmd_exec(int, char **);
-int cmd_console(int, char **);
-int cmd_chroot(int, char **);
-int cmd_runtime(int, char **);
-int cmd_rcboot(int, char **);
-int cmd_rcshutdown(int, char **);
-int cmd_record(int, char **);
-int cmd_package(int, char **);
-int cmd_import(int, char **);
-int cmd_export(int, char **);
-int cmd_update(int, char **);
-int cmd_upgrade(int, char **);
-int cmd_cap(int, char **);
-int cmd_uncap(int, char **);
-int cmd_limits(int, char **);
-int cmd_inuse(int, char **);
 static int cmd_version(int, char **);
 static int cmd_help(int, char **);
-int cmd_manprops(int, char **);
 
 const struct cmddef commands[] = {
 	{"activate", cmd_activate, "[POOL [mountpoint=DIR] [file=IMG size=SIZE]]",

@@ -17,6 +17,45 @@ struct cmddef {
 	const char *summary; /* one line */
 };
 extern const struct cmddef commands[];
+
+/* The command handlers (one file of src/cmd per group), called with their own argv. */
+int cmd_activate(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_clone(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_df(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_set(int argc, char **argv);
+int cmd_defaults(int argc, char **argv);
+int cmd_reset(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_snaplist(int argc, char **argv);
+int cmd_snapremove(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_promote(int argc, char **argv);
+int cmd_destroy(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_console(int argc, char **argv);
+int cmd_chroot(int argc, char **argv);
+int cmd_runtime(int argc, char **argv);
+int cmd_rcboot(int argc, char **argv);
+int cmd_rcshutdown(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_package(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_update(int argc, char **argv);
+int cmd_upgrade(int argc, char **argv);
+int cmd_cap(int argc, char **argv);
+int cmd_uncap(int argc, char **argv);
+int cmd_limits(int argc, char **argv);
+int cmd_inuse(int argc, char **argv);
+int cmd_manprops(int argc, char **argv);
+
 const struct cmddef *cmd_find(const char *name);
 
 /* Print "usage: iocell NAME ARGS" (to stdout for -h, stderr otherwise). */
@@ -26,6 +65,10 @@ int usage_err(const char *name, const char *fmt, ...) __attribute__((format(prin
 /* Run getopt over argv with optstring (a leading '+' is added).  Handles -h.
  * Returns the option char, -1 at the end, or '?' after printing a usage error. */
 int cmd_getopt(const char *name, int argc, char **argv, const char *opts);
+/* The options of a command that takes at most one flag (none when flag is 0; *set
+ * becomes true when given): -1 when they parsed, with optind at the first operand;
+ * otherwise what the handler returns (CMD_OK after -h, CMD_USAGE). */
+int cmd_flag(const char *name, int argc, char **argv, char flag, bool *set);
 extern bool cmd_help_shown;
 /* Set when a handler returns the exit status of a command run in a jail (exec, console,
  * chroot): no error line is printed for it. */

@@ -55,6 +55,19 @@ int cmd_getopt(const char *name, int argc, char **argv, const char *opts)
 	return c;
 }
 
+int cmd_flag(const char *name, int argc, char **argv, char flag, bool *set)
+{
+	char opts[2] = {flag, '\0'};
+	int c;
+	while ((c = cmd_getopt(name, argc, argv, opts)) != -1) {
+		if (flag && c == flag)
+			*set = true;
+		else
+			return c == 'h' ? CMD_OK : CMD_USAGE;
+	}
+	return -1;
+}
+
 bool parse_assignments(const char *cmd, char **args, int n, struct kv *out)
 {
 	kv_init(out);

@@ -13,9 +13,6 @@
 #include <uuid/uuid.h>
 #include "core/lazylib.h" /* after the library headers */
 
-int cmd_create(int, char **);
-int cmd_clone(int, char **);
-
 static void new_uuid(char out[37])
 {
 	uuid_t u;
@@ -287,9 +284,9 @@ out:
 
 int cmd_clone(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("clone", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("clone", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (optind >= argc)
 		return usage_err("clone", "expected NAME[@SNAP]");
 	char *name, *snapname;

@@ -20,8 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int cmd_destroy(int, char **);
-
 #define ALL_DEPTH 1000
 
 /* One jail of the plan. */

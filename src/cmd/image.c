@@ -12,13 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int cmd_record(int, char **);
-int cmd_package(int, char **);
-int cmd_import(int, char **);
-int cmd_export(int, char **);
-int cmd_update(int, char **);
-int cmd_upgrade(int, char **);
-
 /* Resolve NAME and take the jail's lock. */
 static struct jail *open_locked(const char *name, int *lk)
 {
@@ -35,9 +28,9 @@ static struct jail *open_locked(const char *name, int *lk)
 
 int cmd_record(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("record", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("record", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 2 || !(streq(argv[optind], "start") || streq(argv[optind], "stop")))
 		return usage_err("record", "expected start|stop NAME");
 	bool start = streq(argv[optind], "start");
@@ -71,9 +64,9 @@ int cmd_record(int argc, char **argv)
 
 int cmd_package(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("package", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("package", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 1)
 		return usage_err("package", "expected NAME");
 	int lk;
@@ -94,9 +87,9 @@ int cmd_package(int argc, char **argv)
 
 int cmd_import(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("import", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("import", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (optind >= argc)
 		return usage_err("import", "expected NAME|- [PROP=VALUE ...]");
 	const char *name = argv[optind];
@@ -146,9 +139,9 @@ out:
 
 int cmd_export(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("export", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("export", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	int n = argc - optind;
 	if (n < 1 || n > 2 || (n == 2 && !streq(argv[optind + 1], "-")))
 		return usage_err("export", "expected NAME [-]");
@@ -177,9 +170,9 @@ int cmd_export(int argc, char **argv)
 
 int cmd_update(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("update", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("update", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 1)
 		return usage_err("update", "expected NAME");
 	int lk;
@@ -206,9 +199,9 @@ int cmd_update(int argc, char **argv)
 
 int cmd_upgrade(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("upgrade", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("upgrade", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (optind >= argc)
 		return usage_err("upgrade", "expected NAME [release=REL]");
 	struct kv given;

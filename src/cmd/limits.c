@@ -11,11 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_cap(int, char **);
-int cmd_uncap(int, char **);
-int cmd_limits(int, char **);
-int cmd_inuse(int, char **);
-
 static const char *get_jail(const void *j, const char *k) { return jail_prop(j, k); }
 static const char *get_rs(const void *rs, const char *k) { return rs_get(rs, k); }
 
@@ -59,9 +54,9 @@ static int jail_cgroup(const struct runstate *rs, struct cgroup *cg)
 
 int cmd_cap(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("cap", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("cap", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 1)
 		return usage_err("cap", "expected one NAME");
 	struct runstate rs;
@@ -108,9 +103,9 @@ out:
 
 int cmd_uncap(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("uncap", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("uncap", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 1)
 		return usage_err("uncap", "expected one NAME");
 	struct runstate rs;
@@ -230,14 +225,10 @@ static int limit_rows(struct table *t, const struct runstate *rs, const char *ta
 
 int cmd_limits(int argc, char **argv)
 {
-	int c;
 	bool script = false;
-	while ((c = cmd_getopt("limits", argc, argv, "H")) != -1) {
-		if (c == 'H')
-			script = true;
-		else
-			return c == 'h' ? CMD_OK : CMD_USAGE;
-	}
+	int opt = cmd_flag("limits", argc, argv, 'H', &script);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind > 1)
 		return usage_err("limits", "expected at most one NAME");
 	struct table t;
@@ -361,14 +352,10 @@ static int jail_usage(const struct runstate *rs, struct lim_usage *u)
 
 int cmd_inuse(int argc, char **argv)
 {
-	int c;
 	bool script = false;
-	while ((c = cmd_getopt("inuse", argc, argv, "H")) != -1) {
-		if (c == 'H')
-			script = true;
-		else
-			return c == 'h' ? CMD_OK : CMD_USAGE;
-	}
+	int opt = cmd_flag("inuse", argc, argv, 'H', &script);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind > 1)
 		return usage_err("inuse", "expected at most one NAME");
 	if (argc - optind == 1) {

@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_list(int, char **);
-int cmd_df(int, char **);
-
 static void json_str(const char *s)
 {
 	putchar('"');

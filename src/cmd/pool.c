@@ -7,13 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_activate(int argc, char **argv);
-
 int cmd_activate(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("activate", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("activate", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (optind >= argc) {
 		const char *name = pool_active_name();
 		if (!name)

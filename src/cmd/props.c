@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_get(int, char **);
-int cmd_set(int, char **);
-int cmd_defaults(int, char **);
-int cmd_reset(int, char **);
-int cmd_manprops(int, char **);
-
 /* Effective default: saved default, else built-in (or its description). */
 static const char *effective_default(const struct propdef *p, const struct kv *saved, char **tmp)
 {
@@ -290,9 +284,9 @@ static bool check_for_jail(const struct jail *j, const struct kv *set)
 
 int cmd_set(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("set", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("set", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	int n = argc - optind;
 	if (n < 2)
 		return usage_err("set", "expected PROP=VALUE... and NAME|default");

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_fetch(int argc, char **argv);
 /* Defined in core/release.c (to move into release.h). */
 
 static const char *const fetch_keys[] = {"release", "ftphost", "ftpdir", "ftpfiles",
@@ -16,9 +15,9 @@ static const char *const fetch_keys[] = {"release", "ftphost", "ftpdir", "ftpfil
 
 int cmd_fetch(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("fetch", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("fetch", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	struct kv given;
 	if (!parse_assignments("fetch", argv + optind, argc - optind, &given)) {
 		kv_free(&given);

@@ -10,16 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_start(int, char **);
-int cmd_stop(int, char **);
-int cmd_restart(int, char **);
-int cmd_exec(int, char **);
-int cmd_console(int, char **);
-int cmd_chroot(int, char **);
-int cmd_runtime(int, char **);
-int cmd_rcboot(int, char **);
-int cmd_rcshutdown(int, char **);
-
 static int start_one(const char *name, bool force, bool quiet_running)
 {
 	struct jail_spec sp;
@@ -194,14 +184,10 @@ static int start_all(bool force, bool only_boot, const char *what)
 
 int cmd_start(int argc, char **argv)
 {
-	int c;
 	bool force = false;
-	while ((c = cmd_getopt("start", argc, argv, "f")) != -1) {
-		if (c == 'f')
-			force = true;
-		else
-			return c == 'h' ? CMD_OK : CMD_USAGE;
-	}
+	int opt = cmd_flag("start", argc, argv, 'f', &force);
+	if (opt >= 0)
+		return opt;
 	if (optind >= argc)
 		return usage_err("start", "expected NAME... or ALL");
 	if (argc - optind == 1 && streq(argv[optind], "ALL"))
@@ -231,14 +217,10 @@ static int stop_all(bool force)
 
 int cmd_stop(int argc, char **argv)
 {
-	int c;
 	bool force = false;
-	while ((c = cmd_getopt("stop", argc, argv, "f")) != -1) {
-		if (c == 'f')
-			force = true;
-		else
-			return c == 'h' ? CMD_OK : CMD_USAGE;
-	}
+	int opt = cmd_flag("stop", argc, argv, 'f', &force);
+	if (opt >= 0)
+		return opt;
 	if (optind >= argc)
 		return usage_err("stop", "expected NAME... or ALL");
 	if (argc - optind == 1 && streq(argv[optind], "ALL"))
@@ -248,14 +230,10 @@ int cmd_stop(int argc, char **argv)
 
 int cmd_restart(int argc, char **argv)
 {
-	int c;
 	bool soft = false;
-	while ((c = cmd_getopt("restart", argc, argv, "s")) != -1) {
-		if (c == 's')
-			soft = true;
-		else
-			return c == 'h' ? CMD_OK : CMD_USAGE;
-	}
+	int opt = cmd_flag("restart", argc, argv, 's', &soft);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 1)
 		return usage_err("restart", "expected one NAME");
 	const char *name = argv[optind];
@@ -356,9 +334,9 @@ int cmd_exec(int argc, char **argv)
 
 int cmd_console(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("console", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("console", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 1)
 		return usage_err("console", "expected one NAME");
 	struct runstate rs;
@@ -383,9 +361,9 @@ int cmd_console(int argc, char **argv)
 
 int cmd_chroot(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("chroot", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("chroot", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (optind >= argc)
 		return usage_err("chroot", "expected NAME [CMD...]");
 	struct jail *j = jail_resolve(argv[optind]);
@@ -418,9 +396,9 @@ int cmd_chroot(int argc, char **argv)
 
 int cmd_runtime(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("runtime", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("runtime", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 1)
 		return usage_err("runtime", "expected one NAME");
 	struct runstate rs;
@@ -439,9 +417,9 @@ int cmd_runtime(int argc, char **argv)
 
 int cmd_rcboot(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("rcboot", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("rcboot", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (optind < argc)
 		return usage_err("rcboot", "unexpected argument '%s'", argv[optind]);
 	return start_all(false, true, "rcboot");
@@ -449,9 +427,9 @@ int cmd_rcboot(int argc, char **argv)
 
 int cmd_rcshutdown(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("rcshutdown", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("rcshutdown", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (optind < argc)
 		return usage_err("rcshutdown", "unexpected argument '%s'", argv[optind]);
 	struct bootent *b;

@@ -14,12 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-int cmd_snapshot(int, char **);
-int cmd_snaplist(int, char **);
-int cmd_snapremove(int, char **);
-int cmd_rollback(int, char **);
-int cmd_promote(int, char **);
-
 /* Deep enough for every dataset of a jail (or of a pool) in one `zfs list -r`. */
 #define ALL_DEPTH 1000
 
@@ -153,9 +147,9 @@ static void sleep_to_next_second(void)
 
 int cmd_snapshot(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("snapshot", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("snapshot", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 1)
 		return usage_err("snapshot", "expected one NAME[@SNAP]");
 	char *name, *snap;
@@ -298,9 +292,9 @@ static int jail_txgs(const struct jail *j, struct ztable *t)
 
 int cmd_snapremove(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("snapremove", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("snapremove", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 1)
 		return usage_err("snapremove", "expected one NAME@SNAP or NAME@ALL");
 	char *name, *snap;
@@ -527,9 +521,9 @@ out:
 
 int cmd_promote(int argc, char **argv)
 {
-	int c;
-	while ((c = cmd_getopt("promote", argc, argv, "")) != -1)
-		return c == 'h' ? CMD_OK : CMD_USAGE;
+	int opt = cmd_flag("promote", argc, argv, 0, NULL);
+	if (opt >= 0)
+		return opt;
 	if (argc - optind != 1)
 		return usage_err("promote", "expected one NAME");
 	int rc = CMD_ERR, lk = -1;
