@@ -3,7 +3,7 @@
 #include "core/lock.h"
 #include "core/runstate.h"
 #include "linux/cgroup.h"
-#include "linux/limits.h"
+#include "linux/jaillimits.h"
 #include "linux/runtime.h"
 
 #include <getopt.h>

@@ -5,16 +5,17 @@
 #include "core/pool.h"
 #include "core/spawn.h"
 #include "linux/cgroup.h"
-#include "linux/limits.h"
+#include "linux/jaillimits.h"
 #include "linux/initproto.h"
 #include "linux/jailfs.h"
-#include "linux/net.h"
+#include "linux/jailnet.h"
 #include "linux/security.h"
 
 #include <alloca.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pwd.h>
@@ -955,7 +956,7 @@ static void exec_in_path(char *const argv[], char *const envp[])
 	for (const char *p = jail_path_env + 5; *p;) {
 		const char *e = strchrnul(p, ':');
 		size_t dlen = (size_t)(e - p);
-		char path[4096];
+		char path[PATH_MAX];
 		if (dlen + 1 + nlen < sizeof(path)) {
 			memcpy(path, p, dlen);
 			path[dlen] = '/';

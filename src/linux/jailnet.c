@@ -1,5 +1,5 @@
-/* Jail networking over rtnetlink with libmnl (see net.h for the model). */
-#include "linux/net.h"
+/* Jail networking over rtnetlink with libmnl (see jailnet.h for the model). */
+#include "linux/jailnet.h"
 #include "core/parse.h"
 #include "core/sha256.h"
 #include "core/zfs.h"

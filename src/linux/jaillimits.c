@@ -1,5 +1,5 @@
-/* Resource limits of a jail: see limits.h for the mechanisms. */
-#include "linux/limits.h"
+/* Resource limits of a jail: see jaillimits.h for the mechanisms. */
+#include "linux/jaillimits.h"
 #include "core/pool.h"
 #include "core/props.h"
 #include "core/util.h"
