@@ -10,41 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
-#include "core/lazylib.h" /* after the library headers */
-
-static void new_uuid(char out[37])
-{
-	uuid_t u;
-	uuid_generate(u);
-	uuid_unparse_lower(u, out);
-}
 
 /* A tag not used yet: the wanted one, or for defaults/counts one with a _N suffix. */
 static char *pick_tag(const char *want, bool explicit_tag, int idx, int count)
 {
-	if (explicit_tag && count == 1) {
-		char *owner = index_tag_owner(want, NULL);
-		if (owner) {
-			ioc_err("tag '%s' is already used by jail %s", want, owner);
-			ioc_hint("choose another tag=");
-			free(owner);
-			return NULL;
-		}
-		return ioc_err_pending() ? NULL : xstrdup(want);
-	}
-	for (int n = idx; n < idx + 10000; n++) {
-		char *t = (count == 1 && n == 1) ? xstrdup(want) : xasprintf("%s_%d", want, n);
-		char *owner = index_tag_owner(t, NULL);
-		if (!owner && !ioc_err_pending())
-			return t;
-		free(owner);
-		free(t);
-		if (ioc_err_pending())
-			return NULL;
-	}
-	ioc_err("no free tag like '%s'", want);
-	return NULL;
+	if (explicit_tag && count == 1)
+		return tag_claim(want);
+	char *t = tag_first_free(want, idx, count == 1);
+	if (!t && !ioc_err_pending())
+		ioc_err("no free tag like '%s'", want);
+	return t;
 }
 
 /* The full property set of a new jail: built-in < saved defaults < given. */
@@ -109,7 +84,7 @@ static int create_one(enum ctype ct, const char *release, const char *tag,
 {
 	static const char *types[] = {"jail", "clonejail", "basejail", "emptyjail"};
 	char uuid[37];
-	new_uuid(uuid);
+	jail_new_uuid(uuid);
 	char *ds = ds_jail(uuid);
 	char *relroot = NULL;
 	if (ct != CT_EMPTY) {
@@ -322,7 +297,7 @@ int cmd_clone(int argc, char **argv)
 	free(deftag);
 	if (!tag)
 		goto out;
-	new_uuid(uuid);
+	jail_new_uuid(uuid);
 	ds = ds_jail(uuid);
 	if (snapname) {
 		snap = xasprintf("%s@%s", src->ds, snapname);

@@ -22,7 +22,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -347,12 +346,9 @@ static char *child_rel(const char *rel, const char *name)
 
 static int walk_cur(struct rec *r, int curfd, int basefd, const char *rel)
 {
-	int dfd = dup(curfd);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	DIR *d = opendir_dup(curfd);
 	if (!d) {
 		ioc_err("cannot read directory /%s: %s", rel, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
 		return -1;
 	}
 	int rc = 0;
@@ -427,12 +423,9 @@ static int walk_cur(struct rec *r, int curfd, int basefd, const char *rel)
 /* Paths of the baseline missing (or of another type) in the current tree. */
 static int walk_base(struct rec *r, int basefd, int curfd, const char *rel)
 {
-	int dfd = dup(basefd);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	DIR *d = opendir_dup(basefd);
 	if (!d) {
 		ioc_err("cannot read the baseline directory /%s: %s", rel, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
 		return -1;
 	}
 	int rc = 0;
@@ -482,11 +475,8 @@ static int remove_tree_at(int dirfd, const char *name)
 		return -1;
 	struct stat top;
 	fstat(fd, &top);
-	int dfd = dup(fd);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	DIR *d = opendir_dup(fd);
 	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
 		close(fd);
 		return -1;
 	}
@@ -659,12 +649,9 @@ static int ar_add_mem(struct archive *a, const char *name, const char *data, siz
 
 static int ar_add_tree(struct archive *a, int dirfd, const char *rel)
 {
-	int dfd = dup(dirfd);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	DIR *d = opendir_dup(dirfd);
 	if (!d) {
 		ioc_err("cannot read recorded/%s: %s", rel, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
 		return -1;
 	}
 	int rc = 0;
@@ -944,26 +931,11 @@ int image_verify(const char *file)
 
 /* ---- new jails -------------------------------------------------------------------------- */
 
-static void new_uuid(char out[37])
-{
-	uuid_t u;
-	uuid_generate(u);
-	uuid_unparse_lower(u, out);
-}
-
 /* A free tag: WANT (an error when taken), else PREFER when free, else a default. */
 static char *choose_tag(const char *want, const char *prefer)
 {
-	if (want) {
-		char *owner = index_tag_owner(want, NULL);
-		if (owner) {
-			ioc_err("tag '%s' is already used by jail %s", want, owner);
-			ioc_hint("choose another tag=");
-			free(owner);
-			return NULL;
-		}
-		return ioc_err_pending() ? NULL : xstrdup(want);
-	}
+	if (want)
+		return tag_claim(want);
 	if (prefer && *prefer && !streq(prefer, "-")) {
 		char *owner = index_tag_owner(prefer, NULL);
 		if (!owner && !ioc_err_pending())
@@ -973,22 +945,11 @@ static char *choose_tag(const char *want, const char *prefer)
 			return NULL;
 	}
 	char *def = time_tag();
-	for (int n = 1; n < 10000; n++) {
-		char *t = n == 1 ? xstrdup(def) : xasprintf("%s_%d", def, n);
-		char *owner = index_tag_owner(t, NULL);
-		if (!owner && !ioc_err_pending()) {
-			free(def);
-			return t;
-		}
-		free(owner);
-		free(t);
-		if (ioc_err_pending())
-			break;
-	}
+	char *t = tag_first_free(def, 1, true);
 	free(def);
-	if (!ioc_err_pending())
+	if (!t && !ioc_err_pending())
 		ioc_err("no free default tag");
-	return NULL;
+	return t;
 }
 
 /* A new clone jail of RELEASE (the same property rules as create -c).  On failure
@@ -996,7 +957,7 @@ static char *choose_tag(const char *want, const char *prefer)
 static int new_clone_jail(const char *release, const struct kv *given, char uuid[37], char **tag)
 {
 	*tag = NULL;
-	new_uuid(uuid);
+	jail_new_uuid(uuid);
 	struct kv saved = {0}, props, z;
 	char *ds = ds_jail(uuid);
 	char *relroot = NULL, *snap = ds_release_snap(release), *root = NULL;
@@ -1580,7 +1541,7 @@ out:
 int image_import_stream(const char *file, int fd, const struct kv *given, char uuid[37], char **tag)
 {
 	*tag = NULL;
-	new_uuid(uuid);
+	jail_new_uuid(uuid);
 	char *ds = ds_jail(uuid);
 	struct xfer x = {.fd = fd, .progress = isatty_err() && !ioc_quiet};
 	int rc = -1;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uuid/uuid.h>
+#include "core/lazylib.h" /* after the library headers */
 
 void jail_free(struct jail *j)
 {
@@ -90,6 +92,40 @@ static int jail_fill(struct jail *j, struct ztable *t, bool *mark_ok)
 }
 
 static int index_read(struct jail_brief **out, size_t *n);
+char *tag_claim(const char *tag)
+{
+	char *owner = index_tag_owner(tag, NULL);
+	if (owner) {
+		ioc_err("tag '%s' is already used by jail %s", tag, owner);
+		ioc_hint("choose another tag=");
+		free(owner);
+		return NULL;
+	}
+	return ioc_err_pending() ? NULL : xstrdup(tag);
+}
+
+char *tag_first_free(const char *base, int from, bool bare_first)
+{
+	for (int n = from; n < from + 10000; n++) {
+		char *t = (bare_first && n == 1) ? xstrdup(base) : xasprintf("%s_%d", base, n);
+		char *owner = index_tag_owner(t, NULL);
+		if (!owner && !ioc_err_pending())
+			return t;
+		free(owner);
+		free(t);
+		if (ioc_err_pending())
+			return NULL;
+	}
+	return NULL;
+}
+
+void jail_new_uuid(char out[37])
+{
+	uuid_t u;
+	uuid_generate(u);
+	uuid_unparse_lower(u, out);
+}
+
 static bool hexprefix(const char *s);
 
 /* ---- configuration cache ----------------------------------------------------------

@@ -68,6 +68,15 @@ int index_put(const char *uuid, const char *tag);   /* add or retag */
 int index_drop(const char *uuid);
 /* UUID of the jail using tag (other than except_uuid), or NULL.  Uses the index. */
 char *index_tag_owner(const char *tag, const char *except_uuid);
+/* TAG for a new jail: a copy when no jail uses it; NULL with the error recorded when
+ * one does ("already used by", hint: choose another) or the index cannot be read. */
+char *tag_claim(const char *tag);
+/* The first free tag of the series BASE_FROM, BASE_FROM+1, ... (BASE itself in place of
+ * BASE_1 when bare_first), tried 10000 times; NULL when none is free (error recorded
+ * only when the index cannot be read). */
+char *tag_first_free(const char *base, int from, bool bare_first);
+/* A fresh random UUID, lower case. */
+void jail_new_uuid(char out[37]);
 
 /* Saved system-wide defaults (the .defaults dataset's local values). */
 int defaults_load(struct kv *out);

@@ -179,12 +179,9 @@ static char *fetch_time(void)
  * another file system and never following symlinks. */
 static int empty_dirfd(int dfd, dev_t dev, const char *path)
 {
-	int dup_fd = dup(dfd);
-	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	DIR *d = opendir_dup(dfd);
 	if (!d) {
 		ioc_err("cannot read directory %s: %s", path, strerror(errno));
-		if (dup_fd >= 0)
-			close(dup_fd);
 		return -1;
 	}
 	struct strv names = {0};

@@ -2,6 +2,7 @@
 #ifndef IOC_UTIL_H
 #define IOC_UTIL_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -81,6 +82,9 @@ bool endswith(const char *s, const char *suffix);
 char *chomp(char *s);
 
 /* Whole-file helpers.  read_file returns a malloc'd NUL-terminated buffer. */
+/* A directory stream over a duplicate of fd (fd itself stays open, and the stream
+ * closes only its copy); NULL with errno set. */
+DIR *opendir_dup(int fd);
 char *read_file(const char *path, size_t *len);
 /* Write data to path atomically (tmp + fsync + rename). */
 int write_file_atomic(const char *path, const char *data, size_t len, int mode);
