@@ -250,3 +250,30 @@ def terminate(pid: int, timeout: float = 20.0) -> bool:
     except ProcessLookupError:
         return True
     return wait_pid_gone(pid, 5.0)
+
+
+# ---- jails at run time (shared by the runtime, network and limits tests) ----------------
+
+def make_jail(release: str, *props: str, flag: str = "-c") -> str:
+    """Create a jail of RELEASE (a clone by default) with PROPS; its UUID."""
+    return parse_uuid(ioc("create", flag, f"release={release}", *props).stdout)
+
+
+def state(rundir: Path, uuid: str) -> dict:
+    """The runtime state file of a jail as a dict ({} when it is not running)."""
+    p = rundir / f"{uuid}.state"
+    if not p.exists():
+        return {}
+    return dict(line.split("=", 1) for line in p.read_text().splitlines() if "=" in line)
+
+
+def cgroup_dirs(uuid: str) -> list[Path]:
+    """The jail's cgroup directories that exist (v1 controllers or the v2 one)."""
+    root = Path("/sys/fs/cgroup")
+    return [d for d in list(root.glob(f"*/iocell/{uuid}")) + list(root.glob(f"iocell/{uuid}")) if d.exists()]
+
+
+def jexec(name: str, *cmd: str, check: bool = True, user: str | None = None):
+    """iocell exec [-u USER] NAME CMD..."""
+    args = ["exec"] + (["-u", user] if user else []) + [name, *cmd]
+    return ioc(*args, check=check)

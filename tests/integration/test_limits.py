@@ -10,19 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ioc, parse_uuid, pid_alive
+from helpers import ioc, jexec, make_jail, pid_alive, state
 
 CG = Path("/sys/fs/cgroup")
 V2 = (CG / "cgroup.controllers").exists()
-
-
-def make_jail(release, *props):
-    return parse_uuid(ioc("create", "-c", f"release={release}", *props).stdout)
-
-
-def state(rundir: Path, uuid: str) -> dict:
-    p = rundir / f"{uuid}.state"
-    return dict(l.split("=", 1) for l in p.read_text().splitlines() if "=" in l) if p.exists() else {}
 
 
 def cgfile(uuid: str, controller: str, v1name: str, v2name: str | None = None) -> Path:
@@ -41,10 +32,6 @@ def proc_limit(pid: int | str, name: str) -> tuple[str, str]:
             f = line[len(name):].split()
             return f[0], f[1]
     raise AssertionError(f"{name} not in /proc/{pid}/limits")
-
-
-def jexec(name, *cmd, check=True):
-    return ioc("exec", name, *cmd, check=check)
 
 
 @pytest.fixture

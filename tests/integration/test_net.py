@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import JAILS_DS, datasets, ioc, parse_uuid, run, zfs_get
+from helpers import JAILS_DS, cgroup_dirs, datasets, ioc, jexec, make_jail, run, state, zfs_get
 
 SFX = os.getpid() % 10000
 
@@ -59,22 +59,6 @@ def relevant_links() -> set[str]:
     return mine | {n for n, l in links.items()
                    if l.get("ifalias", "")[len("iocell:"):] in uuids
                    or l.get("master") in mine or l.get("link") in mine}
-
-
-def state(rundir: Path, uuid: str) -> dict:
-    p = rundir / f"{uuid}.state"
-    if not p.exists():
-        return {}
-    return dict(line.split("=", 1) for line in p.read_text().splitlines() if "=" in line)
-
-
-def cgroup_dirs(uuid: str) -> list[Path]:
-    root = Path("/sys/fs/cgroup")
-    return [d for d in list(root.glob(f"*/iocell/{uuid}")) + list(root.glob(f"iocell/{uuid}")) if d.exists()]
-
-
-def jexec(name, *cmd, check=True):
-    return ioc("exec", name, *cmd, check=check)
 
 
 def jail_addrs(name) -> set[str]:
@@ -191,10 +175,6 @@ def net():
     n.cleanup()
     left = iocell_links()
     assert not left, f"interfaces left behind: {left}"
-
-
-def make_jail(release, *props):
-    return parse_uuid(ioc("create", "-c", f"release={release}", *props).stdout)
 
 
 def ping(name, addr, check=True):

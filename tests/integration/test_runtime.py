@@ -16,29 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import JAILS_DS, ioc, iocell_bin, parse_uuid, pid_alive, zfs, zfs_get
-
-
-def make_jail(release, *props, flag="-c"):
-    out = ioc("create", flag, f"release={release}", *props).stdout
-    return parse_uuid(out)
-
-
-def state(rundir: Path, uuid: str) -> dict:
-    p = rundir / f"{uuid}.state"
-    if not p.exists():
-        return {}
-    return dict(line.split("=", 1) for line in p.read_text().splitlines() if "=" in line)
-
-
-def cgroup_dirs(uuid: str) -> list[Path]:
-    root = Path("/sys/fs/cgroup")
-    return [d for d in list(root.glob(f"*/iocell/{uuid}")) + list(root.glob(f"iocell/{uuid}")) if d.exists()]
-
-
-def jexec(name, *cmd, check=True, user=None):
-    args = ["exec"] + (["-u", user] if user else []) + [name, *cmd]
-    return ioc(*args, check=check)
+from helpers import JAILS_DS, cgroup_dirs, ioc, iocell_bin, jexec, make_jail, pid_alive, state, zfs, zfs_get
 
 
 @pytest.fixture
