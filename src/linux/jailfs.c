@@ -543,14 +543,15 @@ int jailfs_write_resolv(const char *root, const char *content, bool check_only)
 		return -1;
 	}
 	bool d = false;
-	int rc = 0;
-	if (!exists_beneath(rootfd, "etc", &d) || !d)
-		rc = 0; /* no /etc: nothing to do */
-	else if (check_only)
-		rc = same_beneath(rootfd, "etc/resolv.conf", content, strlen(content)) ? 0 : 1;
-	else if (unlink_symlink_beneath(rootfd, "etc", "resolv.conf") < 0 ||
-		 write_beneath(rootfd, "etc/resolv.conf", content, strlen(content), 0644) < 0)
-		rc = -1;
+	int rc = 0; /* no /etc: nothing to do */
+	if (exists_beneath(rootfd, "etc", &d) && d) {
+		size_t len = strlen(content);
+		if (check_only)
+			rc = same_beneath(rootfd, "etc/resolv.conf", content, len) ? 0 : 1;
+		else if (unlink_symlink_beneath(rootfd, "etc", "resolv.conf") < 0 ||
+			 write_beneath(rootfd, "etc/resolv.conf", content, len, 0644) < 0)
+			rc = -1;
+	}
 	close(rootfd);
 	return rc;
 }
