@@ -40,11 +40,11 @@ static void build_props(struct kv *out, const char *uuid, const char *type, cons
 		kv_set(out, p->name, b);
 		free(b);
 	}
-	kv_set(out, "host_hostuuid", uuid);
-	kv_set(out, "type", type);
-	kv_set(out, "release", release);
-	kv_set(out, "tag", tag);
-	kv_set(out, "last_started", "none");
+	prop_kv_set(out, P_HOST_HOSTUUID, uuid);
+	prop_kv_set(out, P_TYPE, type);
+	prop_kv_set(out, P_RELEASE, release);
+	prop_kv_set(out, P_TAG, tag);
+	prop_kv_set(out, P_LAST_STARTED, "none");
 }
 
 /* Property kv (table names) to ZFS names for zfs create -o. */
@@ -185,18 +185,18 @@ int cmd_create(int argc, char **argv)
 	sv_init(&made);
 	if (!validate_assignments(&given, false))
 		goto out;
-	const char *pk = kv_get(&given, "pkglist");
+	const char *pk = prop_kv_get(&given, P_PKGLIST);
 	if (pk && !streq(pk, "none") && access(pk, R_OK) != 0) {
 		ioc_err("cannot read pkglist file %s", pk);
 		goto out;
 	}
 	if (defaults_load(&saved) < 0)
 		goto out;
-	const char *rel = kv_get(&given, "release");
+	const char *rel = prop_kv_get(&given, P_RELEASE);
 	if (!rel)
-		rel = kv_get(&saved, "release");
+		rel = prop_kv_get(&saved, P_RELEASE);
 	release = rel ? xstrdup(rel) : host_codename();
-	if (ct == CT_EMPTY && !kv_get(&given, "release")) {
+	if (ct == CT_EMPTY && !prop_kv_get(&given, P_RELEASE)) {
 		free(release);
 		release = xstrdup("none");
 	}
@@ -206,7 +206,7 @@ int cmd_create(int argc, char **argv)
 	/* A fetch updating this release has no @release for a moment: wait for it. */
 	if (ct != CT_EMPTY && (rl = release_lock(release)) < 0)
 		goto out;
-	const char *want = kv_get(&given, "tag");
+	const char *want = prop_kv_get(&given, P_TAG);
 	char *deftag = want ? NULL : time_tag();
 	for (long long i = 0; i < count; i++) {
 		char *tag = pick_tag(want ? want : deftag, want != NULL, (int)i + 1, (int)count);
@@ -282,7 +282,7 @@ int cmd_clone(int argc, char **argv)
 		ioc_err("invalid snapshot name '%s'", snapname);
 		goto out;
 	}
-	if (kv_get(&given, "release") || kv_get(&given, "type")) {
+	if (prop_kv_get(&given, P_RELEASE) || prop_kv_get(&given, P_TYPE)) {
 		ioc_err("a clone keeps the source's release and is of type clonejail");
 		goto out;
 	}
@@ -291,7 +291,7 @@ int cmd_clone(int argc, char **argv)
 	gl = lock_global();
 	if (gl < 0 || !(src = jail_resolve(name)))
 		goto out;
-	const char *want = kv_get(&given, "tag");
+	const char *want = prop_kv_get(&given, P_TAG);
 	char *deftag = want ? NULL : time_tag();
 	tag = pick_tag(want ? want : deftag, want != NULL, 1, 1);
 	free(deftag);
@@ -302,8 +302,8 @@ int cmd_clone(int argc, char **argv)
 	if (snapname) {
 		snap = xasprintf("%s@%s", src->ds, snapname);
 		if (!zfs_exists(snap)) {
-			ioc_err("jail %s has no snapshot %s", jail_prop(src, "tag"), snapname);
-			ioc_hint("see 'iocell snaplist %s'", jail_prop(src, "tag"));
+			ioc_err("jail %s has no snapshot %s", jail_prop(src, P_TAG), snapname);
+			ioc_hint("see 'iocell snaplist %s'", jail_prop(src, P_TAG));
 			goto out;
 		}
 	} else {
@@ -323,28 +323,28 @@ int cmd_clone(int argc, char **argv)
 	for (size_t i = 0; i < prop_count; i++) {
 		const struct propdef *p = &prop_table[i];
 		if (!(p->flags & PF_DERIVED))
-			kv_set(&props, p->name, jail_prop(src, p->name));
+			kv_set(&props, p->name, jail_prop(src, prop_id_of(p)));
 	}
-	kv_set(&props, "host_hostuuid", uuid);
-	if (streq(jail_prop(src, "host_hostname"), src->uuid))
-		kv_set(&props, "host_hostname", uuid);
+	prop_kv_set(&props, P_HOST_HOSTUUID, uuid);
+	if (streq(jail_prop(src, P_HOST_HOSTNAME), src->uuid))
+		prop_kv_set(&props, P_HOST_HOSTNAME, uuid);
 	for (int m = 0; m < 10; m++) {
 		char k[16];
 		snprintf(k, sizeof(k), "vnet%d_mac", m);
 		kv_set(&props, k, "none");
 	}
 	char *olddef = xasprintf("iocell/jails/%s/data", src->uuid);
-	if (streq(jail_prop(src, "jail_zfs_dataset"), olddef)) {
+	if (streq(jail_prop(src, P_JAIL_ZFS_DATASET), olddef)) {
 		char *nd = xasprintf("iocell/jails/%s/data", uuid);
-		kv_set(&props, "jail_zfs_dataset", nd);
+		prop_kv_set(&props, P_JAIL_ZFS_DATASET, nd);
 		free(nd);
 	}
 	free(olddef);
-	kv_set(&props, "template", "no");
-	kv_set(&props, "type", "clonejail");
-	kv_set(&props, "tag", tag);
-	kv_set(&props, "last_started", "none");
-	kv_set(&props, "boot", "off");
+	prop_kv_set(&props, P_TEMPLATE, "no");
+	prop_kv_set(&props, P_TYPE, "clonejail");
+	prop_kv_set(&props, P_TAG, tag);
+	prop_kv_set(&props, P_LAST_STARTED, "none");
+	prop_kv_set(&props, P_BOOT, "off");
 	for (size_t i = 0; i < given.k.n; i++)
 		kv_set(&props, given.k.v[i], given.v.v[i]);
 	char err[512];
@@ -386,10 +386,10 @@ int cmd_clone(int argc, char **argv)
 	rc = CMD_OK;
 out:
 	if (rc != CMD_OK && made_snap && snap) {
-		char *keep = xstrdup(ioc_errmsg());
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
 		zfs_destroy(snap, "-r");
-		ioc_err("%s", keep);
-		free(keep);
+		ioc_err_restore(&keep);
 	}
 	ztable_free(&kids);
 	unlock_fd(gl);

@@ -5,6 +5,7 @@
  * silently taking more.  Nothing is ever removed through the file system (no rm -r of a
  * mountpoint): the datasets go with zfs, the runtime files by name. */
 #include "cmd/cmd.h"
+#include "core/fsat.h"
 #include "core/lock.h"
 #include "core/pool.h"
 #include "core/runstate.h"
@@ -135,7 +136,7 @@ static int plan_build(struct plan *p, const struct jail *j)
 		free(jails);
 		return -1;
 	}
-	plan_add(p, j->uuid, j->ds, jail_prop(j, "tag"));
+	plan_add(p, j->uuid, j->ds, jail_prop(j, P_TAG));
 	/* Grow the plan until no listed dataset outside it is a clone of a snapshot inside. */
 	for (bool grew = true; grew;) {
 		grew = false;
@@ -269,39 +270,6 @@ static int stop_if_running(const char *uuid, const char *tag, bool force)
 	return rc;
 }
 
-/* Remove path (a file, or a directory tree) inside the runtime directory without
- * following symlinks or crossing into another mounted file system. */
-static void remove_beneath(int parent, const char *name, dev_t dev)
-{
-	struct stat st;
-	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
-			ioc_warn("cannot remove runtime file %s: %s", name, strerror(errno));
-		return;
-	}
-	if (st.st_dev != dev) {
-		ioc_warn("not removing runtime directory %s: another file system is mounted there", name);
-		return;
-	}
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (!streq(e->d_name, ".") && !streq(e->d_name, ".."))
-			remove_beneath(dirfd(d), e->d_name, dev);
-	closedir(d);
-	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		ioc_warn("cannot remove runtime directory %s: %s", name, strerror(errno));
-}
-
 /* The jail's runtime state (UUID, UUID.*, UUID-* in the runtime dir; its lock file
  * stays, another iocell may be waiting on it) and its console log. */
 static void remove_runtime_files(const char *uuid)
@@ -324,7 +292,9 @@ static void remove_runtime_files(const char *uuid)
 				sv_add(&names, n);
 			}
 			for (size_t i = 0; i < names.n; i++)
-				remove_beneath(dirfd(d), names.v[i], st.st_dev);
+				if (remove_tree_at(dirfd(d), names.v[i], NULL) < 0)
+					ioc_warn("cannot remove runtime file %s/%s: %s", rundir(),
+						 names.v[i], strerror(errno));
 			sv_free(&names);
 			closedir(d);
 		} else {
@@ -352,13 +322,13 @@ static int unmount_all(const struct plan *p)
 	size_t i = m.n;
 	while (i-- > 0) {
 		if (zfs_unmount(m.v[i]) < 0) {
-			char *keep = xstrdup(ioc_errmsg());
+			struct ioc_errsave keep;
+			ioc_err_save(&keep);
 			for (size_t k = i + 1; k < m.n; k++)
 				if (zfs_mount(m.v[k]) < 0)
 					ioc_warn("could not mount %s again: %s", m.v[k], ioc_errmsg());
-			ioc_err("%s", keep);
+			ioc_err_restore(&keep);
 			ioc_hint("is a process using a file in it, or something mounted in it?");
-			free(keep);
 			rc = -1;
 			break;
 		}
@@ -478,7 +448,7 @@ int cmd_destroy(int argc, char **argv)
 	if ((lk = lock_jail(j->uuid, true)) < 0)
 		goto out;
 	if (jail_running(j->uuid) && !force) {
-		refuse_running(j->uuid, jail_prop(j, "tag"));
+		refuse_running(j->uuid, jail_prop(j, P_TAG));
 		goto out;
 	}
 	planned = true;
@@ -487,13 +457,13 @@ int cmd_destroy(int argc, char **argv)
 	if (p.foreign.n || (p.n > 1 && !recurse)) {
 		char *deps = dependants_str(&p);
 		ioc_err("cannot destroy jail %s (%s): clones depend on it: %s", j->uuid,
-			jail_prop(j, "tag"), deps);
+			jail_prop(j, P_TAG), deps);
 		if (p.foreign.n)
 			ioc_hint("a dataset that is not a jail depends on this jail (after a promote?): "
 				 "promote that dataset with 'zfs promote' first; iocell destroys only jails");
 		else
 			ioc_hint("destroy them first, make them independent ('iocell promote NAME'), or "
-				 "use 'iocell destroy -R %s' to destroy them too", jail_prop(j, "tag"));
+				 "use 'iocell destroy -R %s' to destroy them too", jail_prop(j, P_TAG));
 		free(deps);
 		goto out;
 	}

@@ -39,7 +39,7 @@ int cmd_record(int argc, char **argv)
 	if (!j)
 		return CMD_ERR;
 	int rc = CMD_ERR;
-	const char *tag = jail_prop(j, "tag");
+	const char *tag = jail_prop(j, P_TAG);
 	if (start) {
 		if (image_record_start(j) == 0) {
 			printf("recording changes of %s (%s); stop with 'iocell record stop %s'\n", j->uuid,
@@ -102,7 +102,7 @@ int cmd_import(int argc, char **argv)
 	char *path = NULL, *tag = NULL;
 	char uuid[37];
 	enum image_kind kind = IK_IMAGE;
-	if (kv_get(&given, "type") || kv_get(&given, "host_hostuuid")) {
+	if (prop_kv_get(&given, P_TYPE) || prop_kv_get(&given, P_HOST_HOSTUUID)) {
 		ioc_err("import sets type and host_hostuuid itself");
 		goto out;
 	}
@@ -116,7 +116,7 @@ int cmd_import(int argc, char **argv)
 		ioc_hint("pipe one in: 'iocell export NAME - | iocell import -'");
 		goto out;
 	}
-	if (kind == IK_IMAGE && kv_get(&given, "release")) {
+	if (kind == IK_IMAGE && prop_kv_get(&given, P_RELEASE)) {
 		ioc_err("an image keeps its release; release= is for packages");
 		goto out;
 	}
@@ -184,7 +184,7 @@ int cmd_update(int argc, char **argv)
 	if (image_update(j, &snap) == 0) {
 		if (snap) {
 			const char *at = strchr(snap, '@');
-			const char *tag = jail_prop(j, "tag");
+			const char *tag = jail_prop(j, P_TAG);
 			printf("jail %s updated; when it works, remove the back-out snapshot with "
 			       "'iocell snapremove %s%s', or undo the update with 'iocell rollback %s%s'\n",
 			       tag, tag, at, tag, at);
@@ -216,7 +216,7 @@ int cmd_upgrade(int argc, char **argv)
 					 given.k.v[i]);
 		}
 	}
-	char *rel = kv_get(&given, "release") ? xstrdup(kv_get(&given, "release")) : host_codename();
+	char *rel = prop_kv_get(&given, P_RELEASE) ? xstrdup(prop_kv_get(&given, P_RELEASE)) : host_codename();
 	kv_free(&given);
 	int rc = CMD_ERR, lk = -1;
 	struct jail *j = NULL;
@@ -229,10 +229,10 @@ int cmd_upgrade(int argc, char **argv)
 		goto out;
 	if (image_upgrade(j, rel, &snap) == 0) {
 		const char *at = strchr(snap, '@');
-		const char *tag = jail_prop(j, "tag");
+		const char *tag = jail_prop(j, P_TAG);
 		printf("jail %s upgraded to %s%s; remove the back-out snapshot with 'iocell snapremove "
 		       "%s%s' when it works, or go back with 'iocell rollback %s%s'\n", tag, rel,
-		       streq(jail_prop(j, "type"), "basejail") ? " (takes effect at its next start)" : "",
+		       streq(jail_prop(j, P_TYPE), "basejail") ? " (takes effect at its next start)" : "",
 		       tag, at, tag, at);
 		rc = CMD_OK;
 	}

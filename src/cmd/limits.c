@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *get_jail(const void *j, const char *k) { return jail_prop(j, k); }
+static const char *get_jail(const void *j, const char *k) { return jail_prop_named(j, k); }
 static const char *get_rs(const void *rs, const char *k) { return rs_get(rs, k); }
 
 /* The running jail NAME, locked: 0 with rs filled (re-read under the lock). */
@@ -80,9 +80,9 @@ int cmd_cap(int argc, char **argv)
 	static const char *const at_start[] = {"pseudoterminals", "wallclock"};
 	for (size_t i = 0; i < 2; i++) {
 		const char *was = rs_get(&rs, at_start[i]);
-		if (was && !streq(was, jail_prop(j, at_start[i])))
+		if (was && !streq(was, jail_prop_named(j, at_start[i])))
 			ioc_warn("%s=%s takes effect at the next start (now %s)", at_start[i],
-				 jail_prop(j, at_start[i]), was);
+				 jail_prop_named(j, at_start[i]), was);
 	}
 	if (stuck)
 		ioc_warn("%d rlimit(s) of running processes stay at a lowered hard limit: raising it "
@@ -252,12 +252,12 @@ int cmd_limits(int argc, char **argv)
 				table_free(&t);
 				return CMD_ERR;
 			}
-			bool on = streq(jail_prop(j, "rlimits"), "on");
-			const char *row0[] = {"cpuset", jail_prop(j, "cpuset"), "(not running)", "-"};
+			bool on = streq(jail_prop(j, P_RLIMITS), "on");
+			const char *row0[] = {"cpuset", jail_prop(j, P_CPUSET), "(not running)", "-"};
 			table_add(&t, row0);
 			for (int i = 0; i < LIM_N; i++) {
-				char *prop = on ? xstrdup(jail_prop(j, lim_names[i]))
-						: xasprintf("%s (rlimits=off)", jail_prop(j, lim_names[i]));
+				char *prop = on ? xstrdup(jail_prop_named(j, lim_names[i]))
+						: xasprintf("%s (rlimits=off)", jail_prop_named(j, lim_names[i]));
 				const char *row[] = {lim_names[i], prop, "(not running)", "-"};
 				table_add(&t, row);
 				free(prop);

@@ -62,7 +62,7 @@ static int get_default(const char *prop, bool script)
 static int get_recursive(const char *prop, bool script)
 {
 	const struct propdef *p = prop_find(prop);
-	if (!p || (p->flags & PF_DERIVED && !streq(prop, "mountpoint"))) {
+	if (!p || (p->flags & PF_DERIVED && !streq(prop, prop_name(P_MOUNTPOINT)))) {
 		char err[512];
 		if (!p)
 			prop_settable(prop, false, err, sizeof(err));
@@ -135,13 +135,13 @@ int cmd_get(int argc, char **argv)
 		const char *head[] = {"PROPERTY", "VALUE", NULL};
 		table_init(&t, head);
 		for (size_t i = 0; i < prop_count; i++) {
-			const char *row[] = {prop_table[i].name, jail_prop(j, prop_table[i].name)};
+			const char *row[] = {prop_table[i].name, jail_prop(j, (enum prop_id)i)};
 			table_add(&t, row);
 		}
 		table_print(&t, script);
 		table_free(&t);
 	} else {
-		printf("%s\n", jail_prop(j, prop));
+		printf("%s\n", jail_prop_named(j, prop));
 	}
 	jail_free(j);
 	return CMD_OK;
@@ -188,7 +188,7 @@ static int jail_apply(struct jail *j, const struct kv *set)
 	int rc = 0;
 	for (size_t i = 0; i < set->k.n; i++) {
 		const struct propdef *p = prop_find(set->k.v[i]);
-		const char *old = jail_prop(j, p->name);
+		const char *old = jail_prop(j, prop_id_of(p));
 		if (streq(old, set->v.v[i]))
 			continue;
 		char *z = prop_zfs_name(p, false);
@@ -205,7 +205,8 @@ static int jail_apply(struct jail *j, const struct kv *set)
 		kv_set(&j->props, p->name, set->v.v[i]);
 	}
 	if (rc < 0) {
-		char *keep = xstrdup(ioc_errmsg());
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
 		for (size_t i = 0; i < done.k.n; i++) {
 			const struct propdef *p = prop_find(done.k.v[i]);
 			char *z = prop_zfs_name(p, false);
@@ -213,8 +214,7 @@ static int jail_apply(struct jail *j, const struct kv *set)
 				ioc_warn("could not restore %s on %s", p->name, j->uuid);
 			free(z);
 		}
-		ioc_err("%s", keep);
-		free(keep);
+		ioc_err_restore(&keep);
 	}
 	kv_free(&done);
 	if (rc == 0)
@@ -236,12 +236,12 @@ static bool check_for_jail(const struct jail *j, const struct kv *set)
 			ioc_err("%s applies at create time only", k);
 			return false;
 		}
-		if ((p->flags & PF_STOPPED) && running && !streq(jail_prop(j, k), v)) {
+		if ((p->flags & PF_STOPPED) && running && !streq(jail_prop_named(j, k), v)) {
 			ioc_err("cannot change %s of %s while it is running", k, j->uuid);
-			ioc_hint("stop it first with 'iocell stop %s'", jail_prop(j, "tag"));
+			ioc_hint("stop it first with 'iocell stop %s'", jail_prop(j, P_TAG));
 			return false;
 		}
-		if (streq(k, "tag")) {
+		if (streq(k, prop_name(P_TAG))) {
 			char *owner = index_tag_owner(v, j->uuid);
 			if (owner) {
 				ioc_err("tag '%s' is already used by jail %s", v, owner);
@@ -251,12 +251,12 @@ static bool check_for_jail(const struct jail *j, const struct kv *set)
 			if (ioc_err_pending())
 				return false;
 		}
-		if (streq(k, "release") && !streq(v, jail_prop(j, "release"))) {
-			const char *type = jail_prop(j, "type");
+		if (streq(k, prop_name(P_RELEASE)) && !streq(v, jail_prop(j, P_RELEASE))) {
+			const char *type = jail_prop(j, P_TYPE);
 			if (!streq(type, "basejail") && !streq(type, "emptyjail")) {
 				ioc_err("cannot set release of a %s: its files come from %s", type,
-					jail_prop(j, "release"));
-				ioc_hint("use 'iocell upgrade %s release=%s'", jail_prop(j, "tag"), v);
+					jail_prop(j, P_RELEASE));
+				ioc_hint("use 'iocell upgrade %s release=%s'", jail_prop(j, P_TAG), v);
 				return false;
 			}
 			char *rs = ds_release_snap(v);
@@ -272,7 +272,7 @@ static bool check_for_jail(const struct jail *j, const struct kv *set)
 	struct kv merged;
 	kv_init(&merged);
 	for (size_t i = 0; i < prop_count; i++)
-		kv_set(&merged, prop_table[i].name, jail_prop(j, prop_table[i].name));
+		kv_set(&merged, prop_table[i].name, jail_prop(j, (enum prop_id)i));
 	for (size_t i = 0; i < set->k.n; i++)
 		kv_set(&merged, set->k.v[i], set->v.v[i]);
 	bool ok = props_check_config(&merged, err, sizeof(err));
@@ -308,7 +308,7 @@ int cmd_set(int argc, char **argv)
 		kv_free(&set);
 		return CMD_ERR;
 	}
-	bool names = kv_get(&set, "tag") != NULL;
+	bool names = prop_kv_get(&set, P_TAG) != NULL;
 	int gl = names ? lock_global() : -1;
 	if (names && gl < 0) {
 		kv_free(&set);
@@ -320,7 +320,7 @@ int cmd_set(int argc, char **argv)
 	if (j && jl >= 0 && check_for_jail(j, &set) && jail_apply(j, &set) == 0) {
 		rc = CMD_OK;
 		if (names)
-			index_put(j->uuid, jail_prop(j, "tag"));
+			index_put(j->uuid, jail_prop(j, P_TAG));
 	}
 	unlock_fd(jl);
 	unlock_fd(gl);
@@ -359,7 +359,7 @@ static int reset_one(const char *uuid, const struct kv *saved)
 		goto out;
 	}
 	char *root = jail_root(j);
-	struct defctx dc = {.uuid = j->uuid, .host_release = jail_prop(j, "release"), .root = root};
+	struct defctx dc = {.uuid = j->uuid, .host_release = jail_prop(j, P_RELEASE), .root = root};
 	struct kv want;
 	kv_init(&want);
 	for (size_t i = 0; i < prop_count; i++) {
@@ -418,7 +418,7 @@ int cmd_reset(int argc, char **argv)
 		if (!j || reset_one(j->uuid, &saved) < 0)
 			rc = CMD_ERR;
 		else
-			printf("%s (%s): properties reset\n", j->uuid, jail_prop(j, "tag"));
+			printf("%s (%s): properties reset\n", j->uuid, jail_prop(j, P_TAG));
 		jail_free(j);
 	}
 	kv_free(&saved);

@@ -36,7 +36,7 @@ static int start_one(const char *name, bool force, bool quiet_running)
 				rc = lk < 0 ? -1 : rt_start(j, force, &jid, NULL);
 			}
 			if (rc == 0)
-				printf("%s (%s) started, JID %d\n", j->uuid, jail_prop(j, "tag"), jid);
+				printf("%s (%s) started, JID %d\n", j->uuid, jail_prop(j, P_TAG), jid);
 		}
 	}
 	fflush(stdout);
@@ -374,9 +374,9 @@ int cmd_chroot(int argc, char **argv)
 	if (lk >= 0) {
 		if (jail_running(j->uuid)) {
 			ioc_err("jail %s is running: chroot works on a stopped jail's filesystem",
-				jail_prop(j, "tag"));
-			ioc_hint("use 'iocell exec %s CMD' or 'iocell console %s'", jail_prop(j, "tag"),
-				 jail_prop(j, "tag"));
+				jail_prop(j, P_TAG));
+			ioc_hint("use 'iocell exec %s CMD' or 'iocell console %s'", jail_prop(j, P_TAG),
+				 jail_prop(j, P_TAG));
 		} else {
 			char *dflt[] = {"/bin/sh", NULL};
 			char **cmdv = argv + optind + 1;

@@ -32,7 +32,7 @@ static struct jail *open_locked(const char *name, int *lockfd)
 	return j;
 }
 
-static const char *tag_of(const struct jail *j) { return jail_prop(j, "tag"); }
+static const char *tag_of(const struct jail *j) { return jail_prop(j, P_TAG); }
 
 /* The snapshot part of a user argument: NULL-safe check with a helpful error. */
 static bool snapname_ok(const char *snap)

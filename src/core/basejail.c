@@ -8,7 +8,7 @@
 
 int basejail_reclone(const struct jail *j)
 {
-	const char *rel = jail_prop(j, "release");
+	const char *rel = jail_prop(j, P_RELEASE);
 	char *base = ds_base(rel);
 	char *root = xasprintf("%s/root", j->ds);
 	struct ztable masters = {0}, cur = {0};

@@ -5,6 +5,7 @@
 #include "core/props.h"
 #include "core/release.h"
 #include "core/sha256.h"
+#include "core/fsat.h"
 #include "linux/jailfs.h"
 #include "linux/runtime.h"
 
@@ -14,31 +15,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 /* ---- small helpers ---------------------------------------------------------------------- */
-
-/* Open REL beneath dirfd never following any symlink and never leaving dirfd. */
-static int at_nofollow(int dirfd, const char *rel, int flags, mode_t mode)
-{
-	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	while (*rel == '/')
-		rel++;
-	if (!*rel)
-		rel = ".";
-	return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
-}
 
 /* Destroy a dataset/snapshot on an undo path, keeping the pending error. */
 static void undo_destroy(const char *name, const char *flags)
@@ -74,22 +58,6 @@ static char *mounted_dir(const char *ds)
 		return NULL;
 	}
 	return mp;
-}
-
-static bool write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
 }
 
 /* A relative archive/list path is safe: not absolute, no "..", no empty name. */
@@ -148,8 +116,8 @@ int image_record_start(const struct jail *j)
 	char *snap = xasprintf("%s@%s", rds, RECORD_SNAP);
 	int rc = -1;
 	if (zfs_exists(snap)) {
-		ioc_err("jail %s is already recording (since snapshot %s)", jail_prop(j, "tag"), snap);
-		ioc_hint("run 'iocell record stop %s' first", jail_prop(j, "tag"));
+		ioc_err("jail %s is already recording (since snapshot %s)", jail_prop(j, P_TAG), snap);
+		ioc_hint("run 'iocell record stop %s' first", jail_prop(j, P_TAG));
 	} else if (!ioc_err_pending()) {
 		rc = zfs_snapshot(snap, false);
 	}
@@ -181,7 +149,7 @@ static int out_parent(struct rec *r, const char *rel, const char **leaf)
 	if (!s)
 		return dup(r->out);
 	char *p = xstrndup(rel, (size_t)(s - rel));
-	int fd = at_nofollow(r->out, p, O_PATH | O_DIRECTORY, 0);
+	int fd = open_nofollow(r->out, p, O_PATH | O_DIRECTORY, 0);
 	free(p);
 	return fd;
 }
@@ -233,7 +201,7 @@ static int copy_fd(int in, int out)
 		}
 		if (n == 0)
 			break;
-		if (!write_all(out, buf, (size_t)n)) {
+		if (write_all(out, buf, (size_t)n) < 0) {
 			rc = -1;
 			break;
 		}
@@ -463,45 +431,6 @@ static int walk_base(struct rec *r, int basefd, int curfd, const char *rel)
 	return rc;
 }
 
-/* Remove a tree beneath dirfd (never following symlinks, staying on its device). */
-static int remove_tree_at(int dirfd, const char *name)
-{
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -1;
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	struct stat top;
-	fstat(fd, &top);
-	DIR *d = opendir_dup(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
-	struct dirent *de;
-	int rc = 0;
-	while ((de = readdir(d))) {
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
-		    st.st_dev != top.st_dev) {
-			errno = EBUSY; /* a mount point: never delete through it */
-			rc = -1;
-			continue;
-		}
-		if (remove_tree_at(fd, de->d_name) < 0)
-			rc = -1;
-	}
-	closedir(d);
-	close(fd);
-	if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		rc = -1;
-	return rc;
-}
-
 int image_record_stop(const struct jail *j, struct record_stats *stats)
 {
 	memset(stats, 0, sizeof(*stats));
@@ -520,8 +449,8 @@ int image_record_stop(const struct jail *j, struct record_stats *stats)
 	struct rec r = {.out = -1, .st = stats};
 	if (!zfs_exists(snap)) {
 		if (!ioc_err_pending()) {
-			ioc_err("jail %s is not recording: %s does not exist", jail_prop(j, "tag"), snap);
-			ioc_hint("start with 'iocell record start %s'", jail_prop(j, "tag"));
+			ioc_err("jail %s is not recording: %s does not exist", jail_prop(j, P_TAG), snap);
+			ioc_hint("start with 'iocell record start %s'", jail_prop(j, P_TAG));
 		}
 		goto out;
 	}
@@ -554,7 +483,7 @@ int image_record_stop(const struct jail *j, struct record_stats *stats)
 	fstat(basefd, &bst);
 	r.cur_dev = cst.st_dev;
 	r.base_dev = bst.st_dev;
-	if (remove_tree_at(AT_FDCWD, newdir) < 0) {
+	if (remove_tree_at(AT_FDCWD, newdir, NULL) < 0) {
 		ioc_err("cannot remove the stale %s: %s", newdir, strerror(errno));
 		goto out;
 	}
@@ -581,7 +510,7 @@ int image_record_stop(const struct jail *j, struct record_stats *stats)
 	}
 	r.del = NULL;
 	/* Replace an earlier recording. */
-	if (remove_tree_at(AT_FDCWD, olddir) < 0 ||
+	if (remove_tree_at(AT_FDCWD, olddir, NULL) < 0 ||
 	    (rename(recdir, olddir) < 0 && errno != ENOENT)) {
 		ioc_err("cannot move the previous %s aside: %s", recdir, strerror(errno));
 		goto out;
@@ -591,7 +520,7 @@ int image_record_stop(const struct jail *j, struct record_stats *stats)
 		rename(olddir, recdir);
 		goto out;
 	}
-	remove_tree_at(AT_FDCWD, olddir);
+	remove_tree_at(AT_FDCWD, olddir, NULL);
 	rc = 0;
 out:
 	if (r.del)
@@ -606,7 +535,7 @@ out:
 	if (outfd >= 0)
 		close(outfd);
 	if (rc < 0)
-		remove_tree_at(AT_FDCWD, newdir);
+		remove_tree_at(AT_FDCWD, newdir, NULL);
 	if (cloned)
 		undo_destroy(tmpds, "-r");
 	if (rc == 0 && zfs_destroy(snap, NULL) < 0)
@@ -749,16 +678,16 @@ int image_package(const struct jail *j, char **out)
 	char *meta = NULL, *dl = NULL, *guid = NULL, *relsnap = NULL;
 	int rfd = -1, rc = -1;
 	struct archive *a = NULL;
-	const char *rel = jail_prop(j, "release");
+	const char *rel = jail_prop(j, P_RELEASE);
 	rfd = open(recdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rfd < 0) {
-		ioc_err("cannot package jail %s: %s: %s", jail_prop(j, "tag"), recdir, strerror(errno));
+		ioc_err("cannot package jail %s: %s: %s", jail_prop(j, P_TAG), recdir, strerror(errno));
 		ioc_hint("record the changes first: 'iocell record start %s', change things, "
-			 "'iocell record stop %s'", jail_prop(j, "tag"), jail_prop(j, "tag"));
+			 "'iocell record stop %s'", jail_prop(j, P_TAG), jail_prop(j, P_TAG));
 		goto out;
 	}
 	if (streq(rel, "none") || streq(rel, "")) {
-		ioc_err("cannot package jail %s: it has no release (an empty jail)", jail_prop(j, "tag"));
+		ioc_err("cannot package jail %s: it has no release (an empty jail)", jail_prop(j, P_TAG));
 		goto out;
 	}
 	if (mkdir_p(pkgdir, 0755) < 0)
@@ -768,7 +697,7 @@ int image_package(const struct jail *j, char **out)
 	ioc_err_clear();
 	char *when = time_tag();
 	meta = xasprintf("format=1\nrelease=%s\nrelease_guid=%s\nsource_uuid=%s\nsource_tag=%s\n"
-			 "created=%s\n", rel, guid ? guid : "-", j->uuid, jail_prop(j, "tag"), when);
+			 "created=%s\n", rel, guid ? guid : "-", j->uuid, jail_prop(j, P_TAG), when);
 	free(when);
 	size_t dlen = 0;
 	int dfd = openat(rfd, DELETED_LIST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -973,7 +902,7 @@ static int new_clone_jail(const char *release, const struct kv *given, char uuid
 		}
 		goto out;
 	}
-	if (!(*tag = choose_tag(kv_get(given, "tag"), NULL)))
+	if (!(*tag = choose_tag(prop_kv_get(given, P_TAG), NULL)))
 		goto out;
 	char *rel = xasprintf("releases/%s/root", release);
 	relroot = path_in_root(rel);
@@ -990,12 +919,12 @@ static int new_clone_jail(const char *release, const struct kv *given, char uuid
 		kv_set(&props, p->name, b);
 		free(b);
 	}
-	kv_set(&props, "host_hostuuid", uuid);
-	kv_set(&props, "type", "clonejail");
-	kv_set(&props, "release", release);
-	kv_set(&props, "tag", *tag);
-	kv_set(&props, "last_started", "none");
-	kv_set(&props, "pkglist", "none");
+	prop_kv_set(&props, P_HOST_HOSTUUID, uuid);
+	prop_kv_set(&props, P_TYPE, "clonejail");
+	prop_kv_set(&props, P_RELEASE, release);
+	prop_kv_set(&props, P_TAG, *tag);
+	prop_kv_set(&props, P_LAST_STARTED, "none");
+	prop_kv_set(&props, P_PKGLIST, "none");
 	char err[512];
 	if (!props_check_config(&props, err, sizeof(err))) {
 		ioc_err("%s", err);
@@ -1114,7 +1043,7 @@ static int delete_beneath(int rootfd, const char *path)
 	int dfd;
 	if (slash) {
 		*slash = '\0';
-		dfd = at_nofollow(rootfd, p, O_PATH | O_DIRECTORY, 0);
+		dfd = open_nofollow(rootfd, p, O_PATH | O_DIRECTORY, 0);
 		if (dfd >= 0) { /* unlinkat needs a real directory fd for removing trees */
 			int t = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			close(dfd);
@@ -1129,7 +1058,7 @@ static int delete_beneath(int rootfd, const char *path)
 			ioc_err("cannot delete /%s in the jail: %s", path, strerror(errno));
 			rc = -1;
 		} /* else: already gone, or behind a symlink (not ours to follow) */
-	} else if (remove_tree_at(dfd, leaf) < 0) {
+	} else if (remove_tree_at(dfd, leaf, NULL) < 0) {
 		ioc_err("cannot delete /%s in the jail: %s", path, strerror(errno));
 		rc = -1;
 	}
@@ -1259,7 +1188,7 @@ int image_import_package(const char *file, const struct kv *given, char uuid[37]
 		ioc_err("package %s records no valid release", file);
 		goto out;
 	}
-	const char *want = kv_get(given, "release");
+	const char *want = prop_kv_get(given, P_RELEASE);
 	if (want && !streq(want, rel)) {
 		ioc_err("package %s was made on release %s, not %s", file, rel, want);
 		ioc_hint("a package is applied on a jail of its own release");
@@ -1364,7 +1293,7 @@ static void xfer_progress(struct xfer *x, const char *what, bool done)
 static int export_cb(const void *buf, size_t n, void *arg)
 {
 	struct xfer *x = arg;
-	if (!write_all(x->fd, buf, n)) {
+	if (write_all(x->fd, buf, n) < 0) {
 		ioc_err("cannot write the image: %s", strerror(errno));
 		return -1;
 	}
@@ -1380,8 +1309,8 @@ int image_export(const struct jail *j, int fd, char **out)
 	if (out)
 		*out = NULL;
 	if (jail_running(j->uuid)) {
-		ioc_err("jail %s is running: export needs a stopped jail", jail_prop(j, "tag"));
-		ioc_hint("stop it first with 'iocell stop %s'", jail_prop(j, "tag"));
+		ioc_err("jail %s is running: export needs a stopped jail", jail_prop(j, P_TAG));
+		ioc_hint("stop it first with 'iocell stop %s'", jail_prop(j, P_TAG));
 		return -1;
 	}
 	char *sn = time_snapname(EXPORT_SNAP_PREFIX);
@@ -1487,16 +1416,16 @@ static int reidentify(const char *uuid, const struct kv *given, char **tag)
 		return -1;
 	}
 	int rc = -1;
-	char *old = xstrdup(jail_prop(j, "host_hostuuid"));
+	char *old = xstrdup(jail_prop(j, P_HOST_HOSTUUID));
 	struct kv set;
 	kv_init(&set);
-	*tag = choose_tag(kv_get(given, "tag"), jail_prop(j, "tag"));
+	*tag = choose_tag(prop_kv_get(given, P_TAG), jail_prop(j, P_TAG));
 	if (!*tag)
 		goto out;
-	kv_set(&set, "host_hostuuid", uuid);
-	kv_set(&set, "tag", *tag);
-	if (streq(jail_prop(j, "host_hostname"), old))
-		kv_set(&set, "host_hostname", uuid);
+	prop_kv_set(&set, P_HOST_HOSTUUID, uuid);
+	prop_kv_set(&set, P_TAG, *tag);
+	if (streq(jail_prop(j, P_HOST_HOSTNAME), old))
+		prop_kv_set(&set, P_HOST_HOSTNAME, uuid);
 	for (int m = 0; m < 10; m++) {
 		char k[16];
 		snprintf(k, sizeof(k), "vnet%d_mac", m);
@@ -1505,20 +1434,20 @@ static int reidentify(const char *uuid, const struct kv *given, char **tag)
 			kv_set(&set, k, "none");
 	}
 	char *olddef = xasprintf("iocell/jails/%s/data", old);
-	if (streq(jail_prop(j, "jail_zfs_dataset"), olddef)) {
+	if (streq(jail_prop(j, P_JAIL_ZFS_DATASET), olddef)) {
 		char *nd = xasprintf("iocell/jails/%s/data", uuid);
-		kv_set(&set, "jail_zfs_dataset", nd);
+		prop_kv_set(&set, P_JAIL_ZFS_DATASET, nd);
 		free(nd);
 	}
 	free(olddef);
-	kv_set(&set, "last_started", "none");
+	prop_kv_set(&set, P_LAST_STARTED, "none");
 	for (size_t i = 0; i < given->k.n; i++)
 		if (!streq(given->k.v[i], "tag"))
 			kv_set(&set, given->k.v[i], given->v.v[i]);
 	for (size_t i = 0; i < set.k.n; i++) {
 		const struct propdef *p = prop_find(set.k.v[i]);
 		/* one zfs call per property on zfs-fuse: skip what is already right */
-		if (!p || streq(jail_prop(j, p->name), set.v.v[i]))
+		if (!p || streq(jail_prop(j, prop_id_of(p)), set.v.v[i]))
 			continue;
 		char *zn = prop_zfs_name(p, false);
 		int r = zfs_set(j->ds, zn, set.v.v[i]);
@@ -1643,7 +1572,7 @@ const char *pkgmgr_name(enum pkgmgr pm)
 static int no_pm(const struct jail *j)
 {
 	ioc_err("no known package manager in this jail (apt-get, apk, pkg): %s",
-		jail_prop(j, "tag"));
+		jail_prop(j, P_TAG));
 	ioc_hint("iocell runs the release's own package manager; this release has none");
 	return -1;
 }
@@ -1659,7 +1588,7 @@ static int in_jail(struct jail *j, const char *const *argv)
 		sb_init(&b);
 		for (size_t i = 0; argv[i]; i++)
 			sb_printf(&b, "%s%s", i ? " " : "", argv[i]);
-		fprintf(stderr, "+ [in jail %s] %s\n", jail_prop(j, "tag"), b.s);
+		fprintf(stderr, "+ [in jail %s] %s\n", jail_prop(j, P_TAG), b.s);
 		sb_free(&b);
 	}
 	fflush(NULL);
@@ -1677,7 +1606,7 @@ static int pm_refresh(struct jail *j, enum pkgmgr pm)
 	int st = in_jail(j, argv);
 	if (st != 0 && st != -1)
 		ioc_err("'%s update' failed in jail %s (exit status %d)", pkgmgr_name(pm),
-			jail_prop(j, "tag"), st);
+			jail_prop(j, P_TAG), st);
 	return st == 0 ? 0 : -1;
 }
 
@@ -1752,7 +1681,7 @@ int image_install_pkglist(const char *uuid, const char *file)
 			int st = valid_pkgname(names.v[i]) ? pm_install(j, pm, names.v[i]) : 1;
 			if (st != 0) {
 				ioc_warn("package %s failed to install in jail %s%s", names.v[i],
-					 jail_prop(j, "tag"),
+					 jail_prop(j, P_TAG),
 					 valid_pkgname(names.v[i]) ? "" : " (not a package name)");
 				sv_add(&failed, names.v[i]);
 			}
@@ -1765,9 +1694,9 @@ int image_install_pkglist(const char *uuid, const char *file)
 		sb_init(&b);
 		for (size_t i = 0; i < failed.n; i++)
 			sb_printf(&b, "%s%s", i ? ", " : "", failed.v[i]);
-		ioc_err("packages failed to install in jail %s (%s): %s", jail_prop(j, "tag"), uuid, b.s);
+		ioc_err("packages failed to install in jail %s (%s): %s", jail_prop(j, P_TAG), uuid, b.s);
 		ioc_hint("the jail is kept; fix the names and install with 'iocell chroot %s %s install "
-			 "...'", jail_prop(j, "tag"), pkgmgr_name(pm));
+			 "...'", jail_prop(j, P_TAG), pkgmgr_name(pm));
 		sb_free(&b);
 	}
 out:
@@ -1829,9 +1758,9 @@ static int update_basejail_release(const char *rel)
 int image_update(struct jail *j, char **snap)
 {
 	*snap = NULL;
-	const char *tag = jail_prop(j, "tag");
-	if (streq(jail_prop(j, "type"), "basejail")) {
-		const char *rel = jail_prop(j, "release");
+	const char *tag = jail_prop(j, P_TAG);
+	if (streq(jail_prop(j, P_TYPE), "basejail")) {
+		const char *rel = jail_prop(j, P_RELEASE);
 		if (update_basejail_release(rel) < 0) {
 			ioc_err_ctx("cannot update basejail %s", tag);
 			return -1;
@@ -1982,7 +1911,7 @@ static char *tree_suite(const char *root, const char *rel)
 int image_upgrade(struct jail *j, const char *newrel, char **snap)
 {
 	*snap = NULL;
-	const char *tag = jail_prop(j, "tag"), *cur = jail_prop(j, "release");
+	const char *tag = jail_prop(j, P_TAG), *cur = jail_prop(j, P_RELEASE);
 	if (streq(newrel, cur)) {
 		ioc_err("jail %s is already on release %s", tag, cur);
 		return -1;
@@ -1992,7 +1921,7 @@ int image_upgrade(struct jail *j, const char *newrel, char **snap)
 		ioc_hint("stop it with 'iocell stop %s'", tag);
 		return -1;
 	}
-	bool base = streq(jail_prop(j, "type"), "basejail");
+	bool base = streq(jail_prop(j, P_TYPE), "basejail");
 	char *relsnap = ds_release_snap(newrel);
 	bool have = zfs_exists(relsnap);
 	free(relsnap);

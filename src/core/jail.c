@@ -21,21 +21,30 @@ void jail_free(struct jail *j)
 	free(j);
 }
 
-const char *jail_prop(const struct jail *j, const char *name)
+const char *jail_prop(const struct jail *j, enum prop_id id)
 {
-	const char *v = kv_get(&j->props, name);
+	const struct propdef *p = &prop_table[id];
+	const char *v = kv_get(&j->props, p->name);
 	if (v)
 		return v;
-	const struct propdef *p = prop_find(name);
-	if (p && p->def)
+	if (p->def)
 		return p->def;
-	if (streq(name, "host_hostuuid") || streq(name, "host_hostname"))
+	if (id == P_HOST_HOSTUUID || id == P_HOST_HOSTNAME)
 		return j->uuid;
 	return "none";
 }
 
+const char *jail_prop_named(const struct jail *j, const char *name)
+{
+	const struct propdef *p = prop_find(name);
+	if (p)
+		return jail_prop(j, prop_id_of(p));
+	const char *v = kv_get(&j->props, name);
+	return v ? v : "none";
+}
+
 char *jail_root(const struct jail *j) { return xasprintf("%s/root", j->path); }
-bool jail_is_template(const struct jail *j) { return streq(jail_prop(j, "template"), "yes"); }
+bool jail_is_template(const struct jail *j) { return streq(jail_prop(j, P_TEMPLATE), "yes"); }
 
 bool jail_running(const char *uuid)
 {
@@ -79,7 +88,7 @@ static int jail_fill(struct jail *j, struct ztable *t, bool *mark_ok)
 		} else if (streq(prop, "mountpoint")) {
 			free(j->path);
 			j->path = xstrdup(val);
-			kv_set(&j->props, "mountpoint", val);
+			prop_kv_set(&j->props, P_MOUNTPOINT, val);
 		} else if (streq(prop, "mounted")) {
 			j->mounted = streq(val, "yes");
 		} else {
@@ -144,7 +153,7 @@ void jail_conf_save(const struct jail *j)
 	for (size_t i = 0; i < j->props.k.n; i++) {
 		const char *k = j->props.k.v[i], *v = j->props.v.v[i];
 		const struct propdef *p = prop_find(k);
-		bool native = streq(k, "mountpoint") || (p && (p->flags & PF_ZFS));
+		bool native = streq(k, prop_name(P_MOUNTPOINT)) || (p && (p->flags & PF_ZFS));
 		if (strchr(v, '\n') || strchr(v, '\t'))
 			goto fail; /* cannot be one row: no cache */
 		sb_printf(&s, "%s\t%s%s\t%s\tlocal\n", j->ds, native ? "" : IOC_PROP_PREFIX, k, v);
@@ -205,7 +214,7 @@ static int jail_from_rows(struct jail *j, struct ztable *t)
 	jail_fill(j, t, &mark_ok);
 	if (!mark_ok)
 		return 1;
-	if (!kv_get(&j->props, "host_hostuuid")) {
+	if (!prop_kv_get(&j->props, P_HOST_HOSTUUID)) {
 		ioc_err("%s is not an iocell jail (it has no iocell:host_hostuuid)", j->ds);
 		return -1;
 	}
@@ -237,9 +246,9 @@ struct jail *jail_load(const char *uuid)
 		if (rc == 0) {
 			/* A start since the property was written is in the runtime dir. */
 			char *started = rs_started_read(uuid);
-			const char *stored = kv_get(&j->props, "last_started");
+			const char *stored = prop_kv_get(&j->props, P_LAST_STARTED);
 			if (started && (!stored || streq(stored, "none") || strcmp(started, stored) > 0))
-				kv_set(&j->props, "last_started", started);
+				prop_kv_set(&j->props, P_LAST_STARTED, started);
 			free(started);
 			jail_conf_save(j);
 		}
@@ -354,7 +363,7 @@ struct jail *jail_resolve_spec(const char *name, struct jail_spec *sp)
 	char uuid[37];
 	if (pool_get() && index_lookup(name, uuid) == 0) {
 		struct jail *j = jail_load_cached(uuid);
-		if (j && (valid_uuid(name) || streq(jail_prop(j, "tag"), name) ||
+		if (j && (valid_uuid(name) || streq(jail_prop(j, P_TAG), name) ||
 			  strncasecmp(uuid, name, strlen(name)) == 0)) {
 			sp->active = true;
 			snprintf(sp->name, sizeof(sp->name), "%s", name);
@@ -400,7 +409,7 @@ int jail_spec_check(struct jail_spec *sp, const struct jail *j)
 	}
 	if (fresh)
 		jail_conf_save(fresh);
-	if (fresh && (streq(jail_prop(fresh, "tag"), sp->name) || !streq(jail_prop(j, "tag"), sp->name))) {
+	if (fresh && (streq(jail_prop(fresh, P_TAG), sp->name) || !streq(jail_prop(j, P_TAG), sp->name))) {
 		/* Changed, and still the jail the name means (by tag, or by UUID). */
 		sp->fresh = fresh;
 		return 1;
@@ -680,7 +689,7 @@ struct jail *jail_resolve(const char *name)
 			return NULL;
 		}
 		/* Verify the cached answer: a tag hit must still carry that tag. */
-		if (hit == NAME_TAG && !streq(jail_prop(j, "tag"), name) && !fresh) {
+		if (hit == NAME_TAG && !streq(jail_prop(j, P_TAG), name) && !fresh) {
 			jail_free(j);
 			continue;
 		}

@@ -19,6 +19,8 @@ struct jail *jail_resolve(const char *name);
 /* Load by exact UUID. */
 struct jail *jail_load(const char *uuid);
 void jail_free(struct jail *j);
+static inline void cleanup_jailp(struct jail **j) { jail_free(*j); }
+#define _cleanup_jail_ __attribute__((cleanup(cleanup_jailp)))
 
 /* Speculative loading, for start: the jail's configuration from the runtime dir's cache
  * (written by every jail_load) while the real `zfs get` runs in the background.
@@ -42,7 +44,10 @@ bool jail_same_config(const struct jail *a, const struct jail *b);
 void jail_conf_save(const struct jail *j);
 void jail_conf_drop(const char *uuid);
 /* A property's value: stored value, else the built-in default. Never NULL. */
-const char *jail_prop(const struct jail *j, const char *name);
+const char *jail_prop(const struct jail *j, enum prop_id id);
+/* The same by name, for names that come from outside the code (a user's `get NAME`,
+ * runtime state keys); an unknown name gives "none". */
+const char *jail_prop_named(const struct jail *j, const char *name);
 /* The jail's root directory (path/root), malloc'd. */
 char *jail_root(const struct jail *j);
 bool jail_is_template(const struct jail *j);

@@ -305,11 +305,11 @@ int pool_activate(const char *pool, const char *mountpoint, const char *file, co
 	rc = 0;
 out:
 	if (rc < 0 && made_pool) {
-		char *keep = xstrdup(ioc_errmsg());
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
 		zfs_runl(NULL, "undo", "zpool", "destroy", pool, NULL);
 		unlink(file);
-		ioc_err("%s", keep);
-		free(keep);
+		ioc_err_restore(&keep);
 	}
 	free(cur_mp);
 	free(root);

@@ -49,6 +49,102 @@ enum prop_flags {
 
 enum prop_group { PG_IDENTITY, PG_NETWORK, PG_EXEC, PG_SECURITY, PG_LIMITS, PG_ZFS };
 
+/* Every property's compile-time identity: prop_table[P_X] is its row (designated
+ * initializers, as FreeBSD jail(8)'s intparams[]), so a misspelt property is a compile
+ * error.  Keep the order of the table. */
+enum prop_id {
+	P_TAG,
+	P_HOST_HOSTUUID,
+	P_HOST_HOSTNAME,
+	P_HOST_DOMAINNAME,
+	P_RELEASE,
+	P_TYPE,
+	P_TEMPLATE,
+	P_BOOT,
+	P_PRIORITY,
+	P_NOTES,
+	P_OWNER,
+	P_LAST_STARTED,
+	P_MOUNTPOINT,
+	P_VNET,
+	P_INTERFACES,
+	P_CREATEBRIDGE,
+	P_IP4_ADDR,
+	P_IP6_ADDR,
+	P_IP4,
+	P_IP6,
+	P_DEFAULTROUTER,
+	P_DEFAULTROUTER6,
+	P_VNET0_MAC,
+	P_VNET1_MAC,
+	P_VNET2_MAC,
+	P_VNET3_MAC,
+	P_VNET4_MAC,
+	P_VNET5_MAC,
+	P_VNET6_MAC,
+	P_VNET7_MAC,
+	P_VNET8_MAC,
+	P_VNET9_MAC,
+	P_RESOLVER,
+	P_EXEC_PRESTART,
+	P_EXEC_POSTSTART,
+	P_EXEC_PRESTOP,
+	P_EXEC_POSTSTOP,
+	P_EXEC_START,
+	P_EXEC_STOP,
+	P_EXEC_TIMEOUT,
+	P_STOP_TIMEOUT,
+	P_LOGIN_FLAGS,
+	P_MOUNT_PROCFS,
+	P_MOUNT_DEVFS,
+	P_MOUNT_SYSFS,
+	P_ALLOW_RAW_SOCKETS,
+	P_ALLOW_SET_HOSTNAME,
+	P_ALLOW_SYSVIPC,
+	P_ALLOW_MOUNT,
+	P_ALLOW_MOUNT_DEVFS,
+	P_ALLOW_MOUNT_NULLFS,
+	P_ALLOW_MOUNT_PROCFS,
+	P_ALLOW_MOUNT_TMPFS,
+	P_ALLOW_MOUNT_ZFS,
+	P_ALLOW_CHFLAGS,
+	P_ALLOW_QUOTAS,
+	P_SYSVMSG,
+	P_SYSVSEM,
+	P_SYSVSHM,
+	P_SECURELEVEL,
+	P_CHILDREN_MAX,
+	P_CPUSET,
+	P_RLIMITS,
+	P_MEMORYUSE,
+	P_PCPU,
+	P_MAXPROC,
+	P_OPENFILES,
+	P_VMEMORYUSE,
+	P_MEMORYLOCKED,
+	P_SWAPUSE,
+	P_NTHR,
+	P_PSEUDOTERMINALS,
+	P_CPUTIME,
+	P_DATASIZE,
+	P_STACKSIZE,
+	P_COREDUMPSIZE,
+	P_READBPS,
+	P_WRITEBPS,
+	P_READIOPS,
+	P_WRITEIOPS,
+	P_WALLCLOCK,
+	P_QUOTA,
+	P_RESERVATION,
+	P_COMPRESSION,
+	P_DEDUP,
+	P_JAIL_ZFS,
+	P_JAIL_ZFS_DATASET,
+	P_JAIL_ZFS_MOUNTPOINT,
+	P_PKGLIST,
+	P__COUNT
+};
+
 struct propdef {
 	const char *name;
 	const char *def;        /* built-in default; NULL: computed (see defhelp) */
@@ -63,8 +159,21 @@ struct propdef {
 	const char *help;       /* one line: what it means on Linux */
 };
 
-extern const struct propdef prop_table[];
+extern const struct propdef prop_table[P__COUNT];
 extern const size_t prop_count;
+
+/* A property's name ("tag") and its id from a table row. */
+static inline const char *prop_name(enum prop_id id) { return prop_table[id].name; }
+static inline enum prop_id prop_id_of(const struct propdef *p) { return (enum prop_id)(p - prop_table); }
+/* A property list (name -> value) read or written by id. */
+static inline const char *prop_kv_get(const struct kv *kv, enum prop_id id)
+{
+	return kv_get(kv, prop_table[id].name);
+}
+static inline void prop_kv_set(struct kv *kv, enum prop_id id, const char *v)
+{
+	kv_set(kv, prop_table[id].name, v);
+}
 
 /* User property name prefix on ZFS. */
 #define IOC_PROP_PREFIX "iocell:"

@@ -5,6 +5,7 @@
  * directories.  A fetch either completes or leaves the pool exactly as it found it.
  */
 #include "core/release.h"
+#include "core/fsat.h"
 #include "core/lock.h"
 #include "core/parse.h"
 #include "core/pool.h"
@@ -175,68 +176,6 @@ static char *fetch_time(void)
 
 /* ---- filesystem walking ------------------------------------------------------------ */
 
-/* Remove every entry inside directory fd dfd (path for messages), never crossing into
- * another file system and never following symlinks. */
-static int empty_dirfd(int dfd, dev_t dev, const char *path)
-{
-	DIR *d = opendir_dup(dfd);
-	if (!d) {
-		ioc_err("cannot read directory %s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct strv names = {0};
-	sv_init(&names);
-	struct dirent *e;
-	errno = 0;
-	while ((e = readdir(d)))
-		if (!streq(e->d_name, ".") && !streq(e->d_name, ".."))
-			sv_add(&names, e->d_name);
-	int rc = 0;
-	if (errno) {
-		ioc_err("cannot read directory %s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	closedir(d);
-	for (size_t i = 0; rc == 0 && i < names.n; i++) {
-		const char *name = names.v[i];
-		struct stat st;
-		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			ioc_err("cannot stat %s/%s: %s", path, name, strerror(errno));
-			rc = -1;
-			break;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			char *sub = xasprintf("%s/%s", path, name);
-			if (st.st_dev != dev) {
-				ioc_err("cannot empty %s: %s is a mount point", path, sub);
-				free(sub);
-				rc = -1;
-				break;
-			}
-			int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd < 0) {
-				ioc_err("cannot open %s: %s", sub, strerror(errno));
-				rc = -1;
-			} else {
-				rc = empty_dirfd(cfd, dev, sub);
-				close(cfd);
-			}
-			if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0) {
-				ioc_err("cannot remove %s: %s", sub, strerror(errno));
-				rc = -1;
-			}
-			free(sub);
-		} else if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
-			ioc_err("cannot remove %s/%s: %s", path, name, strerror(errno));
-			rc = -1;
-		}
-	}
-	sv_free(&names);
-	return rc;
-}
-
 /* Remove the contents of directory path (the directory itself stays). */
 static int wipe_dir(const char *path)
 {
@@ -245,12 +184,7 @@ static int wipe_dir(const char *path)
 		ioc_err("cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	struct stat st;
-	int rc = -1;
-	if (fstat(fd, &st) < 0)
-		ioc_err("cannot stat %s: %s", path, strerror(errno));
-	else
-		rc = empty_dirfd(fd, st.st_dev, path);
+	int rc = empty_dir_at(fd, path);
 	close(fd);
 	return rc;
 }

@@ -496,3 +496,19 @@ bool confirm_capital_y(const char *question)
 	chomp(line);
 	return strcmp(line, "Y") == 0;
 }
+
+/* ---- clean-up attributes ---- */
+
+void cleanup_freep(void *p) { free(*(void **)p); }
+
+void cleanup_closep(int *fd)
+{
+	if (*fd >= 0) {
+		int e = errno;
+		close(*fd);
+		errno = e;
+	}
+}
+
+void cleanup_sbufp(struct sbuf *b) { sb_free(b); }
+void cleanup_strvp(struct strv *sv) { sv_free(sv); }

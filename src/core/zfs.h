@@ -30,6 +30,11 @@ void kv_free(struct kv *kv);
 void kv_set(struct kv *kv, const char *k, const char *v); /* replace or append */
 const char *kv_get(const struct kv *kv, const char *k);
 bool kv_del(struct kv *kv, const char *k);
+/* Clean-up attributes (util.h): for a zero-initialised or initialised list / table. */
+static inline void cleanup_kvp(struct kv *kv) { kv_free(kv); }
+static inline void cleanup_ztablep(struct ztable *t) { ztable_free(t); }
+#define _cleanup_kv_ __attribute__((cleanup(cleanup_kvp)))
+#define _cleanup_ztable_ __attribute__((cleanup(cleanup_ztablep)))
 
 /* Run "zfs ARGS..." (or zpool when args->v[0] is "zpool").  out may be NULL. */
 int zfs_run(const struct strv *args, char **out, const char *what);

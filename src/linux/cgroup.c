@@ -828,13 +828,12 @@ int cg_destroy(struct cgroup *cg)
 	if (rc < 0)
 		return -1;
 	/* Remove what can be removed; the first failure is the message. */
-	char *first = NULL;
+	struct ioc_errsave first = {0};
 	for (size_t i = 0; i < cg->n; i++)
-		if (rm_tree(cg->dirs[i], 0) < 0 && !first)
-			first = xstrdup(ioc_errmsg());
-	if (!first)
+		if (rm_tree(cg->dirs[i], 0) < 0 && !first.msg)
+			ioc_err_save(&first);
+	if (!first.msg)
 		return 0;
-	ioc_err("%s", first);
-	free(first);
+	ioc_err_restore(&first);
 	return -1;
 }

@@ -2,12 +2,11 @@
 #ifndef IOC_JAILFS_H
 #define IOC_JAILFS_H
 
+#include "core/fsat.h"
+
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Open PATH beneath the directory rootfd: symlinks resolve inside the root, ".." never
- * climbs out (openat2 RESOLVE_IN_ROOT, no magic links).  flags as for open(2). */
-int open_beneath(int rootfd, const char *path, int flags, mode_t mode);
 /* Write data to PATH beneath rootfd (created/truncated), never through a symlink out. */
 int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode);
 

@@ -549,9 +549,9 @@ static void mac_indexes(const struct iface_entry *e, size_t n, int idx[])
 /* MACs of nic i: the stored property, else generated and stored (once). */
 static int nic_macs(struct jail *j, int idx, struct nic *c)
 {
-	char prop[16];
-	snprintf(prop, sizeof(prop), "vnet%d_mac", idx);
-	const char *v = jail_prop(j, prop);
+	enum prop_id id = (enum prop_id)(P_VNET0_MAC + idx);
+	const char *prop = prop_name(id);
+	const char *v = jail_prop(j, id);
 	if (v && !streq(v, "none")) {
 		const char *comma = strchr(v, ',');
 		char first[32];
@@ -617,7 +617,7 @@ static int host_name(struct nl *n, struct plan *p, size_t i, int jid)
 
 static bool family_on(struct jail *j, int family)
 {
-	return !streq(jail_prop(j, family == 4 ? "ip4" : "ip6"), "disable");
+	return !streq(jail_prop(j, family == 4 ? P_IP4 : P_IP6), "disable");
 }
 
 /* The addresses of one family to configure (none when that family is disabled). */
@@ -625,12 +625,12 @@ static int plan_addrs(struct jail *j, struct plan *p, int family)
 {
 	if (!family_on(j, family))
 		return 0;
-	const char *prop = family == 4 ? "ip4_addr" : "ip6_addr";
+	enum prop_id prop = family == 4 ? P_IP4_ADDR : P_IP6_ADDR;
 	size_t cnt = 0;
 	char why[256];
 	if (!parse_ip_list(jail_prop(j, prop), family, p->addrs + p->naddrs, MAX_ADDRS, &cnt, why,
 			   sizeof(why))) {
-		ioc_err("%s of jail %s: %s", prop, j->uuid, why);
+		ioc_err("%s of jail %s: %s", prop_name(prop), j->uuid, why);
 		return -1;
 	}
 	p->naddrs += cnt;
@@ -650,16 +650,16 @@ static int plan_make(struct jail *j, struct plan *p)
 	memset(p, 0, sizeof(*p));
 	if (plan_addrs(j, p, 4) < 0 || plan_addrs(j, p, 6) < 0)
 		return -1;
-	const char *r4 = jail_prop(j, "defaultrouter"), *r6 = jail_prop(j, "defaultrouter6");
+	const char *r4 = jail_prop(j, P_DEFAULTROUTER), *r6 = jail_prop(j, P_DEFAULTROUTER6);
 	p->router4 = family_on(j, 4) && !streq(r4, "none") ? r4 : NULL;
 	p->router6 = family_on(j, 6) && !streq(r6, "none") ? r6 : NULL;
 	if (!family_on(j, 4) && !family_on(j, 6))
 		return 0; /* loopback only */
-	if (streq(jail_prop(j, "vnet"), "on")) {
+	if (streq(jail_prop(j, P_VNET), "on")) {
 		struct iface_entry e[MAX_NICS];
 		size_t n = 0;
 		char why[256];
-		const char *v = jail_prop(j, "interfaces");
+		const char *v = jail_prop(j, P_INTERFACES);
 		if (!parse_interfaces(v, e, MAX_NICS, &n, why, sizeof(why))) {
 			ioc_err("interfaces of jail %s: %s", j->uuid, why);
 			return -1;
@@ -731,7 +731,7 @@ static char *addrs_value(const struct plan *p, int family)
 /* Bridges: present and of kind bridge, or created (createbridge=on).  Returns indexes. */
 static int bridges_ready(struct nl *n, struct jail *j, struct plan *p, int idx[])
 {
-	bool create = streq(jail_prop(j, "createbridge"), "on");
+	bool create = streq(jail_prop(j, P_CREATEBRIDGE), "on");
 	for (size_t i = 0; i < p->nnics; i++) {
 		const char *br = p->nics[i].bridge;
 		struct link l;
@@ -740,7 +740,7 @@ static int bridges_ready(struct nl *n, struct jail *j, struct plan *p, int idx[]
 			return -1;
 		if (r == 0 && !create) {
 			ioc_err("bridge %s for %s of jail %s does not exist (createbridge=off)", br,
-				p->nics[i].name, jail_prop(j, "tag"));
+				p->nics[i].name, jail_prop(j, P_TAG));
 			ioc_hint("create it with 'ip link add %s type bridge && ip link set %s up', "
 				 "or set createbridge=on", br, br);
 			return -1;
@@ -760,7 +760,7 @@ static int bridges_ready(struct nl *n, struct jail *j, struct plan *p, int idx[]
 		}
 		if (!streq(l.kind, "bridge")) {
 			ioc_err("%s (interfaces of jail %s) is not a bridge (it is %s)", br,
-				jail_prop(j, "tag"), l.kind[0] ? l.kind : "a plain interface");
+				jail_prop(j, P_TAG), l.kind[0] ? l.kind : "a plain interface");
 			ioc_hint("name a bridge in 'interfaces', e.g. vnet0:bridge0");
 			return -1;
 		}
@@ -980,7 +980,7 @@ int net_setup(struct jail *j, pid_t pid, int jid, struct runstate *st)
 				goto out;
 			if (r == 0) {
 				ioc_err("host interface %s (named in ip4_addr/ip6_addr of jail %s) does not "
-					"exist", p->nics[i].host, jail_prop(j, "tag"));
+					"exist", p->nics[i].host, jail_prop(j, P_TAG));
 				ioc_hint("with vnet=off the addresses name a host interface: IFACE|ADDR");
 				goto out;
 			}
@@ -1004,7 +1004,7 @@ int net_setup(struct jail *j, pid_t pid, int jid, struct runstate *st)
 			e = veth_create(&host, c->host, c->mac_host, bridx[i], c->name, c->mac_jail, pid);
 			if (e < 0) {
 				ioc_err("cannot create the veth pair %s (host) / %s (jail %s) on bridge %s: %s",
-					c->host, c->name, jail_prop(j, "tag"), c->bridge, nl_why(&host, e));
+					c->host, c->name, jail_prop(j, P_TAG), c->bridge, nl_why(&host, e));
 				goto out;
 			}
 			c->created = true;
@@ -1033,7 +1033,7 @@ int net_setup(struct jail *j, pid_t pid, int jid, struct runstate *st)
 			}
 			if (e < 0) {
 				ioc_err("cannot create %s interface %s over host interface %s for jail %s: %s",
-					kind, c->name, c->host, jail_prop(j, "tag"), nl_why(&host, e));
+					kind, c->name, c->host, jail_prop(j, P_TAG), nl_why(&host, e));
 				goto out;
 			}
 			c->created = true;
@@ -1068,11 +1068,11 @@ out:
 				e = link_del(&in, c->jail_index);
 			else if (!p->ipvlan) {
 				struct link l;
-				char *keep = xstrdup(ioc_errmsg());
+				struct ioc_errsave keep;
+				ioc_err_save(&keep);
 				if (link_get(&host, c->host, &l) == 1)
 					e = link_del(&host, l.index);
-				ioc_err("%s", keep);
-				free(keep);
+				ioc_err_restore(&keep);
 			}
 			if (e < 0 && e != -ENODEV)
 				ioc_warn("could not remove interface %s: %s", c->host, strerror(-e));

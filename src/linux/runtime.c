@@ -267,7 +267,7 @@ static void sec_from(struct jail_security *s, getter get, const void *obj)
 	s->children_max = cm ? atol(cm) : 0;
 }
 
-static const char *get_jail(const void *j, const char *k) { return jail_prop(j, k); }
+static const char *get_jail(const void *j, const char *k) { return jail_prop_named(j, k); }
 static const char *get_rs(const void *rs, const char *k) { return rs_get(rs, k); }
 
 /* The jail's seccomp program must be in memory before entering its mount namespace
@@ -315,21 +315,6 @@ static int open_init_binary(void)
 }
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static ssize_t read_some(int fd, char *buf, size_t n, int timeout_ms)
 {
@@ -576,7 +561,7 @@ int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 	if (found < 0)
 		return -1;
 	if (found && rs_alive(&rs)) {
-		ioc_err("jail %s (%s) is already running (JID %lld)", j->uuid, jail_prop(j, "tag"),
+		ioc_err("jail %s (%s) is already running (JID %lld)", j->uuid, jail_prop(j, P_TAG),
 			rs_num(&rs, "jid", 0));
 		rs_free(&rs);
 		return -1;
@@ -590,9 +575,9 @@ int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 	}
 	rs_free(&rs);
 	if (jail_is_template(j) && !force) {
-		ioc_err("%s (%s) is a template and is not started", j->uuid, jail_prop(j, "tag"));
+		ioc_err("%s (%s) is a template and is not started", j->uuid, jail_prop(j, P_TAG));
 		ioc_hint("clone it with 'iocell clone %s tag=NAME', or use start -f to edit it",
-			 jail_prop(j, "tag"));
+			 jail_prop(j, P_TAG));
 		return spec_stale(sp, j) == 1 ? RT_RESTART : -1;
 	}
 	if (!j->mounted) {
@@ -600,12 +585,12 @@ int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 		ioc_hint("run 'zfs mount -a'");
 		return spec_stale(sp, j) == 1 ? RT_RESTART : -1;
 	}
-	bool own_net = !(streq(jail_prop(j, "ip4"), "inherit") || streq(jail_prop(j, "ip6"), "inherit"));
-	bool own_ipc = !(streq(jail_prop(j, "allow_sysvipc"), "1") ||
-			 (streq(jail_prop(j, "sysvmsg"), "inherit") && streq(jail_prop(j, "sysvsem"), "inherit") &&
-			  streq(jail_prop(j, "sysvshm"), "inherit")));
-	long exec_timeout = atol(jail_prop(j, "exec_timeout"));
-	const char *tag = jail_prop(j, "tag");
+	bool own_net = !(streq(jail_prop(j, P_IP4), "inherit") || streq(jail_prop(j, P_IP6), "inherit"));
+	bool own_ipc = !(streq(jail_prop(j, P_ALLOW_SYSVIPC), "1") ||
+			 (streq(jail_prop(j, P_SYSVMSG), "inherit") && streq(jail_prop(j, P_SYSVSEM), "inherit") &&
+			  streq(jail_prop(j, P_SYSVSHM), "inherit")));
+	long exec_timeout = atol(jail_prop(j, P_EXEC_TIMEOUT));
+	const char *tag = jail_prop(j, P_TAG);
 	char *root = jail_root(j);
 	char *logp = log_path(j->uuid);
 	char *fstab = xasprintf("%s/fstab", j->path);
@@ -642,9 +627,9 @@ int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 	static const char *keep_props[] = {"exec_stop", "exec_start", "exec_prestop", "exec_poststop",
 		"stop_timeout", "exec_timeout", "login_flags", "host_hostname", NULL};
 	for (int i = 0; keep_props[i]; i++)
-		rs_set(&st, keep_props[i], jail_prop(j, keep_props[i]));
+		rs_set(&st, keep_props[i], jail_prop_named(j, keep_props[i]));
 	for (int i = 0; sec_keys[i]; i++)
-		rs_set(&st, sec_keys[i], jail_prop(j, sec_keys[i]));
+		rs_set(&st, sec_keys[i], jail_prop_named(j, sec_keys[i]));
 	lim_to_state(&st, get_jail, j);   /* limits: what exec and console apply */
 	if (lim_load(&c.lim, get_jail, j) < 0)
 		goto out_state;
@@ -653,11 +638,11 @@ int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 
 	/* Speculating on the cached configuration: what acts outside the jail's own new
 	 * namespaces and cgroup (hooks, basejail re-clone, network) waits for the real one. */
-	bool basejail = streq(jail_prop(j, "type"), "basejail");
-	if ((!streq(jail_prop(j, "exec_prestart"), "none") || basejail) &&
+	bool basejail = streq(jail_prop(j, P_TYPE), "basejail");
+	if ((!streq(jail_prop(j, P_EXEC_PRESTART), "none") || basejail) &&
 	    (respec = spec_stale(sp, j)) != 0)
 		goto out_state;
-	if (run_hook("exec_prestart", jail_prop(j, "exec_prestart"), &he, exec_timeout, logfd) < 0)
+	if (run_hook("exec_prestart", jail_prop(j, P_EXEC_PRESTART), &he, exec_timeout, logfd) < 0)
 		goto out_state;
 	if (basejail && basejail_reclone(j) < 0)
 		goto out_state;
@@ -681,17 +666,17 @@ int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 		ioc_err("cannot create pipes: %s", strerror(errno));
 		goto out_state;
 	}
-	char *resolv = resolv_content(jail_prop(j, "resolver"));
+	char *resolv = resolv_content(jail_prop(j, P_RESOLVER));
 	c.fs = (struct jailfs_opts){
 		.root = root,
 		.fstab = fstab,
-		.mount_procfs = streq(jail_prop(j, "mount_procfs"), "1"),
-		.mount_devfs = streq(jail_prop(j, "mount_devfs"), "1"),
-		.mount_sysfs = streq(jail_prop(j, "mount_sysfs"), "1"),
+		.mount_procfs = streq(jail_prop(j, P_MOUNT_PROCFS), "1"),
+		.mount_devfs = streq(jail_prop(j, P_MOUNT_DEVFS), "1"),
+		.mount_sysfs = streq(jail_prop(j, P_MOUNT_SYSFS), "1"),
 		.own_netns = own_net,
 		.proc_net_writable = sec.securelevel <= 0 && own_net,
-		.hostname = jail_prop(j, "host_hostname"),
-		.domainname = jail_prop(j, "host_domainname"),
+		.hostname = jail_prop(j, P_HOST_HOSTNAME),
+		.domainname = jail_prop(j, P_HOST_DOMAINNAME),
 		.pts_max = c.lim.v[LIM_PSEUDOTERMINALS].action ? c.lim.v[LIM_PSEUDOTERMINALS].amount : 0,
 	};
 	c.resolv = resolv;
@@ -702,7 +687,7 @@ int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 	c.log_fd = logfd;
 	c.status_wr = statp[1];
 	c.own_net = own_net;
-	c.exec_start = jail_prop(j, "exec_start");
+	c.exec_start = jail_prop(j, P_EXEC_START);
 	snprintf(c.timeout, sizeof(c.timeout), "%ld", exec_timeout);
 
 	fflush(NULL);
@@ -767,7 +752,7 @@ int rt_start(struct jail *j, bool force, int *jidp, struct jail_spec *sp)
 		ioc_hint("see %s", logp);
 		goto out_state;
 	}
-	if (run_hook("exec_poststart", jail_prop(j, "exec_poststart"), &he, exec_timeout, logfd) < 0)
+	if (run_hook("exec_poststart", jail_prop(j, P_EXEC_POSTSTART), &he, exec_timeout, logfd) < 0)
 		goto out_state;
 	rs_set(&st, "phase", "running");
 	char *started = time_tag();
@@ -1492,7 +1477,7 @@ int rt_chroot(struct jail *j, char *const argv[], int *status)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		struct jailfs_opts fs = {
 			.root = root, .mount_procfs = true, .mount_devfs = true, .mount_sysfs = false,
-			.own_netns = false, .hostname = jail_prop(j, "host_hostname"),
+			.own_netns = false, .hostname = jail_prop(j, P_HOST_HOSTNAME),
 		};
 		if (sethostname(fs.hostname, strlen(fs.hostname)) < 0 || jailfs_setup(&fs) < 0 ||
 		    jailfs_pivot(root) < 0)

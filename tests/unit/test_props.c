@@ -22,6 +22,11 @@ static void test_table_is_sane(void **state)
 	(void)state;
 	for (size_t i = 0; i < prop_count; i++) {
 		const struct propdef *p = &prop_table[i];
+		/* Every enum prop_id has its row (a missing designated initializer would leave
+		 * a hole of zeros), and the name finds the same row. */
+		assert_non_null(p->name);
+		assert_ptr_equal(prop_find(prop_name((enum prop_id)i)), p);
+		assert_int_equal(prop_id_of(p), i);
 		assert_non_null(p->help);
 		for (size_t j = i + 1; j < prop_count; j++)
 			assert_string_not_equal(p->name, prop_table[j].name);
