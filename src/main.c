@@ -11,7 +11,7 @@
 static int cmd_version(int, char **);
 static int cmd_help(int, char **);
 
-const struct cmddef commands[] = {
+static const struct cmddef commands[] = {
 	{"activate", cmd_activate, "[POOL [mountpoint=DIR] [file=IMG size=SIZE]]",
 	 "mark POOL active (creating a file-backed pool with file=), or print the active pool"},
 	{"fetch", cmd_fetch,
@@ -61,14 +61,6 @@ const struct cmddef commands[] = {
 	{NULL, NULL, NULL, NULL},
 };
 
-const struct cmddef *cmd_find(const char *name)
-{
-	for (const struct cmddef *c = commands; c->name; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
 static void main_usage(FILE *f)
 {
 	fprintf(f, "usage: iocell [--debug] COMMAND [ARGS...]\n\n"
@@ -109,6 +101,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	cmd_register(commands);
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--debug") == 0 || strcmp(argv[i], "-d") == 0) {

@@ -9,99 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static void table_json(struct table *t)
-{
-	size_t nrows = t->ncols ? t->cells.n / t->ncols : 0;
-	printf("[");
-	for (size_t r = 0; r < nrows; r++) {
-		printf("%s\n  {", r ? "," : "");
-		for (size_t c = 0; c < t->ncols; c++) {
-			char *k = xstrdup(t->head.v[c]);
-			for (char *p = k; *p; p++)
-				*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-			printf("%s", c ? ", " : "");
-			json_str(k);
-			printf(": ");
-			json_str(t->cells.v[r * t->ncols + c]);
-			free(k);
-		}
-		printf("}");
-	}
-	printf("%s]\n", nrows ? "\n" : "");
-}
-
-static int col_index(struct table *t, const char *name)
-{
-	for (size_t c = 0; c < t->ncols; c++)
-		if (strcasecmp(t->head.v[c], name) == 0)
-			return (int)c;
-	return -1;
-}
-
-static struct table *sort_table;
-static int sort_col;
-static int row_cmp(const void *a, const void *b)
-{
-	size_t ra = *(const size_t *)a, rb = *(const size_t *)b;
-	const char *x = sort_table->cells.v[ra * sort_table->ncols + (size_t)sort_col];
-	const char *y = sort_table->cells.v[rb * sort_table->ncols + (size_t)sort_col];
-	char *ex, *ey;
-	long long nx = strtoll(x, &ex, 10), ny = strtoll(y, &ey, 10);
-	if (*x && *y && !*ex && !*ey)
-		return nx < ny ? -1 : nx > ny;
-	int c = strcmp(x, y);
-	return c ? c : (ra < rb ? -1 : 1);
-}
-
-static void table_sort(struct table *t, int col)
-{
-	size_t nrows = t->cells.n / t->ncols;
-	size_t *idx = xcalloc(nrows, sizeof(size_t));
-	for (size_t r = 0; r < nrows; r++)
-		idx[r] = r;
-	sort_table = t;
-	sort_col = col;
-	qsort(idx, nrows, sizeof(size_t), row_cmp);
-	char **nc = xcalloc(t->cells.n + 1, sizeof(char *));
-	for (size_t r = 0; r < nrows; r++)
-		for (size_t c = 0; c < t->ncols; c++)
-			nc[r * t->ncols + c] = t->cells.v[idx[r] * t->ncols + c];
-	memcpy(t->cells.v, nc, t->cells.n * sizeof(char *));
-	free(nc);
-	free(idx);
-}
-
-/* Print in the chosen format; sort by column name when given. */
-static int emit(struct table *t, bool script, bool json, const char *sortcol, const char *cmd)
-{
-	if (sortcol) {
-		int c = col_index(t, sortcol);
-		if (c < 0)
-			return usage_err(cmd, "no column '%s' to sort by", sortcol);
-		table_sort(t, c);
-	}
-	if (json)
-		table_json(t);
-	else
-		table_print(t, script);
-	return CMD_OK;
-}
-
 /* "vnet0|192.0.2.10/24,vnet0|192.0.2.11/24" -> "192.0.2.10,192.0.2.11" */
 static char *ip_column(const char *v)
 {
@@ -133,7 +40,7 @@ static int list_releases(bool script, bool json, const char *sortcol)
 		const char *row[] = {r[i].name, r[i].created, r[i].used, r[i].source};
 		table_add(&t, row);
 	}
-	int rc = emit(&t, script, json, sortcol, "list");
+	int rc = table_emit(&t, script, json, sortcol, "list");
 	table_free(&t);
 	release_info_free(r, n);
 	return rc;
@@ -210,8 +117,8 @@ int cmd_list(int argc, char **argv)
 	}
 	ztable_free(&zt);
 	if (!sortcol && !script && !json && t.cells.n)
-		table_sort(&t, col_index(&t, "TAG"));
-	int rc = emit(&t, script, json, sortcol, "list");
+		table_sort(&t, table_col(&t, "TAG"));
+	int rc = table_emit(&t, script, json, sortcol, "list");
 	table_free(&t);
 	return rc;
 }
@@ -247,8 +154,8 @@ int cmd_df(int argc, char **argv)
 	}
 	ztable_free(&zt);
 	if (!sortcol && !script && !json && t.cells.n)
-		table_sort(&t, col_index(&t, "TAG"));
-	int rc = emit(&t, script, json, sortcol, "df");
+		table_sort(&t, table_col(&t, "TAG"));
+	int rc = table_emit(&t, script, json, sortcol, "df");
 	table_free(&t);
 	return rc;
 }
