@@ -3,6 +3,7 @@
 #define IOC_CMD_H
 
 #include "core/jail.h"
+#include "core/propset.h" /* validate_assignments */
 #include "core/util.h"
 #include "cmd/output.h"
 
@@ -78,7 +79,5 @@ extern bool cmd_raw_status;
 
 /* Split "k=v" arguments into kv.  Returns false (usage error printed) when one lacks '='. */
 bool parse_assignments(const char *cmd, char **args, int n, struct kv *out);
-/* Validate user assignments for a jail (or for defaults).  Error pending on failure. */
-bool validate_assignments(const struct kv *set, bool for_default);
 
 #endif

@@ -102,21 +102,3 @@ bool parse_assignments(const char *cmd, char **args, int n, struct kv *out)
 	}
 	return true;
 }
-
-bool validate_assignments(const struct kv *set, bool for_default)
-{
-	char err[512];
-	for (size_t i = 0; i < set->k.n; i++) {
-		const char *k = set->k.v[i], *v = set->v.v[i];
-		if (!prop_settable(k, for_default, err, sizeof(err))) {
-			ioc_err("%s", err);
-			return false;
-		}
-		const struct propdef *p = prop_find(k);
-		if (!prop_validate(p, v, err, sizeof(err))) {
-			ioc_err("invalid value '%s' for %s: %s", v, k, err);
-			return false;
-		}
-	}
-	return true;
-}
