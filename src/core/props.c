@@ -206,6 +206,17 @@ char *prop_zfs_name(const struct propdef *p, bool on_defaults)
 	return xasprintf(IOC_PROP_PREFIX "%s", p->name);
 }
 
+void props_to_zfs(struct kv *z, const struct kv *props)
+{
+	kv_init(z);
+	for (size_t i = 0; i < props->k.n; i++) {
+		const struct propdef *p = prop_find(props->k.v[i]);
+		char *name = prop_zfs_name(p, false);
+		kv_set(z, name, props->v.v[i]);
+		free(name);
+	}
+}
+
 const char *prop_freebsd_hint(const char *name)
 {
 	for (size_t i = 0; i < sizeof(freebsd_only) / sizeof(freebsd_only[0]); i++)

@@ -181,6 +181,8 @@ static inline void prop_kv_set(struct kv *kv, enum prop_id id, const char *v)
 const struct propdef *prop_find(const char *name);
 /* Full ZFS property name for storage ("iocell:tag" or "quota"). */
 char *prop_zfs_name(const struct propdef *p, bool on_defaults);
+/* A property list (table names) as ZFS names for a jail dataset (`zfs create -o`). */
+void props_to_zfs(struct kv *z, const struct kv *props);
 /* When name is a FreeBSD-only jail parameter, the Linux mechanism to use instead. */
 const char *prop_freebsd_hint(const char *name);
 
