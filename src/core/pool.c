@@ -149,6 +149,12 @@ char *ds_release_snap(const char *rel)
 }
 char *path_in_root(const char *rel) { return xasprintf("%s/%s", g_pool.mountroot, rel); }
 
+const char *ds_below(const char *name, const char *parent)
+{
+	size_t n = strlen(parent);
+	return strncmp(name, parent, n) == 0 && name[n] == '/' ? name + n + 1 : NULL;
+}
+
 const char *pool_active_name(void)
 {
 	const struct ioc_pool *p = pool_refresh();

@@ -29,6 +29,8 @@ char *ds_release(const char *rel);       /* POOL/iocell/releases/REL */
 char *ds_defaults(void);
 char *ds_base(const char *rel);          /* POOL/iocell/base/REL */
 char *path_in_root(const char *rel);     /* MOUNTROOT/rel */
+/* What follows "PARENT/" in the dataset NAME (below PARENT), or NULL. */
+const char *ds_below(const char *name, const char *parent);
 
 /* activate: mark POOL (creating the layout on first use).  file/size: create a
  * file-backed pool first when POOL does not exist. */
