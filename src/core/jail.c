@@ -1,4 +1,5 @@
 #include "core/jail.h"
+#include "core/lock.h"
 #include "core/pool.h"
 #include "core/runstate.h"
 
@@ -697,6 +698,20 @@ struct jail *jail_resolve(const char *name)
 	}
 	ioc_err("no jail named '%s'", name);
 	return NULL;
+}
+
+struct jail *jail_open_locked(const char *name, int *lockfd)
+{
+	*lockfd = -1;
+	struct jail *j = jail_resolve(name);
+	if (!j)
+		return NULL;
+	*lockfd = lock_jail(j->uuid, true);
+	if (*lockfd < 0) {
+		jail_free(j);
+		return NULL;
+	}
+	return j;
 }
 
 int defaults_load(struct kv *out)

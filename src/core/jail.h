@@ -16,6 +16,9 @@ struct jail {
 /* Resolve NAME (UUID, unique UUID prefix, or exact tag) and load the jail.
  * Errors: not found (with a hint), ambiguous (listing the candidates). */
 struct jail *jail_resolve(const char *name);
+/* jail_resolve, then take the jail's lock (waiting for it): *lockfd for unlock_fd.  NULL
+ * with the error pending (and *lockfd -1) on failure. */
+struct jail *jail_open_locked(const char *name, int *lockfd);
 /* Load by exact UUID. */
 struct jail *jail_load(const char *uuid);
 void jail_free(struct jail *j);
