@@ -2,6 +2,7 @@
 #ifndef IOC_JAIL_H
 #define IOC_JAIL_H
 
+#include "core/jails.h"
 #include "core/props.h"
 #include "core/zfs.h"
 
@@ -55,34 +56,6 @@ const char *jail_prop_named(const struct jail *j, const char *name);
 char *jail_root(const struct jail *j);
 bool jail_is_template(const struct jail *j);
 
-/* One `zfs list` over every jail dataset with COLS (which must start with
- * "name,iocell:active,"), verifying the pool mark; the jails dataset's own row is
- * removed.  sort: a column to sort by, or NULL. */
-int jails_query(struct ztable *t, const char *cols, const char *sort);
-
-/* Every jail's UUID and tag with one zfs call (templates included); refreshes the index. */
-struct jail_brief {
-	char uuid[37];
-	char *tag;
-	bool template;
-};
-int jail_scan(struct jail_brief **out, size_t *n);
-void jail_brief_free(struct jail_brief *b, size_t n);
-
-/* Name index (a cache under the runtime dir, rebuilt when stale). */
-/* Replace the index with a complete list (e.g. what `list` has just read). */
-void index_store(const struct jail_brief *b, size_t n);
-int index_put(const char *uuid, const char *tag);   /* add or retag */
-int index_drop(const char *uuid);
-/* UUID of the jail using tag (other than except_uuid), or NULL.  Uses the index. */
-char *index_tag_owner(const char *tag, const char *except_uuid);
-/* TAG for a new jail: a copy when no jail uses it; NULL with the error recorded when
- * one does ("already used by", hint: choose another) or the index cannot be read. */
-char *tag_claim(const char *tag);
-/* The first free tag of the series BASE_FROM, BASE_FROM+1, ... (BASE itself in place of
- * BASE_1 when bare_first), tried 10000 times; NULL when none is free (error recorded
- * only when the index cannot be read). */
-char *tag_first_free(const char *base, int from, bool bare_first);
 /* A fresh random UUID, lower case. */
 void jail_new_uuid(char out[37]);
 

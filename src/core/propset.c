@@ -263,7 +263,6 @@ int prop_get_all_jails(const char *prop, struct ztable *out)
 	_cleanup_ztable_ struct ztable zt = {0};
 	if (jails_query(&zt, cols, "iocell:tag") < 0)
 		return -1;
-	out->rows = xcalloc(zt.nrows + 1, sizeof(*out->rows));
 	for (size_t i = 0; i < zt.nrows; i++) {
 		struct strv *row = &zt.rows[i];
 		if (row->n < 5 || !valid_uuid(row->v[2]))
@@ -271,11 +270,8 @@ int prop_get_all_jails(const char *prop, struct ztable *out)
 		const char *val = row->v[4];
 		if (streq(val, "-"))
 			val = p->def ? p->def : "none";
-		struct strv *o = &out->rows[out->nrows++];
-		sv_init(o);
-		sv_add(o, row->v[2]);
-		sv_add(o, row->v[3]);
-		sv_add(o, val);
+		const char *cells[] = {row->v[2], row->v[3], val};
+		ztable_add(out, cells, 3);
 	}
 	return 0;
 }

@@ -34,15 +34,6 @@ bool snap_of(const char *full, const char *ds)
 	return strncmp(full, ds, n) == 0 && full[n] == '@';
 }
 
-static void row_add(struct ztable *t, const char *const *cells, size_t n)
-{
-	t->rows = xrealloc(t->rows, (t->nrows + 1) * sizeof(*t->rows));
-	struct strv *r = &t->rows[t->nrows++];
-	sv_init(r);
-	for (size_t i = 0; i < n; i++)
-		sv_add(r, cells[i]);
-}
-
 /* ---- dependants -------------------------------------------------------------------- */
 
 int snap_dependants(const struct ztable *t, const char *jails, const struct strv *snaps,
@@ -141,7 +132,7 @@ void snaplist_rows(const struct ztable *in, const char *ds, struct ztable *out)
 		if (r->n < 4 || !snap_of(r->v[0], ds))
 			continue;
 		const char *row[] = {snap_part(r->v[0]), r->v[1], r->v[2], r->v[3]};
-		row_add(out, row, 4);
+		ztable_add(out, row, 4);
 	}
 }
 
@@ -255,12 +246,13 @@ void txg_rows(const struct ztable *g, struct ztable *t)
 		n++;
 	}
 	qsort(o, n, sizeof(*o), txg_cmp);
-	t->nrows = n;
-	t->rows = xcalloc(n + 1, sizeof(*t->rows));
+	t->nrows = 0;
+	t->rows = NULL;
 	for (size_t k = 0; k < n; k++) {
-		sv_init(&t->rows[k]);
-		sv_add(&t->rows[k], g->rows[o[k].idx].v[0]);
-		sv_addf(&t->rows[k], "%llu", o[k].txg);
+		char txg[24];
+		snprintf(txg, sizeof(txg), "%llu", o[k].txg);
+		const char *cells[] = {g->rows[o[k].idx].v[0], txg};
+		ztable_add(t, cells, 2);
 	}
 }
 

@@ -37,6 +37,15 @@ void ztable_parse(struct ztable *t, const char *text)
 	}
 }
 
+void ztable_add(struct ztable *t, const char *const *cells, size_t n)
+{
+	t->rows = xrealloc(t->rows, (t->nrows + 1) * sizeof(*t->rows));
+	struct strv *r = &t->rows[t->nrows++];
+	sv_init(r);
+	for (size_t i = 0; i < n; i++)
+		sv_add(r, cells[i]);
+}
+
 void ztable_free(struct ztable *t)
 {
 	for (size_t i = 0; i < t->nrows; i++)

@@ -19,6 +19,8 @@ struct ztable {
 	struct strv *rows; /* each row's fields */
 };
 void ztable_parse(struct ztable *t, const char *text);
+/* Append a row of n cells (copied) to an initialised table. */
+void ztable_add(struct ztable *t, const char *const *cells, size_t n);
 void ztable_free(struct ztable *t);
 
 /* Simple ordered key/value list (properties). */
