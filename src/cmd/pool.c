@@ -42,11 +42,8 @@ int cmd_activate(int argc, char **argv)
 	if (rc < 0)
 		return CMD_ERR;
 	/* Build the name index now, so the first create or lookup needs no scan. */
-	struct jail_brief *b;
-	size_t n;
-	if (jail_scan(&b, &n) < 0)
+	if (index_rebuild() < 0)
 		return CMD_ERR;
-	jail_brief_free(b, n);
 	printf("%s is active (jails under %s)\n", pool, pool_get()->mountroot);
 	return CMD_OK;
 }

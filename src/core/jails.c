@@ -111,6 +111,16 @@ int jail_scan(struct jail_brief **out, size_t *n)
 	return 0;
 }
 
+int index_rebuild(void)
+{
+	struct jail_brief *b;
+	size_t n;
+	if (jail_scan(&b, &n) < 0)
+		return -1;
+	jail_brief_free(b, n);
+	return 0;
+}
+
 static int index_read(struct jail_brief **out, size_t *n)
 {
 	char *p = index_path();

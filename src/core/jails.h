@@ -30,6 +30,8 @@ int jails_df(struct ztable *out);
 char *ip_column(const char *v);
 
 /* The index file, RUNDIR/index-POOL: "UUID\tTAG\tTEMPLATE(0|1)" lines. */
+/* Scan every jail (one zfs call) into the index. */
+int index_rebuild(void);
 /* Replace the index with a complete list (e.g. what `list` has just read). */
 void index_store(const struct jail_brief *b, size_t n);
 int index_put(const char *uuid, const char *tag);   /* add or retag */
