@@ -118,7 +118,7 @@ static char *conf_path(const char *uuid) { return xasprintf("%s/%s.conf", rundir
 
 void jail_conf_save(const struct jail *j)
 {
-	struct sbuf s;
+	_cleanup_sbuf_ struct sbuf s;
 	sb_init(&s);
 	sb_printf(&s, "%s\tiocell:active\tyes\tinherited\n", j->ds);
 	sb_printf(&s, "%s\tmounted\t%s\t-\n", j->ds, j->mounted ? "yes" : "no");
@@ -126,19 +126,15 @@ void jail_conf_save(const struct jail *j)
 		const char *k = j->props.k.v[i], *v = j->props.v.v[i];
 		const struct propdef *p = prop_find(k);
 		bool native = streq(k, prop_name(P_MOUNTPOINT)) || (p && (p->flags & PF_ZFS));
-		if (strchr(v, '\n') || strchr(v, '\t'))
-			goto fail; /* cannot be one row: no cache */
+		if (strchr(v, '\n') || strchr(v, '\t')) {
+			jail_conf_drop(j->uuid); /* cannot be one row: no cache */
+			return;
+		}
 		sb_printf(&s, "%s\t%s%s\t%s\tlocal\n", j->ds, native ? "" : IOC_PROP_PREFIX, k, v);
 	}
-	char *p = conf_path(j->uuid);
+	_cleanup_free_ char *p = conf_path(j->uuid);
 	if (write_file_cache(p, s.s, s.len, 0600) < 0)
 		ioc_err_clear(); /* only a cache */
-	free(p);
-	sb_free(&s);
-	return;
-fail:
-	sb_free(&s);
-	jail_conf_drop(j->uuid);
 }
 
 void jail_conf_drop(const char *uuid)
@@ -244,7 +240,7 @@ static char *jail_fingerprint(const struct jail *j)
 	sb_init(&s);
 	sb_printf(&s, "%s\n%s\n%d\n", j->ds, j->path ? j->path : "", j->mounted);
 	for (size_t i = 0; i < j->props.k.n; i++)
-		if (!streq(j->props.k.v[i], "last_started")) /* bookkeeping, written by start */
+		if (!streq(j->props.k.v[i], prop_name(P_LAST_STARTED))) /* bookkeeping, written by start */
 			sb_printf(&s, "%s=%s\n", j->props.k.v[i], j->props.v.v[i]);
 	return sb_steal(&s);
 }
