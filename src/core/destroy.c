@@ -212,15 +212,10 @@ char *destroy_plan_dependants(const struct destroy_plan *p)
  * tag), then the snapshots of the plan's jails. */
 static int plan_build(struct destroy_plan *p)
 {
-	const struct ioc_pool *pool = pool_get();
-	if (!pool)
+	_cleanup_ztable_ struct ztable t = {0};
+	if (pool_datasets(&t, "name,origin,mounted,iocell:tag") < 0)
 		return -1;
 	_cleanup_free_ char *jails = ds_jails();
-	const char *dss[] = {pool->name, NULL};
-	_cleanup_ztable_ struct ztable t = {0};
-	if (zfs_list(&t, "name,origin,mounted,iocell:tag", dss, ALL_DEPTH, "filesystem,volume",
-		     NULL) < 0)
-		return -1;
 	destroy_plan_datasets(p, jails, &t);
 	_cleanup_strv_ struct strv tops = {0};
 	sv_init(&tops);

@@ -123,15 +123,10 @@ int index_rebuild(void)
 
 static int index_read(struct jail_brief **out, size_t *n)
 {
-	char *p = index_path();
-	char *txt = NULL;
-	if (access(p, R_OK) == 0)
-		txt = read_file(p, NULL);
-	free(p);
-	if (!txt) {
-		ioc_err_clear();
+	_cleanup_free_ char *p = index_path();
+	char *txt = cache_read(p);
+	if (!txt)
 		return -1;
-	}
 	struct strv lines = {0};
 	split(&lines, txt, "\n", true);
 	free(txt);

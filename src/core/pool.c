@@ -48,17 +48,20 @@ static void write_cache(void)
 	free(p);
 }
 
+char *cache_read(const char *path)
+{
+	char *txt = access(path, R_OK) == 0 ? read_file(path, NULL) : NULL;
+	if (!txt)
+		ioc_err_clear();
+	return txt;
+}
+
 static bool read_cache(void)
 {
-	char *p = cache_path();
-	char *txt = NULL;
-	if (access(p, R_OK) == 0)
-		txt = read_file(p, NULL);
-	free(p);
-	if (!txt) {
-		ioc_err_clear();
+	_cleanup_free_ char *p = cache_path();
+	char *txt = cache_read(p);
+	if (!txt)
 		return false;
-	}
 	chomp(txt);
 	char *tab = strchr(txt, '\t');
 	bool ok = tab && tab != txt && tab[1] == '/';
@@ -135,6 +138,15 @@ const struct ioc_pool *pool_refresh(void)
 }
 
 bool pool_mark_ok(const char *v) { return streq(v, "yes"); }
+
+int pool_datasets(struct ztable *t, const char *cols)
+{
+	const struct ioc_pool *pool = pool_get();
+	if (!pool)
+		return -1;
+	const char *dss[] = {pool->name, NULL};
+	return zfs_list(t, cols, dss, 1000, "filesystem,volume", NULL);
+}
 
 char *ds_jails(void) { return xasprintf("%s/jails", g_pool.root); }
 char *ds_jail(const char *uuid) { return xasprintf("%s/jails/%s", g_pool.root, uuid); }

@@ -3,6 +3,7 @@
 #define IOC_POOL_H
 
 #include "core/util.h"
+#include "core/zfs.h"
 
 struct ioc_pool {
 	char *name;      /* POOL */
@@ -12,6 +13,12 @@ struct ioc_pool {
 
 /* Runtime state directory: $IOCELL_RUNDIR or /run/iocell (created on demand). */
 const char *rundir(void);
+/* The text of a cache file (in the runtime dir), or NULL, with no error recorded, when it
+ * is missing or unreadable: a cache may be lost. */
+char *cache_read(const char *path);
+/* Every filesystem and volume of the active pool with COLS, in one `zfs list -r` (clones
+ * live in their origin's pool, so this sees every dependant of a jail). */
+int pool_datasets(struct ztable *t, const char *cols);
 /* The active pool (from the runtime cache, else discovered with one zfs call).
  * Errors when no pool or several pools are marked active. */
 const struct ioc_pool *pool_get(void);

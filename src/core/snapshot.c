@@ -54,21 +54,16 @@ int snap_dependants(const struct ztable *t, const char *jails, const struct strv
 	return found;
 }
 
-/* Error when clones depend on snaps: "cannot WHAT: dependent clones: ...".  One
- * `zfs list -r -t filesystem,volume -o name,origin,iocell:tag POOL` (clones live in
- * their origin's pool, so this sees every one). */
+/* Error when clones depend on snaps: "cannot WHAT: dependent clones: ...", from one
+ * `zfs list` of the pool. */
 static int refuse_dependants(const struct strv *snaps, const char *what)
 {
 	if (snaps->n == 0)
 		return 0;
-	const struct ioc_pool *pool = pool_get();
-	if (!pool)
+	_cleanup_ztable_ struct ztable t = {0};
+	if (pool_datasets(&t, "name,origin,iocell:tag") < 0)
 		return -1;
 	_cleanup_free_ char *jails = ds_jails();
-	const char *dss[] = {pool->name, NULL};
-	_cleanup_ztable_ struct ztable t = {0};
-	if (zfs_list(&t, "name,origin,iocell:tag", dss, ALL_DEPTH, "filesystem,volume", NULL) < 0)
-		return -1;
 	_cleanup_strv_ struct strv deps = {0};
 	sv_init(&deps);
 	if (snap_dependants(&t, jails, snaps, &deps) == 0)
