@@ -108,7 +108,6 @@ void jail_new_uuid(char out[37])
 	uuid_unparse_lower(u, out);
 }
 
-
 /* ---- configuration cache ----------------------------------------------------------
  * RUNDIR/UUID.conf holds the rows of the jail's last `zfs get all` that jail_fill uses.
  * It is only ever a guess: start runs on it while the real `zfs get` runs alongside, and
@@ -239,8 +238,9 @@ static char *jail_fingerprint(const struct jail *j)
 	struct sbuf s;
 	sb_init(&s);
 	sb_printf(&s, "%s\n%s\n%d\n", j->ds, j->path ? j->path : "", j->mounted);
+	/* last_started is bookkeeping, written by start */
 	for (size_t i = 0; i < j->props.k.n; i++)
-		if (!streq(j->props.k.v[i], prop_name(P_LAST_STARTED))) /* bookkeeping, written by start */
+		if (!streq(j->props.k.v[i], prop_name(P_LAST_STARTED)))
 			sb_printf(&s, "%s=%s\n", j->props.k.v[i], j->props.v.v[i]);
 	return sb_steal(&s);
 }
