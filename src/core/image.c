@@ -5,6 +5,7 @@
 #include "core/props.h"
 #include "core/release.h"
 #include "core/sha256.h"
+#include "core/extract.h"
 #include "core/fsat.h"
 #include "linux/jailfs.h"
 #include "linux/runtime.h"
@@ -58,25 +59,6 @@ static char *mounted_dir(const char *ds)
 		return NULL;
 	}
 	return mp;
-}
-
-/* A relative archive/list path is safe: not absolute, no "..", no empty name. */
-static bool safe_relpath(const char *p)
-{
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	if (!*p || *p == '/')
-		return false;
-	const char *s = p;
-	while (*s) {
-		size_t n = strcspn(s, "/");
-		if (n == 2 && s[0] == '.' && s[1] == '.')
-			return false;
-		s += n;
-		while (*s == '/')
-			s++;
-	}
-	return true;
 }
 
 static char *sha_path(const char *file)
@@ -553,12 +535,6 @@ out:
 
 /* ---- package ---------------------------------------------------------------------------- */
 
-static const char *amsg(struct archive *a)
-{
-	const char *s = archive_error_string(a);
-	return s ? s : "unknown libarchive error";
-}
-
 static int ar_add_mem(struct archive *a, const char *name, const char *data, size_t len)
 {
 	struct archive_entry *e = archive_entry_new();
@@ -570,7 +546,7 @@ static int ar_add_mem(struct archive *a, const char *name, const char *data, siz
 	int r = archive_write_header(a, e);
 	archive_entry_free(e);
 	if (r < ARCHIVE_WARN || (len && archive_write_data(a, data, len) != (la_ssize_t)len)) {
-		ioc_err("cannot write %s into the package: %s", name, amsg(a));
+		ioc_err("cannot write %s into the package: %s", name, archive_msg(a));
 		return -1;
 	}
 	return 0;
@@ -624,7 +600,7 @@ static int ar_add_tree(struct archive *a, int dirfd, const char *rel)
 			archive_entry_set_size(e, 0);
 		}
 		if (rc == 0 && archive_write_header(a, e) < ARCHIVE_WARN) {
-			ioc_err("cannot add %s to the package: %s", crel, amsg(a));
+			ioc_err("cannot add %s to the package: %s", crel, archive_msg(a));
 			rc = -1;
 		}
 		if (rc == 0 && fd >= 0) {
@@ -642,7 +618,7 @@ static int ar_add_tree(struct archive *a, int dirfd, const char *rel)
 				if (n == 0)
 					break;
 				if (archive_write_data(a, buf, (size_t)n) < 0) {
-					ioc_err("cannot add %s to the package: %s", crel, amsg(a));
+					ioc_err("cannot add %s to the package: %s", crel, archive_msg(a));
 					rc = -1;
 					break;
 				}
@@ -712,12 +688,12 @@ int image_package(const struct jail *j, char **out)
 	a = archive_write_new();
 	if (!a || archive_write_add_filter_xz(a) != ARCHIVE_OK ||
 	    archive_write_set_format_pax_restricted(a) != ARCHIVE_OK) {
-		ioc_err("cannot set up the package writer: %s", a ? amsg(a) : "out of memory");
+		ioc_err("cannot set up the package writer: %s", a ? archive_msg(a) : "out of memory");
 		goto out;
 	}
 	unlink(tmp);
 	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
-		ioc_err("cannot create %s: %s", tmp, amsg(a));
+		ioc_err("cannot create %s: %s", tmp, archive_msg(a));
 		goto out;
 	}
 	if (ar_add_mem(a, PACKAGE_META, meta, strlen(meta)) < 0 ||
@@ -725,7 +701,7 @@ int image_package(const struct jail *j, char **out)
 	    ar_add_tree(a, rfd, "") < 0)
 		goto out_unlink;
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		ioc_err("cannot finish %s: %s", tmp, amsg(a));
+		ioc_err("cannot finish %s: %s", tmp, archive_msg(a));
 		goto out_unlink;
 	}
 	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
@@ -970,7 +946,7 @@ static struct archive *open_pkg(const char *file)
 	archive_read_support_filter_xz(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, file, 1 << 16) != ARCHIVE_OK) {
-		ioc_err("cannot read package %s: %s", file, amsg(a));
+		ioc_err("cannot read package %s: %s", file, archive_msg(a));
 		archive_read_free(a);
 		return NULL;
 	}
@@ -986,7 +962,7 @@ static char *entry_text(struct archive *a, size_t max, const char *file, const c
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
 		if (n < 0) {
-			ioc_err("cannot read %s from %s: %s", what, file, amsg(a));
+			ioc_err("cannot read %s from %s: %s", what, file, archive_msg(a));
 			sb_free(&b);
 			return NULL;
 		}
@@ -1015,13 +991,6 @@ static char *meta_get(const char *meta, const char *key)
 		l = e ? e + 1 : NULL;
 	}
 	return NULL;
-}
-
-static const char *strip_dot(const char *p)
-{
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	return p;
 }
 
 /* Apply one deletion beneath the root: the parent is resolved without following any
@@ -1068,92 +1037,69 @@ static int delete_beneath(int rootfd, const char *path)
 	return rc;
 }
 
+/* Package entries: the metadata skipped, nothing outside the root, no device nodes. */
+static int pkg_filter(struct archive_entry *e, void *arg)
+{
+	(void)arg;
+	const char *name = archive_entry_pathname(e);
+	name = name ? strip_dot(name) : "";
+	if (streq(name, PACKAGE_META) || streq(name, DELETED_LIST))
+		return 0;
+	const char *hl = archive_entry_hardlink(e);
+	mode_t t = archive_entry_filetype(e);
+	if (!safe_relpath(name) || (hl && !safe_relpath(hl))) {
+		ioc_err("refusing package entry '%s'%s%s: it points outside the jail root", name,
+			hl ? " -> " : "", hl ? hl : "");
+		return -1;
+	}
+	if (t == AE_IFCHR || t == AE_IFBLK || t == AE_IFSOCK) {
+		ioc_err("refusing package entry '%s': device nodes are not allowed in a package", name);
+		return -1;
+	}
+	_cleanup_free_ char *stripped = xstrdup(name);
+	archive_entry_set_pathname(e, stripped);
+	return 1;
+}
+
+static void pkg_fail(enum extract_step step, const char *entry, const char *why,
+		     unsigned long long entries, void *arg)
+{
+	(void)entries;
+	const char *file = arg;
+	switch (step) {
+	case EXS_NOMEM:
+	case EXS_CWD:
+		ioc_err("cannot set up extraction: %s", why);
+		break;
+	case EXS_HEADER:
+		ioc_err("corrupt package %s: %s", file, why);
+		break;
+	case EXS_REFUSE:
+		ioc_err("refusing package entry '%s': %s", entry, why);
+		break;
+	case EXS_READ:
+		ioc_err("corrupt data for '%s' in %s: %s", entry, file, why);
+		break;
+	case EXS_WRITE:
+		ioc_err("cannot write '%s': %s", entry, why);
+		break;
+	case EXS_FINISH:
+		ioc_err("cannot finish '%s': %s", entry, why);
+		break;
+	case EXS_CLOSE:
+		ioc_err("cannot finish extracting %s: %s", file, why);
+		break;
+	}
+}
+
 static int extract_pkg(const char *file, const char *root)
 {
 	struct archive *a = open_pkg(file);
 	if (!a)
 		return -1;
-	struct archive *w = archive_write_disk_new();
-	int saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = -1;
-	if (!w || saved < 0) {
-		ioc_err("cannot set up extraction: %s", w ? strerror(errno) : "out of memory");
-		goto out;
-	}
-	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-					       ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-					       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
-					       ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
-					       ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR);
-	if (chdir(root) < 0) {
-		ioc_err("cannot enter %s: %s", root, strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		struct archive_entry *e;
-		int r = archive_read_next_header(a, &e);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			ioc_err("corrupt package %s: %s", file, amsg(a));
-			goto out;
-		}
-		const char *name = archive_entry_pathname(e);
-		name = name ? strip_dot(name) : "";
-		if (streq(name, PACKAGE_META) || streq(name, DELETED_LIST))
-			continue;
-		const char *hl = archive_entry_hardlink(e);
-		mode_t t = archive_entry_filetype(e);
-		if (!safe_relpath(name) || (hl && !safe_relpath(hl))) {
-			ioc_err("refusing package entry '%s'%s%s: it points outside the jail root", name,
-				hl ? " -> " : "", hl ? hl : "");
-			goto out;
-		}
-		if (t == AE_IFCHR || t == AE_IFBLK || t == AE_IFSOCK) {
-			ioc_err("refusing package entry '%s': device nodes are not allowed in a package", name);
-			goto out;
-		}
-		archive_entry_set_pathname(e, name);
-		r = archive_write_header(w, e);
-		if (r < ARCHIVE_WARN) {
-			ioc_err("refusing package entry '%s': %s", name, amsg(w));
-			goto out;
-		}
-		if (archive_entry_size(e) > 0) {
-			const void *buf;
-			size_t len;
-			la_int64_t off;
-			while ((r = archive_read_data_block(a, &buf, &len, &off)) != ARCHIVE_EOF) {
-				if (r < ARCHIVE_WARN) {
-					ioc_err("corrupt data for '%s' in %s: %s", name, file, amsg(a));
-					goto out;
-				}
-				if (archive_write_data_block(w, buf, len, off) < ARCHIVE_WARN) {
-					ioc_err("cannot write '%s': %s", name, amsg(w));
-					goto out;
-				}
-			}
-		}
-		if (archive_write_finish_entry(w) < ARCHIVE_WARN) {
-			ioc_err("cannot finish '%s': %s", name, amsg(w));
-			goto out;
-		}
-	}
-	if (archive_write_close(w) < ARCHIVE_WARN) {
-		ioc_err("cannot finish extracting %s: %s", file, amsg(w));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (saved >= 0) {
-		if (fchdir(saved) < 0 && rc == 0) {
-			ioc_err("cannot return to the previous directory: %s", strerror(errno));
-			rc = -1;
-		}
-		close(saved);
-	}
-	if (w)
-		archive_write_free(w);
+	struct extract x = {.dest = root, .filter = pkg_filter, .fail = pkg_fail, .arg = (void *)file};
+	int rc = extract_archive(a, &x);
+	free(x.first_warning);
 	archive_read_free(a);
 	return rc;
 }

@@ -5,7 +5,9 @@
  * directories.  A fetch either completes or leaves the pool exactly as it found it.
  */
 #include "core/release.h"
+#include "core/extract.h"
 #include "core/fsat.h"
+#include "core/progress.h"
 #include "core/lock.h"
 #include "core/parse.h"
 #include "core/pool.h"
@@ -49,65 +51,6 @@ static struct {
 	unsigned long long files, bytes;
 } g_summary;
 
-/* ---- interruption ------------------------------------------------------------------ */
-
-static volatile sig_atomic_t g_interrupted;
-
-static void on_signal(int sig)
-{
-	g_interrupted = sig;
-}
-
-struct sigsave {
-	struct sigaction old[3];
-};
-static const int caught_signals[3] = {SIGINT, SIGTERM, SIGHUP};
-
-static void signals_catch(struct sigsave *s)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	g_interrupted = 0;
-	for (int i = 0; i < 3; i++)
-		sigaction(caught_signals[i], &sa, &s->old[i]);
-}
-
-static void signals_restore(struct sigsave *s)
-{
-	for (int i = 0; i < 3; i++)
-		sigaction(caught_signals[i], &s->old[i], NULL);
-}
-
-static int check_interrupt(void)
-{
-	if (!g_interrupted)
-		return 0;
-	ioc_err("interrupted by signal %d (%s)", (int)g_interrupted, strsignal(g_interrupted));
-	return -1;
-}
-
-/* ---- small helpers ----------------------------------------------------------------- */
-
-static bool show_progress(void)
-{
-	return !ioc_quiet && isatty_err();
-}
-
-static double now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double mib(unsigned long long b)
-{
-	return (double)b / (1024.0 * 1024.0);
-}
-
-/* Keep an error across cleanup steps that may record their own. */
 /* The mountpoint of DS, which must be mounted (zfs-fuse mounts nothing after a restart:
  * writing into an unmounted mountpoint would land on the host's disk). */
 static char *mounted_path(const char *ds)
@@ -334,7 +277,7 @@ static int dl_progress(void *arg, curl_off_t total, curl_off_t now, curl_off_t u
 	(void)ut;
 	(void)un;
 	struct dl *d = arg;
-	if (g_interrupted)
+	if (interrupt_pending())
 		return 1;
 	if (!d->progress)
 		return 0;
@@ -406,8 +349,8 @@ static int curl_get(const char *url, struct dl *d, bool *absent)
 		*absent = true;
 		return -1;
 	}
-	if (res == CURLE_ABORTED_BY_CALLBACK && g_interrupted)
-		return check_interrupt();
+	if (res == CURLE_ABORTED_BY_CALLBACK && interrupt_pending())
+		return interrupt_check();
 	if (d->werrno)
 		ioc_err("cannot download %s: writing the local copy failed: %s", url,
 			strerror(d->werrno));
@@ -566,7 +509,7 @@ static int fetch_remote(struct fetch *f, const char *url, const char *label, con
 		unlink(path);
 	}
 	free(path);
-	return rc == 0 ? check_interrupt() : -1;
+	return rc == 0 ? interrupt_check() : -1;
 }
 
 static const char *url_basename(const char *url)
@@ -836,150 +779,72 @@ static int prepare_sources(struct fetch *f, const struct fetch_opts *o)
 
 /* ---- filling a root ---------------------------------------------------------------- */
 
-static const char *archive_msg(struct archive *a)
+static void tarball_fail(enum extract_step step, const char *entry, const char *why,
+			 unsigned long long entries, void *arg)
 {
-	const char *s = archive_error_string(a);
-	return s ? s : "unknown libarchive error";
+	const char *label = arg;
+	switch (step) {
+	case EXS_NOMEM:
+		ioc_err("cannot extract %s: libarchive out of memory", label);
+		break;
+	case EXS_CWD:
+		ioc_err("cannot remember the current directory: %s", why);
+		break;
+	case EXS_HEADER:
+		ioc_err("cannot extract %s: corrupt or unreadable archive after %llu entries: %s",
+			label, entries, why);
+		break;
+	case EXS_REFUSE:
+		ioc_err("cannot extract %s: refusing entry '%s': %s", label, entry, why);
+		break;
+	case EXS_READ:
+		ioc_err("cannot extract %s: corrupt data in '%s': %s", label, entry, why);
+		break;
+	case EXS_WRITE:
+		ioc_err("cannot extract %s: writing '%s' failed: %s", label, entry, why);
+		break;
+	case EXS_FINISH:
+		ioc_err("cannot extract %s: finishing '%s' failed: %s", label, entry, why);
+		break;
+	case EXS_CLOSE:
+		ioc_err("cannot extract %s: %s", label, why);
+		break;
+	}
 }
 
-/* Extract one tarball into dest (the current directory is changed for the duration:
- * libarchive's secure flags work on relative paths). */
+/* Extract one tarball into dest. */
 static int extract_tarball(const char *file, const char *label, const char *dest,
 			   unsigned long long *entries)
 {
 	struct stat fst;
-	unsigned long long total = stat(file, &fst) == 0 ? (unsigned long long)fst.st_size : 0;
-	int saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (saved < 0) {
-		ioc_err("cannot remember the current directory: %s", strerror(errno));
-		return -1;
-	}
 	struct archive *a = archive_read_new();
-	struct archive *w = archive_write_disk_new();
-	if (!a || !w) {
+	if (!a) {
 		ioc_err("cannot extract %s: libarchive out of memory", label);
-		if (a)
-			archive_read_free(a);
-		if (w)
-			archive_write_free(w);
-		close(saved);
 		return -1;
 	}
 	archive_read_support_filter_all(a);
 	archive_read_support_format_all(a);
-	/* Numeric owners: no set_standard_lookup (names would map to the host's ids). */
-	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-					       ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-					       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
-					       ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
-					       ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
-					       ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS);
-	int rc = -1;
-	unsigned long long n = 0, warns = 0;
-	char *first_warn = NULL;
-	bool progress = show_progress();
-	double last = 0;
 	if (archive_read_open_filename(a, file, 1 << 16) != ARCHIVE_OK) {
 		ioc_err("cannot read %s: %s", label, archive_msg(a));
-		goto out;
+		archive_read_free(a);
+		return -1;
 	}
-	if (chdir(dest) < 0) {
-		ioc_err("cannot enter %s: %s", dest, strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		if (check_interrupt() < 0)
-			goto out;
-		struct archive_entry *e;
-		int r = archive_read_next_header(a, &e);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			ioc_err("cannot extract %s: corrupt or unreadable archive after %llu entries: %s",
-				label, n, archive_msg(a));
-			goto out;
-		}
-		const char *name = archive_entry_pathname(e);
-		char *ename = xstrdup(name ? name : "?");
-		r = archive_write_header(w, e);
-		if (r < ARCHIVE_WARN) {
-			ioc_err("cannot extract %s: refusing entry '%s': %s", label, ename, archive_msg(w));
-			free(ename);
-			goto out;
-		}
-		if (r == ARCHIVE_WARN) {
-			warns++;
-			if (!first_warn)
-				first_warn = xasprintf("%s: %s", ename, archive_msg(w));
-		}
-		if (archive_entry_size(e) > 0 && r >= ARCHIVE_WARN) {
-			const void *buf;
-			size_t len;
-			la_int64_t off;
-			for (;;) {
-				r = archive_read_data_block(a, &buf, &len, &off);
-				if (r == ARCHIVE_EOF)
-					break;
-				if (r < ARCHIVE_WARN) {
-					ioc_err("cannot extract %s: corrupt data in '%s': %s", label, ename,
-						archive_msg(a));
-					free(ename);
-					goto out;
-				}
-				if (archive_write_data_block(w, buf, len, off) < ARCHIVE_WARN) {
-					ioc_err("cannot extract %s: writing '%s' failed: %s", label, ename,
-						archive_msg(w));
-					free(ename);
-					goto out;
-				}
-			}
-		}
-		r = archive_write_finish_entry(w);
-		if (r < ARCHIVE_WARN) {
-			ioc_err("cannot extract %s: finishing '%s' failed: %s", label, ename, archive_msg(w));
-			free(ename);
-			goto out;
-		}
-		if (r == ARCHIVE_WARN) {
-			warns++;
-			if (!first_warn)
-				first_warn = xasprintf("%s: %s", ename, archive_msg(w));
-		}
-		free(ename);
-		n++;
-		if (progress) {
-			double t = now_mono();
-			if (t - last >= 0.2) {
-				last = t;
-				la_int64_t done = archive_filter_bytes(a, -1);
-				if (total > 0 && done >= 0)
-					fprintf(stderr, "\rextracting %s: %3d%%, %llu files   ", label,
-						(int)((unsigned long long)done * 100 / total), n);
-				else
-					fprintf(stderr, "\rextracting %s: %llu files   ", label, n);
-			}
-		}
-	}
-	if (archive_write_close(w) < ARCHIVE_WARN) {
-		ioc_err("cannot extract %s: %s", label, archive_msg(w));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (progress)
-		fprintf(stderr, "\rextracting %s: %llu files%s%20s\n", label, n, rc == 0 ? ", done" : "",
-			"");
-	if (fchdir(saved) < 0 && rc == 0) {
-		ioc_err("cannot return to the previous directory: %s", strerror(errno));
-		rc = -1;
-	}
-	close(saved);
+	struct extract x = {
+		.dest = dest,
+		.extra_flags = ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS,
+		.label = label,
+		.progress = show_progress(),
+		.total = stat(file, &fst) == 0 ? (unsigned long long)fst.st_size : 0,
+		.fail = tarball_fail,
+		.arg = (void *)label,
+	};
+	int rc = extract_archive(a, &x);
 	archive_read_free(a);
-	archive_write_free(w);
-	if (rc == 0 && warns)
-		ioc_warn("%s: %llu entries extracted with warnings (first: %s)", label, warns, first_warn);
-	free(first_warn);
-	*entries += n;
+	if (rc == 0 && x.warnings)
+		ioc_warn("%s: %llu entries extracted with warnings (first: %s)", label, x.warnings,
+			 x.first_warning);
+	free(x.first_warning);
+	*entries += x.entries;
 	return rc;
 }
 
@@ -1034,13 +899,13 @@ static int run_debootstrap(struct fetch *f, const char *root)
 		sb_add(&all, r.err.s ? r.err.s : "");
 		char *why = debootstrap_reason(all.s, root);
 		sb_free(&all);
-		if (g_interrupted)
-			check_interrupt();
+		if (interrupt_pending())
+			interrupt_check();
 		else
 			ioc_err("debootstrap of %s from %s failed (exit status %d)%s%s", f->suite,
 				f->mirror ? f->mirror : "its default mirror", r.status, why ? ": " : "",
 				why ? why : "");
-		if (!g_interrupted)
+		if (!interrupt_pending())
 			ioc_hint("check the suite name and the mirror (ftphost=URL); --debug shows the command");
 		free(why);
 		rc = -1;
@@ -1054,7 +919,7 @@ static int run_debootstrap(struct fetch *f, const char *root)
 static int fill_root(struct fetch *f, const char *root)
 {
 	if (f->debootstrap)
-		return run_debootstrap(f, root) < 0 ? -1 : check_interrupt();
+		return run_debootstrap(f, root) < 0 ? -1 : interrupt_check();
 	unsigned long long entries = 0;
 	for (size_t i = 0; i < f->files.n; i++)
 		if (extract_tarball(f->files.v[i], f->labels.v[i], root, &entries) < 0)
@@ -1154,7 +1019,7 @@ static int make_masters(struct fetch *f, const char *root, const char *prev, str
 		const char *name = basejail_dirs[i];
 		if (!is_real_dir(root, name))
 			continue;
-		if (check_interrupt() < 0)
+		if (interrupt_check() < 0)
 			return -1;
 		char *mds = xasprintf("%s/%s", f->baseds, name);
 		char *msnap = xasprintf("%s@" RELEASE_SNAP, mds);
@@ -1194,7 +1059,7 @@ static int make_masters(struct fetch *f, const char *root, const char *prev, str
 			fprintf(stderr, "%s basejail master %s\n", exists ? "refreshing" : "making", name);
 		if (exists && wipe_dir(path) < 0)
 			goto next;
-		if (copy_tree(src, path) < 0 || check_interrupt() < 0)
+		if (copy_tree(src, path) < 0 || interrupt_check() < 0)
 			goto next;
 		if (zfs_snapshot(msnap, false) < 0)
 			goto next;
@@ -1242,14 +1107,14 @@ static int create_release(struct fetch *f)
 	sv_add(&u.created, f->relds);
 	if (zfs_create(f->rootds, NULL, false) < 0 || !(root = mounted_path(f->rootds)))
 		goto out;
-	if (check_interrupt() < 0 || fill_root(f, root) < 0)
+	if (interrupt_check() < 0 || fill_root(f, root) < 0)
 		goto out;
 	if (zfs_snapshot(f->snap, false) < 0)
 		goto out;
 	if (make_masters(f, root, "-", &u) < 0)
 		goto out;
 	count_tree(root, &g_summary.files, &g_summary.bytes);
-	rc = check_interrupt();
+	rc = interrupt_check();
 out:
 	if (rc < 0)
 		undo_run(&u, "-");
@@ -1315,7 +1180,7 @@ static int update_release(struct fetch *f)
 	if (show_progress())
 		fprintf(stderr, "updating release %s (previous state kept as @%s until done)\n", f->rel,
 			prev);
-	if (wipe_dir(root) < 0 || check_interrupt() < 0 || fill_root(f, root) < 0)
+	if (wipe_dir(root) < 0 || interrupt_check() < 0 || fill_root(f, root) < 0)
 		goto out;
 	if (zfs_snapshot(f->snap, false) < 0)
 		goto out;
@@ -1323,7 +1188,7 @@ static int update_release(struct fetch *f)
 	if (make_masters(f, root, prev, &u) < 0 || set_fetch_props(f) < 0)
 		goto out;
 	count_tree(root, &g_summary.files, &g_summary.bytes);
-	if (check_interrupt() < 0)
+	if (interrupt_check() < 0)
 		goto out;
 	rc = 0;
 	drop_prev(&u, prev);
@@ -1425,7 +1290,7 @@ int release_fetch(const struct fetch_opts *o)
 	sv_init(&f.masters);
 	int rc = -1, lk = -1;
 	struct sigsave ss;
-	signals_catch(&ss);
+	interrupt_catch(&ss);
 	f.pool = pool_get();
 	if (!f.pool)
 		goto out;
@@ -1459,7 +1324,7 @@ out:
 		fetch_free(&f);
 	}
 	unlock_fd(lk);
-	signals_restore(&ss);
+	interrupt_restore(&ss);
 	return rc;
 }
 
