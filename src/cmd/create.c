@@ -1,9 +1,9 @@
 /* create, clone */
 #include "cmd/cmd.h"
-#include "core/image.h"
 #include "core/lock.h"
 #include "core/pool.h"
 #include "core/release.h"
+#include "ops/pkgmgr.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -240,7 +240,7 @@ int cmd_create(int argc, char **argv)
 		unlock_fd(gl);
 		rl = gl = -1;
 		for (size_t k = 0; k < made.n; k++) {
-			if (image_install_pkglist(made.v[k], pk) < 0) {
+			if (pkgmgr_install_pkglist(made.v[k], pk) < 0) {
 				if (k + 1 < made.n)
 					ioc_err_print();
 				rc = CMD_ERR;

@@ -1,10 +1,14 @@
 /* record, package, import, export, update, upgrade (SPEC §9, §10). */
 #include "cmd/cmd.h"
+#include "core/artifact.h"
 #include "core/image.h"
 #include "core/lock.h"
 #include "core/parse.h"
 #include "core/pool.h"
+#include "core/package.h"
 #include "core/props.h"
+#include "core/record.h"
+#include "ops/pkgmgr.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -41,14 +45,14 @@ int cmd_record(int argc, char **argv)
 	int rc = CMD_ERR;
 	const char *tag = jail_prop(j, P_TAG);
 	if (start) {
-		if (image_record_start(j) == 0) {
+		if (record_start(j) == 0) {
 			printf("recording changes of %s (%s); stop with 'iocell record stop %s'\n", j->uuid,
 			       tag, tag);
 			rc = CMD_OK;
 		}
 	} else {
 		struct record_stats st;
-		if (image_record_stop(j, &st) == 0) {
+		if (record_stop(j, &st) == 0) {
 			printf("recorded %lu added, %lu changed, %lu deleted into %s/recorded "
 			       "(deleted paths in %s)\n", st.added, st.changed, st.deleted, j->path,
 			       DELETED_LIST);
@@ -75,7 +79,7 @@ int cmd_package(int argc, char **argv)
 		return CMD_ERR;
 	char *out = NULL;
 	int rc = CMD_ERR;
-	if (image_package(j, &out) == 0) {
+	if (package_create(j, &out) == 0) {
 		printf("%s\n", out);
 		rc = CMD_OK;
 	}
@@ -101,7 +105,7 @@ int cmd_import(int argc, char **argv)
 	int rc = CMD_ERR, gl = -1;
 	char *path = NULL, *tag = NULL;
 	char uuid[37];
-	enum image_kind kind = IK_IMAGE;
+	enum artifact_kind kind = AK_IMAGE;
 	if (prop_kv_get(&given, P_TYPE) || prop_kv_get(&given, P_HOST_HOSTUUID)) {
 		ioc_err("import sets type and host_hostuuid itself");
 		goto out;
@@ -109,20 +113,20 @@ int cmd_import(int argc, char **argv)
 	if (!validate_assignments(&given, false) || !pool_get())
 		goto out;
 	if (!streq(name, "-")) {
-		if (image_find(name, &kind, &path) < 0 || image_verify(path) < 0)
+		if (artifact_find(name, &kind, &path) < 0 || artifact_verify(path) < 0)
 			goto out;
-	} else if (isatty(STDIN_FILENO)) {
+	} else if (isatty_in()) {
 		ioc_err("import -: standard input is a terminal, not an image stream");
 		ioc_hint("pipe one in: 'iocell export NAME - | iocell import -'");
 		goto out;
 	}
-	if (kind == IK_IMAGE && prop_kv_get(&given, P_RELEASE)) {
+	if (kind == AK_IMAGE && prop_kv_get(&given, P_RELEASE)) {
 		ioc_err("an image keeps its release; release= is for packages");
 		goto out;
 	}
 	if ((gl = lock_global()) < 0)
 		goto out;
-	int r = kind == IK_PACKAGE ? image_import_package(path, &given, uuid, &tag)
+	int r = kind == AK_PACKAGE ? image_import_package(path, &given, uuid, &tag)
 				   : image_import_stream(path, path ? -1 : STDIN_FILENO, &given, uuid, &tag);
 	if (r < 0)
 		goto out;
@@ -146,7 +150,7 @@ int cmd_export(int argc, char **argv)
 	if (n < 1 || n > 2 || (n == 2 && !streq(argv[optind + 1], "-")))
 		return usage_err("export", "expected NAME [-]");
 	bool to_stdout = n == 2;
-	if (to_stdout && isatty(STDOUT_FILENO)) {
+	if (to_stdout && isatty_out()) {
 		ioc_err("export %s -: standard output is a terminal", argv[optind]);
 		ioc_hint("pipe it: 'iocell export NAME - | ssh HOST iocell import -'");
 		return CMD_ERR;
@@ -181,7 +185,7 @@ int cmd_update(int argc, char **argv)
 		return CMD_ERR;
 	char *snap = NULL;
 	int rc = CMD_ERR;
-	if (image_update(j, &snap) == 0) {
+	if (pkgmgr_update(j, &snap) == 0) {
 		if (snap) {
 			const char *at = strchr(snap, '@');
 			const char *tag = jail_prop(j, P_TAG);
@@ -227,7 +231,7 @@ int cmd_upgrade(int argc, char **argv)
 	}
 	if (!(j = open_locked(argv[optind], &lk)))
 		goto out;
-	if (image_upgrade(j, rel, &snap) == 0) {
+	if (pkgmgr_upgrade(j, rel, &snap) == 0) {
 		const char *at = strchr(snap, '@');
 		const char *tag = jail_prop(j, P_TAG);
 		printf("jail %s upgraded to %s%s; remove the back-out snapshot with 'iocell snapremove "

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Defined in core/release.c (to move into release.h). */
-
 static const char *const fetch_keys[] = {"release", "ftphost", "ftpdir", "ftpfiles",
 					 "ftplocaldir", "url", "sha256", NULL};
 

@@ -35,15 +35,6 @@ static bool is_real_dir(const char *root, const char *name)
 	return lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* A read-only clone of SNAP at DEST. */
-static int clone_readonly(const char *snap, const char *dest)
-{
-	_cleanup_kv_ struct kv props;
-	kv_init(&props);
-	kv_set(&props, "readonly", "on");
-	return zfs_clone(snap, dest, &props);
-}
-
 /* ---- masters (at fetch) ---------------------------------------------------------------- */
 
 static int copy_tree(const char *src_dir, const char *dest)

@@ -36,6 +36,14 @@ char *mounted_path(const char *ds)
 	return NULL;
 }
 
+int clone_readonly(const char *snap, const char *dest)
+{
+	_cleanup_kv_ struct kv props;
+	kv_init(&props);
+	kv_set(&props, "readonly", "on");
+	return zfs_clone(snap, dest, &props);
+}
+
 void undo_destroy(const char *name, const char *flags, const char *what)
 {
 	struct ioc_errsave keep;
