@@ -118,6 +118,35 @@ static int one_entry(struct extract *x, struct archive *a, struct archive *w,
 	return 1;
 }
 
+/* Every entry of a written by w, then w closed. */
+static int extract_entries(struct archive *a, struct archive *w, struct extract *x)
+{
+	double last = 0;
+	for (;;) {
+		if (interrupt_check() < 0)
+			return -1;
+		struct archive_entry *e;
+		int r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			x->fail(EXS_HEADER, NULL, archive_msg(a), x->entries, x->arg);
+			return -1;
+		}
+		r = one_entry(x, a, w, e);
+		if (r < 0)
+			return -1;
+		x->entries += (unsigned long long)r;
+		if (x->progress)
+			show(x, a, &last);
+	}
+	if (archive_write_close(w) < ARCHIVE_WARN) {
+		x->fail(EXS_CLOSE, NULL, archive_msg(w), x->entries, x->arg);
+		return -1;
+	}
+	return 0;
+}
+
 int extract_archive(struct archive *a, struct extract *x)
 {
 	x->entries = x->warnings = 0;
@@ -135,35 +164,10 @@ int extract_archive(struct archive *a, struct extract *x)
 	}
 	archive_write_disk_set_options(w, SAFE_FLAGS | x->extra_flags);
 	int rc = -1;
-	double last = 0;
-	if (chdir(x->dest) < 0) {
+	if (chdir(x->dest) < 0)
 		ioc_err("cannot enter %s: %s", x->dest, strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		if (interrupt_check() < 0)
-			goto out;
-		struct archive_entry *e;
-		int r = archive_read_next_header(a, &e);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			x->fail(EXS_HEADER, NULL, archive_msg(a), x->entries, x->arg);
-			goto out;
-		}
-		r = one_entry(x, a, w, e);
-		if (r < 0)
-			goto out;
-		x->entries += (unsigned long long)r;
-		if (x->progress)
-			show(x, a, &last);
-	}
-	if (archive_write_close(w) < ARCHIVE_WARN) {
-		x->fail(EXS_CLOSE, NULL, archive_msg(w), x->entries, x->arg);
-		goto out;
-	}
-	rc = 0;
-out:
+	else
+		rc = extract_entries(a, w, x);
 	if (x->progress)
 		fprintf(stderr, "\rextracting %s: %llu files%s%20s\n", x->label, x->entries,
 			rc == 0 ? ", done" : "", "");

@@ -9,7 +9,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include "core/lazylib.h" /* after the library headers */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -111,41 +110,46 @@ static int ar_add_entry(struct archive *a, int dirfd, const char *name, const ch
 	return rc;
 }
 
+struct ar_dir {
+	struct archive *a;
+	const char *rel;
+	char *buf;
+};
+
+static int ar_add_tree(struct archive *a, int dirfd, const char *rel, char *buf);
+
+static int ar_add_one(int dirfd, const char *name, const struct stat *st, void *arg)
+{
+	struct ar_dir *t = arg;
+	if (!*t->rel && streq(name, DELETED_LIST))
+		return 0;
+	if (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode) && !S_ISLNK(st->st_mode) &&
+	    !S_ISFIFO(st->st_mode)) {
+		ioc_warn("not packaging recorded/%s/%s: not a file, directory, symlink or FIFO", t->rel,
+			 name);
+		return 0;
+	}
+	_cleanup_free_ char *crel = *t->rel ? xasprintf("%s/%s", t->rel, name) : xstrdup(name);
+	if (ar_add_entry(t->a, dirfd, name, crel, st, t->buf) < 0)
+		return -1;
+	if (!S_ISDIR(st->st_mode))
+		return 0;
+	_cleanup_close_ int cfd = openat(dirfd, name, DIR_FLAGS);
+	if (cfd < 0) {
+		ioc_err("cannot open recorded/%s: %s", crel, strerror(errno));
+		return -1;
+	}
+	return ar_add_tree(t->a, cfd, crel, t->buf);
+}
+
 static int ar_add_tree(struct archive *a, int dirfd, const char *rel, char *buf)
 {
-	DIR *d = opendir_dup(dirfd);
-	if (!d) {
+	struct ar_dir t = {.a = a, .rel = rel, .buf = buf};
+	int rc = dir_each(dirfd, ar_add_one, &t);
+	if (rc == DIR_UNREADABLE) {
 		ioc_err("cannot read recorded/%s: %s", rel, strerror(errno));
 		return -1;
 	}
-	int rc = 0;
-	struct dirent *de;
-	while (rc == 0 && (de = readdir(d))) {
-		const char *name = de->d_name;
-		if (streq(name, ".") || streq(name, "..") || (!*rel && streq(name, DELETED_LIST)))
-			continue;
-		struct stat st;
-		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) &&
-		    !S_ISFIFO(st.st_mode)) {
-			ioc_warn("not packaging recorded/%s/%s: not a file, directory, symlink or FIFO", rel,
-				 name);
-			continue;
-		}
-		_cleanup_free_ char *crel = *rel ? xasprintf("%s/%s", rel, name) : xstrdup(name);
-		rc = ar_add_entry(a, dirfd, name, crel, &st, buf);
-		if (rc == 0 && S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int cfd = openat(dirfd, name, DIR_FLAGS);
-			if (cfd < 0) {
-				ioc_err("cannot open recorded/%s: %s", crel, strerror(errno));
-				rc = -1;
-			} else {
-				rc = ar_add_tree(a, cfd, crel, buf);
-			}
-		}
-	}
-	closedir(d);
 	return rc;
 }
 

@@ -210,6 +210,25 @@ static void count(struct rec *r, enum record_change c)
 
 /* ---- the walk -------------------------------------------------------------------------- */
 
+int dir_each(int dirfd, int (*fn)(int dirfd, const char *name, const struct stat *st, void *arg),
+	     void *arg)
+{
+	DIR *d = opendir_dup(dirfd);
+	if (!d)
+		return DIR_UNREADABLE;
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d))) {
+		struct stat st;
+		if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* vanished meanwhile */
+		rc = fn(dirfd, de->d_name, &st, arg);
+	}
+	closedir(d);
+	return rc;
+}
+
 static void push_anc(struct rec *r, const char *rel, const struct stat *st, bool made)
 {
 	if (r->depth + 1 >= r->cap) {
@@ -266,29 +285,31 @@ static int cur_entry(struct rec *r, int curfd, int basefd, const char *name, con
 	return rc;
 }
 
+struct cur_dir {
+	struct rec *r;
+	int basefd;
+	const char *rel;
+};
+
+static int cur_one(int curfd, const char *name, const struct stat *st, void *arg)
+{
+	struct cur_dir *c = arg;
+	if (S_ISDIR(st->st_mode) && st->st_dev != c->r->cur_dev)
+		return 0; /* another dataset or mount: not ours */
+	struct stat bst;
+	bool have = c->basefd >= 0 && fstatat(c->basefd, name, &bst, AT_SYMLINK_NOFOLLOW) == 0;
+	_cleanup_free_ char *crel = child_rel(c->rel, name);
+	return cur_entry(c->r, curfd, c->basefd, name, crel, st, have ? &bst : NULL);
+}
+
 static int walk_cur(struct rec *r, int curfd, int basefd, const char *rel)
 {
-	DIR *d = opendir_dup(curfd);
-	if (!d) {
+	struct cur_dir c = {.r = r, .basefd = basefd, .rel = rel};
+	int rc = dir_each(curfd, cur_one, &c);
+	if (rc == DIR_UNREADABLE) {
 		ioc_err("cannot read directory /%s: %s", rel, strerror(errno));
 		return -1;
 	}
-	int rc = 0;
-	struct dirent *de;
-	while (rc == 0 && (de = readdir(d))) {
-		const char *name = de->d_name;
-		if (streq(name, ".") || streq(name, ".."))
-			continue;
-		struct stat st, bst;
-		if (fstatat(curfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue; /* vanished meanwhile */
-		if (S_ISDIR(st.st_mode) && st.st_dev != r->cur_dev)
-			continue; /* another dataset or mount: not ours */
-		bool have = basefd >= 0 && fstatat(basefd, name, &bst, AT_SYMLINK_NOFOLLOW) == 0;
-		_cleanup_free_ char *crel = child_rel(rel, name);
-		rc = cur_entry(r, curfd, basefd, name, crel, &st, have ? &bst : NULL);
-	}
-	closedir(d);
 	return rc;
 }
 
@@ -303,35 +324,40 @@ static void list_deleted(struct rec *r, const char *crel)
 	}
 }
 
+struct base_dir {
+	struct rec *r;
+	int curfd;
+	const char *rel;
+};
+
+static int walk_base(struct rec *r, int basefd, int curfd, const char *rel);
+
+static int base_one(int basefd, const char *name, const struct stat *bst, void *arg)
+{
+	struct base_dir *b = arg;
+	struct stat st;
+	bool have = fstatat(b->curfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	_cleanup_free_ char *crel = child_rel(b->rel, name);
+	if (record_gone(bst, have ? &st : NULL)) {
+		list_deleted(b->r, crel);
+		return 0;
+	}
+	if (!S_ISDIR(bst->st_mode) || bst->st_dev != b->r->base_dev || st.st_dev != b->r->cur_dev)
+		return 0;
+	_cleanup_close_ int bfd = openat(basefd, name, DIR_FLAGS);
+	_cleanup_close_ int cfd = openat(b->curfd, name, DIR_FLAGS);
+	return bfd >= 0 && cfd >= 0 ? walk_base(b->r, bfd, cfd, crel) : 0;
+}
+
 /* Paths of the baseline missing (or of another type) in the current tree. */
 static int walk_base(struct rec *r, int basefd, int curfd, const char *rel)
 {
-	DIR *d = opendir_dup(basefd);
-	if (!d) {
+	struct base_dir b = {.r = r, .curfd = curfd, .rel = rel};
+	int rc = dir_each(basefd, base_one, &b);
+	if (rc == DIR_UNREADABLE) {
 		ioc_err("cannot read the baseline directory /%s: %s", rel, strerror(errno));
 		return -1;
 	}
-	int rc = 0;
-	struct dirent *de;
-	while (rc == 0 && (de = readdir(d))) {
-		const char *name = de->d_name;
-		if (streq(name, ".") || streq(name, ".."))
-			continue;
-		struct stat bst, st;
-		if (fstatat(basefd, name, &bst, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		bool have = fstatat(curfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-		_cleanup_free_ char *crel = child_rel(rel, name);
-		if (record_gone(&bst, have ? &st : NULL)) {
-			list_deleted(r, crel);
-		} else if (S_ISDIR(bst.st_mode) && bst.st_dev == r->base_dev && st.st_dev == r->cur_dev) {
-			_cleanup_close_ int bfd = openat(basefd, name, DIR_FLAGS);
-			_cleanup_close_ int cfd = openat(curfd, name, DIR_FLAGS);
-			if (bfd >= 0 && cfd >= 0)
-				rc = walk_base(r, bfd, cfd, crel);
-		}
-	}
-	closedir(d);
 	return rc;
 }
 

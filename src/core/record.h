@@ -41,6 +41,14 @@ enum record_change record_change(const struct stat *cur, const struct stat *base
  * another type there. */
 bool record_gone(const struct stat *base, const struct stat *cur);
 
+/* Call fn for every entry of the directory dirfd but "." and ".." with its lstat (entries
+ * that vanish meanwhile are passed over), while fn returns 0.  Returns what fn returned
+ * last (0 when it was never called), or DIR_UNREADABLE with errno set, nothing recorded,
+ * when the directory cannot be read.  (The walks here and packaging's.) */
+#define DIR_UNREADABLE (-2)
+int dir_each(int dirfd, int (*fn)(int dirfd, const char *name, const struct stat *st, void *arg),
+	     void *arg);
+
 /* Compare the current tree curfd with the baseline basefd: changes copied beneath outfd,
  * deleted paths written to del, counts added to st.  0 or -1 with the error recorded. */
 int record_walk(int curfd, int basefd, int outfd, FILE *del, struct record_stats *st);

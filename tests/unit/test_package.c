@@ -19,58 +19,8 @@
 
 #include "core/artifact.h"
 #include "core/extract.h"
-#include "core/fsat.h"
 #include "core/package.h"
-#include "core/util.h"
-
-static char tmp[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmp, sizeof(tmp), "/tmp/iocell-package-XXXXXX");
-	return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char *cmd = xasprintf("rm -rf -- '%s'", tmp);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-static char *at(const char *rel)
-{
-	return xasprintf("%s/%s", tmp, rel);
-}
-
-static bool exists(const char *rel)
-{
-	char *p = at(rel);
-	struct stat st;
-	bool ok = lstat(p, &st) == 0;
-	free(p);
-	return ok;
-}
-
-static void mkd(const char *rel)
-{
-	char *p = at(rel);
-	assert_int_equal(mkdir(p, 0755), 0);
-	free(p);
-}
-
-static void touch(const char *rel, const char *data)
-{
-	char *p = at(rel);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write_all(fd, data, strlen(data)), 0);
-	close(fd);
-	free(p);
-}
+#include "tmptree.h"
 
 struct ent {
 	const char *name;

@@ -16,49 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "core/fsat.h"
 #include "core/record.h"
-#include "core/util.h"
-
-static char tmp[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmp, sizeof(tmp), "/tmp/iocell-record-XXXXXX");
-	return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char *cmd = xasprintf("rm -rf -- '%s'", tmp);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-static char *at(const char *rel)
-{
-	return xasprintf("%s/%s", tmp, rel);
-}
-
-static void touch(const char *rel, const char *data)
-{
-	char *p = at(rel);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write_all(fd, data, strlen(data)), 0);
-	close(fd);
-	free(p);
-}
-
-static void mkd(const char *rel)
-{
-	char *p = at(rel);
-	assert_int_equal(mkdir(p, 0755), 0);
-	free(p);
-}
+#include "tmptree.h"
 
 static void hardlink(const char *from, const char *to)
 {
@@ -68,13 +27,6 @@ static void hardlink(const char *from, const char *to)
 	free(b);
 }
 
-static void lnk(const char *target, const char *rel)
-{
-	char *p = at(rel);
-	assert_int_equal(symlink(target, p), 0);
-	free(p);
-}
-
 static struct stat st_of(const char *rel)
 {
 	char *p = at(rel);
@@ -82,24 +34,6 @@ static struct stat st_of(const char *rel)
 	assert_int_equal(lstat(p, &st), 0);
 	free(p);
 	return st;
-}
-
-static bool exists(const char *rel)
-{
-	char *p = at(rel);
-	struct stat st;
-	bool ok = lstat(p, &st) == 0;
-	free(p);
-	return ok;
-}
-
-static int dirfd_of(const char *rel)
-{
-	char *p = at(rel);
-	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(p);
-	assert_true(fd >= 0);
-	return fd;
 }
 
 static void test_change_decisions(void **state)
@@ -151,6 +85,21 @@ static char *sorted_lines(const char *text)
 	return sb_steal(&b);
 }
 
+/* record_walk of TMP/cur against TMP/base into TMP/out: the deletion list. */
+static char *walk(struct record_stats *st)
+{
+	int cur = dirfd_of("cur"), base = dirfd_of("base"), out = dirfd_of("out");
+	char *dl = NULL;
+	size_t dlen = 0;
+	FILE *del = open_memstream(&dl, &dlen);
+	assert_int_equal(record_walk(cur, base, out, del, st), 0);
+	fclose(del);
+	close(cur);
+	close(base);
+	close(out);
+	return dl;
+}
+
 static void test_walk(void **state)
 {
 	(void)state;
@@ -188,16 +137,8 @@ static void test_walk(void **state)
 	close(s);
 	mkd("out");
 
-	int cur = dirfd_of("cur"), base = dirfd_of("base"), out = dirfd_of("out");
-	char *dl = NULL;
-	size_t dlen = 0;
-	FILE *del = open_memstream(&dl, &dlen);
 	struct record_stats st = {0};
-	assert_int_equal(record_walk(cur, base, out, del, &st), 0);
-	fclose(del);
-	close(cur);
-	close(base);
-	close(out);
+	char *dl = walk(&st);
 
 	/* etc/new, lib/sub, lib/sub/deep, lib/sub/deep/file, typechg/, fifo */
 	assert_int_equal(st.added, 6);
@@ -241,20 +182,12 @@ static void test_unchanged_tree_records_nothing(void **state)
 	mkd("cur/d");
 	hardlink("base/d/f", "cur/d/f");
 	mkd("out");
-	int cur = dirfd_of("cur"), base = dirfd_of("base"), out = dirfd_of("out");
-	char *dl = NULL;
-	size_t dlen = 0;
-	FILE *del = open_memstream(&dl, &dlen);
 	struct record_stats st = {0};
-	assert_int_equal(record_walk(cur, base, out, del, &st), 0);
-	fclose(del);
+	char *dl = walk(&st);
 	assert_int_equal(st.added + st.changed + st.deleted + st.skipped, 0);
 	assert_string_equal(dl, "");
 	free(dl);
 	assert_false(exists("out/d"));
-	close(cur);
-	close(base);
-	close(out);
 }
 
 int main(void)
