@@ -148,8 +148,8 @@ static int create_steps(struct fetch *f, struct undo *u)
 	kv_init(&props);
 	_cleanup_free_ char *src = prop_value(f->source);
 	_cleanup_free_ char *when = fetch_time();
-	kv_set(&props, "iocell:source", src);
-	kv_set(&props, "iocell:fetched", when);
+	kv_set(&props, RELEASE_PROP_SOURCE, src);
+	kv_set(&props, RELEASE_PROP_FETCHED, when);
 	if (zfs_create(f->relds, &props, true) < 0)
 		return -1;
 	sv_add(&u->created, f->relds);
@@ -211,9 +211,9 @@ static int set_fetch_props(struct fetch *f)
 {
 	_cleanup_free_ char *src = prop_value(f->source);
 	_cleanup_free_ char *when = fetch_time();
-	int rc = zfs_set(f->relds, "iocell:source", src);
+	int rc = zfs_set(f->relds, RELEASE_PROP_SOURCE, src);
 	if (rc == 0)
-		rc = zfs_set(f->relds, "iocell:fetched", when);
+		rc = zfs_set(f->relds, RELEASE_PROP_FETCHED, when);
 	return rc;
 }
 

@@ -46,7 +46,8 @@ int release_list(struct release_info **out, size_t *n)
 	_cleanup_free_ char *top = ds_releases();
 	_cleanup_ztable_ struct ztable t = {0};
 	const char *dss[] = {top, NULL};
-	if (zfs_list(&t, "name,iocell:source,iocell:fetched,used", dss, 1, "filesystem", "name") < 0) {
+	const char *cols = "name," RELEASE_PROP_SOURCE "," RELEASE_PROP_FETCHED ",used";
+	if (zfs_list(&t, cols, dss, 1, "filesystem", "name") < 0) {
 		if (zfs_lasterr != ZE_NOENT)
 			return -1;
 		ioc_err_clear();

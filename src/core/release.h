@@ -12,6 +12,11 @@
 #include "core/util.h"
 #include "core/zfs.h"
 
+/* The user properties of POOL/iocell/releases/REL: where it came from ("debootstrap SUITE
+ * [MIRROR]", or the tarballs' paths or URLs) and when it was last fetched. */
+#define RELEASE_PROP_SOURCE "iocell:source"
+#define RELEASE_PROP_FETCHED "iocell:fetched"
+
 struct fetch_opts {
 	const char *release;     /* name; default: host codename */
 	const char *ftphost;     /* Debian/Ubuntu mirror URL for debootstrap */

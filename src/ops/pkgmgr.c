@@ -222,7 +222,7 @@ int pkgmgr_install_pkglist(const char *uuid, const char *file)
 static int update_basejail_release(const char *rel)
 {
 	_cleanup_free_ char *rds = ds_release(rel);
-	_cleanup_free_ char *src = zfs_get1(rds, "iocell:source");
+	_cleanup_free_ char *src = zfs_get1(rds, RELEASE_PROP_SOURCE);
 	if (!src)
 		return -1;
 	if (!startswith(src, "debootstrap ")) {
