@@ -3,7 +3,7 @@
 #include "cmd/cmd.h"
 #include "core/clone.h"
 #include "core/create.h"
-#include "core/image.h"
+#include "ops/pkgmgr.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -54,7 +54,7 @@ int cmd_create(int argc, char **argv)
 	 * keeps the jails and reports each failed package by name. */
 	int rc = CMD_OK;
 	for (size_t k = 0; k < made.n; k++) {
-		if (image_install_pkglist(made.v[k], pk) < 0) {
+		if (pkgmgr_install_pkglist(made.v[k], pk) < 0) {
 			if (k + 1 < made.n)
 				ioc_err_print();
 			rc = CMD_ERR;

@@ -481,6 +481,7 @@ char *time_snapname(const char *prefix)
 	return s;
 }
 
+bool isatty_in(void) { return isatty(STDIN_FILENO) == 1; }
 bool isatty_out(void) { return isatty(STDOUT_FILENO) == 1; }
 bool isatty_err(void) { return isatty(STDERR_FILENO) == 1; }
 

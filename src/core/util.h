@@ -129,6 +129,7 @@ int mkdir_p(const char *path, int mode);
 char *time_tag(void);
 char *time_snapname(const char *prefix);
 
+bool isatty_in(void);
 bool isatty_out(void);
 bool isatty_err(void);
 
