@@ -1,6 +1,8 @@
 /* Exports and imports of jails: see image.h. */
 #include "core/image.h"
 #include "core/artifact.h"
+#include "core/clone.h"
+#include "core/create.h"
 #include "core/dataset.h"
 #include "core/package.h"
 #include "core/pool.h"
@@ -39,42 +41,22 @@ static char *choose_tag(const char *want, const char *prefer)
 	return t;
 }
 
-/* The properties of a new clone jail UUID of RELEASE named TAG (the same rules as
- * create -c: given, else the saved defaults, else the built-in ones), as ZFS user
- * properties into z. */
+/* The properties of a new clone jail UUID of RELEASE named TAG (create -c's rules:
+ * given, else the saved defaults, else the built-in ones), as ZFS properties into z. */
 static int clone_jail_props(const char *release, const struct kv *given, const struct kv *saved,
 			    const char *uuid, const char *tag, struct kv *z)
 {
-	_cleanup_kv_ struct kv props;
-	kv_init(&props);
 	_cleanup_free_ char *rel = xasprintf("releases/%s/root", release);
 	_cleanup_free_ char *relroot = path_in_root(rel);
-	struct defctx dc = {.uuid = uuid, .host_release = release, .root = relroot};
-	for (size_t i = 0; i < prop_count; i++) {
-		const struct propdef *p = &prop_table[i];
-		if (p->flags & PF_DERIVED)
-			continue;
-		const char *v = kv_get(given, p->name);
-		if (!v && !(p->flags & PF_NODEFAULT))
-			v = kv_get(saved, p->name);
-		_cleanup_free_ char *b = v ? xstrdup(v) : prop_builtin_default(p, &dc);
-		kv_set(&props, p->name, b);
-	}
-	prop_kv_set(&props, P_HOST_HOSTUUID, uuid);
-	prop_kv_set(&props, P_TYPE, "clonejail");
-	prop_kv_set(&props, P_RELEASE, release);
-	prop_kv_set(&props, P_TAG, tag);
-	prop_kv_set(&props, P_LAST_STARTED, "none");
+	_cleanup_kv_ struct kv props;
+	create_props(&props, uuid, "clonejail", release, tag, saved, given, relroot);
 	prop_kv_set(&props, P_PKGLIST, "none");
 	char err[512];
 	if (!props_check_config(&props, err, sizeof(err))) {
 		ioc_err("%s", err);
 		return -1;
 	}
-	for (size_t i = 0; i < props.k.n; i++) {
-		_cleanup_free_ char *name = prop_zfs_name(prop_find(props.k.v[i]), false);
-		kv_set(z, name, props.v.v[i]);
-	}
+	props_to_zfs(z, &props);
 	return 0;
 }
 
@@ -97,8 +79,7 @@ static int new_clone_jail(const char *release, const struct kv *given, char uuid
 	_cleanup_free_ char *t = choose_tag(prop_kv_get(given, P_TAG), NULL);
 	if (!t)
 		return -1;
-	_cleanup_kv_ struct kv z;
-	kv_init(&z);
+	_cleanup_kv_ struct kv z = {0};
 	if (clone_jail_props(release, given, &saved, uuid, t, &z) < 0)
 		return -1;
 	_cleanup_free_ char *ds = ds_jail(uuid);
@@ -320,61 +301,30 @@ static int reidentify(const char *uuid, const struct kv *given, char **tag)
 {
 	/* The jail model reads local and received values alike: the received properties
 	 * need no rewriting, and a stream without them is no iocell jail. */
-	struct jail *j = jail_load(uuid);
+	_cleanup_jail_ struct jail *j = jail_load(uuid);
 	if (!j) {
 		ioc_err_ctx("the image is not an iocell jail export");
 		return -1;
 	}
-	int rc = -1;
-	char *old = xstrdup(jail_prop(j, P_HOST_HOSTUUID));
-	struct kv set;
-	kv_init(&set);
-	*tag = choose_tag(prop_kv_get(given, P_TAG), jail_prop(j, P_TAG));
-	if (!*tag)
-		goto out;
-	prop_kv_set(&set, P_HOST_HOSTUUID, uuid);
-	prop_kv_set(&set, P_TAG, *tag);
-	if (streq(jail_prop(j, P_HOST_HOSTNAME), old))
-		prop_kv_set(&set, P_HOST_HOSTNAME, uuid);
-	for (int m = 0; m < 10; m++) {
-		char k[16];
-		snprintf(k, sizeof(k), "vnet%d_mac", m);
-		const char *v = kv_get(&j->props, k);
-		if (v && !streq(v, "none"))
-			kv_set(&set, k, "none");
-	}
-	char *olddef = xasprintf("iocell/jails/%s/data", old);
-	if (streq(jail_prop(j, P_JAIL_ZFS_DATASET), olddef)) {
-		char *nd = xasprintf("iocell/jails/%s/data", uuid);
-		prop_kv_set(&set, P_JAIL_ZFS_DATASET, nd);
-		free(nd);
-	}
-	free(olddef);
-	prop_kv_set(&set, P_LAST_STARTED, "none");
+	_cleanup_free_ char *t = choose_tag(prop_kv_get(given, P_TAG), jail_prop(j, P_TAG));
+	if (!t)
+		return -1;
+	_cleanup_kv_ struct kv set;
+	jail_reidentify(j, uuid, t, &set);
 	for (size_t i = 0; i < given->k.n; i++)
-		if (!streq(given->k.v[i], "tag"))
+		if (!streq(given->k.v[i], prop_name(P_TAG)))
 			kv_set(&set, given->k.v[i], given->v.v[i]);
 	for (size_t i = 0; i < set.k.n; i++) {
 		const struct propdef *p = prop_find(set.k.v[i]);
 		/* one zfs call per property on zfs-fuse: skip what is already right */
 		if (!p || streq(jail_prop(j, prop_id_of(p)), set.v.v[i]))
 			continue;
-		char *zn = prop_zfs_name(p, false);
-		int r = zfs_set(j->ds, zn, set.v.v[i]);
-		free(zn);
-		if (r < 0)
-			goto out;
+		_cleanup_free_ char *zn = prop_zfs_name(p, false);
+		if (zfs_set(j->ds, zn, set.v.v[i]) < 0)
+			return -1;
 	}
-	rc = 0;
-out:
-	if (rc < 0) {
-		free(*tag);
-		*tag = NULL;
-	}
-	kv_free(&set);
-	free(old);
-	jail_free(j);
-	return rc;
+	*tag = TAKE_PTR(t);
+	return 0;
 }
 
 /* Drop the export snapshot(s) the received stream carried (the jail's own snapshots
