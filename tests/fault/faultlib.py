@@ -509,7 +509,6 @@ def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
     for u, dirs in w.cgroups.items():
         if u not in w.running:
             r("cgroup-left", f"{len(dirs)} cgroup dir(s) of {u}, which is not running: {dirs[0]}")
-    running_jids = {w.states[u].get("jid") for u in w.running}
     for n in w.rundir:
         m = UUID_RE.match(n)
         if m and "/" not in n:
@@ -521,8 +520,14 @@ def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
             kind = "stale-state" if suffix == ".state" else "runtime-file-left"
             r(kind, f"{n} ({'jail not running' if u in existing else 'no such jail'})")
         elif n.startswith("jids/"):
-            if n[5:] not in running_jids:
-                r("stale-jid", f"{n} (no running jail has JID {n[5:]})")
+            # jids/N -> UUID symlinks: one whose UUID has no state file is reclaimed by the
+            # next jid_alloc (by design), so only a JID claimed by a live state counts
+            try:
+                target = os.readlink(Path(os.environ["IOCELL_RUNDIR"]) / n)
+            except OSError:
+                target = ""
+            if target in w.states and target not in w.running and n[5:] == w.states[target].get("jid"):
+                r("stale-jid", f"{n} -> {target}, which is not running")
         elif ".tmp." in n:
             r("temp-file-left", n)
         elif not _OK_RUNFILES.match(n) and n not in fe.baseline_rundir:
@@ -869,18 +874,19 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
     for n in w.rundir:
         m = UUID_RE.match(n)
         p = rd / n
+        quiet = False
         drop = False
         if m and "/" not in n:
             u, suffix = m.group(0), n[36:]
             drop = u not in w.running and suffix != ".lock" and not (
                 suffix in (".conf", ".started") and u in existing)
         elif n.startswith("jids/"):
-            drop = n[5:] not in running_jids
+            drop = quiet = n[5:] not in running_jids  # reclaimed lazily by iocell anyway
         elif ".tmp." in n:
             drop = True
-        if drop and p.exists():
+        if drop and os.path.lexists(p):
             shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
-            if not (m and n[36:] in (".conf", ".started") and m.group(0) in harness_made):
+            if not quiet and not (m and n[36:] in (".conf", ".started") and m.group(0) in harness_made):
                 done.append(f"removed runtime file: {n}")
     # files under the mount root
     mr = Path(fe.mountroot)
