@@ -1795,7 +1795,7 @@ static void a_env(void)
 #define STOLEN "/tmp/.iocell-probe-stolen"
 
 /* Leave a process behind that keeps the caller's terminal (fd 0) and reads what is typed
- * next, for up to 3 seconds, into STOLEN in the jail. */
+ * next, for up to 10 seconds (or until the terminal hangs up), into STOLEN in the jail. */
 static void a_tty_linger(void)
 {
 	if (!isatty(0)) {
@@ -1813,7 +1813,7 @@ static void a_tty_linger(void)
 			close(fd);
 		struct pollfd pf = {.fd = 0, .events = POLLIN};
 		char buf[256];
-		ssize_t k = poll(&pf, 1, 3000) > 0 ? read(0, buf, sizeof(buf)) : -1;
+		ssize_t k = poll(&pf, 1, 10000) > 0 ? read(0, buf, sizeof(buf)) : -1;
 		if (k > 0) {
 			int o = open(STOLEN, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 			if (o >= 0) {
