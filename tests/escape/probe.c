@@ -531,6 +531,29 @@ static void remount_rw(const char *path)
 }
 
 static void a_remount_sys_rw(void) { remount_rw("/sys"); }
+
+/* Remount the jail's root without nosuid/nodev/noexec (what a hardened root would be
+ * mounted with); on a root with none of them, the same remount changes nothing but
+ * still shows that the jail may remount its root.  Per-mount flags only (MS_BIND):
+ * the superblock, shared with the host's mount of the dataset, is never touched. */
+static void a_remount_root(void)
+{
+	struct statvfs sv;
+	if (statvfs("/", &sv) < 0) {
+		res("ERROR", "statvfs /: %s", en(errno));
+		return;
+	}
+	unsigned long keep = sv.f_flag & (REMOUNT_KEEP | ST_RDONLY);
+	unsigned long want = keep & ~(unsigned long)(ST_NOSUID | ST_NODEV | ST_NOEXEC);
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | want, NULL) < 0) {
+		blocked_or_error(errno, PRIV, "remount /");
+		return;
+	}
+	int r = want == keep ? 0 : mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | keep, NULL);
+	res("ESCAPED", "remounted / %s%s",
+	    want == keep ? "(it had no nosuid/nodev/noexec to drop)" : "without nosuid/nodev/noexec",
+	    r < 0 ? " (and could not undo it)" : "");
+}
 static void a_remount_procsys_rw(void) { remount_rw("/proc/sys"); }
 
 static void a_mount_setattr_procsys(void)
@@ -1891,7 +1914,7 @@ static const struct attempt attempts[] = {
 	A(mount_tmpfs), A(mount_devtmpfs), A(mount_proc_unmasked), A(mount_sysfs_rw),
 	A(mount_cgroup_v1), A(mount_cgroup2), A(mount_debugfs), A(mount_tracefs),
 	A(mount_securityfs), A(mount_bpffs), A(mount_binfmt_misc), A(mount_bind_proc),
-	A(open_tree_proc), A(fsopen_proc), A(remount_sys_rw), A(remount_procsys_rw),
+	A(open_tree_proc), A(fsopen_proc), A(remount_root), A(remount_sys_rw), A(remount_procsys_rw),
 	A(mount_setattr_procsys), A(umount_proc_mask), A(chroot_breakout), A(pivot_root),
 	/* /proc, /sys */
 	A(procsys_core_pattern), A(procsys_usermode_helper), A(proc_mtrr_write), A(sysrq_trigger),

@@ -106,6 +106,7 @@ ATTEMPTS: dict[str, str] = {
     "mount_bind_proc": "bind /proc without its masks: core_pattern writable",
     "open_tree_proc": "open_tree clone of /proc without its masks",
     "fsopen_proc": "fsopen/fsmount a fresh proc",
+    "remount_root": "remount the jail's root (e.g. without nosuid/nodev)",
     "remount_sys_rw": "remount /sys read-write",
     "remount_procsys_rw": "remount /proc/sys read-write",
     "mount_setattr_procsys": "mount_setattr: clear read-only on /proc/sys",
@@ -216,7 +217,8 @@ _KNOWN_ROWS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
      ("mount_devtmpfs", "mount_proc_unmasked", "mount_sysfs_rw", "mount_cgroup_v1",
       "mount_cgroup2", "mount_debugfs", "mount_tracefs", "mount_securityfs", "mount_bpffs",
       "mount_binfmt_misc", "mount_bind_proc", "open_tree_proc", "fsopen_proc",
-      "remount_sys_rw", "remount_procsys_rw", "mount_setattr_procsys", "umount_proc_mask"),
+      "remount_root", "remount_sys_rw", "remount_procsys_rw", "mount_setattr_procsys",
+      "umount_proc_mask"),
      MOUNT_CONFIGS),
     ("needs /sys/fs/cgroup read-only: ip4=inherit binds the host's /sys recursively and "
      "makes only its top read-only",
