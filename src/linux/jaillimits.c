@@ -25,28 +25,6 @@ const char *const lim_names[LIM_N] = {
 
 #define CFS_PERIOD 100000ULL
 
-/* ---- small file helpers (cg_read/cg_put in cgroup.c) ---- */
-
-static char *slurp_at(const char *dir, const char *file)
-{
-	char *p = xasprintf("%s/%s", dir, file);
-	char *t = cg_read(p);
-	int e = errno;
-	free(p);
-	errno = e;
-	return t;
-}
-
-/* One write(2) of val; -1 with errno on failure. */
-
-static bool exists_at(const char *dir, const char *file)
-{
-	char *p = xasprintf("%s/%s", dir, file);
-	bool ok = access(p, F_OK) == 0;
-	free(p);
-	return ok;
-}
-
 /* Write val to dir/file for limit what; errors name the file and the reason. */
 static int cgw(const char *dir, const char *file, const char *val, const char *what)
 {
@@ -67,42 +45,6 @@ static int cgw(const char *dir, const char *file, const char *val, const char *w
 	}
 	free(p);
 	return rc;
-}
-
-/* Read a number from dir/file (first token); -1 when unreadable or "max". */
-static long long read_num(const char *dir, const char *file)
-{
-	if (!dir)
-		return -1;
-	char *t = slurp_at(dir, file);
-	if (!t)
-		return -1;
-	char *end;
-	errno = 0;
-	long long v = strtoll(t, &end, 10);
-	bool ok = end != t && errno == 0;
-	free(t);
-	return ok ? v : -1;
-}
-
-/* "key value" lines (memory.events, cpu.stat, memory.stat): value of key, else -1. */
-static long long read_key(const char *dir, const char *file, const char *key)
-{
-	if (!dir)
-		return -1;
-	char *t = slurp_at(dir, file);
-	if (!t)
-		return -1;
-	long long v = -1;
-	struct strv lines = {0};
-	split(&lines, t, "\n", true);
-	size_t kl = strlen(key);
-	for (size_t i = 0; i < lines.n && v < 0; i++)
-		if (strncmp(lines.v[i], key, kl) == 0 && lines.v[i][kl] == ' ')
-			v = strtoll(lines.v[i] + kl + 1, NULL, 10);
-	sv_free(&lines);
-	free(t);
-	return v;
 }
 
 /* ---- loading ---- */
@@ -172,7 +114,7 @@ static const char *need(const struct cgroup *cg, const char *ctl, const char *wh
 		return NULL;
 	}
 	if (cg->mode == CG_V2) {
-		char *t = slurp_at(d, "cgroup.controllers");
+		char *t = cg_read_at(d, "cgroup.controllers");
 		struct strv c = {0};
 		if (t)
 			split(&c, t, " \n", true);
@@ -197,7 +139,7 @@ static const char *have(const struct cgroup *cg, const char *ctl)
 		static const char *probe[][2] = {{"memory", "memory.max"}, {"cpu", "cpu.max"},
 			{"pids", "pids.max"}, {"io", "io.max"}, {"cpuset", "cpuset.cpus"}};
 		for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++)
-			if (streq(ctl, probe[i][0]) && !exists_at(d, probe[i][1]))
+			if (streq(ctl, probe[i][0]) && !cg_exists_at(d, probe[i][1]))
 				return NULL;
 	}
 	return d;
@@ -266,14 +208,14 @@ static int apply_memory(const struct cgroup *cg, const struct limits *l)
 		snprintf(hb, sizeof(hb), "%" PRIu64, l->v[LIM_MEMORYUSE].amount);
 		if (cgw(d, "memory.high", mlog ? hb : "max", "memoryuse") < 0)
 			return -1;
-		if (s || exists_at(d, "memory.swap.max")) {
+		if (s || cg_exists_at(d, "memory.swap.max")) {
 			snprintf(buf, sizeof(buf), "%" PRIu64, s ? s->amount : 0);
 			if (cgw(d, "memory.swap.max", s ? buf : "max", "swapuse") < 0)
 				return -1;
 		}
 		return 0;
 	}
-	bool memsw = exists_at(d, "memory.memsw.limit_in_bytes");
+	bool memsw = cg_exists_at(d, "memory.memsw.limit_in_bytes");
 	if (s && !memsw)
 		return cgw(d, "memory.memsw.limit_in_bytes", "0", "swapuse");
 	/* memsw must stay >= the memory limit: lift it first, set it last. */
@@ -309,7 +251,7 @@ static int apply_cpu(const struct cgroup *cg, const struct limits *l)
 			snprintf(buf, sizeof(buf), "max %llu", CFS_PERIOD);
 		return cgw(d, "cpu.max", buf, "pcpu");
 	}
-	if (!p && !exists_at(d, "cpu.cfs_quota_us"))
+	if (!p && !cg_exists_at(d, "cpu.cfs_quota_us"))
 		return 0;
 	snprintf(buf, sizeof(buf), "%llu", CFS_PERIOD);
 	if (cgw(d, "cpu.cfs_period_us", buf, "pcpu") < 0)
@@ -369,14 +311,14 @@ static int apply_io(const struct cgroup *cg, const struct limits *l)
 				else
 					sb_printf(&b, " %s=max", v2io[i]);
 			}
-			if (any || exists_at(d, "io.max"))
+			if (any || cg_exists_at(d, "io.max"))
 				rc = cgw(d, "io.max", b.s, lim_names[LIM_READBPS]);
 			sb_free(&b);
 			continue;
 		}
 		for (int i = 0; rc == 0 && i < 4; i++) {
 			const struct limit_val *v = deny(l, LIM_READBPS + i);
-			if (!v && !exists_at(d, v1io[i]))
+			if (!v && !cg_exists_at(d, v1io[i]))
 				continue;
 			char *val = xasprintf("%s %" PRIu64, devs.v[k], v ? v->amount : 0);
 			rc = cgw(d, v1io[i], val, lim_names[LIM_READBPS + i]);
@@ -406,7 +348,7 @@ static int apply_cpuset(const struct cgroup *cg, const char *cpus)
 	} else {
 		/* back to the parent's CPUs */
 		char *parent = xasprintf("%s/..", d);
-		char *pc = slurp_at(parent, f);
+		char *pc = cg_read_at(parent, f);
 		if (!pc) {
 			ioc_err("cannot read %s/%s: %s", parent, f, strerror(errno));
 			rc = -1;
@@ -481,8 +423,8 @@ static long long mono_us(void)
 static long long cpu_usage_us(const struct cgroup *cg)
 {
 	if (cg->mode == CG_V2)
-		return read_key(cg->dirs[0], "cpu.stat", "usage_usec");
-	long long ns = read_num(cg_controller_dir(cg, "cpuacct"), "cpuacct.usage");
+		return cg_read_key(cg->dirs[0], "cpu.stat", "usage_usec");
+	long long ns = cg_read_num(cg_controller_dir(cg, "cpuacct"), "cpuacct.usage");
 	return ns < 0 ? -1 : ns / 1000;
 }
 
@@ -513,7 +455,7 @@ int lim_cg_apply(const struct cgroup *cg, const struct limits *l, const char *uu
 		kvsetn(&kv, "pcpu.u", cpu_usage_us(cg));
 	}
 	if (!kv_get(&kv, "memoryuse.events")) {
-		long long ev = read_key(cg->n ? cg_controller_dir(cg, "memory") : NULL,
+		long long ev = cg_read_key(cg->n ? cg_controller_dir(cg, "memory") : NULL,
 					"memory.events", "high");
 		kvsetn(&kv, "memoryuse.events", ev < 0 ? 0 : ev);
 	}
@@ -683,7 +625,7 @@ void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limit
 		uint64_t lim = l->v[LIM_MEMORYUSE].amount;
 		fmt_size(lim, a, sizeof(a));
 		if (cg->mode == CG_V2) {
-			long long ev = read_key(md, "memory.events", "high");
+			long long ev = cg_read_key(md, "memory.events", "high");
 			long long old = kvnum(&kv, "memoryuse.events");
 			if (ev > old) {
 				detail = xasprintf("memory above %s %lld time(s) (memory.events high)", a, ev - old);
@@ -692,7 +634,7 @@ void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limit
 				kvsetn(&kv, "memoryuse.events", ev);
 			}
 		} else {
-			long long peak = read_num(md, "memory.max_usage_in_bytes");
+			long long peak = cg_read_num(md, "memory.max_usage_in_bytes");
 			if (peak >= 0 && (uint64_t)peak >= lim) {
 				fmt_size((uint64_t)peak, b, sizeof(b));
 				detail = xasprintf("memory peak %s above %s", b, a);
@@ -707,8 +649,8 @@ void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limit
 		}
 	}
 	if (l->v[LIM_SWAPUSE].action == LA_LOG && md) {
-		long long sw = cg->mode == CG_V2 ? read_num(md, "memory.swap.current")
-			: read_num(md, "memory.memsw.usage_in_bytes") - read_num(md, "memory.usage_in_bytes");
+		long long sw = cg->mode == CG_V2 ? cg_read_num(md, "memory.swap.current")
+			: cg_read_num(md, "memory.memsw.usage_in_bytes") - cg_read_num(md, "memory.usage_in_bytes");
 		if (sw > 0 && (uint64_t)sw >= l->v[LIM_SWAPUSE].amount) {
 			fmt_size((uint64_t)sw, b, sizeof(b));
 			fmt_size(l->v[LIM_SWAPUSE].amount, a, sizeof(a));
@@ -733,9 +675,9 @@ void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limit
 		kvsetn(&kv, "pcpu.t", t);
 	}
 	const char *pd = cg_controller_dir(cg, "pids");
-	long long tasks = read_num(pd, "pids.current");
-	if (cg->mode == CG_V2 && exists_at(pd ? pd : "/nonexistent", "pids.peak"))
-		tasks = read_num(pd, "pids.peak");
+	long long tasks = cg_read_num(pd, "pids.current");
+	if (cg->mode == CG_V2 && cg_exists_at(pd ? pd : "/nonexistent", "pids.peak"))
+		tasks = cg_read_num(pd, "pids.peak");
 	for (int id = LIM_MAXPROC; id <= LIM_NTHR; id += LIM_NTHR - LIM_MAXPROC) {
 		if (l->v[id].action != LA_LOG || tasks < 0 || (uint64_t)tasks < l->v[id].amount)
 			continue;
@@ -767,7 +709,7 @@ static char *file_value(const char *dir, const char *file)
 {
 	if (!dir)
 		return xstrdup("(no controller)");
-	char *t = slurp_at(dir, file);
+	char *t = cg_read_at(dir, file);
 	if (!t)
 		return xasprintf("(%s: %s)", file, strerror(errno));
 	chomp(t);
@@ -832,7 +774,7 @@ char *lim_in_force(const struct cgroup *cg, enum lim_id id, pid_t init_pid)
 			return file_value(cg->n ? cg->dirs[0] : NULL, "cpu.max");
 		else {
 			const char *d = cg->n ? cg_controller_dir(cg, "cpu") : NULL;
-			long long q = read_num(d, "cpu.cfs_quota_us"), p = read_num(d, "cpu.cfs_period_us");
+			long long q = cg_read_num(d, "cpu.cfs_quota_us"), p = cg_read_num(d, "cpu.cfs_period_us");
 			if (!d)
 				return xstrdup("(no cpu controller)");
 			if (q < 0)
@@ -910,7 +852,7 @@ static long long blkio_sum(const char *dir, const char *file, const char *op)
 {
 	if (!dir)
 		return -1;
-	char *t = slurp_at(dir, file);
+	char *t = cg_read_at(dir, file);
 	if (!t)
 		return -1;
 	long long sum = 0;
@@ -931,7 +873,7 @@ static long long blkio_sum(const char *dir, const char *file, const char *op)
 /* v2 io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N ..." summed for key. */
 static long long iostat_sum(const char *dir, const char *key)
 {
-	char *t = slurp_at(dir, "io.stat");
+	char *t = cg_read_at(dir, "io.stat");
 	if (!t)
 		return -1;
 	long long sum = 0;
@@ -961,15 +903,15 @@ int lim_usage(const struct cgroup *cg, struct lim_usage *u)
 	free(pids);
 	const char *md = cg_controller_dir(cg, "memory");
 	if (cg->mode == CG_V2) {
-		u->mem = read_num(md, "memory.current");
-		u->swap = read_num(md, "memory.swap.current");
+		u->mem = cg_read_num(md, "memory.current");
+		u->swap = cg_read_num(md, "memory.swap.current");
 		u->rbytes = iostat_sum(cg->dirs[0], "rbytes");
 		u->wbytes = iostat_sum(cg->dirs[0], "wbytes");
 		u->rios = iostat_sum(cg->dirs[0], "rios");
 		u->wios = iostat_sum(cg->dirs[0], "wios");
 	} else {
-		u->mem = read_num(md, "memory.usage_in_bytes");
-		long long sw = read_num(md, "memory.memsw.usage_in_bytes");
+		u->mem = cg_read_num(md, "memory.usage_in_bytes");
+		long long sw = cg_read_num(md, "memory.memsw.usage_in_bytes");
 		u->swap = sw >= 0 && u->mem >= 0 ? (sw > u->mem ? sw - u->mem : 0) : -1;
 		const char *bd = cg_controller_dir(cg, "blkio");
 		u->rbytes = blkio_sum(bd, "blkio.throttle.io_service_bytes_recursive", "Read");
