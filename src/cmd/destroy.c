@@ -9,7 +9,7 @@
 #include "core/lock.h"
 #include "core/pool.h"
 #include "core/runstate.h"
-#include "linux/runtime.h"
+#include "platform.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -260,7 +260,7 @@ static int stop_if_running(const char *uuid, const char *tag, bool force)
 	if (running && !force) {
 		refuse_running(uuid, tag);
 		rc = -1;
-	} else if (rt_stop(&rs, false) < 0) {
+	} else if (plat_stop(&rs, false) < 0) {
 		ioc_err_ctx("cannot stop jail %s (%s)", uuid, tag);
 		rc = -1;
 	} else if (running) {

@@ -7,7 +7,7 @@
 #include "core/sha256.h"
 #include "core/fsat.h"
 #include "linux/jailfs.h"
-#include "linux/runtime.h"
+#include "platform.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -1592,7 +1592,7 @@ static int in_jail(struct jail *j, const char *const *argv)
 		sb_free(&b);
 	}
 	fflush(NULL);
-	if (rt_chroot(j, (char *const *)argv, &status) < 0)
+	if (plat_chroot(j, (char *const *)argv, &status) < 0)
 		return -1;
 	return status;
 }

@@ -5,6 +5,7 @@
  */
 #include "linux/cgroup.h"
 #include "core/util.h"
+#include "linux/rt.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -124,13 +125,6 @@ long long cg_read_key(const char *dir, const char *file, const char *key)
 		if (strncmp(lines.v[i], key, kl) == 0 && lines.v[i][kl] == ' ')
 			v = strtoll(lines.v[i] + kl + 1, NULL, 10);
 	return v;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(long ms)
