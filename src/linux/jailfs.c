@@ -165,18 +165,17 @@ int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size
 		p++;
 	if (!*p || *p == '#' || *p == '\n')
 		return 0;
-	struct strv f = {0};
+	_cleanup_strv_ struct strv f = {0};
 	split(&f, p, " \t\n", true);
-	int rc = -1;
 	if (f.n < 4) {
 		snprintf(err, errlen, "expected 'SRC DEST bind ro|rw', got '%s'", p);
-		goto out;
+		return -1;
 	}
 	if (strcmp(f.v[2], "bind") != 0 && strcmp(f.v[2], "nullfs") != 0) {
 		snprintf(err, errlen, "type '%s' is not supported (use bind)", f.v[2]);
-		goto out;
+		return -1;
 	}
-	struct strv o = {0};
+	_cleanup_strv_ struct strv o = {0};
 	split(&o, f.v[3], ",", true);
 	bool isro = false, known = true;
 	for (size_t i = 0; i < o.n; i++) {
@@ -185,26 +184,22 @@ int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size
 		else if (strcmp(o.v[i], "rw") != 0)
 			known = false;
 	}
-	sv_free(&o);
 	if (!known) {
 		snprintf(err, errlen, "options '%s' are not ro or rw", f.v[3]);
-		goto out;
+		return -1;
 	}
 	if (f.v[0][0] != '/' || f.v[1][0] != '/') {
 		snprintf(err, errlen, "SRC and DEST must be absolute paths");
-		goto out;
+		return -1;
 	}
 	if (strlen(f.v[0]) >= srclen || strlen(f.v[1]) >= dstlen) {
 		snprintf(err, errlen, "path too long");
-		goto out;
+		return -1;
 	}
 	strcpy(src, f.v[0]);
 	strcpy(dst, f.v[1]);
 	*ro = isro;
-	rc = 1;
-out:
-	sv_free(&f);
-	return rc;
+	return 1;
 }
 
 /* One fstab entry: SRC on INSIDE (a path beneath the jail root). */
@@ -461,24 +456,17 @@ int jailfs_setup(const struct jailfs_opts *o)
 		ioc_err("cannot bind the jail root %s: %s", o->root, strerror(errno));
 		return -1;
 	}
-	int rootfd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int rootfd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
 		ioc_err("cannot open the jail root %s: %s", o->root, strerror(errno));
 		return -1;
 	}
-	int rc = -1;
-	if (fstab_each(rootfd, o->root, o->fstab, mount_fstab_entry) < 0)
-		goto out;
-	if (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0)
-		goto out;
-	if (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0)
-		goto out;
-	if (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0)
-		goto out;
-	rc = 0;
-out:
-	close(rootfd);
-	return rc;
+	if (fstab_each(rootfd, o->root, o->fstab, mount_fstab_entry) < 0 ||
+	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0) ||
+	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0) ||
+	    (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0))
+		return -1;
+	return 0;
 }
 
 /* DIR/NAME beneath rootfd, if it is a symlink, is removed (the link, never its target):

@@ -273,12 +273,13 @@ static int sync_send(struct start *s, enum sync_byte b)
 static int phase_check(struct start *s, bool force)
 {
 	struct jail *j = s->j;
+	const char *tag = jail_prop(j, P_TAG);
 	struct runstate rs;
 	int found = rs_read(j->uuid, &rs);
 	if (found < 0)
 		return -1;
 	if (found && rs_alive(&rs)) {
-		ioc_err("jail %s (%s) is already running (JID %lld)", j->uuid, jail_prop(j, P_TAG),
+		ioc_err("jail %s (%s) is already running (JID %lld)", j->uuid, tag,
 			rs_num(&rs, RS_JID, 0));
 		rs_free(&rs);
 		return -1;
@@ -288,9 +289,8 @@ static int phase_check(struct start *s, bool force)
 	if (rc < 0)
 		return -1;
 	if (jail_is_template(j) && !force) {
-		ioc_err("%s (%s) is a template and is not started", j->uuid, jail_prop(j, P_TAG));
-		ioc_hint("clone it with 'iocell clone %s tag=NAME', or use start -f to edit it",
-			 jail_prop(j, P_TAG));
+		ioc_err("%s (%s) is a template and is not started", j->uuid, tag);
+		ioc_hint("clone it with 'iocell clone %s tag=NAME', or use start -f to edit it", tag);
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	}
 	if (!j->mounted) {
