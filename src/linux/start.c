@@ -500,16 +500,16 @@ static int phase_finish(struct start *s)
  * PLAT_RESTART when the configuration changed meanwhile, else -1. */
 static int start_fail(struct start *s)
 {
-	/* A set-up process that died first explains any later failure (e.g. the network
-	 * set-up finding its namespace gone): its message is the cause to report. */
-	if (s->pid > 0 && s->err_rd >= 0 && waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+	/* A set-up process that failed first explains any later failure (e.g. the network
+	 * set-up finding its namespace gone): its message, written before it exits, is the
+	 * cause to report. */
+	if (s->pid > 0 && s->err_rd >= 0) {
 		char cmsg[2048];
 		ssize_t ck = read_some(s->err_rd, cmsg, sizeof(cmsg) - 1, 0);
 		if (ck > 0) {
 			cmsg[ck] = '\0';
 			ioc_err("%s", cmsg);
 		}
-		s->pid = -1; /* reaped */
 	}
 	if (s->respec == 0)
 		s->respec = spec_stale(s->sp, s->j);
