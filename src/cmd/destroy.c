@@ -3,7 +3,7 @@
 #include "cmd/cmd.h"
 #include "core/destroy.h"
 #include "core/runstate.h"
-#include "linux/runtime.h"
+#include "platform.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ static int stop_if_running(const char *uuid, const char *tag, bool force)
 	if (running && !force) {
 		destroy_refuse_running(uuid, tag);
 		rc = -1;
-	} else if (rt_stop(&rs, false) < 0) {
+	} else if (plat_stop(&rs, false) < 0) {
 		ioc_err_ctx("cannot stop jail %s (%s)", uuid, tag);
 		rc = -1;
 	} else if (running) {

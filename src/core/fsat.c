@@ -56,6 +56,53 @@ int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode)
+{
+	/* The last component must not be a symlink either (O_NOFOLLOW), and only a regular
+	 * file is written: never block on a FIFO or open a device the jail planted. */
+	int fd = open_beneath(rootfd, path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+			      mode);
+	if (fd < 0) {
+		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	const char *why = fstat(fd, &st) < 0 ? strerror(errno)
+			  : !S_ISREG(st.st_mode) ? "not a regular file" : NULL;
+	if (why) {
+		ioc_err("cannot write %s in the jail: %s", path, why);
+		close(fd);
+		return -1;
+	}
+	/* Unchanged content is left alone (e.g. resolv.conf at every start): no write to
+	 * the jail's dataset. */
+	char cur[4096];
+	ssize_t k = len < sizeof(cur) ? pread(fd, cur, len + 1, 0) : -1;
+	if (k == (ssize_t)len && memcmp(cur, data, len) == 0) {
+		close(fd);
+		return 0;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = pwrite(fd, data + off, len - off, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	close(fd);
+	return 0;
+}
+
 /* The walk behind remove_tree_at and empty_dir_at.  *failed keeps the first failure:
  * it is recorded (with label) only once. */
 struct rmwalk {

@@ -17,6 +17,10 @@ int open_beneath(int rootfd, const char *path, int flags, mode_t mode);
 /* Open REL beneath dirfd following no symlink at all, never leaving dirfd (openat2
  * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS).  -1 with errno set. */
 int open_nofollow(int dirfd, const char *rel, int flags, mode_t mode);
+/* Write data to PATH beneath rootfd (open_beneath; created, or truncated and rewritten
+ * unless the content is the same), never through a symlink and only into a regular
+ * file.  0, or -1 with the error recorded ("cannot write PATH in the jail: why"). */
+int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode);
 /* Write all n bytes (retrying short writes and EINTR): 0, or -1 with errno set. */
 int write_all(int fd, const void *buf, size_t n);
 

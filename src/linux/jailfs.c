@@ -12,43 +12,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode)
-{
-	/* The last component must not be a symlink either (O_NOFOLLOW). */
-	int fd = open_beneath(rootfd, path, O_RDWR | O_CREAT | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
-		return -1;
-	}
-	/* Unchanged content is left alone (e.g. resolv.conf at every start): no write to
-	 * the jail's dataset. */
-	char cur[4096];
-	ssize_t k = len < sizeof(cur) ? pread(fd, cur, len + 1, 0) : -1;
-	if (k == (ssize_t)len && memcmp(cur, data, len) == 0) {
-		close(fd);
-		return 0;
-	}
-	if (ftruncate(fd, 0) < 0) {
-		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = pwrite(fd, data + off, len - off, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	close(fd);
-	return 0;
-}
-
 static char *fdpath(int fd) { return xasprintf("/proc/self/fd/%d", fd); }
 
 /* Mount onto PATH beneath rootfd: resolve safely, then mount on the resolved inode
@@ -165,18 +128,17 @@ int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size
 		p++;
 	if (!*p || *p == '#' || *p == '\n')
 		return 0;
-	struct strv f = {0};
+	_cleanup_strv_ struct strv f = {0};
 	split(&f, p, " \t\n", true);
-	int rc = -1;
 	if (f.n < 4) {
 		snprintf(err, errlen, "expected 'SRC DEST bind ro|rw', got '%s'", p);
-		goto out;
+		return -1;
 	}
 	if (strcmp(f.v[2], "bind") != 0 && strcmp(f.v[2], "nullfs") != 0) {
 		snprintf(err, errlen, "type '%s' is not supported (use bind)", f.v[2]);
-		goto out;
+		return -1;
 	}
-	struct strv o = {0};
+	_cleanup_strv_ struct strv o = {0};
 	split(&o, f.v[3], ",", true);
 	bool isro = false, known = true;
 	for (size_t i = 0; i < o.n; i++) {
@@ -185,26 +147,22 @@ int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size
 		else if (strcmp(o.v[i], "rw") != 0)
 			known = false;
 	}
-	sv_free(&o);
 	if (!known) {
 		snprintf(err, errlen, "options '%s' are not ro or rw", f.v[3]);
-		goto out;
+		return -1;
 	}
 	if (f.v[0][0] != '/' || f.v[1][0] != '/') {
 		snprintf(err, errlen, "SRC and DEST must be absolute paths");
-		goto out;
+		return -1;
 	}
 	if (strlen(f.v[0]) >= srclen || strlen(f.v[1]) >= dstlen) {
 		snprintf(err, errlen, "path too long");
-		goto out;
+		return -1;
 	}
 	strcpy(src, f.v[0]);
 	strcpy(dst, f.v[1]);
 	*ro = isro;
-	rc = 1;
-out:
-	sv_free(&f);
-	return rc;
+	return 1;
 }
 
 /* One fstab entry: SRC on INSIDE (a path beneath the jail root). */
@@ -461,24 +419,17 @@ int jailfs_setup(const struct jailfs_opts *o)
 		ioc_err("cannot bind the jail root %s: %s", o->root, strerror(errno));
 		return -1;
 	}
-	int rootfd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int rootfd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
 		ioc_err("cannot open the jail root %s: %s", o->root, strerror(errno));
 		return -1;
 	}
-	int rc = -1;
-	if (fstab_each(rootfd, o->root, o->fstab, mount_fstab_entry) < 0)
-		goto out;
-	if (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0)
-		goto out;
-	if (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0)
-		goto out;
-	if (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0)
-		goto out;
-	rc = 0;
-out:
-	close(rootfd);
-	return rc;
+	if (fstab_each(rootfd, o->root, o->fstab, mount_fstab_entry) < 0 ||
+	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0) ||
+	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0) ||
+	    (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0))
+		return -1;
+	return 0;
 }
 
 /* DIR/NAME beneath rootfd, if it is a symlink, is removed (the link, never its target):

@@ -7,8 +7,6 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Write data to PATH beneath rootfd (created/truncated), never through a symlink out. */
-int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode);
 
 struct jailfs_opts {
 	const char *root;       /* host path of the jail root (a mounted dataset) */

@@ -423,19 +423,25 @@ static bool prog_valid(const struct sock_filter *f, size_t n)
 	return n > 0 && n <= BPF_MAXINSNS && BPF_CLASS(f[n - 1].code) == BPF_RET;
 }
 
+static void release_ctx(scmp_filter_ctx *ctx)
+{
+	if (*ctx)
+		seccomp_release(*ctx);
+}
+
 static int compile(const struct jail_security *s, struct sock_filter **out, size_t *nout)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	__attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
 		ioc_err("cannot create a seccomp filter: libseccomp failed");
 		return -1;
 	}
-	int fd = -1, r;
+	int r;
 	/* Syscalls of an ABI not in the filter (x32 on x86_64) kill the process. */
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 &&
 	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL)) < 0) {
 		ioc_err("cannot set the seccomp bad-architecture action: %s", strerror(-r));
-		goto fail;
+		return -1;
 	}
 	/* A binary tree of syscall numbers instead of a linear chain: fewer instructions
 	 * per syscall in the jail and a faster install (the kernel pre-evaluates the
@@ -446,40 +452,40 @@ static int compile(const struct jail_security *s, struct sock_filter **out, size
 	if ((r = seccomp_arch_add(ctx, SCMP_ARCH_X86)) < 0 && r != -EEXIST) {
 		ioc_err("cannot add the x86 architecture to the seccomp filter: %s",
 			strerror(-r));
-		goto fail;
+		return -1;
 	}
 #elif defined(__aarch64__)
 	if ((r = seccomp_arch_add(ctx, SCMP_ARCH_ARM)) < 0 && r != -EEXIST) {
 		ioc_err("cannot add the arm architecture to the seccomp filter: %s",
 			strerror(-r));
-		goto fail;
+		return -1;
 	}
 #endif
 	if (add_rules(ctx, s) < 0)
-		goto fail;
+		return -1;
 
-	fd = memfd_create("iocell-seccomp", MFD_CLOEXEC);
+	_cleanup_close_ int fd = memfd_create("iocell-seccomp", MFD_CLOEXEC);
 	if (fd < 0) {
 		ioc_err("cannot create a memory file for the seccomp program: %s",
 			strerror(errno));
-		goto fail;
+		return -1;
 	}
 	if ((r = seccomp_export_bpf(ctx, fd)) < 0) {
 		ioc_err("cannot export the seccomp program: %s", strerror(-r));
-		goto fail;
+		return -1;
 	}
 	off_t size = lseek(fd, 0, SEEK_END);
 	if (size < 0) {
 		ioc_err("cannot size the seccomp program: %s", strerror(errno));
-		goto fail;
+		return -1;
 	}
 	size_t n = (size_t)size / sizeof(struct sock_filter);
 	if ((size_t)size % sizeof(struct sock_filter) != 0 || n == 0 || n > BPF_MAXINSNS) {
 		ioc_err("cannot use the seccomp program: libseccomp produced %lld bytes",
 			(long long)size);
-		goto fail;
+		return -1;
 	}
-	struct sock_filter *prog = xmalloc((size_t)size);
+	_cleanup_free_ struct sock_filter *prog = xmalloc((size_t)size);
 	size_t off = 0;
 	while (off < (size_t)size) {
 		ssize_t got = pread(fd, (char *)prog + off, (size_t)size - off, (off_t)off);
@@ -488,26 +494,17 @@ static int compile(const struct jail_security *s, struct sock_filter **out, size
 		if (got <= 0) {
 			ioc_err("cannot read back the seccomp program: %s",
 				got < 0 ? strerror(errno) : "short read");
-			free(prog);
-			goto fail;
+			return -1;
 		}
 		off += (size_t)got;
 	}
-	close(fd);
-	seccomp_release(ctx);
 	if (!prog_valid(prog, n)) {
 		ioc_err("cannot use the seccomp program: it does not end in a return");
-		free(prog);
 		return -1;
 	}
-	*out = prog;
+	*out = TAKE_PTR(prog);
 	*nout = n;
 	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	seccomp_release(ctx);
-	return -1;
 }
 
 /* Load a cached program.  Anything unexpected (missing, not a regular file of ours,
@@ -597,12 +594,12 @@ static int install(struct sock_filter *prog, size_t n)
 	return r < 0 ? -errno : 0;
 }
 
-int sec_apply_seccomp(const struct jail_security *s)
+/* The variant's program, installed (compiled afresh when the kernel refuses it). */
+static int install_variant(const struct jail_security *s)
 {
 	unsigned v = variant(s);
-	int rc = -1;
 	if (!g_memo[v].prog && refresh(s, false, NULL) < 0)
-		goto out;
+		return -1;
 	int r = install(g_memo[v].prog, g_memo[v].n);
 	if (r == -EINVAL) {
 		/* The kernel refused the program: compile afresh.  No file is touched here
@@ -610,21 +607,25 @@ int sec_apply_seccomp(const struct jail_security *s)
 		struct sock_filter *prog;
 		size_t n;
 		if (compile(s, &prog, &n) < 0)
-			goto out;
+			return -1;
 		memo_set(v, prog, n);
 		r = install(prog, n);
 	}
 	if (r == -EACCES) {
 		ioc_err("cannot install the seccomp filter: permission denied (needs "
 			"CAP_SYS_ADMIN or no_new_privs; call it right after sec_apply_caps)");
-		goto out;
+		return -1;
 	}
 	if (r < 0) {
 		ioc_err("cannot install the seccomp filter: %s", strerror(-r));
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+int sec_apply_seccomp(const struct jail_security *s)
+{
+	int rc = install_variant(s);
 	/* Whatever happened, leave the documented capability state behind. */
 	if (finish_caps() < 0)
 		rc = -1;

@@ -5,9 +5,8 @@
 #include "core/package.h"
 #include "core/pool.h"
 #include "core/release.h"
-/* The platform: the runtime's chroot, and writes beneath a jail root. */
-#include "linux/jailfs.h"
-#include "linux/runtime.h"
+/* The platform: the runtime's chroot. */
+#include "platform.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -122,7 +121,7 @@ static int in_jail(struct jail *j, const char *const *argv)
 		fprintf(stderr, "+ [in jail %s] %s\n", jail_prop(j, P_TAG), b.s);
 	}
 	fflush(NULL);
-	if (rt_chroot(j, (char *const *)argv, &status) < 0)
+	if (plat_chroot(j, (char *const *)argv, &status) < 0)
 		return -1;
 	return status;
 }
