@@ -4,7 +4,8 @@
 #   bash scripts/test.sh [PYTEST ARGS...]     e.g.  bash scripts/test.sh -k smoke -x
 #
 # 1. scripts/deps.sh (apt packages; a no-op when everything is installed)
-# 2. build/      normal build          (meson setup build; ninja -C build)
+# 2. scripts/format.sh (clang-format check of every C file against .clang-format)
+#    build/      normal build          (meson setup build; ninja -C build)
 # 3. build-asan/ ASan+UBSan build      (-Db_sanitize=address,undefined -Db_lundef=false)
 # 4. meson unit tests (cmocka) in build-asan
 # 5. pytest tests/integration against build-asan/iocell (the conftest starts zfs-fuse if
@@ -42,6 +43,9 @@ setup_builddir() {
         meson setup "$dir" "$@"
     fi
 }
+
+step "format (scripts/format.sh)"
+bash scripts/format.sh
 
 step "build (build/)"
 setup_builddir build

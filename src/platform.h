@@ -58,38 +58,38 @@ int plat_lookup(const char *name, struct runstate *rs, char uuid_out[37]);
 
 /* The live facts `iocell runtime` shows. */
 struct plat_ns {
-	const char *name;       /* mnt, pid, uts, ipc, net, cgroup */
-	char id[128];           /* e.g. "net:[4026532345]" */
-	bool shared;            /* the host's own */
+	const char *name; /* mnt, pid, uts, ipc, net, cgroup */
+	char id[128];     /* e.g. "net:[4026532345]" */
+	bool shared;      /* the host's own */
 };
 
 struct plat_netif {
 	char name[16];
 	bool up;
-	char mac[18];           /* "" for loopback */
-	char *addrs;            /* " ADDR/PREFIX" for each address, "" for none */
-	char *note;             /* "  (host end NAME)", "  (ipvlan over host NAME)" or "" */
+	char mac[18]; /* "" for loopback */
+	char *addrs;  /* " ADDR/PREFIX" for each address, "" for none */
+	char *note;   /* "  (host end NAME)", "  (ipvlan over host NAME)" or "" */
 };
 
 enum plat_net {
-	PLAT_NET_HOST,          /* the host's network stack */
-	PLAT_NET_RECORDED,      /* its namespace cannot be entered: net_recorded only */
-	PLAT_NET_LIVE,          /* ifs, read inside the jail */
+	PLAT_NET_HOST,     /* the host's network stack */
+	PLAT_NET_RECORDED, /* its namespace cannot be entered: net_recorded only */
+	PLAT_NET_LIVE,     /* ifs, read inside the jail */
 };
 
 struct plat_info {
 	long long jid;
 	pid_t pid;
-	const char *tag, *started, *root;   /* from the state (valid while it is), NULL: none */
+	const char *tag, *started, *root; /* from the state (valid while it is), NULL: none */
 	struct plat_ns ns[6];
 	size_t nns;
-	const char *cgroup_mode;            /* NULL: none */
+	const char *cgroup_mode; /* NULL: none */
 	struct strv cgroup_dirs;
 	enum plat_net net;
-	char *net_recorded;                 /* the interfaces recorded at start */
+	char *net_recorded; /* the interfaces recorded at start */
 	struct plat_netif *ifs;
 	size_t nifs;
-	char *net_incomplete;               /* why ifs may miss some, or NULL */
+	char *net_incomplete; /* why ifs may miss some, or NULL */
 };
 int plat_info(const struct runstate *rs, struct plat_info *info);
 void plat_info_free(struct plat_info *info);
@@ -105,19 +105,19 @@ int plat_uncap(struct runstate *rs);
 
 /* The limits of a running jail, as `limits` shows them (checking its log limits first). */
 struct plat_limit {
-	const char *name;       /* "cpuset", then each limit's property */
-	char *value;            /* as configured, "VALUE (rlimits=off)" when rlimits is off */
-	char *in_force;         /* read back from the kernel, e.g. "67108864 (memory.max)" */
-	char crossings[24];     /* log limits: crossings so far, else "-" */
-	bool set;               /* in force (the cpuset row is always listed) */
+	const char *name;   /* "cpuset", then each limit's property */
+	char *value;        /* as configured, "VALUE (rlimits=off)" when rlimits is off */
+	char *in_force;     /* read back from the kernel, e.g. "67108864 (memory.max)" */
+	char crossings[24]; /* log limits: crossings so far, else "-" */
+	bool set;           /* in force (the cpuset row is always listed) */
 };
 int plat_limits(const struct runstate *rs, struct plat_limit **out, size_t *n);
 void plat_limits_free(struct plat_limit *v, size_t n);
 
 /* Current consumption of a running jail (checking its log limits first); -1 unknown. */
 struct plat_usage {
-	long long mem, swap;          /* bytes */
-	long long cpu_us;             /* CPU time in microseconds */
+	long long mem, swap; /* bytes */
+	long long cpu_us;    /* CPU time in microseconds */
 	long long procs, threads, openfiles;
 	long long rbytes, wbytes, rios, wios;
 };

@@ -24,9 +24,18 @@ int cmd_create(int argc, char **argv)
 	int nflags = 0;
 	while ((c = cmd_getopt("create", argc, argv, "cbe")) != -1) {
 		switch (c) {
-		case 'c': kind = CREATE_CLONE; nflags++; break;
-		case 'b': kind = CREATE_BASE; nflags++; break;
-		case 'e': kind = CREATE_EMPTY; nflags++; break;
+		case 'c':
+			kind = CREATE_CLONE;
+			nflags++;
+			break;
+		case 'b':
+			kind = CREATE_BASE;
+			nflags++;
+			break;
+		case 'e':
+			kind = CREATE_EMPTY;
+			nflags++;
+			break;
 		default: return c == 'h' ? CMD_OK : CMD_USAGE;
 		}
 	}
@@ -44,7 +53,8 @@ int cmd_create(int argc, char **argv)
 	}
 	_cleanup_strv_ struct strv made = {0};
 	sv_init(&made);
-	struct create_req req = {.kind = kind, .given = &given, .count = (int)count, .made = print_made};
+	struct create_req req = {
+		.kind = kind, .given = &given, .count = (int)count, .made = print_made};
 	if (create_jails(&req, &made) < 0)
 		return CMD_ERR;
 	const char *pk = prop_kv_get(&given, P_PKGLIST);

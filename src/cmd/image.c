@@ -56,15 +56,16 @@ int cmd_record(int argc, char **argv)
 	if (start) {
 		if (record_start(j) < 0)
 			return CMD_ERR;
-		printf("recording changes of %s (%s); stop with 'iocell record stop %s'\n", j->uuid, tag,
-		       tag);
+		printf("recording changes of %s (%s); stop with 'iocell record stop %s'\n", j->uuid,
+		       tag, tag);
 		return CMD_OK;
 	}
 	struct record_stats st;
 	if (record_stop(j, &st) < 0)
 		return CMD_ERR;
 	printf("recorded %lu added, %lu changed, %lu deleted into %s/recorded "
-	       "(deleted paths in %s)\n", st.added, st.changed, st.deleted, j->path, DELETED_LIST);
+	       "(deleted paths in %s)\n",
+	       st.added, st.changed, st.deleted, j->path, DELETED_LIST);
 	if (st.skipped)
 		printf("%lu entries not recorded (see the warnings)\n", st.skipped);
 	return CMD_OK;
@@ -132,8 +133,9 @@ int cmd_import(int argc, char **argv)
 	if (gl < 0)
 		return CMD_ERR;
 	char uuid[37];
-	int r = kind == AK_PACKAGE ? image_import_package(path, &given, uuid, &tag)
-				   : image_import_stream(path, path ? -1 : STDIN_FILENO, &given, uuid, &tag);
+	int r = kind == AK_PACKAGE
+			? image_import_package(path, &given, uuid, &tag)
+			: image_import_stream(path, path ? -1 : STDIN_FILENO, &given, uuid, &tag);
 	if (r == 0) {
 		index_put(uuid, tag);
 		printf("%s (%s)\n", uuid, tag);
@@ -202,7 +204,8 @@ int cmd_upgrade(int argc, char **argv)
 		return CMD_USAGE;
 	for (size_t i = 0; i < given.k.n; i++)
 		if (!streq(given.k.v[i], "release"))
-			return usage_err("upgrade", "unknown setting '%s' (upgrade takes release=REL)",
+			return usage_err("upgrade",
+					 "unknown setting '%s' (upgrade takes release=REL)",
 					 given.k.v[i]);
 	const char *r = prop_kv_get(&given, P_RELEASE);
 	_cleanup_free_ char *rel = r ? xstrdup(r) : host_codename();
@@ -219,7 +222,8 @@ int cmd_upgrade(int argc, char **argv)
 	const char *at = strchr(snap, '@');
 	const char *tag = jail_prop(l.j, P_TAG);
 	printf("jail %s upgraded to %s%s; remove the back-out snapshot with 'iocell snapremove "
-	       "%s%s' when it works, or go back with 'iocell rollback %s%s'\n", tag, rel,
+	       "%s%s' when it works, or go back with 'iocell rollback %s%s'\n",
+	       tag, rel,
 	       streq(jail_prop(l.j, P_TYPE), "basejail") ? " (takes effect at its next start)" : "",
 	       tag, at, tag, at);
 	return CMD_OK;

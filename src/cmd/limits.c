@@ -61,7 +61,7 @@ int cmd_cap(int argc, char **argv)
 	if (running_locked(argv[optind], &rs, &lk) < 0)
 		return CMD_ERR;
 	int rc = CMD_ERR;
-	_cleanup_jail_ struct jail *j = jail_load(rs.uuid);   /* one zfs call for every property */
+	_cleanup_jail_ struct jail *j = jail_load(rs.uuid); /* one zfs call for every property */
 	if (j && plat_cap(&rs, j) == 0) {
 		printf("%s (%s): limits applied\n", rs.uuid, tag_or_empty(&rs));
 		rc = CMD_OK;
@@ -105,7 +105,8 @@ static int running_states(struct runstate **out, size_t *n)
 	for (size_t i = 0; i < ids.n; i++) {
 		if (rs_read(ids.v[i], &v[k]) == 1 && rs_running(&v[k])) {
 			size_t at = k++;
-			while (at > 0 && rs_num(&v[at - 1], RS_JID, 0) > rs_num(&v[at], RS_JID, 0)) {
+			while (at > 0 &&
+			       rs_num(&v[at - 1], RS_JID, 0) > rs_num(&v[at], RS_JID, 0)) {
 				struct runstate t = v[at - 1];
 				v[at - 1] = v[at];
 				v[at] = t;
@@ -157,7 +158,8 @@ int cmd_limits(int argc, char **argv)
 	int rc = CMD_OK;
 	if (argc - optind == 1) {
 		const char *name = argv[optind];
-		static const char *const head[] = {"LIMIT", "PROPERTY", "IN FORCE", "CROSSINGS", NULL};
+		static const char *const head[] = {"LIMIT", "PROPERTY", "IN FORCE", "CROSSINGS",
+						   NULL};
 		struct runstate rs;
 		char uuid[37];
 		int r = plat_lookup(name, &rs, uuid);
@@ -175,12 +177,14 @@ int cmd_limits(int argc, char **argv)
 				return CMD_ERR;
 			}
 			bool on = streq(jail_prop(j, P_RLIMITS), "on");
-			const char *row0[] = {"cpuset", jail_prop(j, P_CPUSET), "(not running)", "-"};
+			const char *row0[] = {"cpuset", jail_prop(j, P_CPUSET), "(not running)",
+					      "-"};
 			table_add(&t, row0);
 			for (int i = 0; i < LIM_N; i++) {
 				const char *pv = jail_prop(j, lim_prop((enum lim_id)i));
 				char *prop = on ? xstrdup(pv) : xasprintf("%s (rlimits=off)", pv);
-				const char *row[] = {lim_name((enum lim_id)i), prop, "(not running)", "-"};
+				const char *row[] = {lim_name((enum lim_id)i), prop,
+						     "(not running)", "-"};
 				table_add(&t, row);
 				free(prop);
 			}
@@ -190,8 +194,8 @@ int cmd_limits(int argc, char **argv)
 		}
 		rs_free(&rs);
 	} else {
-		static const char *const head[] = {"JAIL", "LIMIT", "PROPERTY", "IN FORCE", "CROSSINGS",
-			NULL};
+		static const char *const head[] = {"JAIL",     "LIMIT",     "PROPERTY",
+						   "IN FORCE", "CROSSINGS", NULL};
 		table_init(&t, head);
 		struct runstate *v;
 		size_t n;
@@ -225,10 +229,7 @@ static char *cell_bytes(long long v, bool raw)
 	return xstrdup(b);
 }
 
-static char *cell_num(long long v)
-{
-	return v < 0 ? xstrdup("-") : xasprintf("%lld", v);
-}
+static char *cell_num(long long v) { return v < 0 ? xstrdup("-") : xasprintf("%lld", v); }
 
 static char *cell_cpu(long long us, bool raw)
 {
@@ -239,8 +240,9 @@ static char *cell_cpu(long long us, bool raw)
 }
 
 enum { U_MEM, U_SWAP, U_CPU, U_PROCS, U_THREADS, U_FILES, U_RB, U_WB, U_RIO, U_WIO, U_N };
-static const char *const u_names[U_N] = {"memory", "swap", "cputime", "processes", "threads",
-	"openfiles", "readbytes", "writebytes", "readops", "writeops"};
+static const char *const u_names[U_N] = {"memory",  "swap",      "cputime",   "processes",
+					 "threads", "openfiles", "readbytes", "writebytes",
+					 "readops", "writeops"};
 
 static void usage_cells(const struct plat_usage *u, bool raw, char *cells[U_N])
 {
@@ -300,8 +302,9 @@ int cmd_inuse(int argc, char **argv)
 	size_t n;
 	if (running_states(&v, &n) < 0)
 		return CMD_ERR;
-	static const char *const head[] = {"JID", "TAG", "MEMORY", "SWAP", "CPUTIME", "PROCS",
-		"THREADS", "OPENFILES", "READ", "WRITE", "READOPS", "WRITEOPS", NULL};
+	static const char *const head[] = {"JID",     "TAG",      "MEMORY",    "SWAP", "CPUTIME",
+					   "PROCS",   "THREADS",  "OPENFILES", "READ", "WRITE",
+					   "READOPS", "WRITEOPS", NULL};
 	struct table t;
 	table_init(&t, head);
 	int rc = CMD_OK;
@@ -323,8 +326,9 @@ int cmd_inuse(int argc, char **argv)
 				printf(",%s", cells[k]);
 			printf("\n");
 		} else {
-			const char *row[] = {jid, tag, cells[0], cells[1], cells[2], cells[3], cells[4],
-				cells[5], cells[6], cells[7], cells[8], cells[9]};
+			const char *row[] = {jid,      tag,      cells[0], cells[1],
+					     cells[2], cells[3], cells[4], cells[5],
+					     cells[6], cells[7], cells[8], cells[9]};
 			table_add(&t, row);
 		}
 		for (int k = 0; k < U_N; k++)

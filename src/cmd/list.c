@@ -55,7 +55,8 @@ int cmd_list(int argc, char **argv)
 	if (jails_list(templates, &zt) < 0)
 		return CMD_ERR;
 	struct table t;
-	const char *head[] = {"JID", "UUID", "BOOT", "STATE", "TAG", "TYPE", "IP4", "RELEASE", NULL};
+	const char *head[] = {"JID",  "UUID", "BOOT",    "STATE", "TAG",
+			      "TYPE", "IP4",  "RELEASE", NULL};
 	table_init(&t, head);
 	for (size_t i = 0; i < zt.nrows; i++)
 		table_add(&t, (const char *const *)zt.rows[i].v);

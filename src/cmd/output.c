@@ -27,7 +27,8 @@ void table_print(struct table *t, bool script)
 	if (script) {
 		for (size_t r = 0; r < nrows; r++)
 			for (size_t c = 0; c < t->ncols; c++)
-				printf("%s%c", t->cells.v[r * t->ncols + c], c + 1 == t->ncols ? '\n' : '\t');
+				printf("%s%c", t->cells.v[r * t->ncols + c],
+				       c + 1 == t->ncols ? '\n' : '\t');
 		return;
 	}
 	_cleanup_free_ size_t *w = xcalloc(t->ncols, sizeof(size_t));
@@ -44,8 +45,8 @@ void table_print(struct table *t, bool script)
 		       c + 1 == t->ncols ? "\n" : "  ");
 	for (size_t r = 0; r < nrows; r++)
 		for (size_t c = 0; c < t->ncols; c++)
-			printf("%-*s%s", c + 1 == t->ncols ? 0 : (int)w[c], t->cells.v[r * t->ncols + c],
-			       c + 1 == t->ncols ? "\n" : "  ");
+			printf("%-*s%s", c + 1 == t->ncols ? 0 : (int)w[c],
+			       t->cells.v[r * t->ncols + c], c + 1 == t->ncols ? "\n" : "  ");
 }
 
 void table_free(struct table *t)

@@ -29,7 +29,8 @@ int cmd_activate(int argc, char **argv)
 		const char *k = opts.k.v[i];
 		if (!streq(k, "mountpoint") && !streq(k, "file") && !streq(k, "size")) {
 			kv_free(&opts);
-			return usage_err("activate", "unknown setting '%s' (mountpoint=, file=, size=)", k);
+			return usage_err("activate",
+					 "unknown setting '%s' (mountpoint=, file=, size=)", k);
 		}
 	}
 	if (kv_get(&opts, "size") && !kv_get(&opts, "file")) {

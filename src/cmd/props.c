@@ -19,7 +19,8 @@ static int get_default(const char *prop, bool script)
 		table_init(&t, head);
 		for (size_t i = 0; i < prop_count; i++) {
 			_cleanup_free_ char *tmp = NULL;
-			const char *row[] = {prop_table[i].name, prop_effective_default(&prop_table[i], &saved, &tmp)};
+			const char *row[] = {prop_table[i].name,
+					     prop_effective_default(&prop_table[i], &saved, &tmp)};
 			table_add(&t, row);
 		}
 		table_print(&t, script);
@@ -104,7 +105,8 @@ int cmd_set(int argc, char **argv)
 		return usage_err("set", "expected PROP=VALUE... and NAME|default");
 	const char *name = argv[argc - 1];
 	if (strchr(name, '=') != NULL)
-		return usage_err("set", "the last argument must be a jail name or default, not '%s'", name);
+		return usage_err(
+			"set", "the last argument must be a jail name or default, not '%s'", name);
 	_cleanup_kv_ struct kv set = {0};
 	if (!parse_assignments("set", argv + optind, n - 1, &set))
 		return CMD_USAGE;
@@ -182,8 +184,9 @@ int cmd_manprops(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	static const char *groups[] = {"Identity", "Network", "Commands run at start and stop",
-				       "Security", "Resource limits", "ZFS"};
+	static const char *groups[] = {
+		"Identity", "Network",         "Commands run at start and stop",
+		"Security", "Resource limits", "ZFS"};
 	for (int g = PG_IDENTITY; g <= PG_ZFS; g++) {
 		printf(".SS %s\n", groups[g]);
 		for (size_t i = 0; i < prop_count; i++) {

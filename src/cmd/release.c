@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const fetch_keys[] = {"release", "ftphost", "ftpdir", "ftpfiles",
-					 "ftplocaldir", "url", "sha256", NULL};
+static const char *const fetch_keys[] = {"release",     "ftphost", "ftpdir", "ftpfiles",
+					 "ftplocaldir", "url",     "sha256", NULL};
 
 int cmd_fetch(int argc, char **argv)
 {
@@ -24,8 +24,10 @@ int cmd_fetch(int argc, char **argv)
 		for (size_t k = 0; fetch_keys[k] && !known; k++)
 			known = streq(given.k.v[i], fetch_keys[k]);
 		if (!known)
-			return usage_err("fetch", "unknown setting '%s' (fetch takes release, ftphost, "
-					 "ftpdir, ftpfiles, ftplocaldir, url, sha256)", given.k.v[i]);
+			return usage_err("fetch",
+					 "unknown setting '%s' (fetch takes release, ftphost, "
+					 "ftpdir, ftpfiles, ftplocaldir, url, sha256)",
+					 given.k.v[i]);
 		if (!*given.v.v[i])
 			return usage_err("fetch", "%s= needs a value", given.k.v[i]);
 	}

@@ -35,7 +35,8 @@ static int start_one(const char *name, bool force, bool quiet_running)
 				rc = lk < 0 ? -1 : plat_start(j, force, &jid, NULL);
 			}
 			if (rc == 0)
-				printf("%s (%s) started, JID %d\n", j->uuid, jail_prop(j, P_TAG), jid);
+				printf("%s (%s) started, JID %d\n", j->uuid, jail_prop(j, P_TAG),
+				       jid);
 		}
 	}
 	fflush(stdout);
@@ -64,7 +65,8 @@ static int stop_uuid(const char *uuid, bool force, bool verbose_down)
 		char *tag = xstrdup(t ? t : "");
 		rc = plat_stop(&rs, force);
 		if (rc == 0)
-			printf("%s (%s) %s\n", uuid, tag, was_running ? "stopped" : "cleaned up (was not running)");
+			printf("%s (%s) %s\n", uuid, tag,
+			       was_running ? "stopped" : "cleaned up (was not running)");
 		free(tag);
 	}
 	rs_free(&rs);
@@ -126,8 +128,10 @@ static int cmp_boot(const void *a, const void *b)
 static int boot_order(struct bootent **out, size_t *n, bool only_boot)
 {
 	struct ztable t;
-	if (jails_query(&t, "name,iocell:active,iocell:host_hostuuid,iocell:tag,iocell:boot,"
-			"iocell:priority,iocell:template", NULL) < 0)
+	if (jails_query(&t,
+			"name,iocell:active,iocell:host_hostuuid,iocell:tag,iocell:boot,"
+			"iocell:priority,iocell:template",
+			NULL) < 0)
 		return -1;
 	struct bootent *b = xcalloc(t.nrows + 1, sizeof(*b));
 	size_t k = 0;
@@ -304,7 +308,9 @@ int cmd_exec(int argc, char **argv)
 		if (r == 0) {
 			sv_free(&targets);
 			ioc_err("jail %s is not running", name);
-			ioc_hint("start it with 'iocell start %s', or use 'iocell chroot' on a stopped jail", name);
+			ioc_hint(
+				"start it with 'iocell start %s', or use 'iocell chroot' on a stopped jail",
+				name);
 			return CMD_ERR;
 		}
 		sv_add(&targets, uuid);
@@ -375,8 +381,8 @@ int cmd_chroot(int argc, char **argv)
 		if (jail_running(j->uuid)) {
 			ioc_err("jail %s is running: chroot works on a stopped jail's filesystem",
 				jail_prop(j, P_TAG));
-			ioc_hint("use 'iocell exec %s CMD' or 'iocell console %s'", jail_prop(j, P_TAG),
-				 jail_prop(j, P_TAG));
+			ioc_hint("use 'iocell exec %s CMD' or 'iocell console %s'",
+				 jail_prop(j, P_TAG), jail_prop(j, P_TAG));
 		} else {
 			char *dflt[] = {"/bin/sh", NULL};
 			char **cmdv = argv + optind + 1;
@@ -419,8 +425,8 @@ static void print_info(const struct runstate *rs)
 		printf("INTERFACES:\n");
 		for (size_t i = 0; i < in.nifs; i++) {
 			const struct plat_netif *f = &in.ifs[i];
-			printf("  %-10s %-4s%s%s%s%s\n", f->name, f->up ? "up" : "down", f->mac[0] ? " " : "",
-			       f->mac, f->addrs, f->note);
+			printf("  %-10s %-4s%s%s%s%s\n", f->name, f->up ? "up" : "down",
+			       f->mac[0] ? " " : "", f->mac, f->addrs, f->note);
 		}
 		if (in.net_incomplete)
 			printf("  (incomplete: %s)\n", in.net_incomplete);

@@ -74,7 +74,8 @@ int cmd_snapremove(int argc, char **argv)
 	_cleanup_free_ char *name = NULL;
 	_cleanup_free_ char *snap = NULL;
 	if (!split_name_snap(argv[optind], &name, &snap))
-		return usage_err("snapremove", "expected NAME@SNAP or NAME@ALL, got '%s'", argv[optind]);
+		return usage_err("snapremove", "expected NAME@SNAP or NAME@ALL, got '%s'",
+				 argv[optind]);
 	bool all = streq(snap, "ALL");
 	if (!all && !snapname_ok(snap))
 		return CMD_ERR;

@@ -77,7 +77,8 @@ static void scan_dir(const char *dir, const char *name, const char *ext, struct 
 		return;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || !startswith(de->d_name, name) || !endswith(de->d_name, ext))
+		if (de->d_name[0] == '.' || !startswith(de->d_name, name) ||
+		    !endswith(de->d_name, ext))
 			continue;
 		sv_addf(hits, "%s/%s", dir, de->d_name);
 	}

@@ -55,10 +55,11 @@ static int make_master(struct fetch *f, const char *root, const char *prev, stru
 	_cleanup_free_ char *src = xasprintf("%s/%s", root, name);
 	bool exists = sv_contains(&f->masters, mds);
 	if (exists && !sv_contains(&f->snaps, msnap)) {
-		ioc_err("basejail master %s has no @%s snapshot (left by an interrupted fetch?)", mds,
-			RELEASE_SNAP);
-		ioc_hint("remove it with 'zfs destroy -r %s' if no basejail uses it, then fetch again",
-			 mds);
+		ioc_err("basejail master %s has no @%s snapshot (left by an interrupted fetch?)",
+			mds, RELEASE_SNAP);
+		ioc_hint(
+			"remove it with 'zfs destroy -r %s' if no basejail uses it, then fetch again",
+			mds);
 		return -1;
 	}
 	if (exists) {
@@ -176,7 +177,8 @@ static int clone_masters(const char *rel, const char *root_ds, const struct strv
 		_cleanup_free_ char *clone = xasprintf("%s/%s", root_ds, sys->v[i]);
 		if (clone_readonly(snap, clone) < 0) {
 			if (zfs_lasterr == ZE_NOENT) {
-				ioc_err("release %s has no basejail master for /%s (%s)", rel, sys->v[i], snap);
+				ioc_err("release %s has no basejail master for /%s (%s)", rel,
+					sys->v[i], snap);
 				ioc_hint("fetch the release again: iocell fetch release=%s", rel);
 			}
 			return -1;

@@ -27,8 +27,8 @@ void jail_reidentify(const struct jail *src, const char *uuid, const char *tag, 
 	prop_kv_set(changes, P_LAST_STARTED, "none");
 }
 
-void clone_props(const struct jail *src, const char *uuid, const char *tag,
-		 const struct kv *given, struct kv *out)
+void clone_props(const struct jail *src, const char *uuid, const char *tag, const struct kv *given,
+		 struct kv *out)
 {
 	kv_init(out);
 	for (size_t i = 0; i < prop_count; i++) {
@@ -48,7 +48,8 @@ void clone_props(const struct jail *src, const char *uuid, const char *tag,
 }
 
 /* The snapshot to clone: SRC@SNAP when it exists, else a new one (*made set). */
-static char *clone_origin(const struct jail *src, const char *snapname, const char *uuid, bool *made)
+static char *clone_origin(const struct jail *src, const char *snapname, const char *uuid,
+			  bool *made)
 {
 	*made = false;
 	if (snapname) {
@@ -100,7 +101,8 @@ static int clone_datasets(const struct jail *src, const char *snap, const struct
 	return 0;
 }
 
-int clone_jail(const char *name, const char *snapname, const struct kv *given, char uuid[37], char **tag)
+int clone_jail(const char *name, const char *snapname, const struct kv *given, char uuid[37],
+	       char **tag)
 {
 	*tag = NULL;
 	if (snapname && !valid_component(snapname)) {

@@ -17,12 +17,13 @@ void jail_reidentify(const struct jail *src, const char *uuid, const char *tag, 
 
 /* The properties of a clone of SRC: SRC's own, reidentified, a stopped non-template
  * clonejail (boot off), then the given ones. */
-void clone_props(const struct jail *src, const char *uuid, const char *tag,
-		 const struct kv *given, struct kv *out);
+void clone_props(const struct jail *src, const char *uuid, const char *tag, const struct kv *given,
+		 struct kv *out);
 
 /* Clone the jail NAME at its snapshot SNAP (NULL: at a new snapshot, removed again when
  * the clone fails) with the given properties (validated here).  Takes the global lock.
  * Fills uuid and *tag (malloc'd).  On failure nothing is left. */
-int clone_jail(const char *name, const char *snap, const struct kv *given, char uuid[37], char **tag);
+int clone_jail(const char *name, const char *snap, const struct kv *given, char uuid[37],
+	       char **tag);
 
 #endif

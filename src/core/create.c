@@ -79,10 +79,8 @@ static int make_root(enum create_kind kind, const char *release, const char *roo
 		}
 		release_missing_hint(release);
 		return -1;
-	case CREATE_BASE:
-		return release_make_basejail_root(release, root);
-	case CREATE_EMPTY:
-		return zfs_create(root, NULL, false);
+	case CREATE_BASE: return release_make_basejail_root(release, root);
+	case CREATE_EMPTY: return zfs_create(root, NULL, false);
 	}
 	return -1;
 }
@@ -165,7 +163,8 @@ int create_jails(const struct create_req *r, struct strv *made)
 	const char *want = prop_kv_get(given, P_TAG);
 	_cleanup_free_ char *deftag = want ? NULL : time_tag();
 	for (int i = 0; i < r->count; i++) {
-		_cleanup_free_ char *tag = tag_pick(want ? want : deftag, want != NULL, i + 1, r->count);
+		_cleanup_free_ char *tag = tag_pick(want ? want : deftag, want != NULL, i + 1,
+						    r->count);
 		char uuid[37];
 		if (!tag || create_one(r->kind, release, tag, &saved, given, uuid) < 0) {
 			undo_made(made);

@@ -31,8 +31,9 @@ char *mounted_path(const char *ds)
 			break;
 	}
 	ioc_err("dataset %s is not mounted: refusing to write into its mountpoint", ds);
-	ioc_hint("mount it with 'zfs mount %s' (zfs-fuse mounts nothing after a restart: 'zfs mount -a')",
-		 ds);
+	ioc_hint(
+		"mount it with 'zfs mount %s' (zfs-fuse mounts nothing after a restart: 'zfs mount -a')",
+		ds);
 	return NULL;
 }
 

@@ -114,7 +114,8 @@ static void plan_grow(struct destroy_plan *p, const char *jails, const struct zt
 				continue;
 			char uuid[37];
 			if (!jail_of(r->v[0], jails, uuid)) {
-				_cleanup_free_ char *d = xasprintf("%s (a clone of %s)", r->v[0], r->v[1]);
+				_cleanup_free_ char *d = xasprintf("%s (a clone of %s)", r->v[0],
+								   r->v[1]);
 				if (!sv_contains(&p->foreign, d))
 					sv_add(&p->foreign, d);
 				continue;
@@ -222,7 +223,8 @@ static int plan_build(struct destroy_plan *p)
 	for (size_t i = 0; i < p->n; i++)
 		sv_add(&tops, p->v[i].ds);
 	_cleanup_ztable_ struct ztable s = {0};
-	if (zfs_list(&s, "name", (const char *const *)tops.v, ALL_DEPTH, "snapshot", "createtxg") < 0)
+	if (zfs_list(&s, "name", (const char *const *)tops.v, ALL_DEPTH, "snapshot", "createtxg") <
+	    0)
 		return -1;
 	destroy_plan_snapshots(p, &s);
 	return 0;
@@ -256,11 +258,14 @@ int destroy_prepare(struct destroy_plan *p, const char *name, bool force, bool r
 		_cleanup_free_ char *deps = destroy_plan_dependants(p);
 		ioc_err("cannot destroy jail %s (%s): clones depend on it: %s", j->uuid, tag, deps);
 		if (p->foreign.n)
-			ioc_hint("a dataset that is not a jail depends on this jail (after a promote?): "
-				 "promote that dataset with 'zfs promote' first; iocell destroys only jails");
+			ioc_hint(
+				"a dataset that is not a jail depends on this jail (after a promote?): "
+				"promote that dataset with 'zfs promote' first; iocell destroys only jails");
 		else
-			ioc_hint("destroy them first, make them independent ('iocell promote NAME'), or "
-				 "use 'iocell destroy -R %s' to destroy them too", tag);
+			ioc_hint(
+				"destroy them first, make them independent ('iocell promote NAME'), or "
+				"use 'iocell destroy -R %s' to destroy them too",
+				tag);
 		return -1;
 	}
 	/* Lock the dependants too, and refuse running ones (stopped with -f). */
@@ -303,8 +308,8 @@ static void remove_runtime_files(const char *uuid)
 		closedir(d);
 		for (size_t i = 0; i < names.n; i++)
 			if (remove_tree_at(fd, names.v[i], NULL) < 0)
-				ioc_warn("cannot remove runtime file %s/%s: %s", rundir(), names.v[i],
-					 strerror(errno));
+				ioc_warn("cannot remove runtime file %s/%s: %s", rundir(),
+					 names.v[i], strerror(errno));
 	}
 	_cleanup_free_ char *rel = xasprintf("log/%s-console.log", uuid);
 	_cleanup_free_ char *log = path_in_root(rel);

@@ -25,15 +25,12 @@ int download_init(void)
 	return 0;
 }
 
-void download_cleanup(void)
-{
-	curl_global_cleanup();
-}
+void download_cleanup(void) { curl_global_cleanup(); }
 
 struct dl {
-	int fd;               /* write here, or */
-	struct sbuf *mem;     /* collect here (small files), bounded */
-	struct sha256 *hash;  /* NULL: no digest */
+	int fd;              /* write here, or */
+	struct sbuf *mem;    /* collect here (small files), bounded */
+	struct sha256 *hash; /* NULL: no digest */
 	const char *label;
 	bool progress;
 	double last;
@@ -78,7 +75,8 @@ static int dl_progress(void *arg, curl_off_t total, curl_off_t now, curl_off_t u
 			mib((unsigned long long)now), mib((unsigned long long)total),
 			(int)(now * 100 / total));
 	else
-		fprintf(stderr, "\rdownloading %s: %.1f MiB   ", d->label, mib((unsigned long long)now));
+		fprintf(stderr, "\rdownloading %s: %.1f MiB   ", d->label,
+			mib((unsigned long long)now));
 	return 0;
 }
 
@@ -145,7 +143,8 @@ static int curl_get(const char *url, struct dl *d, bool *absent)
 	else if (d->too_big)
 		ioc_err("cannot download %s: larger than a checksum file should be", url);
 	else
-		ioc_err("cannot download %s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(res));
+		ioc_err("cannot download %s: %s", url,
+			errbuf[0] ? errbuf : curl_easy_strerror(res));
 	return -1;
 }
 
@@ -207,4 +206,3 @@ const char *url_basename(const char *url)
 		b--;
 	return b < end ? b : url;
 }
-

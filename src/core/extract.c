@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SAFE_FLAGS                                                                         \
-	(ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |                 \
+#define SAFE_FLAGS                                                                               \
+	(ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |                     \
 	 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER | \
 	 ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR)
 

@@ -28,10 +28,10 @@ enum extract_step {
 };
 
 struct extract {
-	const char *dest;   /* directory to extract into */
-	int extra_flags;    /* ARCHIVE_EXTRACT_* flags beyond the safe, owner/mode/time set */
-	const char *label;  /* with progress: the name on the progress line */
-	bool progress;      /* "extracting LABEL: N% , M files" on stderr */
+	const char *dest;         /* directory to extract into */
+	int extra_flags;          /* ARCHIVE_EXTRACT_* flags beyond the safe, owner/mode/time set */
+	const char *label;        /* with progress: the name on the progress line */
+	bool progress;            /* "extracting LABEL: N% , M files" on stderr */
 	unsigned long long total; /* the archive's size, for the percentage (0: unknown) */
 	/* Called for every entry before it is written: 1 write it, 0 skip it, -1 refuse it
 	 * (the error recorded).  May rewrite the entry's path.  NULL: write every entry. */

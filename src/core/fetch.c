@@ -134,8 +134,8 @@ static void undo_run(struct undo *u, const char *prev)
 			ok = false;
 		}
 		if (!ok)
-			ioc_warn("restore %s by hand: zfs rollback -r %s && zfs rename %s %s", ds, old, old,
-				 cur);
+			ioc_warn("restore %s by hand: zfs rollback -r %s && zfs rename %s %s", ds,
+				 old, old, cur);
 	}
 	ioc_err_restore(&keep);
 }
@@ -227,8 +227,8 @@ static int update_steps(struct fetch *f, struct undo *u, const char *prev)
 		return -1;
 	sv_add(&u->renamed, f->rootds);
 	if (show_progress())
-		fprintf(stderr, "updating release %s (previous state kept as @%s until done)\n", f->rel,
-			prev);
+		fprintf(stderr, "updating release %s (previous state kept as @%s until done)\n",
+			f->rel, prev);
 	if (wipe_dir(root) < 0 || interrupt_check() < 0 || fetch_fill_root(f, root) < 0)
 		return -1;
 	if (zfs_snapshot(f->snap, false) < 0)
@@ -243,11 +243,12 @@ static int update_steps(struct fetch *f, struct undo *u, const char *prev)
 static int update_release(struct fetch *f)
 {
 	if (!sv_contains(&f->snaps, f->snap)) {
-		ioc_err("release %s is incomplete: %s does not exist (an interrupted fetch?)", f->rel,
-			f->snap);
-		ioc_hint("roll it back to its newest %s snapshot and rename that to @%s, or destroy it "
-			 "with 'zfs destroy -r %s' when no jail uses it", PREV_PREFIX, RELEASE_SNAP,
-			 f->relds);
+		ioc_err("release %s is incomplete: %s does not exist (an interrupted fetch?)",
+			f->rel, f->snap);
+		ioc_hint(
+			"roll it back to its newest %s snapshot and rename that to @%s, or destroy it "
+			"with 'zfs destroy -r %s' when no jail uses it",
+			PREV_PREFIX, RELEASE_SNAP, f->relds);
 		return -1;
 	}
 	struct undo u;
@@ -304,8 +305,8 @@ static int load_state(struct fetch *f)
 		return -1;
 	f->base_exists = r == 1;
 	if (!f->exists && f->base_exists) {
-		ioc_err("%s exists but release %s does not (left from an earlier release?)", f->baseds,
-			f->rel);
+		ioc_err("%s exists but release %s does not (left from an earlier release?)",
+			f->baseds, f->rel);
 		ioc_hint("remove it with 'zfs destroy -r %s' if no basejail uses it", f->baseds);
 		return -1;
 	}
@@ -324,7 +325,8 @@ static int fetch_release(struct fetch *f, const struct fetch_opts *o, int *lk)
 		return -1;
 	}
 	if (!valid_component(f->rel)) {
-		ioc_err("invalid release name '%s': use letters, digits and . _ : - (not first)", f->rel);
+		ioc_err("invalid release name '%s': use letters, digits and . _ : - (not first)",
+			f->rel);
 		return -1;
 	}
 	f->relds = ds_release(f->rel);

@@ -19,26 +19,26 @@ struct fetch {
 	char *rel;
 	bool debootstrap;
 	/* tarballs, in extraction order */
-	struct strv files;   /* local paths */
-	struct strv labels;  /* names for messages */
-	char *tmpdir;        /* download directory under MOUNTROOT, removed at the end */
+	struct strv files;  /* local paths */
+	struct strv labels; /* names for messages */
+	char *tmpdir;       /* download directory under MOUNTROOT, removed at the end */
 	bool curl_inited;
 	/* debootstrap */
 	char *suite, *mirror; /* mirror NULL: debootstrap's own default */
 	char *source;         /* iocell:source */
 	/* state */
 	char *relds, *rootds, *baseds, *snap;
-	bool exists;           /* releases/REL exists (update) */
-	bool base_exists;      /* base/REL exists */
-	struct strv snaps;     /* existing snapshots of root and masters (full names) */
-	struct strv masters;   /* existing master datasets */
+	bool exists;         /* releases/REL exists (update) */
+	bool base_exists;    /* base/REL exists */
+	struct strv snaps;   /* existing snapshots of root and masters (full names) */
+	struct strv masters; /* existing master datasets */
 };
 
 /* What an update or a creation did, so that a failure can undo exactly that. */
 struct undo {
-	struct strv created;  /* datasets created (destroy -r) */
-	struct strv renamed;  /* datasets whose @release became @PREV */
-	struct strv snapped;  /* datasets with a new @release */
+	struct strv created; /* datasets created (destroy -r) */
+	struct strv renamed; /* datasets whose @release became @PREV */
+	struct strv snapped; /* datasets with a new @release */
 };
 
 /* sources.c: fill f->files/labels (tarballs downloaded and verified) or f->suite/mirror

@@ -11,7 +11,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int openat2_rel(int dirfd, const char *path, int flags, mode_t mode, unsigned long long resolve)
+static int openat2_rel(int dirfd, const char *path, int flags, mode_t mode,
+		       unsigned long long resolve)
 {
 	struct open_how how = {
 		.flags = (unsigned long long)(flags | O_CLOEXEC),
@@ -67,8 +68,9 @@ int write_beneath(int rootfd, const char *path, const char *data, size_t len, mo
 		return -1;
 	}
 	struct stat st;
-	const char *why = fstat(fd, &st) < 0 ? strerror(errno)
-			  : !S_ISREG(st.st_mode) ? "not a regular file" : NULL;
+	const char *why = fstat(fd, &st) < 0     ? strerror(errno)
+			  : !S_ISREG(st.st_mode) ? "not a regular file"
+						 : NULL;
 	if (why) {
 		ioc_err("cannot write %s in the jail: %s", path, why);
 		close(fd);

@@ -98,8 +98,7 @@ static int new_clone_jail(const char *release, const struct kv *given, char uuid
 
 /* The release a package was made on, checked against the command line's release= and the
  * fetched releases.  malloc'd. */
-static char *package_release(const char *file, const struct package_head *h,
-			     const struct kv *given)
+static char *package_release(const char *file, const struct package_head *h, const struct kv *given)
 {
 	_cleanup_free_ char *rel = keyval_get(h->meta, "release");
 	if (!rel || !*rel || !valid_component(rel)) {
@@ -184,7 +183,8 @@ static void xfer_progress(struct xfer *x, const char *what, bool done)
 	if (!done && now == x->last)
 		return;
 	x->last = now;
-	fprintf(stderr, "\r%s: %.1f MiB%s   ", what, (double)x->bytes / 1048576.0, done ? ", done\n" : "");
+	fprintf(stderr, "\r%s: %.1f MiB%s   ", what, (double)x->bytes / 1048576.0,
+		done ? ", done\n" : "");
 }
 
 static int export_cb(const void *buf, size_t n, void *arg)

@@ -214,7 +214,8 @@ struct jail *jail_load(const char *uuid)
 			/* A start since the property was written is in the runtime dir. */
 			char *started = rs_started_read(uuid);
 			const char *stored = prop_kv_get(&j->props, P_LAST_STARTED);
-			if (started && (!stored || streq(stored, "none") || strcmp(started, stored) > 0))
+			if (started &&
+			    (!stored || streq(stored, "none") || strcmp(started, stored) > 0))
 				prop_kv_set(&j->props, P_LAST_STARTED, started);
 			free(started);
 			jail_conf_save(j);
@@ -330,7 +331,8 @@ int jail_spec_check(struct jail_spec *sp, const struct jail *j)
 	}
 	if (fresh)
 		jail_conf_save(fresh);
-	if (fresh && (streq(jail_prop(fresh, P_TAG), sp->name) || !streq(jail_prop(j, P_TAG), sp->name))) {
+	if (fresh &&
+	    (streq(jail_prop(fresh, P_TAG), sp->name) || !streq(jail_prop(j, P_TAG), sp->name))) {
 		/* Changed, and still the jail the name means (by tag, or by UUID). */
 		sp->fresh = fresh;
 		return 1;

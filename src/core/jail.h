@@ -8,8 +8,8 @@
 
 struct jail {
 	char uuid[37];
-	char *ds;       /* POOL/iocell/jails/UUID */
-	char *path;     /* its mountpoint */
+	char *ds;   /* POOL/iocell/jails/UUID */
+	char *path; /* its mountpoint */
 	bool mounted;
 	struct kv props; /* table name -> value (stored values; see jail_prop) */
 };

@@ -32,8 +32,14 @@ struct jc_field {
 	const char *key, *dflt;
 };
 
-#define PROP(p, k, member, w) {p, k, offsetof(struct jailconf, member), w, NULL, NULL}
-#define STATE(key, k, member, dflt) {P__COUNT, k, offsetof(struct jailconf, member), F_STATE, key, dflt}
+#define PROP(p, k, member, w)                                          \
+	{                                                              \
+		p, k, offsetof(struct jailconf, member), w, NULL, NULL \
+	}
+#define STATE(key, k, member, dflt)                                                \
+	{                                                                          \
+		P__COUNT, k, offsetof(struct jailconf, member), F_STATE, key, dflt \
+	}
 #define LIMIT(id) PROP(P_MEMORYUSE + id, JK_TEXT, lim_text[id], F_PROPS | F_STATE)
 #define BOTH (F_PROPS | F_STATE)
 
@@ -88,19 +94,32 @@ static const struct jc_field fields[] = {
 	/* limits (parsed in parse_limits) */
 	PROP(P_RLIMITS, JK_ONOFF, lim.on, BOTH),
 	PROP(P_CPUSET, JK_TEXT, cpuset_text, BOTH),
-	LIMIT(LIM_MEMORYUSE), LIMIT(LIM_PCPU), LIMIT(LIM_MAXPROC), LIMIT(LIM_OPENFILES),
-	LIMIT(LIM_VMEMORYUSE), LIMIT(LIM_MEMORYLOCKED), LIMIT(LIM_SWAPUSE), LIMIT(LIM_NTHR),
-	LIMIT(LIM_PSEUDOTERMINALS), LIMIT(LIM_CPUTIME), LIMIT(LIM_DATASIZE), LIMIT(LIM_STACKSIZE),
-	LIMIT(LIM_COREDUMPSIZE), LIMIT(LIM_READBPS), LIMIT(LIM_WRITEBPS), LIMIT(LIM_READIOPS),
-	LIMIT(LIM_WRITEIOPS), LIMIT(LIM_WALLCLOCK),
+	LIMIT(LIM_MEMORYUSE),
+	LIMIT(LIM_PCPU),
+	LIMIT(LIM_MAXPROC),
+	LIMIT(LIM_OPENFILES),
+	LIMIT(LIM_VMEMORYUSE),
+	LIMIT(LIM_MEMORYLOCKED),
+	LIMIT(LIM_SWAPUSE),
+	LIMIT(LIM_NTHR),
+	LIMIT(LIM_PSEUDOTERMINALS),
+	LIMIT(LIM_CPUTIME),
+	LIMIT(LIM_DATASIZE),
+	LIMIT(LIM_STACKSIZE),
+	LIMIT(LIM_COREDUMPSIZE),
+	LIMIT(LIM_READBPS),
+	LIMIT(LIM_WRITEBPS),
+	LIMIT(LIM_READIOPS),
+	LIMIT(LIM_WRITEIOPS),
+	LIMIT(LIM_WALLCLOCK),
 	/* a dataset handed to the jail */
 	PROP(P_JAIL_ZFS, JK_ONOFF, jail_zfs, F_PROPS),
 	PROP(P_JAIL_ZFS_DATASET, JK_TEXT, jail_zfs_dataset, F_PROPS),
 	PROP(P_JAIL_ZFS_MOUNTPOINT, JK_OPT, jail_zfs_mountpoint, F_PROPS),
 };
 
-static const char *const mode_names[] = {[JC_NEW] = "new", [JC_INHERIT] = "inherit",
-					 [JC_DISABLE] = "disable"};
+static const char *const mode_names[] = {
+	[JC_NEW] = "new", [JC_INHERIT] = "inherit", [JC_DISABLE] = "disable"};
 
 /* One error per build: the first is the cause to report. */
 struct build {
@@ -146,15 +165,9 @@ static void field_parse(struct build *b, const struct jc_field *f, const char *v
 		free(*(char **)at);
 		*(char **)at = f->kind == JK_OPT && streq(v, "none") ? NULL : xstrdup(v);
 		break;
-	case JK_BIT:
-		*(bool *)at = streq(v, "1");
-		break;
-	case JK_ONOFF:
-		*(bool *)at = streq(v, "on");
-		break;
-	case JK_YESNO:
-		*(bool *)at = streq(v, "yes");
-		break;
+	case JK_BIT: *(bool *)at = streq(v, "1"); break;
+	case JK_ONOFF: *(bool *)at = streq(v, "on"); break;
+	case JK_YESNO: *(bool *)at = streq(v, "yes"); break;
 	case JK_INT:
 	case JK_LONG: {
 		const struct propdef *p = &prop_table[f->prop];
@@ -185,33 +198,15 @@ static void field_format(const struct jailconf *c, const struct jc_field *f, str
 	const void *at = (const char *)c + f->off;
 	const char *key = field_name(f);
 	switch (f->kind) {
-	case JK_TEXT:
-		rs_set(rs, key, *(char *const *)at ? *(char *const *)at : "");
-		break;
-	case JK_OPT:
-		rs_set(rs, key, *(char *const *)at ? *(char *const *)at : "none");
-		break;
-	case JK_BIT:
-		rs_set(rs, key, *(const bool *)at ? "1" : "0");
-		break;
-	case JK_ONOFF:
-		rs_set(rs, key, *(const bool *)at ? "on" : "off");
-		break;
-	case JK_YESNO:
-		rs_set(rs, key, *(const bool *)at ? "yes" : "no");
-		break;
-	case JK_INT:
-		rs_setn(rs, key, *(const int *)at);
-		break;
-	case JK_LONG:
-		rs_setn(rs, key, *(const long *)at);
-		break;
-	case JK_MODE:
-		rs_set(rs, key, mode_names[*(const enum jc_mode *)at]);
-		break;
-	case JK_OWN:
-		rs_set(rs, key, *(const bool *)at ? "own" : "host");
-		break;
+	case JK_TEXT: rs_set(rs, key, *(char *const *)at ? *(char *const *)at : ""); break;
+	case JK_OPT: rs_set(rs, key, *(char *const *)at ? *(char *const *)at : "none"); break;
+	case JK_BIT: rs_set(rs, key, *(const bool *)at ? "1" : "0"); break;
+	case JK_ONOFF: rs_set(rs, key, *(const bool *)at ? "on" : "off"); break;
+	case JK_YESNO: rs_set(rs, key, *(const bool *)at ? "yes" : "no"); break;
+	case JK_INT: rs_setn(rs, key, *(const int *)at); break;
+	case JK_LONG: rs_setn(rs, key, *(const long *)at); break;
+	case JK_MODE: rs_set(rs, key, mode_names[*(const enum jc_mode *)at]); break;
+	case JK_OWN: rs_set(rs, key, *(const bool *)at ? "own" : "host"); break;
 	}
 }
 
@@ -410,7 +405,8 @@ static int parse_network(struct jailconf *c, const struct jail *j)
 			known = streq(c->nics[k].name, c->addrs[i].iface);
 		if (!known) {
 			ioc_err("ip%d_addr of jail %s names interface '%s', which is not among its "
-				"VNET interfaces (%s)", c->addrs[i].family, c->uuid, c->addrs[i].iface, v);
+				"VNET interfaces (%s)",
+				c->addrs[i].family, c->uuid, c->addrs[i].iface, v);
 			ioc_hint("add it to 'interfaces' or fix the address");
 			return -1;
 		}
@@ -446,15 +442,17 @@ void jailconf_store_macs(const struct jailconf *c, struct jail *j)
 /* ---- building ---------------------------------------------------------------------- */
 
 /* Every field of where from its property (view) or its state key (rs; NULL: defaults). */
-static void fill(struct build *b, const struct jail *view, unsigned where, const struct runstate *rs)
+static void fill(struct build *b, const struct jail *view, unsigned where,
+		 const struct runstate *rs)
 {
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct jc_field *f = &fields[i];
 		if (!(f->where & where))
 			continue;
 		/* a property missing from the list or the state: its default */
-		const char *v = f->prop != P__COUNT ? jail_prop(view, f->prop)
-			      : rs && rs_get(rs, f->key) ? rs_get(rs, f->key) : f->dflt;
+		const char *v = f->prop != P__COUNT        ? jail_prop(view, f->prop)
+				: rs && rs_get(rs, f->key) ? rs_get(rs, f->key)
+							   : f->dflt;
 		field_parse(b, f, v);
 	}
 }

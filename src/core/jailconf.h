@@ -27,9 +27,24 @@ enum jc_mode { JC_NEW, JC_INHERIT, JC_DISABLE };
 
 /* Resource limits (SPEC §7), in the order of their properties (P_MEMORYUSE...). */
 enum lim_id {
-	LIM_MEMORYUSE, LIM_PCPU, LIM_MAXPROC, LIM_OPENFILES, LIM_VMEMORYUSE, LIM_MEMORYLOCKED,
-	LIM_SWAPUSE, LIM_NTHR, LIM_PSEUDOTERMINALS, LIM_CPUTIME, LIM_DATASIZE, LIM_STACKSIZE,
-	LIM_COREDUMPSIZE, LIM_READBPS, LIM_WRITEBPS, LIM_READIOPS, LIM_WRITEIOPS, LIM_WALLCLOCK,
+	LIM_MEMORYUSE,
+	LIM_PCPU,
+	LIM_MAXPROC,
+	LIM_OPENFILES,
+	LIM_VMEMORYUSE,
+	LIM_MEMORYLOCKED,
+	LIM_SWAPUSE,
+	LIM_NTHR,
+	LIM_PSEUDOTERMINALS,
+	LIM_CPUTIME,
+	LIM_DATASIZE,
+	LIM_STACKSIZE,
+	LIM_COREDUMPSIZE,
+	LIM_READBPS,
+	LIM_WRITEBPS,
+	LIM_READIOPS,
+	LIM_WRITEIOPS,
+	LIM_WALLCLOCK,
 	LIM_N
 };
 _Static_assert(P_WALLCLOCK - P_MEMORYUSE == LIM_WALLCLOCK, "limits in property order");
@@ -44,22 +59,22 @@ struct limits {
 
 /* Privilege of jail processes (what FreeBSD's allow.*, securelevel, children.max say). */
 struct jail_security {
-	bool allow_raw_sockets;   /* CAP_NET_RAW */
-	bool allow_set_hostname;  /* sethostname/setdomainname permitted */
-	bool allow_mount;         /* mount/umount permitted */
+	bool allow_raw_sockets;  /* CAP_NET_RAW */
+	bool allow_set_hostname; /* sethostname/setdomainname permitted */
+	bool allow_mount;        /* mount/umount permitted */
 	bool allow_mount_tmpfs, allow_mount_procfs, allow_mount_devfs, allow_mount_nullfs;
-	bool allow_chflags;       /* CAP_LINUX_IMMUTABLE */
-	bool allow_quotas;        /* CAP_SYS_RESOURCE + quotactl */
-	int securelevel;          /* -1..3; 3: no mounts at all */
-	long children_max;        /* 0: no new namespaces */
+	bool allow_chflags; /* CAP_LINUX_IMMUTABLE */
+	bool allow_quotas;  /* CAP_SYS_RESOURCE + quotactl */
+	int securelevel;    /* -1..3; 3: no mounts at all */
+	long children_max;  /* 0: no new namespaces */
 };
 
 /* A VNET interface (interfaces: nic:bridge) and its MACs (vnetN_mac). */
 struct jc_nic {
 	char name[16], bridge[16];
 	uint8_t mac_jail[6], mac_host[6];
-	enum prop_id mac_prop;    /* P_VNETn_MAC */
-	bool mac_new;             /* derived from the UUID, not stored yet (jailconf_store_macs) */
+	enum prop_id mac_prop; /* P_VNETn_MAC */
+	bool mac_new;          /* derived from the UUID, not stored yet (jailconf_store_macs) */
 };
 
 /* An address to configure (ip4_addr / ip6_addr entry), prefix resolved (/32, /128 when
@@ -67,14 +82,14 @@ struct jc_nic {
 struct jc_addr {
 	char iface[16];
 	char text[64];
-	int family;               /* 4 or 6 */
+	int family; /* 4 or 6 */
 	int prefix;
 	uint8_t bin[16];
 };
 
 /* A default router (defaultrouter / defaultrouter6). */
 struct jc_router {
-	char text[64];            /* "" when none (or that family is disabled) */
+	char text[64]; /* "" when none (or that family is disabled) */
 	uint8_t bin[16];
 };
 
@@ -82,24 +97,24 @@ struct jailconf {
 	/* identity and paths */
 	char uuid[37];
 	char *tag, *hostname;
-	char *domainname;         /* NULL: none */
-	char *root;               /* host path of the jail's root directory */
-	char *fstab;              /* host path of the jail's fstab file (may not exist) */
-	char *log;                /* console log: set by the runtime (or from the state) */
+	char *domainname; /* NULL: none */
+	char *root;       /* host path of the jail's root directory */
+	char *fstab;      /* host path of the jail's fstab file (may not exist) */
+	char *log;        /* console log: set by the runtime (or from the state) */
 	bool template, basejail;
 
 	/* namespaces and network (SPEC §6) */
-	bool own_net;             /* neither ip4 nor ip6 is inherit */
-	bool own_ipc;             /* allow_sysvipc=0 and not every sysv* inherit */
+	bool own_net; /* neither ip4 nor ip6 is inherit */
+	bool own_ipc; /* allow_sysvipc=0 and not every sysv* inherit */
 	bool vnet, createbridge;
 	enum jc_mode ip4, ip6;
 	/* parsed only with own_net: */
-	struct jc_nic nics[JC_MAX_NICS];            /* vnet=on, some family enabled */
+	struct jc_nic nics[JC_MAX_NICS]; /* vnet=on, some family enabled */
 	size_t nnics;
-	struct jc_addr addrs[2 * JC_MAX_ADDRS];     /* families not disabled, IPv4 first */
+	struct jc_addr addrs[2 * JC_MAX_ADDRS]; /* families not disabled, IPv4 first */
 	size_t naddrs;
-	struct jc_router router[2];                 /* [0] IPv4, [1] IPv6 */
-	char *resolver;           /* NULL: copy the host's resolv.conf */
+	struct jc_router router[2]; /* [0] IPv4, [1] IPv6 */
+	char *resolver;             /* NULL: copy the host's resolv.conf */
 
 	/* hooks and timeouts; commands NULL when none */
 	char *exec_prestart, *exec_poststart, *exec_prestop, *exec_poststop;

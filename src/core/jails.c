@@ -91,7 +91,8 @@ int jail_scan(struct jail_brief **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	struct ztable t;
-	if (jails_query(&t, "name,iocell:active,iocell:tag,iocell:template,iocell:host_hostuuid", NULL) < 0)
+	if (jails_query(&t, "name,iocell:active,iocell:tag,iocell:template,iocell:host_hostuuid",
+			NULL) < 0)
 		return -1;
 	struct jail_brief *b = xcalloc(t.nrows + 1, sizeof(*b));
 	size_t k = 0;
@@ -248,7 +249,7 @@ char *tag_first_free(const char *base, int from, bool bare_first)
 }
 
 enum name_hit index_match(const struct jail_brief *b, size_t n, const char *name, char uuid[37],
-			   struct strv *cands)
+			  struct strv *cands)
 {
 	uuid[0] = '\0';
 	for (size_t i = 0; i < n; i++)
@@ -329,8 +330,10 @@ int jails_list(bool templates, struct ztable *out)
 	out->nrows = 0;
 	out->rows = NULL;
 	_cleanup_ztable_ struct ztable zt = {0};
-	if (jails_query(&zt, "name,iocell:active,iocell:host_hostuuid,iocell:boot,iocell:tag,"
-			"iocell:type,iocell:ip4_addr,iocell:release,iocell:template", NULL) < 0)
+	if (jails_query(&zt,
+			"name,iocell:active,iocell:host_hostuuid,iocell:boot,iocell:tag,"
+			"iocell:type,iocell:ip4_addr,iocell:release,iocell:template",
+			NULL) < 0)
 		return -1;
 	index_from_rows(&zt, 2, 4, 8);
 	for (size_t i = 0; i < zt.nrows; i++) {
@@ -350,8 +353,14 @@ int jails_list(bool templates, struct ztable *out)
 			ip = ip_column(r->v[6]);
 		char jids[16];
 		snprintf(jids, sizeof(jids), "%d", jid);
-		const char *row[] = {jid > 0 ? jids : "-", r->v[2], r->v[3], jid > 0 ? "up" : "down",
-				     r->v[4], r->v[5], ip, r->v[7]};
+		const char *row[] = {jid > 0 ? jids : "-",
+				     r->v[2],
+				     r->v[3],
+				     jid > 0 ? "up" : "down",
+				     r->v[4],
+				     r->v[5],
+				     ip,
+				     r->v[7]};
 		ztable_add(out, row, 8);
 	}
 	return 0;
@@ -362,8 +371,10 @@ int jails_df(struct ztable *out)
 	out->nrows = 0;
 	out->rows = NULL;
 	_cleanup_ztable_ struct ztable zt = {0};
-	if (jails_query(&zt, "name,iocell:active,iocell:host_hostuuid,compressratio,reservation,"
-			"quota,used,available,iocell:tag", NULL) < 0)
+	if (jails_query(&zt,
+			"name,iocell:active,iocell:host_hostuuid,compressratio,reservation,"
+			"quota,used,available,iocell:tag",
+			NULL) < 0)
 		return -1;
 	for (size_t i = 0; i < zt.nrows; i++) {
 		struct strv *r = &zt.rows[i];

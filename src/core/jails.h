@@ -34,7 +34,7 @@ char *ip_column(const char *v);
 int index_rebuild(void);
 /* Replace the index with a complete list (e.g. what `list` has just read). */
 void index_store(const struct jail_brief *b, size_t n);
-int index_put(const char *uuid, const char *tag);   /* add or retag */
+int index_put(const char *uuid, const char *tag); /* add or retag */
 int index_drop(const char *uuid);
 /* The index as it is, or scanned (one zfs call) when missing.  *fresh tells which. */
 int index_get(struct jail_brief **b, size_t *n, bool *fresh);

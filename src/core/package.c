@@ -125,8 +125,8 @@ static int ar_add_one(int dirfd, const char *name, const struct stat *st, void *
 		return 0;
 	if (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode) && !S_ISLNK(st->st_mode) &&
 	    !S_ISFIFO(st->st_mode)) {
-		ioc_warn("not packaging recorded/%s/%s: not a file, directory, symlink or FIFO", t->rel,
-			 name);
+		ioc_warn("not packaging recorded/%s/%s: not a file, directory, symlink or FIFO",
+			 t->rel, name);
 		return 0;
 	}
 	_cleanup_free_ char *crel = *t->rel ? xasprintf("%s/%s", t->rel, name) : xstrdup(name);
@@ -159,7 +159,8 @@ static int write_package(const char *tmp, const char *meta, const char *dl, size
 	struct archive *a = archive_write_new();
 	if (!a || archive_write_add_filter_xz(a) != ARCHIVE_OK ||
 	    archive_write_set_format_pax_restricted(a) != ARCHIVE_OK) {
-		ioc_err("cannot set up the package writer: %s", a ? archive_msg(a) : "out of memory");
+		ioc_err("cannot set up the package writer: %s",
+			a ? archive_msg(a) : "out of memory");
 		if (a)
 			archive_write_free(a);
 		return -1;
@@ -203,7 +204,8 @@ static char *package_meta(const struct jail *j)
 	ioc_err_clear();
 	_cleanup_free_ char *when = time_tag();
 	return xasprintf("format=1\nrelease=%s\nrelease_guid=%s\nsource_uuid=%s\nsource_tag=%s\n"
-			 "created=%s\n", rel, guid ? guid : "-", j->uuid, jail_prop(j, P_TAG), when);
+			 "created=%s\n",
+			 rel, guid ? guid : "-", j->uuid, jail_prop(j, P_TAG), when);
 }
 
 int package_create(const struct jail *j, char **out)
@@ -215,7 +217,8 @@ int package_create(const struct jail *j, char **out)
 	if (rfd < 0) {
 		ioc_err("cannot package jail %s: %s: %s", tag, recdir, strerror(errno));
 		ioc_hint("record the changes first: 'iocell record start %s', change things, "
-			 "'iocell record stop %s'", tag, tag);
+			 "'iocell record stop %s'",
+			 tag, tag);
 		return -1;
 	}
 	if (streq(rel, "none") || streq(rel, "")) {
@@ -336,7 +339,8 @@ static int delete_beneath(int rootfd, const char *path)
 	while (*path == '/')
 		path++;
 	if (!safe_relpath(path)) {
-		ioc_err("refusing the deletion of '%s': not a plain path beneath the jail root", path);
+		ioc_err("refusing the deletion of '%s': not a plain path beneath the jail root",
+			path);
 		return -1;
 	}
 	_cleanup_free_ char *p = xstrdup(path);
@@ -399,7 +403,8 @@ static int pkg_filter(struct archive_entry *e, void *arg)
 		return -1;
 	}
 	if (t == AE_IFCHR || t == AE_IFBLK || t == AE_IFSOCK) {
-		ioc_err("refusing package entry '%s': device nodes are not allowed in a package", name);
+		ioc_err("refusing package entry '%s': device nodes are not allowed in a package",
+			name);
 		return -1;
 	}
 	_cleanup_free_ char *stripped = xstrdup(name);
@@ -414,27 +419,13 @@ static void pkg_fail(enum extract_step step, const char *entry, const char *why,
 	const char *file = arg;
 	switch (step) {
 	case EXS_NOMEM:
-	case EXS_CWD:
-		ioc_err("cannot set up extraction: %s", why);
-		break;
-	case EXS_HEADER:
-		ioc_err("corrupt package %s: %s", file, why);
-		break;
-	case EXS_REFUSE:
-		ioc_err("refusing package entry '%s': %s", entry, why);
-		break;
-	case EXS_READ:
-		ioc_err("corrupt data for '%s' in %s: %s", entry, file, why);
-		break;
-	case EXS_WRITE:
-		ioc_err("cannot write '%s': %s", entry, why);
-		break;
-	case EXS_FINISH:
-		ioc_err("cannot finish '%s': %s", entry, why);
-		break;
-	case EXS_CLOSE:
-		ioc_err("cannot finish extracting %s: %s", file, why);
-		break;
+	case EXS_CWD: ioc_err("cannot set up extraction: %s", why); break;
+	case EXS_HEADER: ioc_err("corrupt package %s: %s", file, why); break;
+	case EXS_REFUSE: ioc_err("refusing package entry '%s': %s", entry, why); break;
+	case EXS_READ: ioc_err("corrupt data for '%s' in %s: %s", entry, file, why); break;
+	case EXS_WRITE: ioc_err("cannot write '%s': %s", entry, why); break;
+	case EXS_FINISH: ioc_err("cannot finish '%s': %s", entry, why); break;
+	case EXS_CLOSE: ioc_err("cannot finish extracting %s: %s", file, why); break;
 	}
 }
 
@@ -443,7 +434,8 @@ static int extract_pkg(const char *file, const char *root)
 	struct archive *a = open_pkg(file);
 	if (!a)
 		return -1;
-	struct extract x = {.dest = root, .filter = pkg_filter, .fail = pkg_fail, .arg = (void *)file};
+	struct extract x = {
+		.dest = root, .filter = pkg_filter, .fail = pkg_fail, .arg = (void *)file};
 	int rc = extract_archive(a, &x);
 	free(x.first_warning);
 	archive_read_free(a);

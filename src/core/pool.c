@@ -89,7 +89,8 @@ static int discover(void)
 	int rc = -1;
 	if (active.n == 0) {
 		ioc_err("no pool is active");
-		ioc_hint("run 'iocell activate POOL' (or 'iocell activate POOL file=/var/lib/iocell/POOL.img size=4G' to make a file-backed pool)");
+		ioc_hint(
+			"run 'iocell activate POOL' (or 'iocell activate POOL file=/var/lib/iocell/POOL.img size=4G' to make a file-backed pool)");
 	} else if (active.n > 1) {
 		struct sbuf b;
 		sb_init(&b);
@@ -105,7 +106,8 @@ static int discover(void)
 			if (t.rows[i].n >= 3 && streq(t.rows[i].v[0], root))
 				mp = t.rows[i].v[2];
 		if (!mp || mp[0] != '/') {
-			ioc_err("pool %s is marked active but has no mounted %s dataset", active.v[0], root);
+			ioc_err("pool %s is marked active but has no mounted %s dataset",
+				active.v[0], root);
 			ioc_hint("run 'iocell activate %s' to create the layout", active.v[0]);
 		} else {
 			set_pool(active.v[0], mp);
@@ -154,7 +156,10 @@ char *ds_releases(void) { return xasprintf("%s/releases", g_pool.root); }
 char *ds_release(const char *rel) { return xasprintf("%s/releases/%s", g_pool.root, rel); }
 char *ds_defaults(void) { return xasprintf("%s/.defaults", g_pool.root); }
 char *ds_base(const char *rel) { return xasprintf("%s/base/%s", g_pool.root, rel); }
-char *ds_release_root(const char *rel) { return xasprintf("%s/releases/%s/root", g_pool.root, rel); }
+char *ds_release_root(const char *rel)
+{
+	return xasprintf("%s/releases/%s/root", g_pool.root, rel);
+}
 char *ds_release_snap(const char *rel)
 {
 	return xasprintf("%s/releases/%s/root@" RELEASE_SNAP, g_pool.root, rel);
@@ -294,7 +299,8 @@ int pool_activate(const char *pool, const char *mountpoint, const char *file, co
 		if (!file) {
 			ioc_err("no pool named %s", pool);
 			ioc_hint("list pools with 'zpool list', or create a file-backed one with "
-				 "'iocell activate %s file=/var/lib/iocell/%s.img size=4G'", pool, pool);
+				 "'iocell activate %s file=/var/lib/iocell/%s.img size=4G'",
+				 pool, pool);
 			return -1;
 		}
 		if (file[0] != '/') {

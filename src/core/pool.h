@@ -32,10 +32,10 @@ bool pool_mark_ok(const char *active_value);
 char *ds_jails(void);
 char *ds_jail(const char *uuid);
 char *ds_releases(void);
-char *ds_release(const char *rel);       /* POOL/iocell/releases/REL */
+char *ds_release(const char *rel); /* POOL/iocell/releases/REL */
 char *ds_defaults(void);
-char *ds_base(const char *rel);          /* POOL/iocell/base/REL */
-char *path_in_root(const char *rel);     /* MOUNTROOT/rel */
+char *ds_base(const char *rel);      /* POOL/iocell/base/REL */
+char *path_in_root(const char *rel); /* MOUNTROOT/rel */
 /* What follows "PARENT/" in the dataset NAME (below PARENT), or NULL. */
 const char *ds_below(const char *name, const char *parent);
 

@@ -5,10 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-bool show_progress(void)
-{
-	return !ioc_quiet && isatty_err();
-}
+bool show_progress(void) { return !ioc_quiet && isatty_err(); }
 
 double now_mono(void)
 {
@@ -17,18 +14,12 @@ double now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-double mib(unsigned long long b)
-{
-	return (double)b / (1024.0 * 1024.0);
-}
+double mib(unsigned long long b) { return (double)b / (1024.0 * 1024.0); }
 
 static volatile sig_atomic_t g_interrupted;
 static const int caught_signals[3] = {SIGINT, SIGTERM, SIGHUP};
 
-static void on_signal(int sig)
-{
-	g_interrupted = sig;
-}
+static void on_signal(int sig) { g_interrupted = sig; }
 
 void interrupt_catch(struct sigsave *s)
 {
@@ -47,10 +38,7 @@ void interrupt_restore(struct sigsave *s)
 		sigaction(caught_signals[i], &s->old[i], NULL);
 }
 
-int interrupt_pending(void)
-{
-	return g_interrupted;
-}
+int interrupt_pending(void) { return g_interrupted; }
 
 int interrupt_check(void)
 {

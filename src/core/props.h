@@ -10,29 +10,29 @@
 #include "core/zfs.h"
 
 enum prop_type {
-	PT_TEXT,      /* free text (no tab/newline) */
-	PT_COMMAND,   /* a command line or "none" */
+	PT_TEXT,    /* free text (no tab/newline) */
+	PT_COMMAND, /* a command line or "none" */
 	PT_ONOFF,
 	PT_YESNO,
-	PT_BIT,       /* 0/1 */
-	PT_INT,       /* min..max */
-	PT_ENUM,      /* one of choices "a|b|c" */
+	PT_BIT,  /* 0/1 */
+	PT_INT,  /* min..max */
+	PT_ENUM, /* one of choices "a|b|c" */
 	PT_TAG,
 	PT_HOSTNAME,
-	PT_DOMAIN,    /* domainname or none */
+	PT_DOMAIN, /* domainname or none */
 	PT_RELEASE,
 	PT_IFACES,
 	PT_IP4LIST,
 	PT_IP6LIST,
-	PT_IP4,       /* address or none */
+	PT_IP4, /* address or none */
 	PT_IP6,
-	PT_MACPAIR,   /* "MACA,MACB" or none */
-	PT_RESOLVER,  /* none or "line;line" */
-	PT_CPUSET,    /* off or CPU list */
-	PT_LIMIT,     /* off or AMOUNT:ACTION */
-	PT_SIZE,      /* none or size (zfs quota/reservation) */
-	PT_PATH,      /* none or absolute path */
-	PT_DATASET,   /* relative dataset name */
+	PT_MACPAIR,  /* "MACA,MACB" or none */
+	PT_RESOLVER, /* none or "line;line" */
+	PT_CPUSET,   /* off or CPU list */
+	PT_LIMIT,    /* off or AMOUNT:ACTION */
+	PT_SIZE,     /* none or size (zfs quota/reservation) */
+	PT_PATH,     /* none or absolute path */
+	PT_DATASET,  /* relative dataset name */
 	PT_UUID,
 	PT_TIME,
 };
@@ -147,16 +147,16 @@ enum prop_id {
 
 struct propdef {
 	const char *name;
-	const char *def;        /* built-in default; NULL: computed (see defhelp) */
+	const char *def; /* built-in default; NULL: computed (see defhelp) */
 	enum prop_type type;
 	unsigned flags;
 	enum prop_group group;
-	long long min, max;     /* PT_INT */
-	const char *choices;    /* PT_ENUM */
-	enum limit_unit unit;   /* PT_LIMIT */
-	int actions;            /* PT_LIMIT: LA_* allowed */
-	const char *values;     /* the allowed form, for messages and the manual */
-	const char *help;       /* one line: what it means on Linux */
+	long long min, max;   /* PT_INT */
+	const char *choices;  /* PT_ENUM */
+	enum limit_unit unit; /* PT_LIMIT */
+	int actions;          /* PT_LIMIT: LA_* allowed */
+	const char *values;   /* the allowed form, for messages and the manual */
+	const char *help;     /* one line: what it means on Linux */
 };
 
 extern const struct propdef prop_table[P__COUNT];
@@ -164,7 +164,10 @@ extern const size_t prop_count;
 
 /* A property's name ("tag") and its id from a table row. */
 static inline const char *prop_name(enum prop_id id) { return prop_table[id].name; }
-static inline enum prop_id prop_id_of(const struct propdef *p) { return (enum prop_id)(p - prop_table); }
+static inline enum prop_id prop_id_of(const struct propdef *p)
+{
+	return (enum prop_id)(p - prop_table);
+}
 /* A property list (name -> value) read or written by id. */
 static inline const char *prop_kv_get(const struct kv *kv, enum prop_id id)
 {
@@ -197,8 +200,8 @@ bool props_check_config(const struct kv *cfg, char *err, size_t errlen);
 /* Context for computed defaults. */
 struct defctx {
 	const char *uuid;
-	const char *host_release;  /* host distribution codename */
-	const char *root;          /* a root tree to inspect for exec_start/stop, or NULL */
+	const char *host_release; /* host distribution codename */
+	const char *root;         /* a root tree to inspect for exec_start/stop, or NULL */
 };
 /* The built-in default (computed ones filled from ctx; ctx may be NULL for display). */
 char *prop_builtin_default(const struct propdef *p, const struct defctx *ctx);

@@ -166,7 +166,8 @@ static bool check_for_jail(const struct jail *j, const struct kv *set)
 			if (!streq(type, "basejail") && !streq(type, "emptyjail")) {
 				ioc_err("cannot set release of a %s: its files come from %s", type,
 					jail_prop(j, P_RELEASE));
-				ioc_hint("use 'iocell upgrade %s release=%s'", jail_prop(j, P_TAG), v);
+				ioc_hint("use 'iocell upgrade %s release=%s'", jail_prop(j, P_TAG),
+					 v);
 				return false;
 			}
 			_cleanup_free_ char *rs = ds_release_snap(v);
@@ -258,8 +259,10 @@ int prop_get_all_jails(const char *prop, struct ztable *out)
 		ioc_err("%s cannot be read with get -r", prop);
 		return -1;
 	}
-	_cleanup_free_ char *zname = (p->flags & PF_DERIVED) ? xstrdup(prop) : prop_zfs_name(p, false);
-	_cleanup_free_ char *cols = xasprintf("name,iocell:active,iocell:host_hostuuid,iocell:tag,%s", zname);
+	_cleanup_free_ char *zname = (p->flags & PF_DERIVED) ? xstrdup(prop)
+							     : prop_zfs_name(p, false);
+	_cleanup_free_ char *cols = xasprintf(
+		"name,iocell:active,iocell:host_hostuuid,iocell:tag,%s", zname);
 	_cleanup_ztable_ struct ztable zt = {0};
 	if (jails_query(&zt, cols, "iocell:tag") < 0)
 		return -1;

@@ -19,7 +19,8 @@ int record_start(const struct jail *j)
 {
 	_cleanup_free_ char *snap = xasprintf("%s/root@%s", j->ds, RECORD_SNAP);
 	if (zfs_exists(snap)) {
-		ioc_err("jail %s is already recording (since snapshot %s)", jail_prop(j, P_TAG), snap);
+		ioc_err("jail %s is already recording (since snapshot %s)", jail_prop(j, P_TAG),
+			snap);
 		ioc_hint("run 'iocell record stop %s' first", jail_prop(j, P_TAG));
 		return -1;
 	}
@@ -69,11 +70,11 @@ struct anc {
 };
 
 struct rec {
-	int out;            /* recorded.new */
+	int out; /* recorded.new */
 	dev_t cur_dev, base_dev;
 	FILE *del;
 	struct record_stats *st;
-	struct anc *stack;  /* ancestors of the directory being walked (index = depth) */
+	struct anc *stack; /* ancestors of the directory being walked (index = depth) */
 	size_t depth, cap;
 };
 
@@ -141,15 +142,16 @@ static int copy_fd(int in, int out)
 
 static int copy_file(int curfd, const char *name, const char *rel, int pfd, const char *leaf)
 {
-	_cleanup_close_ int in = openat(curfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int in = openat(curfd, name,
+					O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat ist;
 	if (in < 0 || fstat(in, &ist) < 0 || !S_ISREG(ist.st_mode)) {
 		ioc_err("cannot read /%s in the jail: %s", rel,
 			in < 0 ? strerror(errno) : "not a regular file any more");
 		return -1;
 	}
-	_cleanup_close_ int o = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				       0600);
+	_cleanup_close_ int o = openat(pfd, leaf,
+				       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (o < 0) {
 		ioc_err("cannot create recorded/%s: %s", rel, strerror(errno));
 		return -1;
@@ -261,7 +263,8 @@ static int cur_entry(struct rec *r, int curfd, int basefd, const char *name, con
 		if (c == RC_SAME)
 			return 0;
 		if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) || S_ISSOCK(st->st_mode)) {
-			ioc_warn("not recording /%s: device nodes and sockets are not packaged", crel);
+			ioc_warn("not recording /%s: device nodes and sockets are not packaged",
+				 crel);
 			r->st->skipped++;
 			return 0;
 		}
@@ -366,8 +369,10 @@ int record_walk(int curfd, int basefd, int outfd, FILE *del, struct record_stats
 	struct stat cst = {0}, bst = {0};
 	fstat(curfd, &cst);
 	fstat(basefd, &bst);
-	struct rec r = {.out = outfd, .cur_dev = cst.st_dev, .base_dev = bst.st_dev, .del = del, .st = st};
-	int rc = walk_cur(&r, curfd, basefd, "") < 0 || walk_base(&r, basefd, curfd, "") < 0 ? -1 : 0;
+	struct rec r = {
+		.out = outfd, .cur_dev = cst.st_dev, .base_dev = bst.st_dev, .del = del, .st = st};
+	int rc = walk_cur(&r, curfd, basefd, "") < 0 || walk_base(&r, basefd, curfd, "") < 0 ? -1
+											     : 0;
 	while (r.depth > 0)
 		pop_anc(&r);
 	free(r.stack);
@@ -384,7 +389,8 @@ static int write_recording(int curfd, int basefd, const char *newdir, struct rec
 		ioc_err("cannot create %s: %s", newdir, strerror(errno));
 		return -1;
 	}
-	int dfd = openat(outfd, DELETED_LIST, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int dfd = openat(outfd, DELETED_LIST, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			 0644);
 	FILE *del = dfd >= 0 ? fdopen(dfd, "w") : NULL;
 	if (!del) {
 		ioc_err("cannot create %s/%s: %s", newdir, DELETED_LIST, strerror(errno));
@@ -457,7 +463,8 @@ int record_stop(const struct jail *j, struct record_stats *stats)
 	_cleanup_free_ char *snap = xasprintf("%s/root@%s", j->ds, RECORD_SNAP);
 	if (!zfs_exists(snap)) {
 		if (!ioc_err_pending()) {
-			ioc_err("jail %s is not recording: %s does not exist", jail_prop(j, P_TAG), snap);
+			ioc_err("jail %s is not recording: %s does not exist", jail_prop(j, P_TAG),
+				snap);
 			ioc_hint("start with 'iocell record start %s'", jail_prop(j, P_TAG));
 		}
 		return -1;

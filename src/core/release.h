@@ -41,7 +41,7 @@ struct release_info {
 	char *name;
 	char *created;
 	char *used;
-	char *source;   /* iocell:source (debootstrap suite/mirror, tarball) */
+	char *source; /* iocell:source (debootstrap suite/mirror, tarball) */
 };
 int release_list(struct release_info **out, size_t *n);
 void release_info_free(struct release_info *r, size_t n);

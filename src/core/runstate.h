@@ -20,7 +20,7 @@ struct runstate {
 
 /* The runtime's own keys (the jail's configuration is kept under its properties' names,
  * see jailconf_to_state). */
-#define RS_PHASE "phase"         /* starting | running */
+#define RS_PHASE "phase" /* starting | running */
 #define RS_JID "jid"
 #define RS_PID "pid"             /* the jail's init, on the host */
 #define RS_STARTTIME "starttime" /* of the init (proc_starttime): a reused PID is not it */

@@ -45,7 +45,8 @@ int snap_dependants(const struct ztable *t, const char *jails, const struct strv
 		if (r->n < 3 || streq(r->v[1], "-") || !sv_contains(snaps, r->v[1]))
 			continue;
 		const char *u = ds_below(r->v[0], jails);
-		_cleanup_free_ char *d = u ? xasprintf("jail %.*s (%s)", (int)strcspn(u, "/"), u, r->v[2])
+		_cleanup_free_ char *d = u ? xasprintf("jail %.*s (%s)", (int)strcspn(u, "/"), u,
+						       r->v[2])
 					   : xstrdup(r->v[0]);
 		if (!sv_contains(out, d))
 			sv_add(out, d);
@@ -108,7 +109,8 @@ int snap_create(const struct jail *j, const char *snap, char **made)
 		sleep_to_next_second();
 	}
 	if (zfs_lasterr == ZE_EXISTS) {
-		ioc_err("cannot snapshot jail %s: a snapshot named %s already exists", tag_of(j), *made);
+		ioc_err("cannot snapshot jail %s: a snapshot named %s already exists", tag_of(j),
+			*made);
 		ioc_hint("choose another name; see 'iocell snaplist %s'", tag_of(j));
 	}
 	free(*made);
@@ -191,7 +193,8 @@ int snapremove_prepare(const struct jail *j, const char *snap, struct snapremove
 		return -1;
 	}
 	_cleanup_free_ char *what = !snap ? xasprintf("remove the snapshots of jail %s", tag_of(j))
-					  : xasprintf("remove snapshot %s of jail %s", snap, tag_of(j));
+					  : xasprintf("remove snapshot %s of jail %s", snap,
+						      tag_of(j));
 	return refuse_dependants(&pl->victims, what);
 }
 
@@ -335,7 +338,8 @@ bool rollback_plan_build(const struct ztable *t, const char *ds, const char *sna
 		sv_take(&pl->targets, target);
 		for (size_t i = 0; i < t->nrows; i++) {
 			const char *s = t->rows[i].v[0];
-			if (t->rows[i].n >= 2 && snap_of(s, fs) && strtoull(t->rows[i].v[1], NULL, 10) > txg)
+			if (t->rows[i].n >= 2 && snap_of(s, fs) &&
+			    strtoull(t->rows[i].v[1], NULL, 10) > txg)
 				sv_add(&pl->newer, s);
 		}
 	}
@@ -367,8 +371,8 @@ int rollback_prepare(const struct jail *j, const char *snap, bool force, struct 
 	}
 	if (pl->newer.n == 0)
 		return 0;
-	_cleanup_free_ char *what =
-		xasprintf("roll back jail %s to %s (newer snapshots would be destroyed)", tag_of(j), snap);
+	_cleanup_free_ char *what = xasprintf(
+		"roll back jail %s to %s (newer snapshots would be destroyed)", tag_of(j), snap);
 	return refuse_dependants(&pl->newer, what);
 }
 
@@ -377,8 +381,10 @@ int rollback_execute(const struct jail *j, const struct rollback_plan *pl)
 	for (size_t i = 0; i < pl->targets.n; i++) {
 		if (zfs_rollback(pl->targets.v[i], true) < 0) {
 			if (i)
-				ioc_err_ctx("jail %s is partly rolled back (done: %zu of %zu datasets, children "
-					    "first)", tag_of(j), i, pl->targets.n);
+				ioc_err_ctx(
+					"jail %s is partly rolled back (done: %zu of %zu datasets, children "
+					"first)",
+					tag_of(j), i, pl->targets.n);
 			return -1;
 		}
 	}
@@ -423,17 +429,19 @@ int jail_promote(const struct jail *j, struct promote_plan *pl)
 	if (pl->todo.n == 0) {
 		if (pl->kept.n)
 			ioc_err("jail %s is not a clone of another jail: its datasets are clones of a "
-				"release or base, which iocell does not promote", tag_of(j));
+				"release or base, which iocell does not promote",
+				tag_of(j));
 		else
-			ioc_err("jail %s is not a clone: none of its datasets has an origin", tag_of(j));
+			ioc_err("jail %s is not a clone: none of its datasets has an origin",
+				tag_of(j));
 		ioc_hint("promote applies to jails made with 'iocell clone'");
 		return -1;
 	}
 	for (size_t i = 0; i < pl->todo.n; i++) {
 		if (zfs_promote(pl->todo.v[i]) < 0) {
 			if (i)
-				ioc_err_ctx("jail %s is partly promoted (%zu of %zu datasets done)", tag_of(j),
-					    i, pl->todo.n);
+				ioc_err_ctx("jail %s is partly promoted (%zu of %zu datasets done)",
+					    tag_of(j), i, pl->todo.n);
 			return -1;
 		}
 	}

@@ -61,8 +61,8 @@ void txg_rows(const struct ztable *get, struct ztable *out);
 
 /* rollback to SNAP: */
 struct rollback_newer {
-	char *snap;      /* a newer snapshot name */
-	struct strv on;  /* the datasets having it, from UUID on ("UUID", "UUID/root") */
+	char *snap;     /* a newer snapshot name */
+	struct strv on; /* the datasets having it, from UUID on ("UUID", "UUID/root") */
 };
 struct rollback_plan {
 	struct strv targets; /* DS@SNAP to roll back to, children first */

@@ -148,8 +148,9 @@ static char *host_debian_mirror(void)
 	if (glob("/etc/apt/sources.list.d/*.sources", 0, NULL, &g) != 0)
 		g.gl_pathc = 0;
 	for (size_t i = 0; !found && i < g.gl_pathc; i++) {
-		_cleanup_free_ char *txt =
-			access(g.gl_pathv[i], R_OK) == 0 ? read_file(g.gl_pathv[i], NULL) : NULL;
+		_cleanup_free_ char *txt = access(g.gl_pathv[i], R_OK) == 0
+						   ? read_file(g.gl_pathv[i], NULL)
+						   : NULL;
 		found = debian_mirror_in_deb822(txt ? txt : "");
 	}
 	if (g.gl_pathv)
@@ -183,14 +184,16 @@ static int prepare_debootstrap(struct fetch *f, const struct fetch_opts *o)
 	struct stat st;
 	if (stat(script, &st) < 0 || !S_ISREG(st.st_mode)) {
 		ioc_err("cannot fetch release %s: no such Debian/Ubuntu suite known to debootstrap "
-			"(%s does not exist)", f->rel, script);
+			"(%s does not exist)",
+			f->rel, script);
 		ioc_hint("give a suite name like bookworm or jammy, or a rootfs tarball with "
 			 "ftplocaldir=DIR ftpfiles=FILE or url=URL");
 		return -1;
 	}
 	if (o->ftphost) {
 		if (!strstr(o->ftphost, "://")) {
-			ioc_err("ftphost=%s is not a mirror URL (http://... or https://...)", o->ftphost);
+			ioc_err("ftphost=%s is not a mirror URL (http://... or https://...)",
+				o->ftphost);
 			return -1;
 		}
 		f->mirror = xstrdup(o->ftphost);
@@ -316,7 +319,8 @@ static int prepare_remote(struct fetch *f, const struct fetch_opts *o, const str
 		ioc_err("ftphost=%s is not a URL", o->ftphost);
 		return -1;
 	}
-	_cleanup_free_ char *base = o->ftpdir ? join_url(o->ftphost, o->ftpdir) : xstrdup(o->ftphost);
+	_cleanup_free_ char *base = o->ftpdir ? join_url(o->ftphost, o->ftpdir)
+					      : xstrdup(o->ftphost);
 	_cleanup_free_ char *sums = NULL;
 	bool sums_tried = false;
 	for (size_t i = 0; i < names->n; i++) {
@@ -325,7 +329,8 @@ static int prepare_remote(struct fetch *f, const struct fetch_opts *o, const str
 		int have = 1;
 		if (o->sha256)
 			snprintf(want, sizeof(want), "%s", o->sha256);
-		else if ((have = remote_expected(f, base, url, names->v[i], &sums, &sums_tried, want)) < 0)
+		else if ((have = remote_expected(f, base, url, names->v[i], &sums, &sums_tried,
+						 want)) < 0)
 			return -1;
 		if (fetch_remote(f, url, names->v[i], have ? want : NULL) < 0)
 			return -1;
@@ -362,7 +367,8 @@ static int prepare_tarballs(struct fetch *f, const struct fetch_opts *o)
 	}
 	_cleanup_sbuf_ struct sbuf src;
 	sb_init(&src);
-	int rc = o->ftplocaldir ? prepare_local(f, o, &names, &src) : prepare_remote(f, o, &names, &src);
+	int rc = o->ftplocaldir ? prepare_local(f, o, &names, &src)
+				: prepare_remote(f, o, &names, &src);
 	if (rc == 0)
 		f->source = sb_steal(&src);
 	return rc;
@@ -380,7 +386,8 @@ int fetch_prepare_sources(struct fetch *f, const struct fetch_opts *o)
 			return -1;
 		}
 		if (!strstr(o->url, "://")) {
-			ioc_err("url=%s is not a URL (http://, https://, ftp:// or file://)", o->url);
+			ioc_err("url=%s is not a URL (http://, https://, ftp:// or file://)",
+				o->url);
 			return -1;
 		}
 		f->source = xstrdup(o->url);

@@ -24,12 +24,8 @@ static void tarball_fail(enum extract_step step, const char *entry, const char *
 {
 	const char *label = arg;
 	switch (step) {
-	case EXS_NOMEM:
-		ioc_err("cannot extract %s: libarchive out of memory", label);
-		break;
-	case EXS_CWD:
-		ioc_err("cannot remember the current directory: %s", why);
-		break;
+	case EXS_NOMEM: ioc_err("cannot extract %s: libarchive out of memory", label); break;
+	case EXS_CWD: ioc_err("cannot remember the current directory: %s", why); break;
 	case EXS_HEADER:
 		ioc_err("cannot extract %s: corrupt or unreadable archive after %llu entries: %s",
 			label, entries, why);
@@ -46,9 +42,7 @@ static void tarball_fail(enum extract_step step, const char *entry, const char *
 	case EXS_FINISH:
 		ioc_err("cannot extract %s: finishing '%s' failed: %s", label, entry, why);
 		break;
-	case EXS_CLOSE:
-		ioc_err("cannot extract %s: %s", label, why);
-		break;
+	case EXS_CLOSE: ioc_err("cannot extract %s: %s", label, why); break;
 	}
 }
 
@@ -110,7 +104,8 @@ static void unmount_below(const char *path)
 	/* mountinfo lists parents before children: unmount in reverse. */
 	for (size_t i = hits.n; i-- > 0;) {
 		if (umount2(hits.v[i], MNT_DETACH) < 0)
-			ioc_warn("cannot unmount %s left below %s: %s", hits.v[i], path, strerror(errno));
+			ioc_warn("cannot unmount %s left below %s: %s", hits.v[i], path,
+				 strerror(errno));
 	}
 }
 
@@ -165,10 +160,11 @@ static int run_debootstrap(struct fetch *f, const char *root)
 			interrupt_check();
 		else
 			ioc_err("debootstrap of %s from %s failed (exit status %d)%s%s", f->suite,
-				f->mirror ? f->mirror : "its default mirror", r.status, why ? ": " : "",
-				why ? why : "");
+				f->mirror ? f->mirror : "its default mirror", r.status,
+				why ? ": " : "", why ? why : "");
 		if (!interrupt_pending())
-			ioc_hint("check the suite name and the mirror (ftphost=URL); --debug shows the command");
+			ioc_hint(
+				"check the suite name and the mirror (ftphost=URL); --debug shows the command");
 		free(why);
 		rc = -1;
 	}

@@ -322,7 +322,10 @@ void split(struct strv *out, const char *s, const char *seps, bool skip_empty)
 }
 
 bool streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
-bool startswith(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+bool startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
 
 bool endswith(const char *s, const char *suffix)
 {

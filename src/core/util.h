@@ -53,11 +53,11 @@ void cleanup_strvp(struct strv *sv);
 #define _cleanup_close_ __attribute__((cleanup(cleanup_closep)))
 #define _cleanup_sbuf_ __attribute__((cleanup(cleanup_sbufp)))
 #define _cleanup_strv_ __attribute__((cleanup(cleanup_strvp)))
-#define TAKE_PTR(p)                          \
-	({                                   \
+#define TAKE_PTR(p)                            \
+	({                                     \
 		__typeof__(p) take_ptr_ = (p); \
-		(p) = NULL;                  \
-		take_ptr_;                   \
+		(p) = NULL;                    \
+		take_ptr_;                     \
 	})
 #define TAKE_FD(fd)                  \
 	({                           \
@@ -66,8 +66,8 @@ void cleanup_strvp(struct strv *sv);
 		take_fd_;            \
 	})
 
-extern bool ioc_debug;   /* --debug: echo every external command */
-extern bool ioc_quiet;   /* suppress progress output */
+extern bool ioc_debug; /* --debug: echo every external command */
+extern bool ioc_quiet; /* suppress progress output */
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
@@ -97,9 +97,9 @@ struct strv {
 	size_t n, cap;
 };
 void sv_init(struct strv *sv);
-void sv_add(struct strv *sv, const char *s);         /* copies s */
+void sv_add(struct strv *sv, const char *s); /* copies s */
 void sv_addf(struct strv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sv_take(struct strv *sv, char *s);              /* takes ownership */
+void sv_take(struct strv *sv, char *s); /* takes ownership */
 void sv_free(struct strv *sv);
 bool sv_contains(const struct strv *sv, const char *s);
 void sv_sort(struct strv *sv);

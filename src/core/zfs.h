@@ -59,8 +59,8 @@ int zfs_mount(const char *ds);
 int zfs_unmount(const char *ds);
 
 /* `zfs get -H -p? -o name,property,value,source PROPS DS...` parsed as a table. */
-int zfs_get(struct ztable *t, const char *props, const char *const *datasets,
-	    const char *sources, bool parsable, bool recursive, int depth);
+int zfs_get(struct ztable *t, const char *props, const char *const *datasets, const char *sources,
+	    bool parsable, bool recursive, int depth);
 /* One property's value (NULL and ZE_NOENT when the dataset does not exist). */
 char *zfs_get1(const char *ds, const char *prop);
 
@@ -74,8 +74,8 @@ int zfs_get_begin(struct zfs_job *job, const char *props, const char *ds);
 int zfs_get_end(struct zfs_job *job, struct ztable *t);
 void zfs_job_cancel(struct zfs_job *job);
 /* `zfs list -H -o COLS [-r] [-d N] [-t TYPE] [-s SORT] DS...` parsed as a table. */
-int zfs_list(struct ztable *t, const char *cols, const char *const *datasets,
-	     int depth, const char *type, const char *sort);
+int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, int depth,
+	     const char *type, const char *sort);
 bool zfs_exists(const char *ds);
 
 /* Copy snapshot SNAP into new dataset DEST: zfs send SNAP | zfs recv DEST, bytes

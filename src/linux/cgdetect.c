@@ -45,16 +45,19 @@ static void unescape(char *s)
 /* v1 super options: the controllers (and noprefix); false when there is none. */
 static bool v1_controllers(const char *opts, unsigned *ctl, bool *noprefix)
 {
-	static const char *const flags[] = { "rw", "ro", "noprefix", "clone_children", "xattr",
-		"cpuset_v2_mode", "favordynmods", "none", "all", NULL };
-	struct strv o = { 0 };
+	static const char *const flags[] = {"rw",           "ro",
+					    "noprefix",     "clone_children",
+					    "xattr",        "cpuset_v2_mode",
+					    "favordynmods", "none",
+					    "all",          NULL};
+	struct strv o = {0};
 	split(&o, opts, ",", true);
 	size_t n = 0;
 	*ctl = 0;
 	*noprefix = false;
 	for (size_t i = 0; i < o.n; i++) {
 		const char *c = o.v[i];
-		bool flag = strchr(c, '=') != NULL;   /* name=systemd, release_agent=... */
+		bool flag = strchr(c, '=') != NULL; /* name=systemd, release_agent=... */
 		for (size_t k = 0; !flag && flags[k]; k++)
 			flag = streq(c, flags[k]);
 		if (streq(c, "noprefix"))
@@ -99,8 +102,8 @@ static void det_reset(void)
 
 /* Add one v1 hierarchy, kept in rank order; a second mount of the same one is skipped
  * unless it mounts the hierarchy's root and the first did not. */
-static void add_v1(const char *dev, const char *root, const char *mnt, unsigned ctl,
-		   bool noprefix, const char *opts)
+static void add_v1(const char *dev, const char *root, const char *mnt, unsigned ctl, bool noprefix,
+		   const char *opts)
 {
 	bool rootmnt = streq(root, "/");
 	for (size_t i = 0; i < det.n; i++) {
@@ -120,8 +123,8 @@ static void add_v1(const char *dev, const char *root, const char *mnt, unsigned 
 		det.h[at] = det.h[at - 1];
 		at--;
 	}
-	det.h[at] = (struct cg_hier){ xstrdup(mnt), xstrdup(dev), ctl, noprefix, rootmnt,
-				   xstrdup(opts) };
+	det.h[at] = (struct cg_hier){xstrdup(mnt), xstrdup(dev), ctl,
+				     noprefix,     rootmnt,      xstrdup(opts)};
 	det.n++;
 }
 
@@ -136,12 +139,12 @@ static int scan_mounts(bool report, char **v2)
 			ioc_err("cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
-	struct strv lines = { 0 };
+	struct strv lines = {0};
 	split(&lines, text, "\n", true);
 	free(text);
 	for (size_t l = 0; l < lines.n; l++) {
 		/* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
-		struct strv f = { 0 };
+		struct strv f = {0};
 		split(&f, lines.v[l], " ", true);
 		size_t sep = 6;
 		while (sep < f.n && !streq(f.v[sep], "-"))
@@ -170,8 +173,8 @@ static int detect(bool report)
 	struct statfs sf;
 	if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
 		det.mode = CG_V2;
-		det.h[0] = (struct cg_hier){ .mnt = xstrdup(CG_ROOT), .dev = xstrdup(""),
-					  .rootmnt = true };
+		det.h[0] = (struct cg_hier){
+			.mnt = xstrdup(CG_ROOT), .dev = xstrdup(""), .rootmnt = true};
 		det.n = 1;
 		det.done = true;
 		return 0;
@@ -186,13 +189,14 @@ static int detect(bool report)
 		det.done = true;
 	} else if (v2) {
 		det.mode = CG_V2;
-		det.h[0] = (struct cg_hier){ .mnt = v2, .dev = xstrdup(""), .rootmnt = true };
+		det.h[0] = (struct cg_hier){.mnt = v2, .dev = xstrdup(""), .rootmnt = true};
 		det.n = 1;
 		det.done = true;
 		return 0;
 	} else if (report) {
 		ioc_err("no usable cgroups: %s is not cgroup2 and /proc/self/mountinfo lists no "
-			"cgroup v1 controller", CG_ROOT);
+			"cgroup v1 controller",
+			CG_ROOT);
 		ioc_hint("mount cgroup2 there: mount -t cgroup2 cgroup2 %s", CG_ROOT);
 	}
 	free(v2);
@@ -207,10 +211,7 @@ int cg_detect(enum cg_mode *mode)
 	return 0;
 }
 
-const char *cg_mode_name(enum cg_mode m)
-{
-	return m == CG_V2 ? "cgroup2" : "cgroup-v1";
-}
+const char *cg_mode_name(enum cg_mode m) { return m == CG_V2 ? "cgroup2" : "cgroup-v1"; }
 
 int cg_hierarchies(bool report, const struct cg_hier **h, size_t *n)
 {
@@ -248,7 +249,7 @@ const char *cg_controller_dir(const struct cgroup *cg, const char *controller)
 	for (size_t i = 0; i < cg->n && i < det.n; i++) {
 		if (!det.h[i].opts)
 			continue;
-		struct strv o = { 0 };
+		struct strv o = {0};
 		split(&o, det.h[i].opts, ",", true);
 		bool has = sv_contains(&o, controller);
 		sv_free(&o);

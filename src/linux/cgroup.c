@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CG_MAXDEPTH 32          /* nested cgroups a jail may have made below its own */
-#define KILL_WAIT_MS 2000       /* cg_destroy: give up when processes outlive this */
+#define CG_MAXDEPTH 32    /* nested cgroups a jail may have made below its own */
+#define KILL_WAIT_MS 2000 /* cg_destroy: give up when processes outlive this */
 #define POLL_MS 10
-#define RMDIR_TRIES 20          /* EBUSY right after the last exit: 20 x 10 ms */
+#define RMDIR_TRIES 20 /* EBUSY right after the last exit: 20 x 10 ms */
 
 /* ---- small file helpers (cgroupfs wants one write(2) per value) ---- */
 
@@ -129,7 +129,7 @@ long long cg_read_key(const char *dir, const char *file, const char *key)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }
 
@@ -210,7 +210,7 @@ static int collect(const char *dir, struct pidv *pv, int depth)
 		return 0;
 	DIR *d = opendir(dir);
 	if (!d)
-		return 0;   /* gone meanwhile */
+		return 0; /* gone meanwhile */
 	int rc = 0;
 	struct dirent *de;
 	while (rc == 0 && (de = readdir(d))) {
@@ -251,7 +251,7 @@ int cg_pids(const struct cgroup *cg, pid_t **pids, size_t *n)
 		ioc_err("cannot list the processes of cgroup %s: %s", cg->dirs[0], strerror(errno));
 		return -1;
 	}
-	struct pidv pv = { 0 };
+	struct pidv pv = {0};
 	if (collect(cg->dirs[0], &pv, 0) < 0) {
 		free(pv.v);
 		return -1;
@@ -280,7 +280,7 @@ static int mkdir_cg(const char *path, bool *created)
 /* A leftover jail cgroup is reused only when no process is in it. */
 static int check_unused(const char *dir)
 {
-	struct pidv pv = { 0 };
+	struct pidv pv = {0};
 	int rc = collect(dir, &pv, 0);
 	if (rc == 0 && pv.n > 0) {
 		ioc_err("cannot create cgroup %s: it exists and process %d is in it", dir,
@@ -296,7 +296,7 @@ static int check_unused(const char *dir)
  * with ENOSPC.  Copy the parent's values into the ones still empty. */
 static int cpuset_inherit(const char *from, const char *to, bool noprefix)
 {
-	static const char *const keys[] = { "cpus", "mems" };
+	static const char *const keys[] = {"cpus", "mems"};
 	const char *pre = noprefix ? "" : "cpuset.";
 	int rc = 0;
 	for (size_t k = 0; rc == 0 && k < 2; k++) {
@@ -349,7 +349,7 @@ static void enable_controllers(const char *dir)
 	char *sp = xasprintf("%s/cgroup.subtree_control", dir);
 	char *avail = cg_read(cp), *on = cg_read(sp);
 	if (avail && on) {
-		struct strv a = { 0 }, e = { 0 };
+		struct strv a = {0}, e = {0};
 		split(&a, avail, " \n", true);
 		split(&e, on, " \n", true);
 		for (size_t i = 0; i < a.n; i++) {
@@ -382,7 +382,7 @@ int cg_create(struct cgroup *cg, const char *uuid)
 	if (cg_hierarchies(true, &hs, &nh) < 0)
 		return -1;
 	cg_paths(cg, uuid);
-	bool made[CG_MAXH] = { false }, made_parent[CG_MAXH] = { false };
+	bool made[CG_MAXH] = {false}, made_parent[CG_MAXH] = {false};
 	for (size_t i = 0; i < nh; i++) {
 		const struct cg_hier *h = &hs[i];
 		char *parent = xasprintf("%s/" CG_PARENT, h->mnt);
@@ -460,7 +460,7 @@ static int kill_round(const struct cgroup *cg, const struct pidv *pv)
 {
 	int *fds = xcalloc(pv->n, sizeof(int));
 	struct pollfd *pf = xcalloc(pv->n, sizeof(struct pollfd));
-	struct pidv again = { 0 };
+	struct pidv again = {0};
 	size_t nf = 0;
 	int rc = 0;
 	for (size_t i = 0; i < pv->n; i++)
@@ -472,7 +472,7 @@ static int kill_round(const struct cgroup *cg, const struct pidv *pv)
 			goto out;
 		}
 		if (fds[i] < 0 && (errno == EMFILE || errno == ENFILE))
-			break;   /* the rest next round */
+			break; /* the rest next round */
 	}
 	if (collect_all(cg, &again) < 0) {
 		rc = -1;
@@ -481,7 +481,7 @@ static int kill_round(const struct cgroup *cg, const struct pidv *pv)
 			if (fds[i] < 0 || !pv_has(&again, pv->v[i]))
 				continue;
 			if (syscall(SYS_pidfd_send_signal, fds[i], SIGKILL, NULL, 0) == 0)
-				pf[nf++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+				pf[nf++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
 		}
 	}
 	long long end = now_ms() + POLL_MS;
@@ -495,12 +495,12 @@ static int kill_round(const struct cgroup *cg, const struct pidv *pv)
 			break;
 		for (size_t i = 0; r > 0 && i < nf; i++)
 			if (pf[i].fd >= 0 && pf[i].revents) {
-				pf[i].fd = -1;   /* exited: poll ignores it from now on */
+				pf[i].fd = -1; /* exited: poll ignores it from now on */
 				left--;
 			}
 	}
 	if (rc == 0 && nf == 0)
-		sleep_ms(1);   /* all exiting already: do not spin */
+		sleep_ms(1); /* all exiting already: do not spin */
 out:
 	for (size_t i = 0; i < pv->n; i++)
 		if (fds[i] >= 0)
@@ -558,8 +558,8 @@ static int rm_tree(const char *dir, int depth)
 int cg_destroy(struct cgroup *cg)
 {
 	if (cg->n == 0)
-		return 0;   /* no cgroups on this host: none can be left over */
-	struct pidv pv = { 0 };
+		return 0; /* no cgroups on this host: none can be left over */
+	struct pidv pv = {0};
 	bool killed = false;
 	long long deadline = now_ms() + KILL_WAIT_MS;
 	long nap = 1;
@@ -588,7 +588,8 @@ int cg_destroy(struct cgroup *cg)
 		}
 		if (now_ms() >= deadline) {
 			ioc_err("cannot empty cgroup %s: %zu process%s still there after SIGKILL "
-				"(pid %d)", cg->dirs[0], pv.n, pv.n == 1 ? "" : "es", (int)pv.v[0]);
+				"(pid %d)",
+				cg->dirs[0], pv.n, pv.n == 1 ? "" : "es", (int)pv.v[0]);
 			ioc_hint("a process in uninterruptible sleep (state D) dies only when its "
 				 "I/O completes; try again later");
 			rc = -1;
@@ -620,4 +621,3 @@ int cg_destroy(struct cgroup *cg)
 	ioc_err_restore(&first);
 	return -1;
 }
-

@@ -18,7 +18,7 @@ int cg_detect(enum cg_mode *mode);
 struct cgroup {
 	enum cg_mode mode;
 	size_t n;
-	char *dirs[16];       /* absolute paths, e.g. /sys/fs/cgroup/memory/iocell/UUID */
+	char *dirs[16]; /* absolute paths, e.g. /sys/fs/cgroup/memory/iocell/UUID */
 };
 
 /* Create the jail's cgroup (parents "iocell" too; v1 cpuset: cpus/mems copied from the
@@ -69,12 +69,12 @@ enum { CTL_CPUSET = 1, CTL_MEMORY = 2, CTL_PIDS = 4, CTL_FREEZER = 8 };
 
 /* One hierarchy (v2: the only one). */
 struct cg_hier {
-	char *mnt;           /* mount point (the hierarchy root as seen here) */
-	char *dev;           /* "major:minor" of the mount, to skip a second mount of it */
-	unsigned ctl;        /* CTL_* among its controllers */
-	bool noprefix;       /* v1 "noprefix": cpuset files are "cpus", not "cpuset.cpus" */
-	bool rootmnt;        /* mounts the hierarchy's root (not a subdirectory of it) */
-	char *opts;          /* v1 super options (its controllers among them), NULL for v2 */
+	char *mnt;     /* mount point (the hierarchy root as seen here) */
+	char *dev;     /* "major:minor" of the mount, to skip a second mount of it */
+	unsigned ctl;  /* CTL_* among its controllers */
+	bool noprefix; /* v1 "noprefix": cpuset files are "cpus", not "cpuset.cpus" */
+	bool rootmnt;  /* mounts the hierarchy's root (not a subdirectory of it) */
+	char *opts;    /* v1 super options (its controllers among them), NULL for v2 */
 };
 /* The hierarchies, in the order of struct cgroup's dirs (detected once; report: an
  * error recorded when there are none). */

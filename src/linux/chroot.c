@@ -24,8 +24,12 @@ static void chroot_child(const struct jailconf *c, char *const argv[], int errfd
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	struct jailfs_opts fs = {
-		.root = c->root, .mount_procfs = true, .mount_devfs = true, .mount_sysfs = false,
-		.own_netns = false, .hostname = c->hostname,
+		.root = c->root,
+		.mount_procfs = true,
+		.mount_devfs = true,
+		.mount_sysfs = false,
+		.own_netns = false,
+		.hostname = c->hostname,
 	};
 	if (sethostname(fs.hostname, strlen(fs.hostname)) < 0 || jailfs_setup(&fs) < 0 ||
 	    jailfs_pivot(c->root) < 0)
@@ -35,7 +39,7 @@ static void chroot_child(const struct jailconf *c, char *const argv[], int errfd
 		child_fail(errfd);
 	if (cmd == 0) {
 		struct spawn sp = {.mode = SP_INTERACTIVE, .argv = argv};
-		static const struct limits nolim;   /* limits: none for chroot */
+		static const struct limits nolim; /* limits: none for chroot */
 		become_jail_process(&sp, sec_caps(&c->sec), &c->sec, &nolim, errfd);
 	}
 	close(errfd);

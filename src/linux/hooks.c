@@ -65,7 +65,8 @@ int log_open(const char *path, bool create)
 {
 	if (!path)
 		return -1;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0),
+		      0600);
 	if (fd < 0 && create)
 		ioc_err("cannot open the console log %s: %s", path, strerror(errno));
 	return fd;
@@ -154,7 +155,8 @@ void hookenv_fill(struct hookenv *e, const struct jailconf *c, int jid)
 }
 
 /* The hook's process: its own group, no new privileges, stdout/stderr to out. */
-static void hook_child(const char *cmd, const struct hookenv *he, int out) __attribute__((noreturn));
+static void hook_child(const char *cmd, const struct hookenv *he, int out)
+	__attribute__((noreturn));
 static void hook_child(const char *cmd, const struct hookenv *he, int out)
 {
 	setpgid(0, 0);

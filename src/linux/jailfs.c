@@ -120,8 +120,8 @@ static int ensure_dir(int rootfd, const char *path)
 	return mkdir_beneath(rootfd, path, 0755);
 }
 
-int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
-		     bool *ro, char *err, size_t errlen)
+int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen, bool *ro,
+		     char *err, size_t errlen)
 {
 	const char *p = line;
 	while (*p == ' ' || *p == '\t')
@@ -193,8 +193,8 @@ static int fstab_each(int rootfd, const char *root, const char *fstab,
 	e->fstab = fstab;
 	for (size_t i = 0; i < lines.n && rc == 0; i++) {
 		char dst[4096], err[256];
-		int r = fstab_parse_line(lines.v[i], e->src, sizeof(e->src), dst, sizeof(dst), &e->ro,
-					 err, sizeof(err));
+		int r = fstab_parse_line(lines.v[i], e->src, sizeof(e->src), dst, sizeof(dst),
+					 &e->ro, err, sizeof(err));
 		if (r == 0)
 			continue;
 		if (r < 0) {
@@ -227,9 +227,11 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 			if (mkdir_beneath(rootfd, e->inside, 0755) < 0)
 				return -1;
 		} else {
-			int fd = open_beneath(rootfd, e->inside, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644);
+			int fd = open_beneath(rootfd, e->inside, O_WRONLY | O_CREAT | O_NOFOLLOW,
+					      0644);
 			if (fd < 0) {
-				ioc_err("cannot create %s in the jail: %s", e->inside, strerror(errno));
+				ioc_err("cannot create %s in the jail: %s", e->inside,
+					strerror(errno));
 				return -1;
 			}
 			close(fd);
@@ -264,16 +266,17 @@ static int needs_create(int rootfd, const struct jailfs_opts *o)
 static int setup_proc(int rootfd, bool net_writable)
 {
 	if (ensure_dir(rootfd, "proc") < 0 ||
-	    mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true) < 0)
+	    mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true) <
+		    0)
 		return -1;
-	static const char *files[] = {"proc/kcore", "proc/keys", "proc/timer_list",
+	static const char *files[] = {"proc/kcore",       "proc/keys",          "proc/timer_list",
 				      "proc/sched_debug", "proc/latency_stats", "proc/kallsyms",
-				      "proc/kmsg", "proc/kpagecount", "proc/kpageflags",
-				      "proc/kpagecgroup", "proc/config.gz", NULL};
-	static const char *dirs[] = {"proc/acpi", "proc/scsi", "proc/firmware", "proc/asound",
-				     "proc/driver", NULL};
-	static const char *rodirs[] = {"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus",
-				       "proc/fs", NULL};
+				      "proc/kmsg",        "proc/kpagecount",    "proc/kpageflags",
+				      "proc/kpagecgroup", "proc/config.gz",     NULL};
+	static const char *dirs[] = {"proc/acpi",   "proc/scsi",   "proc/firmware",
+				     "proc/asound", "proc/driver", NULL};
+	static const char *rodirs[] = {
+		"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs", NULL};
 	for (int i = 0; files[i]; i++) {
 		bool d;
 		if (exists_beneath(rootfd, files[i], &d) && !d &&
@@ -283,8 +286,9 @@ static int setup_proc(int rootfd, bool net_writable)
 	for (int i = 0; dirs[i]; i++) {
 		bool d;
 		if (exists_beneath(rootfd, dirs[i], &d) && d &&
-		    mount_at(rootfd, dirs[i], "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			     "size=0,mode=555", true) < 0)
+		    mount_at(rootfd, dirs[i], "tmpfs", "tmpfs",
+			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=555",
+			     true) < 0)
 			return -1;
 	}
 	/* Kernel tunables and triggers: each bound onto itself, then made read-only. */
@@ -298,16 +302,19 @@ static int setup_proc(int rootfd, bool net_writable)
 	/* securelevel <= 0: the jail's own network tunables (namespaced) stay writable. */
 	if (net_writable && exists_beneath(rootfd, "proc/sys/net", NULL)) {
 		/* A bind copies the read-only flag: bind, then remount without it. */
-		int fd = bind_self(rootfd, "proc/sys/net") < 0 ? -1
-			 : open_beneath(rootfd, "proc/sys/net", O_PATH, 0);
+		int fd = bind_self(rootfd, "proc/sys/net") < 0
+				 ? -1
+				 : open_beneath(rootfd, "proc/sys/net", O_PATH, 0);
 		if (fd < 0)
 			return -1;
 		char *t = fdpath(fd);
-		int r = mount(NULL, t, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+		int r = mount(NULL, t, NULL,
+			      MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 		free(t);
 		close(fd);
 		if (r < 0) {
-			ioc_err("cannot make /proc/sys/net writable in the jail: %s", strerror(errno));
+			ioc_err("cannot make /proc/sys/net writable in the jail: %s",
+				strerror(errno));
 			return -1;
 		}
 	}
@@ -330,7 +337,7 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 		unsigned maj, min;
 		mode_t mode;
 	} nodes[] = {
-		{"null", 1, 3, 0666}, {"zero", 1, 5, 0666}, {"full", 1, 7, 0666},
+		{"null", 1, 3, 0666},   {"zero", 1, 5, 0666},    {"full", 1, 7, 0666},
 		{"random", 1, 8, 0666}, {"urandom", 1, 9, 0666}, {"tty", 5, 0, 0666},
 	};
 	int rc = 0;
@@ -338,7 +345,8 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]) && rc == 0; i++) {
 		if (mknodat(dfd, nodes[i].name, S_IFCHR | nodes[i].mode,
 			    makedev(nodes[i].maj, nodes[i].min)) < 0) {
-			ioc_err("cannot create /dev/%s in the jail: %s", nodes[i].name, strerror(errno));
+			ioc_err("cannot create /dev/%s in the jail: %s", nodes[i].name,
+				strerror(errno));
 			rc = -1;
 		}
 	}
@@ -348,12 +356,15 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 			ioc_err("cannot create /dev/%s in the jail: %s", dirs[i], strerror(errno));
 			rc = -1;
 		}
-	static const char *links[][2] = {{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"},
-					  {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
-					  {"stderr", "/proc/self/fd/2"}};
+	static const char *links[][2] = {{"ptmx", "pts/ptmx"},
+					 {"fd", "/proc/self/fd"},
+					 {"stdin", "/proc/self/fd/0"},
+					 {"stdout", "/proc/self/fd/1"},
+					 {"stderr", "/proc/self/fd/2"}};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]) && rc == 0; i++)
 		if (symlinkat(links[i][1], dfd, links[i][0]) < 0) {
-			ioc_err("cannot create /dev/%s in the jail: %s", links[i][0], strerror(errno));
+			ioc_err("cannot create /dev/%s in the jail: %s", links[i][0],
+				strerror(errno));
 			rc = -1;
 		}
 	/* /dev/console: the jail has no console device of the host. */
@@ -370,18 +381,19 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 	close(dfd);
 	if (rc < 0)
 		return -1;
-	char ptsopts[96];   /* limits: pseudoterminals = devpts max */
+	char ptsopts[96]; /* limits: pseudoterminals = devpts max */
 	if (pts_max)
-		snprintf(ptsopts, sizeof(ptsopts), "newinstance,ptmxmode=0666,mode=0620,gid=5,max=%lu",
-			 pts_max);
+		snprintf(ptsopts, sizeof(ptsopts),
+			 "newinstance,ptmxmode=0666,mode=0620,gid=5,max=%lu", pts_max);
 	else
 		snprintf(ptsopts, sizeof(ptsopts), "newinstance,ptmxmode=0666,mode=0620,gid=5");
 	if (mount_at(rootfd, "dev/console", "/dev/null", NULL, MS_BIND, NULL, false) < 0 ||
-	    mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts, true) < 0 ||
+	    mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts, true) <
+		    0 ||
 	    mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		     "mode=1777,size=65536k", true) < 0 ||
-	    mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
-		     true) < 0)
+	    mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     NULL, true) < 0)
 		return -1;
 	return 0;
 }
@@ -445,7 +457,8 @@ static int unlink_symlink_beneath(int rootfd, const char *dir, const char *name)
 	int rc = 0;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
 	    unlinkat(dfd, name, 0) < 0) {
-		ioc_err("cannot replace the symlink %s/%s in the jail: %s", dir, name, strerror(errno));
+		ioc_err("cannot replace the symlink %s/%s in the jail: %s", dir, name,
+			strerror(errno));
 		rc = -1;
 	}
 	close(dfd);

@@ -21,9 +21,11 @@ static int cgw(const char *dir, const char *file, const char *val, const char *w
 	if (rc < 0) {
 		int e = errno;
 		if (e == ENOENT) {
-			ioc_err("cannot apply %s: %s does not exist (this kernel lacks it)", what, p);
+			ioc_err("cannot apply %s: %s does not exist (this kernel lacks it)", what,
+				p);
 			if (streq(file, "memory.memsw.limit_in_bytes"))
-				ioc_hint("swap accounting is off: boot the host with swapaccount=1");
+				ioc_hint(
+					"swap accounting is off: boot the host with swapaccount=1");
 		} else {
 			ioc_err("cannot apply %s: writing \"%s\" to %s failed: %s", what, val, p,
 				strerror(e));
@@ -34,7 +36,6 @@ static int cgw(const char *dir, const char *file, const char *val, const char *w
 	free(p);
 	return rc;
 }
-
 
 /* ---- controllers ---- */
 
@@ -48,7 +49,8 @@ static const char *need(const struct cgroup *cg, const char *ctl, const char *wh
 	const char *d = cg_controller_dir(cg, ctl);
 	if (!d) {
 		ioc_err("cannot apply %s: no cgroup v1 hierarchy has the %s controller "
-			"(/proc/self/mountinfo lists none)", what, ctl);
+			"(/proc/self/mountinfo lists none)",
+			what, ctl);
 		ioc_hint("mount it: mount -t cgroup -o %s cgroup /sys/fs/cgroup/%s", ctl, ctl);
 		return NULL;
 	}
@@ -62,7 +64,8 @@ static const char *need(const struct cgroup *cg, const char *ctl, const char *wh
 		free(t);
 		if (!has) {
 			ioc_err("cannot apply %s: the %s controller is not enabled for %s (absent "
-				"from its cgroup.controllers)", what, ctl, d);
+				"from its cgroup.controllers)",
+				what, ctl, d);
 			ioc_hint("enable it in the parents' cgroup.subtree_control (+%s)", ctl);
 			return NULL;
 		}
@@ -75,8 +78,11 @@ static const char *have(const struct cgroup *cg, const char *ctl)
 {
 	const char *d = cg->n ? cg_controller_dir(cg, ctl) : NULL;
 	if (d && cg->mode == CG_V2) {
-		static const char *probe[][2] = {{"memory", "memory.max"}, {"cpu", "cpu.max"},
-			{"pids", "pids.max"}, {"io", "io.max"}, {"cpuset", "cpuset.cpus"}};
+		static const char *probe[][2] = {{"memory", "memory.max"},
+						 {"cpu", "cpu.max"},
+						 {"pids", "pids.max"},
+						 {"io", "io.max"},
+						 {"cpuset", "cpuset.cpus"}};
 		for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++)
 			if (streq(ctl, probe[i][0]) && !cg_exists_at(d, probe[i][1]))
 				return NULL;
@@ -184,8 +190,8 @@ static int apply_cpu(const struct cgroup *cg, const struct limits *l)
 	char buf[64];
 	if (cg->mode == CG_V2) {
 		if (p)
-			snprintf(buf, sizeof(buf), "%llu %llu", (unsigned long long)(p->amount * CFS_PERIOD / 100),
-				 CFS_PERIOD);
+			snprintf(buf, sizeof(buf), "%llu %llu",
+				 (unsigned long long)(p->amount * CFS_PERIOD / 100), CFS_PERIOD);
 		else
 			snprintf(buf, sizeof(buf), "max %llu", CFS_PERIOD);
 		return cgw(d, "cpu.max", buf, "pcpu");
@@ -195,7 +201,8 @@ static int apply_cpu(const struct cgroup *cg, const struct limits *l)
 	snprintf(buf, sizeof(buf), "%llu", CFS_PERIOD);
 	if (cgw(d, "cpu.cfs_period_us", buf, "pcpu") < 0)
 		return -1;
-	snprintf(buf, sizeof(buf), "%llu", p ? (unsigned long long)(p->amount * CFS_PERIOD / 100) : 0);
+	snprintf(buf, sizeof(buf), "%llu",
+		 p ? (unsigned long long)(p->amount * CFS_PERIOD / 100) : 0);
 	return cgw(d, "cpu.cfs_quota_us", p ? buf : "-1", "pcpu");
 }
 
@@ -216,7 +223,8 @@ static int apply_pids(const struct cgroup *cg, const struct limits *l)
 	return cgw(d, "pids.max", (a || b) ? buf : "max", what);
 }
 
-static const char *const v1io[4] = {"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+static const char *const v1io[4] = {
+	"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
 	"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
 static const char *const v2io[4] = {"rbps", "wbps", "riops", "wiops"};
 
@@ -396,16 +404,17 @@ int lim_rlimits_pids(const struct cgroup *cg, const struct limits *l, const stru
 			bool was = prev && prev->v[rlims[i].id].action;
 			struct rlimit old, r;
 			if (!v->action && !was)
-				continue;   /* never managed by iocell: left as it is */
+				continue; /* never managed by iocell: left as it is */
 			if (prlimit(pids[k], rlims[i].res, NULL, &old) < 0)
-				break;      /* exited meanwhile */
+				break; /* exited meanwhile */
 			if (v->action) {
 				r = rl_target(v, old);
 			} else {
 				/* lift: the soft limit up to the hard one; a hard limit below
 				 * ours was lowered by us and cannot be raised again */
 				struct rlimit self;
-				if (getrlimit(rlims[i].res, &self) == 0 && old.rlim_max < self.rlim_max)
+				if (getrlimit(rlims[i].res, &self) == 0 &&
+				    old.rlim_max < self.rlim_max)
 					(*stuck)++;
 				if (old.rlim_cur == old.rlim_max)
 					continue;

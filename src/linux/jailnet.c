@@ -17,13 +17,13 @@
 /* ---- the plan ------------------------------------------------------------------------- */
 
 struct nic {
-	char name[IFNAMSIZ];     /* inside the jail */
-	char host[IFNAMSIZ];     /* veth: host end; ipvlan: the host interface (master) */
-	char bridge[IFNAMSIZ];   /* veth only */
+	char name[IFNAMSIZ];   /* inside the jail */
+	char host[IFNAMSIZ];   /* veth: host end; ipvlan: the host interface (master) */
+	char bridge[IFNAMSIZ]; /* veth only */
 	uint8_t mac_jail[6], mac_host[6];
-	int master;              /* index of the bridge (veth) or host interface (ipvlan) */
-	int host_index;          /* created host end (veth), for rollback */
-	int jail_index;          /* inside the jail */
+	int master;     /* index of the bridge (veth) or host interface (ipvlan) */
+	int host_index; /* created host end (veth), for rollback */
+	int jail_index; /* inside the jail */
 	bool created;
 };
 
@@ -144,8 +144,10 @@ static int bridges_ready(struct nl *n, struct plan *p)
 		if (r == 0 && !c->createbridge) {
 			ioc_err("bridge %s for %s of jail %s does not exist (createbridge=off)", br,
 				p->nics[i].name, c->tag);
-			ioc_hint("create it with 'ip link add %s type bridge && ip link set %s up', "
-				 "or set createbridge=on", br, br);
+			ioc_hint(
+				"create it with 'ip link add %s type bridge && ip link set %s up', "
+				"or set createbridge=on",
+				br, br);
 			return -1;
 		}
 		if (r == 0) {
@@ -157,7 +159,8 @@ static int bridges_ready(struct nl *n, struct plan *p)
 			r = link_get(n, br, &l);
 			if (r <= 0) {
 				if (r == 0)
-					ioc_err("bridge %s vanished right after it was created", br);
+					ioc_err("bridge %s vanished right after it was created",
+						br);
 				return -1;
 			}
 		}
@@ -182,7 +185,8 @@ static int host_ifaces_ready(struct nl *n, struct plan *p)
 			return -1;
 		if (r == 0) {
 			ioc_err("host interface %s (named in ip4_addr/ip6_addr of jail %s) does not "
-				"exist", p->nics[i].host, p->c->tag);
+				"exist",
+				p->nics[i].host, p->c->tag);
 			ioc_hint("with vnet=off the addresses name a host interface: IFACE|ADDR");
 			return -1;
 		}
@@ -209,7 +213,8 @@ static int configure_inside(struct nl *in, struct plan *p)
 		if (e == 0)
 			e = link_up(in, l.index);
 		if (e < 0) {
-			ioc_err("cannot bring up %s in jail %s: %s", n->name, c->uuid, nl_why(in, e));
+			ioc_err("cannot bring up %s in jail %s: %s", n->name, c->uuid,
+				nl_why(in, e));
 			return -1;
 		}
 	}
@@ -222,10 +227,13 @@ static int configure_inside(struct nl *in, struct plan *p)
 		}
 		int e = addr_add(in, n->jail_index, a->family, a->bin, a->prefix);
 		if (e < 0) {
-			ioc_err("cannot add address %s/%d to %s in jail %s: %s", a->text, a->prefix, n->name,
-				c->uuid, e == -EEXIST ? "it is listed twice" :
-				e == -EADDRINUSE ? "address already in use (another jail holds it on "
-						   "this host interface)" : nl_why(in, e));
+			ioc_err("cannot add address %s/%d to %s in jail %s: %s", a->text, a->prefix,
+				n->name, c->uuid,
+				e == -EEXIST ? "it is listed twice"
+				: e == -EADDRINUSE
+					? "address already in use (another jail holds it on "
+					  "this host interface)"
+					: nl_why(in, e));
 			return -1;
 		}
 	}
@@ -235,23 +243,26 @@ static int configure_inside(struct nl *in, struct plan *p)
 			continue;
 		int family = f == 0 ? 4 : 6;
 		if (p->nnics == 0) {
-			ioc_err("defaultrouter%s %s of jail %s: the jail has no interface", f ? "6" : "",
-				rt->text, c->uuid);
+			ioc_err("defaultrouter%s %s of jail %s: the jail has no interface",
+				f ? "6" : "", rt->text, c->uuid);
 			ioc_hint("give it an interface and an address, or set defaultrouter%s=none",
 				 f ? "6" : "");
 			return -1;
 		}
 		/* A link-local IPv6 router needs the interface: the first one. */
 		int oif = (family == 6 && rt->bin[0] == 0xfe && (rt->bin[1] & 0xc0) == 0x80)
-				  ? p->nics[0].jail_index : 0;
+				  ? p->nics[0].jail_index
+				  : 0;
 		int e = route_default(in, family, rt->bin, oif);
 		if (e < 0) {
-			ioc_err("cannot add the default route via %s in jail %s: %s", rt->text, c->uuid,
+			ioc_err("cannot add the default route via %s in jail %s: %s", rt->text,
+				c->uuid,
 				e == -ENETUNREACH ? "it is not on a network of the jail's addresses"
 						  : nl_why(in, e));
 			if (e == -ENETUNREACH)
 				ioc_hint("give the jail an address in the router's network, e.g. "
-					 "ip%d_addr=%s|ADDR/PREFIX", family, p->nics[0].name);
+					 "ip%d_addr=%s|ADDR/PREFIX",
+					 family, p->nics[0].name);
 			return -1;
 		}
 	}
@@ -307,10 +318,12 @@ static int held_by(const struct jailconf *c, const struct runstate *o)
 			if (!sv_contains(&parts, rec))
 				continue;
 			for (size_t i = 0; i < c->naddrs; i++)
-				if (streq(c->addrs[i].iface, oa[x].iface) && same_addr(&c->addrs[i], f, oa[x].addr)) {
+				if (streq(c->addrs[i].iface, oa[x].iface) &&
+				    same_addr(&c->addrs[i], f, oa[x].addr)) {
 					const char *tag = rs_get(o, prop_name(P_TAG));
 					ioc_err("address %s is already in use: jail %s (%s) holds it on %s",
-						c->addrs[i].text, tag ? tag : "?", o->uuid, oa[x].iface);
+						c->addrs[i].text, tag ? tag : "?", o->uuid,
+						oa[x].iface);
 					return -1;
 				}
 		}
@@ -350,10 +363,7 @@ static int shared_addrs_free(struct nl *host, const struct jailconf *c)
 	return rc;
 }
 
-static int pidfd_open_pid(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
+static int pidfd_open_pid(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 /* Create the plan's interfaces: veth pairs (host end labelled with alias) or IPvlans. */
 static int create_links(struct nl *host, struct plan *p, pid_t pid, const char *alias)
@@ -369,9 +379,11 @@ static int create_links(struct nl *host, struct plan *p, pid_t pid, const char *
 				/* A kernel without IPvlan: a macvlan with a MAC of the jail's own. */
 				uint8_t unused[6];
 				kind = "macvlan";
-				e = jc_mac_derive(c->uuid, JC_MAX_NICS + (int)i, n->mac_jail, unused) < 0
+				e = jc_mac_derive(c->uuid, JC_MAX_NICS + (int)i, n->mac_jail,
+						  unused) < 0
 					    ? -EINVAL
-					    : macvlan_create(host, n->name, n->master, n->mac_jail, pid);
+					    : macvlan_create(host, n->name, n->master, n->mac_jail,
+							     pid);
 			}
 			if (e < 0) {
 				ioc_err("cannot create %s interface %s over host interface %s for jail %s: %s",
@@ -611,7 +623,8 @@ int net_teardown(const struct runstate *rs, int hold)
 	if (hold >= 0 && nl_adopt(&in, hold) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			struct link l;
-			if (link_get(&in, recs[i].jail, &l) == 1 && remove_link(&in, &l, rs->uuid) < 0)
+			if (link_get(&in, recs[i].jail, &l) == 1 &&
+			    remove_link(&in, &l, rs->uuid) < 0)
 				rc = -1;
 			ioc_err_clear();
 		}
@@ -625,7 +638,8 @@ int net_teardown(const struct runstate *rs, int hold)
 			continue;
 		struct link l;
 		int r = link_get(&host, recs[i].host, &l);
-		if (r < 0 || (r == 1 && streq(l.alias, alias) && remove_link(&host, &l, rs->uuid) < 0))
+		if (r < 0 ||
+		    (r == 1 && streq(l.alias, alias) && remove_link(&host, &l, rs->uuid) < 0))
 			rc = -1;
 	}
 	if (host.s)
@@ -688,7 +702,8 @@ void net_info(const struct runstate *rs, struct plat_info *info)
 			if (!streq(recs[k].jail, l->name))
 				continue;
 			if (recs[k].ipvlan)
-				sb_printf(&note, "  (%s over host %s)", l->kind[0] ? l->kind : "ipvlan", recs[k].host);
+				sb_printf(&note, "  (%s over host %s)",
+					  l->kind[0] ? l->kind : "ipvlan", recs[k].host);
 			else
 				sb_printf(&note, "  (host end %s)", recs[k].host);
 		}

@@ -57,7 +57,8 @@ static int lookup_user(const char *name, struct jailuser *u)
 		split(&fl, chomp(line), ":", false);
 		if (fl.n >= 7 && streq(fl.v[0], name)) {
 			long long uid, gid;
-			if (parse_int(fl.v[2], 0, 4294967294LL, &uid) && parse_int(fl.v[3], 0, 4294967294LL, &gid)) {
+			if (parse_int(fl.v[2], 0, 4294967294LL, &uid) &&
+			    parse_int(fl.v[3], 0, 4294967294LL, &gid)) {
 				u->uid = (uid_t)uid;
 				u->gid = (gid_t)gid;
 				snprintf(u->name, sizeof(u->name), "%s", fl.v[0]);
@@ -165,7 +166,7 @@ void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jai
 	 * without no_new_privs; sec_apply_seccomp then drops it. */
 	if (sec_apply_caps(caps) < 0 || sec_apply_seccomp(sec) < 0)
 		child_fail(errfd);
-	if (lim_rlimits_self(lim) < 0)   /* limits: the jail's rlimits */
+	if (lim_rlimits_self(lim) < 0) /* limits: the jail's rlimits */
 		child_fail(errfd);
 	if (setgroups((size_t)u.ngroups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
 	    setresuid(u.uid, u.uid, u.uid) < 0) {
@@ -236,7 +237,8 @@ static void console_relay(int master, pid_t child)
 			if (ioctl(0, TIOCGWINSZ, &ws) == 0)
 				ioctl(master, TIOCSWINSZ, &ws);
 		}
-		struct pollfd pf[2] = {{.fd = master, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
+		struct pollfd pf[2] = {{.fd = master, .events = POLLIN},
+				       {.fd = 0, .events = POLLIN}};
 		int r = poll(pf, in_open ? 2 : 1, 200);
 		if (r < 0 && errno != EINTR)
 			break;
@@ -334,8 +336,10 @@ static void joining_child(const struct joining *jn)
 	char slave[128] = "";
 	if (sp->mode == SP_CONSOLE) {
 		master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, slave, sizeof(slave)) != 0) {
-			ioc_err("cannot allocate a pseudo-terminal in the jail: %s", strerror(errno));
+		if (master < 0 || unlockpt(master) < 0 ||
+		    ptsname_r(master, slave, sizeof(slave)) != 0) {
+			ioc_err("cannot allocate a pseudo-terminal in the jail: %s",
+				strerror(errno));
 			child_fail(jn->err_wr);
 		}
 	}

@@ -21,8 +21,10 @@ int jail_cgroup(const struct runstate *rs, struct cgroup *cg)
 static void warn_stuck(int stuck, const char *then)
 {
 	if (stuck)
-		ioc_warn("%d rlimit(s) of running processes stay at a lowered hard limit: raising it "
-			 "needs CAP_SYS_RESOURCE, which iocell lacks here; %s", stuck, then);
+		ioc_warn(
+			"%d rlimit(s) of running processes stay at a lowered hard limit: raising it "
+			"needs CAP_SYS_RESOURCE, which iocell lacks here; %s",
+			stuck, then);
 }
 
 int plat_cap(struct runstate *rs, const struct jail *j)
@@ -40,7 +42,8 @@ int plat_cap(struct runstate *rs, const struct jail *j)
 	for (size_t i = 0; i < sizeof(at_start) / sizeof(at_start[0]); i++) {
 		const char *w = was.lim_text[at_start[i]], *n = now.lim_text[at_start[i]];
 		if (!streq(w, n))
-			ioc_warn("%s=%s takes effect at the next start (now %s)", lim_name(at_start[i]), n, w);
+			ioc_warn("%s=%s takes effect at the next start (now %s)",
+				 lim_name(at_start[i]), n, w);
 	}
 	warn_stuck(stuck, "restart the jail to raise them");
 	/* exec and console apply the new values */
@@ -75,16 +78,21 @@ int plat_limits(const struct runstate *rs, struct plat_limit **out, size_t *n)
 	lim_check_log(rs->uuid, &cg, &c.lim, c.log);
 	pid_t init = (pid_t)rs_num(rs, RS_PID, 0);
 	struct plat_limit *v = xcalloc(LIM_N + 1, sizeof(*v));
-	v[0] = (struct plat_limit){.name = prop_name(P_CPUSET), .value = xstrdup(c.cpuset_text),
-				   .in_force = lim_cpuset_in_force(&cg), .crossings = "-", .set = true};
+	v[0] = (struct plat_limit){.name = prop_name(P_CPUSET),
+				   .value = xstrdup(c.cpuset_text),
+				   .in_force = lim_cpuset_in_force(&cg),
+				   .crossings = "-",
+				   .set = true};
 	for (int i = 0; i < LIM_N; i++) {
 		struct plat_limit *r = &v[i + 1];
 		const struct limit_val *l = &c.lim.v[i];
 		r->name = lim_name((enum lim_id)i);
-		r->value = c.lim.on ? xstrdup(c.lim_text[i]) : xasprintf("%s (rlimits=off)", c.lim_text[i]);
+		r->value = c.lim.on ? xstrdup(c.lim_text[i])
+				    : xasprintf("%s (rlimits=off)", c.lim_text[i]);
 		r->in_force = lim_in_force(&cg, (enum lim_id)i, init);
 		if (l->action == LA_LOG)
-			snprintf(r->crossings, sizeof(r->crossings), "%lld", lim_crossings(rs->uuid, (enum lim_id)i));
+			snprintf(r->crossings, sizeof(r->crossings), "%lld",
+				 lim_crossings(rs->uuid, (enum lim_id)i));
 		else
 			snprintf(r->crossings, sizeof(r->crossings), "-");
 		r->set = c.lim.on && l->action;

@@ -152,7 +152,9 @@ void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limit
 			long long ev = cg_read_key(md, "memory.events", "high");
 			long long old = kvnum(&kv, "memoryuse.events");
 			if (ev > old) {
-				detail = xasprintf("memory above %s %lld time(s) (memory.events high)", a, ev - old);
+				detail = xasprintf(
+					"memory above %s %lld time(s) (memory.events high)", a,
+					ev - old);
 				crossed(&kv, logpath, LIM_MEMORYUSE, ev - old, detail);
 				free(detail);
 				kvsetn(&kv, "memoryuse.events", ev);
@@ -174,7 +176,8 @@ void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limit
 	}
 	if (l->v[LIM_SWAPUSE].action == LA_LOG && md) {
 		long long sw = cg->mode == CG_V2 ? cg_read_num(md, "memory.swap.current")
-			: cg_read_num(md, "memory.memsw.usage_in_bytes") - cg_read_num(md, "memory.usage_in_bytes");
+						 : cg_read_num(md, "memory.memsw.usage_in_bytes") -
+							   cg_read_num(md, "memory.usage_in_bytes");
 		if (sw > 0 && (uint64_t)sw >= l->v[LIM_SWAPUSE].amount) {
 			fmt_size((uint64_t)sw, b, sizeof(b));
 			fmt_size(l->v[LIM_SWAPUSE].amount, a, sizeof(a));
@@ -189,7 +192,8 @@ void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limit
 		if (u >= 0 && t > t0 && t0 > 0) {
 			long long pct = (u - u0) * 100 / (t - t0);
 			if (pct > (long long)l->v[LIM_PCPU].amount) {
-				detail = xasprintf("average CPU use %lld%% above %" PRIu64 "%% since the previous check",
+				detail = xasprintf("average CPU use %lld%% above %" PRIu64
+						   "%% since the previous check",
 						   pct, l->v[LIM_PCPU].amount);
 				crossed(&kv, logpath, LIM_PCPU, 1, detail);
 				free(detail);
@@ -298,7 +302,8 @@ char *lim_in_force(const struct cgroup *cg, enum lim_id id, pid_t init_pid)
 			return file_value(cg->n ? cg->dirs[0] : NULL, "cpu.max");
 		else {
 			const char *d = cg->n ? cg_controller_dir(cg, "cpu") : NULL;
-			long long q = cg_read_num(d, "cpu.cfs_quota_us"), p = cg_read_num(d, "cpu.cfs_period_us");
+			long long q = cg_read_num(d, "cpu.cfs_quota_us"),
+				  p = cg_read_num(d, "cpu.cfs_period_us");
 			if (!d)
 				return xstrdup("(no cpu controller)");
 			if (q < 0)
@@ -307,8 +312,7 @@ char *lim_in_force(const struct cgroup *cg, enum lim_id id, pid_t init_pid)
 					 p > 0 ? q * 100 / p : 0, q, p);
 		}
 	case LIM_MAXPROC:
-	case LIM_NTHR:
-		return file_value(cg->n ? cg_controller_dir(cg, "pids") : NULL, "pids.max");
+	case LIM_NTHR: return file_value(cg->n ? cg_controller_dir(cg, "pids") : NULL, "pids.max");
 	case LIM_READBPS:
 	case LIM_WRITEBPS:
 	case LIM_READIOPS:
@@ -316,10 +320,8 @@ char *lim_in_force(const struct cgroup *cg, enum lim_id id, pid_t init_pid)
 		if (v2)
 			return file_value(cg->n ? cg->dirs[0] : NULL, "io.max");
 		return file_value(cg->n ? cg_controller_dir(cg, "blkio") : NULL, lim_v1io_file(id));
-	case LIM_PSEUDOTERMINALS:
-		return xstrdup("devpts max (mount option, set at start)");
-	case LIM_WALLCLOCK:
-		return xstrdup("init deadline (set at start)");
+	case LIM_PSEUDOTERMINALS: return xstrdup("devpts max (mount option, set at start)");
+	case LIM_WALLCLOCK: return xstrdup("init deadline (set at start)");
 	default:
 		if (lim_rlimit_name(id))
 			return proc_limit(init_pid, lim_rlimit_name(id));

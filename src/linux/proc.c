@@ -13,7 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const jail_path_env = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const char *const jail_path_env =
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 long long now_ms(void)
 {

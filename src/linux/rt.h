@@ -54,8 +54,7 @@ struct hookenv {
 void hookenv_fill(struct hookenv *e, const struct jailconf *c, int jid);
 /* Run a host hook (cmd NULL: none): /bin/sh -c CMD with no_new_privs, its own process
  * group, output in the log, bounded by timeout seconds (0: none). */
-int run_hook(const char *name, const char *cmd, const struct hookenv *he, long timeout,
-	     int logfd);
+int run_hook(const char *name, const char *cmd, const struct hookenv *he, long timeout, int logfd);
 /* Copy lines from in to the log, each timestamped, until EOF or the deadline (ms on the
  * monotonic clock, 0 = none).  0 at EOF, 1 at the deadline. */
 int relay_to_log(int in, int logfd, long long deadline);
@@ -63,17 +62,17 @@ int relay_to_log(int in, int logfd, long long deadline);
 /* ---- joining a running jail (join.c) ---- */
 
 enum spawn_mode {
-	SP_INTERACTIVE,  /* exec: the caller's stdio */
-	SP_LOGGED,       /* exec_start / exec_stop: output to the console log, bounded */
-	SP_CONSOLE,      /* a pseudo-terminal allocated inside the jail */
-	SP_KILLALL,      /* every process but the init (soft restart) */
+	SP_INTERACTIVE, /* exec: the caller's stdio */
+	SP_LOGGED,      /* exec_start / exec_stop: output to the console log, bounded */
+	SP_CONSOLE,     /* a pseudo-terminal allocated inside the jail */
+	SP_KILLALL,     /* every process but the init (soft restart) */
 };
 
 struct spawn {
 	enum spawn_mode mode;
-	const char *user;       /* NULL: root */
+	const char *user; /* NULL: root */
 	char *const *argv;
-	long timeout;           /* seconds for SP_LOGGED, 0 = none */
+	long timeout; /* seconds for SP_LOGGED, 0 = none */
 };
 
 /* Run sp in the jail of rs (c: its configuration from the state).  0 with *status. */

@@ -70,7 +70,8 @@ int nl_open_in(struct nl *n, int pidfd, bool quiet)
 	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0) {
 		if (!quiet)
-			ioc_err("cannot open this process's network namespace: %s", strerror(errno));
+			ioc_err("cannot open this process's network namespace: %s",
+				strerror(errno));
 		return -1;
 	}
 	if (setns(pidfd, CLONE_NEWNET) < 0) {
@@ -119,10 +120,12 @@ static int cb_error(const struct nlmsghdr *nlh, void *data)
 			off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
 		if (mnl_nlmsg_size(off) <= nlh->nlmsg_len) {
 			const struct nlattr *a;
-			mnl_attr_for_each(a, nlh, off) {
+			mnl_attr_for_each(a, nlh, off)
+			{
 				if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
 				    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-					snprintf(t->n->ext, sizeof(t->n->ext), "%s", mnl_attr_get_str(a));
+					snprintf(t->n->ext, sizeof(t->n->ext), "%s",
+						 mnl_attr_get_str(a));
 			}
 		}
 	}
@@ -225,7 +228,8 @@ static void parse_link(const struct nlmsghdr *nlh, struct link *l)
 	l->index = ifm->ifi_index;
 	l->flags = ifm->ifi_flags;
 	const struct nlattr *a;
-	mnl_attr_for_each(a, nlh, sizeof(*ifm)) {
+	mnl_attr_for_each(a, nlh, sizeof(*ifm))
+	{
 		switch (mnl_attr_get_type(a)) {
 		case IFLA_IFNAME:
 			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
@@ -234,7 +238,8 @@ static void parse_link(const struct nlmsghdr *nlh, struct link *l)
 		case IFLA_IFALIAS:
 			if (mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
 				snprintf(l->alias, sizeof(l->alias), "%.*s",
-					 (int)strnlen(mnl_attr_get_str(a), mnl_attr_get_payload_len(a)),
+					 (int)strnlen(mnl_attr_get_str(a),
+						      mnl_attr_get_payload_len(a)),
 					 mnl_attr_get_str(a));
 			break;
 		case IFLA_MASTER:
@@ -249,17 +254,18 @@ static void parse_link(const struct nlmsghdr *nlh, struct link *l)
 			break;
 		case IFLA_LINKINFO: {
 			const struct nlattr *b;
-			mnl_attr_for_each_nested(b, a) {
+			mnl_attr_for_each_nested(b, a)
+			{
 				if (mnl_attr_get_type(b) == IFLA_INFO_KIND &&
 				    mnl_attr_validate(b, MNL_TYPE_STRING) == 0)
 					snprintf(l->kind, sizeof(l->kind), "%.*s",
-						 (int)strnlen(mnl_attr_get_str(b), mnl_attr_get_payload_len(b)),
+						 (int)strnlen(mnl_attr_get_str(b),
+							      mnl_attr_get_payload_len(b)),
 						 mnl_attr_get_str(b));
 			}
 			break;
 		}
-		default:
-			break;
+		default: break;
 		}
 	}
 }
@@ -334,7 +340,7 @@ int bridge_create(struct nl *n, const char *name)
 }
 
 int veth_create(struct nl *n, const char *host, const uint8_t host_mac[6], int master,
-		       const char *peer, const uint8_t peer_mac[6], pid_t pid)
+		const char *peer, const uint8_t peer_mac[6], pid_t pid)
 {
 	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
 	struct nlmsghdr *nlh = msg_link(req, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, true);
@@ -481,10 +487,12 @@ static int cb_dump_addr(const struct nlmsghdr *nlh, void *data)
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
 	char local[INET6_ADDRSTRLEN] = "", peer[INET6_ADDRSTRLEN] = "";
-	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
+	mnl_attr_for_each(a, nlh, sizeof(*ifa))
+	{
 		int t = mnl_attr_get_type(a);
 		char *to = t == IFA_LOCAL ? local : t == IFA_ADDRESS ? peer : NULL;
-		if (to && !*to && !inet_ntop(ifa->ifa_family, mnl_attr_get_payload(a), to, INET6_ADDRSTRLEN))
+		if (to && !*to &&
+		    !inet_ntop(ifa->ifa_family, mnl_attr_get_payload(a), to, INET6_ADDRSTRLEN))
 			*to = '\0';
 	}
 	if (*local || *peer)
@@ -504,10 +512,7 @@ int addr_dump(struct nl *n, addr_fn fn, void *data)
 	return nl_request(n, nlh, true, cb_dump_addr, &d);
 }
 
-int nl_dup(const struct nl *n)
-{
-	return fcntl(mnl_socket_get_fd(n->s), F_DUPFD_CLOEXEC, 0);
-}
+int nl_dup(const struct nl *n) { return fcntl(mnl_socket_get_fd(n->s), F_DUPFD_CLOEXEC, 0); }
 
 int nl_adopt(struct nl *n, int fd)
 {

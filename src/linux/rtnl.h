@@ -17,10 +17,10 @@ struct mnl_socket;
 
 /* A netlink socket (NETLINK_ROUTE) with its receive buffer. */
 struct nl {
-	struct mnl_socket *s;   /* NULL: not open */
+	struct mnl_socket *s; /* NULL: not open */
 	unsigned int seq, portid;
 	char *buf;
-	char ext[256];          /* the kernel's extended-ack message for the last error */
+	char ext[256]; /* the kernel's extended-ack message for the last error */
 };
 
 /* Open one in this network namespace; where names it in messages (" in the jail"). */
@@ -70,8 +70,8 @@ int addr_add(struct nl *n, int index, int family, const uint8_t *addr, int prefi
 int route_default(struct nl *n, int family, const uint8_t *gw, int oif);
 /* Every address: local (IFA_LOCAL) and/or address (IFA_ADDRESS, the peer on a
  * point-to-point link) as text, either may be NULL. */
-typedef void (*addr_fn)(void *data, int index, int family, const char *local,
-			const char *address, unsigned prefix);
+typedef void (*addr_fn)(void *data, int index, int family, const char *local, const char *address,
+			unsigned prefix);
 int addr_dump(struct nl *n, addr_fn fn, void *data);
 
 #endif

@@ -58,11 +58,12 @@
 /* The container default set (everything else is dropped, notably CAP_MKNOD,
  * CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_SYS_BOOT, CAP_NET_ADMIN,
  * CAP_SYS_PTRACE, CAP_SYSLOG, CAP_DAC_READ_SEARCH, CAP_MAC_*, CAP_BPF, CAP_PERFMON). */
-static const uint64_t default_caps =
-	CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FSETID) |
-	CAPBIT(CAP_FOWNER) | CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) |
-	CAPBIT(CAP_SETPCAP) | CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_NET_BIND_SERVICE) |
-	CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_KILL) | CAPBIT(CAP_AUDIT_WRITE);
+static const uint64_t default_caps = CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) |
+				     CAPBIT(CAP_FSETID) | CAPBIT(CAP_FOWNER) | CAPBIT(CAP_SETGID) |
+				     CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETPCAP) |
+				     CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_NET_BIND_SERVICE) |
+				     CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_KILL) |
+				     CAPBIT(CAP_AUDIT_WRITE);
 
 /* Capabilities sec_apply_caps kept in the permitted/effective sets only so that
  * sec_apply_seccomp can install its filter (seccomp(2) without no_new_privs needs
@@ -112,8 +113,9 @@ static int last_cap(void)
 	if (fd >= 0) {
 		char buf[32];
 		struct stat st;
-		ssize_t r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ?
-				    read(fd, buf, sizeof(buf) - 1) : -1;
+		ssize_t r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+				    ? read(fd, buf, sizeof(buf) - 1)
+				    : -1;
 		close(fd);
 		if (r > 0) {
 			buf[r] = '\0';
@@ -161,8 +163,8 @@ static int set_proc_caps(uint64_t pei, uint64_t pe_only, int last)
 	}
 	if (cap_set_proc(c) < 0) {
 		int e = errno;
-		ioc_err("cannot set the process capabilities to %#llx: %s",
-			(unsigned long long)pei, strerror(e));
+		ioc_err("cannot set the process capabilities to %#llx: %s", (unsigned long long)pei,
+			strerror(e));
 		cap_free(c);
 		return -1;
 	}
@@ -189,8 +191,7 @@ int sec_apply_caps(uint64_t caps)
 	for (int i = 0; i <= last; i++) {
 		cap_flag_value_t v = CAP_CLEAR;
 		if (cap_get_flag(cur, (cap_value_t)i, CAP_PERMITTED, &v) < 0) {
-			ioc_err("cannot read capability %d of the process: %s", i,
-				strerror(errno));
+			ioc_err("cannot read capability %d of the process: %s", i, strerror(errno));
 			cap_free(cur);
 			return -1;
 		}
@@ -271,8 +272,8 @@ static int deny_flags(scmp_filter_ctx ctx, const char *name, unsigned arg, uint6
 		uint64_t f = UINT64_C(1) << b;
 		if (!(flags & f))
 			continue;
-		struct scmp_arg_cmp c = {.arg = arg, .op = SCMP_CMP_MASKED_EQ,
-					 .datum_a = f, .datum_b = f};
+		struct scmp_arg_cmp c = {
+			.arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = f, .datum_b = f};
 		if (deny(ctx, name, EPERM, 1, &c) < 0)
 			return -1;
 	}
@@ -281,27 +282,54 @@ static int deny_flags(scmp_filter_ctx ctx, const char *name, unsigned arg, uint6
 
 static const char *const always_denied[] = {
 	/* kernel modules, kexec, reboot */
-	"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-	"create_module", "get_kernel_syms", "query_module", "reboot",
+	"kexec_load",
+	"kexec_file_load",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"create_module",
+	"get_kernel_syms",
+	"query_module",
+	"reboot",
 	/* swap, raw I/O, accounting */
-	"swapon", "swapoff", "iopl", "ioperm", "acct",
+	"swapon",
+	"swapoff",
+	"iopl",
+	"ioperm",
+	"acct",
 	/* setting the clock (adjtimex/clock_adjtime stay allowed: they also read the NTP
 	 * state, ntp_gettime(3), and modifying through them needs CAP_SYS_TIME, which no
 	 * jail ever has) */
-	"settimeofday", "clock_settime", "clock_settime64", "stime",
+	"settimeofday",
+	"clock_settime",
+	"clock_settime64",
+	"stime",
 	/* kernel log, file handles (the "shocker" escape), kernel interfaces */
-	"syslog", "open_by_handle_at", "name_to_handle_at", "lookup_dcookie", "bpf",
-	"perf_event_open", "fanotify_init", "add_key", "request_key", "keyctl", "userfaultfd",
+	"syslog",
+	"open_by_handle_at",
+	"name_to_handle_at",
+	"lookup_dcookie",
+	"bpf",
+	"perf_event_open",
+	"fanotify_init",
+	"add_key",
+	"request_key",
+	"keyctl",
+	"userfaultfd",
 	/* the root is the jail's: never pivot it again */
 	"pivot_root",
 	/* obsolete interfaces */
-	"nfsservctl", "vm86", "vm86old", "uselib", "_sysctl",
+	"nfsservctl",
+	"vm86",
+	"vm86old",
+	"uselib",
+	"_sysctl",
 	NULL,
 };
 
 static const char *const mount_calls[] = {
-	"mount", "umount", "umount2", "move_mount", "open_tree", "fsopen", "fsconfig",
-	"fsmount", "fspick", "mount_setattr", NULL,
+	"mount",    "umount",  "umount2", "move_mount",    "open_tree", "fsopen",
+	"fsconfig", "fsmount", "fspick",  "mount_setattr", NULL,
 };
 
 static const char *const quota_calls[] = {"quotactl", "quotactl_fd", NULL};
@@ -335,24 +363,27 @@ static int add_rules(scmp_filter_ctx ctx, const struct jail_security *s)
 	 * bit i+1 (mod 32) is clear, which single-comparison rules can express. */
 	for (int i = 0; i < 32; i++) {
 		uint64_t bi = UINT64_C(1) << i, bn = UINT64_C(1) << ((i + 1) % 32);
-		struct scmp_arg_cmp c = {.arg = 0, .op = SCMP_CMP_MASKED_EQ,
-					 .datum_a = bi | bn, .datum_b = bi};
+		struct scmp_arg_cmp c = {
+			.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = bi | bn, .datum_b = bi};
 		if (deny(ctx, "personality", EPERM, 1, &c) < 0)
 			return -1;
 	}
 
 	/* ioctls: TIOCSTI (typing into a terminal the jail shares with the host) and the
 	 * entropy-accounting ioctls CAP_SYS_ADMIN would allow. */
-	static const uint32_t bad_ioctls[] = {TIOCSTI, RNDADDTOENTCNT, RNDADDENTROPY,
-					      RNDZAPENTCNT, RNDCLEARPOOL, RNDRESEEDCRNG};
+	static const uint32_t bad_ioctls[] = {TIOCSTI,      RNDADDTOENTCNT, RNDADDENTROPY,
+					      RNDZAPENTCNT, RNDCLEARPOOL,   RNDRESEEDCRNG};
 	for (size_t i = 0; i < sizeof(bad_ioctls) / sizeof(bad_ioctls[0]); i++) {
-		struct scmp_arg_cmp c = {.arg = 1, .op = SCMP_CMP_MASKED_EQ,
-					 .datum_a = 0xffffffffu, .datum_b = bad_ioctls[i]};
+		struct scmp_arg_cmp c = {.arg = 1,
+					 .op = SCMP_CMP_MASKED_EQ,
+					 .datum_a = 0xffffffffu,
+					 .datum_b = bad_ioctls[i]};
 		if (deny(ctx, "ioctl", EPERM, 1, &c) < 0)
 			return -1;
 	}
 	/* ioprio_set(..., IOPRIO_CLASS_RT): real-time I/O, which CAP_SYS_ADMIN allows. */
-	struct scmp_arg_cmp rt = {.arg = 2, .op = SCMP_CMP_MASKED_EQ,
+	struct scmp_arg_cmp rt = {.arg = 2,
+				  .op = SCMP_CMP_MASKED_EQ,
 				  .datum_a = 7u << IOPRIO_CLASS_SHIFT,
 				  .datum_b = 1u << IOPRIO_CLASS_SHIFT};
 	if (deny(ctx, "ioprio_set", EPERM, 1, &rt) < 0)
@@ -450,14 +481,12 @@ static int compile(const struct jail_security *s, struct sock_filter **out, size
 #if defined(__x86_64__) && !defined(__ILP32__)
 	/* the same rules for 32-bit x86 binaries (int 0x80) */
 	if ((r = seccomp_arch_add(ctx, SCMP_ARCH_X86)) < 0 && r != -EEXIST) {
-		ioc_err("cannot add the x86 architecture to the seccomp filter: %s",
-			strerror(-r));
+		ioc_err("cannot add the x86 architecture to the seccomp filter: %s", strerror(-r));
 		return -1;
 	}
 #elif defined(__aarch64__)
 	if ((r = seccomp_arch_add(ctx, SCMP_ARCH_ARM)) < 0 && r != -EEXIST) {
-		ioc_err("cannot add the arm architecture to the seccomp filter: %s",
-			strerror(-r));
+		ioc_err("cannot add the arm architecture to the seccomp filter: %s", strerror(-r));
 		return -1;
 	}
 #endif
@@ -466,8 +495,7 @@ static int compile(const struct jail_security *s, struct sock_filter **out, size
 
 	_cleanup_close_ int fd = memfd_create("iocell-seccomp", MFD_CLOEXEC);
 	if (fd < 0) {
-		ioc_err("cannot create a memory file for the seccomp program: %s",
-			strerror(errno));
+		ioc_err("cannot create a memory file for the seccomp program: %s", strerror(errno));
 		return -1;
 	}
 	if ((r = seccomp_export_bpf(ctx, fd)) < 0) {

@@ -35,21 +35,21 @@
 
 /* What iocell writes on the set-up process's sync pipe, in this order. */
 enum sync_byte {
-	SYNC_IN_CGROUP = 'a',  /* it is in the jail's cgroup: unshare the cgroup namespace, mount */
-	SYNC_CONFIRMED = 'c',  /* the configuration is confirmed: it may write into the jail's root */
-	SYNC_GO = 'g',         /* network and runtime state are in place: exec the init */
+	SYNC_IN_CGROUP = 'a', /* it is in the jail's cgroup: unshare the cgroup namespace, mount */
+	SYNC_CONFIRMED = 'c', /* the configuration is confirmed: it may write into the jail's root */
+	SYNC_GO = 'g',        /* network and runtime state are in place: exec the init */
 };
 
 /* What the set-up process works from (its own copy after the clone). */
 struct setup {
 	const struct jailconf *c;
 	struct jailfs_opts fs;
-	const char *resolv;     /* resolv.conf content, NULL to leave it */
-	bool speculative;       /* the configuration is not confirmed yet (jail_spec) */
+	const char *resolv; /* resolv.conf content, NULL to leave it */
+	bool speculative;   /* the configuration is not confirmed yet (jail_spec) */
 	int sync_rd, err_wr, log_fd, status_wr, init_fd;
 	uint64_t caps;
-	char timeout[32];       /* the init's TIMEOUT argument (exec_timeout) */
-	char wallclock[48];     /* limits: the init's optional deadline argument */
+	char timeout[32];   /* the init's TIMEOUT argument (exec_timeout) */
+	char wallclock[48]; /* limits: the init's optional deadline argument */
 };
 
 /* One start in progress. */
@@ -65,7 +65,7 @@ struct start {
 	int logfd, jid;
 	pid_t pid;
 	int sync_wr, err_rd, status_rd;
-	int respec;             /* the configuration changed meanwhile (1) */
+	int respec; /* the configuration changed meanwhile (1) */
 };
 
 /* ---- the set-up process ------------------------------------------------------------------ */
@@ -111,7 +111,8 @@ static void enter_jail(struct setup *u)
 	if (dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 ||
 	    dup2(moved[0], INIT_FD_LOG) < 0 || dup2(moved[1], INIT_FD_STATUS) < 0 ||
 	    dup3(moved[2], SETUP_FD_INIT_BINARY, O_CLOEXEC) < 0 ||
-	    dup3(moved[3], SETUP_FD_ERROR, O_CLOEXEC) < 0 || dup3(moved[4], SETUP_FD_SYNC, O_CLOEXEC) < 0)
+	    dup3(moved[3], SETUP_FD_ERROR, O_CLOEXEC) < 0 ||
+	    dup3(moved[4], SETUP_FD_SYNC, O_CLOEXEC) < 0)
 		_exit(1);
 	u->err_wr = SETUP_FD_ERROR;
 	u->sync_rd = SETUP_FD_SYNC;
@@ -290,7 +291,8 @@ static int phase_check(struct start *s, bool force)
 		return -1;
 	if (jail_is_template(j) && !force) {
 		ioc_err("%s (%s) is a template and is not started", j->uuid, tag);
-		ioc_hint("clone it with 'iocell clone %s tag=NAME', or use start -f to edit it", tag);
+		ioc_hint("clone it with 'iocell clone %s tag=NAME', or use start -f to edit it",
+			 tag);
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	}
 	if (!j->mounted) {
@@ -385,7 +387,9 @@ static int phase_spawn(struct start *s)
 		.proc_net_writable = c->sec.securelevel <= 0 && c->own_net,
 		.hostname = c->hostname,
 		.domainname = c->domainname,
-		.pts_max = c->lim.v[LIM_PSEUDOTERMINALS].action ? c->lim.v[LIM_PSEUDOTERMINALS].amount : 0,
+		.pts_max = c->lim.v[LIM_PSEUDOTERMINALS].action
+				   ? c->lim.v[LIM_PSEUDOTERMINALS].amount
+				   : 0,
 	};
 	u->resolv = s->resolv;
 	u->speculative = s->sp && s->sp->active;
@@ -492,7 +496,8 @@ static int phase_finish(struct start *s)
 	if (rs_started_write(c->uuid, started) < 0)
 		ioc_warn("%s", ioc_errmsg());
 	ioc_err_clear();
-	log_line(s->logfd, "started %s (%s), JID %d, init PID %d", c->uuid, c->tag, s->jid, (int)s->pid);
+	log_line(s->logfd, "started %s (%s), JID %d, init PID %d", c->uuid, c->tag, s->jid,
+		 (int)s->pid);
 	return 0;
 }
 
@@ -552,8 +557,15 @@ static void start_free(struct start *s)
 
 int plat_start(struct jail *j, bool force, int *jid, struct jail_spec *sp)
 {
-	struct start s = {.j = j, .sp = sp, .logfd = -1, .jid = -1, .pid = -1, .sync_wr = -1,
-			  .err_rd = -1, .status_rd = -1, .su.init_fd = -1};
+	struct start s = {.j = j,
+			  .sp = sp,
+			  .logfd = -1,
+			  .jid = -1,
+			  .pid = -1,
+			  .sync_wr = -1,
+			  .err_rd = -1,
+			  .status_rd = -1,
+			  .su.init_fd = -1};
 	snprintf(s.st.uuid, sizeof(s.st.uuid), "%s", j->uuid);
 	kv_init(&s.st.kv);
 	int rc = phase_check(&s, force);

@@ -39,7 +39,8 @@ static void kill_jail(const struct runstate *rs, bool force, long timeout, int l
 		if (!force) {
 			syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
 			if (!wait_exit(pidfd, timeout * 1000))
-				log_line(logfd, "processes still running after %ld s: SIGKILL", timeout);
+				log_line(logfd, "processes still running after %ld s: SIGKILL",
+					 timeout);
 		}
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		wait_exit(pidfd, 5000);
@@ -88,8 +89,8 @@ int plat_stop(struct runstate *rs, bool force)
 	if (running) {
 		warn_on_error(run_hook("exec_prestop", c.exec_prestop, &he, c.exec_timeout, logfd));
 		if (!force)
-			warn_on_error(run_inside_logged(rs, &c, "exec_stop", c.exec_stop, c.stop_timeout,
-							logfd));
+			warn_on_error(run_inside_logged(rs, &c, "exec_stop", c.exec_stop,
+							c.stop_timeout, logfd));
 	}
 	int nethold = alive ? net_hold(rs) : -1; /* network: the jail's namespace */
 	if (alive)
@@ -101,11 +102,12 @@ int plat_stop(struct runstate *rs, bool force)
 	if (remove_cgroup(rs, &c, limits_ok) < 0)
 		rc = -1;
 	if (running)
-		warn_on_error(run_hook("exec_poststop", c.exec_poststop, &he, c.exec_timeout, logfd));
+		warn_on_error(
+			run_hook("exec_poststop", c.exec_poststop, &he, c.exec_timeout, logfd));
 	if (rc == 0) {
 		if (rs_remove(uuid) < 0)
 			rc = -1;
-		lim_forget(uuid);   /* limits: crossing records */
+		lim_forget(uuid); /* limits: crossing records */
 		jid_release(jid, uuid);
 		log_line(logfd, "stopped %s (%s)", uuid, c.tag);
 	}

@@ -43,8 +43,8 @@ bool valid_pkgname(const char *s)
 	if (!*s || *s == '-')
 		return false;
 	for (; *s; s++)
-		if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') || ('0' <= *s && *s <= '9') ||
-		      strchr("+-._:=~/@", *s)))
+		if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') ||
+		      ('0' <= *s && *s <= '9') || strchr("+-._:=~/@", *s)))
 			return false;
 	return true;
 }
@@ -191,9 +191,11 @@ static int install_locked(struct jail *j, const char *file, const struct strv *n
 	sb_init(&b);
 	for (size_t i = 0; i < failed.n; i++)
 		sb_printf(&b, "%s%s", i ? ", " : "", failed.v[i]);
-	ioc_err("packages failed to install in jail %s (%s): %s", jail_prop(j, P_TAG), j->uuid, b.s);
+	ioc_err("packages failed to install in jail %s (%s): %s", jail_prop(j, P_TAG), j->uuid,
+		b.s);
 	ioc_hint("the jail is kept; fix the names and install with 'iocell chroot %s %s install "
-		 "...'", jail_prop(j, P_TAG), pkgmgr_name(pm));
+		 "...'",
+		 jail_prop(j, P_TAG), pkgmgr_name(pm));
 	return -1;
 }
 
@@ -225,8 +227,10 @@ static int update_basejail_release(const char *rel)
 	if (!src)
 		return -1;
 	if (!startswith(src, "debootstrap ")) {
-		ioc_err("release %s was made from a root tarball (%s), which has no updater", rel, src);
-		ioc_hint("fetch a newer tarball with 'iocell fetch release=%s ...' to update it", rel);
+		ioc_err("release %s was made from a root tarball (%s), which has no updater", rel,
+			src);
+		ioc_hint("fetch a newer tarball with 'iocell fetch release=%s ...' to update it",
+			 rel);
 		return -1;
 	}
 	_cleanup_strv_ struct strv w = {0};
@@ -268,7 +272,8 @@ int pkgmgr_update(struct jail *j, char **snap)
 			return -1;
 		}
 		printf("release %s updated: every basejail of it (%s included) picks it up at its "
-		       "next start\n", rel, tag);
+		       "next start\n",
+		       rel, tag);
 		return 0;
 	}
 	if (!j->mounted) {
@@ -281,7 +286,8 @@ int pkgmgr_update(struct jail *j, char **snap)
 		return no_pm(j);
 	if (!(*snap = backout_snapshot(j, "ioc-update_", NULL)))
 		return -1;
-	const char *apt[] = {APT_ENV, "apt-get", "-q", "-y", "-o", "Dpkg::Options::=--force-confold",
+	const char *apt[] = {APT_ENV,   "apt-get", "-q",
+			     "-y",      "-o",      "Dpkg::Options::=--force-confold",
 			     "upgrade", NULL};
 	const char *apk[] = {"apk", "upgrade", NULL};
 	const char *pkg[] = {"pkg", "upgrade", "-y", NULL};
@@ -294,7 +300,8 @@ int pkgmgr_update(struct jail *j, char **snap)
 	}
 	if (st != 0) {
 		ioc_hint("roll back with 'iocell rollback %s%s' (the jail was left as the updater "
-			 "left it)", tag, strchr(*snap, '@'));
+			 "left it)",
+			 tag, strchr(*snap, '@'));
 		return -1;
 	}
 	return 0;
@@ -320,7 +327,8 @@ static char *read_beneath(int rootfd, const char *path)
 static void apt_sources(int rfd, struct strv *files)
 {
 	sv_add(files, "etc/apt/sources.list");
-	int dfd = open_beneath(rfd, "etc/apt/sources.list.d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	int dfd = open_beneath(rfd, "etc/apt/sources.list.d", O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+			       0);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (!d) {
 		if (dfd >= 0)
@@ -379,7 +387,8 @@ static char *tree_suite(const char *root, const char *rel)
 static int upgrade_tree(struct jail *j, const char *root, const char *cur, const char *newrel)
 {
 	_cleanup_free_ char *old = tree_suite(root, cur);
-	const char *apt[] = {APT_ENV, "apt-get", "-q", "-y", "-o", "Dpkg::Options::=--force-confold",
+	const char *apt[] = {APT_ENV,        "apt-get", "-q",
+			     "-y",           "-o",      "Dpkg::Options::=--force-confold",
 			     "dist-upgrade", NULL};
 	if (switch_sources(root, old, newrel) < 0 || pm_refresh(j, PM_APT) < 0)
 		return -1;
@@ -414,7 +423,8 @@ static void upgrade_undo(const struct jail *j, const char *sn)
 	int r = rollback_all(j->ds, sn);
 	ioc_err_restore(&keep);
 	if (r == 0)
-		ioc_err_ctx("upgrade failed; jail %s was rolled back to %s", jail_prop(j, P_TAG), sn);
+		ioc_err_ctx("upgrade failed; jail %s was rolled back to %s", jail_prop(j, P_TAG),
+			    sn);
 	else
 		ioc_err_ctx("upgrade failed and the rollback to %s failed too", sn);
 }
@@ -429,7 +439,8 @@ static int upgrade_check(const struct jail *j, const char *newrel, const char *r
 		return -1;
 	}
 	if (jail_running(j->uuid)) {
-		ioc_err("jail %s is running: upgrade needs a stopped jail (it rolls back on failure)", tag);
+		ioc_err("jail %s is running: upgrade needs a stopped jail (it rolls back on failure)",
+			tag);
 		ioc_hint("stop it with 'iocell stop %s'", tag);
 		return -1;
 	}
@@ -446,7 +457,8 @@ static int upgrade_check(const struct jail *j, const char *newrel, const char *r
 	*pm = base ? PM_NONE : pkgmgr_detect(root);
 	if (!base && *pm != PM_APT) {
 		ioc_err("cannot upgrade jail %s: only basejails and Debian/Ubuntu trees can be "
-			"upgraded (%s)", tag, *pm == PM_NONE ? "no known package manager" : pkgmgr_name(*pm));
+			"upgraded (%s)",
+			tag, *pm == PM_NONE ? "no known package manager" : pkgmgr_name(*pm));
 		return -1;
 	}
 	return 0;

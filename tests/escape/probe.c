@@ -83,15 +83,15 @@
 
 /* ---------------------------------------------------------------- arguments */
 
-static const char *a_secret;   /* host path of the planted secret file */
-static long a_hostpid;          /* a host PID (the test runner's): invisible in a jail */
-static const char *a_uuid;      /* the jail's UUID: its cgroup directories on the host */
-static long a_shmkey = -1;      /* SysV shared memory key the host created */
+static const char *a_secret; /* host path of the planted secret file */
+static long a_hostpid;       /* a host PID (the test runner's): invisible in a jail */
+static const char *a_uuid;   /* the jail's UUID: its cgroup directories on the host */
+static long a_shmkey = -1;   /* SysV shared memory key the host created */
 static unsigned a_blk_major = 8, a_blk_minor; /* the host's disk (major:minor) */
-static int a_fd = -1;           /* a descriptor the caller may have leaked */
-static const char *a_name;      /* a file name (relative) for fd/cwd attempts */
-static const char *a_path;      /* a path for plant_setuid */
-static const char *a_fsopts[16][2]; /* fsopts.TYPE=OPTS: the host's superblock options */
+static int a_fd = -1;                         /* a descriptor the caller may have leaked */
+static const char *a_name;                    /* a file name (relative) for fd/cwd attempts */
+static const char *a_path;                    /* a path for plant_setuid */
+static const char *a_fsopts[16][2];           /* fsopts.TYPE=OPTS: the host's superblock options */
 static int n_fsopts;
 
 /* ---------------------------------------------------------------- output */
@@ -410,12 +410,14 @@ static void a_mount_cgroup2(void)
  * options (from its mount table) are passed so nothing changes for the host. */
 static void a_mount_debugfs(void)
 {
-	mount_fs("debugfs", "debugfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, host_fsopts("debugfs"), NULL);
+	mount_fs("debugfs", "debugfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, host_fsopts("debugfs"),
+		 NULL);
 }
 
 static void a_mount_tracefs(void)
 {
-	mount_fs("tracefs", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, host_fsopts("tracefs"), NULL);
+	mount_fs("tracefs", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, host_fsopts("tracefs"),
+		 NULL);
 }
 
 static void a_mount_securityfs(void)
@@ -456,7 +458,8 @@ static void a_mount_bind_proc(void)
 	if (fd >= 0)
 		res("ESCAPED", "bound /proc without its masks: core_pattern writable");
 	else
-		blocked_or_error(e, L(EROFS, EACCES, EPERM), "core_pattern through a bind of /proc");
+		blocked_or_error(e, L(EROFS, EACCES, EPERM),
+				 "core_pattern through a bind of /proc");
 }
 
 static void a_open_tree_proc(void)
@@ -551,7 +554,8 @@ static void a_remount_root(void)
 	}
 	int r = want == keep ? 0 : mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | keep, NULL);
 	res("ESCAPED", "remounted / %s%s",
-	    want == keep ? "(it had no nosuid/nodev/noexec to drop)" : "without nosuid/nodev/noexec",
+	    want == keep ? "(it had no nosuid/nodev/noexec to drop)"
+			 : "without nosuid/nodev/noexec",
 	    r < 0 ? " (and could not undo it)" : "");
 }
 static void a_remount_procsys_rw(void) { remount_rw("/proc/sys"); }
@@ -676,7 +680,7 @@ static void a_procsys_core_pattern(void) { open_for_write("/proc/sys/kernel/core
 static void a_procsys_usermode_helper(void)
 {
 	static const char *const cands[] = {"/proc/sys/kernel/modprobe",
-		"/proc/sys/kernel/poweroff_cmd", NULL};
+					    "/proc/sys/kernel/poweroff_cmd", NULL};
 	for (int i = 0; cands[i]; i++) {
 		struct stat st;
 		if (stat(cands[i], &st) == 0 || errno != ENOENT) {
@@ -757,9 +761,10 @@ static void a_sys_firmware_read(void)
 
 static void a_sys_kernel_write(void)
 {
-	static const char *const cands[] = {"/sys/kernel/uevent_helper",
-		"/sys/kernel/mm/transparent_hugepage/enabled", "/sys/kernel/mm/ksm/run",
-		"/sys/kernel/rcu_expedited", "/sys/kernel/profiling", NULL};
+	static const char *const cands[] = {
+		"/sys/kernel/uevent_helper", "/sys/kernel/mm/transparent_hugepage/enabled",
+		"/sys/kernel/mm/ksm/run",    "/sys/kernel/rcu_expedited",
+		"/sys/kernel/profiling",     NULL};
 	for (int i = 0; cands[i]; i++) {
 		struct stat st;
 		if (stat(cands[i], &st) == 0) {
@@ -979,7 +984,8 @@ static void a_quotactl(void)
 	else if (r < 0 && e == ENOSYS)
 		res("NOTAPPLICABLE", "no quota support in this kernel");
 	else if (has_cap(CAP_SYS_ADMIN_BIT))
-		res("ESCAPED", "quotactl reached the kernel with CAP_SYS_ADMIN (%s)", r < 0 ? en(e) : "ok");
+		res("ESCAPED", "quotactl reached the kernel with CAP_SYS_ADMIN (%s)",
+		    r < 0 ? en(e) : "ok");
 	else
 		res("BLOCKED", "NOCAP (quotactl reached the kernel, without CAP_SYS_ADMIN)");
 }
@@ -1242,7 +1248,8 @@ static void a_kill_host_pid(void)
 	snprintf(p, sizeof(p), "/proc/%ld", a_hostpid);
 	struct stat st;
 	if (stat(p, &st) == 0)
-		res("NOTAPPLICABLE", "a jail process has the same number as host PID %ld", a_hostpid);
+		res("NOTAPPLICABLE", "a jail process has the same number as host PID %ld",
+		    a_hostpid);
 	else
 		res("ESCAPED", "kill(%ld, 0) reached a host process", a_hostpid);
 }
@@ -1268,7 +1275,8 @@ static void a_unshare_mntns(void)
 static void a_clone_newpid(void)
 {
 	fflush(stdout);
-	long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), 0UL, NULL, NULL, 0UL);
+	long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWPID | SIGCHLD), 0UL, NULL, NULL,
+			   0UL);
 	if (pid == 0)
 		syscall(SYS_exit_group, 0);
 	if (pid < 0) {
@@ -1365,7 +1373,8 @@ static void a_mknod_block(void)
 	ssize_t k = read_file(p, buf, sizeof(buf));
 	unlink(p);
 	rmdir(d);
-	res("ESCAPED", "made a node for the host disk %u:%u (read: %zd)", a_blk_major, a_blk_minor, k);
+	res("ESCAPED", "made a node for the host disk %u:%u (read: %zd)", a_blk_major, a_blk_minor,
+	    k);
 }
 
 static void a_mknod_char_mem(void)
@@ -1442,13 +1451,15 @@ static void scan_dev(const char *dir, bool in_pts, char *extra, size_t n, int *c
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		struct stat st;
-		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !dev_allowed(st.st_rdev, in_pts)) {
+		if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
+		    !dev_allowed(st.st_rdev, in_pts)) {
 			(*count)++;
 			char one[128];
-			snprintf(one, sizeof(one), " %.20s/%.60s(%u:%u)", dir, de->d_name, major(st.st_rdev),
-				 minor(st.st_rdev));
+			snprintf(one, sizeof(one), " %.20s/%.60s(%u:%u)", dir, de->d_name,
+				 major(st.st_rdev), minor(st.st_rdev));
 			if (strlen(extra) + strlen(one) + 1 < n)
 				strcat(extra, one);
 		}
@@ -1695,9 +1706,9 @@ static void a_cgroup_own_limit(void)
 		return;
 	}
 	const char *fmts[] = {"/sys/fs/cgroup/pids/iocell/%s/pids.max",
-		"/sys/fs/cgroup/iocell/%s/pids.max",
-		"/sys/fs/cgroup/memory/iocell/%s/memory.limit_in_bytes",
-		"/sys/fs/cgroup/iocell/%s/memory.max", NULL};
+			      "/sys/fs/cgroup/iocell/%s/pids.max",
+			      "/sys/fs/cgroup/memory/iocell/%s/memory.limit_in_bytes",
+			      "/sys/fs/cgroup/iocell/%s/memory.max", NULL};
 	for (int i = 0; fmts[i]; i++) {
 		char p[512], cur[64];
 		snprintf(p, sizeof(p), fmts[i], a_uuid);
@@ -1800,7 +1811,8 @@ static void a_cwd_read(void)
 	if (!getcwd(cwd, sizeof(cwd)))
 		snprintf(cwd, sizeof(cwd), "(unreachable: %s)", en(errno));
 	if (read_file(a_name, buf, sizeof(buf)) >= 0)
-		res("ESCAPED", "read %s in the inherited working directory %s: %s", a_name, cwd, buf);
+		res("ESCAPED", "read %s in the inherited working directory %s: %s", a_name, cwd,
+		    buf);
 	else
 		blocked_or_error(errno, L(ENOENT, EACCES), a_name);
 }
@@ -1867,10 +1879,7 @@ static void a_tiocsti_stdin(void)
 	res("ESCAPED", "typed a command into the caller's terminal with TIOCSTI");
 }
 
-static void a_whoami(void)
-{
-	res("CHECKHOST", "euid=%d uid=%d", (int)geteuid(), (int)getuid());
-}
+static void a_whoami(void) { res("CHECKHOST", "euid=%d uid=%d", (int)geteuid(), (int)getuid()); }
 
 static void a_plant_setuid(void)
 {
@@ -1908,40 +1917,118 @@ struct attempt {
 	void (*fn)(void);
 };
 
-#define A(n) {#n, a_##n}
+#define A(n)              \
+	{                 \
+#n, a_##n \
+	}
 static const struct attempt attempts[] = {
 	/* mounts */
-	A(mount_tmpfs), A(mount_devtmpfs), A(mount_proc_unmasked), A(mount_sysfs_rw),
-	A(mount_cgroup_v1), A(mount_cgroup2), A(mount_debugfs), A(mount_tracefs),
-	A(mount_securityfs), A(mount_bpffs), A(mount_binfmt_misc), A(mount_bind_proc),
-	A(open_tree_proc), A(fsopen_proc), A(remount_root), A(remount_sys_rw), A(remount_procsys_rw),
-	A(mount_setattr_procsys), A(umount_proc_mask), A(chroot_breakout), A(pivot_root),
+	A(mount_tmpfs),
+	A(mount_devtmpfs),
+	A(mount_proc_unmasked),
+	A(mount_sysfs_rw),
+	A(mount_cgroup_v1),
+	A(mount_cgroup2),
+	A(mount_debugfs),
+	A(mount_tracefs),
+	A(mount_securityfs),
+	A(mount_bpffs),
+	A(mount_binfmt_misc),
+	A(mount_bind_proc),
+	A(open_tree_proc),
+	A(fsopen_proc),
+	A(remount_root),
+	A(remount_sys_rw),
+	A(remount_procsys_rw),
+	A(mount_setattr_procsys),
+	A(umount_proc_mask),
+	A(chroot_breakout),
+	A(pivot_root),
 	/* /proc, /sys */
-	A(procsys_core_pattern), A(procsys_usermode_helper), A(proc_mtrr_write), A(sysrq_trigger),
-	A(sys_firmware_read), A(sys_kernel_write), A(sys_submounts_rw), A(proc_kallsyms_read),
-	A(proc_kmsg_open), A(dev_kmsg_read), A(syslog_read), A(binfmt_misc_register),
+	A(procsys_core_pattern),
+	A(procsys_usermode_helper),
+	A(proc_mtrr_write),
+	A(sysrq_trigger),
+	A(sys_firmware_read),
+	A(sys_kernel_write),
+	A(sys_submounts_rw),
+	A(proc_kallsyms_read),
+	A(proc_kmsg_open),
+	A(dev_kmsg_read),
+	A(syslog_read),
+	A(binfmt_misc_register),
 	A(net_sysctl_write),
 	/* kernel interfaces */
-	A(init_module), A(finit_module), A(delete_module), A(kexec_load), A(kexec_file_load),
-	A(reboot), A(swapon), A(swapoff), A(iopl), A(ioperm), A(acct), A(quotactl),
-	A(settimeofday), A(clock_settime), A(adjtimex), A(clock_adjtime), A(bpf_map_create),
-	A(perf_event_open), A(userfaultfd), A(keyctl_user_keyring), A(add_key), A(request_key),
-	A(personality), A(open_by_handle_at), A(name_to_handle_at), A(fanotify_init),
+	A(init_module),
+	A(finit_module),
+	A(delete_module),
+	A(kexec_load),
+	A(kexec_file_load),
+	A(reboot),
+	A(swapon),
+	A(swapoff),
+	A(iopl),
+	A(ioperm),
+	A(acct),
+	A(quotactl),
+	A(settimeofday),
+	A(clock_settime),
+	A(adjtimex),
+	A(clock_adjtime),
+	A(bpf_map_create),
+	A(perf_event_open),
+	A(userfaultfd),
+	A(keyctl_user_keyring),
+	A(add_key),
+	A(request_key),
+	A(personality),
+	A(open_by_handle_at),
+	A(name_to_handle_at),
+	A(fanotify_init),
 	/* processes */
-	A(ptrace_init), A(process_vm_readv_init), A(proc_init_exe), A(proc_init_fd),
-	A(proc_host_pid), A(kill_host_pid), A(unshare_userns), A(unshare_mntns),
-	A(clone_newpid), A(clone3_newuser), A(capset_raise), A(ioprio_rt), A(sched_fifo),
+	A(ptrace_init),
+	A(process_vm_readv_init),
+	A(proc_init_exe),
+	A(proc_init_fd),
+	A(proc_host_pid),
+	A(kill_host_pid),
+	A(unshare_userns),
+	A(unshare_mntns),
+	A(clone_newpid),
+	A(clone3_newuser),
+	A(capset_raise),
+	A(ioprio_rt),
+	A(sched_fifo),
 	A(nice_negative),
 	/* devices, terminals */
-	A(mknod_block), A(mknod_char_mem), A(planted_blockdev_read), A(planted_kmsg_open),
-	A(dev_minimal), A(tiocsti_own_pty), A(tioccons), A(fifreeze),
+	A(mknod_block),
+	A(mknod_char_mem),
+	A(planted_blockdev_read),
+	A(planted_kmsg_open),
+	A(dev_minimal),
+	A(tiocsti_own_pty),
+	A(tioccons),
+	A(fifreeze),
 	/* network, IPC, UTS, cgroups */
-	A(raw_socket_icmp), A(packet_socket), A(net_admin_ifflags), A(sethostname),
-	A(setdomainname), A(sysvipc_host_shm), A(cgroup_release_agent), A(cgroup_host_procs),
+	A(raw_socket_icmp),
+	A(packet_socket),
+	A(net_admin_ifflags),
+	A(sethostname),
+	A(setdomainname),
+	A(sysvipc_host_shm),
+	A(cgroup_release_agent),
+	A(cgroup_host_procs),
 	A(cgroup_own_limit),
 	/* helpers of the host-driven attempts */
-	A(list_fds), A(fd_read), A(setns_fd), A(cwd_read), A(env), A(tty_linger),
-	A(tiocsti_stdin), A(whoami), A(plant_setuid),
+	A(list_fds),
+	A(fd_read),
+	A(setns_fd),
+	A(cwd_read),
+	A(env),
+	A(tty_linger),
+	A(tiocsti_stdin),
+	A(whoami),
+	A(plant_setuid),
 };
 #define NATTEMPTS (sizeof(attempts) / sizeof(attempts[0]))
 
@@ -2066,7 +2153,8 @@ static void run_one(const struct attempt *a, char *line, size_t n)
 	if (strcmp(before, after) != 0) {
 		char was[1024];
 		snprintf(was, sizeof(was), "%s", line);
-		snprintf(line, n, "ERROR the attempt left the jail's mounts changed (result was: %s)", was);
+		snprintf(line, n,
+			 "ERROR the attempt left the jail's mounts changed (result was: %s)", was);
 	}
 	free(before);
 	free(after);
@@ -2115,8 +2203,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2 || (strcmp(argv[1], "--batch") == 0 && argc < 3)) {
-		fprintf(stderr, "usage: %s ATTEMPT [KEY=VALUE...] | --batch A,B,... [KEY=VALUE...] "
-				"| --list\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s ATTEMPT [KEY=VALUE...] | --batch A,B,... [KEY=VALUE...] "
+			"| --list\n",
+			argv[0]);
 		return 2;
 	}
 	bool batch = strcmp(argv[1], "--batch") == 0;
@@ -2135,7 +2225,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	char *names = strdup(argv[2]);
-	for (char *save = NULL, *nm = strtok_r(names, ",", &save); nm; nm = strtok_r(NULL, ",", &save)) {
+	for (char *save = NULL, *nm = strtok_r(names, ",", &save); nm;
+	     nm = strtok_r(NULL, ",", &save)) {
 		const struct attempt *a = find(nm);
 		if (!a)
 			snprintf(line, sizeof(line), "ERROR unknown attempt");

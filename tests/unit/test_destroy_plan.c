@@ -39,11 +39,8 @@ static void test_single_jail(void **state)
 	(void)state;
 	struct destroy_plan p;
 	plan_for(&p, UA, "a",
-		 "tank\t-\tyes\t-\n"
-		 J "\t-\tyes\t-\n"
-		 J "/" UA "\t-\tyes\ta\n"
-		 J "/" UA "/root\ttank/iocell/releases/r/root@release\tyes\ta\n"
-		 J "/" UB "\t-\tno\tb\n");
+		 "tank\t-\tyes\t-\n" J "\t-\tyes\t-\n" J "/" UA "\t-\tyes\ta\n" J "/" UA
+		 "/root\ttank/iocell/releases/r/root@release\tyes\ta\n" J "/" UB "\t-\tno\tb\n");
 	assert_int_equal(p.n, 1);
 	assert_int_equal(p.v[0].fss.n, 2);
 	assert_string_equal(p.v[0].fss.v[0], J "/" UA);
@@ -71,14 +68,11 @@ static void test_clones_transitive_and_ordered(void **state)
 	/* B is a clone of A, C a clone of B (listed first, so found on a second pass), D has
 	 * its dataset from B and its root from A. */
 	plan_for(&p, UA, "a",
-		 J "/" UC "\t" J "/" UB "@x\tno\tc\n"
-		 J "/" UC "/root\t" J "/" UB "/root@x\tno\tc\n"
-		 J "/" UA "\t-\tyes\ta\n"
-		 J "/" UA "/root\t-\tyes\ta\n"
-		 J "/" UB "\t" J "/" UA "@s\tyes\tb\n"
-		 J "/" UB "/root\t" J "/" UA "/root@s\tyes\tb\n"
-		 J "/" UD "\t" J "/" UB "@y\tno\td\n"
-		 J "/" UD "/root\t" J "/" UA "/root@z\tno\td\n");
+		 J "/" UC "\t" J "/" UB "@x\tno\tc\n" J "/" UC "/root\t" J "/" UB
+		   "/root@x\tno\tc\n" J "/" UA "\t-\tyes\ta\n" J "/" UA "/root\t-\tyes\ta\n" J
+		   "/" UB "\t" J "/" UA "@s\tyes\tb\n" J "/" UB "/root\t" J "/" UA
+		   "/root@s\tyes\tb\n" J "/" UD "\t" J "/" UB "@y\tno\td\n" J "/" UD "/root\t" J
+		   "/" UA "/root@z\tno\td\n");
 	assert_int_equal(p.n, 4);
 	assert_string_equal(p.v[0].uuid, UA);
 	assert_string_equal(p.v[1].uuid, UB);
@@ -123,20 +117,20 @@ static void test_foreign_dependant(void **state)
 	(void)state;
 	struct destroy_plan p;
 	plan_for(&p, UA, "a",
-		 J "/" UA "\t-\tno\ta\n"
-		 J "/" UA "/root\t-\tno\ta\n"
-		 "tank/iocell/releases/r/root\t" J "/" UA "/root@s\tyes\t-\n"
-		 "tank/other\t" J "/" UA "/root@s\tno\t-\n"
-		 J "/not-a-uuid\t" J "/" UA "@s\tno\t-\n");
+		 J "/" UA "\t-\tno\ta\n" J "/" UA "/root\t-\tno\ta\n"
+		   "tank/iocell/releases/r/root\t" J "/" UA "/root@s\tyes\t-\n"
+		   "tank/other\t" J "/" UA "/root@s\tno\t-\n" J "/not-a-uuid\t" J "/" UA
+		   "@s\tno\t-\n");
 	assert_int_equal(p.n, 1);
 	assert_int_equal(p.foreign.n, 3);
-	assert_string_equal(p.foreign.v[0], "tank/iocell/releases/r/root (a clone of " J "/" UA "/root@s)");
+	assert_string_equal(p.foreign.v[0],
+			    "tank/iocell/releases/r/root (a clone of " J "/" UA "/root@s)");
 	assert_string_equal(p.foreign.v[2], J "/not-a-uuid (a clone of " J "/" UA "@s)");
 	assert_int_equal(p.mounted.n, 0); /* the foreign dataset's mount is not the plan's */
 	char *deps = destroy_plan_dependants(&p);
 	assert_string_equal(deps, "tank/iocell/releases/r/root (a clone of " J "/" UA "/root@s), "
-				  "tank/other (a clone of " J "/" UA "/root@s), "
-				  J "/not-a-uuid (a clone of " J "/" UA "@s)");
+				  "tank/other (a clone of " J "/" UA "/root@s), " J
+				  "/not-a-uuid (a clone of " J "/" UA "@s)");
 	free(deps);
 	destroy_plan_free(&p);
 }
@@ -148,11 +142,10 @@ static void test_clone_snapshot_of_the_source(void **state)
 	/* B was made by `clone A`: its datasets come from A's ioc-clone- snapshot, which goes
 	 * with it (once, by its top-level name); a user snapshot of A stays. */
 	plan_for(&p, UB, "b",
-		 J "/" UA "\t-\tno\ta\n"
-		 J "/" UA "/root\t-\tno\ta\n"
-		 J "/" UB "\t" J "/" UA "@ioc-clone-2024-01-01_00:00:00-bbbbbbbb\tno\tb\n"
-		 J "/" UB "/root\t" J "/" UA "/root@ioc-clone-2024-01-01_00:00:00-bbbbbbbb\tno\tb\n"
-		 J "/" UC "\t" J "/" UA "@mine\tno\tc\n");
+		 J "/" UA "\t-\tno\ta\n" J "/" UA "/root\t-\tno\ta\n" J "/" UB "\t" J "/" UA
+		   "@ioc-clone-2024-01-01_00:00:00-bbbbbbbb\tno\tb\n" J "/" UB "/root\t" J "/" UA
+		   "/root@ioc-clone-2024-01-01_00:00:00-bbbbbbbb\tno\tb\n" J "/" UC "\t" J "/" UA
+		   "@mine\tno\tc\n");
 	assert_int_equal(p.n, 1);
 	assert_int_equal(p.v[0].after.n, 0);
 	assert_int_equal(p.autosnaps.n, 1);

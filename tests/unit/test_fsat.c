@@ -205,7 +205,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_beneath_stays_in_root, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_tree_keeps_link_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_tree_keeps_link_targets, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_empty_dir_keeps_the_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_through_a_mount_point, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_all, setup, teardown),

@@ -48,11 +48,11 @@ static void test_defaults(void **state)
 	struct jailconf c;
 	assert_int_equal(build(&c, NULL), 0);
 	assert_string_equal(c.uuid, UUID);
-	assert_string_equal(c.hostname, UUID);   /* host_hostname defaults to the UUID */
+	assert_string_equal(c.hostname, UUID); /* host_hostname defaults to the UUID */
 	assert_null(c.domainname);
 	assert_string_equal(c.root, "/iocell/jails/" UUID "/root");
 	assert_string_equal(c.fstab, "/iocell/jails/" UUID "/fstab");
-	assert_null(c.log);                       /* the runtime's to set */
+	assert_null(c.log); /* the runtime's to set */
 	assert_true(c.own_net && c.own_ipc && c.vnet && c.createbridge);
 	assert_int_equal(c.ip4, JC_NEW);
 	/* the default interfaces: vnet0 on bridge0, MACs derived from the UUID */
@@ -87,16 +87,34 @@ static void test_defaults(void **state)
 static void test_from_properties(void **state)
 {
 	(void)state;
-	static const char *const p[] = {
-		"tag=web", "host_hostname=web.example", "host_domainname=example",
-		"interfaces=vnet0:br0,vnet3:br1", "vnet3_mac=02:aa:bb:cc:dd:01,02:aa:bb:cc:dd:02",
-		"ip4_addr=vnet0|192.0.2.10/24,vnet3|198.51.100.7", "ip6_addr=vnet0|2001:db8::5/64",
-		"defaultrouter=192.0.2.1", "defaultrouter6=fe80::1", "resolver=nameserver 192.0.2.53",
-		"exec_start=/bin/sh /etc/rc", "exec_stop=none", "exec_prestart=echo pre",
-		"exec_timeout=15", "login_flags=-f admin", "mount_sysfs=0", "allow_raw_sockets=1",
-		"securelevel=-1", "children_max=3", "sysvshm=disable", "type=basejail",
-		"rlimits=on", "memoryuse=4G:deny", "pcpu=50:log", "wallclock=1h:sigterm",
-		"cpuset=0-1", "template=yes", NULL};
+	static const char *const p[] = {"tag=web",
+					"host_hostname=web.example",
+					"host_domainname=example",
+					"interfaces=vnet0:br0,vnet3:br1",
+					"vnet3_mac=02:aa:bb:cc:dd:01,02:aa:bb:cc:dd:02",
+					"ip4_addr=vnet0|192.0.2.10/24,vnet3|198.51.100.7",
+					"ip6_addr=vnet0|2001:db8::5/64",
+					"defaultrouter=192.0.2.1",
+					"defaultrouter6=fe80::1",
+					"resolver=nameserver 192.0.2.53",
+					"exec_start=/bin/sh /etc/rc",
+					"exec_stop=none",
+					"exec_prestart=echo pre",
+					"exec_timeout=15",
+					"login_flags=-f admin",
+					"mount_sysfs=0",
+					"allow_raw_sockets=1",
+					"securelevel=-1",
+					"children_max=3",
+					"sysvshm=disable",
+					"type=basejail",
+					"rlimits=on",
+					"memoryuse=4G:deny",
+					"pcpu=50:log",
+					"wallclock=1h:sigterm",
+					"cpuset=0-1",
+					"template=yes",
+					NULL};
 	struct jailconf c;
 	assert_int_equal(build(&c, p), 0);
 	assert_string_equal(c.tag, "web");
@@ -179,7 +197,8 @@ static void test_namespaces(void **state)
 	assert_int_equal(build(&c, ipc1), 0);
 	assert_false(c.own_ipc);
 	jailconf_free(&c);
-	static const char *const ipc2[] = {"sysvmsg=inherit", "sysvsem=inherit", "sysvshm=inherit", NULL};
+	static const char *const ipc2[] = {"sysvmsg=inherit", "sysvsem=inherit", "sysvshm=inherit",
+					   NULL};
 	assert_int_equal(build(&c, ipc2), 0);
 	assert_false(c.own_ipc);
 	jailconf_free(&c);
@@ -189,19 +208,32 @@ static void test_namespaces(void **state)
 static void test_state_round_trip(void **state)
 {
 	(void)state;
-	static const char *const p[] = {
-		"tag=db", "exec_start=/etc/init.d/rc 3", "exec_stop=/etc/init.d/rc 0",
-		"exec_prestop=logger bye", "stop_timeout=5", "login_flags=-p -f root",
-		"allow_mount=1", "allow_mount_tmpfs=1", "allow_chflags=1", "securelevel=0",
-		"children_max=7", "ip4=inherit", "allow_sysvipc=1", "rlimits=on",
-		"memoryuse=512M:log", "maxproc=100:deny", "openfiles=1024:deny", "cpuset=0",
-		"pseudoterminals=16:deny", NULL};
+	static const char *const p[] = {"tag=db",
+					"exec_start=/etc/init.d/rc 3",
+					"exec_stop=/etc/init.d/rc 0",
+					"exec_prestop=logger bye",
+					"stop_timeout=5",
+					"login_flags=-p -f root",
+					"allow_mount=1",
+					"allow_mount_tmpfs=1",
+					"allow_chflags=1",
+					"securelevel=0",
+					"children_max=7",
+					"ip4=inherit",
+					"allow_sysvipc=1",
+					"rlimits=on",
+					"memoryuse=512M:log",
+					"maxproc=100:deny",
+					"openfiles=1024:deny",
+					"cpuset=0",
+					"pseudoterminals=16:deny",
+					NULL};
 	struct jailconf c;
 	assert_int_equal(build(&c, p), 0);
 	c.log = strdup("/iocell/log/" UUID "-console.log");
 	struct runstate rs = {.uuid = UUID};
 	kv_init(&rs.kv);
-	rs_set(&rs, RS_JID, "3");   /* the runtime's own keys stay as they are */
+	rs_set(&rs, RS_JID, "3"); /* the runtime's own keys stay as they are */
 	jailconf_to_state(&c, &rs);
 	assert_string_equal(rs_get(&rs, "tag"), "db");
 	assert_string_equal(rs_get(&rs, "exec_poststop"), "none");
@@ -211,7 +243,7 @@ static void test_state_round_trip(void **state)
 	assert_string_equal(rs_get(&rs, RS_IPCNS), "host");
 	assert_string_equal(rs_get(&rs, RS_ROOT), c.root);
 	assert_string_equal(rs_get(&rs, RS_JID), "3");
-	assert_null(rs_get(&rs, "ip4_addr"));   /* start-only parts are not kept */
+	assert_null(rs_get(&rs, "ip4_addr")); /* start-only parts are not kept */
 
 	struct jailconf r;
 	assert_int_equal(jailconf_from_state(&r, &rs), 0);
@@ -267,8 +299,8 @@ static void test_state_defaults(void **state)
 	assert_string_equal(c.hostname, UUID);
 	assert_int_equal(c.stop_timeout, 30);
 	assert_int_equal(c.sec.securelevel, 2);
-	assert_false(c.own_net);   /* netns missing: the host's */
-	assert_true(c.own_ipc);    /* ipcns missing: its own */
+	assert_false(c.own_net); /* netns missing: the host's */
+	assert_true(c.own_ipc);  /* ipcns missing: its own */
 	assert_null(c.log);
 	assert_string_equal(c.root, "");
 	rs_free(&rs);
@@ -346,9 +378,9 @@ static void test_macs(void **state)
 	uint8_t a[6], b[6], a2[6], b2[6];
 	assert_int_equal(jc_mac_derive(UUID, 0, a, b), 0);
 	assert_int_equal(jc_mac_derive(UUID, 0, a2, b2), 0);
-	assert_memory_equal(a, a2, 6);   /* stable */
+	assert_memory_equal(a, a2, 6); /* stable */
 	assert_memory_equal(b, b2, 6);
-	assert_int_equal(a[0], 0x02);    /* locally administered, unicast */
+	assert_int_equal(a[0], 0x02); /* locally administered, unicast */
 	assert_int_equal(b[0], 0x02);
 	assert_int_equal(jc_mac_derive(UUID, 1, a2, b2), 0);
 	assert_memory_not_equal(a, a2, 6);
@@ -367,12 +399,9 @@ static void test_macs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_from_properties),
-		cmocka_unit_test(test_namespaces),
-		cmocka_unit_test(test_state_round_trip),
-		cmocka_unit_test(test_state_defaults),
-		cmocka_unit_test(test_invalid_stored_values),
+		cmocka_unit_test(test_defaults),       cmocka_unit_test(test_from_properties),
+		cmocka_unit_test(test_namespaces),     cmocka_unit_test(test_state_round_trip),
+		cmocka_unit_test(test_state_defaults), cmocka_unit_test(test_invalid_stored_values),
 		cmocka_unit_test(test_macs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

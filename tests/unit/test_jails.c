@@ -109,7 +109,8 @@ static void test_put_drop_owner(void **state)
 	jail_brief_free(b, n);
 	/* a damaged line is skipped, the rest is read */
 	char *f = index_file();
-	const char *bad = "garbage\n" U1 "\tok\t0\n" "not-a-uuid\tx\t0\n";
+	const char *bad = "garbage\n" U1 "\tok\t0\n"
+			  "not-a-uuid\tx\t0\n";
 	assert_int_equal(write_file_atomic(f, bad, strlen(bad), 0600), 0);
 	free(f);
 	assert_int_equal(index_get(&b, &n, &fresh), 0);

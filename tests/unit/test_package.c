@@ -24,9 +24,9 @@
 
 struct ent {
 	const char *name;
-	int type;          /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFBLK */
-	const char *data;  /* file content */
-	const char *link;  /* symlink target */
+	int type;         /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFBLK */
+	const char *data; /* file content */
+	const char *link; /* symlink target */
 };
 
 /* TMP/NAME: an xz tar of the entries. */
@@ -56,7 +56,10 @@ static char *make_pkg(const char *name, const struct ent *e, size_t n)
 	return path;
 }
 
-#define META {PACKAGE_META, AE_IFREG, "format=1\nrelease=bb\nrelease_guid=-\n", NULL}
+#define META                                                                           \
+	{                                                                              \
+		PACKAGE_META, AE_IFREG, "format=1\nrelease=bb\nrelease_guid=-\n", NULL \
+	}
 
 static void test_keyval(void **state)
 {
@@ -109,8 +112,8 @@ static void test_paths(void **state)
 static void test_head(void **state)
 {
 	(void)state;
-	const struct ent good[] = {META, {DELETED_LIST, AE_IFREG, "/etc/old\n", NULL},
-				   {"etc", AE_IFDIR, NULL, NULL}};
+	const struct ent good[] = {
+		META, {DELETED_LIST, AE_IFREG, "/etc/old\n", NULL}, {"etc", AE_IFDIR, NULL, NULL}};
 	char *file = make_pkg("good.tar.xz", good, 3);
 	struct package_head h;
 	assert_int_equal(package_read_head(file, &h), 0);
@@ -153,7 +156,8 @@ static void test_apply(void **state)
 	free(escape);
 	const struct ent e[] = {
 		META,
-		{DELETED_LIST, AE_IFREG, "/etc/old\n\n/var/\n/etc/retyped\n/escape/keep\n/nothere\n", NULL},
+		{DELETED_LIST, AE_IFREG,
+		 "/etc/old\n\n/var/\n/etc/retyped\n/escape/keep\n/nothere\n", NULL},
 		{"./etc", AE_IFDIR, NULL, NULL},
 		{"./etc/new", AE_IFREG, "new\n", NULL},
 		{"etc/retyped", AE_IFDIR, NULL, NULL},
@@ -206,7 +210,8 @@ static void test_refused(void **state)
 	char *outside = at("outside"), *evil = at("root/evil");
 	assert_int_equal(symlink(outside, evil), 0);
 	const struct ent dotdot[] = {{"../outside/x", AE_IFREG, "x", NULL}, {0}};
-	refused("dotdot.tar.xz", dotdot, "refusing package entry '../outside/x': it points outside");
+	refused("dotdot.tar.xz", dotdot,
+		"refusing package entry '../outside/x': it points outside");
 	char *abs = xasprintf("%s/outside/x", tmp);
 	const struct ent absolute[] = {{abs, AE_IFREG, "x", NULL}, {0}};
 	refused("abs.tar.xz", absolute, "it points outside the jail root");

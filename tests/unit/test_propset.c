@@ -70,9 +70,9 @@ static void test_set_plan(void **state)
 	struct kv set;
 	kv_init(&set);
 	kv_set(&set, "notes", "new notes");
-	kv_set(&set, "boot", "off");  /* the default already: no change */
+	kv_set(&set, "boot", "off");   /* the default already: no change */
 	kv_set(&set, "priority", "5"); /* unset, default 99 */
-	kv_set(&set, "tag", "www");   /* the same */
+	kv_set(&set, "tag", "www");    /* the same */
 	struct propset_plan pl;
 	propset_plan_build(j, &set, &pl);
 	assert_int_equal(pl.set.k.n, 2);
@@ -100,8 +100,8 @@ static void test_reset_values(void **state)
 	kv_init(&saved);
 	kv_set(&saved, "priority", "10");
 	reset_values(j, &saved, &want);
-	assert_string_equal(kv_get(&want, "priority"), "10"); /* the saved default */
-	assert_string_equal(kv_get(&want, "boot"), "off");    /* the built-in one */
+	assert_string_equal(kv_get(&want, "priority"), "10");     /* the saved default */
+	assert_string_equal(kv_get(&want, "boot"), "off");        /* the built-in one */
 	assert_string_equal(kv_get(&want, "exec_start"), "none"); /* no root to inspect */
 	/* identity, read-only, derived and create-time properties are kept */
 	assert_null(kv_get(&want, "tag"));

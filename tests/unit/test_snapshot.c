@@ -74,11 +74,9 @@ static void test_dependants(void **state)
 {
 	(void)state;
 	struct ztable t;
-	ztable_parse(&t, J "/" UB "\t" DS "@s1\tb\n"
-			 J "/" UB "/root\t" DS "/root@s1\tb\n"
-			 "tank/other\t" DS "/root@s2\t-\n"
-			 DS "\t-\ta\n"
-			 J "/" UA "x\t" DS "@s3\t-\n");
+	ztable_parse(&t, J "/" UB "\t" DS "@s1\tb\n" J "/" UB "/root\t" DS "/root@s1\tb\n"
+			   "tank/other\t" DS "/root@s2\t-\n" DS "\t-\ta\n" J "/" UA "x\t" DS
+			   "@s3\t-\n");
 	struct strv snaps, out;
 	sv_init(&snaps);
 	sv_init(&out);
@@ -140,11 +138,9 @@ static void test_txg_rows(void **state)
 	(void)state;
 	struct ztable g, t;
 	/* `zfs get -Hp createtxg` rows; order by txg, ties keep their order; 1000+ numeric */
-	ztable_parse(&g, DS "\tcreatetxg\t1200\t-\n"
-			 DS "@b\tcreatetxg\t999\t-\n"
-			 DS "/root\tcreatetxg\t5\t-\n"
-			 DS "@a\tcreatetxg\t1200\t-\n"
-			 "short\n");
+	ztable_parse(&g, DS "\tcreatetxg\t1200\t-\n" DS "@b\tcreatetxg\t999\t-\n" DS
+			    "/root\tcreatetxg\t5\t-\n" DS "@a\tcreatetxg\t1200\t-\n"
+			    "short\n");
 	txg_rows(&g, &t);
 	assert_int_equal(t.nrows, 4);
 	assert_string_equal(t.rows[0].v[0], DS "/root");
@@ -159,11 +155,9 @@ static void test_txg_rows(void **state)
 
 /* The txg rows of a jail with snapshots s1 (both datasets), s2 (both), s3 (the root only),
  * s4 (the jail dataset only), oldest first. */
-static const char *const JAIL_TXGS = DS "\t10\n" DS "/root\t11\n"
-				     DS "@s1\t20\n" DS "/root@s1\t20\n"
-				     DS "@s2\t30\n" DS "/root@s2\t30\n"
-				     DS "/root@s3\t40\n"
-				     DS "@s4\t50\n";
+static const char *const JAIL_TXGS = DS "\t10\n" DS "/root\t11\n" DS "@s1\t20\n" DS
+					"/root@s1\t20\n" DS "@s2\t30\n" DS "/root@s2\t30\n" DS
+					"/root@s3\t40\n" DS "@s4\t50\n";
 
 static void test_rollback_plan(void **state)
 {
@@ -213,17 +207,17 @@ static void test_promote_plan(void **state)
 {
 	(void)state;
 	struct ztable t;
-	ztable_parse(&t, DS "\t" J "/" UB "@ioc-clone-x\n"
-			 DS "/root\t" J "/" UB "/root@ioc-clone-x\n"
-			 DS "/data\t-\n"
-			 DS "/root/usr\ttank/iocell/base/r/usr@release\n");
+	ztable_parse(&t, DS "\t" J "/" UB "@ioc-clone-x\n" DS "/root\t" J "/" UB
+			    "/root@ioc-clone-x\n" DS "/data\t-\n" DS
+			    "/root/usr\ttank/iocell/base/r/usr@release\n");
 	struct promote_plan pl;
 	promote_plan_build(&t, J, &pl);
 	assert_int_equal(pl.todo.n, 2);
 	assert_string_equal(pl.todo.v[0], DS);
 	assert_string_equal(pl.todo.v[1], DS "/root");
 	assert_int_equal(pl.kept.n, 1);
-	assert_string_equal(pl.kept.v[0], DS "/root/usr (a clone of tank/iocell/base/r/usr@release)");
+	assert_string_equal(pl.kept.v[0],
+			    DS "/root/usr (a clone of tank/iocell/base/r/usr@release)");
 	promote_plan_free(&pl);
 	ztable_free(&t);
 }
@@ -232,9 +226,9 @@ static void test_snaplist_rows(void **state)
 {
 	(void)state;
 	struct ztable in, out;
-	ztable_parse(&in, DS "@s1\tMon Jan  1 10:00 2024\t1.2M\t0\n"
-			  DS "/root@s1\tMon Jan  1 10:00 2024\t80M\t12K\n"
-			  DS "@s2\tTue Jan  2 10:00 2024\t1.2M\t0\n");
+	ztable_parse(&in, DS "@s1\tMon Jan  1 10:00 2024\t1.2M\t0\n" DS
+			     "/root@s1\tMon Jan  1 10:00 2024\t80M\t12K\n" DS
+			     "@s2\tTue Jan  2 10:00 2024\t1.2M\t0\n");
 	snaplist_rows(&in, DS, &out);
 	assert_int_equal(out.nrows, 2);
 	assert_string_equal(out.rows[0].v[0], "s1");
@@ -248,10 +242,10 @@ static void test_snaplist_rows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ztable_parse),  cmocka_unit_test(test_names),
-		cmocka_unit_test(test_dependants),    cmocka_unit_test(test_snapremove_plan),
-		cmocka_unit_test(test_txg_rows),      cmocka_unit_test(test_rollback_plan),
-		cmocka_unit_test(test_promote_plan),  cmocka_unit_test(test_snaplist_rows),
+		cmocka_unit_test(test_ztable_parse), cmocka_unit_test(test_names),
+		cmocka_unit_test(test_dependants),   cmocka_unit_test(test_snapremove_plan),
+		cmocka_unit_test(test_txg_rows),     cmocka_unit_test(test_rollback_plan),
+		cmocka_unit_test(test_promote_plan), cmocka_unit_test(test_snaplist_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

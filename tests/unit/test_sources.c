@@ -55,20 +55,23 @@ static void mirror(char *got, const char *want)
 static void test_debian_mirror(void **state)
 {
 	(void)state;
-	mirror(debian_mirror_in_list("# deb http://commented.debian.org/debian bookworm main\n"
-				     "deb-src http://src.debian.org/debian bookworm main\n"
-				     "deb http://security.debian.org/debian-security bookworm-security main\n"
-				     "deb [arch=amd64 signed-by=/k.gpg] http://ftp.de.debian.org/debian/ bookworm main\n"
-				     "deb http://later.debian.org/debian bookworm main\n"),
+	mirror(debian_mirror_in_list(
+		       "# deb http://commented.debian.org/debian bookworm main\n"
+		       "deb-src http://src.debian.org/debian bookworm main\n"
+		       "deb http://security.debian.org/debian-security bookworm-security main\n"
+		       "deb [arch=amd64 signed-by=/k.gpg] http://ftp.de.debian.org/debian/ bookworm main\n"
+		       "deb http://later.debian.org/debian bookworm main\n"),
 	       "http://ftp.de.debian.org/debian/");
-	mirror(debian_mirror_in_list("deb [ trusted=yes ] https://m.debian.net/debian bookworm main\n"),
+	mirror(debian_mirror_in_list(
+		       "deb [ trusted=yes ] https://m.debian.net/debian bookworm main\n"),
 	       "https://m.debian.net/debian");
 	mirror(debian_mirror_in_list("deb http://archive.ubuntu.com/ubuntu jammy main\n"), NULL);
 	mirror(debian_mirror_in_list("deb ftp://ftp.debian.org/debian bookworm main\n"), NULL);
 	mirror(debian_mirror_in_list(""), NULL);
-	mirror(debian_mirror_in_deb822("Types: deb\n"
-				       "URIs: http://deb.debian.org/debian-ports http://ftp.fr.debian.org/debian\n"
-				       "Suites: bookworm\n"),
+	mirror(debian_mirror_in_deb822(
+		       "Types: deb\n"
+		       "URIs: http://deb.debian.org/debian-ports http://ftp.fr.debian.org/debian\n"
+		       "Suites: bookworm\n"),
 	       "http://ftp.fr.debian.org/debian");
 	mirror(debian_mirror_in_deb822("uris: https://deb.debian.org/debian\n"),
 	       "https://deb.debian.org/debian");
@@ -81,7 +84,8 @@ static void test_debootstrap_reason(void **state)
 {
 	(void)state;
 	char *r = debootstrap_reason("I: Retrieving InRelease\nE: Failed getting release file\n"
-				     "W: see the log\n", "/nonexistent");
+				     "W: see the log\n",
+				     "/nonexistent");
 	assert_string_equal(r, "Failed getting release file");
 	free(r);
 	/* the last E: line wins */

@@ -32,10 +32,7 @@ static int teardown(void **state)
 }
 
 /* TMP/REL, malloc'd. */
-static inline char *at(const char *rel)
-{
-	return xasprintf("%s/%s", tmp, rel);
-}
+static inline char *at(const char *rel) { return xasprintf("%s/%s", tmp, rel); }
 
 static inline void touch(const char *rel, const char *data)
 {
