@@ -207,11 +207,7 @@ PERMITTED: dict[tuple[str, str], str] = {
 _KNOWN_ROWS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("needs user namespace: the jail keeps the host's CAP_SYS_ADMIN "
      "(allow_set_hostname=1 by default), so capability checks pass",
-     ("proc_mtrr_write", "tioccons", "fifreeze"), SYSADMIN_CONFIGS),
-    ("needs /sys/firmware masked (as OCI runtimes do)",
-     ("sys_firmware_read",), ALL_CONFIGS),
-    ("needs nodev on the jail root (or a device allow-list): planted device nodes work",
-     ("planted_kmsg_open", "planted_blockdev_read"), ALL_CONFIGS),
+     ("tioccons", "fifreeze"), SYSADMIN_CONFIGS),
     ("needs user namespace (or no mount syscalls): allow_mount* grants the host's "
      "CAP_SYS_ADMIN with the mount calls unfiltered",
      ("mount_devtmpfs", "mount_proc_unmasked", "mount_sysfs_rw", "mount_cgroup_v1",
@@ -220,27 +216,11 @@ _KNOWN_ROWS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
       "remount_root", "remount_sys_rw", "remount_procsys_rw", "mount_setattr_procsys",
       "umount_proc_mask"),
      MOUNT_CONFIGS),
-    ("needs /sys/fs/cgroup read-only: ip4=inherit binds the host's /sys recursively and "
-     "makes only its top read-only",
-     ("sys_submounts_rw", "cgroup_release_agent", "cgroup_host_procs", "cgroup_own_limit"),
-     ("ip4_inherit",)),
     ("needs user namespace: allow_sysvipc=1 shares the host's IPC namespace with host uid 0",
      ("sysvipc_host_shm",), ("allow_sysvipc",)),
-    ("needs fd closing in exec: the caller's descriptors reach the jail process",
-     ("host_exec_fd_leak", "host_exec_fd_read"), ("default",)),
-    ("needs a terminal of the jail's own in exec: a process left behind keeps the "
-     "caller's terminal and reads what is typed next",
-     ("host_exec_tty_linger",), ("default",)),
-    ("needs regular-file-only, non-blocking, size-limited reads of jail files in exec -u",
-     ("host_exec_user_passwd_fifo", "host_exec_user_group_fifo",
-      "host_exec_user_passwd_devzero"), ("default",)),
     ("needs user namespace (or a jail tree closed to other host users): a setuid-root "
      "binary planted in the jail runs as host root for any host user",
      ("host_setuid_for_host_user",), ("default",)),
-    ("needs basejail clones mounted without following the jail's symlinks",
-     ("host_basejail_base_symlink",), ("basejail",)),
-    ("needs RESOLVE_NO_SYMLINKS for fstab destinations: DEST follows symlinks in the jail",
-     ("host_fstab_dest_symlink",), ("default",)),
 ]
 
 KNOWN_ESCAPES: dict[tuple[str, str], str] = {
