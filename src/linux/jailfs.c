@@ -354,6 +354,57 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 	return rc;
 }
 
+/* jailfs_fstab_devices: the device nodes of the "dev" entries. */
+static struct devrule *g_devs;
+static size_t g_ndevs;
+#define FSTAB_DEVS_MAX 256
+
+static void add_dev(const struct stat *st)
+{
+	if ((!S_ISCHR(st->st_mode) && !S_ISBLK(st->st_mode)) || g_ndevs >= FSTAB_DEVS_MAX)
+		return;
+	g_devs = xrealloc(g_devs, (g_ndevs + 1) * sizeof(*g_devs));
+	g_devs[g_ndevs++] = (struct devrule){.type = S_ISBLK(st->st_mode) ? 'b' : 'c',
+					     .major_lo = major(st->st_rdev),
+					     .major_hi = major(st->st_rdev),
+					     .minor = (int)minor(st->st_rdev)};
+}
+
+static int collect_devs(int rootfd, const struct fstab_entry *e)
+{
+	(void)rootfd;
+	struct stat st;
+	if (!e->o.dev || stat(e->src, &st) < 0)
+		return 0; /* a missing source is reported when it is mounted */
+	add_dev(&st);
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	DIR *d = opendir(e->src);
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			add_dev(&st);
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+int jailfs_fstab_devices(const struct jailfs_opts *o, struct devrule **rules, size_t *n)
+{
+	g_devs = NULL;
+	g_ndevs = 0;
+	int rc = fstab_each(-1, o, FSTAB_ALL, collect_devs);
+	*rules = g_devs;
+	*n = g_ndevs;
+	g_devs = NULL;
+	if (rc < 0) {
+		free(*rules);
+		*rules = NULL;
+		*n = 0;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
 static int fstab_target_missing(int rootfd, const struct fstab_entry *e)
 {
 	return exists_beneath(rootfd, e->inside, NULL) ? 0 : 1;

@@ -134,10 +134,7 @@ int jstdio_open(struct jstdio *io, int rootfd, bool console)
 		 * stderr, else its stdin when that is open for writing: the echo of what is
 		 * typed), nowhere when there is none */
 		int acc = fcntl(0, F_GETFL) & O_ACCMODE;
-		io->tty_out = console || io->tty[1] ? 1
-			      : io->tty[2]	    ? 2
-			      : acc != O_RDONLY     ? 0
-						    : -1;
+		io->tty_out = console || io->tty[1] ? 1 : io->tty[2] ? 2 : acc != O_RDONLY ? 0 : -1;
 		struct winsize ws;
 		for (int i = 0; i < 3; i++)
 			if (isatty(i) && ioctl(i, TIOCGWINSZ, &ws) == 0) {
@@ -369,7 +366,7 @@ int jstdio_relay(struct jstdio *io, pid_t child)
 				if (q->len == 0 && !in_open && in_dst == &io->in_w)
 					close_fd(&io->in_w);
 			} else if (fdp[k]) {
-				int to = fdp[k] == &io->out_r ? 1
+				int to = fdp[k] == &io->out_r   ? 1
 					 : fdp[k] == &io->err_r ? 2
 								: io->tty_out;
 				bool failed = false;

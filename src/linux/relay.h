@@ -16,8 +16,8 @@ struct jstdio {
 	int child[3];      /* what the command gets as 0, 1, 2 */
 	int slave, master; /* the jail's pseudo-terminal, -1 without */
 	int in_w, out_r, err_r; /* iocell's ends of the pipes, -1 without */
-	int tty_out;            /* the caller's descriptor the terminal's output goes to (-1: none) */
-	bool raw;               /* the caller's terminal is in raw mode (saved: how it was) */
+	int tty_out; /* the caller's descriptor the terminal's output goes to (-1: none) */
+	bool raw;    /* the caller's terminal is in raw mode (saved: how it was) */
 	struct termios saved;
 	bool sigs_blocked; /* the forwarded signals are blocked (oldmask: as they were) */
 	sigset_t oldmask;
