@@ -58,11 +58,23 @@ int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+static char *read_regular_fd(int fd, size_t max, size_t *len);
+
 char *read_regular_at(int dirfd, const char *rel, size_t max, size_t *len)
 {
 	int fd = open_nofollow(dirfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return NULL;
+	return fd < 0 ? NULL : read_regular_fd(fd, max, len);
+}
+
+char *read_regular_beneath(int rootfd, const char *path, size_t max, size_t *len)
+{
+	int fd = open_beneath(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	return fd < 0 ? NULL : read_regular_fd(fd, max, len);
+}
+
+/* read_regular_at's checks and read on the open fd (closed here). */
+static char *read_regular_fd(int fd, size_t max, size_t *len)
+{
 	struct stat st;
 	int e = fstat(fd, &st) < 0           ? errno
 		: !S_ISREG(st.st_mode)       ? EFTYPE_NOTREG

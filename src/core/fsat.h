@@ -33,6 +33,10 @@ int write_all(int fd, const void *buf, size_t n);
  * (larger than max), or what open/read said. */
 #define EFTYPE_NOTREG EMEDIUMTYPE
 char *read_regular_at(int dirfd, const char *rel, size_t max, size_t *len);
+/* The same with the symlinks on the way resolved inside rootfd (open_beneath), for files
+ * whose distributions make them symlinks (etc/os-release -> ../usr/lib/os-release) and
+ * that iocell reads only from a stopped jail's tree. */
+char *read_regular_beneath(int rootfd, const char *path, size_t max, size_t *len);
 /* What read_regular_at's errno means, for a message ("is not a regular file"...). */
 const char *read_regular_why(int err);
 

@@ -38,11 +38,11 @@ const size_t dev_default_nrules = sizeof(dev_default_rules) / sizeof(dev_default
 size_t dev_bpf_build(const struct devrule *rules, size_t n, struct bpf_insn *out, size_t max)
 {
 	size_t k = 0;
-#define EMIT(x)                          \
-	do {                             \
-		if (k >= max)            \
-			return 0;        \
-		out[k++] = (x);          \
+#define EMIT(x)                   \
+	do {                      \
+		if (k >= max)     \
+			return 0; \
+		out[k++] = (x);   \
 	} while (0)
 	EMIT(INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0));
 	EMIT(INSN(BPF_ALU | BPF_AND | BPF_K, BPF_REG_2, 0, 0, 0xffff));
@@ -91,8 +91,12 @@ int dev_bpf_eval(const struct bpf_insn *prog, size_t n, unsigned access_type, un
 				return -1;
 			r[in->dst_reg] = ctx[in->off / 4];
 			break;
-		case BPF_ALU | BPF_AND | BPF_K: r[in->dst_reg] = (uint32_t)(r[in->dst_reg] & imm); break;
-		case BPF_ALU64 | BPF_MOV | BPF_K: r[in->dst_reg] = (uint64_t)(int64_t)in->imm; break;
+		case BPF_ALU | BPF_AND | BPF_K:
+			r[in->dst_reg] = (uint32_t)(r[in->dst_reg] & imm);
+			break;
+		case BPF_ALU64 | BPF_MOV | BPF_K:
+			r[in->dst_reg] = (uint64_t)(int64_t)in->imm;
+			break;
 		case BPF_JMP | BPF_JNE | BPF_K:
 			if (r[in->dst_reg] != imm)
 				pc += (size_t)in->off;
@@ -112,10 +116,7 @@ int dev_bpf_eval(const struct bpf_insn *prog, size_t n, unsigned access_type, un
 	return -1; /* fell off the end */
 }
 
-static long bpf_call(int cmd, union bpf_attr *a)
-{
-	return syscall(SYS_bpf, cmd, a, sizeof(*a));
-}
+static long bpf_call(int cmd, union bpf_attr *a) { return syscall(SYS_bpf, cmd, a, sizeof(*a)); }
 
 int dev_bpf_attach(const char *dir, const struct devrule *rules, size_t n)
 {

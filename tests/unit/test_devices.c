@@ -25,6 +25,7 @@
 
 #include "core/util.h"
 #include "linux/devices.h"
+#include "linux/jailfs.h"
 
 #define CHAR(access) (((unsigned)(access) << 16) | BPF_DEVCG_DEV_CHAR)
 #define BLOCK(access) (((unsigned)(access) << 16) | BPF_DEVCG_DEV_BLOCK)
@@ -57,8 +58,8 @@ static void test_default_list(void **state)
 	assert_int_equal(eval_default(CHAR(RW), 135, 0), 0);
 	assert_int_equal(eval_default(CHAR(RW), 144, 0), 0);
 	/* what must never open: mem, kmem, port, kmsg, the console, tty0, a disk, fuse */
-	static const unsigned no[][2] = {{1, 1}, {1, 2}, {1, 4}, {1, 11}, {5, 1},
-					 {4, 0}, {1, 0}, {10, 229}, {0, 0}, {1, 6}};
+	static const unsigned no[][2] = {{1, 1}, {1, 2}, {1, 4},    {1, 11}, {5, 1},
+					 {4, 0}, {1, 0}, {10, 229}, {0, 0},  {1, 6}};
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		assert_int_equal(eval_default(CHAR(RW), no[i][0], no[i][1]), 0);
 	assert_int_equal(eval_default(BLOCK(RW), 8, 0), 0);
@@ -169,11 +170,44 @@ static void test_kernel_attach(void **state)
 	assert_int_equal(opens_in(g_cg, paths), 7);
 }
 
+/* fstab options: ro|rw and dev|nodev (nodev unless said), anything else refused. */
+static void test_fstab_options(void **state)
+{
+	(void)state;
+	char src[64], dst[64], err[256];
+	struct fstab_opts o;
+	assert_int_equal(fstab_parse_line("/a /b bind rw", src, 64, dst, 64, &o, err, 256), 1);
+	assert_false(o.ro);
+	assert_false(o.dev);
+	assert_string_equal(src, "/a");
+	assert_string_equal(dst, "/b");
+	assert_int_equal(fstab_parse_line("/a /b nullfs ro 0 0", src, 64, dst, 64, &o, err, 256),
+			 1);
+	assert_true(o.ro);
+	assert_false(o.dev);
+	assert_int_equal(
+		fstab_parse_line("/dev/dri /dev/dri bind rw,dev", src, 64, dst, 64, &o, err, 256),
+		1);
+	assert_true(o.dev);
+	assert_false(o.ro);
+	assert_int_equal(
+		fstab_parse_line("/a /b bind ro,dev,nodev", src, 64, dst, 64, &o, err, 256), 1);
+	assert_true(o.ro);
+	assert_false(o.dev); /* the last one counts */
+	assert_int_equal(fstab_parse_line("  # comment", src, 64, dst, 64, &o, err, 256), 0);
+	assert_int_equal(fstab_parse_line("/a /b bind rw,suid", src, 64, dst, 64, &o, err, 256),
+			 -1);
+	assert_non_null(strstr(err, "suid"));
+	assert_int_equal(fstab_parse_line("/a b bind rw", src, 64, dst, 64, &o, err, 256), -1);
+	assert_int_equal(fstab_parse_line("/a /b tmpfs rw", src, 64, dst, 64, &o, err, 256), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_list),
 		cmocka_unit_test(test_extra_rules),
+		cmocka_unit_test(test_fstab_options),
 		cmocka_unit_test_teardown(test_kernel_attach, cleanup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
