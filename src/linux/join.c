@@ -237,6 +237,10 @@ void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jai
 		child_fail(errfd);
 	if (lim_rlimits_self(lim) < 0) /* limits: the jail's rlimits */
 		child_fail(errfd);
+	/* the jail's terminal becomes the user's (programs open /dev/tty) */
+	for (int i = 0; sp->jail_tty && u.uid != 0 && i < 3; i++)
+		if (isatty(i) && fchown(i, u.uid, (gid_t)-1) == 0)
+			break;
 	if (setgroups((size_t)u.ngroups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
 	    setresuid(u.uid, u.uid, u.uid) < 0) {
 		ioc_err("cannot become user %s in the jail: %s", who, strerror(errno));
@@ -396,6 +400,9 @@ static int spawn_relayed(const struct runstate *rs, struct joining *jn, int err_
 		return -1;
 	}
 	jn->io = &io;
+	struct spawn sp = *jn->sp;
+	sp.jail_tty = io.master >= 0;
+	jn->sp = &sp;
 	pid_t c1 = exec_vfork(jn);
 	jstdio_close_child(&io);
 	if (c1 < 0) {

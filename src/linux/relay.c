@@ -114,6 +114,13 @@ int jstdio_open(struct jstdio *io, int rootfd, bool console)
 	stdio_fill();
 	for (int i = 0; i < 3; i++)
 		io->tty[i] = console || isatty(i);
+	/* in the background of the caller's shell: the terminal is not ours to read or to
+	 * put in raw mode (that would stop us, SIGTTIN/SIGTTOU); the command's stdin is then
+	 * an empty pipe */
+	pid_t fg = io->tty[0] && !console ? tcgetpgrp(0) : -1; /* -1: not our controlling tty */
+	bool background = fg > 0 && fg != getpgrp();
+	if (background)
+		io->tty[0] = false;
 	bool want_pty = io->tty[0] || io->tty[1] || io->tty[2];
 	if (want_pty) {
 		io->master = rootfd >= 0 ? jail_pty(rootfd, &io->slave) : -1;
@@ -150,6 +157,10 @@ int jstdio_open(struct jstdio *io, int rootfd, bool console)
 		int *ours = i == 0 ? &io->in_w : i == 1 ? &io->out_r : &io->err_r;
 		if (pipe_ends(ours, &io->child[i], i != 0) < 0)
 			return -1;
+	}
+	if (background) {
+		close(io->in_w); /* EOF at once */
+		io->in_w = -1;
 	}
 	/* The caller's terminal goes raw: line editing, echo and signal keys are the
 	 * jail's terminal's business. */

@@ -201,6 +201,54 @@ def test_exec_interactive_terminal(jail):
     assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 128 + signal.SIGINT, (st, text)
 
 
+def test_exec_user_owns_the_jails_terminal(jail):
+    """exec -u on a terminal: the jail's terminal is the user's (as login makes it), so
+    programs that open /dev/tty work."""
+    ioc("start", "hd")
+    st, text = _pty_run([iocell_bin(), "exec", "-u", "nobody", "hd", "sh", "-c",
+                         "echo to-tty > /dev/tty && echo tty-ok; stat -c %u /proc/self/fd/0"])
+    assert "to-tty" in text and "tty-ok" in text and "65534" in text, text
+    assert os.WEXITSTATUS(st) == 0
+
+
+def test_exec_in_the_background_of_a_terminal(jail):
+    """Started in the background of a shell on a terminal, exec neither reads the
+    terminal nor changes its mode (either would stop it): the command's stdin is empty."""
+    ioc("start", "hd")
+    pid, fd = pty.fork()
+    if pid == 0:  # a shell's background job: a process group that is not the terminal's
+        try:
+            child = os.fork()
+            if child == 0:
+                os.setpgid(0, 0)
+                os.execv(iocell_bin(), [iocell_bin(), "exec", "hd", "sh", "-c",
+                                        "cat; echo done-$?"])
+            _, st = os.waitpid(child, os.WUNTRACED)
+            os._exit(99 if os.WIFSTOPPED(st) else os.waitstatus_to_exitcode(st) & 0xff)
+        finally:
+            os._exit(98)
+    buf = b""
+    end = time.monotonic() + 20
+    st = None
+    while time.monotonic() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                buf += os.read(fd, 4096)
+            except OSError:
+                pass
+        done, w = os.waitpid(pid, os.WNOHANG)
+        if done:
+            st = w
+            break
+    os.close(fd)
+    if st is None:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail(f"exec in the background did not end: {buf!r}")
+    assert os.WEXITSTATUS(st) == 0, (st, buf)
+    assert b"done-0" in buf
+
+
 def test_console_descriptors(jail):
     """console: the login shell's descriptors are the jail's terminal only."""
     ioc("start", "hd")
