@@ -228,6 +228,28 @@ struct inq {
 	size_t off, len;
 };
 
+/* write_all to a descriptor of the caller's, which may be non-blocking (a file
+ * description shared with a program that set O_NONBLOCK): wait for room then. */
+static int write_caller(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pf = {.fd = fd, .events = POLLOUT};
+			if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+				return -1;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* Copy what is there on from (non-blocking) to the caller's descriptor to, at most max
  * bytes.  0: more may come; 1: from is at its end (or to failed: *to_failed). */
 static int pump(int from, int to, size_t max, bool *to_failed)
@@ -242,7 +264,7 @@ static int pump(int from, int to, size_t max, bool *to_failed)
 			return 0;
 		if (k <= 0)
 			return 1; /* EOF, or EIO: the pty's last slave is closed */
-		if (to >= 0 && write_all(to, buf, (size_t)k) < 0) {
+		if (to >= 0 && write_caller(to, buf, (size_t)k) < 0) {
 			*to_failed = true;
 			return 1;
 		}
