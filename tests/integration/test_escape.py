@@ -31,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pty
+import re
 import secrets
 import select
 import signal
@@ -1237,22 +1238,19 @@ def test_host_console_fd_leak(host_attempt, shared, secret, default_jail, host_g
     finally:
         os.close(dfd)
     buf = b""
-
-    def read_for(t):
-        nonlocal buf
-        end = time.monotonic() + t
-        while time.monotonic() < end:
-            r, _, _ = select.select([fd], [], [], 0.1)
-            if r:
+    typed = False
+    try:
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not re.search(rb"(?m)^(BLOCKED|ESCAPED|ERROR) ",
+                                                       buf.replace(b"\r", b"")):
+            if not typed and b"# " in buf:  # the login shell's prompt
+                os.write(fd, b"/probe list_fds; exit\n")
+                typed = True
+            if select.select([fd], [], [], 0.1)[0]:
                 try:
                     buf += os.read(fd, 4096)
                 except OSError:
-                    return
-
-    try:
-        read_for(1.0)
-        os.write(fd, b"/probe list_fds; exit\n")
-        read_for(3.0)
+                    break
     finally:
         os.close(fd)
         os.waitpid(pid, 0)
