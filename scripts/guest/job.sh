@@ -1,0 +1,54 @@
+#!/bin/bash
+# guest/job.sh: the guest test tier's job, run INSIDE the guest by iocell-guest-job.service
+# (scripts/guest/run.sh copies it into the job share, /run/iocell-job, with job.env).
+#
+# Mounts the host's repository (9p tag iocell-repo, read-only) at the same absolute path as
+# on the host, makes sure kernel ZFS is loaded, prints the platform's facts and runs
+# scripts/integration.sh (pytest in a private network namespace) against the repository's
+# build-asan/iocell, with the JUnit XML and the full output in /run/iocell-job/results.
+# Exits with pytest's status.
+set -euo pipefail
+
+job=/run/iocell-job
+results=$job/results
+say() { echo "guest job: $*"; }
+die() { echo "guest job: error: $*" >&2; exit 99; }
+
+# shellcheck source=/dev/null
+. "$job/job.env" # REPO, PYTEST_ARGS (array), exported test knobs
+mkdir -p "$results"
+
+mkdir -p "$REPO"
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 iocell-repo "$REPO" \
+    || die "cannot mount the repository share (9p tag iocell-repo) on $REPO"
+trap 'cd /; umount "$REPO" 2>/dev/null || true' EXIT
+
+modprobe zfs || die "modprobe zfs failed"
+[ -c /dev/zfs ] || die "no /dev/zfs after modprobe zfs"
+
+say "platform:"
+{
+    echo "  kernel        $(uname -r)"
+    echo "  PID 1         $(cat /proc/1/comm) ($(systemctl --version | head -n 1))"
+    echo "  system state  $(systemctl is-system-running 2>/dev/null || true)"
+    echo "  /sys/fs/cgroup $(stat -f -c %T /sys/fs/cgroup) (controllers: $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null))"
+    echo "  our cgroup    $(cat /proc/self/cgroup)"
+    echo "  ZFS           $(zfs version 2>&1 | tr '\n' ' ')"
+    echo "  CPUs, memory  $(nproc), $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo)"
+    echo "  repository    $REPO ($(findmnt -n -o FSTYPE,OPTIONS "$REPO"))"
+} | tee "$results/platform.txt"
+
+# The tests must not write into the (read-only) repository.
+export PYTHONDONTWRITEBYTECODE=1
+cd "$REPO"
+say "starting the integration suite after $(cut -d' ' -f1 /proc/uptime) s of uptime"
+start=$(date +%s)
+set +e
+bash scripts/integration.sh -p no:cacheprovider --junitxml="$results/junit.xml" \
+    -o junit_suite_name=guest "${PYTEST_ARGS[@]}" 2>&1 | tee "$results/pytest.log"
+rc=${PIPESTATUS[0]}
+set -e
+say "suite finished with status $rc in $(( $(date +%s) - start )) s"
+echo "$(( $(date +%s) - start ))" > "$results/suite-seconds"
+sync
+exit "$rc"

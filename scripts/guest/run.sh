@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# guest/run.sh: the guest test tier. Runs the integration suite inside a Debian bookworm
+# guest with OpenZFS 2.3 kernel modules and systemd as PID 1 on a pure cgroup v2 tree, under
+# QEMU's emulator (TCG), as root. The host's builds are used as they are: build/ and
+# build-asan/ must exist (scripts/test.sh makes them).
+#
+#   bash scripts/guest/run.sh [PYTEST ARGS...]      e.g.  bash scripts/guest/run.sh -k smoke
+#
+# 1. scripts/guest/build.sh builds or reuses the guest (build-guest/: kernel, initramfs,
+#    root.img), rebuilding only what changed.
+# 2. A job folder (shared with the guest over 9p as "iocell-job", read-write) gets job.sh
+#    and job.env (the repository's path, the pytest arguments, the test knobs). The
+#    repository is shared read-only as "iocell-repo" and mounted at the same absolute path
+#    inside the guest.
+# 3. QEMU boots the guest (both CPUs, root.img as a throw-away snapshot, no network device);
+#    systemd starts iocell-guest-job.service, which runs job.sh (pytest via
+#    scripts/integration.sh in a private network namespace) and powers the guest off.
+#    The guest's console is printed here live, each line prefixed "guest| ".
+# 4. The results land in build-guest/results/ (junit.xml, pytest.log, console.log,
+#    platform.txt); the exit status is pytest's (0 passed, 1 tests failed, ...), or
+#    124 when the guest ran past IOCELL_GUEST_TIMEOUT (then QEMU is killed), or
+#    125 when the guest ended without a result (boot or job failure) or could not be built.
+#
+# Env: IOCELL_GUEST_TIMEOUT (seconds for the whole guest run, default 3000),
+#      IOCELL_GUEST_MEM (MiB, default 4096), IOCELL_GUEST_CPUS (default: the host's, max 4),
+#      IOCELL_GUEST_DIR (see build.sh), and the test knobs passed on to the guest:
+#      IOCELL_SLOW, IOCELL_TEST_TIMEOUT, IOCELL_TEST_KEEP, IOCELL_TEST_DEBIAN_MIRROR,
+#      ASAN_OPTIONS, UBSAN_OPTIONS.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+out=${IOCELL_GUEST_DIR:-$repo/build-guest}
+
+log() { echo "guest run: $*" >&2; }
+die() { echo "guest run: error: $*" >&2; exit 125; }
+now() { date +%s; }
+
+[ "$(id -u)" -eq 0 ] || die "must run as root"
+for b in build/iocell build/iocell-init build-asan/iocell; do
+    [ -x "$repo/$b" ] || die "$repo/$b is not built (bash scripts/test.sh builds it; or meson/ninja as test.sh does)"
+done
+
+timeout_s=${IOCELL_GUEST_TIMEOUT:-3000}
+mem=${IOCELL_GUEST_MEM:-4096}
+cpus=${IOCELL_GUEST_CPUS:-$(nproc)}
+[ "$cpus" -le 4 ] || cpus=4
+[[ $timeout_s =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ && $cpus =~ ^[0-9]+$ ]] \
+    || die "IOCELL_GUEST_TIMEOUT, IOCELL_GUEST_MEM and IOCELL_GUEST_CPUS must be whole numbers"
+
+t0=$(now)
+bash "$here/build.sh" || die "building the guest failed (scripts/guest/build.sh, see above)"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+for f in vmlinuz initrd.img root.img guest.env; do
+    [ -s "$out/$f" ] || die "$out/$f missing after build.sh"
+done
+t_built=$(now)
+
+# ---- the job folder (removed at exit; results copied out first)
+qpid= tpid= job=
+cleanup() {
+    if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
+        log "stopping QEMU (pid $qpid)"
+        kill "$qpid" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$qpid" 2>/dev/null || break; sleep 1; done
+        kill -9 "$qpid" 2>/dev/null || true
+    fi
+    if [ -n "$tpid" ]; then kill "$tpid" 2>/dev/null || true; fi
+    if [ -n "$job" ]; then rm -rf "$job"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+job=$(mktemp -d "$out/job.XXXXXX")
+chmod 0755 "$job"
+mkdir -p "$job/results"
+install -m 0755 "$here/job.sh" "$job/job.sh"
+{
+    printf 'REPO=%q\n' "$repo"
+    printf 'PYTEST_ARGS=('; [ $# -eq 0 ] || printf '%q ' "$@"; printf ')\n'
+    for v in IOCELL_SLOW IOCELL_TEST_TIMEOUT IOCELL_TEST_KEEP IOCELL_TEST_DEBIAN_MIRROR \
+        ASAN_OPTIONS UBSAN_OPTIONS; do
+        [ -z "${!v+x}" ] || printf 'export %s=%q\n' "$v" "${!v}"
+    done
+} > "$job/job.env"
+: > "$job/console.log"
+
+# ---- boot
+# shellcheck disable=SC1091
+. "$out/guest.env"
+qemu=(
+    qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem"
+    -nodefaults -no-user-config -display none -monitor none -no-reboot
+    -serial "file:$job/console.log"
+    -kernel "$out/vmlinuz" -initrd "$out/initrd.img"
+    -append "root=/dev/vda console=ttyS0 panic=-1 quiet loglevel=4 systemd.show_status=error iocell.job"
+    -drive "file=$out/root.img,format=raw,if=virtio,snapshot=on,cache=unsafe"
+    -virtfs "local,path=$repo,mount_tag=iocell-repo,security_model=none,readonly=on"
+    -virtfs "local,path=$job,mount_tag=iocell-job,security_model=none"
+    -device virtio-rng-pci
+)
+log "booting the guest (kernel $KVER, OpenZFS $ZFS_VERSION, $cpus CPUs, $mem MiB, TCG; timeout ${timeout_s} s)"
+"${qemu[@]}" > "$job/qemu.log" 2>&1 < /dev/null &
+qpid=$!
+# The console, live (tail ends by itself when QEMU is gone).
+tail -n +1 -F --pid="$qpid" "$job/console.log" 2>/dev/null | sed -u 's/\r$//; s/^/guest| /' &
+tpid=$!
+
+timed_out=0
+deadline=$((t_built + timeout_s))
+while kill -0 "$qpid" 2>/dev/null; do
+    if [ "$(now)" -ge "$deadline" ]; then
+        timed_out=1
+        log "the guest ran past ${timeout_s} s (IOCELL_GUEST_TIMEOUT): killing QEMU (pid $qpid)"
+        kill "$qpid" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$qpid" 2>/dev/null || break; sleep 1; done
+        kill -9 "$qpid" 2>/dev/null || true
+        break
+    fi
+    sleep 1
+done
+qrc=0
+wait "$qpid" || qrc=$?
+qpid=
+wait "$tpid" 2>/dev/null || true
+tpid=
+t_end=$(now)
+
+# ---- results
+rm -rf "$out/results"
+mkdir -p "$out/results"
+cp -a "$job/results/." "$out/results/" 2>/dev/null || true
+cp "$job/console.log" "$job/qemu.log" "$out/results/" 2>/dev/null || true
+
+if [ "$qrc" -ne 0 ] && [ "$timed_out" = 0 ]; then
+    log "QEMU exited with status $qrc:"
+    sed 's/^/  /' "$job/qemu.log" >&2
+fi
+suite_s=$(cat "$out/results/suite-seconds" 2>/dev/null || echo "?")
+log "times: build/check ${t_built}-${t0} = $((t_built - t0)) s, guest run $((t_end - t_built)) s (suite ${suite_s} s)"
+log "results in $out/results (junit.xml, pytest.log, console.log)"
+if [ "$timed_out" = 1 ]; then
+    exit 124
+fi
+if [ ! -s "$job/status" ]; then
+    log "error: the guest powered off without a job status (see $out/results/console.log)"
+    exit 125
+fi
+rc=$(cat "$job/status")
+[[ $rc =~ ^[0-9]+$ ]] || { log "error: bad job status '$rc'"; exit 125; }
+if [ "$rc" = 99 ]; then
+    log "error: the guest job failed before the suite could run (see above)"
+    exit 125
+fi
+log "guest suite exit status: $rc"
+exit "$rc"
