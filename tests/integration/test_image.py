@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import RELEASES_DS, datasets, ioc, iocell_bin, parse_uuid, snapshots, zfs, zfs_exists, zfs_get
+from helpers import RELEASES_DS, datasets, destroy_dataset, ioc, iocell_bin, parse_uuid, snapshots, zfs, zfs_exists, zfs_get
 
 
 def jail_root(mountroot, uuid) -> Path:
@@ -517,6 +517,7 @@ def test_import_of_a_foreign_stream_is_refused_and_leaves_nothing(release, jails
         assert r.returncode == 1 and "not an iocell jail export" in r.stderr
         assert jail_uuids(jails_ds) == before
     finally:
-        zfs("destroy", "-r", f"{pool}/plainfs")
+        # zfs-fuse may call the fresh dataset busy for a moment: the helper retries
+        assert destroy_dataset(f"{pool}/plainfs"), f"could not destroy {pool}/plainfs"
         img.unlink()
         (Path(mountroot) / "images" / f"{fake}.sha256").unlink()
