@@ -321,7 +321,9 @@ configure_root() {
     # A host, booted by systemd, that runs the test job and powers off.
     echo iocell-guest > "$root/etc/hostname"
     printf '127.0.0.1\tlocalhost\n127.0.1.1\tiocell-guest\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
-    printf '/dev/vda\t/\text4\trw,noatime,errors=remount-ro\t0\t1\n' > "$root/etc/fstab"
+    # /tmp on tmpfs as on Debian 13 and most systemd hosts (the suite's pool files live
+    # there: no emulated disk I/O for them)
+    printf '/dev/vda\t/\text4\trw,noatime,errors=remount-ro\t0\t1\ntmpfs\t/tmp\ttmpfs\tmode=1777,strictatime,nosuid,nodev,size=60%%\t0\t0\n' > "$root/etc/fstab"
     : > "$root/etc/machine-id"   # systemd makes a fresh one at every boot (root is a snapshot)
     chroot "$root" passwd -d root > /dev/null
     # Boot-time trimming: nothing here needs a login prompt, timers or network waits.

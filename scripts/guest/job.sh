@@ -2,7 +2,7 @@
 # guest/job.sh: the guest test tier's job, run INSIDE the guest by iocell-guest-job.service
 # (scripts/guest/run.sh copies it into the job share, /run/iocell-job, with job.env).
 #
-# Mounts the host's repository (9p tag iocell-repo, read-only) at the same absolute path as
+# Unpacks the host's repository (sources and builds, repo.tar) at the same absolute path as
 # on the host, makes sure kernel ZFS is loaded, prints the platform's facts and runs
 # scripts/integration.sh (pytest in a private network namespace) against the repository's
 # build-asan/iocell, with the JUnit XML and the full output in /run/iocell-job/results.
@@ -18,10 +18,10 @@ die() { echo "guest job: error: $*" >&2; exit 99; }
 . "$job/job.env" # REPO, PYTEST_ARGS (array), exported test knobs
 mkdir -p "$results"
 
+case $REPO in /?*) ;; *) die "bad repository path '$REPO' in job.env";; esac
+[ ! -e "$REPO" ] || die "$REPO already exists in the guest"
 mkdir -p "$REPO"
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 iocell-repo "$REPO" \
-    || die "cannot mount the repository share (9p tag iocell-repo) on $REPO"
-trap 'cd /; umount "$REPO" 2>/dev/null || true' EXIT
+tar -C "$REPO" -xf "$job/repo.tar" || die "cannot unpack the repository into $REPO"
 
 modprobe zfs || die "modprobe zfs failed"
 [ -c /dev/zfs ] || die "no /dev/zfs after modprobe zfs"
@@ -35,16 +35,24 @@ say "platform:"
     echo "  our cgroup    $(cat /proc/self/cgroup)"
     echo "  ZFS           $(zfs version 2>&1 | tr '\n' ' ')"
     echo "  CPUs, memory  $(nproc), $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo)"
-    echo "  repository    $REPO ($(findmnt -n -o FSTYPE,OPTIONS "$REPO"))"
+    echo "  repository    $REPO (a copy on $(findmnt -n -o FSTYPE -T "$REPO"))"
+    echo "  /tmp          $(findmnt -n -o FSTYPE,OPTIONS -T /tmp)"
 } | tee "$results/platform.txt"
 
-# The tests must not write into the (read-only) repository.
-export PYTHONDONTWRITEBYTECODE=1
+# How the boot went (for trimming it): into the results, not onto the console.
+{
+    systemd-analyze time 2>&1 || true
+    echo
+    systemd-analyze critical-chain iocell-guest-job.service 2>&1 || true
+    echo
+    systemd-analyze blame 2>&1 | head -n 25 || true
+} > "$results/boot.txt"
+
 cd "$REPO"
 say "starting the integration suite after $(cut -d' ' -f1 /proc/uptime) s of uptime"
 start=$(date +%s)
 set +e
-bash scripts/integration.sh -p no:cacheprovider --junitxml="$results/junit.xml" \
+bash scripts/integration.sh -p no:cacheprovider -v --junitxml="$results/junit.xml" \
     -o junit_suite_name=guest "${PYTEST_ARGS[@]}" 2>&1 | tee "$results/pytest.log"
 rc=${PIPESTATUS[0]}
 set -e
