@@ -4,8 +4,8 @@
 #
 # Unpacks the host's repository (sources and builds, repo.tar) at the same absolute path as
 # on the host, makes sure kernel ZFS is loaded, prints the platform's facts and runs
-# scripts/integration.sh (pytest in a private network namespace) against the repository's
-# build-asan/iocell, with the JUnit XML and the full output in /run/iocell-job/results.
+# scripts/integration.sh (pytest in a private network namespace) against $IOCELL_BIN (the
+# repository's build/iocell or build-asan/iocell, see run.sh), with the JUnit XML and the full output in /run/iocell-job/results.
 # Exits with pytest's status.
 set -euo pipefail
 
@@ -15,7 +15,8 @@ say() { echo "guest job: $*"; }
 die() { echo "guest job: error: $*" >&2; exit 99; }
 
 # shellcheck source=/dev/null
-. "$job/job.env" # REPO, PYTEST_ARGS (array), exported test knobs
+. "$job/job.env" # REPO, IOCELL_BIN, PYTEST_ARGS (array), exported test knobs
+export IOCELL_BIN
 mkdir -p "$results"
 
 case $REPO in /?*) ;; *) die "bad repository path '$REPO' in job.env";; esac
@@ -35,18 +36,10 @@ say "platform:"
     echo "  our cgroup    $(cat /proc/self/cgroup)"
     echo "  ZFS           $(zfs version 2>&1 | tr '\n' ' ')"
     echo "  CPUs, memory  $(nproc), $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo)"
+    echo "  iocell        $IOCELL_BIN"
     echo "  repository    $REPO (a copy on $(findmnt -n -o FSTYPE -T "$REPO"))"
     echo "  /tmp          $(findmnt -n -o FSTYPE,OPTIONS -T /tmp)"
 } | tee "$results/platform.txt"
-
-# How the boot went (for trimming it): into the results, not onto the console.
-{
-    systemd-analyze time 2>&1 || true
-    echo
-    systemd-analyze critical-chain iocell-guest-job.service 2>&1 || true
-    echo
-    systemd-analyze blame 2>&1 | head -n 25 || true
-} > "$results/boot.txt"
 
 cd "$REPO"
 say "starting the integration suite after $(cut -d' ' -f1 /proc/uptime) s of uptime"
@@ -58,5 +51,14 @@ rc=${PIPESTATUS[0]}
 set -e
 say "suite finished with status $rc in $(( $(date +%s) - start )) s"
 echo "$(( $(date +%s) - start ))" > "$results/suite-seconds"
+
+# How the boot went (for trimming it): into the results, not onto the console.
+{
+    systemd-analyze time 2>&1 || true
+    echo
+    systemd-analyze critical-chain multi-user.target 2>&1 || true
+    echo
+    systemd-analyze blame 2>&1 | head -n 30 || true
+} > "$results/boot.txt"
 sync
 exit "$rc"
