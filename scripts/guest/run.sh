@@ -55,7 +55,8 @@ mem=${IOCELL_GUEST_MEM:-6144}
 cpu_model=${IOCELL_GUEST_CPU_MODEL:-max}
 # mitigations=off: this throw-away test guest runs no untrusted code, and the kernel's
 # Spectre/Meltdown work-arounds (page-table switches and flushes at every system call) are
-# expensive to emulate: about a quarter of the suite's time.
+# expensive to emulate (measured: /bin/true 0.13 -> 0.06 s, zfs and iocell calls 10-40 %
+# faster without them).
 append=${IOCELL_GUEST_APPEND-mitigations=off}
 case ${IOCELL_GUEST_BUILD:-plain} in
     plain) bin=$repo/build/iocell ;;
@@ -63,9 +64,9 @@ case ${IOCELL_GUEST_BUILD:-plain} in
     *) die "IOCELL_GUEST_BUILD must be plain or asan (not '${IOCELL_GUEST_BUILD}')" ;;
 esac
 cpus=${IOCELL_GUEST_CPUS:-$(nproc)}
-[ "$cpus" -le 4 ] || cpus=4
-[[ $timeout_s =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ && $cpus =~ ^[0-9]+$ ]] \
+[[ $timeout_s =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ && $cpus =~ ^[1-9][0-9]*$ ]] \
     || die "IOCELL_GUEST_TIMEOUT, IOCELL_GUEST_MEM and IOCELL_GUEST_CPUS must be whole numbers"
+[ "$cpus" -le 4 ] || cpus=4
 
 t0=$(now)
 bash "$here/build.sh" || die "building the guest failed (scripts/guest/build.sh, see above)"
