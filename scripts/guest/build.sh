@@ -324,6 +324,9 @@ configure_root() {
     # /tmp on tmpfs as on Debian 13 and most systemd hosts (the suite's pool files live
     # there: no emulated disk I/O for them)
     printf '/dev/vda\t/\text4\trw,noatime,errors=remount-ro\t0\t1\ntmpfs\t/tmp\ttmpfs\tmode=1777,strictatime,nosuid,nodev,size=60%%\t0\t0\n' > "$root/etc/fstab"
+    # A resolver configuration as every host has one (the suite compares a jail's copy
+    # with it); the guest has no network device, so nothing is ever sent there.
+    printf '# iocell guest test tier: no network device here\nnameserver 192.0.2.53\n' > "$root/etc/resolv.conf"
     : > "$root/etc/machine-id"   # systemd makes a fresh one at every boot (root is a snapshot)
     chroot "$root" passwd -d root > /dev/null
     # Boot-time trimming: nothing here needs a login prompt, timers or network waits.

@@ -34,7 +34,7 @@
 #      IOCELL_GUEST_DIR (see build.sh), IOCELL_GUEST_JOB (a script to run in the guest
 #      instead of job.sh, for debugging; it gets the same job.env), and the test knobs passed on to the guest:
 #      IOCELL_SLOW, IOCELL_TEST_TIMEOUT, IOCELL_TEST_KEEP, IOCELL_TEST_DEBIAN_MIRROR,
-#      ASAN_OPTIONS, UBSAN_OPTIONS.
+#      IOCELL_TEST_TIME_SCALE (job.sh's default: 10), ASAN_OPTIONS, UBSAN_OPTIONS.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -101,7 +101,7 @@ install -m 0755 "${IOCELL_GUEST_JOB:-$here/job.sh}" "$job/job.sh"
     printf 'PYTEST_ARGS=('; [ $# -eq 0 ] || printf '%q ' "$@"; printf ')\n'
     printf 'IOCELL_BIN=%q\n' "$bin"
     for v in IOCELL_SLOW IOCELL_TEST_TIMEOUT IOCELL_TEST_KEEP IOCELL_TEST_DEBIAN_MIRROR \
-        ASAN_OPTIONS UBSAN_OPTIONS; do
+        IOCELL_TEST_TIME_SCALE ASAN_OPTIONS UBSAN_OPTIONS; do
         [ -z "${!v+x}" ] || printf 'export %s=%q\n' "$v" "${!v}"
     done
 } > "$job/job.env"
