@@ -14,8 +14,8 @@
 #    with a daemon of its own).
 # Guest tier (OpenZFS 2.3 kernel modules, systemd as PID 1 owning a pure cgroup v2 tree):
 # 6. scripts/guest/run.sh: the same integration tests inside a Debian bookworm guest under
-#    QEMU's emulator. The guest is built into build-guest/ once (about 10 minutes) and reused
-#    while its inputs are unchanged.
+#    QEMU's emulator (about 30 minutes). The guest is built into build-guest/ once (about 5
+#    minutes) and reused while its inputs are unchanged.
 #
 # IOCELL_TIERS=host|guest|both (default both) chooses the tiers; the builds always run.
 # IOCELL_GUEST_STRICT=0 (the default, for now) makes failing TESTS in the guest advisory:
