@@ -91,6 +91,7 @@ fi
 
 step "summary"
 status=0
+advisory=0
 if [ -n "$host_rc" ]; then
     if [ "$host_rc" -eq 0 ]; then
         echo "host tier:  passed"
@@ -108,6 +109,7 @@ if [ -n "$guest_rc" ]; then
                 echo "guest tier: FAILED (tests failed; IOCELL_GUEST_STRICT=1)"
                 status=1
             else
+                advisory=1
                 echo "guest tier: TESTS FAILED - ADVISORY ONLY (IOCELL_GUEST_STRICT=0)."
                 echo "            Product bugs on OpenZFS 2.3 + systemd + pure cgroup v2; they do not"
                 echo "            fail this run yet (IOCELL_GUEST_STRICT=1 makes them). Log: $log"
@@ -123,4 +125,8 @@ if [ -n "$guest_rc" ]; then
     esac
 fi
 [ "$status" -eq 0 ] || die "a test tier failed (see the summary above)"
-step "all tests passed"
+if [ "$advisory" = 1 ]; then
+    step "passed, except the guest tier's advisory failures listed above"
+else
+    step "all tests passed"
+fi
