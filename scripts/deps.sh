@@ -17,7 +17,7 @@ PACKAGES=(
     uuid-dev libarchive-dev libcap-dev libseccomp-dev libmnl-dev libssl-dev libcmocka-dev
     libcurl4-openssl-dev
     zfs-fuse busybox-static debootstrap debian-archive-keyring
-    python3-pytest xz-utils iproute2 util-linux curl ca-certificates
+    python3-pytest xz-utils iproute2 util-linux curl ca-certificates clang-format
 )
 
 log() { echo "deps: $*" >&2; }

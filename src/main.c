@@ -11,7 +11,7 @@
 static int cmd_version(int, char **);
 static int cmd_help(int, char **);
 
-const struct cmddef commands[] = {
+static const struct cmddef commands[] = {
 	{"activate", cmd_activate, "[POOL [mountpoint=DIR] [file=IMG size=SIZE]]",
 	 "mark POOL active (creating a file-backed pool with file=), or print the active pool"},
 	{"fetch", cmd_fetch,
@@ -27,16 +27,20 @@ const struct cmddef commands[] = {
 	{"set", cmd_set, "PROP=VALUE [PROP=VALUE ...] NAME|default",
 	 "change properties (all are validated before any is applied)"},
 	{"defaults", cmd_defaults, "[-H]", "show the effective default of every property"},
-	{"reset", cmd_reset, "[-f] NAME|ALL", "restore a jail's properties to the defaults, keeping identity"},
+	{"reset", cmd_reset, "[-f] NAME|ALL",
+	 "restore a jail's properties to the defaults, keeping identity"},
 	{"snapshot", cmd_snapshot, "NAME[@SNAP]", "snapshot a jail (all its datasets)"},
 	{"snaplist", cmd_snaplist, "[-H] NAME", "list a jail's snapshots"},
 	{"snapremove", cmd_snapremove, "NAME@SNAP|NAME@ALL", "remove a snapshot (or all)"},
 	{"rollback", cmd_rollback, "[-f] [-y] NAME@SNAP", "roll a jail back to a snapshot"},
 	{"promote", cmd_promote, "NAME", "promote a cloned jail (reverse the clone dependency)"},
-	{"destroy", cmd_destroy, "[-f] [-R] [-y] NAME", "destroy a jail, after showing the plan and asking"},
+	{"destroy", cmd_destroy, "[-f] [-R] [-y] NAME",
+	 "destroy a jail, after showing the plan and asking"},
 	{"start", cmd_start, "[-f] NAME...|ALL", "start jails (-f: also a template, for editing)"},
-	{"stop", cmd_stop, "[-f] NAME...|ALL", "stop jails (-f: skip exec_stop); cleans up after crashes"},
-	{"restart", cmd_restart, "[-s] NAME", "stop and start a jail (-s: soft, keeping namespaces)"},
+	{"stop", cmd_stop, "[-f] NAME...|ALL",
+	 "stop jails (-f: skip exec_stop); cleans up after crashes"},
+	{"restart", cmd_restart, "[-s] NAME",
+	 "stop and start a jail (-s: soft, keeping namespaces)"},
 	{"exec", cmd_exec, "[-u USER] NAME|ALL [--] CMD [ARG...]",
 	 "run a command inside a running jail; its exit status is iocell's"},
 	{"console", cmd_console, "NAME", "log in to a running jail on a terminal inside it"},
@@ -49,25 +53,22 @@ const struct cmddef commands[] = {
 	{"limits", cmd_limits, "[-H] [NAME]", "limits in force (read back) and the cpuset"},
 	{"inuse", cmd_inuse, "[-H] [NAME]",
 	 "current use: memory, CPU time, processes, threads, open files, I/O (-H: CSV)"},
-	{"record", cmd_record, "start|stop NAME", "record a jail's file changes into JAILDIR/recorded"},
-	{"package", cmd_package, "NAME", "pack a jail's recorded changes into /iocell/packages/UUID.tar.xz"},
-	{"import", cmd_import, "NAME|- [PROP=VALUE ...]", "new jail from a package or image (- : image stream on stdin)"},
+	{"record", cmd_record, "start|stop NAME",
+	 "record a jail's file changes into JAILDIR/recorded"},
+	{"package", cmd_package, "NAME",
+	 "pack a jail's recorded changes into /iocell/packages/UUID.tar.xz"},
+	{"import", cmd_import, "NAME|- [PROP=VALUE ...]",
+	 "new jail from a package or image (- : image stream on stdin)"},
 	{"export", cmd_export, "NAME [-]", "a stopped jail as a zfs send -R image (- : to stdout)"},
-	{"update", cmd_update, "NAME", "update a jail with its release's package manager (back-out snapshot first)"},
-	{"upgrade", cmd_upgrade, "NAME [release=REL]", "move a jail to another release (rolled back on failure)"},
+	{"update", cmd_update, "NAME",
+	 "update a jail with its release's package manager (back-out snapshot first)"},
+	{"upgrade", cmd_upgrade, "NAME [release=REL]",
+	 "move a jail to another release (rolled back on failure)"},
 	{"df", cmd_df, "[-H]", "space used by every jail"},
 	{"version", cmd_version, "", "print the version"},
 	{"help", cmd_help, "[COMMAND]", "show help"},
 	{NULL, NULL, NULL, NULL},
 };
-
-const struct cmddef *cmd_find(const char *name)
-{
-	for (const struct cmddef *c = commands; c->name; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
 
 static void main_usage(FILE *f)
 {
@@ -109,6 +110,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	cmd_register(commands);
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--debug") == 0 || strcmp(argv[i], "-d") == 0) {

@@ -10,7 +10,7 @@
 #    root.img), rebuilding only what changed.
 # 2. A job folder (shared with the guest over 9p as "iocell-job", read-write) gets job.sh,
 #    job.env (the repository's path, the pytest arguments, the test knobs) and repo.tar: the
-#    source tree and the top-level files of build/ and build-asan/ (the binaries), which
+#    source tree and the outputs of build/ and build-asan/ (no object files), which
 #    the guest unpacks at the same absolute path as here. (A copy on the guest's own disk:
 #    executing a 5 MB ASan binary over 9p costs 0.7 s a call under emulation.)
 # 3. QEMU boots the guest (both CPUs, root.img as a throw-away snapshot, no network device);
@@ -112,7 +112,10 @@ install -m 0755 "${IOCELL_GUEST_JOB:-$here/job.sh}" "$job/job.sh"
 tar -C "$repo" -cf "$job/repo.tar" --exclude=./.git --exclude='./build*' \
     --exclude=__pycache__ --exclude=.pytest_cache . \
     || die "cannot pack $repo into $job/repo.tar"
-(cd "$repo" && find build build-asan -maxdepth 1 -type f ! -name '*.a' -print0 \
+# From the build folders: the programs and other outputs (e.g. build/tests/escape's probe),
+# not the object files, static libraries and meson's own state.
+(cd "$repo" && find build build-asan \( -name '*.p' -o -name 'meson-*' \) -prune \
+    -o -type f ! -name '*.a' ! -name '*.o' -print0 \
     | tar -rf "$job/repo.tar" --null -T -) || die "cannot add the builds to $job/repo.tar"
 
 # ---- boot

@@ -3,7 +3,9 @@
 #define IOC_CMD_H
 
 #include "core/jail.h"
+#include "core/propset.h" /* validate_assignments */
 #include "core/util.h"
+#include "cmd/output.h"
 
 /* Return codes of command handlers. */
 #define CMD_OK 0
@@ -16,7 +18,10 @@ struct cmddef {
 	const char *usage;   /* arguments, e.g. "[-f] NAME..." */
 	const char *summary; /* one line */
 };
-extern const struct cmddef commands[];
+/* The command table (main.c's, ending with a NULL name) that cmd_find and the usage
+ * messages look commands up in: registered once, before any handler runs. */
+void cmd_register(const struct cmddef *table);
+const struct cmddef *cmd_find(const char *name);
 
 /* The command handlers (one file of src/cmd per group), called with their own argv. */
 int cmd_activate(int argc, char **argv);
@@ -56,8 +61,6 @@ int cmd_limits(int argc, char **argv);
 int cmd_inuse(int argc, char **argv);
 int cmd_manprops(int argc, char **argv);
 
-const struct cmddef *cmd_find(const char *name);
-
 /* Print "usage: iocell NAME ARGS" (to stdout for -h, stderr otherwise). */
 void cmd_usage(const char *name, bool to_stderr);
 /* Print "iocell NAME: MESSAGE" and the usage on stderr; returns CMD_USAGE. */
@@ -76,18 +79,5 @@ extern bool cmd_raw_status;
 
 /* Split "k=v" arguments into kv.  Returns false (usage error printed) when one lacks '='. */
 bool parse_assignments(const char *cmd, char **args, int n, struct kv *out);
-/* Validate user assignments for a jail (or for defaults).  Error pending on failure. */
-bool validate_assignments(const struct kv *set, bool for_default);
-
-/* Table output: columns aligned on a terminal, tab-separated with script mode. */
-struct table {
-	size_t ncols;
-	struct strv head;
-	struct strv cells; /* row-major */
-};
-void table_init(struct table *t, const char *const *head);
-void table_add(struct table *t, const char *const *row);
-void table_print(struct table *t, bool script);
-void table_free(struct table *t);
 
 #endif

@@ -1,4 +1,6 @@
-/* Helpers shared by the command handlers: option parsing, usage, tables. */
+/* Helpers shared by the command handlers: the command table's lookup, option parsing,
+ * usage messages, PROP=VALUE arguments.  main.c registers its table here; nothing here
+ * calls back into main.c. */
 #include "cmd/cmd.h"
 
 #include <getopt.h>
@@ -9,6 +11,18 @@
 
 bool cmd_help_shown;
 bool cmd_raw_status;
+
+static const struct cmddef *cmd_table;
+
+void cmd_register(const struct cmddef *table) { cmd_table = table; }
+
+const struct cmddef *cmd_find(const char *name)
+{
+	for (const struct cmddef *c = cmd_table; c && c->name; c++)
+		if (streq(c->name, name))
+			return c;
+	return NULL;
+}
 
 void cmd_usage(const char *name, bool to_stderr)
 {
@@ -87,71 +101,4 @@ bool parse_assignments(const char *cmd, char **args, int n, struct kv *out)
 		free(k);
 	}
 	return true;
-}
-
-bool validate_assignments(const struct kv *set, bool for_default)
-{
-	char err[512];
-	for (size_t i = 0; i < set->k.n; i++) {
-		const char *k = set->k.v[i], *v = set->v.v[i];
-		if (!prop_settable(k, for_default, err, sizeof(err))) {
-			ioc_err("%s", err);
-			return false;
-		}
-		const struct propdef *p = prop_find(k);
-		if (!prop_validate(p, v, err, sizeof(err))) {
-			ioc_err("invalid value '%s' for %s: %s", v, k, err);
-			return false;
-		}
-	}
-	return true;
-}
-
-void table_init(struct table *t, const char *const *head)
-{
-	sv_init(&t->head);
-	sv_init(&t->cells);
-	t->ncols = 0;
-	for (; head[t->ncols]; t->ncols++)
-		sv_add(&t->head, head[t->ncols]);
-}
-
-void table_add(struct table *t, const char *const *row)
-{
-	for (size_t i = 0; i < t->ncols; i++)
-		sv_add(&t->cells, row[i] ? row[i] : "-");
-}
-
-void table_print(struct table *t, bool script)
-{
-	size_t nrows = t->ncols ? t->cells.n / t->ncols : 0;
-	if (script) {
-		for (size_t r = 0; r < nrows; r++)
-			for (size_t c = 0; c < t->ncols; c++)
-				printf("%s%c", t->cells.v[r * t->ncols + c], c + 1 == t->ncols ? '\n' : '\t');
-		return;
-	}
-	size_t *w = xcalloc(t->ncols, sizeof(size_t));
-	for (size_t c = 0; c < t->ncols; c++)
-		w[c] = strlen(t->head.v[c]);
-	for (size_t r = 0; r < nrows; r++)
-		for (size_t c = 0; c < t->ncols; c++) {
-			size_t l = strlen(t->cells.v[r * t->ncols + c]);
-			if (l > w[c])
-				w[c] = l;
-		}
-	for (size_t c = 0; c < t->ncols; c++)
-		printf("%-*s%s", c + 1 == t->ncols ? 0 : (int)w[c], t->head.v[c],
-		       c + 1 == t->ncols ? "\n" : "  ");
-	for (size_t r = 0; r < nrows; r++)
-		for (size_t c = 0; c < t->ncols; c++)
-			printf("%-*s%s", c + 1 == t->ncols ? 0 : (int)w[c], t->cells.v[r * t->ncols + c],
-			       c + 1 == t->ncols ? "\n" : "  ");
-	free(w);
-}
-
-void table_free(struct table *t)
-{
-	sv_free(&t->head);
-	sv_free(&t->cells);
 }

@@ -1,24 +1,20 @@
 /* cap, uncap, limits, inuse (SPEC §7): resource limits of running jails. */
 #include "cmd/cmd.h"
+#include "core/jailconf.h"
 #include "core/lock.h"
 #include "core/runstate.h"
-#include "linux/cgroup.h"
-#include "linux/jaillimits.h"
-#include "linux/runtime.h"
+#include "platform.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *get_jail(const void *j, const char *k) { return jail_prop(j, k); }
-static const char *get_rs(const void *rs, const char *k) { return rs_get(rs, k); }
-
 /* The running jail NAME, locked: 0 with rs filled (re-read under the lock). */
 static int running_locked(const char *name, struct runstate *rs, int *lk)
 {
 	char uuid[37];
-	int r = rt_lookup(name, rs, uuid);
+	int r = plat_lookup(name, rs, uuid);
 	rs_free(rs);
 	if (r < 0)
 		return -1;
@@ -31,7 +27,7 @@ static int running_locked(const char *name, struct runstate *rs, int *lk)
 	if (*lk < 0)
 		return -1;
 	r = rs_read(uuid, rs);
-	if (r <= 0 || !rs_alive(rs) || !streq(rs_get(rs, "phase"), "running")) {
+	if (r <= 0 || !rs_running(rs)) {
 		if (r >= 0)
 			ioc_err("jail %s is not running", name);
 		rs_free(rs);
@@ -41,15 +37,16 @@ static int running_locked(const char *name, struct runstate *rs, int *lk)
 	return 0;
 }
 
-static int jail_cgroup(const struct runstate *rs, struct cgroup *cg)
+static const char *tag_or_empty(const struct runstate *rs)
 {
-	cg_paths(cg, rs->uuid);
-	if (cg->n == 0 || !rs_get(rs, "cgroup")) {
-		ioc_err("jail %s has no cgroup (no usable cgroups on this host)", rs->uuid);
-		cg_free(cg);
-		return -1;
-	}
-	return 0;
+	const char *t = rs_get(rs, prop_name(P_TAG));
+	return t ? t : "";
+}
+
+static const char *tag_of(const struct runstate *rs)
+{
+	const char *t = rs_get(rs, prop_name(P_TAG));
+	return t ? t : rs->uuid;
 }
 
 int cmd_cap(int argc, char **argv)
@@ -64,38 +61,11 @@ int cmd_cap(int argc, char **argv)
 	if (running_locked(argv[optind], &rs, &lk) < 0)
 		return CMD_ERR;
 	int rc = CMD_ERR;
-	struct cgroup cg = {0};
-	struct limits l;
-	struct jail *j = jail_load(rs.uuid);   /* one zfs call for every property */
-	struct limits prev;
-	if (!j || lim_load(&l, get_jail, j) < 0 || lim_load(&prev, get_rs, &rs) < 0 ||
-	    jail_cgroup(&rs, &cg) < 0)
-		goto out;
-	if (lim_cg_apply(&cg, &l, rs.uuid, false) < 0)
-		goto out;
-	int stuck = 0;
-	if (lim_rlimits_pids(&cg, &l, &prev, &stuck) < 0)
-		goto out;
-	/* What changes only at start. */
-	static const char *const at_start[] = {"pseudoterminals", "wallclock"};
-	for (size_t i = 0; i < 2; i++) {
-		const char *was = rs_get(&rs, at_start[i]);
-		if (was && !streq(was, jail_prop(j, at_start[i])))
-			ioc_warn("%s=%s takes effect at the next start (now %s)", at_start[i],
-				 jail_prop(j, at_start[i]), was);
+	_cleanup_jail_ struct jail *j = jail_load(rs.uuid); /* one zfs call for every property */
+	if (j && plat_cap(&rs, j) == 0) {
+		printf("%s (%s): limits applied\n", rs.uuid, tag_or_empty(&rs));
+		rc = CMD_OK;
 	}
-	if (stuck)
-		ioc_warn("%d rlimit(s) of running processes stay at a lowered hard limit: raising it "
-			 "needs CAP_SYS_RESOURCE, which iocell lacks here; restart the jail to raise "
-			 "them", stuck);
-	lim_to_state(&rs, get_jail, j);   /* exec and console apply the new values */
-	if (rs_write(&rs) < 0)
-		goto out;
-	printf("%s (%s): limits applied\n", rs.uuid, rs_get(&rs, "tag") ? rs_get(&rs, "tag") : "");
-	rc = CMD_OK;
-out:
-	jail_free(j);
-	cg_free(&cg);
 	rs_free(&rs);
 	unlock_fd(lk);
 	return rc;
@@ -113,25 +83,10 @@ int cmd_uncap(int argc, char **argv)
 	if (running_locked(argv[optind], &rs, &lk) < 0)
 		return CMD_ERR;
 	int rc = CMD_ERR;
-	struct cgroup cg = {0};
-	struct limits none, prev;
-	memset(&none, 0, sizeof(none));
-	int stuck = 0;
-	if (lim_load(&prev, get_rs, &rs) < 0 || jail_cgroup(&rs, &cg) < 0 || lim_cg_remove(&cg) < 0 ||
-	    lim_rlimits_pids(&cg, &none, &prev, &stuck) < 0)
-		goto out;
-	if (stuck)
-		ioc_warn("%d rlimit(s) of running processes stay at a lowered hard limit: raising it "
-			 "needs CAP_SYS_RESOURCE, which iocell lacks here; processes started from now "
-			 "on get none; restart the jail to lift them", stuck);
-	rs_set(&rs, "rlimits", "off");
-	rs_set(&rs, "cpuset", "off");
-	if (rs_write(&rs) < 0)
-		goto out;
-	printf("%s (%s): limits removed\n", rs.uuid, rs_get(&rs, "tag") ? rs_get(&rs, "tag") : "");
-	rc = CMD_OK;
-out:
-	cg_free(&cg);
+	if (plat_uncap(&rs) == 0) {
+		printf("%s (%s): limits removed\n", rs.uuid, tag_or_empty(&rs));
+		rc = CMD_OK;
+	}
 	rs_free(&rs);
 	unlock_fd(lk);
 	return rc;
@@ -148,10 +103,10 @@ static int running_states(struct runstate **out, size_t *n)
 	struct runstate *v = xcalloc(ids.n ? ids.n : 1, sizeof(*v));
 	size_t k = 0;
 	for (size_t i = 0; i < ids.n; i++) {
-		if (rs_read(ids.v[i], &v[k]) == 1 && rs_alive(&v[k]) &&
-		    streq(rs_get(&v[k], "phase"), "running")) {
+		if (rs_read(ids.v[i], &v[k]) == 1 && rs_running(&v[k])) {
 			size_t at = k++;
-			while (at > 0 && rs_num(&v[at - 1], "jid", 0) > rs_num(&v[at], "jid", 0)) {
+			while (at > 0 &&
+			       rs_num(&v[at - 1], RS_JID, 0) > rs_num(&v[at], RS_JID, 0)) {
 				struct runstate t = v[at - 1];
 				v[at - 1] = v[at];
 				v[at] = t;
@@ -174,52 +129,20 @@ static void free_states(struct runstate *v, size_t n)
 	free(v);
 }
 
-/* Rows of one jail for `limits`.  all: only what is set (plus the cpuset). */
+/* Rows of one jail for `limits`.  all: only what is set (plus the cpuset), after the tag. */
 static int limit_rows(struct table *t, const struct runstate *rs, const char *tag, bool all)
 {
-	struct cgroup cg;
-	struct limits l;
-	if (jail_cgroup(rs, &cg) < 0)
+	struct plat_limit *v;
+	size_t n;
+	if (plat_limits(rs, &v, &n) < 0)
 		return -1;
-	if (lim_load(&l, get_rs, rs) < 0) {
-		cg_free(&cg);
-		return -1;
-	}
-	lim_check_log(rs->uuid, &cg, &l, rs_get(rs, "log"));
-	pid_t init = (pid_t)rs_num(rs, "pid", 0);
-	const char *cs = rs_get(rs, "cpuset") ? rs_get(rs, "cpuset") : "off";
-	char *csf = lim_cpuset_in_force(&cg);
-	if (all) {
-		const char *row[] = {tag, "cpuset", cs, csf, "-"};
-		table_add(t, row);
-	} else {
-		const char *row[] = {"cpuset", cs, csf, "-"};
-		table_add(t, row);
-	}
-	free(csf);
-	bool on = l.on;
-	for (int i = 0; i < LIM_N; i++) {
-		const char *pv = rs_get(rs, lim_names[i]);
-		if (!pv)
-			pv = "off";
-		if (all && (!on || !l.v[i].action))
+	for (size_t i = 0; i < n; i++) {
+		if (all && !v[i].set)
 			continue;
-		char *prop = on ? xstrdup(pv) : xasprintf("%s (rlimits=off)", pv);
-		char *force = lim_in_force(&cg, (enum lim_id)i, init);
-		char cross[32] = "-";
-		if (l.v[i].action == LA_LOG)
-			snprintf(cross, sizeof(cross), "%lld", lim_crossings(rs->uuid, (enum lim_id)i));
-		if (all) {
-			const char *row[] = {tag, lim_names[i], prop, force, cross};
-			table_add(t, row);
-		} else {
-			const char *row[] = {lim_names[i], prop, force, cross};
-			table_add(t, row);
-		}
-		free(prop);
-		free(force);
+		const char *row[] = {tag, v[i].name, v[i].value, v[i].in_force, v[i].crossings};
+		table_add(t, all ? row : row + 1);
 	}
-	cg_free(&cg);
+	plat_limits_free(v, n);
 	return 0;
 }
 
@@ -235,10 +158,11 @@ int cmd_limits(int argc, char **argv)
 	int rc = CMD_OK;
 	if (argc - optind == 1) {
 		const char *name = argv[optind];
-		static const char *const head[] = {"LIMIT", "PROPERTY", "IN FORCE", "CROSSINGS", NULL};
+		static const char *const head[] = {"LIMIT", "PROPERTY", "IN FORCE", "CROSSINGS",
+						   NULL};
 		struct runstate rs;
 		char uuid[37];
-		int r = rt_lookup(name, &rs, uuid);
+		int r = plat_lookup(name, &rs, uuid);
 		if (r < 0) {
 			rs_free(&rs);
 			return CMD_ERR;
@@ -252,24 +176,26 @@ int cmd_limits(int argc, char **argv)
 				table_free(&t);
 				return CMD_ERR;
 			}
-			bool on = streq(jail_prop(j, "rlimits"), "on");
-			const char *row0[] = {"cpuset", jail_prop(j, "cpuset"), "(not running)", "-"};
+			bool on = streq(jail_prop(j, P_RLIMITS), "on");
+			const char *row0[] = {"cpuset", jail_prop(j, P_CPUSET), "(not running)",
+					      "-"};
 			table_add(&t, row0);
 			for (int i = 0; i < LIM_N; i++) {
-				char *prop = on ? xstrdup(jail_prop(j, lim_names[i]))
-						: xasprintf("%s (rlimits=off)", jail_prop(j, lim_names[i]));
-				const char *row[] = {lim_names[i], prop, "(not running)", "-"};
+				const char *pv = jail_prop(j, lim_prop((enum lim_id)i));
+				char *prop = on ? xstrdup(pv) : xasprintf("%s (rlimits=off)", pv);
+				const char *row[] = {lim_name((enum lim_id)i), prop,
+						     "(not running)", "-"};
 				table_add(&t, row);
 				free(prop);
 			}
 			jail_free(j);
-		} else if (limit_rows(&t, &rs, rs_get(&rs, "tag") ? rs_get(&rs, "tag") : uuid, false) < 0) {
+		} else if (limit_rows(&t, &rs, tag_of(&rs), false) < 0) {
 			rc = CMD_ERR;
 		}
 		rs_free(&rs);
 	} else {
-		static const char *const head[] = {"JAIL", "LIMIT", "PROPERTY", "IN FORCE", "CROSSINGS",
-			NULL};
+		static const char *const head[] = {"JAIL",     "LIMIT",     "PROPERTY",
+						   "IN FORCE", "CROSSINGS", NULL};
 		table_init(&t, head);
 		struct runstate *v;
 		size_t n;
@@ -278,8 +204,7 @@ int cmd_limits(int argc, char **argv)
 			return CMD_ERR;
 		}
 		for (size_t i = 0; i < n; i++) {
-			const char *tag = rs_get(&v[i], "tag") ? rs_get(&v[i], "tag") : v[i].uuid;
-			if (limit_rows(&t, &v[i], tag, true) < 0) {
+			if (limit_rows(&t, &v[i], tag_of(&v[i]), true) < 0) {
 				ioc_warn("%s", ioc_errmsg());
 				ioc_err_clear();
 			}
@@ -304,10 +229,7 @@ static char *cell_bytes(long long v, bool raw)
 	return xstrdup(b);
 }
 
-static char *cell_num(long long v)
-{
-	return v < 0 ? xstrdup("-") : xasprintf("%lld", v);
-}
+static char *cell_num(long long v) { return v < 0 ? xstrdup("-") : xasprintf("%lld", v); }
 
 static char *cell_cpu(long long us, bool raw)
 {
@@ -318,10 +240,11 @@ static char *cell_cpu(long long us, bool raw)
 }
 
 enum { U_MEM, U_SWAP, U_CPU, U_PROCS, U_THREADS, U_FILES, U_RB, U_WB, U_RIO, U_WIO, U_N };
-static const char *const u_names[U_N] = {"memory", "swap", "cputime", "processes", "threads",
-	"openfiles", "readbytes", "writebytes", "readops", "writeops"};
+static const char *const u_names[U_N] = {"memory",  "swap",      "cputime",   "processes",
+					 "threads", "openfiles", "readbytes", "writebytes",
+					 "readops", "writeops"};
 
-static void usage_cells(const struct lim_usage *u, bool raw, char *cells[U_N])
+static void usage_cells(const struct plat_usage *u, bool raw, char *cells[U_N])
 {
 	cells[U_MEM] = cell_bytes(u->mem, raw);
 	cells[U_SWAP] = cell_bytes(u->swap, raw);
@@ -335,21 +258,6 @@ static void usage_cells(const struct lim_usage *u, bool raw, char *cells[U_N])
 	cells[U_WIO] = cell_num(u->wios);
 }
 
-/* Usage of one running jail (and a check of its log limits). */
-static int jail_usage(const struct runstate *rs, struct lim_usage *u)
-{
-	struct cgroup cg;
-	if (jail_cgroup(rs, &cg) < 0)
-		return -1;
-	struct limits l;
-	if (lim_load(&l, get_rs, rs) == 0)
-		lim_check_log(rs->uuid, &cg, &l, rs_get(rs, "log"));
-	ioc_err_clear();
-	int r = lim_usage(&cg, u);
-	cg_free(&cg);
-	return r;
-}
-
 int cmd_inuse(int argc, char **argv)
 {
 	bool script = false;
@@ -361,11 +269,11 @@ int cmd_inuse(int argc, char **argv)
 	if (argc - optind == 1) {
 		struct runstate rs;
 		char uuid[37];
-		int r = rt_lookup(argv[optind], &rs, uuid);
+		int r = plat_lookup(argv[optind], &rs, uuid);
 		if (r == 0)
 			ioc_err("jail %s is not running", argv[optind]);
-		struct lim_usage u;
-		if (r <= 0 || jail_usage(&rs, &u) < 0) {
+		struct plat_usage u;
+		if (r <= 0 || plat_usage(&rs, &u) < 0) {
 			rs_free(&rs);
 			return CMD_ERR;
 		}
@@ -394,14 +302,15 @@ int cmd_inuse(int argc, char **argv)
 	size_t n;
 	if (running_states(&v, &n) < 0)
 		return CMD_ERR;
-	static const char *const head[] = {"JID", "TAG", "MEMORY", "SWAP", "CPUTIME", "PROCS",
-		"THREADS", "OPENFILES", "READ", "WRITE", "READOPS", "WRITEOPS", NULL};
+	static const char *const head[] = {"JID",     "TAG",      "MEMORY",    "SWAP", "CPUTIME",
+					   "PROCS",   "THREADS",  "OPENFILES", "READ", "WRITE",
+					   "READOPS", "WRITEOPS", NULL};
 	struct table t;
 	table_init(&t, head);
 	int rc = CMD_OK;
 	for (size_t i = 0; i < n; i++) {
-		struct lim_usage u;
-		if (jail_usage(&v[i], &u) < 0) {
+		struct plat_usage u;
+		if (plat_usage(&v[i], &u) < 0) {
 			ioc_warn("%s", ioc_errmsg());
 			ioc_err_clear();
 			continue;
@@ -409,16 +318,17 @@ int cmd_inuse(int argc, char **argv)
 		char *cells[U_N];
 		usage_cells(&u, script, cells);
 		char jid[24];
-		snprintf(jid, sizeof(jid), "%lld", rs_num(&v[i], "jid", 0));
-		const char *tag = rs_get(&v[i], "tag") ? rs_get(&v[i], "tag") : v[i].uuid;
+		snprintf(jid, sizeof(jid), "%lld", rs_num(&v[i], RS_JID, 0));
+		const char *tag = tag_of(&v[i]);
 		if (script) {
 			printf("%s,%s", jid, tag);
 			for (int k = 0; k < U_N; k++)
 				printf(",%s", cells[k]);
 			printf("\n");
 		} else {
-			const char *row[] = {jid, tag, cells[0], cells[1], cells[2], cells[3], cells[4],
-				cells[5], cells[6], cells[7], cells[8], cells[9]};
+			const char *row[] = {jid,      tag,      cells[0], cells[1],
+					     cells[2], cells[3], cells[4], cells[5],
+					     cells[6], cells[7], cells[8], cells[9]};
 			table_add(&t, row);
 		}
 		for (int k = 0; k < U_N; k++)

@@ -1,124 +1,12 @@
-/* list, df: one zfs call whatever the number of jails. */
+/* list, df: one zfs call whatever the number of jails (core/jails.c); here the tables. */
 #include "cmd/cmd.h"
 #include "core/pool.h"
 #include "core/release.h"
-#include "core/runstate.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static void table_json(struct table *t)
-{
-	size_t nrows = t->ncols ? t->cells.n / t->ncols : 0;
-	printf("[");
-	for (size_t r = 0; r < nrows; r++) {
-		printf("%s\n  {", r ? "," : "");
-		for (size_t c = 0; c < t->ncols; c++) {
-			char *k = xstrdup(t->head.v[c]);
-			for (char *p = k; *p; p++)
-				*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-			printf("%s", c ? ", " : "");
-			json_str(k);
-			printf(": ");
-			json_str(t->cells.v[r * t->ncols + c]);
-			free(k);
-		}
-		printf("}");
-	}
-	printf("%s]\n", nrows ? "\n" : "");
-}
-
-static int col_index(struct table *t, const char *name)
-{
-	for (size_t c = 0; c < t->ncols; c++)
-		if (strcasecmp(t->head.v[c], name) == 0)
-			return (int)c;
-	return -1;
-}
-
-static struct table *sort_table;
-static int sort_col;
-static int row_cmp(const void *a, const void *b)
-{
-	size_t ra = *(const size_t *)a, rb = *(const size_t *)b;
-	const char *x = sort_table->cells.v[ra * sort_table->ncols + (size_t)sort_col];
-	const char *y = sort_table->cells.v[rb * sort_table->ncols + (size_t)sort_col];
-	char *ex, *ey;
-	long long nx = strtoll(x, &ex, 10), ny = strtoll(y, &ey, 10);
-	if (*x && *y && !*ex && !*ey)
-		return nx < ny ? -1 : nx > ny;
-	int c = strcmp(x, y);
-	return c ? c : (ra < rb ? -1 : 1);
-}
-
-static void table_sort(struct table *t, int col)
-{
-	size_t nrows = t->cells.n / t->ncols;
-	size_t *idx = xcalloc(nrows, sizeof(size_t));
-	for (size_t r = 0; r < nrows; r++)
-		idx[r] = r;
-	sort_table = t;
-	sort_col = col;
-	qsort(idx, nrows, sizeof(size_t), row_cmp);
-	char **nc = xcalloc(t->cells.n + 1, sizeof(char *));
-	for (size_t r = 0; r < nrows; r++)
-		for (size_t c = 0; c < t->ncols; c++)
-			nc[r * t->ncols + c] = t->cells.v[idx[r] * t->ncols + c];
-	memcpy(t->cells.v, nc, t->cells.n * sizeof(char *));
-	free(nc);
-	free(idx);
-}
-
-/* Print in the chosen format; sort by column name when given. */
-static int emit(struct table *t, bool script, bool json, const char *sortcol, const char *cmd)
-{
-	if (sortcol) {
-		int c = col_index(t, sortcol);
-		if (c < 0)
-			return usage_err(cmd, "no column '%s' to sort by", sortcol);
-		table_sort(t, c);
-	}
-	if (json)
-		table_json(t);
-	else
-		table_print(t, script);
-	return CMD_OK;
-}
-
-/* "vnet0|192.0.2.10/24,vnet0|192.0.2.11/24" -> "192.0.2.10,192.0.2.11" */
-static char *ip_column(const char *v)
-{
-	if (streq(v, "none") || streq(v, "-"))
-		return xstrdup("-");
-	struct strv parts = {0};
-	struct sbuf b;
-	sb_init(&b);
-	split(&parts, v, ",", true);
-	for (size_t i = 0; i < parts.n; i++) {
-		const char *a = strchr(parts.v[i], '|');
-		a = a ? a + 1 : parts.v[i];
-		sb_printf(&b, "%s%.*s", i ? "," : "", (int)strcspn(a, "/"), a);
-	}
-	sv_free(&parts);
-	return sb_steal(&b);
-}
 
 static int list_releases(bool script, bool json, const char *sortcol)
 {
@@ -133,7 +21,7 @@ static int list_releases(bool script, bool json, const char *sortcol)
 		const char *row[] = {r[i].name, r[i].created, r[i].used, r[i].source};
 		table_add(&t, row);
 	}
-	int rc = emit(&t, script, json, sortcol, "list");
+	int rc = table_emit(&t, script, json, sortcol, "list");
 	table_free(&t);
 	release_info_free(r, n);
 	return rc;
@@ -163,55 +51,18 @@ int cmd_list(int argc, char **argv)
 	if (releases)
 		return list_releases(script, json, sortcol);
 
-	struct ztable zt;
-	if (jails_query(&zt, "name,iocell:active,iocell:host_hostuuid,iocell:boot,iocell:tag,"
-			"iocell:type,iocell:ip4_addr,iocell:release,iocell:template", NULL) < 0)
+	_cleanup_ztable_ struct ztable zt = {0};
+	if (jails_list(templates, &zt) < 0)
 		return CMD_ERR;
 	struct table t;
-	const char *head[] = {"JID", "UUID", "BOOT", "STATE", "TAG", "TYPE", "IP4", "RELEASE", NULL};
+	const char *head[] = {"JID",  "UUID", "BOOT",    "STATE", "TAG",
+			      "TYPE", "IP4",  "RELEASE", NULL};
 	table_init(&t, head);
-	/* Every jail's name is at hand: refresh the name index on the way (no extra call). */
-	struct jail_brief *idx = xcalloc(zt.nrows + 1, sizeof(*idx));
-	size_t nidx = 0;
-	for (size_t i = 0; i < zt.nrows; i++) {
-		struct strv *r = &zt.rows[i];
-		if (r->n < 9 || !valid_uuid(r->v[2]))
-			continue;
-		snprintf(idx[nidx].uuid, sizeof(idx[nidx].uuid), "%s", r->v[2]);
-		idx[nidx].tag = r->v[4];
-		idx[nidx].template = streq(r->v[8], "yes");
-		nidx++;
-	}
-	index_store(idx, nidx);
-	free(idx);
-	for (size_t i = 0; i < zt.nrows; i++) {
-		struct strv *r = &zt.rows[i];
-		if (r->n < 9 || !valid_uuid(r->v[2]))
-			continue;
-		if (streq(r->v[8], "yes") != templates)
-			continue;
-		int jid = jail_jid(r->v[2]);
-		char *ip = NULL;
-		if (jid > 0) {
-			/* running: the addresses actually configured (runtime state, no zfs call) */
-			struct runstate rs;
-			if (rs_read(r->v[2], &rs) == 1 && rs_get(&rs, "addr4"))
-				ip = ip_column(rs_get(&rs, "addr4"));
-			rs_free(&rs);
-		}
-		if (!ip)
-			ip = ip_column(r->v[6]);
-		char jids[16];
-		snprintf(jids, sizeof(jids), "%d", jid);
-		const char *row[] = {jid > 0 ? jids : "-", r->v[2], r->v[3], jid > 0 ? "up" : "down",
-				     r->v[4], r->v[5], ip, r->v[7]};
-		table_add(&t, row);
-		free(ip);
-	}
-	ztable_free(&zt);
+	for (size_t i = 0; i < zt.nrows; i++)
+		table_add(&t, (const char *const *)zt.rows[i].v);
 	if (!sortcol && !script && !json && t.cells.n)
-		table_sort(&t, col_index(&t, "TAG"));
-	int rc = emit(&t, script, json, sortcol, "list");
+		table_sort(&t, table_col(&t, "TAG"));
+	int rc = table_emit(&t, script, json, sortcol, "list");
 	table_free(&t);
 	return rc;
 }
@@ -231,24 +82,17 @@ int cmd_df(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_err("df", "unexpected argument '%s'", argv[optind]);
-	struct ztable zt;
-	if (jails_query(&zt, "name,iocell:active,iocell:host_hostuuid,compressratio,reservation,"
-			"quota,used,available,iocell:tag", NULL) < 0)
+	_cleanup_ztable_ struct ztable zt = {0};
+	if (jails_df(&zt) < 0)
 		return CMD_ERR;
 	struct table t;
 	const char *head[] = {"UUID", "CRT", "RES", "QTA", "USE", "AVA", "TAG", NULL};
 	table_init(&t, head);
-	for (size_t i = 0; i < zt.nrows; i++) {
-		struct strv *r = &zt.rows[i];
-		if (r->n < 9 || !valid_uuid(r->v[2]))
-			continue;
-		const char *row[] = {r->v[2], r->v[3], r->v[4], r->v[5], r->v[6], r->v[7], r->v[8]};
-		table_add(&t, row);
-	}
-	ztable_free(&zt);
+	for (size_t i = 0; i < zt.nrows; i++)
+		table_add(&t, (const char *const *)zt.rows[i].v);
 	if (!sortcol && !script && !json && t.cells.n)
-		table_sort(&t, col_index(&t, "TAG"));
-	int rc = emit(&t, script, json, sortcol, "df");
+		table_sort(&t, table_col(&t, "TAG"));
+	int rc = table_emit(&t, script, json, sortcol, "df");
 	table_free(&t);
 	return rc;
 }

@@ -29,7 +29,8 @@ int cmd_activate(int argc, char **argv)
 		const char *k = opts.k.v[i];
 		if (!streq(k, "mountpoint") && !streq(k, "file") && !streq(k, "size")) {
 			kv_free(&opts);
-			return usage_err("activate", "unknown setting '%s' (mountpoint=, file=, size=)", k);
+			return usage_err("activate",
+					 "unknown setting '%s' (mountpoint=, file=, size=)", k);
 		}
 	}
 	if (kv_get(&opts, "size") && !kv_get(&opts, "file")) {
@@ -42,11 +43,8 @@ int cmd_activate(int argc, char **argv)
 	if (rc < 0)
 		return CMD_ERR;
 	/* Build the name index now, so the first create or lookup needs no scan. */
-	struct jail_brief *b;
-	size_t n;
-	if (jail_scan(&b, &n) < 0)
+	if (index_rebuild() < 0)
 		return CMD_ERR;
-	jail_brief_free(b, n);
 	printf("%s is active (jails under %s)\n", pool, pool_get()->mountroot);
 	return CMD_OK;
 }

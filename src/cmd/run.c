@@ -1,9 +1,8 @@
 /* start, stop, restart, exec, console, chroot, runtime, rcboot, rcshutdown */
 #include "cmd/cmd.h"
 #include "core/lock.h"
-#include "core/pool.h"
 #include "core/runstate.h"
-#include "linux/runtime.h"
+#include "platform.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -22,8 +21,8 @@ static int start_one(const char *name, bool force, bool quiet_running)
 		if (quiet_running && jail_running(j->uuid)) {
 			rc = 0;
 		} else {
-			rc = rt_start(j, force, &jid, &sp);
-			if (rc == RT_RESTART) {
+			rc = plat_start(j, force, &jid, &sp);
+			if (rc == PLAT_RESTART) {
 				/* the cached configuration was stale: start from the real one */
 				struct jail *fresh = sp.fresh;
 				sp.fresh = NULL;
@@ -33,10 +32,11 @@ static int start_one(const char *name, bool force, bool quiet_running)
 				}
 				jail_free(j);
 				j = fresh;
-				rc = lk < 0 ? -1 : rt_start(j, force, &jid, NULL);
+				rc = lk < 0 ? -1 : plat_start(j, force, &jid, NULL);
 			}
 			if (rc == 0)
-				printf("%s (%s) started, JID %d\n", j->uuid, jail_prop(j, "tag"), jid);
+				printf("%s (%s) started, JID %d\n", j->uuid, jail_prop(j, P_TAG),
+				       jid);
 		}
 	}
 	fflush(stdout);
@@ -60,11 +60,13 @@ static int stop_uuid(const char *uuid, bool force, bool verbose_down)
 		if (verbose_down)
 			printf("%s is not running\n", uuid);
 	} else {
-		bool was_running = rs_alive(&rs) && streq(rs_get(&rs, "phase"), "running");
-		char *tag = xstrdup(rs_get(&rs, "tag") ? rs_get(&rs, "tag") : "");
-		rc = rt_stop(&rs, force);
+		bool was_running = rs_running(&rs);
+		const char *t = rs_get(&rs, prop_name(P_TAG));
+		char *tag = xstrdup(t ? t : "");
+		rc = plat_stop(&rs, force);
 		if (rc == 0)
-			printf("%s (%s) %s\n", uuid, tag, was_running ? "stopped" : "cleaned up (was not running)");
+			printf("%s (%s) %s\n", uuid, tag,
+			       was_running ? "stopped" : "cleaned up (was not running)");
 		free(tag);
 	}
 	rs_free(&rs);
@@ -77,7 +79,7 @@ static int stop_name(const char *name, bool force)
 {
 	struct runstate rs;
 	char uuid[37];
-	int r = rt_lookup(name, &rs, uuid);
+	int r = plat_lookup(name, &rs, uuid);
 	rs_free(&rs);
 	if (r < 0)
 		return -1;
@@ -126,8 +128,10 @@ static int cmp_boot(const void *a, const void *b)
 static int boot_order(struct bootent **out, size_t *n, bool only_boot)
 {
 	struct ztable t;
-	if (jails_query(&t, "name,iocell:active,iocell:host_hostuuid,iocell:tag,iocell:boot,"
-			"iocell:priority,iocell:template", NULL) < 0)
+	if (jails_query(&t,
+			"name,iocell:active,iocell:host_hostuuid,iocell:tag,iocell:boot,"
+			"iocell:priority,iocell:template",
+			NULL) < 0)
 		return -1;
 	struct bootent *b = xcalloc(t.nrows + 1, sizeof(*b));
 	size_t k = 0;
@@ -239,7 +243,7 @@ int cmd_restart(int argc, char **argv)
 	const char *name = argv[optind];
 	struct runstate rs;
 	char uuid[37];
-	int r = rt_lookup(name, &rs, uuid);
+	int r = plat_lookup(name, &rs, uuid);
 	if (r < 0) {
 		rs_free(&rs);
 		return CMD_ERR;
@@ -253,10 +257,10 @@ int cmd_restart(int argc, char **argv)
 	int rc = CMD_OK;
 	if (soft) {
 		int lk = lock_jail(uuid, true);
-		if (lk < 0 || rt_restart_soft(&rs) < 0)
+		if (lk < 0 || plat_restart_soft(&rs) < 0)
 			rc = CMD_ERR;
 		else
-			printf("%s (%s) restarted (soft)\n", uuid, rs_get(&rs, "tag"));
+			printf("%s (%s) restarted (soft)\n", uuid, rs_get(&rs, prop_name(P_TAG)));
 		unlock_fd(lk);
 		rs_free(&rs);
 		return rc;
@@ -295,7 +299,7 @@ int cmd_exec(int argc, char **argv)
 	} else {
 		struct runstate rs;
 		char uuid[37];
-		int r = rt_lookup(name, &rs, uuid);
+		int r = plat_lookup(name, &rs, uuid);
 		rs_free(&rs);
 		if (r < 0) {
 			sv_free(&targets);
@@ -304,7 +308,9 @@ int cmd_exec(int argc, char **argv)
 		if (r == 0) {
 			sv_free(&targets);
 			ioc_err("jail %s is not running", name);
-			ioc_hint("start it with 'iocell start %s', or use 'iocell chroot' on a stopped jail", name);
+			ioc_hint(
+				"start it with 'iocell start %s', or use 'iocell chroot' on a stopped jail",
+				name);
 			return CMD_ERR;
 		}
 		sv_add(&targets, uuid);
@@ -317,7 +323,7 @@ int cmd_exec(int argc, char **argv)
 			continue;
 		}
 		int st = 0;
-		if (rt_exec(&rs, user, cmdv, &st) < 0) {
+		if (plat_exec(&rs, user, cmdv, &st) < 0) {
 			rs_free(&rs);
 			sv_free(&targets);
 			return CMD_ERR;
@@ -341,7 +347,7 @@ int cmd_console(int argc, char **argv)
 		return usage_err("console", "expected one NAME");
 	struct runstate rs;
 	char uuid[37];
-	int r = rt_lookup(argv[optind], &rs, uuid);
+	int r = plat_lookup(argv[optind], &rs, uuid);
 	if (r <= 0) {
 		rs_free(&rs);
 		if (r == 0) {
@@ -351,7 +357,7 @@ int cmd_console(int argc, char **argv)
 		return CMD_ERR;
 	}
 	int st = 0;
-	int rc = rt_console(&rs, &st);
+	int rc = plat_console(&rs, &st);
 	rs_free(&rs);
 	if (rc < 0)
 		return CMD_ERR;
@@ -374,16 +380,16 @@ int cmd_chroot(int argc, char **argv)
 	if (lk >= 0) {
 		if (jail_running(j->uuid)) {
 			ioc_err("jail %s is running: chroot works on a stopped jail's filesystem",
-				jail_prop(j, "tag"));
-			ioc_hint("use 'iocell exec %s CMD' or 'iocell console %s'", jail_prop(j, "tag"),
-				 jail_prop(j, "tag"));
+				jail_prop(j, P_TAG));
+			ioc_hint("use 'iocell exec %s CMD' or 'iocell console %s'",
+				 jail_prop(j, P_TAG), jail_prop(j, P_TAG));
 		} else {
 			char *dflt[] = {"/bin/sh", NULL};
 			char **cmdv = argv + optind + 1;
 			if (cmdv[0] && streq(cmdv[0], "--"))
 				cmdv++;
 			int st = 0;
-			if (rt_chroot(j, cmdv[0] ? cmdv : dflt, &st) == 0) {
+			if (plat_chroot(j, cmdv[0] ? cmdv : dflt, &st) == 0) {
 				rc = st;
 				cmd_raw_status = true;
 			}
@@ -392,6 +398,40 @@ int cmd_chroot(int argc, char **argv)
 	unlock_fd(lk);
 	jail_free(j);
 	return rc;
+}
+
+static void print_info(const struct runstate *rs)
+{
+	struct plat_info in;
+	plat_info(rs, &in);
+	printf("UUID:     %s\n", rs->uuid);
+	printf("TAG:      %s\n", in.tag);
+	printf("JID:      %lld\n", in.jid);
+	printf("INIT PID: %d\n", (int)in.pid);
+	printf("STARTED:  %s\n", in.started ? in.started : "-");
+	printf("ROOT:     %s\n", in.root);
+	printf("NAMESPACES:\n");
+	for (size_t i = 0; i < in.nns; i++)
+		printf("  %-7s %s%s\n", in.ns[i].name, in.ns[i].id,
+		       in.ns[i].shared ? " (shared with the host)" : "");
+	printf("CGROUP:   %s /iocell/%s\n", in.cgroup_mode ? in.cgroup_mode : "-", rs->uuid);
+	for (size_t i = 0; i < in.cgroup_dirs.n; i++)
+		printf("  %s\n", in.cgroup_dirs.v[i]);
+	if (in.net == PLAT_NET_HOST) {
+		printf("INTERFACES: (host network)\n");
+	} else if (in.net == PLAT_NET_RECORDED) {
+		printf("INTERFACES: %s\n", in.net_recorded);
+	} else {
+		printf("INTERFACES:\n");
+		for (size_t i = 0; i < in.nifs; i++) {
+			const struct plat_netif *f = &in.ifs[i];
+			printf("  %-10s %-4s%s%s%s%s\n", f->name, f->up ? "up" : "down",
+			       f->mac[0] ? " " : "", f->mac, f->addrs, f->note);
+		}
+		if (in.net_incomplete)
+			printf("  (incomplete: %s)\n", in.net_incomplete);
+	}
+	plat_info_free(&in);
 }
 
 int cmd_runtime(int argc, char **argv)
@@ -403,12 +443,12 @@ int cmd_runtime(int argc, char **argv)
 		return usage_err("runtime", "expected one NAME");
 	struct runstate rs;
 	char uuid[37];
-	int r = rt_lookup(argv[optind], &rs, uuid);
+	int r = plat_lookup(argv[optind], &rs, uuid);
 	int rc = CMD_ERR;
 	if (r == 0) {
 		ioc_err("jail %s is not running", argv[optind]);
 	} else if (r > 0) {
-		rt_print_info(&rs);
+		print_info(&rs);
 		rc = CMD_OK;
 	}
 	rs_free(&rs);
@@ -450,18 +490,9 @@ int cmd_rcshutdown(int argc, char **argv)
 	}
 	/* last_started lives in the runtime dir while the host runs: keep it across the
 	 * reboot in the property. */
-	for (size_t i = 0; i < n; i++) {
-		char *st = rs_started_read(b[i].uuid);
-		if (!st)
-			continue;
-		char *ds = ds_jail(b[i].uuid);
-		if (zfs_set(ds, IOC_PROP_PREFIX "last_started", st) == 0)
-			rs_started_drop(b[i].uuid);
-		else
+	for (size_t i = 0; i < n; i++)
+		if (rs_started_persist(b[i].uuid) < 0)
 			ioc_err_print();
-		free(ds);
-		free(st);
-	}
 	boot_free(b, n);
 	/* Anything still running that is not a listed jail (e.g. a template started with -f). */
 	int rc = stop_all(false);

@@ -1,4 +1,5 @@
 #include "core/jail.h"
+#include "core/lock.h"
 #include "core/pool.h"
 #include "core/runstate.h"
 
@@ -21,21 +22,30 @@ void jail_free(struct jail *j)
 	free(j);
 }
 
-const char *jail_prop(const struct jail *j, const char *name)
+const char *jail_prop(const struct jail *j, enum prop_id id)
 {
-	const char *v = kv_get(&j->props, name);
+	const struct propdef *p = &prop_table[id];
+	const char *v = kv_get(&j->props, p->name);
 	if (v)
 		return v;
-	const struct propdef *p = prop_find(name);
-	if (p && p->def)
+	if (p->def)
 		return p->def;
-	if (streq(name, "host_hostuuid") || streq(name, "host_hostname"))
+	if (id == P_HOST_HOSTUUID || id == P_HOST_HOSTNAME)
 		return j->uuid;
 	return "none";
 }
 
+const char *jail_prop_named(const struct jail *j, const char *name)
+{
+	const struct propdef *p = prop_find(name);
+	if (p)
+		return jail_prop(j, prop_id_of(p));
+	const char *v = kv_get(&j->props, name);
+	return v ? v : "none";
+}
+
 char *jail_root(const struct jail *j) { return xasprintf("%s/root", j->path); }
-bool jail_is_template(const struct jail *j) { return streq(jail_prop(j, "template"), "yes"); }
+bool jail_is_template(const struct jail *j) { return streq(jail_prop(j, P_TEMPLATE), "yes"); }
 
 bool jail_running(const char *uuid)
 {
@@ -79,7 +89,7 @@ static int jail_fill(struct jail *j, struct ztable *t, bool *mark_ok)
 		} else if (streq(prop, "mountpoint")) {
 			free(j->path);
 			j->path = xstrdup(val);
-			kv_set(&j->props, "mountpoint", val);
+			prop_kv_set(&j->props, P_MOUNTPOINT, val);
 		} else if (streq(prop, "mounted")) {
 			j->mounted = streq(val, "yes");
 		} else {
@@ -91,42 +101,12 @@ static int jail_fill(struct jail *j, struct ztable *t, bool *mark_ok)
 	return 0;
 }
 
-static int index_read(struct jail_brief **out, size_t *n);
-char *tag_claim(const char *tag)
-{
-	char *owner = index_tag_owner(tag, NULL);
-	if (owner) {
-		ioc_err("tag '%s' is already used by jail %s", tag, owner);
-		ioc_hint("choose another tag=");
-		free(owner);
-		return NULL;
-	}
-	return ioc_err_pending() ? NULL : xstrdup(tag);
-}
-
-char *tag_first_free(const char *base, int from, bool bare_first)
-{
-	for (int n = from; n < from + 10000; n++) {
-		char *t = (bare_first && n == 1) ? xstrdup(base) : xasprintf("%s_%d", base, n);
-		char *owner = index_tag_owner(t, NULL);
-		if (!owner && !ioc_err_pending())
-			return t;
-		free(owner);
-		free(t);
-		if (ioc_err_pending())
-			return NULL;
-	}
-	return NULL;
-}
-
 void jail_new_uuid(char out[37])
 {
 	uuid_t u;
 	uuid_generate(u);
 	uuid_unparse_lower(u, out);
 }
-
-static bool hexprefix(const char *s);
 
 /* ---- configuration cache ----------------------------------------------------------
  * RUNDIR/UUID.conf holds the rows of the jail's last `zfs get all` that jail_fill uses.
@@ -137,27 +117,23 @@ static char *conf_path(const char *uuid) { return xasprintf("%s/%s.conf", rundir
 
 void jail_conf_save(const struct jail *j)
 {
-	struct sbuf s;
+	_cleanup_sbuf_ struct sbuf s;
 	sb_init(&s);
 	sb_printf(&s, "%s\tiocell:active\tyes\tinherited\n", j->ds);
 	sb_printf(&s, "%s\tmounted\t%s\t-\n", j->ds, j->mounted ? "yes" : "no");
 	for (size_t i = 0; i < j->props.k.n; i++) {
 		const char *k = j->props.k.v[i], *v = j->props.v.v[i];
 		const struct propdef *p = prop_find(k);
-		bool native = streq(k, "mountpoint") || (p && (p->flags & PF_ZFS));
-		if (strchr(v, '\n') || strchr(v, '\t'))
-			goto fail; /* cannot be one row: no cache */
+		bool native = streq(k, prop_name(P_MOUNTPOINT)) || (p && (p->flags & PF_ZFS));
+		if (strchr(v, '\n') || strchr(v, '\t')) {
+			jail_conf_drop(j->uuid); /* cannot be one row: no cache */
+			return;
+		}
 		sb_printf(&s, "%s\t%s%s\t%s\tlocal\n", j->ds, native ? "" : IOC_PROP_PREFIX, k, v);
 	}
-	char *p = conf_path(j->uuid);
+	_cleanup_free_ char *p = conf_path(j->uuid);
 	if (write_file_cache(p, s.s, s.len, 0600) < 0)
 		ioc_err_clear(); /* only a cache */
-	free(p);
-	sb_free(&s);
-	return;
-fail:
-	sb_free(&s);
-	jail_conf_drop(j->uuid);
 }
 
 void jail_conf_drop(const char *uuid)
@@ -205,7 +181,7 @@ static int jail_from_rows(struct jail *j, struct ztable *t)
 	jail_fill(j, t, &mark_ok);
 	if (!mark_ok)
 		return 1;
-	if (!kv_get(&j->props, "host_hostuuid")) {
+	if (!prop_kv_get(&j->props, P_HOST_HOSTUUID)) {
 		ioc_err("%s is not an iocell jail (it has no iocell:host_hostuuid)", j->ds);
 		return -1;
 	}
@@ -237,9 +213,10 @@ struct jail *jail_load(const char *uuid)
 		if (rc == 0) {
 			/* A start since the property was written is in the runtime dir. */
 			char *started = rs_started_read(uuid);
-			const char *stored = kv_get(&j->props, "last_started");
-			if (started && (!stored || streq(stored, "none") || strcmp(started, stored) > 0))
-				kv_set(&j->props, "last_started", started);
+			const char *stored = prop_kv_get(&j->props, P_LAST_STARTED);
+			if (started &&
+			    (!stored || streq(stored, "none") || strcmp(started, stored) > 0))
+				prop_kv_set(&j->props, P_LAST_STARTED, started);
 			free(started);
 			jail_conf_save(j);
 		}
@@ -262,8 +239,9 @@ static char *jail_fingerprint(const struct jail *j)
 	struct sbuf s;
 	sb_init(&s);
 	sb_printf(&s, "%s\n%s\n%d\n", j->ds, j->path ? j->path : "", j->mounted);
+	/* last_started is bookkeeping, written by start */
 	for (size_t i = 0; i < j->props.k.n; i++)
-		if (!streq(j->props.k.v[i], "last_started")) /* bookkeeping, written by start */
+		if (!streq(j->props.k.v[i], prop_name(P_LAST_STARTED)))
 			sb_printf(&s, "%s=%s\n", j->props.k.v[i], j->props.v.v[i]);
 	return sb_steal(&s);
 }
@@ -301,60 +279,13 @@ static struct jail *jail_load_cached(const char *uuid)
 	return j;
 }
 
-/* NAME among the index entries: by exact tag, else by a UUID prefix matching one jail.
- * Its UUID goes to uuid; every prefix match ("UUID (tag)") to cands, when given.
- * Returns NAME_TAG, NAME_PREFIX, or NAME_NONE (not found or ambiguous). */
-enum name_hit { NAME_NONE, NAME_TAG, NAME_PREFIX };
-
-static enum name_hit brief_match(const struct jail_brief *b, size_t n, const char *name,
-				 char uuid[37], struct strv *cands)
-{
-	uuid[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (streq(b[i].tag, name)) {
-			snprintf(uuid, 37, "%s", b[i].uuid);
-			return NAME_TAG;
-		}
-	size_t hits = 0;
-	if (hexprefix(name))
-		for (size_t i = 0; i < n; i++)
-			if (strncasecmp(b[i].uuid, name, strlen(name)) == 0) {
-				if (cands)
-					sv_addf(cands, "%s (%s)", b[i].uuid, b[i].tag);
-				if (hits++ == 0)
-					snprintf(uuid, 37, "%s", b[i].uuid);
-			}
-	if (hits == 1)
-		return NAME_PREFIX;
-	uuid[0] = '\0';
-	return NAME_NONE;
-}
-
-/* NAME to UUID through the cached index only (no zfs call): 0 found, -1 not. */
-static int index_lookup(const char *name, char uuid[37])
-{
-	if (valid_uuid(name)) {
-		snprintf(uuid, 37, "%s", name);
-		return 0;
-	}
-	struct jail_brief *b;
-	size_t n;
-	if (index_read(&b, &n) < 0) {
-		ioc_err_clear();
-		return -1;
-	}
-	enum name_hit hit = brief_match(b, n, name, uuid, NULL);
-	jail_brief_free(b, n);
-	return hit == NAME_NONE ? -1 : 0;
-}
-
 struct jail *jail_resolve_spec(const char *name, struct jail_spec *sp)
 {
 	memset(sp, 0, sizeof(*sp));
 	char uuid[37];
 	if (pool_get() && index_lookup(name, uuid) == 0) {
 		struct jail *j = jail_load_cached(uuid);
-		if (j && (valid_uuid(name) || streq(jail_prop(j, "tag"), name) ||
+		if (j && (valid_uuid(name) || streq(jail_prop(j, P_TAG), name) ||
 			  strncasecmp(uuid, name, strlen(name)) == 0)) {
 			sp->active = true;
 			snprintf(sp->name, sizeof(sp->name), "%s", name);
@@ -400,7 +331,8 @@ int jail_spec_check(struct jail_spec *sp, const struct jail *j)
 	}
 	if (fresh)
 		jail_conf_save(fresh);
-	if (fresh && (streq(jail_prop(fresh, "tag"), sp->name) || !streq(jail_prop(j, "tag"), sp->name))) {
+	if (fresh &&
+	    (streq(jail_prop(fresh, P_TAG), sp->name) || !streq(jail_prop(j, P_TAG), sp->name))) {
 		/* Changed, and still the jail the name means (by tag, or by UUID). */
 		sp->fresh = fresh;
 		return 1;
@@ -419,212 +351,6 @@ void jail_spec_free(struct jail_spec *sp)
 	sp->active = sp->running = false;
 	jail_free(sp->fresh);
 	sp->fresh = NULL;
-}
-
-/* ---- index ---------------------------------------------------------------------- */
-
-static char *index_path(void)
-{
-	const struct ioc_pool *p = pool_get();
-	return xasprintf("%s/index-%s", rundir(), p ? p->name : "none");
-}
-
-void jail_brief_free(struct jail_brief *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(b[i].tag);
-	free(b);
-}
-
-static int index_write(const struct jail_brief *b, size_t n)
-{
-	struct sbuf s;
-	sb_init(&s);
-	for (size_t i = 0; i < n; i++)
-		sb_printf(&s, "%s\t%s\t%d\n", b[i].uuid, b[i].tag, b[i].template ? 1 : 0);
-	char *p = index_path();
-	int rc = write_file_cache(p, s.s, s.len, 0600);
-	if (rc < 0)
-		ioc_err_clear(); /* the index is only a cache */
-	free(p);
-	sb_free(&s);
-	return 0;
-}
-
-void index_store(const struct jail_brief *b, size_t n) { index_write(b, n); }
-
-int jails_query(struct ztable *t, const char *cols, const char *sort)
-{
-	for (int attempt = 0; attempt < 2; attempt++) {
-		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
-		if (!pool)
-			return -1;
-		char *jds = ds_jails();
-		const char *dss[] = {jds, NULL};
-		int rc = zfs_list(t, cols, dss, 1, "filesystem", sort);
-		if (rc < 0) {
-			free(jds);
-			if (zfs_lasterr == ZE_NOENT && attempt == 0)
-				continue;
-			return -1;
-		}
-		bool mark_ok = false;
-		size_t k = 0;
-		for (size_t i = 0; i < t->nrows; i++) {
-			if (t->rows[i].n >= 2 && streq(t->rows[i].v[0], jds)) {
-				mark_ok = pool_mark_ok(t->rows[i].v[1]);
-				sv_free(&t->rows[i]);
-				continue;
-			}
-			t->rows[k++] = t->rows[i];
-		}
-		t->nrows = k;
-		free(jds);
-		if (!mark_ok && attempt == 0) {
-			ztable_free(t);
-			continue;
-		}
-		return 0;
-	}
-	return -1;
-}
-
-int jail_scan(struct jail_brief **out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	struct ztable t;
-	if (jails_query(&t, "name,iocell:active,iocell:tag,iocell:template,iocell:host_hostuuid", NULL) < 0)
-		return -1;
-	struct jail_brief *b = xcalloc(t.nrows + 1, sizeof(*b));
-	size_t k = 0;
-	for (size_t i = 0; i < t.nrows; i++) {
-		struct strv *r = &t.rows[i];
-		if (r->n < 5 || !valid_uuid(r->v[4]))
-			continue;
-		snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", r->v[4]);
-		b[k].tag = xstrdup(r->v[2]);
-		b[k].template = streq(r->v[3], "yes");
-		k++;
-	}
-	ztable_free(&t);
-	index_write(b, k);
-	*out = b;
-	*n = k;
-	return 0;
-}
-
-static int index_read(struct jail_brief **out, size_t *n)
-{
-	char *p = index_path();
-	char *txt = NULL;
-	if (access(p, R_OK) == 0)
-		txt = read_file(p, NULL);
-	free(p);
-	if (!txt) {
-		ioc_err_clear();
-		return -1;
-	}
-	struct strv lines = {0};
-	split(&lines, txt, "\n", true);
-	free(txt);
-	struct jail_brief *b = xcalloc(lines.n + 1, sizeof(*b));
-	size_t k = 0;
-	for (size_t i = 0; i < lines.n; i++) {
-		struct strv f = {0};
-		split(&f, lines.v[i], "\t", false);
-		if (f.n >= 3 && valid_uuid(f.v[0])) {
-			snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", f.v[0]);
-			b[k].tag = xstrdup(f.v[1]);
-			b[k].template = streq(f.v[2], "1");
-			k++;
-		}
-		sv_free(&f);
-	}
-	sv_free(&lines);
-	*out = b;
-	*n = k;
-	return 0;
-}
-
-/* The index as it is, or scanned when missing.  *fresh tells which. */
-static int index_get(struct jail_brief **b, size_t *n, bool *fresh)
-{
-	if (index_read(b, n) == 0) {
-		*fresh = false;
-		return 0;
-	}
-	*fresh = true;
-	return jail_scan(b, n);
-}
-
-int index_put(const char *uuid, const char *tag)
-{
-	struct jail_brief *b;
-	size_t n;
-	if (index_read(&b, &n) < 0)
-		return 0; /* no index yet: the next lookup scans */
-	bool found = false;
-	for (size_t i = 0; i < n; i++)
-		if (streq(b[i].uuid, uuid)) {
-			free(b[i].tag);
-			b[i].tag = xstrdup(tag);
-			found = true;
-		}
-	if (!found) {
-		b = xrealloc(b, (n + 1) * sizeof(*b));
-		memset(&b[n], 0, sizeof(b[n]));
-		snprintf(b[n].uuid, sizeof(b[n].uuid), "%s", uuid);
-		b[n].tag = xstrdup(tag);
-		n++;
-	}
-	index_write(b, n);
-	jail_brief_free(b, n);
-	return 0;
-}
-
-int index_drop(const char *uuid)
-{
-	struct jail_brief *b;
-	size_t n;
-	if (index_read(&b, &n) < 0)
-		return 0;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (streq(b[i].uuid, uuid)) {
-			free(b[i].tag);
-			continue;
-		}
-		b[k++] = b[i];
-	}
-	index_write(b, k);
-	jail_brief_free(b, k);
-	return 0;
-}
-
-char *index_tag_owner(const char *tag, const char *except)
-{
-	struct jail_brief *b;
-	size_t n;
-	bool fresh;
-	if (index_get(&b, &n, &fresh) < 0)
-		return NULL;
-	char *owner = NULL;
-	for (size_t i = 0; i < n && !owner; i++)
-		if (streq(b[i].tag, tag) && !(except && streq(b[i].uuid, except)))
-			owner = xstrdup(b[i].uuid);
-	jail_brief_free(b, n);
-	return owner;
-}
-
-static bool hexprefix(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!strchr("0123456789abcdefABCDEF-", *s))
-			return false;
-	return true;
 }
 
 struct jail *jail_resolve(const char *name)
@@ -648,7 +374,7 @@ struct jail *jail_resolve(const char *name)
 		struct strv cands = {0};
 		sv_init(&cands);
 		char uuid[37];
-		enum name_hit hit = brief_match(b, n, name, uuid, &cands);
+		enum name_hit hit = index_match(b, n, name, uuid, &cands);
 		jail_brief_free(b, n);
 		if (!uuid[0]) {
 			if (!fresh) {
@@ -680,7 +406,7 @@ struct jail *jail_resolve(const char *name)
 			return NULL;
 		}
 		/* Verify the cached answer: a tag hit must still carry that tag. */
-		if (hit == NAME_TAG && !streq(jail_prop(j, "tag"), name) && !fresh) {
+		if (hit == NAME_TAG && !streq(jail_prop(j, P_TAG), name) && !fresh) {
 			jail_free(j);
 			continue;
 		}
@@ -688,6 +414,20 @@ struct jail *jail_resolve(const char *name)
 	}
 	ioc_err("no jail named '%s'", name);
 	return NULL;
+}
+
+struct jail *jail_open_locked(const char *name, int *lockfd)
+{
+	*lockfd = -1;
+	struct jail *j = jail_resolve(name);
+	if (!j)
+		return NULL;
+	*lockfd = lock_jail(j->uuid, true);
+	if (*lockfd < 0) {
+		jail_free(j);
+		return NULL;
+	}
+	return j;
 }
 
 int defaults_load(struct kv *out)

@@ -2,13 +2,14 @@
 #ifndef IOC_JAIL_H
 #define IOC_JAIL_H
 
+#include "core/jails.h"
 #include "core/props.h"
 #include "core/zfs.h"
 
 struct jail {
 	char uuid[37];
-	char *ds;       /* POOL/iocell/jails/UUID */
-	char *path;     /* its mountpoint */
+	char *ds;   /* POOL/iocell/jails/UUID */
+	char *path; /* its mountpoint */
 	bool mounted;
 	struct kv props; /* table name -> value (stored values; see jail_prop) */
 };
@@ -16,9 +17,14 @@ struct jail {
 /* Resolve NAME (UUID, unique UUID prefix, or exact tag) and load the jail.
  * Errors: not found (with a hint), ambiguous (listing the candidates). */
 struct jail *jail_resolve(const char *name);
+/* jail_resolve, then take the jail's lock (waiting for it): *lockfd for unlock_fd.  NULL
+ * with the error pending (and *lockfd -1) on failure. */
+struct jail *jail_open_locked(const char *name, int *lockfd);
 /* Load by exact UUID. */
 struct jail *jail_load(const char *uuid);
 void jail_free(struct jail *j);
+static inline void cleanup_jailp(struct jail **j) { jail_free(*j); }
+#define _cleanup_jail_ __attribute__((cleanup(cleanup_jailp)))
 
 /* Speculative loading, for start: the jail's configuration from the runtime dir's cache
  * (written by every jail_load) while the real `zfs get` runs in the background.
@@ -42,39 +48,14 @@ bool jail_same_config(const struct jail *a, const struct jail *b);
 void jail_conf_save(const struct jail *j);
 void jail_conf_drop(const char *uuid);
 /* A property's value: stored value, else the built-in default. Never NULL. */
-const char *jail_prop(const struct jail *j, const char *name);
+const char *jail_prop(const struct jail *j, enum prop_id id);
+/* The same by name, for names that come from outside the code (a user's `get NAME`,
+ * runtime state keys); an unknown name gives "none". */
+const char *jail_prop_named(const struct jail *j, const char *name);
 /* The jail's root directory (path/root), malloc'd. */
 char *jail_root(const struct jail *j);
 bool jail_is_template(const struct jail *j);
 
-/* One `zfs list` over every jail dataset with COLS (which must start with
- * "name,iocell:active,"), verifying the pool mark; the jails dataset's own row is
- * removed.  sort: a column to sort by, or NULL. */
-int jails_query(struct ztable *t, const char *cols, const char *sort);
-
-/* Every jail's UUID and tag with one zfs call (templates included); refreshes the index. */
-struct jail_brief {
-	char uuid[37];
-	char *tag;
-	bool template;
-};
-int jail_scan(struct jail_brief **out, size_t *n);
-void jail_brief_free(struct jail_brief *b, size_t n);
-
-/* Name index (a cache under the runtime dir, rebuilt when stale). */
-/* Replace the index with a complete list (e.g. what `list` has just read). */
-void index_store(const struct jail_brief *b, size_t n);
-int index_put(const char *uuid, const char *tag);   /* add or retag */
-int index_drop(const char *uuid);
-/* UUID of the jail using tag (other than except_uuid), or NULL.  Uses the index. */
-char *index_tag_owner(const char *tag, const char *except_uuid);
-/* TAG for a new jail: a copy when no jail uses it; NULL with the error recorded when
- * one does ("already used by", hint: choose another) or the index cannot be read. */
-char *tag_claim(const char *tag);
-/* The first free tag of the series BASE_FROM, BASE_FROM+1, ... (BASE itself in place of
- * BASE_1 when bare_first), tried 10000 times; NULL when none is free (error recorded
- * only when the index cannot be read). */
-char *tag_first_free(const char *base, int from, bool bare_first);
 /* A fresh random UUID, lower case. */
 void jail_new_uuid(char out[37]);
 

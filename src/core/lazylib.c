@@ -20,7 +20,8 @@ static void lazy_fail(const char *lib, const char *what, const char *pkg) __attr
 static void lazy_fail(const char *lib, const char *what, const char *pkg)
 {
 	fflush(stdout);
-	fprintf(stderr, "iocell: cannot load %s: %s (hint: install the %s package)\n", lib, what, pkg);
+	fprintf(stderr, "iocell: cannot load %s: %s (hint: install the %s package)\n", lib, what,
+		pkg);
 	exit(1);
 }
 
@@ -36,11 +37,11 @@ static void *lazy_open(const char *const *names, const char *pkg)
 	lazy_fail(names[0], err, pkg);
 }
 
-#define LAZY_SYM(f)                                                     \
-	do {                                                            \
-		*(void **)&t.f = dlsym(h, #f);                          \
-		if (!t.f)                                               \
-			lazy_fail(libname, "missing symbol " #f, pkg);  \
+#define LAZY_SYM(f)                                                    \
+	do {                                                           \
+		*(void **)&t.f = dlsym(h, #f);                         \
+		if (!t.f)                                              \
+			lazy_fail(libname, "missing symbol " #f, pkg); \
 	} while (0);
 
 const struct lazy_archive *lazy_archive(void)
@@ -70,14 +71,14 @@ const struct lazy_archive *lazy_archive(void)
 			static const char *const names[] = {__VA_ARGS__, NULL}; \
 			static const char libname[] = libname_, pkg[] = pkg_;   \
 			void *h = lazy_open(names, pkg);                        \
-			funcs(LAZY_SYM)                                         \
-			loaded = 1;                                             \
+			funcs(LAZY_SYM) loaded = 1;                             \
 		}                                                               \
 		return &t;                                                      \
 	}
 
 LAZY_LOADER(lazy_curl, "libcurl", "libcurl4", LAZY_CURL_FUNCS, "libcurl.so.4", "libcurl.so")
-LAZY_LOADER(lazy_crypto, "libcrypto", "libssl3", LAZY_CRYPTO_FUNCS, "libcrypto.so.3", "libcrypto.so")
+LAZY_LOADER(lazy_crypto, "libcrypto", "libssl3", LAZY_CRYPTO_FUNCS, "libcrypto.so.3",
+	    "libcrypto.so")
 LAZY_LOADER(lazy_mnl, "libmnl", "libmnl0", LAZY_MNL_FUNCS, "libmnl.so.0", "libmnl.so")
 LAZY_LOADER(lazy_seccomp, "libseccomp", "libseccomp2", LAZY_SECCOMP_FUNCS, "libseccomp.so.2",
 	    "libseccomp.so")

@@ -24,108 +24,108 @@
 #include <seccomp.h>
 #include <uuid/uuid.h>
 
-#define LAZY_ARCHIVE_FUNCS(X) \
-	X(archive_entry_copy_stat) \
-	X(archive_entry_filetype) \
-	X(archive_entry_free) \
-	X(archive_entry_hardlink) \
-	X(archive_entry_new) \
-	X(archive_entry_pathname) \
-	X(archive_entry_set_filetype) \
-	X(archive_entry_set_mtime) \
-	X(archive_entry_set_pathname) \
-	X(archive_entry_set_perm) \
-	X(archive_entry_set_size) \
-	X(archive_entry_set_symlink) \
-	X(archive_entry_size) \
-	X(archive_error_string) \
-	X(archive_filter_bytes) \
-	X(archive_read_data) \
-	X(archive_read_data_block) \
-	X(archive_read_free) \
-	X(archive_read_new) \
-	X(archive_read_next_header) \
-	X(archive_read_open_filename) \
+#define LAZY_ARCHIVE_FUNCS(X)              \
+	X(archive_entry_copy_stat)         \
+	X(archive_entry_filetype)          \
+	X(archive_entry_free)              \
+	X(archive_entry_hardlink)          \
+	X(archive_entry_new)               \
+	X(archive_entry_pathname)          \
+	X(archive_entry_set_filetype)      \
+	X(archive_entry_set_mtime)         \
+	X(archive_entry_set_pathname)      \
+	X(archive_entry_set_perm)          \
+	X(archive_entry_set_size)          \
+	X(archive_entry_set_symlink)       \
+	X(archive_entry_size)              \
+	X(archive_error_string)            \
+	X(archive_filter_bytes)            \
+	X(archive_read_data)               \
+	X(archive_read_data_block)         \
+	X(archive_read_free)               \
+	X(archive_read_new)                \
+	X(archive_read_next_header)        \
+	X(archive_read_open_filename)      \
 	X(archive_read_support_filter_all) \
-	X(archive_read_support_filter_xz) \
+	X(archive_read_support_filter_xz)  \
 	X(archive_read_support_format_all) \
 	X(archive_read_support_format_tar) \
-	X(archive_write_add_filter_xz) \
-	X(archive_write_close) \
-	X(archive_write_data) \
-	X(archive_write_data_block) \
-	X(archive_write_disk_new) \
-	X(archive_write_disk_set_options) \
-	X(archive_write_finish_entry) \
-	X(archive_write_free) \
-	X(archive_write_header) \
-	X(archive_write_new) \
-	X(archive_write_open_filename) \
+	X(archive_write_add_filter_xz)     \
+	X(archive_write_close)             \
+	X(archive_write_data)              \
+	X(archive_write_data_block)        \
+	X(archive_write_disk_new)          \
+	X(archive_write_disk_set_options)  \
+	X(archive_write_finish_entry)      \
+	X(archive_write_free)              \
+	X(archive_write_header)            \
+	X(archive_write_new)               \
+	X(archive_write_open_filename)     \
 	X(archive_write_set_format_pax_restricted)
 
-#define LAZY_CURL_FUNCS(X) \
-	X(curl_easy_cleanup) \
-	X(curl_easy_getinfo) \
-	X(curl_easy_init) \
-	X(curl_easy_perform) \
-	X(curl_easy_setopt) \
-	X(curl_easy_strerror) \
+#define LAZY_CURL_FUNCS(X)     \
+	X(curl_easy_cleanup)   \
+	X(curl_easy_getinfo)   \
+	X(curl_easy_init)      \
+	X(curl_easy_perform)   \
+	X(curl_easy_setopt)    \
+	X(curl_easy_strerror)  \
 	X(curl_global_cleanup) \
 	X(curl_global_init)
 
-#define LAZY_CRYPTO_FUNCS(X) \
+#define LAZY_CRYPTO_FUNCS(X)  \
 	X(EVP_DigestFinal_ex) \
-	X(EVP_DigestInit_ex) \
-	X(EVP_DigestUpdate) \
-	X(EVP_MD_CTX_free) \
-	X(EVP_MD_CTX_new) \
+	X(EVP_DigestInit_ex)  \
+	X(EVP_DigestUpdate)   \
+	X(EVP_MD_CTX_free)    \
+	X(EVP_MD_CTX_new)     \
 	X(EVP_sha256)
 
-#define LAZY_MNL_FUNCS(X) \
-	X(mnl_attr_get_payload) \
-	X(mnl_attr_get_payload_len) \
-	X(mnl_attr_get_str) \
-	X(mnl_attr_get_type) \
-	X(mnl_attr_get_u32) \
-	X(mnl_attr_nest_end) \
-	X(mnl_attr_nest_start) \
-	X(mnl_attr_next) \
-	X(mnl_attr_ok) \
-	X(mnl_attr_put) \
-	X(mnl_attr_put_str) \
-	X(mnl_attr_put_strz) \
-	X(mnl_attr_put_u16) \
-	X(mnl_attr_put_u32) \
-	X(mnl_attr_put_u8) \
-	X(mnl_attr_validate) \
-	X(mnl_cb_run2) \
-	X(mnl_nlmsg_get_payload) \
+#define LAZY_MNL_FUNCS(X)               \
+	X(mnl_attr_get_payload)         \
+	X(mnl_attr_get_payload_len)     \
+	X(mnl_attr_get_str)             \
+	X(mnl_attr_get_type)            \
+	X(mnl_attr_get_u32)             \
+	X(mnl_attr_nest_end)            \
+	X(mnl_attr_nest_start)          \
+	X(mnl_attr_next)                \
+	X(mnl_attr_ok)                  \
+	X(mnl_attr_put)                 \
+	X(mnl_attr_put_str)             \
+	X(mnl_attr_put_strz)            \
+	X(mnl_attr_put_u16)             \
+	X(mnl_attr_put_u32)             \
+	X(mnl_attr_put_u8)              \
+	X(mnl_attr_validate)            \
+	X(mnl_cb_run2)                  \
+	X(mnl_nlmsg_get_payload)        \
 	X(mnl_nlmsg_get_payload_offset) \
-	X(mnl_nlmsg_get_payload_tail) \
-	X(mnl_nlmsg_put_extra_header) \
-	X(mnl_nlmsg_put_header) \
-	X(mnl_nlmsg_size) \
-	X(mnl_socket_bind) \
-	X(mnl_socket_close) \
-	X(mnl_socket_fdopen) \
-	X(mnl_socket_get_fd) \
-	X(mnl_socket_get_portid) \
-	X(mnl_socket_open2) \
-	X(mnl_socket_recvfrom) \
-	X(mnl_socket_sendto) \
+	X(mnl_nlmsg_get_payload_tail)   \
+	X(mnl_nlmsg_put_extra_header)   \
+	X(mnl_nlmsg_put_header)         \
+	X(mnl_nlmsg_size)               \
+	X(mnl_socket_bind)              \
+	X(mnl_socket_close)             \
+	X(mnl_socket_fdopen)            \
+	X(mnl_socket_get_fd)            \
+	X(mnl_socket_get_portid)        \
+	X(mnl_socket_open2)             \
+	X(mnl_socket_recvfrom)          \
+	X(mnl_socket_sendto)            \
 	X(mnl_socket_setsockopt)
 
-#define LAZY_SECCOMP_FUNCS(X) \
-	X(seccomp_arch_add) \
-	X(seccomp_attr_set) \
-	X(seccomp_export_bpf) \
-	X(seccomp_init) \
-	X(seccomp_release) \
+#define LAZY_SECCOMP_FUNCS(X)     \
+	X(seccomp_arch_add)       \
+	X(seccomp_attr_set)       \
+	X(seccomp_export_bpf)     \
+	X(seccomp_init)           \
+	X(seccomp_release)        \
 	X(seccomp_rule_add_array) \
 	X(seccomp_syscall_resolve_name)
 
 #define LAZY_UUID_FUNCS(X) \
-	X(uuid_generate) \
+	X(uuid_generate)   \
 	X(uuid_unparse_lower)
 
 #define LAZY_FIELD(f) __typeof__(&f) f;

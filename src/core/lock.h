@@ -12,5 +12,9 @@ int lock_jail(const char *uuid, bool wait);
  * destroy) so tags stay unique. */
 int lock_global(void);
 void unlock_fd(int fd);
+/* Clean-up attribute (util.h): `_cleanup_unlock_ int lk = lock_jail(...)` releases the
+ * lock when lk goes out of scope (nothing when it is -1). */
+static inline void cleanup_unlockp(int *fd) { unlock_fd(*fd); }
+#define _cleanup_unlock_ __attribute__((cleanup(cleanup_unlockp)))
 
 #endif

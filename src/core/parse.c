@@ -41,8 +41,7 @@ bool parse_size(const char *s, uint64_t *out)
 		return false;
 	uint64_t mult = 1;
 	switch (toupper((unsigned char)*end)) {
-	case '\0':
-		break;
+	case '\0': break;
 	case 'B':
 		end--; /* handled below as plain bytes */
 		break;
@@ -51,8 +50,7 @@ bool parse_size(const char *s, uint64_t *out)
 	case 'G': mult = 1ULL << 30; break;
 	case 'T': mult = 1ULL << 40; break;
 	case 'P': mult = 1ULL << 50; break;
-	default:
-		return false;
+	default: return false;
 	}
 	if (*end)
 		end++;
@@ -233,8 +231,8 @@ bool parse_ipv6(const char *s, uint8_t out[16])
 	return true;
 }
 
-bool parse_ip_list(const char *s, int family, struct ipaddr_entry *out, size_t max,
-		   size_t *n, char *err, size_t errlen)
+bool parse_ip_list(const char *s, int family, struct ipaddr_entry *out, size_t max, size_t *n,
+		   char *err, size_t errlen)
 {
 	*n = 0;
 	if (strcmp(s, "none") == 0)
@@ -246,7 +244,8 @@ bool parse_ip_list(const char *s, int family, struct ipaddr_entry *out, size_t m
 		char *e = parts.v[i];
 		char *bar = strchr(e, '|');
 		if (!bar) {
-			snprintf(err, errlen, "'%s' lacks the interface: write IFACE|ADDR/PREFIX", e);
+			snprintf(err, errlen, "'%s' lacks the interface: write IFACE|ADDR/PREFIX",
+				 e);
 			ok = false;
 			break;
 		}
@@ -293,8 +292,8 @@ bool parse_ip_list(const char *s, int family, struct ipaddr_entry *out, size_t m
 	return ok;
 }
 
-bool parse_interfaces(const char *s, struct iface_entry *out, size_t max, size_t *n,
-		      char *err, size_t errlen)
+bool parse_interfaces(const char *s, struct iface_entry *out, size_t max, size_t *n, char *err,
+		      size_t errlen)
 {
 	*n = 0;
 	if (strcmp(s, "none") == 0)
@@ -311,7 +310,8 @@ bool parse_interfaces(const char *s, struct iface_entry *out, size_t max, size_t
 		}
 		*colon = '\0';
 		if (!valid_ifname(e) || !valid_ifname(colon + 1)) {
-			snprintf(err, errlen, "'%s:%s' has an invalid interface name", e, colon + 1);
+			snprintf(err, errlen, "'%s:%s' has an invalid interface name", e,
+				 colon + 1);
 			ok = false;
 			break;
 		}
@@ -341,9 +341,8 @@ bool parse_mac(const char *s, uint8_t out[6])
 {
 	unsigned v[6];
 	char tail;
-	if (strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &tail) != 6)
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+				      &v[4], &v[5], &tail) != 6)
 		return false;
 	for (int i = 0; i < 6; i++) {
 		if (!isxdigit((unsigned char)s[i * 3]) || !isxdigit((unsigned char)s[i * 3 + 1]))
@@ -370,8 +369,8 @@ bool parse_cpulist(const char *s, uint64_t mask[16], int *maxcpu)
 		long long a, b;
 		if (dash) {
 			*dash = '\0';
-			ok = parse_int(e, 0, 1023, &a) && parse_int(dash + 1, 0, 1023, &b) && a <= b &&
-			     e[0] != '-' && e[0] != '+' && dash[1] != '+';
+			ok = parse_int(e, 0, 1023, &a) && parse_int(dash + 1, 0, 1023, &b) &&
+			     a <= b && e[0] != '-' && e[0] != '+' && dash[1] != '+';
 		} else {
 			ok = parse_int(e, 0, 1023, &a) && e[0] != '+';
 			b = a;
@@ -416,10 +415,14 @@ bool parse_seconds(const char *s, uint64_t *out)
 
 static int signal_by_name(const char *s)
 {
-	static const struct { const char *n; int sig; } sigs[] = {
-		{"sighup", SIGHUP}, {"sigint", SIGINT}, {"sigquit", SIGQUIT}, {"sigkill", SIGKILL},
-		{"sigterm", SIGTERM}, {"sigusr1", SIGUSR1}, {"sigusr2", SIGUSR2},
-		{"sigxcpu", SIGXCPU}, {"sigxfsz", SIGXFSZ}, {"sigstop", SIGSTOP},
+	static const struct {
+		const char *n;
+		int sig;
+	} sigs[] = {
+		{"sighup", SIGHUP},   {"sigint", SIGINT},   {"sigquit", SIGQUIT},
+		{"sigkill", SIGKILL}, {"sigterm", SIGTERM}, {"sigusr1", SIGUSR1},
+		{"sigusr2", SIGUSR2}, {"sigxcpu", SIGXCPU}, {"sigxfsz", SIGXFSZ},
+		{"sigstop", SIGSTOP},
 	};
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (strcmp(s, sigs[i].n) == 0)
@@ -438,8 +441,8 @@ static const char *unit_form(enum limit_unit u)
 	return "";
 }
 
-bool parse_limit(const char *s, enum limit_unit unit, int allowed, struct limit_val *out,
-		 char *err, size_t errlen)
+bool parse_limit(const char *s, enum limit_unit unit, int allowed, struct limit_val *out, char *err,
+		 size_t errlen)
 {
 	const char *colon = strrchr(s, ':');
 	if (!colon) {
@@ -457,7 +460,8 @@ bool parse_limit(const char *s, enum limit_unit unit, int allowed, struct limit_
 	case LU_PERCENT:
 	case LU_COUNT: {
 		long long n;
-		ok = parse_int(amount, 0, (long long)1 << 40, &n) && amount[0] != '-' && amount[0] != '+';
+		ok = parse_int(amount, 0, (long long)1 << 40, &n) && amount[0] != '-' &&
+		     amount[0] != '+';
 		v.amount = (uint64_t)n;
 		break;
 	}
@@ -481,14 +485,21 @@ bool parse_limit(const char *s, enum limit_unit unit, int allowed, struct limit_
 	else if ((v.signo = signal_by_name(action)) != 0)
 		v.action = LA_SIGNAL;
 	else {
-		snprintf(err, errlen, "action '%s' is not deny, log or a signal name (sigterm...)", action);
+		snprintf(err, errlen, "action '%s' is not deny, log or a signal name (sigterm...)",
+			 action);
 		return false;
 	}
 	if (!(v.action & allowed)) {
-		const char *mech = v.action == LA_LOG ? "log" : v.action == LA_SIGNAL ? "signal" : "deny";
-		snprintf(err, errlen, "action '%s' is not supported for this limit on Linux (%s actions "
-			 "are not available with its mechanism); use %s", action, mech,
-			 (allowed & LA_LOG) ? "deny or log" : (allowed & LA_SIGNAL) ? "deny or a signal" : "deny");
+		const char *mech = v.action == LA_LOG      ? "log"
+				   : v.action == LA_SIGNAL ? "signal"
+							   : "deny";
+		snprintf(err, errlen,
+			 "action '%s' is not supported for this limit on Linux (%s actions "
+			 "are not available with its mechanism); use %s",
+			 action, mech,
+			 (allowed & LA_LOG)      ? "deny or log"
+			 : (allowed & LA_SIGNAL) ? "deny or a signal"
+						 : "deny");
 		return false;
 	}
 	if (out)

@@ -39,16 +39,16 @@ struct ipaddr_entry {
 	int family; /* 4 or 6 */
 };
 /* Parse "IFACE|ADDR/PREFIX[,...]" (or "none": n=0).  err gets a reason on failure. */
-bool parse_ip_list(const char *s, int family, struct ipaddr_entry *out, size_t max,
-		   size_t *n, char *err, size_t errlen);
+bool parse_ip_list(const char *s, int family, struct ipaddr_entry *out, size_t max, size_t *n,
+		   char *err, size_t errlen);
 
 /* "nic:bridge[,nic:bridge]" up to max entries. */
 struct iface_entry {
 	char nic[16];
 	char bridge[16];
 };
-bool parse_interfaces(const char *s, struct iface_entry *out, size_t max, size_t *n,
-		      char *err, size_t errlen);
+bool parse_interfaces(const char *s, struct iface_entry *out, size_t max, size_t *n, char *err,
+		      size_t errlen);
 
 /* "aa:bb:cc:dd:ee:ff" */
 bool parse_mac(const char *s, uint8_t out[6]);
@@ -61,8 +61,8 @@ enum limit_unit { LU_BYTES, LU_COUNT, LU_PERCENT, LU_SECONDS };
 enum limit_action { LA_DENY = 1, LA_LOG = 2, LA_SIGNAL = 4 };
 struct limit_val {
 	uint64_t amount;
-	int action;  /* LA_* */
-	int signo;   /* for LA_SIGNAL */
+	int action; /* LA_* */
+	int signo;  /* for LA_SIGNAL */
 };
 bool parse_limit(const char *s, enum limit_unit unit, int allowed_actions, struct limit_val *out,
 		 char *err, size_t errlen);

@@ -48,17 +48,20 @@ static void write_cache(void)
 	free(p);
 }
 
+char *cache_read(const char *path)
+{
+	char *txt = access(path, R_OK) == 0 ? read_file(path, NULL) : NULL;
+	if (!txt)
+		ioc_err_clear();
+	return txt;
+}
+
 static bool read_cache(void)
 {
-	char *p = cache_path();
-	char *txt = NULL;
-	if (access(p, R_OK) == 0)
-		txt = read_file(p, NULL);
-	free(p);
-	if (!txt) {
-		ioc_err_clear();
+	_cleanup_free_ char *p = cache_path();
+	char *txt = cache_read(p);
+	if (!txt)
 		return false;
-	}
 	chomp(txt);
 	char *tab = strchr(txt, '\t');
 	bool ok = tab && tab != txt && tab[1] == '/';
@@ -86,7 +89,8 @@ static int discover(void)
 	int rc = -1;
 	if (active.n == 0) {
 		ioc_err("no pool is active");
-		ioc_hint("run 'iocell activate POOL' (or 'iocell activate POOL file=/var/lib/iocell/POOL.img size=4G' to make a file-backed pool)");
+		ioc_hint(
+			"run 'iocell activate POOL' (or 'iocell activate POOL file=/var/lib/iocell/POOL.img size=4G' to make a file-backed pool)");
 	} else if (active.n > 1) {
 		struct sbuf b;
 		sb_init(&b);
@@ -102,7 +106,8 @@ static int discover(void)
 			if (t.rows[i].n >= 3 && streq(t.rows[i].v[0], root))
 				mp = t.rows[i].v[2];
 		if (!mp || mp[0] != '/') {
-			ioc_err("pool %s is marked active but has no mounted %s dataset", active.v[0], root);
+			ioc_err("pool %s is marked active but has no mounted %s dataset",
+				active.v[0], root);
 			ioc_hint("run 'iocell activate %s' to create the layout", active.v[0]);
 		} else {
 			set_pool(active.v[0], mp);
@@ -136,18 +141,36 @@ const struct ioc_pool *pool_refresh(void)
 
 bool pool_mark_ok(const char *v) { return streq(v, "yes"); }
 
+int pool_datasets(struct ztable *t, const char *cols)
+{
+	const struct ioc_pool *pool = pool_get();
+	if (!pool)
+		return -1;
+	const char *dss[] = {pool->name, NULL};
+	return zfs_list(t, cols, dss, 1000, "filesystem,volume", NULL);
+}
+
 char *ds_jails(void) { return xasprintf("%s/jails", g_pool.root); }
 char *ds_jail(const char *uuid) { return xasprintf("%s/jails/%s", g_pool.root, uuid); }
 char *ds_releases(void) { return xasprintf("%s/releases", g_pool.root); }
 char *ds_release(const char *rel) { return xasprintf("%s/releases/%s", g_pool.root, rel); }
 char *ds_defaults(void) { return xasprintf("%s/.defaults", g_pool.root); }
 char *ds_base(const char *rel) { return xasprintf("%s/base/%s", g_pool.root, rel); }
-char *ds_release_root(const char *rel) { return xasprintf("%s/releases/%s/root", g_pool.root, rel); }
+char *ds_release_root(const char *rel)
+{
+	return xasprintf("%s/releases/%s/root", g_pool.root, rel);
+}
 char *ds_release_snap(const char *rel)
 {
 	return xasprintf("%s/releases/%s/root@" RELEASE_SNAP, g_pool.root, rel);
 }
 char *path_in_root(const char *rel) { return xasprintf("%s/%s", g_pool.mountroot, rel); }
+
+const char *ds_below(const char *name, const char *parent)
+{
+	size_t n = strlen(parent);
+	return strncmp(name, parent, n) == 0 && name[n] == '/' ? name + n + 1 : NULL;
+}
 
 const char *pool_active_name(void)
 {
@@ -190,6 +213,72 @@ static int create_sparse(const char *file, const char *size)
 	return 0;
 }
 
+/* Clear the mark on every other pool: exactly one is active. */
+static int clear_other_marks(const char *pool)
+{
+	_cleanup_ztable_ struct ztable t = {0};
+	if (zfs_list(&t, "name,iocell:active", NULL, 0, "filesystem", NULL) < 0)
+		return -1;
+	for (size_t i = 0; i < t.nrows; i++) {
+		struct strv *r = &t.rows[i];
+		if (r->n >= 2 && !streq(r->v[0], pool) && streq(r->v[1], "yes") &&
+		    zfs_inherit(r->v[0], "iocell:active") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* POOL/iocell (at mountpoint, or moved there) and its children, the pool's mark, the
+ * directories under the mount root; the pool cached as the active one. */
+static int make_layout(const char *pool, const char *mountpoint)
+{
+	_cleanup_free_ char *root = xasprintf("%s/iocell", pool);
+	if (!zfs_exists(root)) {
+		_cleanup_kv_ struct kv props;
+		kv_init(&props);
+		kv_set(&props, "mountpoint", mountpoint ? mountpoint : "/iocell");
+		kv_set(&props, "compression", "on");
+		if (zfs_create(root, &props, false) < 0)
+			return -1;
+	} else if (mountpoint) {
+		_cleanup_free_ char *cur = zfs_get1(root, "mountpoint");
+		if (cur && !streq(cur, mountpoint) && zfs_set(root, "mountpoint", mountpoint) < 0)
+			return -1;
+	}
+	static const char *const subs[] = {"jails", "releases", "base", ".defaults"};
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		_cleanup_free_ char *ds = xasprintf("%s/%s", root, subs[i]);
+		if (zfs_exists(ds))
+			continue;
+		_cleanup_kv_ struct kv props;
+		kv_init(&props);
+		if (streq(subs[i], ".defaults"))
+			kv_set(&props, "canmount", "off");
+		if (zfs_create(ds, &props, false) < 0)
+			return -1;
+	}
+	if (zfs_set(pool, "iocell:active", "yes") < 0)
+		return -1;
+	_cleanup_free_ char *cur_mp = zfs_get1(root, "mountpoint");
+	_cleanup_free_ char *mounted = zfs_get1(root, "mounted");
+	if (!cur_mp || !mounted)
+		return -1;
+	if (!streq(mounted, "yes")) {
+		ioc_err("%s is not mounted at %s", root, cur_mp);
+		ioc_hint("run 'zfs mount -a' (zfs-fuse mounts nothing after a restart)");
+		return -1;
+	}
+	set_pool(pool, cur_mp);
+	write_cache();
+	static const char *const dirs[] = {"log", "packages", "images"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		_cleanup_free_ char *d = path_in_root(dirs[i]);
+		if (mkdir_p(d, 0755) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int pool_activate(const char *pool, const char *mountpoint, const char *file, const char *size)
 {
 	if (!valid_component(pool) || strchr(pool, ':')) {
@@ -210,7 +299,8 @@ int pool_activate(const char *pool, const char *mountpoint, const char *file, co
 		if (!file) {
 			ioc_err("no pool named %s", pool);
 			ioc_hint("list pools with 'zpool list', or create a file-backed one with "
-				 "'iocell activate %s file=/var/lib/iocell/%s.img size=4G'", pool, pool);
+				 "'iocell activate %s file=/var/lib/iocell/%s.img size=4G'",
+				 pool, pool);
 			return -1;
 		}
 		if (file[0] != '/') {
@@ -228,90 +318,16 @@ int pool_activate(const char *pool, const char *mountpoint, const char *file, co
 		ioc_warn("pool %s exists already; file= and size= are ignored", pool);
 	}
 
-	/* Clear the mark on every other pool: exactly one is active. */
-	struct ztable t;
-	if (zfs_list(&t, "name,iocell:active", NULL, 0, "filesystem", NULL) < 0)
+	if (clear_other_marks(pool) < 0)
 		return -1;
-	for (size_t i = 0; i < t.nrows; i++) {
-		struct strv *r = &t.rows[i];
-		if (r->n >= 2 && !streq(r->v[0], pool) && streq(r->v[1], "yes") &&
-		    zfs_inherit(r->v[0], "iocell:active") < 0) {
-			ztable_free(&t);
-			return -1;
-		}
-	}
-	ztable_free(&t);
-
-	char *root = xasprintf("%s/iocell", pool);
-	int rc = -1;
-	char *cur_mp = NULL;
-	if (!zfs_exists(root)) {
-		struct kv props;
-		kv_init(&props);
-		kv_set(&props, "mountpoint", mountpoint ? mountpoint : "/iocell");
-		kv_set(&props, "compression", "on");
-		rc = zfs_create(root, &props, false);
-		kv_free(&props);
-		if (rc < 0)
-			goto out;
-	} else if (mountpoint) {
-		cur_mp = zfs_get1(root, "mountpoint");
-		if (cur_mp && !streq(cur_mp, mountpoint) && zfs_set(root, "mountpoint", mountpoint) < 0)
-			goto out;
-	}
-	static const char *subs[] = {"jails", "releases", "base", ".defaults"};
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		char *ds = xasprintf("%s/%s", root, subs[i]);
-		if (!zfs_exists(ds)) {
-			struct kv props;
-			kv_init(&props);
-			if (streq(subs[i], ".defaults"))
-				kv_set(&props, "canmount", "off");
-			int r = zfs_create(ds, &props, false);
-			kv_free(&props);
-			if (r < 0) {
-				free(ds);
-				goto out;
-			}
-		}
-		free(ds);
-	}
-	if (zfs_set(pool, "iocell:active", "yes") < 0)
-		goto out;
-	free(cur_mp);
-	cur_mp = zfs_get1(root, "mountpoint");
-	char *mounted = zfs_get1(root, "mounted");
-	if (!cur_mp || !mounted) {
-		free(mounted);
-		goto out;
-	}
-	if (!streq(mounted, "yes")) {
-		free(mounted);
-		ioc_err("%s is not mounted at %s", root, cur_mp);
-		ioc_hint("run 'zfs mount -a' (zfs-fuse mounts nothing after a restart)");
-		goto out;
-	}
-	free(mounted);
-	set_pool(pool, cur_mp);
-	write_cache();
-	static const char *dirs[] = {"log", "packages", "images"};
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		char *d = path_in_root(dirs[i]);
-		int r = mkdir_p(d, 0755);
-		free(d);
-		if (r < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	if (rc < 0 && made_pool) {
-		char *keep = xstrdup(ioc_errmsg());
+	if (make_layout(pool, mountpoint) == 0)
+		return 0;
+	if (made_pool) {
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
 		zfs_runl(NULL, "undo", "zpool", "destroy", pool, NULL);
 		unlink(file);
-		ioc_err("%s", keep);
-		free(keep);
+		ioc_err_restore(&keep);
 	}
-	free(cur_mp);
-	free(root);
-	return rc;
+	return -1;
 }

@@ -3,6 +3,7 @@
 #define IOC_POOL_H
 
 #include "core/util.h"
+#include "core/zfs.h"
 
 struct ioc_pool {
 	char *name;      /* POOL */
@@ -12,6 +13,12 @@ struct ioc_pool {
 
 /* Runtime state directory: $IOCELL_RUNDIR or /run/iocell (created on demand). */
 const char *rundir(void);
+/* The text of a cache file (in the runtime dir), or NULL, with no error recorded, when it
+ * is missing or unreadable: a cache may be lost. */
+char *cache_read(const char *path);
+/* Every filesystem and volume of the active pool with COLS, in one `zfs list -r` (clones
+ * live in their origin's pool, so this sees every dependant of a jail). */
+int pool_datasets(struct ztable *t, const char *cols);
 /* The active pool (from the runtime cache, else discovered with one zfs call).
  * Errors when no pool or several pools are marked active. */
 const struct ioc_pool *pool_get(void);
@@ -25,10 +32,12 @@ bool pool_mark_ok(const char *active_value);
 char *ds_jails(void);
 char *ds_jail(const char *uuid);
 char *ds_releases(void);
-char *ds_release(const char *rel);       /* POOL/iocell/releases/REL */
+char *ds_release(const char *rel); /* POOL/iocell/releases/REL */
 char *ds_defaults(void);
-char *ds_base(const char *rel);          /* POOL/iocell/base/REL */
-char *path_in_root(const char *rel);     /* MOUNTROOT/rel */
+char *ds_base(const char *rel);      /* POOL/iocell/base/REL */
+char *path_in_root(const char *rel); /* MOUNTROOT/rel */
+/* What follows "PARENT/" in the dataset NAME (below PARENT), or NULL. */
+const char *ds_below(const char *name, const char *parent);
 
 /* activate: mark POOL (creating the layout on first use).  file/size: create a
  * file-backed pool first when POOL does not exist. */

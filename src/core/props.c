@@ -8,157 +8,210 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LIM(n, d, u, a, h) \
-	{n, d, PT_LIMIT, 0, PG_LIMITS, 0, 0, NULL, u, a, NULL, h}
-#define BIT(n, d, h) {n, d, PT_BIT, 0, PG_SECURITY, 0, 1, NULL, 0, 0, "0 | 1", h}
-#define MAC(n) {n, "none", PT_MACPAIR, PF_IDENTITY | PF_NODEFAULT, PG_NETWORK, 0, 0, NULL, 0, 0, \
-	"MACA,MACB | none", "MAC addresses of the jail and host ends (generated at first start)"}
+#define LIM(id, n, d, u, a, h) [id] = {n, d, PT_LIMIT, 0, PG_LIMITS, 0, 0, NULL, u, a, NULL, h}
+#define BIT(id, n, d, h) [id] = {n, d, PT_BIT, 0, PG_SECURITY, 0, 1, NULL, 0, 0, "0 | 1", h}
+#define MAC(id, n)                          \
+	[id] = {n,                          \
+		"none",                     \
+		PT_MACPAIR,                 \
+		PF_IDENTITY | PF_NODEFAULT, \
+		PG_NETWORK,                 \
+		0,                          \
+		0,                          \
+		NULL,                       \
+		0,                          \
+		0,                          \
+		"MACA,MACB | none",         \
+		"MAC addresses of the jail and host ends (generated at first start)"}
 
 #define CG (LA_DENY | LA_LOG)
 #define RL (LA_DENY)
 
-const struct propdef prop_table[] = {
+const struct propdef prop_table[P__COUNT] = {
 	/* identity */
-	{"tag", NULL, PT_TAG, PF_IDENTITY | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
-	 "[A-Za-z0-9][A-Za-z0-9._-]*, unique", "human name of the jail (default: creation time)"},
-	{"host_hostuuid", NULL, PT_UUID, PF_RO | PF_IDENTITY | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL,
-	 0, 0, "UUID (read-only)", "the jail's identity"},
-	{"host_hostname", NULL, PT_HOSTNAME, PF_IDENTITY | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
-	 "RFC 1123 hostname", "UTS hostname inside the jail (default: the UUID)"},
-	{"host_domainname", "none", PT_DOMAIN, 0, PG_IDENTITY, 0, 0, NULL, 0, 0,
-	 "domain name | none", "UTS (NIS) domainname inside the jail"},
-	{"release", NULL, PT_RELEASE, PF_IDENTITY, PG_IDENTITY, 0, 0, NULL, 0, 0,
-	 "a fetched release", "the release the jail is made from (default: host codename)"},
-	{"type", NULL, PT_ENUM, PF_RO | PF_IDENTITY | PF_NODEFAULT, PG_IDENTITY, 0, 0,
-	 "jail|clonejail|basejail|emptyjail", 0, 0, "jail | clonejail | basejail | emptyjail",
-	 "how the jail was created (read-only)"},
-	{"template", "no", PT_YESNO, PF_STOPPED, PG_IDENTITY, 0, 0, NULL, 0, 0, "yes | no",
-	 "a template is listed by list -t, cloned with clone, never started but with start -f"},
-	{"boot", "off", PT_ONOFF, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "on | off",
-	 "start at boot (rcboot)"},
-	{"priority", "99", PT_INT, 0, PG_IDENTITY, 0, 99, NULL, 0, 0, "0-99",
-	 "rcboot order: lower starts first"},
-	{"notes", "none", PT_TEXT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "text", "free text"},
-	{"owner", "root", PT_TEXT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "text", "informational"},
-	{"last_started", "none", PT_TIME, PF_RO | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
-	 "time (read-only)", "time of the last successful start (kept in /run/iocell until rcshutdown)"},
-	{"mountpoint", NULL, PT_PATH, PF_RO | PF_DERIVED | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
-	 "path (read-only)", "where the jail's dataset is mounted on the host"},
+	[P_TAG] = {"tag", NULL, PT_TAG, PF_IDENTITY | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
+		   "[A-Za-z0-9][A-Za-z0-9._-]*, unique",
+		   "human name of the jail (default: creation time)"},
+	[P_HOST_HOSTUUID] = {"host_hostuuid", NULL, PT_UUID, PF_RO | PF_IDENTITY | PF_NODEFAULT,
+			     PG_IDENTITY, 0, 0, NULL, 0, 0, "UUID (read-only)",
+			     "the jail's identity"},
+	[P_HOST_HOSTNAME] = {"host_hostname", NULL, PT_HOSTNAME, PF_IDENTITY | PF_NODEFAULT,
+			     PG_IDENTITY, 0, 0, NULL, 0, 0, "RFC 1123 hostname",
+			     "UTS hostname inside the jail (default: the UUID)"},
+	[P_HOST_DOMAINNAME] = {"host_domainname", "none", PT_DOMAIN, 0, PG_IDENTITY, 0, 0, NULL, 0,
+			       0, "domain name | none", "UTS (NIS) domainname inside the jail"},
+	[P_RELEASE] = {"release", NULL, PT_RELEASE, PF_IDENTITY, PG_IDENTITY, 0, 0, NULL, 0, 0,
+		       "a fetched release",
+		       "the release the jail is made from (default: host codename)"},
+	[P_TYPE] = {"type", NULL, PT_ENUM, PF_RO | PF_IDENTITY | PF_NODEFAULT, PG_IDENTITY, 0, 0,
+		    "jail|clonejail|basejail|emptyjail", 0, 0,
+		    "jail | clonejail | basejail | emptyjail",
+		    "how the jail was created (read-only)"},
+	[P_TEMPLATE] =
+		{"template", "no", PT_YESNO, PF_STOPPED, PG_IDENTITY, 0, 0, NULL, 0, 0, "yes | no",
+		 "a template is listed by list -t, cloned with clone, never started but with start -f"},
+	[P_BOOT] = {"boot", "off", PT_ONOFF, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "on | off",
+		    "start at boot (rcboot)"},
+	[P_PRIORITY] = {"priority", "99", PT_INT, 0, PG_IDENTITY, 0, 99, NULL, 0, 0, "0-99",
+			"rcboot order: lower starts first"},
+	[P_NOTES] = {"notes", "none", PT_TEXT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "text",
+		     "free text"},
+	[P_OWNER] = {"owner", "root", PT_TEXT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "text",
+		     "informational"},
+	[P_LAST_STARTED] =
+		{"last_started", "none", PT_TIME, PF_RO | PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0,
+		 0, "time (read-only)",
+		 "time of the last successful start (kept in /run/iocell until rcshutdown)"},
+	[P_MOUNTPOINT] = {"mountpoint", NULL, PT_PATH, PF_RO | PF_DERIVED | PF_NODEFAULT,
+			  PG_IDENTITY, 0, 0, NULL, 0, 0, "path (read-only)",
+			  "where the jail's dataset is mounted on the host"},
 
 	/* network */
-	{"vnet", "on", PT_ONOFF, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0, "on | off",
-	 "own network stack with veth interfaces on bridges"},
-	{"interfaces", "vnet0:bridge0", PT_IFACES, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0,
-	 "nic:bridge[,nic:bridge] (up to 10)", "VNET interfaces and the host bridges they join"},
-	{"createbridge", "on", PT_ONOFF, 0, PG_NETWORK, 0, 0, NULL, 0, 0, "on | off",
-	 "create a missing bridge (empty, up) at start"},
-	{"ip4_addr", "none", PT_IP4LIST, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0,
-	 "IFACE|ADDR/PREFIX[,...] | none", "IPv4 addresses of the jail"},
-	{"ip6_addr", "none", PT_IP6LIST, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0,
-	 "IFACE|ADDR/PREFIX[,...] | none", "IPv6 addresses of the jail"},
-	{"ip4", "new", PT_ENUM, PF_STOPPED, PG_NETWORK, 0, 0, "new|inherit|disable", 0, 0,
-	 "new | inherit | disable", "IPv4 stack: own, the host's, or none"},
-	{"ip6", "new", PT_ENUM, PF_STOPPED, PG_NETWORK, 0, 0, "new|inherit|disable", 0, 0,
-	 "new | inherit | disable", "IPv6 stack: own, the host's, or none"},
-	{"defaultrouter", "none", PT_IP4, 0, PG_NETWORK, 0, 0, NULL, 0, 0, "IPv4 address | none",
-	 "IPv4 default route of a VNET jail"},
-	{"defaultrouter6", "none", PT_IP6, 0, PG_NETWORK, 0, 0, NULL, 0, 0, "IPv6 address | none",
-	 "IPv6 default route of a VNET jail"},
-	MAC("vnet0_mac"), MAC("vnet1_mac"), MAC("vnet2_mac"), MAC("vnet3_mac"), MAC("vnet4_mac"),
-	MAC("vnet5_mac"), MAC("vnet6_mac"), MAC("vnet7_mac"), MAC("vnet8_mac"), MAC("vnet9_mac"),
-	{"resolver", "none", PT_RESOLVER, 0, PG_NETWORK, 0, 0, NULL, 0, 0, "none | line;line",
-	 "jail /etc/resolv.conf: none copies the host's, else these lines"},
+	[P_VNET] = {"vnet", "on", PT_ONOFF, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0, "on | off",
+		    "own network stack with veth interfaces on bridges"},
+	[P_INTERFACES] = {"interfaces", "vnet0:bridge0", PT_IFACES, PF_STOPPED, PG_NETWORK, 0, 0,
+			  NULL, 0, 0, "nic:bridge[,nic:bridge] (up to 10)",
+			  "VNET interfaces and the host bridges they join"},
+	[P_CREATEBRIDGE] = {"createbridge", "on", PT_ONOFF, 0, PG_NETWORK, 0, 0, NULL, 0, 0,
+			    "on | off", "create a missing bridge (empty, up) at start"},
+	[P_IP4_ADDR] = {"ip4_addr", "none", PT_IP4LIST, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0,
+			"IFACE|ADDR/PREFIX[,...] | none", "IPv4 addresses of the jail"},
+	[P_IP6_ADDR] = {"ip6_addr", "none", PT_IP6LIST, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0,
+			"IFACE|ADDR/PREFIX[,...] | none", "IPv6 addresses of the jail"},
+	[P_IP4] = {"ip4", "new", PT_ENUM, PF_STOPPED, PG_NETWORK, 0, 0, "new|inherit|disable", 0, 0,
+		   "new | inherit | disable", "IPv4 stack: own, the host's, or none"},
+	[P_IP6] = {"ip6", "new", PT_ENUM, PF_STOPPED, PG_NETWORK, 0, 0, "new|inherit|disable", 0, 0,
+		   "new | inherit | disable", "IPv6 stack: own, the host's, or none"},
+	[P_DEFAULTROUTER] = {"defaultrouter", "none", PT_IP4, 0, PG_NETWORK, 0, 0, NULL, 0, 0,
+			     "IPv4 address | none", "IPv4 default route of a VNET jail"},
+	[P_DEFAULTROUTER6] = {"defaultrouter6", "none", PT_IP6, 0, PG_NETWORK, 0, 0, NULL, 0, 0,
+			      "IPv6 address | none", "IPv6 default route of a VNET jail"},
+	MAC(P_VNET0_MAC, "vnet0_mac"),
+	MAC(P_VNET1_MAC, "vnet1_mac"),
+	MAC(P_VNET2_MAC, "vnet2_mac"),
+	MAC(P_VNET3_MAC, "vnet3_mac"),
+	MAC(P_VNET4_MAC, "vnet4_mac"),
+	MAC(P_VNET5_MAC, "vnet5_mac"),
+	MAC(P_VNET6_MAC, "vnet6_mac"),
+	MAC(P_VNET7_MAC, "vnet7_mac"),
+	MAC(P_VNET8_MAC, "vnet8_mac"),
+	MAC(P_VNET9_MAC, "vnet9_mac"),
+	[P_RESOLVER] = {"resolver", "none", PT_RESOLVER, 0, PG_NETWORK, 0, 0, NULL, 0, 0,
+			"none | line;line",
+			"jail /etc/resolv.conf: none copies the host's, else these lines"},
 
 	/* exec */
-	{"exec_prestart", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
-	 "run on the host before the jail starts"},
-	{"exec_poststart", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
-	 "run on the host after the jail started"},
-	{"exec_prestop", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
-	 "run on the host before the jail stops"},
-	{"exec_poststop", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
-	 "run on the host after the jail stopped"},
-	{"exec_start", NULL, PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
-	 "run inside the jail at start (default chosen from the release's init system)"},
-	{"exec_stop", NULL, PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
-	 "run inside the jail at stop"},
-	{"exec_timeout", "60", PT_INT, 0, PG_EXEC, 0, 86400, NULL, 0, 0, "seconds (0-86400)",
-	 "bound on exec_* commands"},
-	{"stop_timeout", "30", PT_INT, 0, PG_EXEC, 0, 86400, NULL, 0, 0, "seconds (0-86400)",
-	 "bound on stopping, then SIGKILL"},
-	{"login_flags", "-f root", PT_TEXT, 0, PG_EXEC, 0, 0, NULL, 0, 0, "login(1) arguments",
-	 "arguments of login(1) for console"},
+	[P_EXEC_PRESTART] = {"exec_prestart", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0,
+			     "command | none", "run on the host before the jail starts"},
+	[P_EXEC_POSTSTART] = {"exec_poststart", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0,
+			      "command | none", "run on the host after the jail started"},
+	[P_EXEC_PRESTOP] = {"exec_prestop", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0,
+			    "command | none", "run on the host before the jail stops"},
+	[P_EXEC_POSTSTOP] = {"exec_poststop", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0,
+			     "command | none", "run on the host after the jail stopped"},
+	[P_EXEC_START] =
+		{"exec_start", NULL, PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0, "command | none",
+		 "run inside the jail at start (default chosen from the release's init system)"},
+	[P_EXEC_STOP] = {"exec_stop", NULL, PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0,
+			 "command | none", "run inside the jail at stop"},
+	[P_EXEC_TIMEOUT] = {"exec_timeout", "60", PT_INT, 0, PG_EXEC, 0, 86400, NULL, 0, 0,
+			    "seconds (0-86400)", "bound on exec_* commands"},
+	[P_STOP_TIMEOUT] = {"stop_timeout", "30", PT_INT, 0, PG_EXEC, 0, 86400, NULL, 0, 0,
+			    "seconds (0-86400)", "bound on stopping, then SIGKILL"},
+	[P_LOGIN_FLAGS] = {"login_flags", "-f root", PT_TEXT, 0, PG_EXEC, 0, 0, NULL, 0, 0,
+			   "login(1) arguments", "arguments of login(1) for console"},
 
 	/* security and mounts */
-	BIT("mount_procfs", "1", "mount /proc (sensitive entries masked)"),
-	BIT("mount_devfs", "1", "minimal /dev on tmpfs with its own devpts"),
-	BIT("mount_sysfs", "1", "mount /sys read-only"),
-	BIT("allow_raw_sockets", "0", "keep CAP_NET_RAW (ping, traceroute)"),
-	BIT("allow_set_hostname", "1", "keep the right to change the jail's own hostname"),
-	BIT("allow_sysvipc", "0", "share the host's IPC namespace"),
-	BIT("allow_mount", "0", "keep CAP_SYS_ADMIN for mounting inside the jail"),
-	BIT("allow_mount_devfs", "0", "allow mounting devpts inside the jail"),
-	BIT("allow_mount_nullfs", "0", "allow bind mounts inside the jail"),
-	BIT("allow_mount_procfs", "0", "allow mounting proc inside the jail"),
-	BIT("allow_mount_tmpfs", "0", "allow mounting tmpfs inside the jail"),
-	BIT("allow_mount_zfs", "0", "allow mounting the delegated ZFS dataset"),
-	BIT("allow_chflags", "0", "keep CAP_LINUX_IMMUTABLE (chattr +i/+a)"),
-	BIT("allow_quotas", "0", "keep CAP_SYS_RESOURCE (quota administration)"),
-	{"sysvmsg", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,
-	 "new | inherit | disable", "System V message queues: own, the host's, or none"},
-	{"sysvsem", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,
-	 "new | inherit | disable", "System V semaphores: own, the host's, or none"},
-	{"sysvshm", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,
-	 "new | inherit | disable", "System V shared memory: own, the host's, or none"},
-	{"securelevel", "2", PT_INT, 0, PG_SECURITY, -1, 3, NULL, 0, 0, "-1 to 3",
-	 ">=1: no module loading, raw I/O or time setting, read-only /proc/sys; 3: no new mounts"},
-	{"children_max", "0", PT_INT, 0, PG_SECURITY, 0, 1000000, NULL, 0, 0, "number",
-	 "0: processes cannot create nested containers (user/mount namespaces)"},
+	BIT(P_MOUNT_PROCFS, "mount_procfs", "1", "mount /proc (sensitive entries masked)"),
+	BIT(P_MOUNT_DEVFS, "mount_devfs", "1", "minimal /dev on tmpfs with its own devpts"),
+	BIT(P_MOUNT_SYSFS, "mount_sysfs", "1", "mount /sys read-only"),
+	BIT(P_ALLOW_RAW_SOCKETS, "allow_raw_sockets", "0", "keep CAP_NET_RAW (ping, traceroute)"),
+	BIT(P_ALLOW_SET_HOSTNAME, "allow_set_hostname", "1",
+	    "keep the right to change the jail's own hostname"),
+	BIT(P_ALLOW_SYSVIPC, "allow_sysvipc", "0", "share the host's IPC namespace"),
+	BIT(P_ALLOW_MOUNT, "allow_mount", "0", "keep CAP_SYS_ADMIN for mounting inside the jail"),
+	BIT(P_ALLOW_MOUNT_DEVFS, "allow_mount_devfs", "0", "allow mounting devpts inside the jail"),
+	BIT(P_ALLOW_MOUNT_NULLFS, "allow_mount_nullfs", "0", "allow bind mounts inside the jail"),
+	BIT(P_ALLOW_MOUNT_PROCFS, "allow_mount_procfs", "0", "allow mounting proc inside the jail"),
+	BIT(P_ALLOW_MOUNT_TMPFS, "allow_mount_tmpfs", "0", "allow mounting tmpfs inside the jail"),
+	BIT(P_ALLOW_MOUNT_ZFS, "allow_mount_zfs", "0", "allow mounting the delegated ZFS dataset"),
+	BIT(P_ALLOW_CHFLAGS, "allow_chflags", "0", "keep CAP_LINUX_IMMUTABLE (chattr +i/+a)"),
+	BIT(P_ALLOW_QUOTAS, "allow_quotas", "0", "keep CAP_SYS_RESOURCE (quota administration)"),
+	[P_SYSVMSG] = {"sysvmsg", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,
+		       "new | inherit | disable",
+		       "System V message queues: own, the host's, or none"},
+	[P_SYSVSEM] = {"sysvsem", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,
+		       "new | inherit | disable", "System V semaphores: own, the host's, or none"},
+	[P_SYSVSHM] = {"sysvshm", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,
+		       "new | inherit | disable",
+		       "System V shared memory: own, the host's, or none"},
+	[P_SECURELEVEL] =
+		{"securelevel", "2", PT_INT, 0, PG_SECURITY, -1, 3, NULL, 0, 0, "-1 to 3",
+		 ">=1: no module loading, raw I/O or time setting, read-only /proc/sys; 3: no new mounts"},
+	[P_CHILDREN_MAX] = {"children_max", "0", PT_INT, 0, PG_SECURITY, 0, 1000000, NULL, 0, 0,
+			    "number",
+			    "0: processes cannot create nested containers (user/mount namespaces)"},
 
 	/* limits */
-	{"cpuset", "off", PT_CPUSET, 0, PG_LIMITS, 0, 0, NULL, 0, 0, "off | CPU list (0-1,3)",
-	 "CPUs the jail's processes may run on"},
-	{"rlimits", "off", PT_ONOFF, 0, PG_LIMITS, 0, 0, NULL, 0, 0, "on | off",
-	 "master switch for the resource limits below"},
-	LIM("memoryuse", "8G:log", LU_BYTES, CG, "memory (cgroup): deny = hard limit, log = high mark"),
-	LIM("pcpu", "off", LU_PERCENT, CG, "CPU quota in percent of one CPU (cgroup)"),
-	LIM("maxproc", "off", LU_COUNT, CG, "processes and threads (cgroup pids)"),
-	LIM("openfiles", "off", LU_COUNT, RL, "open files per process (RLIMIT_NOFILE)"),
-	LIM("vmemoryuse", "off", LU_BYTES, RL, "address space per process (RLIMIT_AS)"),
-	LIM("memorylocked", "off", LU_BYTES, RL, "locked memory per process (RLIMIT_MEMLOCK)"),
-	LIM("swapuse", "off", LU_BYTES, CG, "swap (cgroup)"),
-	LIM("nthr", "off", LU_COUNT, CG, "threads (cgroup pids)"),
-	LIM("pseudoterminals", "off", LU_COUNT, RL, "pseudo-terminals (devpts max)"),
-	LIM("cputime", "off", LU_SECONDS, RL | LA_SIGNAL, "CPU seconds per process (RLIMIT_CPU)"),
-	LIM("datasize", "off", LU_BYTES, RL, "data segment per process (RLIMIT_DATA)"),
-	LIM("stacksize", "off", LU_BYTES, RL, "stack per process (RLIMIT_STACK)"),
-	LIM("coredumpsize", "off", LU_BYTES, RL, "core dump size per process (RLIMIT_CORE)"),
-	LIM("readbps", "off", LU_BYTES, RL, "read bytes per second (cgroup io)"),
-	LIM("writebps", "off", LU_BYTES, RL, "write bytes per second (cgroup io)"),
-	LIM("readiops", "off", LU_COUNT, RL, "read operations per second (cgroup io)"),
-	LIM("writeiops", "off", LU_COUNT, RL, "write operations per second (cgroup io)"),
-	LIM("wallclock", "off", LU_SECONDS, RL | LA_SIGNAL, "stop the jail after this long"),
+	[P_CPUSET] = {"cpuset", "off", PT_CPUSET, 0, PG_LIMITS, 0, 0, NULL, 0, 0,
+		      "off | CPU list (0-1,3)", "CPUs the jail's processes may run on"},
+	[P_RLIMITS] = {"rlimits", "off", PT_ONOFF, 0, PG_LIMITS, 0, 0, NULL, 0, 0, "on | off",
+		       "master switch for the resource limits below"},
+	LIM(P_MEMORYUSE, "memoryuse", "8G:log", LU_BYTES, CG,
+	    "memory (cgroup): deny = hard limit, log = high mark"),
+	LIM(P_PCPU, "pcpu", "off", LU_PERCENT, CG, "CPU quota in percent of one CPU (cgroup)"),
+	LIM(P_MAXPROC, "maxproc", "off", LU_COUNT, CG, "processes and threads (cgroup pids)"),
+	LIM(P_OPENFILES, "openfiles", "off", LU_COUNT, RL,
+	    "open files per process (RLIMIT_NOFILE)"),
+	LIM(P_VMEMORYUSE, "vmemoryuse", "off", LU_BYTES, RL,
+	    "address space per process (RLIMIT_AS)"),
+	LIM(P_MEMORYLOCKED, "memorylocked", "off", LU_BYTES, RL,
+	    "locked memory per process (RLIMIT_MEMLOCK)"),
+	LIM(P_SWAPUSE, "swapuse", "off", LU_BYTES, CG, "swap (cgroup)"),
+	LIM(P_NTHR, "nthr", "off", LU_COUNT, CG, "threads (cgroup pids)"),
+	LIM(P_PSEUDOTERMINALS, "pseudoterminals", "off", LU_COUNT, RL,
+	    "pseudo-terminals (devpts max)"),
+	LIM(P_CPUTIME, "cputime", "off", LU_SECONDS, RL | LA_SIGNAL,
+	    "CPU seconds per process (RLIMIT_CPU)"),
+	LIM(P_DATASIZE, "datasize", "off", LU_BYTES, RL, "data segment per process (RLIMIT_DATA)"),
+	LIM(P_STACKSIZE, "stacksize", "off", LU_BYTES, RL, "stack per process (RLIMIT_STACK)"),
+	LIM(P_COREDUMPSIZE, "coredumpsize", "off", LU_BYTES, RL,
+	    "core dump size per process (RLIMIT_CORE)"),
+	LIM(P_READBPS, "readbps", "off", LU_BYTES, RL, "read bytes per second (cgroup io)"),
+	LIM(P_WRITEBPS, "writebps", "off", LU_BYTES, RL, "write bytes per second (cgroup io)"),
+	LIM(P_READIOPS, "readiops", "off", LU_COUNT, RL, "read operations per second (cgroup io)"),
+	LIM(P_WRITEIOPS, "writeiops", "off", LU_COUNT, RL,
+	    "write operations per second (cgroup io)"),
+	LIM(P_WALLCLOCK, "wallclock", "off", LU_SECONDS, RL | LA_SIGNAL,
+	    "stop the jail after this long"),
 
 	/* zfs */
-	{"quota", "none", PT_SIZE, PF_ZFS, PG_ZFS, 0, 0, NULL, 0, 0, "size | none",
-	 "ZFS quota of the jail dataset"},
-	{"reservation", "none", PT_SIZE, PF_ZFS, PG_ZFS, 0, 0, NULL, 0, 0, "size | none",
-	 "ZFS reservation of the jail dataset"},
-	{"compression", "on", PT_ENUM, PF_ZFS, PG_ZFS, 0, 0,
-	 "on|off|lzjb|gzip|gzip-1|gzip-2|gzip-3|gzip-4|gzip-5|gzip-6|gzip-7|gzip-8|gzip-9|zle|lz4|zstd",
-	 0, 0, "on | off | lzjb | gzip[-N] | zle | lz4 | zstd", "ZFS compression of the jail dataset"},
-	{"dedup", "off", PT_ENUM, PF_ZFS, PG_ZFS, 0, 0, "on|off|verify|sha256|sha256,verify", 0, 0,
-	 "on | off | verify | sha256[,verify]", "ZFS deduplication of the jail dataset"},
-	{"jail_zfs", "off", PT_ONOFF, PF_STOPPED, PG_ZFS, 0, 0, NULL, 0, 0, "on | off",
-	 "hand a dataset to the jail (where the ZFS supports it)"},
-	{"jail_zfs_dataset", NULL, PT_DATASET, PF_NODEFAULT | PF_STOPPED, PG_ZFS, 0, 0, NULL, 0, 0,
-	 "dataset below the pool", "the dataset handed to the jail (default iocell/jails/UUID/data)"},
-	{"jail_zfs_mountpoint", "none", PT_PATH, PF_STOPPED, PG_ZFS, 0, 0, NULL, 0, 0,
-	 "absolute path | none", "where the handed dataset is mounted inside the jail"},
-	{"pkglist", "none", PT_PATH, PF_CREATE, PG_ZFS, 0, 0, NULL, 0, 0, "file path | none",
-	 "packages to install at create, one per line"},
+	[P_QUOTA] = {"quota", "none", PT_SIZE, PF_ZFS, PG_ZFS, 0, 0, NULL, 0, 0, "size | none",
+		     "ZFS quota of the jail dataset"},
+	[P_RESERVATION] = {"reservation", "none", PT_SIZE, PF_ZFS, PG_ZFS, 0, 0, NULL, 0, 0,
+			   "size | none", "ZFS reservation of the jail dataset"},
+	[P_COMPRESSION] =
+		{"compression", "on", PT_ENUM, PF_ZFS, PG_ZFS, 0, 0,
+		 "on|off|lzjb|gzip|gzip-1|gzip-2|gzip-3|gzip-4|gzip-5|gzip-6|gzip-7|gzip-8|gzip-9|zle|lz4|zstd",
+		 0, 0, "on | off | lzjb | gzip[-N] | zle | lz4 | zstd",
+		 "ZFS compression of the jail dataset"},
+	[P_DEDUP] = {"dedup", "off", PT_ENUM, PF_ZFS, PG_ZFS, 0, 0,
+		     "on|off|verify|sha256|sha256,verify", 0, 0,
+		     "on | off | verify | sha256[,verify]",
+		     "ZFS deduplication of the jail dataset"},
+	[P_JAIL_ZFS] = {"jail_zfs", "off", PT_ONOFF, PF_STOPPED, PG_ZFS, 0, 0, NULL, 0, 0,
+			"on | off", "hand a dataset to the jail (where the ZFS supports it)"},
+	[P_JAIL_ZFS_DATASET] = {"jail_zfs_dataset", NULL, PT_DATASET, PF_NODEFAULT | PF_STOPPED,
+				PG_ZFS, 0, 0, NULL, 0, 0, "dataset below the pool",
+				"the dataset handed to the jail (default iocell/jails/UUID/data)"},
+	[P_JAIL_ZFS_MOUNTPOINT] = {"jail_zfs_mountpoint", "none", PT_PATH, PF_STOPPED, PG_ZFS, 0, 0,
+				   NULL, 0, 0, "absolute path | none",
+				   "where the handed dataset is mounted inside the jail"},
+	[P_PKGLIST] = {"pkglist", "none", PT_PATH, PF_CREATE, PG_ZFS, 0, 0, NULL, 0, 0,
+		       "file path | none", "packages to install at create, one per line"},
 };
-const size_t prop_count = sizeof(prop_table) / sizeof(prop_table[0]);
+_Static_assert(sizeof(prop_table) / sizeof(prop_table[0]) == P__COUNT, "one row per enum prop_id");
+const size_t prop_count = P__COUNT;
 
 static const struct {
 	const char *name, *hint;
@@ -195,6 +248,17 @@ char *prop_zfs_name(const struct propdef *p, bool on_defaults)
 	if ((p->flags & PF_ZFS) && !on_defaults)
 		return xstrdup(p->name);
 	return xasprintf(IOC_PROP_PREFIX "%s", p->name);
+}
+
+void props_to_zfs(struct kv *z, const struct kv *props)
+{
+	kv_init(z);
+	for (size_t i = 0; i < props->k.n; i++) {
+		const struct propdef *p = prop_find(props->k.v[i]);
+		char *name = prop_zfs_name(p, false);
+		kv_set(z, name, props->v.v[i]);
+		free(name);
+	}
 }
 
 const char *prop_freebsd_hint(const char *name)
@@ -274,52 +338,57 @@ bool prop_validate(const struct propdef *p, const char *v, char *err, size_t n)
 		return fail(err, n, p, "the value is longer than 4095 characters");
 	for (const char *c = v; *c; c++)
 		if (*c == '\n' || *c == '\t' || *c == '\r' || (unsigned char)*c < 0x20)
-			return fail(err, n, p, "the value contains a control character (tab, newline)");
+			return fail(err, n, p,
+				    "the value contains a control character (tab, newline)");
 
 	switch (p->type) {
 	case PT_TEXT:
 	case PT_COMMAND:
-	case PT_TIME:
-		return true;
-	case PT_ONOFF:
-		return (streq(v, "on") || streq(v, "off")) ? true : fail(err, n, p, NULL);
-	case PT_YESNO:
-		return (streq(v, "yes") || streq(v, "no")) ? true : fail(err, n, p, NULL);
-	case PT_BIT:
-		return (streq(v, "0") || streq(v, "1")) ? true : fail(err, n, p, NULL);
+	case PT_TIME: return true;
+	case PT_ONOFF: return (streq(v, "on") || streq(v, "off")) ? true : fail(err, n, p, NULL);
+	case PT_YESNO: return (streq(v, "yes") || streq(v, "no")) ? true : fail(err, n, p, NULL);
+	case PT_BIT: return (streq(v, "0") || streq(v, "1")) ? true : fail(err, n, p, NULL);
 	case PT_INT:
-		return parse_int(v, p->min, p->max, NULL) ? true : fail(err, n, p, "out of range or not a number");
-	case PT_ENUM:
-		return in_choices(p->choices, v) ? true : fail(err, n, p, NULL);
+		return parse_int(v, p->min, p->max, NULL)
+			       ? true
+			       : fail(err, n, p, "out of range or not a number");
+	case PT_ENUM: return in_choices(p->choices, v) ? true : fail(err, n, p, NULL);
 	case PT_TAG: {
 		const char *w = NULL;
 		return valid_tag(v, &w) ? true : fail(err, n, p, w);
 	}
-	case PT_HOSTNAME:
-		return valid_hostname(v) ? true : fail(err, n, p, "not a valid hostname");
+	case PT_HOSTNAME: return valid_hostname(v) ? true : fail(err, n, p, "not a valid hostname");
 	case PT_DOMAIN:
-		return (streq(v, "none") || valid_hostname(v)) ? true : fail(err, n, p, "not a valid domain name");
+		return (streq(v, "none") || valid_hostname(v))
+			       ? true
+			       : fail(err, n, p, "not a valid domain name");
 	case PT_RELEASE:
 		return valid_component(v) ? true : fail(err, n, p, "not a valid release name");
-	case PT_UUID:
-		return valid_uuid(v) ? true : fail(err, n, p, "not a UUID");
+	case PT_UUID: return valid_uuid(v) ? true : fail(err, n, p, "not a UUID");
 	case PT_IFACES: {
 		size_t cnt;
 		struct iface_entry e[10];
 		if (streq(v, "none"))
 			return true;
-		return parse_interfaces(v, e, 10, &cnt, why, sizeof(why)) ? true : fail(err, n, p, why);
+		return parse_interfaces(v, e, 10, &cnt, why, sizeof(why)) ? true
+									  : fail(err, n, p, why);
 	}
 	case PT_IP4LIST:
 	case PT_IP6LIST: {
 		size_t cnt;
-		return parse_ip_list(v, p->type == PT_IP4LIST ? 4 : 6, NULL, 64, &cnt, why, sizeof(why))
-			       ? true : fail(err, n, p, why);
+		return parse_ip_list(v, p->type == PT_IP4LIST ? 4 : 6, NULL, 64, &cnt, why,
+				     sizeof(why))
+			       ? true
+			       : fail(err, n, p, why);
 	}
 	case PT_IP4:
-		return (streq(v, "none") || parse_ipv4(v, NULL)) ? true : fail(err, n, p, "not an IPv4 address");
+		return (streq(v, "none") || parse_ipv4(v, NULL))
+			       ? true
+			       : fail(err, n, p, "not an IPv4 address");
 	case PT_IP6:
-		return (streq(v, "none") || parse_ipv6(v, NULL)) ? true : fail(err, n, p, "not an IPv6 address");
+		return (streq(v, "none") || parse_ipv6(v, NULL))
+			       ? true
+			       : fail(err, n, p, "not an IPv6 address");
 	case PT_MACPAIR: {
 		if (streq(v, "none"))
 			return true;
@@ -333,11 +402,11 @@ bool prop_validate(const struct propdef *p, const char *v, char *err, size_t n)
 		if (!ok)
 			return fail(err, n, p, "not MAC addresses");
 		if ((a[0] & 1) || (b[0] & 1))
-			return fail(err, n, p, "a multicast MAC address cannot be an interface address");
+			return fail(err, n, p,
+				    "a multicast MAC address cannot be an interface address");
 		return true;
 	}
-	case PT_RESOLVER:
-		return true;
+	case PT_RESOLVER: return true;
 	case PT_CPUSET: {
 		if (streq(v, "off"))
 			return true;
@@ -347,7 +416,8 @@ bool prop_validate(const struct propdef *p, const char *v, char *err, size_t n)
 			return fail(err, n, p, "not a CPU list");
 		int ncpu = host_ncpus();
 		if (hi >= ncpu) {
-			snprintf(why, sizeof(why), "CPU %d does not exist (this host has CPUs 0-%d)", hi, ncpu - 1);
+			snprintf(why, sizeof(why),
+				 "CPU %d does not exist (this host has CPUs 0-%d)", hi, ncpu - 1);
 			return fail(err, n, p, why);
 		}
 		return true;
@@ -362,33 +432,39 @@ bool prop_validate(const struct propdef *p, const char *v, char *err, size_t n)
 		}
 		/* limit-specific bounds of the Linux mechanisms */
 		if (p->unit == LU_PERCENT && lv.amount > (uint64_t)host_ncpus() * 100) {
-			snprintf(err, n, "%llu%% is more than this host's %d CPU(s) can give (at most %d); "
-				 "allowed: AMOUNT:ACTION or off", (unsigned long long)lv.amount,
-				 host_ncpus(), host_ncpus() * 100);
+			snprintf(err, n,
+				 "%llu%% is more than this host's %d CPU(s) can give (at most %d); "
+				 "allowed: AMOUNT:ACTION or off",
+				 (unsigned long long)lv.amount, host_ncpus(), host_ncpus() * 100);
 			return false;
 		}
-		if (lv.action == LA_SIGNAL && streq(p->name, "cputime") && lv.signo != SIGXCPU) {
-			snprintf(err, n, "RLIMIT_CPU can only send SIGXCPU at the limit (deny kills with "
+		if (lv.action == LA_SIGNAL && prop_id_of(p) == P_CPUTIME && lv.signo != SIGXCPU) {
+			snprintf(err, n,
+				 "RLIMIT_CPU can only send SIGXCPU at the limit (deny kills with "
 				 "SIGKILL); allowed: AMOUNT:deny, AMOUNT:sigxcpu or off");
 			return false;
 		}
 		if (lv.action == LA_SIGNAL && lv.signo == SIGSTOP) {
-			snprintf(err, n, "sigstop would freeze the jail's processes for good; allowed: "
+			snprintf(err, n,
+				 "sigstop would freeze the jail's processes for good; allowed: "
 				 "AMOUNT:ACTION or off");
 			return false;
 		}
-		if (lv.amount == 0 && (streq(p->name, "wallclock") || streq(p->name, "maxproc") ||
-				       streq(p->name, "nthr"))) {
-			snprintf(err, n, "0 would leave the jail no process; allowed: AMOUNT:ACTION "
+		if (lv.amount == 0 && (prop_id_of(p) == P_WALLCLOCK || prop_id_of(p) == P_MAXPROC ||
+				       prop_id_of(p) == P_NTHR)) {
+			snprintf(err, n,
+				 "0 would leave the jail no process; allowed: AMOUNT:ACTION "
 				 "(AMOUNT > 0) or off");
 			return false;
 		}
 		return true;
 	}
 	case PT_SIZE:
-		return (streq(v, "none") || parse_size(v, NULL)) ? true : fail(err, n, p, "not a size");
+		return (streq(v, "none") || parse_size(v, NULL)) ? true
+								 : fail(err, n, p, "not a size");
 	case PT_PATH:
-		return (streq(v, "none") || v[0] == '/') ? true : fail(err, n, p, "not an absolute path");
+		return (streq(v, "none") || v[0] == '/') ? true
+							 : fail(err, n, p, "not an absolute path");
 	case PT_DATASET: {
 		if (v[0] == '/' || strstr(v, "//") || endswith(v, "/") || strchr(v, '@'))
 			return fail(err, n, p, "not a dataset name");
@@ -411,9 +487,12 @@ bool prop_settable(const char *name, bool for_default, char *err, size_t n)
 	if (!p) {
 		const char *h = prop_freebsd_hint(name);
 		if (h)
-			snprintf(err, n, "%s is a FreeBSD jail parameter with no Linux meaning: %s", name, h);
+			snprintf(err, n, "%s is a FreeBSD jail parameter with no Linux meaning: %s",
+				 name, h);
 		else
-			snprintf(err, n, "unknown property '%s' (see 'iocell defaults' for the list)", name);
+			snprintf(err, n,
+				 "unknown property '%s' (see 'iocell defaults' for the list)",
+				 name);
 		return false;
 	}
 	if (p->flags & PF_RO) {
@@ -427,34 +506,34 @@ bool prop_settable(const char *name, bool for_default, char *err, size_t n)
 	return true;
 }
 
-static const char *cfg(const struct kv *c, const char *k)
+static const char *cfg(const struct kv *c, enum prop_id id)
 {
-	const char *v = kv_get(c, k);
+	const char *v = prop_kv_get(c, id);
 	if (v)
 		return v;
-	const struct propdef *p = prop_find(k);
-	return p && p->def ? p->def : "none";
+	return prop_table[id].def ? prop_table[id].def : "none";
 }
 
 bool props_check_config(const struct kv *c, char *err, size_t n)
 {
-	if (!streq(cfg(c, "vnet"), "on"))
+	if (!streq(cfg(c, P_VNET), "on"))
 		return true;
 	/* VNET: every address names one of the jail's nics. */
 	struct iface_entry ifs[10];
 	size_t nif = 0;
 	char why[256];
-	const char *ifaces = cfg(c, "interfaces");
+	const char *ifaces = cfg(c, P_INTERFACES);
 	if (!streq(ifaces, "none") && !parse_interfaces(ifaces, ifs, 10, &nif, why, sizeof(why))) {
 		snprintf(err, n, "interfaces: %s", why);
 		return false;
 	}
-	static const char *lists[] = {"ip4_addr", "ip6_addr"};
+	static const enum prop_id lists[] = {P_IP4_ADDR, P_IP6_ADDR};
 	for (int l = 0; l < 2; l++) {
 		struct ipaddr_entry e[64];
 		size_t ne = 0;
-		if (!parse_ip_list(cfg(c, lists[l]), l == 0 ? 4 : 6, e, 64, &ne, why, sizeof(why))) {
-			snprintf(err, n, "%s: %s", lists[l], why);
+		if (!parse_ip_list(cfg(c, lists[l]), l == 0 ? 4 : 6, e, 64, &ne, why,
+				   sizeof(why))) {
+			snprintf(err, n, "%s: %s", prop_name(lists[l]), why);
 			return false;
 		}
 		for (size_t i = 0; i < ne; i++) {
@@ -463,8 +542,10 @@ bool props_check_config(const struct kv *c, char *err, size_t n)
 				if (streq(e[i].iface, ifs[j].nic))
 					found = true;
 			if (!found) {
-				snprintf(err, n, "%s names interface '%s', which is not among the jail's "
-					 "VNET interfaces (%s)", lists[l], e[i].iface, ifaces);
+				snprintf(err, n,
+					 "%s names interface '%s', which is not among the jail's "
+					 "VNET interfaces (%s)",
+					 prop_name(lists[l]), e[i].iface, ifaces);
 				return false;
 			}
 		}
@@ -485,19 +566,17 @@ char *prop_builtin_default(const struct propdef *p, const struct defctx *c)
 {
 	if (p->def)
 		return xstrdup(p->def);
-	const char *n = p->name;
-	if (streq(n, "tag"))
-		return time_tag();
-	if (streq(n, "host_hostuuid") || streq(n, "host_hostname"))
-		return xstrdup(c && c->uuid ? c->uuid : "none");
-	if (streq(n, "release"))
-		return c && c->host_release ? xstrdup(c->host_release) : host_codename();
-	if (streq(n, "type"))
-		return xstrdup("jail");
-	if (streq(n, "jail_zfs_dataset"))
+	switch (prop_id_of(p)) {
+	case P_TAG: return time_tag();
+	case P_HOST_HOSTUUID:
+	case P_HOST_HOSTNAME: return xstrdup(c && c->uuid ? c->uuid : "none");
+	case P_RELEASE: return c && c->host_release ? xstrdup(c->host_release) : host_codename();
+	case P_TYPE: return xstrdup("jail");
+	case P_JAIL_ZFS_DATASET:
 		return xasprintf("iocell/jails/%s/data", c && c->uuid ? c->uuid : "UUID");
-	if (streq(n, "exec_start") || streq(n, "exec_stop")) {
-		bool start = streq(n, "exec_start");
+	case P_EXEC_START:
+	case P_EXEC_STOP: {
+		bool start = prop_id_of(p) == P_EXEC_START;
 		const char *root = c ? c->root : NULL;
 		if (root && exists_in(root, "etc/init.d/rc"))
 			return xstrdup(start ? "/etc/init.d/rc 3" : "/etc/init.d/rc 0");
@@ -505,25 +584,21 @@ char *prop_builtin_default(const struct propdef *p, const struct defctx *c)
 			return xstrdup(start ? "/bin/sh /etc/rc" : "/bin/sh /etc/rc.shutdown");
 		return xstrdup("none");
 	}
-	if (streq(n, "mountpoint"))
-		return xstrdup("none");
-	return xstrdup("none");
+	default: return xstrdup("none");
+	}
 }
 
 const char *prop_default_note(const struct propdef *p)
 {
-	const char *n = p->name;
-	if (streq(n, "tag"))
-		return "(creation time)";
-	if (streq(n, "host_hostuuid") || streq(n, "host_hostname"))
-		return "(the jail's UUID)";
-	if (streq(n, "type"))
-		return "(set by create)";
-	if (streq(n, "jail_zfs_dataset"))
-		return "(iocell/jails/UUID/data)";
-	if (streq(n, "exec_start") || streq(n, "exec_stop"))
-		return "(chosen from the release: /etc/init.d/rc, /etc/rc, or none)";
-	if (streq(n, "mountpoint"))
-		return "(the jail dataset's mountpoint)";
-	return NULL;
+	switch (prop_id_of(p)) {
+	case P_TAG: return "(creation time)";
+	case P_HOST_HOSTUUID:
+	case P_HOST_HOSTNAME: return "(the jail's UUID)";
+	case P_TYPE: return "(set by create)";
+	case P_JAIL_ZFS_DATASET: return "(iocell/jails/UUID/data)";
+	case P_EXEC_START:
+	case P_EXEC_STOP: return "(chosen from the release: /etc/init.d/rc, /etc/rc, or none)";
+	case P_MOUNTPOINT: return "(the jail dataset's mountpoint)";
+	default: return NULL;
+	}
 }

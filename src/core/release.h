@@ -1,13 +1,21 @@
-/* Releases: fetching root trees into POOL/iocell/releases/REL/root and the basejail
- * masters POOL/iocell/base/REL/DIR. */
+/*
+ * Releases: root trees POOL/iocell/releases/REL/root (snapshot @release) fetched from
+ * rootfs tarballs or by debootstrap, and the basejail masters POOL/iocell/base/REL/DIR
+ * made from them (basejail.h).  The modules: fetch.c (create or update, with undo),
+ * sources.c and download.c (what to fetch, downloads, checksums), unpack.c (extraction,
+ * debootstrap), basejail.c (masters and basejail roots), release.c (lock, listing).
+ */
 #ifndef IOC_RELEASE_H
 #define IOC_RELEASE_H
 
+#include "core/basejail.h"
 #include "core/util.h"
 #include "core/zfs.h"
 
-/* System directories that basejails share read-only (where real directories). */
-extern const char *const basejail_dirs[];
+/* The user properties of POOL/iocell/releases/REL: where it came from ("debootstrap SUITE
+ * [MIRROR]", or the tarballs' paths or URLs) and when it was last fetched. */
+#define RELEASE_PROP_SOURCE "iocell:source"
+#define RELEASE_PROP_FETCHED "iocell:fetched"
 
 struct fetch_opts {
 	const char *release;     /* name; default: host codename */
@@ -28,17 +36,12 @@ int release_fetch_summary(bool *updated, unsigned long long *files, unsigned lon
  * terminal.  Returns an fd for unlock_fd(). */
 int release_lock(const char *rel);
 
-/* Build a basejail's root dataset ROOT_DS for release REL (the caller holds
- * release_lock(REL)): its own copy of the
- * release's non-system directories plus read-only clones of the masters. */
-int release_make_basejail_root(const char *rel, const char *root_ds);
-
 /* Releases with their snapshot time, for list -r. */
 struct release_info {
 	char *name;
 	char *created;
 	char *used;
-	char *source;   /* iocell:source (debootstrap suite/mirror, tarball) */
+	char *source; /* iocell:source (debootstrap suite/mirror, tarball) */
 };
 int release_list(struct release_info **out, size_t *n);
 void release_info_free(struct release_info *r, size_t n);

@@ -1,5 +1,6 @@
 #include "core/runstate.h"
 #include "core/pool.h"
+#include "core/props.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -138,12 +139,17 @@ unsigned long long proc_starttime(pid_t pid)
 
 bool rs_alive(const struct runstate *rs)
 {
-	long long pid = rs_num(rs, "pid", 0);
-	const char *st = rs_get(rs, "starttime");
+	long long pid = rs_num(rs, RS_PID, 0);
+	const char *st = rs_get(rs, RS_STARTTIME);
 	if (pid <= 0 || !st)
 		return false;
 	unsigned long long now = proc_starttime((pid_t)pid);
 	return now != 0 && now == strtoull(st, NULL, 10);
+}
+
+bool rs_running(const struct runstate *rs)
+{
+	return rs_alive(rs) && streq(rs_get(rs, RS_PHASE), RS_PHASE_RUNNING);
 }
 
 static char *jid_dir(void) { return xasprintf("%s/jids", rundir()); }
@@ -262,4 +268,17 @@ void rs_started_drop(const char *uuid)
 	char *p = started_path(uuid);
 	unlink(p);
 	free(p);
+}
+
+int rs_started_persist(const char *uuid)
+{
+	_cleanup_free_ char *st = rs_started_read(uuid);
+	if (!st)
+		return 0;
+	_cleanup_free_ char *ds = ds_jail(uuid);
+	_cleanup_free_ char *prop = xasprintf("%s%s", IOC_PROP_PREFIX, prop_name(P_LAST_STARTED));
+	if (zfs_set(ds, prop, st) < 0)
+		return -1;
+	rs_started_drop(uuid);
+	return 0;
 }

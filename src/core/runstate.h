@@ -15,8 +15,26 @@
 
 struct runstate {
 	char uuid[37];
-	struct kv kv; /* tag, jid, pid, starttime, root, phase, cgroups, caps, security, ... */
+	struct kv kv; /* the keys below, and the configuration core/jailconf.h keeps there */
 };
+
+/* The runtime's own keys (the jail's configuration is kept under its properties' names,
+ * see jailconf_to_state). */
+#define RS_PHASE "phase" /* starting | running */
+#define RS_JID "jid"
+#define RS_PID "pid"             /* the jail's init, on the host */
+#define RS_STARTTIME "starttime" /* of the init (proc_starttime): a reused PID is not it */
+#define RS_STARTED "started"     /* time of the successful start */
+#define RS_ROOT "root"           /* host path of the jail's root */
+#define RS_LOG "log"             /* its console log */
+#define RS_NETNS "netns"         /* own | host */
+#define RS_IPCNS "ipcns"         /* own | host */
+#define RS_CGROUP "cgroup"       /* the cgroup mode, once the cgroup exists */
+#define RS_IFACES "ifaces"       /* network (linux/jailnet.h) */
+#define RS_ADDR4 "addr4"
+#define RS_ADDR6 "addr6"
+#define RS_PHASE_STARTING "starting"
+#define RS_PHASE_RUNNING "running"
 
 /* Read UUID.state.  Returns 1 when found, 0 when absent, -1 on error. */
 int rs_read(const char *uuid, struct runstate *rs);
@@ -32,6 +50,8 @@ void rs_setn(struct runstate *rs, const char *key, long long val);
 unsigned long long proc_starttime(pid_t pid);
 /* Is the jail's init (pid + starttime from the state) still alive? */
 bool rs_alive(const struct runstate *rs);
+/* Alive and done starting. */
+bool rs_running(const struct runstate *rs);
 
 /* Allocate the smallest free JID for uuid (1, 2, ...).  -1 on error. */
 int jid_alloc(const char *uuid);
@@ -41,6 +61,9 @@ void jid_release(int jid, const char *uuid);
 int rs_started_write(const char *uuid, const char *stamp);
 char *rs_started_read(const char *uuid);
 void rs_started_drop(const char *uuid);
+/* Copy the last start's time stamp into the jail's last_started property (and drop it
+ * here): kept across a reboot.  0 when done or nothing to copy, -1 with the error. */
+int rs_started_persist(const char *uuid);
 
 /* Every UUID with a state file. */
 int rs_list(struct strv *uuids);

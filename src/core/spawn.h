@@ -8,19 +8,19 @@
 struct run {
 	/* in */
 	const char *const *argv;
-	const char *input;     /* data for stdin; NULL: /dev/null unless stdin_fd >= 0 */
+	const char *input; /* data for stdin; NULL: /dev/null unless stdin_fd >= 0 */
 	size_t input_len;
-	int stdin_fd;          /* -1: not used */
-	int stdout_fd;         /* -1: capture into out (or discard when !capture_out) */
-	bool capture_out;      /* collect stdout into out */
-	bool pass_out;         /* stdout goes to our stdout */
-	bool pass_err;         /* stderr goes to our stderr (not captured) */
+	int stdin_fd;               /* -1: not used */
+	int stdout_fd;              /* -1: capture into out (or discard when !capture_out) */
+	bool capture_out;           /* collect stdout into out */
+	bool pass_out;              /* stdout goes to our stdout */
+	bool pass_err;              /* stderr goes to our stderr (not captured) */
 	const char *const *env_add; /* "K=V" entries added to our environment */
 	const char *cwd;
 	/* out */
 	struct sbuf out;
 	struct sbuf err;
-	int status;            /* exit code, or 128+signal */
+	int status; /* exit code, or 128+signal */
 	/* private: a started, unfinished run */
 	pid_t pid;
 	int in_w, out_r, err_r;

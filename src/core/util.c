@@ -322,7 +322,10 @@ void split(struct strv *out, const char *s, const char *seps, bool skip_empty)
 }
 
 bool streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
-bool startswith(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+bool startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
 
 bool endswith(const char *s, const char *suffix)
 {
@@ -481,6 +484,7 @@ char *time_snapname(const char *prefix)
 	return s;
 }
 
+bool isatty_in(void) { return isatty(STDIN_FILENO) == 1; }
 bool isatty_out(void) { return isatty(STDOUT_FILENO) == 1; }
 bool isatty_err(void) { return isatty(STDERR_FILENO) == 1; }
 
@@ -496,3 +500,19 @@ bool confirm_capital_y(const char *question)
 	chomp(line);
 	return strcmp(line, "Y") == 0;
 }
+
+/* ---- clean-up attributes ---- */
+
+void cleanup_freep(void *p) { free(*(void **)p); }
+
+void cleanup_closep(int *fd)
+{
+	if (*fd >= 0) {
+		int e = errno;
+		close(*fd);
+		errno = e;
+	}
+}
+
+void cleanup_sbufp(struct sbuf *b) { sb_free(b); }
+void cleanup_strvp(struct strv *sv) { sv_free(sv); }

@@ -34,8 +34,40 @@ void ioc_err_print(void);
 /* Print a warning line on stderr immediately. */
 void ioc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-extern bool ioc_debug;   /* --debug: echo every external command */
-extern bool ioc_quiet;   /* suppress progress output */
+/*
+ * Clean-up attributes (as crun and bubblewrap use them): the variable's resource is
+ * released when it goes out of scope, so early returns need no goto chain.
+ *   _cleanup_free_ char *s = ...;      free(s)
+ *   _cleanup_close_ int fd = -1;       close(fd) when >= 0
+ *   _cleanup_sbuf_ struct sbuf b;      sb_free (after sb_init)
+ *   _cleanup_strv_ struct strv v = {0};  sv_free
+ * TAKE_PTR(p) / TAKE_FD(fd) hand the resource on (the variable becomes NULL / -1).
+ */
+struct sbuf;
+struct strv;
+void cleanup_freep(void *p);
+void cleanup_closep(int *fd);
+void cleanup_sbufp(struct sbuf *b);
+void cleanup_strvp(struct strv *sv);
+#define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
+#define _cleanup_close_ __attribute__((cleanup(cleanup_closep)))
+#define _cleanup_sbuf_ __attribute__((cleanup(cleanup_sbufp)))
+#define _cleanup_strv_ __attribute__((cleanup(cleanup_strvp)))
+#define TAKE_PTR(p)                            \
+	({                                     \
+		__typeof__(p) take_ptr_ = (p); \
+		(p) = NULL;                    \
+		take_ptr_;                     \
+	})
+#define TAKE_FD(fd)                  \
+	({                           \
+		int take_fd_ = (fd); \
+		(fd) = -1;           \
+		take_fd_;            \
+	})
+
+extern bool ioc_debug; /* --debug: echo every external command */
+extern bool ioc_quiet; /* suppress progress output */
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
@@ -65,9 +97,9 @@ struct strv {
 	size_t n, cap;
 };
 void sv_init(struct strv *sv);
-void sv_add(struct strv *sv, const char *s);         /* copies s */
+void sv_add(struct strv *sv, const char *s); /* copies s */
 void sv_addf(struct strv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sv_take(struct strv *sv, char *s);              /* takes ownership */
+void sv_take(struct strv *sv, char *s); /* takes ownership */
 void sv_free(struct strv *sv);
 bool sv_contains(const struct strv *sv, const char *s);
 void sv_sort(struct strv *sv);
@@ -97,6 +129,7 @@ int mkdir_p(const char *path, int mode);
 char *time_tag(void);
 char *time_snapname(const char *prefix);
 
+bool isatty_in(void);
 bool isatty_out(void);
 bool isatty_err(void);
 

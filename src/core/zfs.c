@@ -37,6 +37,15 @@ void ztable_parse(struct ztable *t, const char *text)
 	}
 }
 
+void ztable_add(struct ztable *t, const char *const *cells, size_t n)
+{
+	t->rows = xrealloc(t->rows, (t->nrows + 1) * sizeof(*t->rows));
+	struct strv *r = &t->rows[t->nrows++];
+	sv_init(r);
+	for (size_t i = 0; i < n; i++)
+		sv_add(r, cells[i]);
+}
+
 void ztable_free(struct ztable *t)
 {
 	for (size_t i = 0; i < t->nrows; i++)
@@ -393,8 +402,8 @@ static void get_args(struct strv *a, const char *props, const char *const *datas
 
 static const char get_what[] = "cannot read ZFS properties";
 
-int zfs_get(struct ztable *t, const char *props, const char *const *datasets,
-	    const char *sources, bool parsable, bool recursive, int depth)
+int zfs_get(struct ztable *t, const char *props, const char *const *datasets, const char *sources,
+	    bool parsable, bool recursive, int depth)
 {
 	struct strv a;
 	get_args(&a, props, datasets, sources, parsable, recursive, depth);
@@ -457,8 +466,8 @@ char *zfs_get1(const char *ds, const char *prop)
 	return out;
 }
 
-int zfs_list(struct ztable *t, const char *cols, const char *const *datasets,
-	     int depth, const char *type, const char *sort)
+int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, int depth,
+	     const char *type, const char *sort)
 {
 	struct strv a;
 	sv_init(&a);
@@ -580,12 +589,13 @@ static int wait_zfs(pid_t pid, int errfd, const char *what)
 int zfs_send_recv(const char *snap, const char *dest, bool replicate, const char *label)
 {
 	int sp[2], se[2], re[2], rp[2];
-	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(se, O_CLOEXEC) < 0 ||
-	    pipe2(re, O_CLOEXEC) < 0 || pipe2(rp, O_CLOEXEC) < 0) {
+	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(se, O_CLOEXEC) < 0 || pipe2(re, O_CLOEXEC) < 0 ||
+	    pipe2(rp, O_CLOEXEC) < 0) {
 		ioc_err("cannot create pipe: %s", strerror(errno));
 		return -1;
 	}
-	const char *sendv[] = {"zfs", "send", replicate ? "-R" : snap, replicate ? snap : NULL, NULL};
+	const char *sendv[] = {"zfs", "send", replicate ? "-R" : snap, replicate ? snap : NULL,
+			       NULL};
 	const char *recvv[] = {"zfs", "recv", dest, NULL};
 	/* With no progress to show, send writes straight into recv: no copy through us. */
 	bool direct = ioc_quiet || !label || !isatty_err();
@@ -627,7 +637,8 @@ int zfs_send_to(const char *snap, bool replicate, zfs_chunk_cb cb, void *arg)
 		ioc_err("cannot create pipe: %s", strerror(errno));
 		return -1;
 	}
-	const char *sendv[] = {"zfs", "send", replicate ? "-R" : snap, replicate ? snap : NULL, NULL};
+	const char *sendv[] = {"zfs", "send", replicate ? "-R" : snap, replicate ? snap : NULL,
+			       NULL};
 	/* A 1 MB pipe: fewer, larger reads here and writes downstream (a hint only). */
 	(void)fcntl(sp[1], F_SETPIPE_SZ, 1 << 20);
 	pid_t s = spawn_fds(sendv, -1, sp[1], se[1]);

@@ -19,6 +19,8 @@ struct ztable {
 	struct strv *rows; /* each row's fields */
 };
 void ztable_parse(struct ztable *t, const char *text);
+/* Append a row of n cells (copied) to an initialised table. */
+void ztable_add(struct ztable *t, const char *const *cells, size_t n);
 void ztable_free(struct ztable *t);
 
 /* Simple ordered key/value list (properties). */
@@ -30,6 +32,11 @@ void kv_free(struct kv *kv);
 void kv_set(struct kv *kv, const char *k, const char *v); /* replace or append */
 const char *kv_get(const struct kv *kv, const char *k);
 bool kv_del(struct kv *kv, const char *k);
+/* Clean-up attributes (util.h): for a zero-initialised or initialised list / table. */
+static inline void cleanup_kvp(struct kv *kv) { kv_free(kv); }
+static inline void cleanup_ztablep(struct ztable *t) { ztable_free(t); }
+#define _cleanup_kv_ __attribute__((cleanup(cleanup_kvp)))
+#define _cleanup_ztable_ __attribute__((cleanup(cleanup_ztablep)))
 
 /* Run "zfs ARGS..." (or zpool when args->v[0] is "zpool").  out may be NULL. */
 int zfs_run(const struct strv *args, char **out, const char *what);
@@ -52,8 +59,8 @@ int zfs_mount(const char *ds);
 int zfs_unmount(const char *ds);
 
 /* `zfs get -H -p? -o name,property,value,source PROPS DS...` parsed as a table. */
-int zfs_get(struct ztable *t, const char *props, const char *const *datasets,
-	    const char *sources, bool parsable, bool recursive, int depth);
+int zfs_get(struct ztable *t, const char *props, const char *const *datasets, const char *sources,
+	    bool parsable, bool recursive, int depth);
 /* One property's value (NULL and ZE_NOENT when the dataset does not exist). */
 char *zfs_get1(const char *ds, const char *prop);
 
@@ -67,8 +74,8 @@ int zfs_get_begin(struct zfs_job *job, const char *props, const char *ds);
 int zfs_get_end(struct zfs_job *job, struct ztable *t);
 void zfs_job_cancel(struct zfs_job *job);
 /* `zfs list -H -o COLS [-r] [-d N] [-t TYPE] [-s SORT] DS...` parsed as a table. */
-int zfs_list(struct ztable *t, const char *cols, const char *const *datasets,
-	     int depth, const char *type, const char *sort);
+int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, int depth,
+	     const char *type, const char *sort);
 bool zfs_exists(const char *ds);
 
 /* Copy snapshot SNAP into new dataset DEST: zfs send SNAP | zfs recv DEST, bytes

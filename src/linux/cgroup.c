@@ -1,54 +1,29 @@
 /*
- * Per-jail cgroups.  cgroup v2 when /sys/fs/cgroup is itself a cgroup2 mount; otherwise
- * every cgroup v1 hierarchy that carries controllers (hybrid hosts too: their unified
- * hierarchy holds only what v1 does not, e.g. hugetlb, so the limits live in v1 there).
- * The jail's cgroup is "iocell/UUID" below each hierarchy's mount point; the shared
- * "iocell" parent is created on demand and never removed.
+ * Per-jail cgroups (where the hierarchies are: cgdetect.c).  The jail's cgroup is
+ * "iocell/UUID" below each hierarchy's mount point; the shared "iocell" parent is created
+ * on demand and never removed.
  */
 #include "linux/cgroup.h"
 #include "core/util.h"
+#include "linux/rt.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#define CG_ROOT "/sys/fs/cgroup"
-#define CG_PARENT "iocell"
-#define CG_MAXH (sizeof(((struct cgroup *)0)->dirs) / sizeof(char *))
-#define CG_MAXDEPTH 32          /* nested cgroups a jail may have made below its own */
-#define KILL_WAIT_MS 2000       /* cg_destroy: give up when processes outlive this */
+#define CG_MAXDEPTH 32    /* nested cgroups a jail may have made below its own */
+#define KILL_WAIT_MS 2000 /* cg_destroy: give up when processes outlive this */
 #define POLL_MS 10
-#define RMDIR_TRIES 20          /* EBUSY right after the last exit: 20 x 10 ms */
-
-enum { CTL_CPUSET = 1, CTL_MEMORY = 2, CTL_PIDS = 4, CTL_FREEZER = 8 };
-
-struct hier {
-	char *mnt;           /* mount point (the hierarchy root as seen here) */
-	char *dev;           /* "major:minor" of the mount, to skip a second mount of it */
-	unsigned ctl;        /* CTL_* among its controllers */
-	bool noprefix;       /* v1 "noprefix": cpuset files are "cpus", not "cpuset.cpus" */
-	bool rootmnt;        /* mounts the hierarchy's root (not a subdirectory of it) */
-	char *opts;          /* v1 super options (its controllers among them), NULL for v2 */
-};
-
-/* The detection result, once per process. */
-static struct {
-	bool done;
-	enum cg_mode mode;
-	size_t n;
-	struct hier h[CG_MAXH];
-} det;
+#define RMDIR_TRIES 20 /* EBUSY right after the last exit: 20 x 10 ms */
 
 /* ---- small file helpers (cgroupfs wants one write(2) per value) ---- */
 
@@ -105,251 +80,57 @@ int cg_put(const char *path, const char *val)
 	return 0;
 }
 
-static long long now_ms(void)
+/* dir/file's content (cg_read), NULL with errno on failure. */
+char *cg_read_at(const char *dir, const char *file)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	char *p = xasprintf("%s/%s", dir, file);
+	char *t = cg_read(p);
+	int e = errno;
+	free(p);
+	errno = e;
+	return t;
+}
+
+bool cg_exists_at(const char *dir, const char *file)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+	return access(p, F_OK) == 0;
+}
+
+long long cg_read_num(const char *dir, const char *file)
+{
+	if (!dir)
+		return -1;
+	_cleanup_free_ char *t = cg_read_at(dir, file);
+	if (!t)
+		return -1;
+	char *end;
+	errno = 0;
+	long long v = strtoll(t, &end, 10);
+	return end != t && errno == 0 ? v : -1;
+}
+
+long long cg_read_key(const char *dir, const char *file, const char *key)
+{
+	if (!dir)
+		return -1;
+	_cleanup_free_ char *t = cg_read_at(dir, file);
+	if (!t)
+		return -1;
+	long long v = -1;
+	_cleanup_strv_ struct strv lines = {0};
+	split(&lines, t, "\n", true);
+	size_t kl = strlen(key);
+	for (size_t i = 0; i < lines.n && v < 0; i++)
+		if (strncmp(lines.v[i], key, kl) == 0 && lines.v[i][kl] == ' ')
+			v = strtoll(lines.v[i] + kl + 1, NULL, 10);
+	return v;
 }
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
-}
-
-/* ---- detection ---- */
-
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *o = s;
-	for (char *p = s; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-		    p[3] >= '0' && p[3] <= '7') {
-			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-			p += 3;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-}
-
-/* v1 super options: the controllers (and noprefix); false when there is none. */
-static bool v1_controllers(const char *opts, unsigned *ctl, bool *noprefix)
-{
-	static const char *const flags[] = { "rw", "ro", "noprefix", "clone_children", "xattr",
-		"cpuset_v2_mode", "favordynmods", "none", "all", NULL };
-	struct strv o = { 0 };
-	split(&o, opts, ",", true);
-	size_t n = 0;
-	*ctl = 0;
-	*noprefix = false;
-	for (size_t i = 0; i < o.n; i++) {
-		const char *c = o.v[i];
-		bool flag = strchr(c, '=') != NULL;   /* name=systemd, release_agent=... */
-		for (size_t k = 0; !flag && flags[k]; k++)
-			flag = streq(c, flags[k]);
-		if (streq(c, "noprefix"))
-			*noprefix = true;
-		if (flag)
-			continue;
-		n++;
-		if (streq(c, "cpuset"))
-			*ctl |= CTL_CPUSET;
-		else if (streq(c, "memory"))
-			*ctl |= CTL_MEMORY;
-		else if (streq(c, "pids"))
-			*ctl |= CTL_PIDS;
-		else if (streq(c, "freezer"))
-			*ctl |= CTL_FREEZER;
-	}
-	sv_free(&o);
-	return n > 0;
-}
-
-/* Which hierarchy's cgroup.procs cg_pids reads: pids, then freezer, then memory. */
-static int rank(unsigned ctl)
-{
-	if (ctl & CTL_PIDS)
-		return 0;
-	if (ctl & CTL_FREEZER)
-		return 1;
-	if (ctl & CTL_MEMORY)
-		return 2;
-	return 3;
-}
-
-static void det_reset(void)
-{
-	for (size_t i = 0; i < det.n; i++) {
-		free(det.h[i].mnt);
-		free(det.h[i].dev);
-		free(det.h[i].opts);
-	}
-	memset(&det, 0, sizeof(det));
-}
-
-/* Add one v1 hierarchy, kept in rank order; a second mount of the same one is skipped
- * unless it mounts the hierarchy's root and the first did not. */
-static void add_v1(const char *dev, const char *root, const char *mnt, unsigned ctl,
-		   bool noprefix, const char *opts)
-{
-	bool rootmnt = streq(root, "/");
-	for (size_t i = 0; i < det.n; i++) {
-		if (!streq(det.h[i].dev, dev))
-			continue;
-		if (rootmnt && !det.h[i].rootmnt) {
-			free(det.h[i].mnt);
-			det.h[i].mnt = xstrdup(mnt);
-			det.h[i].rootmnt = true;
-		}
-		return;
-	}
-	if (det.n == CG_MAXH)
-		return;
-	size_t at = det.n;
-	while (at > 0 && rank(det.h[at - 1].ctl) > rank(ctl)) {
-		det.h[at] = det.h[at - 1];
-		at--;
-	}
-	det.h[at] = (struct hier){ xstrdup(mnt), xstrdup(dev), ctl, noprefix, rootmnt,
-				   xstrdup(opts) };
-	det.n++;
-}
-
-/* Parse /proc/self/mountinfo: v1 hierarchies into det; *v2 gets the first cgroup2
- * mount point (a fallback for hosts without v1 whose cgroup2 is elsewhere). */
-static int scan_mounts(bool report, char **v2)
-{
-	const char *path = "/proc/self/mountinfo";
-	char *text = cg_read(path);
-	if (!text) {
-		if (report)
-			ioc_err("cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct strv lines = { 0 };
-	split(&lines, text, "\n", true);
-	free(text);
-	for (size_t l = 0; l < lines.n; l++) {
-		/* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
-		struct strv f = { 0 };
-		split(&f, lines.v[l], " ", true);
-		size_t sep = 6;
-		while (sep < f.n && !streq(f.v[sep], "-"))
-			sep++;
-		if (sep + 3 < f.n) {
-			const char *fstype = f.v[sep + 1], *sopts = f.v[sep + 3];
-			unescape(f.v[3]);
-			unescape(f.v[4]);
-			unsigned ctl;
-			bool noprefix;
-			if (streq(fstype, "cgroup") && v1_controllers(sopts, &ctl, &noprefix))
-				add_v1(f.v[2], f.v[3], f.v[4], ctl, noprefix, sopts);
-			else if (streq(fstype, "cgroup2") && !*v2)
-				*v2 = xstrdup(f.v[4]);
-		}
-		sv_free(&f);
-	}
-	sv_free(&lines);
-	return 0;
-}
-
-static int detect(bool report)
-{
-	if (det.done)
-		return 0;
-	struct statfs sf;
-	if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
-		det.mode = CG_V2;
-		det.h[0] = (struct hier){ .mnt = xstrdup(CG_ROOT), .dev = xstrdup(""),
-					  .rootmnt = true };
-		det.n = 1;
-		det.done = true;
-		return 0;
-	}
-	char *v2 = NULL;
-	if (scan_mounts(report, &v2) < 0) {
-		det_reset();
-		return -1;
-	}
-	if (det.n > 0) {
-		det.mode = CG_V1;
-		det.done = true;
-	} else if (v2) {
-		det.mode = CG_V2;
-		det.h[0] = (struct hier){ .mnt = v2, .dev = xstrdup(""), .rootmnt = true };
-		det.n = 1;
-		det.done = true;
-		return 0;
-	} else if (report) {
-		ioc_err("no usable cgroups: %s is not cgroup2 and /proc/self/mountinfo lists no "
-			"cgroup v1 controller", CG_ROOT);
-		ioc_hint("mount cgroup2 there: mount -t cgroup2 cgroup2 %s", CG_ROOT);
-	}
-	free(v2);
-	return det.done ? 0 : -1;
-}
-
-int cg_detect(enum cg_mode *mode)
-{
-	if (detect(true) < 0)
-		return -1;
-	*mode = det.mode;
-	return 0;
-}
-
-const char *cg_mode_name(enum cg_mode m)
-{
-	return m == CG_V2 ? "cgroup2" : "cgroup-v1";
-}
-
-/* ---- paths ---- */
-
-/* A jail id is one path component: no slash, not "." or "..", nothing hidden. */
-static bool valid_name(const char *uuid)
-{
-	return uuid && *uuid && uuid[0] != '.' && !strchr(uuid, '/') && strlen(uuid) < 256;
-}
-
-void cg_paths(struct cgroup *cg, const char *uuid)
-{
-	memset(cg, 0, sizeof(*cg));
-	if (!valid_name(uuid) || detect(false) < 0)
-		return;
-	cg->mode = det.mode;
-	for (size_t i = 0; i < det.n; i++)
-		cg->dirs[cg->n++] = xasprintf("%s/" CG_PARENT "/%s", det.h[i].mnt, uuid);
-}
-
-const char *cg_controller_dir(const struct cgroup *cg, const char *controller)
-{
-	if (cg->n == 0 || !det.done)
-		return NULL;
-	if (cg->mode == CG_V2)
-		return cg->dirs[0];
-	for (size_t i = 0; i < cg->n && i < det.n; i++) {
-		if (!det.h[i].opts)
-			continue;
-		struct strv o = { 0 };
-		split(&o, det.h[i].opts, ",", true);
-		bool has = sv_contains(&o, controller);
-		sv_free(&o);
-		if (has)
-			return cg->dirs[i];
-	}
-	return NULL;
-}
-
-bool cg_noprefix(const struct cgroup *cg, const char *controller)
-{
-	const char *d = cg_controller_dir(cg, controller);
-	for (size_t i = 0; d && cg->mode == CG_V1 && i < cg->n && i < det.n; i++)
-		if (cg->dirs[i] == d)
-			return det.h[i].noprefix;
-	return false;
 }
 
 void cg_free(struct cgroup *cg)
@@ -429,7 +210,7 @@ static int collect(const char *dir, struct pidv *pv, int depth)
 		return 0;
 	DIR *d = opendir(dir);
 	if (!d)
-		return 0;   /* gone meanwhile */
+		return 0; /* gone meanwhile */
 	int rc = 0;
 	struct dirent *de;
 	while (rc == 0 && (de = readdir(d))) {
@@ -470,7 +251,7 @@ int cg_pids(const struct cgroup *cg, pid_t **pids, size_t *n)
 		ioc_err("cannot list the processes of cgroup %s: %s", cg->dirs[0], strerror(errno));
 		return -1;
 	}
-	struct pidv pv = { 0 };
+	struct pidv pv = {0};
 	if (collect(cg->dirs[0], &pv, 0) < 0) {
 		free(pv.v);
 		return -1;
@@ -499,7 +280,7 @@ static int mkdir_cg(const char *path, bool *created)
 /* A leftover jail cgroup is reused only when no process is in it. */
 static int check_unused(const char *dir)
 {
-	struct pidv pv = { 0 };
+	struct pidv pv = {0};
 	int rc = collect(dir, &pv, 0);
 	if (rc == 0 && pv.n > 0) {
 		ioc_err("cannot create cgroup %s: it exists and process %d is in it", dir,
@@ -515,7 +296,7 @@ static int check_unused(const char *dir)
  * with ENOSPC.  Copy the parent's values into the ones still empty. */
 static int cpuset_inherit(const char *from, const char *to, bool noprefix)
 {
-	static const char *const keys[] = { "cpus", "mems" };
+	static const char *const keys[] = {"cpus", "mems"};
 	const char *pre = noprefix ? "" : "cpuset.";
 	int rc = 0;
 	for (size_t k = 0; rc == 0 && k < 2; k++) {
@@ -568,7 +349,7 @@ static void enable_controllers(const char *dir)
 	char *sp = xasprintf("%s/cgroup.subtree_control", dir);
 	char *avail = cg_read(cp), *on = cg_read(sp);
 	if (avail && on) {
-		struct strv a = { 0 }, e = { 0 };
+		struct strv a = {0}, e = {0};
 		split(&a, avail, " \n", true);
 		split(&e, on, " \n", true);
 		for (size_t i = 0; i < a.n; i++) {
@@ -592,21 +373,23 @@ static void enable_controllers(const char *dir)
 int cg_create(struct cgroup *cg, const char *uuid)
 {
 	memset(cg, 0, sizeof(*cg));
-	if (!valid_name(uuid)) {
+	if (!cg_valid_name(uuid)) {
 		ioc_err("cannot create a cgroup for \"%s\": not a valid jail id", uuid ? uuid : "");
 		return -1;
 	}
-	if (detect(true) < 0)
+	const struct cg_hier *hs;
+	size_t nh;
+	if (cg_hierarchies(true, &hs, &nh) < 0)
 		return -1;
 	cg_paths(cg, uuid);
-	bool made[CG_MAXH] = { false }, made_parent[CG_MAXH] = { false };
-	for (size_t i = 0; i < det.n; i++) {
-		const struct hier *h = &det.h[i];
+	bool made[CG_MAXH] = {false}, made_parent[CG_MAXH] = {false};
+	for (size_t i = 0; i < nh; i++) {
+		const struct cg_hier *h = &hs[i];
 		char *parent = xasprintf("%s/" CG_PARENT, h->mnt);
-		if (det.mode == CG_V2)
+		if (cg->mode == CG_V2)
 			enable_controllers(h->mnt);
 		int r = mkdir_cg(parent, &made_parent[i]);
-		if (r == 0 && det.mode == CG_V2)
+		if (r == 0 && cg->mode == CG_V2)
 			enable_controllers(parent);
 		if (r == 0 && (h->ctl & CTL_MEMORY))
 			memory_hierarchy(parent);
@@ -624,13 +407,13 @@ int cg_create(struct cgroup *cg, const char *uuid)
 	}
 	return 0;
 fail:
-	for (size_t i = det.n; i-- > 0;) {
+	for (size_t i = nh; i-- > 0;) {
 		if (made[i] && rmdir(cg->dirs[i]) < 0) {
 			/* nothing better to do; the first error stays the message */
 		}
 		if (made_parent[i]) {
 			/* only if still empty: another jail may have started meanwhile */
-			char *parent = xasprintf("%s/" CG_PARENT, det.h[i].mnt);
+			char *parent = xasprintf("%s/" CG_PARENT, hs[i].mnt);
 			if (rmdir(parent) < 0) {
 				/* in use: keep it */
 			}
@@ -677,7 +460,7 @@ static int kill_round(const struct cgroup *cg, const struct pidv *pv)
 {
 	int *fds = xcalloc(pv->n, sizeof(int));
 	struct pollfd *pf = xcalloc(pv->n, sizeof(struct pollfd));
-	struct pidv again = { 0 };
+	struct pidv again = {0};
 	size_t nf = 0;
 	int rc = 0;
 	for (size_t i = 0; i < pv->n; i++)
@@ -689,7 +472,7 @@ static int kill_round(const struct cgroup *cg, const struct pidv *pv)
 			goto out;
 		}
 		if (fds[i] < 0 && (errno == EMFILE || errno == ENFILE))
-			break;   /* the rest next round */
+			break; /* the rest next round */
 	}
 	if (collect_all(cg, &again) < 0) {
 		rc = -1;
@@ -698,7 +481,7 @@ static int kill_round(const struct cgroup *cg, const struct pidv *pv)
 			if (fds[i] < 0 || !pv_has(&again, pv->v[i]))
 				continue;
 			if (syscall(SYS_pidfd_send_signal, fds[i], SIGKILL, NULL, 0) == 0)
-				pf[nf++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+				pf[nf++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
 		}
 	}
 	long long end = now_ms() + POLL_MS;
@@ -712,12 +495,12 @@ static int kill_round(const struct cgroup *cg, const struct pidv *pv)
 			break;
 		for (size_t i = 0; r > 0 && i < nf; i++)
 			if (pf[i].fd >= 0 && pf[i].revents) {
-				pf[i].fd = -1;   /* exited: poll ignores it from now on */
+				pf[i].fd = -1; /* exited: poll ignores it from now on */
 				left--;
 			}
 	}
 	if (rc == 0 && nf == 0)
-		sleep_ms(1);   /* all exiting already: do not spin */
+		sleep_ms(1); /* all exiting already: do not spin */
 out:
 	for (size_t i = 0; i < pv->n; i++)
 		if (fds[i] >= 0)
@@ -775,8 +558,8 @@ static int rm_tree(const char *dir, int depth)
 int cg_destroy(struct cgroup *cg)
 {
 	if (cg->n == 0)
-		return 0;   /* no cgroups on this host: none can be left over */
-	struct pidv pv = { 0 };
+		return 0; /* no cgroups on this host: none can be left over */
+	struct pidv pv = {0};
 	bool killed = false;
 	long long deadline = now_ms() + KILL_WAIT_MS;
 	long nap = 1;
@@ -805,7 +588,8 @@ int cg_destroy(struct cgroup *cg)
 		}
 		if (now_ms() >= deadline) {
 			ioc_err("cannot empty cgroup %s: %zu process%s still there after SIGKILL "
-				"(pid %d)", cg->dirs[0], pv.n, pv.n == 1 ? "" : "es", (int)pv.v[0]);
+				"(pid %d)",
+				cg->dirs[0], pv.n, pv.n == 1 ? "" : "es", (int)pv.v[0]);
 			ioc_hint("a process in uninterruptible sleep (state D) dies only when its "
 				 "I/O completes; try again later");
 			rc = -1;
@@ -828,13 +612,12 @@ int cg_destroy(struct cgroup *cg)
 	if (rc < 0)
 		return -1;
 	/* Remove what can be removed; the first failure is the message. */
-	char *first = NULL;
+	struct ioc_errsave first = {0};
 	for (size_t i = 0; i < cg->n; i++)
-		if (rm_tree(cg->dirs[i], 0) < 0 && !first)
-			first = xstrdup(ioc_errmsg());
-	if (!first)
+		if (rm_tree(cg->dirs[i], 0) < 0 && !first.msg)
+			ioc_err_save(&first);
+	if (!first.msg)
 		return 0;
-	ioc_err("%s", first);
-	free(first);
+	ioc_err_restore(&first);
 	return -1;
 }

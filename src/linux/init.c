@@ -31,24 +31,24 @@
 
 #include "linux/initproto.h"
 
-#define LINE_MAX_LEN 4096               /* longer lines are split */
-#define PREFIX_LEN 22                   /* "[YYYY-MM-DD HH:MM:SS] " */
+#define LINE_MAX_LEN 4096 /* longer lines are split */
+#define PREFIX_LEN 22     /* "[YYYY-MM-DD HH:MM:SS] " */
 
-static char line[LINE_MAX_LEN];         /* the current, incomplete output line */
+static char line[LINE_MAX_LEN]; /* the current, incomplete output line */
 static size_t line_len;
-static char outbuf[64 + LINE_MAX_LEN + 1];  /* prefix + line + '\n' */
+static char outbuf[64 + LINE_MAX_LEN + 1]; /* prefix + line + '\n' */
 static char rbuf[4096];
 
-static int out_fd = -1;                 /* read end of COMMAND's output pipe, -1 when closed */
-static pid_t cmd_pid = -1;              /* COMMAND's process while it runs */
-static bool status_open = true;         /* fd 4 still open */
-static bool terminating;                /* SIGTERM or SIGINT received */
+static int out_fd = -1;         /* read end of COMMAND's output pipe, -1 when closed */
+static pid_t cmd_pid = -1;      /* COMMAND's process while it runs */
+static bool status_open = true; /* fd 4 still open */
+static bool terminating;        /* SIGTERM or SIGINT received */
 static bool have_deadline;
-static struct timespec deadline;        /* CLOCK_MONOTONIC */
-static int wall_state;                  /* wallclock: 0 none, 1 armed, 2 SIGTERM sent, 3 done */
-static int wall_signo;                  /* 0: stop the jail; else send this signal */
-static struct timespec wall;            /* CLOCK_MONOTONIC */
-#define WALL_GRACE 10                   /* seconds from SIGTERM to SIGKILL */
+static struct timespec deadline; /* CLOCK_MONOTONIC */
+static int wall_state;           /* wallclock: 0 none, 1 armed, 2 SIGTERM sent, 3 done */
+static int wall_signo;           /* 0: stop the jail; else send this signal */
+static struct timespec wall;     /* CLOCK_MONOTONIC */
+#define WALL_GRACE 10            /* seconds from SIGTERM to SIGKILL */
 
 /* Write all of buf to fd; false on any error (the caller drops the data). */
 static bool write_all(int fd, const char *buf, size_t len)
@@ -134,10 +134,10 @@ static void drain_output(void)
 		ssize_t n = read(out_fd, rbuf, sizeof(rbuf));
 		if (n < 0) {
 			if (errno == EINTR)
-				continue;       /* cannot happen: every signal is blocked */
+				continue; /* cannot happen: every signal is blocked */
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			n = 0;          /* treat a read error like EOF */
+			n = 0; /* treat a read error like EOF */
 		}
 		if (n == 0) {
 			if (line_len > 0)
@@ -193,7 +193,7 @@ static void reap(void)
 				flush_line();
 			_exit(0);
 		}
-		return;         /* 0: children left, none exited; or ECHILD while not stopping */
+		return; /* 0: children left, none exited; or ECHILD while not stopping */
 	}
 }
 
@@ -204,7 +204,7 @@ static void forward(int sig)
 	}
 	if (sig == SIGTERM || sig == SIGINT) {
 		terminating = true;
-		reap();         /* no children at all: exit right away */
+		reap(); /* no children at all: exit right away */
 	}
 }
 
@@ -247,14 +247,13 @@ static void __attribute__((noreturn)) exec_command(const char *command, int pipe
 		goto fail;
 	execl("/bin/sh", "sh", "-c", command, (char *)NULL);
 	what = "exec /bin/sh";
-fail:
-	{
-		char msg[256];
-		int n = snprintf(msg, sizeof(msg), "iocell-init: %s: %s\n", what, strerror(errno));
-		if (n > 0)
-			(void)write_all(STDERR_FILENO, msg,
+fail : {
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "iocell-init: %s: %s\n", what, strerror(errno));
+	if (n > 0)
+		(void)write_all(STDERR_FILENO, msg,
 				(size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
-	}
+}
 	_exit(127);
 }
 
@@ -310,9 +309,8 @@ static int until(const struct timespec *when)
 	int64_t ms;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
-		return 100;     /* cannot tell: look again soon */
-	ms = (int64_t)(when->tv_sec - now.tv_sec) * 1000 +
-	     (when->tv_nsec - now.tv_nsec) / 1000000;
+		return 100; /* cannot tell: look again soon */
+	ms = (int64_t)(when->tv_sec - now.tv_sec) * 1000 + (when->tv_nsec - now.tv_nsec) / 1000000;
 	if (ms <= 0) {
 		/* round up so that we never wake before the deadline */
 		if (when->tv_sec > now.tv_sec ||
@@ -343,7 +341,7 @@ static void log_msg(const char *msg)
 	size_t save = line_len;
 	char keep[128];
 	size_t k = save < sizeof(keep) ? save : sizeof(keep);
-	memcpy(keep, line, k);          /* a pending partial output line stays pending */
+	memcpy(keep, line, k); /* a pending partial output line stays pending */
 	line_len = strlen(msg) < sizeof(line) ? strlen(msg) : sizeof(line) - 1;
 	memcpy(line, msg, line_len);
 	flush_line();
@@ -365,7 +363,8 @@ static void check_wallclock(void)
 	}
 	if (wall_signo != 0 && wall_signo != SIGTERM && wall_signo != SIGINT) {
 		char msg[96];
-		snprintf(msg, sizeof(msg), "iocell-init: wallclock limit reached: signal %d to every process",
+		snprintf(msg, sizeof(msg),
+			 "iocell-init: wallclock limit reached: signal %d to every process",
 			 wall_signo);
 		log_msg(msg);
 		(void)kill(-1, wall_signo);
@@ -390,7 +389,7 @@ static void check_timeout(void)
 	}
 	drain_output();
 	report_status("timeout");
-	cmd_pid = -1;           /* its exit status no longer matters */
+	cmd_pid = -1; /* its exit status no longer matters */
 }
 
 /* fds 0-5 must exist so that the relay pipe and /dev/null never land on them by accident. */
@@ -447,8 +446,8 @@ int main(int argc, char **argv)
 			sig = strtoul(end + 1, &e2, 10);
 			end = (e2 != end + 1 && sig > 0 && sig < 65) ? e2 : end;
 		}
-		if (errno != 0 || end == argv[3] || *end != '\0' || argv[3][0] == '-' || secs == 0 ||
-		    secs > 100UL * 365 * 24 * 3600)
+		if (errno != 0 || end == argv[3] || *end != '\0' || argv[3][0] == '-' ||
+		    secs == 0 || secs > 100UL * 365 * 24 * 3600)
 			return usage("bad WALLCLOCK (seconds > 0, optionally :SIGNO)");
 		if (clock_gettime(CLOCK_MONOTONIC, &wall) == 0) {
 			wall.tv_sec += (time_t)secs;
@@ -512,7 +511,7 @@ int main(int argc, char **argv)
 		if (r < 0) {
 			if (errno != EINTR) {
 				/* should not happen; avoid spinning */
-				struct timespec ts = { 0, 100 * 1000 * 1000 };
+				struct timespec ts = {0, 100 * 1000 * 1000};
 				(void)nanosleep(&ts, NULL);
 			}
 			continue;

@@ -37,4 +37,10 @@
 #define INIT_FD_STATUS 4
 #define INIT_FD_RELAY 5
 
+/* Before that exec, the set-up process that becomes the init (src/linux/start.c) holds,
+ * besides 0-4 as above, close-on-exec: */
+#define SETUP_FD_INIT_BINARY 5 /* iocell-init, run with execveat(AT_EMPTY_PATH) */
+#define SETUP_FD_ERROR 6       /* error pipe: a message there means the set-up failed */
+#define SETUP_FD_SYNC 7        /* sync pipe: one byte from iocell at each step */
+
 #endif

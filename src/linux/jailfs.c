@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,58 +11,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-
-int open_beneath(int rootfd, const char *path, int flags, mode_t mode)
-{
-	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	while (*path == '/')
-		path++;
-	if (!*path)
-		path = ".";
-	long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	return (int)fd;
-}
-
-int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode)
-{
-	/* The last component must not be a symlink either (O_NOFOLLOW). */
-	int fd = open_beneath(rootfd, path, O_RDWR | O_CREAT | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
-		return -1;
-	}
-	/* Unchanged content is left alone (e.g. resolv.conf at every start): no write to
-	 * the jail's dataset. */
-	char cur[4096];
-	ssize_t k = len < sizeof(cur) ? pread(fd, cur, len + 1, 0) : -1;
-	if (k == (ssize_t)len && memcmp(cur, data, len) == 0) {
-		close(fd);
-		return 0;
-	}
-	if (ftruncate(fd, 0) < 0) {
-		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = pwrite(fd, data + off, len - off, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	close(fd);
-	return 0;
-}
 
 static char *fdpath(int fd) { return xasprintf("/proc/self/fd/%d", fd); }
 
@@ -173,26 +120,25 @@ static int ensure_dir(int rootfd, const char *path)
 	return mkdir_beneath(rootfd, path, 0755);
 }
 
-int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
-		     bool *ro, char *err, size_t errlen)
+int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen, bool *ro,
+		     char *err, size_t errlen)
 {
 	const char *p = line;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if (!*p || *p == '#' || *p == '\n')
 		return 0;
-	struct strv f = {0};
+	_cleanup_strv_ struct strv f = {0};
 	split(&f, p, " \t\n", true);
-	int rc = -1;
 	if (f.n < 4) {
 		snprintf(err, errlen, "expected 'SRC DEST bind ro|rw', got '%s'", p);
-		goto out;
+		return -1;
 	}
 	if (strcmp(f.v[2], "bind") != 0 && strcmp(f.v[2], "nullfs") != 0) {
 		snprintf(err, errlen, "type '%s' is not supported (use bind)", f.v[2]);
-		goto out;
+		return -1;
 	}
-	struct strv o = {0};
+	_cleanup_strv_ struct strv o = {0};
 	split(&o, f.v[3], ",", true);
 	bool isro = false, known = true;
 	for (size_t i = 0; i < o.n; i++) {
@@ -201,26 +147,22 @@ int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size
 		else if (strcmp(o.v[i], "rw") != 0)
 			known = false;
 	}
-	sv_free(&o);
 	if (!known) {
 		snprintf(err, errlen, "options '%s' are not ro or rw", f.v[3]);
-		goto out;
+		return -1;
 	}
 	if (f.v[0][0] != '/' || f.v[1][0] != '/') {
 		snprintf(err, errlen, "SRC and DEST must be absolute paths");
-		goto out;
+		return -1;
 	}
 	if (strlen(f.v[0]) >= srclen || strlen(f.v[1]) >= dstlen) {
 		snprintf(err, errlen, "path too long");
-		goto out;
+		return -1;
 	}
 	strcpy(src, f.v[0]);
 	strcpy(dst, f.v[1]);
 	*ro = isro;
-	rc = 1;
-out:
-	sv_free(&f);
-	return rc;
+	return 1;
 }
 
 /* One fstab entry: SRC on INSIDE (a path beneath the jail root). */
@@ -251,8 +193,8 @@ static int fstab_each(int rootfd, const char *root, const char *fstab,
 	e->fstab = fstab;
 	for (size_t i = 0; i < lines.n && rc == 0; i++) {
 		char dst[4096], err[256];
-		int r = fstab_parse_line(lines.v[i], e->src, sizeof(e->src), dst, sizeof(dst), &e->ro,
-					 err, sizeof(err));
+		int r = fstab_parse_line(lines.v[i], e->src, sizeof(e->src), dst, sizeof(dst),
+					 &e->ro, err, sizeof(err));
 		if (r == 0)
 			continue;
 		if (r < 0) {
@@ -285,9 +227,11 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 			if (mkdir_beneath(rootfd, e->inside, 0755) < 0)
 				return -1;
 		} else {
-			int fd = open_beneath(rootfd, e->inside, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644);
+			int fd = open_beneath(rootfd, e->inside, O_WRONLY | O_CREAT | O_NOFOLLOW,
+					      0644);
 			if (fd < 0) {
-				ioc_err("cannot create %s in the jail: %s", e->inside, strerror(errno));
+				ioc_err("cannot create %s in the jail: %s", e->inside,
+					strerror(errno));
 				return -1;
 			}
 			close(fd);
@@ -322,16 +266,17 @@ static int needs_create(int rootfd, const struct jailfs_opts *o)
 static int setup_proc(int rootfd, bool net_writable)
 {
 	if (ensure_dir(rootfd, "proc") < 0 ||
-	    mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true) < 0)
+	    mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true) <
+		    0)
 		return -1;
-	static const char *files[] = {"proc/kcore", "proc/keys", "proc/timer_list",
+	static const char *files[] = {"proc/kcore",       "proc/keys",          "proc/timer_list",
 				      "proc/sched_debug", "proc/latency_stats", "proc/kallsyms",
-				      "proc/kmsg", "proc/kpagecount", "proc/kpageflags",
-				      "proc/kpagecgroup", "proc/config.gz", NULL};
-	static const char *dirs[] = {"proc/acpi", "proc/scsi", "proc/firmware", "proc/asound",
-				     "proc/driver", NULL};
-	static const char *rodirs[] = {"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus",
-				       "proc/fs", NULL};
+				      "proc/kmsg",        "proc/kpagecount",    "proc/kpageflags",
+				      "proc/kpagecgroup", "proc/config.gz",     NULL};
+	static const char *dirs[] = {"proc/acpi",   "proc/scsi",   "proc/firmware",
+				     "proc/asound", "proc/driver", NULL};
+	static const char *rodirs[] = {
+		"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs", NULL};
 	for (int i = 0; files[i]; i++) {
 		bool d;
 		if (exists_beneath(rootfd, files[i], &d) && !d &&
@@ -341,8 +286,9 @@ static int setup_proc(int rootfd, bool net_writable)
 	for (int i = 0; dirs[i]; i++) {
 		bool d;
 		if (exists_beneath(rootfd, dirs[i], &d) && d &&
-		    mount_at(rootfd, dirs[i], "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			     "size=0,mode=555", true) < 0)
+		    mount_at(rootfd, dirs[i], "tmpfs", "tmpfs",
+			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=555",
+			     true) < 0)
 			return -1;
 	}
 	/* Kernel tunables and triggers: each bound onto itself, then made read-only. */
@@ -356,16 +302,19 @@ static int setup_proc(int rootfd, bool net_writable)
 	/* securelevel <= 0: the jail's own network tunables (namespaced) stay writable. */
 	if (net_writable && exists_beneath(rootfd, "proc/sys/net", NULL)) {
 		/* A bind copies the read-only flag: bind, then remount without it. */
-		int fd = bind_self(rootfd, "proc/sys/net") < 0 ? -1
-			 : open_beneath(rootfd, "proc/sys/net", O_PATH, 0);
+		int fd = bind_self(rootfd, "proc/sys/net") < 0
+				 ? -1
+				 : open_beneath(rootfd, "proc/sys/net", O_PATH, 0);
 		if (fd < 0)
 			return -1;
 		char *t = fdpath(fd);
-		int r = mount(NULL, t, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+		int r = mount(NULL, t, NULL,
+			      MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 		free(t);
 		close(fd);
 		if (r < 0) {
-			ioc_err("cannot make /proc/sys/net writable in the jail: %s", strerror(errno));
+			ioc_err("cannot make /proc/sys/net writable in the jail: %s",
+				strerror(errno));
 			return -1;
 		}
 	}
@@ -388,7 +337,7 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 		unsigned maj, min;
 		mode_t mode;
 	} nodes[] = {
-		{"null", 1, 3, 0666}, {"zero", 1, 5, 0666}, {"full", 1, 7, 0666},
+		{"null", 1, 3, 0666},   {"zero", 1, 5, 0666},    {"full", 1, 7, 0666},
 		{"random", 1, 8, 0666}, {"urandom", 1, 9, 0666}, {"tty", 5, 0, 0666},
 	};
 	int rc = 0;
@@ -396,7 +345,8 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]) && rc == 0; i++) {
 		if (mknodat(dfd, nodes[i].name, S_IFCHR | nodes[i].mode,
 			    makedev(nodes[i].maj, nodes[i].min)) < 0) {
-			ioc_err("cannot create /dev/%s in the jail: %s", nodes[i].name, strerror(errno));
+			ioc_err("cannot create /dev/%s in the jail: %s", nodes[i].name,
+				strerror(errno));
 			rc = -1;
 		}
 	}
@@ -406,12 +356,15 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 			ioc_err("cannot create /dev/%s in the jail: %s", dirs[i], strerror(errno));
 			rc = -1;
 		}
-	static const char *links[][2] = {{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"},
-					  {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
-					  {"stderr", "/proc/self/fd/2"}};
+	static const char *links[][2] = {{"ptmx", "pts/ptmx"},
+					 {"fd", "/proc/self/fd"},
+					 {"stdin", "/proc/self/fd/0"},
+					 {"stdout", "/proc/self/fd/1"},
+					 {"stderr", "/proc/self/fd/2"}};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]) && rc == 0; i++)
 		if (symlinkat(links[i][1], dfd, links[i][0]) < 0) {
-			ioc_err("cannot create /dev/%s in the jail: %s", links[i][0], strerror(errno));
+			ioc_err("cannot create /dev/%s in the jail: %s", links[i][0],
+				strerror(errno));
 			rc = -1;
 		}
 	/* /dev/console: the jail has no console device of the host. */
@@ -428,18 +381,19 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 	close(dfd);
 	if (rc < 0)
 		return -1;
-	char ptsopts[96];   /* limits: pseudoterminals = devpts max */
+	char ptsopts[96]; /* limits: pseudoterminals = devpts max */
 	if (pts_max)
-		snprintf(ptsopts, sizeof(ptsopts), "newinstance,ptmxmode=0666,mode=0620,gid=5,max=%lu",
-			 pts_max);
+		snprintf(ptsopts, sizeof(ptsopts),
+			 "newinstance,ptmxmode=0666,mode=0620,gid=5,max=%lu", pts_max);
 	else
 		snprintf(ptsopts, sizeof(ptsopts), "newinstance,ptmxmode=0666,mode=0620,gid=5");
 	if (mount_at(rootfd, "dev/console", "/dev/null", NULL, MS_BIND, NULL, false) < 0 ||
-	    mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts, true) < 0 ||
+	    mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts, true) <
+		    0 ||
 	    mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		     "mode=1777,size=65536k", true) < 0 ||
-	    mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
-		     true) < 0)
+	    mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     NULL, true) < 0)
 		return -1;
 	return 0;
 }
@@ -477,24 +431,17 @@ int jailfs_setup(const struct jailfs_opts *o)
 		ioc_err("cannot bind the jail root %s: %s", o->root, strerror(errno));
 		return -1;
 	}
-	int rootfd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int rootfd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
 		ioc_err("cannot open the jail root %s: %s", o->root, strerror(errno));
 		return -1;
 	}
-	int rc = -1;
-	if (fstab_each(rootfd, o->root, o->fstab, mount_fstab_entry) < 0)
-		goto out;
-	if (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0)
-		goto out;
-	if (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0)
-		goto out;
-	if (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0)
-		goto out;
-	rc = 0;
-out:
-	close(rootfd);
-	return rc;
+	if (fstab_each(rootfd, o->root, o->fstab, mount_fstab_entry) < 0 ||
+	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0) ||
+	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0) ||
+	    (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0))
+		return -1;
+	return 0;
 }
 
 /* DIR/NAME beneath rootfd, if it is a symlink, is removed (the link, never its target):
@@ -510,7 +457,8 @@ static int unlink_symlink_beneath(int rootfd, const char *dir, const char *name)
 	int rc = 0;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
 	    unlinkat(dfd, name, 0) < 0) {
-		ioc_err("cannot replace the symlink %s/%s in the jail: %s", dir, name, strerror(errno));
+		ioc_err("cannot replace the symlink %s/%s in the jail: %s", dir, name,
+			strerror(errno));
 		rc = -1;
 	}
 	close(dfd);

@@ -2,24 +2,20 @@
 #ifndef IOC_JAILFS_H
 #define IOC_JAILFS_H
 
+#include "core/fsat.h"
+
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Open PATH beneath the directory rootfd: symlinks resolve inside the root, ".." never
- * climbs out (openat2 RESOLVE_IN_ROOT, no magic links).  flags as for open(2). */
-int open_beneath(int rootfd, const char *path, int flags, mode_t mode);
-/* Write data to PATH beneath rootfd (created/truncated), never through a symlink out. */
-int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode);
-
 struct jailfs_opts {
-	const char *root;       /* host path of the jail root (a mounted dataset) */
-	const char *fstab;      /* host path of the jail's fstab file (may not exist) */
+	const char *root;  /* host path of the jail root (a mounted dataset) */
+	const char *fstab; /* host path of the jail's fstab file (may not exist) */
 	bool mount_procfs, mount_devfs, mount_sysfs;
 	bool own_netns;         /* sysfs can be mounted fresh (else the host's is bound ro) */
 	bool proc_net_writable; /* securelevel <= 0: /proc/sys/net stays writable */
 	const char *hostname, *domainname; /* NULL: leave */
-	unsigned long pts_max;  /* devpts "max" (pseudoterminals limit), 0 = kernel default */
-	bool no_create;         /* create nothing in the jail's root (see jailfs_setup) */
+	unsigned long pts_max; /* devpts "max" (pseudoterminals limit), 0 = kernel default */
+	bool no_create;        /* create nothing in the jail's root (see jailfs_setup) */
 };
 
 #define JAILFS_DEFERRED 1
@@ -39,7 +35,7 @@ int jailfs_pivot(const char *root);
 
 /* Parse one fstab line "SRC DEST bind ro|rw" (also "SRC DEST nullfs ro 0 0"); returns
  * 1 with fields filled, 0 for blank/comment, -1 with err for a bad line. */
-int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
-		     bool *ro, char *err, size_t errlen);
+int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen, bool *ro,
+		     char *err, size_t errlen);
 
 #endif

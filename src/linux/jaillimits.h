@@ -1,7 +1,7 @@
 /*
- * Resource limits of a jail (SPEC §7): cgroup settings on the jail's cgroup (v2 or v1,
- * whichever cg_detect found), rlimits of every jail process, the devpts "max" and the
- * wallclock deadline handed to the jail's init.
+ * Resource limits of a jail (SPEC §7; their parsed values: core/jailconf.h): cgroup
+ * settings on the jail's cgroup (v2 or v1, whichever cg_detect found), rlimits of every
+ * jail process, the devpts "max" and the wallclock deadline handed to the jail's init.
  *
  * Mechanisms (v1 file / v2 file):
  *   memoryuse deny  memory.limit_in_bytes / memory.max
@@ -29,41 +29,21 @@
 #ifndef IOC_LIMITS_H
 #define IOC_LIMITS_H
 
-#include "core/parse.h"
-#include "core/runstate.h"
+#include "core/jailconf.h"
 #include "linux/cgroup.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
-enum lim_id {
-	LIM_MEMORYUSE, LIM_PCPU, LIM_MAXPROC, LIM_OPENFILES, LIM_VMEMORYUSE, LIM_MEMORYLOCKED,
-	LIM_SWAPUSE, LIM_NTHR, LIM_PSEUDOTERMINALS, LIM_CPUTIME, LIM_DATASIZE, LIM_STACKSIZE,
-	LIM_COREDUMPSIZE, LIM_READBPS, LIM_WRITEBPS, LIM_READIOPS, LIM_WRITEIOPS, LIM_WALLCLOCK,
-	LIM_N
-};
+struct plat_usage;
 
-extern const char *const lim_names[LIM_N];
-
-struct limits {
-	bool on;                   /* rlimits=on */
-	char cpuset[256];          /* "" when off */
-	struct limit_val v[LIM_N]; /* .action 0: no limit (off, or rlimits=off) */
-};
-
-typedef const char *(*lim_get_fn)(const void *obj, const char *key);
-
-/* Parse rlimits, cpuset and every limit property through get (jail properties or the
- * runtime state).  An invalid stored value is an error naming it. */
-int lim_load(struct limits *l, lim_get_fn get, const void *obj);
-/* Copy the raw property values (rlimits, cpuset, each limit) into the runtime state, so
- * that exec and console need no zfs call. */
-void lim_to_state(struct runstate *rs, lim_get_fn get, const void *obj);
+/* ---- applying (jaillimits.c) ---- */
 
 /* Write every cgroup limit (and the cpuset) to the jail's cgroup; limits that are off
  * are reset to unlimited.  A missing controller or file for a limit that is set is an
- * error naming it.  Resets the crossing records of uuid.  fresh: cg was just created
- * (nothing to reset: only what is set is written). */
+ * error naming it.  Starts the crossing records of uuid (lim_records_start).  fresh: cg
+ * was just created (nothing to reset: only what is set is written). */
 int lim_cg_apply(const struct cgroup *cg, const struct limits *l, const char *uuid, bool fresh);
 /* Every cgroup limit back to unlimited, the cpuset back to the parent's. */
 int lim_cg_remove(const struct cgroup *cg);
@@ -80,6 +60,16 @@ int lim_rlimits_pids(const struct cgroup *cg, const struct limits *l, const stru
 /* The init's wallclock argument ("SECONDS" or "SECONDS:SIGNO"), "" without one. */
 void lim_wallclock_arg(const struct limits *l, char *buf, size_t n);
 
+/* For limstat.c: the v1 blkio throttle file of readbps..writeiops; the cpuset file of
+ * the hierarchy; the /proc/PID/limits line of a per-process limit (NULL for others). */
+const char *lim_v1io_file(enum lim_id id);
+const char *lim_cpuset_file(const struct cgroup *cg);
+const char *lim_rlimit_name(enum lim_id id);
+
+/* ---- observing (limstat.c) ---- */
+
+/* The crossing records of uuid with their baselines (kept when they exist: cap). */
+int lim_records_start(const char *uuid, const struct cgroup *cg);
 /* Check the log limits now: record each new crossing in logpath (the console log) and
  * in RUNDIR/UUID.limits.  Best effort: problems become warnings. */
 void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limits *l,
@@ -96,12 +86,6 @@ char *lim_in_force(const struct cgroup *cg, enum lim_id id, pid_t init_pid);
 char *lim_cpuset_in_force(const struct cgroup *cg);
 
 /* Current consumption of a jail. */
-struct lim_usage {
-	long long mem, swap;          /* bytes, -1 unknown */
-	long long cpu_us;             /* CPU time in microseconds */
-	long long procs, threads, openfiles;
-	long long rbytes, wbytes, rios, wios;
-};
-int lim_usage(const struct cgroup *cg, struct lim_usage *u);
+int lim_usage(const struct cgroup *cg, struct plat_usage *u);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Jail networking over rtnetlink (libmnl), no `ip` processes (SPEC §6).
+ * Jail networking over rtnetlink (linux/rtnl.h), no `ip` processes (SPEC §6).
  *
  *   vnet=on    one veth pair per `interfaces` entry nic:bridge.  The host end is called
  *              "NIC.JID" when that fits in 15 characters, else "iocJID.I" (a free name is
@@ -7,7 +7,8 @@
  *              is up; the jail end is created directly in the jail's network namespace as
  *              NIC.  MACs come from vnetN_mac (N: the digit of a nic called vnetN, else
  *              the nic's position); when unset they are derived from the UUID (locally
- *              administered, unicast) and stored with one `zfs set` at the first start.
+ *              administered, unicast) and stored with one `zfs set` at the first start
+ *              (core/jailconf.h).
  *              A missing bridge is created empty and up when createbridge=on; bridges
  *              iocell created stay (other jails may use them); an existing interface is
  *              never modified except for attaching our host end to the bridge.
@@ -30,15 +31,17 @@
 #ifndef IOC_NET_H
 #define IOC_NET_H
 
-#include "core/jail.h"
+#include "core/jailconf.h"
 #include "core/runstate.h"
 
 #include <sys/types.h>
 
+struct plat_info;
+
 /* Configure the network of a jail whose init (pid, our child, not yet running the
  * jail's code) lives in its own network namespace.  Records the state keys above in st
  * (rs_write before creating anything).  On failure everything created is removed. */
-int net_setup(struct jail *j, pid_t pid, int jid, struct runstate *st);
+int net_setup(const struct jailconf *c, pid_t pid, int jid, struct runstate *st);
 
 /* A handle on a running jail's network namespace (a netlink socket opened inside it),
  * taken before its init is killed so that net_teardown can remove the jail-side
@@ -50,7 +53,7 @@ int net_hold(const struct runstate *rs);
  * when an interface could not be removed. */
 int net_teardown(const struct runstate *rs, int hold);
 
-/* The INTERFACES section of `iocell runtime`: live names, MACs, addresses. */
-void net_print_info(const struct runstate *rs);
+/* The network part of plat_info (`iocell runtime`): live names, MACs, addresses. */
+void net_info(const struct runstate *rs, struct plat_info *info);
 
 #endif

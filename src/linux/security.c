@@ -58,11 +58,12 @@
 /* The container default set (everything else is dropped, notably CAP_MKNOD,
  * CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_SYS_BOOT, CAP_NET_ADMIN,
  * CAP_SYS_PTRACE, CAP_SYSLOG, CAP_DAC_READ_SEARCH, CAP_MAC_*, CAP_BPF, CAP_PERFMON). */
-static const uint64_t default_caps =
-	CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FSETID) |
-	CAPBIT(CAP_FOWNER) | CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) |
-	CAPBIT(CAP_SETPCAP) | CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_NET_BIND_SERVICE) |
-	CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_KILL) | CAPBIT(CAP_AUDIT_WRITE);
+static const uint64_t default_caps = CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) |
+				     CAPBIT(CAP_FSETID) | CAPBIT(CAP_FOWNER) | CAPBIT(CAP_SETGID) |
+				     CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETPCAP) |
+				     CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_NET_BIND_SERVICE) |
+				     CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_KILL) |
+				     CAPBIT(CAP_AUDIT_WRITE);
 
 /* Capabilities sec_apply_caps kept in the permitted/effective sets only so that
  * sec_apply_seccomp can install its filter (seccomp(2) without no_new_privs needs
@@ -112,8 +113,9 @@ static int last_cap(void)
 	if (fd >= 0) {
 		char buf[32];
 		struct stat st;
-		ssize_t r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ?
-				    read(fd, buf, sizeof(buf) - 1) : -1;
+		ssize_t r = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+				    ? read(fd, buf, sizeof(buf) - 1)
+				    : -1;
 		close(fd);
 		if (r > 0) {
 			buf[r] = '\0';
@@ -161,8 +163,8 @@ static int set_proc_caps(uint64_t pei, uint64_t pe_only, int last)
 	}
 	if (cap_set_proc(c) < 0) {
 		int e = errno;
-		ioc_err("cannot set the process capabilities to %#llx: %s",
-			(unsigned long long)pei, strerror(e));
+		ioc_err("cannot set the process capabilities to %#llx: %s", (unsigned long long)pei,
+			strerror(e));
 		cap_free(c);
 		return -1;
 	}
@@ -189,8 +191,7 @@ int sec_apply_caps(uint64_t caps)
 	for (int i = 0; i <= last; i++) {
 		cap_flag_value_t v = CAP_CLEAR;
 		if (cap_get_flag(cur, (cap_value_t)i, CAP_PERMITTED, &v) < 0) {
-			ioc_err("cannot read capability %d of the process: %s", i,
-				strerror(errno));
+			ioc_err("cannot read capability %d of the process: %s", i, strerror(errno));
 			cap_free(cur);
 			return -1;
 		}
@@ -271,8 +272,8 @@ static int deny_flags(scmp_filter_ctx ctx, const char *name, unsigned arg, uint6
 		uint64_t f = UINT64_C(1) << b;
 		if (!(flags & f))
 			continue;
-		struct scmp_arg_cmp c = {.arg = arg, .op = SCMP_CMP_MASKED_EQ,
-					 .datum_a = f, .datum_b = f};
+		struct scmp_arg_cmp c = {
+			.arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = f, .datum_b = f};
 		if (deny(ctx, name, EPERM, 1, &c) < 0)
 			return -1;
 	}
@@ -281,27 +282,54 @@ static int deny_flags(scmp_filter_ctx ctx, const char *name, unsigned arg, uint6
 
 static const char *const always_denied[] = {
 	/* kernel modules, kexec, reboot */
-	"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-	"create_module", "get_kernel_syms", "query_module", "reboot",
+	"kexec_load",
+	"kexec_file_load",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"create_module",
+	"get_kernel_syms",
+	"query_module",
+	"reboot",
 	/* swap, raw I/O, accounting */
-	"swapon", "swapoff", "iopl", "ioperm", "acct",
+	"swapon",
+	"swapoff",
+	"iopl",
+	"ioperm",
+	"acct",
 	/* setting the clock (adjtimex/clock_adjtime stay allowed: they also read the NTP
 	 * state, ntp_gettime(3), and modifying through them needs CAP_SYS_TIME, which no
 	 * jail ever has) */
-	"settimeofday", "clock_settime", "clock_settime64", "stime",
+	"settimeofday",
+	"clock_settime",
+	"clock_settime64",
+	"stime",
 	/* kernel log, file handles (the "shocker" escape), kernel interfaces */
-	"syslog", "open_by_handle_at", "name_to_handle_at", "lookup_dcookie", "bpf",
-	"perf_event_open", "fanotify_init", "add_key", "request_key", "keyctl", "userfaultfd",
+	"syslog",
+	"open_by_handle_at",
+	"name_to_handle_at",
+	"lookup_dcookie",
+	"bpf",
+	"perf_event_open",
+	"fanotify_init",
+	"add_key",
+	"request_key",
+	"keyctl",
+	"userfaultfd",
 	/* the root is the jail's: never pivot it again */
 	"pivot_root",
 	/* obsolete interfaces */
-	"nfsservctl", "vm86", "vm86old", "uselib", "_sysctl",
+	"nfsservctl",
+	"vm86",
+	"vm86old",
+	"uselib",
+	"_sysctl",
 	NULL,
 };
 
 static const char *const mount_calls[] = {
-	"mount", "umount", "umount2", "move_mount", "open_tree", "fsopen", "fsconfig",
-	"fsmount", "fspick", "mount_setattr", NULL,
+	"mount",    "umount",  "umount2", "move_mount",    "open_tree", "fsopen",
+	"fsconfig", "fsmount", "fspick",  "mount_setattr", NULL,
 };
 
 static const char *const quota_calls[] = {"quotactl", "quotactl_fd", NULL};
@@ -335,24 +363,27 @@ static int add_rules(scmp_filter_ctx ctx, const struct jail_security *s)
 	 * bit i+1 (mod 32) is clear, which single-comparison rules can express. */
 	for (int i = 0; i < 32; i++) {
 		uint64_t bi = UINT64_C(1) << i, bn = UINT64_C(1) << ((i + 1) % 32);
-		struct scmp_arg_cmp c = {.arg = 0, .op = SCMP_CMP_MASKED_EQ,
-					 .datum_a = bi | bn, .datum_b = bi};
+		struct scmp_arg_cmp c = {
+			.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = bi | bn, .datum_b = bi};
 		if (deny(ctx, "personality", EPERM, 1, &c) < 0)
 			return -1;
 	}
 
 	/* ioctls: TIOCSTI (typing into a terminal the jail shares with the host) and the
 	 * entropy-accounting ioctls CAP_SYS_ADMIN would allow. */
-	static const uint32_t bad_ioctls[] = {TIOCSTI, RNDADDTOENTCNT, RNDADDENTROPY,
-					      RNDZAPENTCNT, RNDCLEARPOOL, RNDRESEEDCRNG};
+	static const uint32_t bad_ioctls[] = {TIOCSTI,      RNDADDTOENTCNT, RNDADDENTROPY,
+					      RNDZAPENTCNT, RNDCLEARPOOL,   RNDRESEEDCRNG};
 	for (size_t i = 0; i < sizeof(bad_ioctls) / sizeof(bad_ioctls[0]); i++) {
-		struct scmp_arg_cmp c = {.arg = 1, .op = SCMP_CMP_MASKED_EQ,
-					 .datum_a = 0xffffffffu, .datum_b = bad_ioctls[i]};
+		struct scmp_arg_cmp c = {.arg = 1,
+					 .op = SCMP_CMP_MASKED_EQ,
+					 .datum_a = 0xffffffffu,
+					 .datum_b = bad_ioctls[i]};
 		if (deny(ctx, "ioctl", EPERM, 1, &c) < 0)
 			return -1;
 	}
 	/* ioprio_set(..., IOPRIO_CLASS_RT): real-time I/O, which CAP_SYS_ADMIN allows. */
-	struct scmp_arg_cmp rt = {.arg = 2, .op = SCMP_CMP_MASKED_EQ,
+	struct scmp_arg_cmp rt = {.arg = 2,
+				  .op = SCMP_CMP_MASKED_EQ,
 				  .datum_a = 7u << IOPRIO_CLASS_SHIFT,
 				  .datum_b = 1u << IOPRIO_CLASS_SHIFT};
 	if (deny(ctx, "ioprio_set", EPERM, 1, &rt) < 0)
@@ -423,19 +454,25 @@ static bool prog_valid(const struct sock_filter *f, size_t n)
 	return n > 0 && n <= BPF_MAXINSNS && BPF_CLASS(f[n - 1].code) == BPF_RET;
 }
 
+static void release_ctx(scmp_filter_ctx *ctx)
+{
+	if (*ctx)
+		seccomp_release(*ctx);
+}
+
 static int compile(const struct jail_security *s, struct sock_filter **out, size_t *nout)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	__attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
 		ioc_err("cannot create a seccomp filter: libseccomp failed");
 		return -1;
 	}
-	int fd = -1, r;
+	int r;
 	/* Syscalls of an ABI not in the filter (x32 on x86_64) kill the process. */
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 &&
 	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL)) < 0) {
 		ioc_err("cannot set the seccomp bad-architecture action: %s", strerror(-r));
-		goto fail;
+		return -1;
 	}
 	/* A binary tree of syscall numbers instead of a linear chain: fewer instructions
 	 * per syscall in the jail and a faster install (the kernel pre-evaluates the
@@ -444,42 +481,39 @@ static int compile(const struct jail_security *s, struct sock_filter **out, size
 #if defined(__x86_64__) && !defined(__ILP32__)
 	/* the same rules for 32-bit x86 binaries (int 0x80) */
 	if ((r = seccomp_arch_add(ctx, SCMP_ARCH_X86)) < 0 && r != -EEXIST) {
-		ioc_err("cannot add the x86 architecture to the seccomp filter: %s",
-			strerror(-r));
-		goto fail;
+		ioc_err("cannot add the x86 architecture to the seccomp filter: %s", strerror(-r));
+		return -1;
 	}
 #elif defined(__aarch64__)
 	if ((r = seccomp_arch_add(ctx, SCMP_ARCH_ARM)) < 0 && r != -EEXIST) {
-		ioc_err("cannot add the arm architecture to the seccomp filter: %s",
-			strerror(-r));
-		goto fail;
+		ioc_err("cannot add the arm architecture to the seccomp filter: %s", strerror(-r));
+		return -1;
 	}
 #endif
 	if (add_rules(ctx, s) < 0)
-		goto fail;
+		return -1;
 
-	fd = memfd_create("iocell-seccomp", MFD_CLOEXEC);
+	_cleanup_close_ int fd = memfd_create("iocell-seccomp", MFD_CLOEXEC);
 	if (fd < 0) {
-		ioc_err("cannot create a memory file for the seccomp program: %s",
-			strerror(errno));
-		goto fail;
+		ioc_err("cannot create a memory file for the seccomp program: %s", strerror(errno));
+		return -1;
 	}
 	if ((r = seccomp_export_bpf(ctx, fd)) < 0) {
 		ioc_err("cannot export the seccomp program: %s", strerror(-r));
-		goto fail;
+		return -1;
 	}
 	off_t size = lseek(fd, 0, SEEK_END);
 	if (size < 0) {
 		ioc_err("cannot size the seccomp program: %s", strerror(errno));
-		goto fail;
+		return -1;
 	}
 	size_t n = (size_t)size / sizeof(struct sock_filter);
 	if ((size_t)size % sizeof(struct sock_filter) != 0 || n == 0 || n > BPF_MAXINSNS) {
 		ioc_err("cannot use the seccomp program: libseccomp produced %lld bytes",
 			(long long)size);
-		goto fail;
+		return -1;
 	}
-	struct sock_filter *prog = xmalloc((size_t)size);
+	_cleanup_free_ struct sock_filter *prog = xmalloc((size_t)size);
 	size_t off = 0;
 	while (off < (size_t)size) {
 		ssize_t got = pread(fd, (char *)prog + off, (size_t)size - off, (off_t)off);
@@ -488,26 +522,17 @@ static int compile(const struct jail_security *s, struct sock_filter **out, size
 		if (got <= 0) {
 			ioc_err("cannot read back the seccomp program: %s",
 				got < 0 ? strerror(errno) : "short read");
-			free(prog);
-			goto fail;
+			return -1;
 		}
 		off += (size_t)got;
 	}
-	close(fd);
-	seccomp_release(ctx);
 	if (!prog_valid(prog, n)) {
 		ioc_err("cannot use the seccomp program: it does not end in a return");
-		free(prog);
 		return -1;
 	}
-	*out = prog;
+	*out = TAKE_PTR(prog);
 	*nout = n;
 	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	seccomp_release(ctx);
-	return -1;
 }
 
 /* Load a cached program.  Anything unexpected (missing, not a regular file of ours,
@@ -597,12 +622,12 @@ static int install(struct sock_filter *prog, size_t n)
 	return r < 0 ? -errno : 0;
 }
 
-int sec_apply_seccomp(const struct jail_security *s)
+/* The variant's program, installed (compiled afresh when the kernel refuses it). */
+static int install_variant(const struct jail_security *s)
 {
 	unsigned v = variant(s);
-	int rc = -1;
 	if (!g_memo[v].prog && refresh(s, false, NULL) < 0)
-		goto out;
+		return -1;
 	int r = install(g_memo[v].prog, g_memo[v].n);
 	if (r == -EINVAL) {
 		/* The kernel refused the program: compile afresh.  No file is touched here
@@ -610,21 +635,25 @@ int sec_apply_seccomp(const struct jail_security *s)
 		struct sock_filter *prog;
 		size_t n;
 		if (compile(s, &prog, &n) < 0)
-			goto out;
+			return -1;
 		memo_set(v, prog, n);
 		r = install(prog, n);
 	}
 	if (r == -EACCES) {
 		ioc_err("cannot install the seccomp filter: permission denied (needs "
 			"CAP_SYS_ADMIN or no_new_privs; call it right after sec_apply_caps)");
-		goto out;
+		return -1;
 	}
 	if (r < 0) {
 		ioc_err("cannot install the seccomp filter: %s", strerror(-r));
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+int sec_apply_seccomp(const struct jail_security *s)
+{
+	int rc = install_variant(s);
 	/* Whatever happened, leave the documented capability state behind. */
 	if (finish_caps() < 0)
 		rc = -1;

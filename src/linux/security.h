@@ -1,26 +1,17 @@
 /*
  * Privilege of jail processes: the capability set and the seccomp deny-list.
- * Both are computed from the jail's properties; the seccomp program is compiled once
+ * Both are computed from the jail's configuration; the seccomp program is compiled once
  * per variant and cached (BPF) under the runtime directory, never at every start.
  */
 #ifndef IOC_SECURITY_H
 #define IOC_SECURITY_H
 
+#include "core/jailconf.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
-struct jail_security {
-	/* from properties */
-	bool allow_raw_sockets;   /* CAP_NET_RAW */
-	bool allow_set_hostname;  /* sethostname/setdomainname permitted (CAP_SYS_ADMIN kept,
-				     everything else it grants is blocked by seccomp) */
-	bool allow_mount;         /* mount/umount permitted (CAP_SYS_ADMIN) */
-	bool allow_mount_tmpfs, allow_mount_procfs, allow_mount_devfs, allow_mount_nullfs;
-	bool allow_chflags;       /* CAP_LINUX_IMMUTABLE */
-	bool allow_quotas;        /* CAP_SYS_RESOURCE + quotactl */
-	int securelevel;          /* -1..3; 3: no mounts at all */
-	long children_max;        /* 0: no new namespaces (clone/unshare/setns flags denied) */
-};
+/* struct jail_security: core/jailconf.h (built from the properties or the state). */
 
 /* Capabilities the jail keeps: a container default set plus what the allow_*
  * properties grant.  Returned as a 64-bit mask of CAP_* numbers. */

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import RELEASES_DS, datasets, destroy_dataset, ioc, iocell_bin, parse_uuid, snapshots, zfs, zfs_exists, zfs_get
+from helpers import (RELEASES_DS, datasets, destroy_dataset, ioc, iocell_bin, parse_uuid, snapshots, zfs,
+                     zfs_exists, zfs_get)
 
 
 def jail_root(mountroot, uuid) -> Path:
@@ -387,8 +388,9 @@ def test_update_basejail_refetches_its_release(debian_release, jails_ds):
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _busybox_release_with(tmp_path, marker) -> Path:
-    """A busybox release directory whose rootfs.tar.xz also holds bin/MARKER."""
+def _busybox_release_with(tmp_path, marker, extra=()) -> Path:
+    """A busybox release directory whose rootfs.tar.xz also holds bin/MARKER (and the
+    extra (path, text, mode) files)."""
     src = tmp_path / "bbsrc"
     subprocess.run(["bash", str(REPO / "scripts" / "mkbusybox-release.sh"), str(src)],
                    check=True, capture_output=True, timeout=120)
@@ -398,10 +400,11 @@ def _busybox_release_with(tmp_path, marker) -> Path:
             tarfile.open(out / "rootfs.tar.xz", "w:xz") as tout:
         for m in tin.getmembers():
             tout.addfile(m, tin.extractfile(m) if m.isfile() else None)
-        data = marker.encode() + b"\n"
-        ti = tarfile.TarInfo(f"./bin/{marker}")
-        ti.size, ti.mode = len(data), 0o644
-        tout.addfile(ti, io.BytesIO(data))
+        for path, text, mode in ((f"bin/{marker}", marker + "\n", 0o644), *extra):
+            data = text.encode()
+            ti = tarfile.TarInfo(f"./{path}")
+            ti.size, ti.mode = len(data), mode
+            tout.addfile(ti, io.BytesIO(data))
     return out
 
 
@@ -499,6 +502,46 @@ def test_failed_upgrade_rolls_back_and_says_so(release, jails_ds, mountroot):
     assert zfs_get(f"{jails_ds}/{uuid}", "iocell:release") == release
 
 
+def test_update_snapshots_then_runs_the_updater(release, jails_ds, mountroot):
+    uuid, root = _fake_debian_jail(release, mountroot, "upd-deb")
+    r = ioc("update", "upd-deb")
+    names = [s.split("@")[1] for s in snapshots(f"{jails_ds}/{uuid}")]
+    assert len(names) == 1 and names[0].startswith("ioc-update_")
+    assert f"back-out snapshot {jails_ds}/{uuid}@{names[0]} created" in r.stdout
+    assert f"'iocell rollback upd-deb@{names[0]}'" in r.stdout
+    calls = (root / "var/log/fake-apt.log").read_text().splitlines()
+    assert calls == ["apt-get -q update",
+                     "apt-get -q -y -o Dpkg::Options::=--force-confold upgrade"]
+
+
+FAKE_APT_INSTALL = """#!/bin/sh
+echo "apt-get $*" >> /var/log/fake-apt.log
+case "$*" in *install*broken*) echo "E: no such package" >&2; exit 100 ;; esac
+exit 0
+"""
+
+
+def test_pkglist_uses_the_release_package_manager(jails_ds, mountroot, tmp_path):
+    """pkglist= at create with a release whose apt-get is a logging stub: every name is
+    tried, each failure named, the jail kept, and no option-like name reaches apt-get."""
+    d = _busybox_release_with(tmp_path, "bb-apt-marker", extra=(
+        ("usr/bin/apt-get", FAKE_APT_INSTALL, 0o755),
+        ("etc/debian_version", "12.0\n", 0o644),
+        ("var/log/.keep", "", 0o644)))
+    ioc("fetch", "release=bb-fakeapt", f"ftplocaldir={d}", "ftpfiles=rootfs.tar.xz")
+    lst = tmp_path / "pkgs.txt"
+    lst.write_text("hello  # a comment\n# another\nbroken-pkg\n-o\tworld\n")
+    p = ioc("create", "-c", "release=bb-fakeapt", f"pkglist={lst}", "tag=pkf", *NONET,
+            check=False)
+    assert p.returncode == 1, p.stderr
+    assert "broken-pkg, -o" in p.stderr and "(not a package name)" in p.stderr
+    uuid = parse_uuid(p.stdout)
+    assert zfs_exists(f"{jails_ds}/{uuid}")  # kept
+    calls = (jail_root(mountroot, uuid) / "var/log/fake-apt.log").read_text().splitlines()
+    assert calls == ["apt-get -q update", "apt-get -q -y install -- hello",
+                     "apt-get -q -y install -- broken-pkg", "apt-get -q -y install -- world"]
+
+
 def test_import_of_a_foreign_stream_is_refused_and_leaves_nothing(release, jails_ds, mountroot):
     """A valid ZFS stream that is not an iocell export: refused after the receive, and
     the received dataset is gone again."""
@@ -517,7 +560,6 @@ def test_import_of_a_foreign_stream_is_refused_and_leaves_nothing(release, jails
         assert r.returncode == 1 and "not an iocell jail export" in r.stderr
         assert jail_uuids(jails_ds) == before
     finally:
-        # zfs-fuse may call the fresh dataset busy for a moment: the helper retries
         assert destroy_dataset(f"{pool}/plainfs"), f"could not destroy {pool}/plainfs"
         img.unlink()
         (Path(mountroot) / "images" / f"{fake}.sha256").unlink()

@@ -105,19 +105,19 @@ static void check_proc_cgroup(pid_t pid, const char *uuid, enum cg_mode mode)
 	char *text = read_file(p, NULL);
 	assert_non_null(text);
 	char *want = xasprintf("/iocell/%s", uuid);
-	struct strv lines = { 0 };
+	struct strv lines = {0};
 	split(&lines, text, "\n", true);
 	size_t hits = 0;
 	bool memory = false, pids = false;
 	for (size_t i = 0; i < lines.n; i++) {
-		struct strv f = { 0 };
+		struct strv f = {0};
 		split(&f, lines.v[i], ":", false);
 		assert_int_equal(f.n, 3);
 		bool v2line = f.v[1][0] == '\0';
 		if ((mode == CG_V2) == v2line && !startswith(f.v[1], "name=")) {
 			assert_string_equal(f.v[2], want);
 			hits++;
-			struct strv c = { 0 };
+			struct strv c = {0};
 			split(&c, f.v[1], ",", true);
 			memory |= sv_contains(&c, "memory");
 			pids |= sv_contains(&c, "pids");
@@ -165,10 +165,10 @@ static void test_paths(void **state)
 	}
 	cg_free(&cg);
 	assert_int_equal(cg.n, 0);
-	cg_free(&cg);   /* twice is fine */
+	cg_free(&cg); /* twice is fine */
 
 	/* Not one path component: nothing, and cg_create says why. */
-	const char *bad[] = { "", ".", "..", "a/b", "../x" };
+	const char *bad[] = {"", ".", "..", "a/b", "../x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cg_paths(&cg, bad[i]);
 		assert_int_equal(cg.n, 0);
@@ -183,7 +183,7 @@ static void test_lifecycle(void **state)
 {
 	(void)state;
 	need_root_cgroups();
-	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);   /* to reap the grandchild */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); /* to reap the grandchild */
 	char *uuid = test_uuid();
 	struct cgroup cg;
 	assert_int_equal(cg_create(&cg, uuid), 0);
@@ -222,7 +222,8 @@ static void test_lifecycle(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_message("cg_destroy (%s, %zu hierarchies, 2 processes): %.1f ms\n",
 		      cg_mode_name(cg.mode), cg.n,
-		      (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		      (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+			      (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 
 	int st;
 	assert_int_equal(waitpid(child, &st, 0), child);
@@ -233,7 +234,7 @@ static void test_lifecycle(void **state)
 		assert_false(exists(cg.dirs[i]));
 		char *parent = xstrdup(cg.dirs[i]);
 		*strrchr(parent, '/') = '\0';
-		assert_true(exists(parent));   /* the shared parent stays */
+		assert_true(exists(parent)); /* the shared parent stays */
 		free(parent);
 	}
 	assert_false(exists(sub));
@@ -259,13 +260,13 @@ static void test_reuse_and_busy(void **state)
 	char *uuid = test_uuid();
 	struct cgroup cg, again;
 	assert_int_equal(cg_create(&cg, uuid), 0);
-	assert_int_equal(cg_create(&again, uuid), 0);   /* empty leftover: reused */
+	assert_int_equal(cg_create(&again, uuid), 0); /* empty leftover: reused */
 	cg_free(&again);
 
 	int go, out;
 	pid_t child = spawn_sleeper(&go, &out);
 	assert_int_equal(cg_attach(&cg, child), 0);
-	assert_int_equal(cg_create(&again, uuid), -1);  /* in use: refused, left alone */
+	assert_int_equal(cg_create(&again, uuid), -1); /* in use: refused, left alone */
 	assert_non_null(strstr(ioc_errmsg(), "process"));
 	ioc_err_clear();
 	assert_int_equal(again.n, 0);

@@ -111,7 +111,8 @@ static void test_ip_lists(void **state)
 	struct ipaddr_entry e[8];
 	size_t n;
 	char err[256];
-	assert_true(parse_ip_list("vnet0|192.0.2.10/24,vnet0|192.0.2.11/24", 4, e, 8, &n, err, sizeof(err)));
+	assert_true(parse_ip_list("vnet0|192.0.2.10/24,vnet0|192.0.2.11/24", 4, e, 8, &n, err,
+				  sizeof(err)));
 	assert_int_equal(n, 2);
 	assert_string_equal(e[1].addr, "192.0.2.11");
 	assert_int_equal(e[1].prefix, 24);
@@ -170,19 +171,25 @@ static void test_limits(void **state)
 	assert_non_null(strstr(err, "not supported"));
 	assert_false(parse_limit("64", LU_COUNT, LA_DENY, &v, err, sizeof(err)));
 	assert_false(parse_limit("0:deny", LU_PERCENT, LA_DENY, &v, err, sizeof(err)));
-	assert_true(parse_limit("1h:sigterm", LU_SECONDS, LA_DENY | LA_SIGNAL, &v, err, sizeof(err)));
+	assert_true(
+		parse_limit("1h:sigterm", LU_SECONDS, LA_DENY | LA_SIGNAL, &v, err, sizeof(err)));
 	assert_int_equal(v.amount, 3600);
 	assert_int_equal(v.action, LA_SIGNAL);
-	assert_false(parse_limit("60:sigbogus", LU_SECONDS, LA_DENY | LA_SIGNAL, &v, err, sizeof(err)));
+	assert_false(
+		parse_limit("60:sigbogus", LU_SECONDS, LA_DENY | LA_SIGNAL, &v, err, sizeof(err)));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizes),         cmocka_unit_test(test_ints),
-		cmocka_unit_test(test_tags),          cmocka_unit_test(test_name_snap),
-		cmocka_unit_test(test_uuid_hostname), cmocka_unit_test(test_ip_lists),
-		cmocka_unit_test(test_interfaces_mac_cpus), cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_ints),
+		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_name_snap),
+		cmocka_unit_test(test_uuid_hostname),
+		cmocka_unit_test(test_ip_lists),
+		cmocka_unit_test(test_interfaces_mac_cpus),
+		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,11 @@ static void test_table_is_sane(void **state)
 	(void)state;
 	for (size_t i = 0; i < prop_count; i++) {
 		const struct propdef *p = &prop_table[i];
+		/* Every enum prop_id has its row (a missing designated initializer would leave
+		 * a hole of zeros), and the name finds the same row. */
+		assert_non_null(p->name);
+		assert_ptr_equal(prop_find(prop_name((enum prop_id)i)), p);
+		assert_int_equal(prop_id_of(p), i);
 		assert_non_null(p->help);
 		for (size_t j = i + 1; j < prop_count; j++)
 			assert_string_not_equal(p->name, prop_table[j].name);
@@ -33,20 +38,82 @@ static void test_table_is_sane(void **state)
 		}
 	}
 	/* Every property SPEC §4 names is in the table. */
-	static const char *spec[] = {"tag", "host_hostuuid", "host_hostname", "host_domainname",
-		"release", "type", "template", "boot", "priority", "notes", "vnet", "interfaces",
-		"createbridge", "ip4_addr", "ip6_addr", "ip4", "ip6", "defaultrouter",
-		"defaultrouter6", "vnet0_mac", "vnet9_mac", "resolver", "exec_prestart",
-		"exec_poststart", "exec_prestop", "exec_poststop", "exec_start", "exec_stop",
-		"exec_timeout", "stop_timeout", "login_flags", "mount_procfs", "mount_devfs",
-		"mount_sysfs", "allow_raw_sockets", "allow_set_hostname", "allow_sysvipc",
-		"allow_mount", "allow_mount_tmpfs", "allow_chflags", "allow_quotas", "sysvmsg",
-		"sysvsem", "sysvshm", "securelevel", "children_max", "cpuset", "rlimits",
-		"memoryuse", "pcpu", "maxproc", "openfiles", "vmemoryuse", "memorylocked",
-		"swapuse", "nthr", "pseudoterminals", "cputime", "datasize", "stacksize",
-		"coredumpsize", "readbps", "writebps", "readiops", "writeiops", "wallclock",
-		"quota", "reservation", "compression", "dedup", "jail_zfs", "jail_zfs_dataset",
-		"jail_zfs_mountpoint", "pkglist", "last_started", "owner"};
+	static const char *spec[] = {"tag",
+				     "host_hostuuid",
+				     "host_hostname",
+				     "host_domainname",
+				     "release",
+				     "type",
+				     "template",
+				     "boot",
+				     "priority",
+				     "notes",
+				     "vnet",
+				     "interfaces",
+				     "createbridge",
+				     "ip4_addr",
+				     "ip6_addr",
+				     "ip4",
+				     "ip6",
+				     "defaultrouter",
+				     "defaultrouter6",
+				     "vnet0_mac",
+				     "vnet9_mac",
+				     "resolver",
+				     "exec_prestart",
+				     "exec_poststart",
+				     "exec_prestop",
+				     "exec_poststop",
+				     "exec_start",
+				     "exec_stop",
+				     "exec_timeout",
+				     "stop_timeout",
+				     "login_flags",
+				     "mount_procfs",
+				     "mount_devfs",
+				     "mount_sysfs",
+				     "allow_raw_sockets",
+				     "allow_set_hostname",
+				     "allow_sysvipc",
+				     "allow_mount",
+				     "allow_mount_tmpfs",
+				     "allow_chflags",
+				     "allow_quotas",
+				     "sysvmsg",
+				     "sysvsem",
+				     "sysvshm",
+				     "securelevel",
+				     "children_max",
+				     "cpuset",
+				     "rlimits",
+				     "memoryuse",
+				     "pcpu",
+				     "maxproc",
+				     "openfiles",
+				     "vmemoryuse",
+				     "memorylocked",
+				     "swapuse",
+				     "nthr",
+				     "pseudoterminals",
+				     "cputime",
+				     "datasize",
+				     "stacksize",
+				     "coredumpsize",
+				     "readbps",
+				     "writebps",
+				     "readiops",
+				     "writeiops",
+				     "wallclock",
+				     "quota",
+				     "reservation",
+				     "compression",
+				     "dedup",
+				     "jail_zfs",
+				     "jail_zfs_dataset",
+				     "jail_zfs_mountpoint",
+				     "pkglist",
+				     "last_started",
+				     "owner"};
 	for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++)
 		if (!prop_find(spec[i]))
 			fail_msg("property %s of SPEC §4 is missing", spec[i]);
@@ -125,7 +192,8 @@ static void test_config_cross_checks(void **state)
 static void test_defaults(void **state)
 {
 	(void)state;
-	struct defctx dc = {.uuid = "26e8e027-f00c-11e4-8f7f-3c970e80eb61", .host_release = "bookworm"};
+	struct defctx dc = {.uuid = "26e8e027-f00c-11e4-8f7f-3c970e80eb61",
+			    .host_release = "bookworm"};
 	char *v = prop_builtin_default(prop_find("host_hostname"), &dc);
 	assert_string_equal(v, dc.uuid);
 	free(v);

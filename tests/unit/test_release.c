@@ -60,11 +60,13 @@ static void test_hex(void **state)
 {
 	(void)state;
 	assert_true(sha256_valid_hex(ABC));
-	assert_true(sha256_valid_hex("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+	assert_true(sha256_valid_hex(
+		"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
 	assert_false(sha256_valid_hex(ABC "0"));
 	assert_false(sha256_valid_hex("xyz"));
 	assert_false(sha256_valid_hex(NULL));
-	assert_true(sha256_equal(ABC, "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+	assert_true(sha256_equal(
+		ABC, "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
 	assert_false(sha256_equal(ABC, EMPTY));
 	assert_false(sha256_equal("", ""));
 }
@@ -89,8 +91,9 @@ static void test_lookup(void **state)
 	assert_true(sha256_lookup(ABC "  renamed.tar.xz\n", "x", true, hex));
 	assert_false(sha256_lookup(ABC "  renamed.tar.xz\n", "x", false, hex));
 	/* upper case is normalised; garbage is not a digest */
-	assert_true(sha256_lookup("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD  f\n",
-				  "f", false, hex));
+	assert_true(sha256_lookup(
+		"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD  f\n", "f", false,
+		hex));
 	assert_string_equal(hex, ABC);
 	assert_false(sha256_lookup("not a checksum file\n", "f", true, hex));
 	assert_false(sha256_lookup(ABC "00  f\n", "f", true, hex));
@@ -111,8 +114,8 @@ static void test_basejail_dirs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vectors), cmocka_unit_test(test_file),
-		cmocka_unit_test(test_hex),     cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_vectors),       cmocka_unit_test(test_file),
+		cmocka_unit_test(test_hex),           cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_basejail_dirs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,25 +105,26 @@ static struct jail_security base(void)
 static bool is_root(void) { return geteuid() == 0; }
 
 /* In a child: report the failing check and exit non-zero. */
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
+#define CHECK(cond)                                                                       \
+	do {                                                                              \
+		if (!(cond)) {                                                            \
 			fprintf(stderr, "child check failed at line %d: %s (errno %s)\n", \
-				__LINE__, #cond, strerror(errno));                     \
-			_exit(1);                                                      \
-		}                                                                      \
+				__LINE__, #cond, strerror(errno));                        \
+			_exit(1);                                                         \
+		}                                                                         \
 	} while (0)
 
-#define CHECK_ERRNO(call, err)                                                         \
-	do {                                                                           \
-		errno = 0;                                                             \
-		long r_ = (long)(call);                                                \
-		if (r_ != -1 || errno != (err)) {                                      \
-			fprintf(stderr, "child check failed at line %d: %s returned %ld " \
-				"errno %s, expected -1 %s\n", __LINE__, #call, r_,      \
-				strerror(errno), strerror(err));                       \
-			_exit(1);                                                      \
-		}                                                                      \
+#define CHECK_ERRNO(call, err)                                                        \
+	do {                                                                          \
+		errno = 0;                                                            \
+		long r_ = (long)(call);                                               \
+		if (r_ != -1 || errno != (err)) {                                     \
+			fprintf(stderr,                                               \
+				"child check failed at line %d: %s returned %ld "     \
+				"errno %s, expected -1 %s\n",                         \
+				__LINE__, #call, r_, strerror(errno), strerror(err)); \
+			_exit(1);                                                     \
+		}                                                                     \
 	} while (0)
 
 /* The part of a start that precedes the confinement: a private mount namespace and a
@@ -306,11 +307,13 @@ static void test_caps_mask(void **state)
 				      BIT(CAP_NET_BIND_SERVICE) | BIT(CAP_SYS_CHROOT) |
 				      BIT(CAP_KILL) | BIT(CAP_AUDIT_WRITE));
 	assert_int_equal(def, 0xa00405fbULL);
-	static const int never[] = {CAP_MKNOD, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_TIME,
-		CAP_SYS_BOOT, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYSLOG, CAP_MAC_ADMIN,
-		CAP_MAC_OVERRIDE, CAP_BPF, CAP_PERFMON, CAP_SYS_NICE, CAP_IPC_LOCK, CAP_LEASE,
-		CAP_WAKE_ALARM, CAP_BLOCK_SUSPEND, CAP_DAC_READ_SEARCH, CAP_SYS_PACCT,
-		CAP_SYS_TTY_CONFIG, CAP_AUDIT_CONTROL, CAP_CHECKPOINT_RESTORE};
+	static const int never[] = {
+		CAP_MKNOD,         CAP_SYS_MODULE,        CAP_SYS_RAWIO,  CAP_SYS_TIME,
+		CAP_SYS_BOOT,      CAP_NET_ADMIN,         CAP_SYS_PTRACE, CAP_SYSLOG,
+		CAP_MAC_ADMIN,     CAP_MAC_OVERRIDE,      CAP_BPF,        CAP_PERFMON,
+		CAP_SYS_NICE,      CAP_IPC_LOCK,          CAP_LEASE,      CAP_WAKE_ALARM,
+		CAP_BLOCK_SUSPEND, CAP_DAC_READ_SEARCH,   CAP_SYS_PACCT,  CAP_SYS_TTY_CONFIG,
+		CAP_AUDIT_CONTROL, CAP_CHECKPOINT_RESTORE};
 	struct jail_security all = base();
 	all.allow_raw_sockets = all.allow_set_hostname = all.allow_mount = true;
 	all.allow_mount_tmpfs = all.allow_mount_procfs = all.allow_mount_devfs = true;
@@ -337,8 +340,7 @@ static void test_caps_mask(void **state)
 	s.securelevel = 3; /* no mounts at all: no reason for CAP_SYS_ADMIN */
 	assert_int_equal(sec_caps(&s), def);
 	print_message("default capability mask %#llx (allow_set_hostname=1: %#llx)\n",
-		      (unsigned long long)def,
-		      (unsigned long long)(def | BIT(CAP_SYS_ADMIN)));
+		      (unsigned long long)def, (unsigned long long)(def | BIT(CAP_SYS_ADMIN)));
 }
 
 static void test_cache(void **state)
@@ -608,7 +610,8 @@ static void test_cache_is_faster(void **state)
 	}
 	double mb = median(build, N), ml = median(load, N);
 	print_message("seccomp program: build+cache %.3f ms, load from cache %.3f ms "
-		      "(median of %d, %.0fx)\n", mb, ml, N, mb / ml);
+		      "(median of %d, %.0fx)\n",
+		      mb, ml, N, mb / ml);
 	assert_true(ml < mb);
 
 	if (!is_root())
@@ -620,7 +623,8 @@ static void test_cache_is_faster(void **state)
 	}
 	double mc = median(cold, N), mw = median(warm, N);
 	print_message("sec_apply_seccomp: first start of a variant %.3f ms, "
-		      "later starts %.3f ms (median of %d)\n", mc, mw, N);
+		      "later starts %.3f ms (median of %d)\n",
+		      mc, mw, N);
 	assert_true(mw < mc);
 }
 

@@ -1,0 +1,180 @@
+/* create: the transaction that makes COUNT new jails, undone as a whole on failure. */
+#include "core/create.h"
+#include "core/lock.h"
+#include "core/pool.h"
+#include "core/propset.h"
+#include "core/release.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *tag_pick(const char *want, bool explicit_tag, int idx, int count)
+{
+	if (explicit_tag && count == 1)
+		return tag_claim(want);
+	char *t = tag_first_free(want, idx, count == 1);
+	if (!t && !ioc_err_pending())
+		ioc_err("no free tag like '%s'", want);
+	return t;
+}
+
+void create_props(struct kv *out, const char *uuid, const char *type, const char *release,
+		  const char *tag, const struct kv *saved, const struct kv *given,
+		  const char *inspect_root)
+{
+	struct defctx dc = {.uuid = uuid, .host_release = release, .root = inspect_root};
+	kv_init(out);
+	for (size_t i = 0; i < prop_count; i++) {
+		const struct propdef *p = &prop_table[i];
+		if (p->flags & PF_DERIVED)
+			continue;
+		const char *v = kv_get(given, p->name);
+		if (!v && !(p->flags & PF_NODEFAULT))
+			v = kv_get(saved, p->name);
+		_cleanup_free_ char *b = v ? xstrdup(v) : prop_builtin_default(p, &dc);
+		kv_set(out, p->name, b);
+	}
+	prop_kv_set(out, P_HOST_HOSTUUID, uuid);
+	prop_kv_set(out, P_TYPE, type);
+	prop_kv_set(out, P_RELEASE, release);
+	prop_kv_set(out, P_TAG, tag);
+	prop_kv_set(out, P_LAST_STARTED, "none");
+}
+
+void jail_remove_halfmade(const char *ds)
+{
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
+	if (zfs_destroy(ds, "-r") < 0 && zfs_lasterr != ZE_NOENT)
+		ioc_warn("could not remove the half-made %s: %s", ds, ioc_errmsg());
+	ioc_err_restore(&keep);
+}
+
+/* After a failed zfs call on the release's snapshot: say so when the release is not
+ * there. */
+static void release_missing_hint(const char *rel)
+{
+	if (zfs_lasterr != ZE_NOENT)
+		return;
+	ioc_err("release %s is not fetched", rel);
+	ioc_hint("fetch it with 'iocell fetch release=%s', see 'iocell list -r'", rel);
+}
+
+/* The root dataset ROOT of a new jail of the given kind. */
+static int make_root(enum create_kind kind, const char *release, const char *root)
+{
+	_cleanup_free_ char *snap = kind == CREATE_EMPTY ? NULL : ds_release_snap(release);
+	switch (kind) {
+	case CREATE_CLONE:
+		if (zfs_clone(snap, root, NULL) == 0)
+			return 0;
+		release_missing_hint(release);
+		return -1;
+	case CREATE_THICK:
+		if (zfs_send_recv(snap, root, false, "copying release") == 0) {
+			_cleanup_free_ char *rs = xasprintf("%s@%s", root, RELEASE_SNAP);
+			return zfs_destroy(rs, NULL);
+		}
+		release_missing_hint(release);
+		return -1;
+	case CREATE_BASE: return release_make_basejail_root(release, root);
+	case CREATE_EMPTY: return zfs_create(root, NULL, false);
+	}
+	return -1;
+}
+
+/* One jail: its dataset with every property (one zfs create), then its root. */
+static int create_one(enum create_kind kind, const char *release, const char *tag,
+		      const struct kv *saved, const struct kv *given, char out_uuid[37])
+{
+	static const char *const types[] = {"jail", "clonejail", "basejail", "emptyjail"};
+	char uuid[37];
+	jail_new_uuid(uuid);
+	_cleanup_free_ char *ds = ds_jail(uuid);
+	_cleanup_free_ char *relroot = NULL;
+	if (kind != CREATE_EMPTY) {
+		_cleanup_free_ char *rel = xasprintf("releases/%s/root", release);
+		relroot = path_in_root(rel);
+	}
+	_cleanup_kv_ struct kv props;
+	create_props(&props, uuid, types[kind], release, tag, saved, given, relroot);
+	char err[512];
+	if (!props_check_config(&props, err, sizeof(err))) {
+		ioc_err("%s", err);
+		return -1;
+	}
+	_cleanup_kv_ struct kv z;
+	props_to_zfs(&z, &props);
+	if (zfs_create(ds, &z, false) < 0)
+		return -1;
+	_cleanup_free_ char *root = xasprintf("%s/root", ds);
+	if (make_root(kind, release, root) < 0) {
+		jail_remove_halfmade(ds);
+		return -1;
+	}
+	snprintf(out_uuid, 37, "%s", uuid);
+	index_put(uuid, tag);
+	return 0;
+}
+
+/* Atomic: remove the jails this command made already, keeping the error. */
+static void undo_made(const struct strv *made)
+{
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
+	for (size_t k = 0; k < made->n; k++) {
+		_cleanup_free_ char *ds = ds_jail(made->v[k]);
+		if (zfs_destroy(ds, "-r") == 0)
+			index_drop(made->v[k]);
+	}
+	ioc_err_restore(&keep);
+}
+
+int create_jails(const struct create_req *r, struct strv *made)
+{
+	const struct kv *given = r->given;
+	if (!validate_assignments(given, false))
+		return -1;
+	const char *pk = prop_kv_get(given, P_PKGLIST);
+	if (pk && !streq(pk, "none") && access(pk, R_OK) != 0) {
+		ioc_err("cannot read pkglist file %s", pk);
+		return -1;
+	}
+	_cleanup_kv_ struct kv saved = {0};
+	if (defaults_load(&saved) < 0)
+		return -1;
+	const char *rel = prop_kv_get(given, P_RELEASE);
+	if (!rel)
+		rel = prop_kv_get(&saved, P_RELEASE);
+	_cleanup_free_ char *release = rel ? xstrdup(rel) : host_codename();
+	if (r->kind == CREATE_EMPTY && !prop_kv_get(given, P_RELEASE)) {
+		free(release);
+		release = xstrdup("none");
+	}
+	_cleanup_unlock_ int gl = lock_global();
+	if (gl < 0)
+		return -1;
+	/* A fetch updating this release has no @release for a moment: wait for it. */
+	_cleanup_unlock_ int rl = -1;
+	if (r->kind != CREATE_EMPTY && (rl = release_lock(release)) < 0)
+		return -1;
+	const char *want = prop_kv_get(given, P_TAG);
+	_cleanup_free_ char *deftag = want ? NULL : time_tag();
+	for (int i = 0; i < r->count; i++) {
+		_cleanup_free_ char *tag = tag_pick(want ? want : deftag, want != NULL, i + 1,
+						    r->count);
+		char uuid[37];
+		if (!tag || create_one(r->kind, release, tag, &saved, given, uuid) < 0) {
+			undo_made(made);
+			sv_free(made);
+			sv_init(made);
+			return -1;
+		}
+		sv_add(made, uuid);
+		if (r->made)
+			r->made(uuid, tag, r->arg);
+	}
+	return 0;
+}

@@ -1,0 +1,218 @@
+#include "core/fsat.h"
+#include "core/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int openat2_rel(int dirfd, const char *path, int flags, mode_t mode,
+		       unsigned long long resolve)
+{
+	struct open_how how = {
+		.flags = (unsigned long long)(flags | O_CLOEXEC),
+		.mode = (flags & O_CREAT) ? mode : 0,
+		.resolve = resolve,
+	};
+	while (*path == '/')
+		path++;
+	if (!*path)
+		path = ".";
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+int open_beneath(int rootfd, const char *path, int flags, mode_t mode)
+{
+	return openat2_rel(rootfd, path, flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+int open_nofollow(int dirfd, const char *rel, int flags, mode_t mode)
+{
+	return openat2_rel(dirfd, rel, flags, mode,
+			   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode)
+{
+	/* The last component must not be a symlink either (O_NOFOLLOW), and only a regular
+	 * file is written: never block on a FIFO or open a device the jail planted. */
+	int fd = open_beneath(rootfd, path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+			      mode);
+	if (fd < 0) {
+		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	const char *why = fstat(fd, &st) < 0     ? strerror(errno)
+			  : !S_ISREG(st.st_mode) ? "not a regular file"
+						 : NULL;
+	if (why) {
+		ioc_err("cannot write %s in the jail: %s", path, why);
+		close(fd);
+		return -1;
+	}
+	/* Unchanged content is left alone (e.g. resolv.conf at every start): no write to
+	 * the jail's dataset. */
+	char cur[4096];
+	ssize_t k = len < sizeof(cur) ? pread(fd, cur, len + 1, 0) : -1;
+	if (k == (ssize_t)len && memcmp(cur, data, len) == 0) {
+		close(fd);
+		return 0;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = pwrite(fd, data + off, len - off, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			ioc_err("cannot write %s in the jail: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The walk behind remove_tree_at and empty_dir_at.  *failed keeps the first failure:
+ * it is recorded (with label) only once. */
+struct rmwalk {
+	dev_t dev;
+	bool failed;
+	int err;
+};
+
+static void rm_fail(struct rmwalk *w, const char *label, const char *name, int e)
+{
+	if (!w->failed && label)
+		ioc_err("cannot remove %s/%s: %s", label, name, strerror(e));
+	if (!w->failed)
+		w->err = e;
+	w->failed = true;
+}
+
+static void rm_entries(struct rmwalk *w, int dfd, const char *label);
+
+static void rm_entry(struct rmwalk *w, int dfd, const char *name, const char *label)
+{
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return;
+	if (errno != EISDIR && errno != EPERM) {
+		rm_fail(w, label, name, errno);
+		return;
+	}
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			rm_fail(w, label, name, errno);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		rm_fail(w, label, name, EPERM);
+		return;
+	}
+	if (st.st_dev != w->dev) {
+		rm_fail(w, label, name, EBUSY); /* a mount point: never delete through it */
+		return;
+	}
+	int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0) {
+		rm_fail(w, label, name, errno);
+		return;
+	}
+	char *sub = label ? xasprintf("%s/%s", label, name) : NULL;
+	rm_entries(w, cfd, sub);
+	free(sub);
+	close(cfd);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rm_fail(w, label, name, errno);
+}
+
+static void rm_entries(struct rmwalk *w, int dfd, const char *label)
+{
+	DIR *d = opendir_dup(dfd);
+	if (!d) {
+		rm_fail(w, label, ".", errno);
+		return;
+	}
+	/* Names first: removing while reading a directory may skip entries. */
+	_cleanup_strv_ struct strv names = {0};
+	struct dirent *e;
+	errno = 0;
+	while ((e = readdir(d)))
+		if (!streq(e->d_name, ".") && !streq(e->d_name, ".."))
+			sv_add(&names, e->d_name);
+	if (errno)
+		rm_fail(w, label, ".", errno);
+	closedir(d);
+	for (size_t i = 0; i < names.n; i++)
+		rm_entry(w, dfd, names.v[i], label);
+}
+
+static int rm_done(struct rmwalk *w)
+{
+	if (!w->failed)
+		return 0;
+	errno = w->err;
+	return -1;
+}
+
+int remove_tree_at(int dirfd, const char *name, const char *label)
+{
+	/* The tree stays on NAME's own file system. */
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (label)
+			ioc_err("cannot remove %s/%s: %s", label, name, strerror(errno));
+		return -1;
+	}
+	struct rmwalk w = {.dev = st.st_dev};
+	rm_entry(&w, dirfd, name, label);
+	return rm_done(&w);
+}
+
+int empty_dir_at(int dirfd, const char *label)
+{
+	struct stat st;
+	if (fstat(dirfd, &st) < 0) {
+		if (label)
+			ioc_err("cannot empty %s: %s", label, strerror(errno));
+		return -1;
+	}
+	struct rmwalk w = {.dev = st.st_dev};
+	rm_entries(&w, dirfd, label);
+	return rm_done(&w);
+}

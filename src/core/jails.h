@@ -1,0 +1,60 @@
+/* Every jail at once (SPEC §2: one zfs call whatever the number of jails), and the name
+ * index: a cache under the runtime dir of every jail's UUID and tag, so a name resolves
+ * without enumerating the jails (rebuilt when missing or stale). */
+#ifndef IOC_JAILS_H
+#define IOC_JAILS_H
+
+#include "core/zfs.h"
+
+/* One `zfs list` over every jail dataset with COLS (which must start with
+ * "name,iocell:active,"), verifying the pool mark; the jails dataset's own row is
+ * removed.  sort: a column to sort by, or NULL. */
+int jails_query(struct ztable *t, const char *cols, const char *sort);
+
+/* Every jail's UUID and tag with one zfs call (templates included); refreshes the index. */
+struct jail_brief {
+	char uuid[37];
+	char *tag;
+	bool template;
+};
+int jail_scan(struct jail_brief **out, size_t *n);
+void jail_brief_free(struct jail_brief *b, size_t n);
+
+/* list: rows JID, UUID, BOOT, STATE, TAG, TYPE, IP4, RELEASE of the jails (templates:
+ * of the templates), JID and STATE from the runtime state, IP4 the addresses alone (those
+ * configured, for a running jail).  Refreshes the index on the way (no extra call). */
+int jails_list(bool templates, struct ztable *out);
+/* df: rows UUID, CRT, RES, QTA, USE, AVA, TAG of every jail. */
+int jails_df(struct ztable *out);
+/* "vnet0|192.0.2.10/24,vnet0|192.0.2.11/24" -> "192.0.2.10,192.0.2.11" ("-" for none). */
+char *ip_column(const char *v);
+
+/* The index file, RUNDIR/index-POOL: "UUID\tTAG\tTEMPLATE(0|1)" lines. */
+/* Scan every jail (one zfs call) into the index. */
+int index_rebuild(void);
+/* Replace the index with a complete list (e.g. what `list` has just read). */
+void index_store(const struct jail_brief *b, size_t n);
+int index_put(const char *uuid, const char *tag); /* add or retag */
+int index_drop(const char *uuid);
+/* The index as it is, or scanned (one zfs call) when missing.  *fresh tells which. */
+int index_get(struct jail_brief **b, size_t *n, bool *fresh);
+/* UUID of the jail using tag (other than except_uuid), or NULL.  Uses the index. */
+char *index_tag_owner(const char *tag, const char *except_uuid);
+/* NAME among index entries: by exact tag, else by a UUID prefix (hex digits and dashes,
+ * any case) matching one jail.  Its UUID goes to uuid ("" for none); every prefix match
+ * ("UUID (tag)") to cands, when given.  NAME_NONE: not found, or ambiguous. */
+enum name_hit { NAME_NONE, NAME_TAG, NAME_PREFIX };
+enum name_hit index_match(const struct jail_brief *b, size_t n, const char *name, char uuid[37],
+			  struct strv *cands);
+/* NAME to UUID through the cached index only (no zfs call): 0 found, -1 not. */
+int index_lookup(const char *name, char uuid[37]);
+
+/* TAG for a new jail: a copy when no jail uses it; NULL with the error recorded when
+ * one does ("already used by", hint: choose another) or the index cannot be read. */
+char *tag_claim(const char *tag);
+/* The first free tag of the series BASE_FROM, BASE_FROM+1, ... (BASE itself in place of
+ * BASE_1 when bare_first), tried 10000 times; NULL when none is free (error recorded
+ * only when the index cannot be read). */
+char *tag_first_free(const char *base, int from, bool bare_first);
+
+#endif

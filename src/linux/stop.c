@@ -1,0 +1,131 @@
+/* Stopping a jail (SPEC §5) and its soft restart. */
+#include "linux/jaillimits.h"
+#include "linux/jailnet.h"
+#include "linux/rt.h"
+#include "platform.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static bool wait_exit(int pidfd, long long ms)
+{
+	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+	long long end = now_ms() + ms;
+	for (;;) {
+		long long left = end - now_ms();
+		if (left < 0)
+			left = 0;
+		int r = poll(&pf, 1, (int)left);
+		if (r > 0)
+			return true;
+		if (r == 0)
+			return false;
+		if (errno != EINTR)
+			return false;
+	}
+}
+
+/* SIGTERM to the init (unless force), SIGKILL after the timeout: a PID namespace's init
+ * takes every process in it along. */
+static void kill_jail(const struct runstate *rs, bool force, long timeout, int logfd)
+{
+	pid_t pid = (pid_t)rs_num(rs, RS_PID, 0);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0 && rs_alive(rs)) {
+		if (!force) {
+			syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+			if (!wait_exit(pidfd, timeout * 1000))
+				log_line(logfd, "processes still running after %ld s: SIGKILL",
+					 timeout);
+		}
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		wait_exit(pidfd, 5000);
+		waitpid(pid, NULL, WNOHANG);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+/* The jail's cgroup, after a last check of its log limits. */
+static int remove_cgroup(const struct runstate *rs, const struct jailconf *c, bool limits_ok)
+{
+	if (!rs_get(rs, RS_CGROUP))
+		return 0;
+	_cleanup_cgroup_ struct cgroup cg;
+	cg_paths(&cg, rs->uuid);
+	if (limits_ok)
+		lim_check_log(rs->uuid, &cg, &c->lim, c->log);
+	ioc_err_clear();
+	return cg_destroy(&cg);
+}
+
+static void warn_on_error(int rc)
+{
+	if (rc < 0) {
+		ioc_warn("%s", ioc_errmsg());
+		ioc_err_clear();
+	}
+}
+
+int plat_stop(struct runstate *rs, bool force)
+{
+	_cleanup_jailconf_ struct jailconf c;
+	/* A state it cannot read entirely still says what to clean up. */
+	bool limits_ok = jailconf_from_state(&c, rs) == 0;
+	ioc_err_clear();
+	const char *uuid = rs->uuid;
+	int jid = (int)rs_num(rs, RS_JID, -1);
+	_cleanup_close_ int logfd = log_open(c.log, false);
+	struct hookenv he;
+	hookenv_fill(&he, &c, jid);
+	bool alive = rs_alive(rs);
+	bool running = rs_running(rs);
+	int rc = 0;
+	log_line(logfd, "stopping %s (%s)%s", uuid, c.tag, running ? "" : " (cleaning up)");
+	if (running) {
+		warn_on_error(run_hook("exec_prestop", c.exec_prestop, &he, c.exec_timeout, logfd));
+		if (!force)
+			warn_on_error(run_inside_logged(rs, &c, "exec_stop", c.exec_stop,
+							c.stop_timeout, logfd));
+	}
+	int nethold = alive ? net_hold(rs) : -1; /* network: the jail's namespace */
+	if (alive)
+		kill_jail(rs, force, c.stop_timeout, logfd);
+	if (net_teardown(rs, nethold) < 0) { /* network: interfaces */
+		ioc_warn("%s", ioc_errmsg());
+		rc = -1;
+	}
+	if (remove_cgroup(rs, &c, limits_ok) < 0)
+		rc = -1;
+	if (running)
+		warn_on_error(
+			run_hook("exec_poststop", c.exec_poststop, &he, c.exec_timeout, logfd));
+	if (rc == 0) {
+		if (rs_remove(uuid) < 0)
+			rc = -1;
+		lim_forget(uuid); /* limits: crossing records */
+		jid_release(jid, uuid);
+		log_line(logfd, "stopped %s (%s)", uuid, c.tag);
+	}
+	return rc;
+}
+
+int plat_restart_soft(struct runstate *rs)
+{
+	_cleanup_jailconf_ struct jailconf c;
+	if (jailconf_from_state(&c, rs) < 0)
+		return -1;
+	_cleanup_close_ int logfd = log_open(c.log, false);
+	log_line(logfd, "soft restart of %s", rs->uuid);
+	warn_on_error(run_inside_logged(rs, &c, "exec_stop", c.exec_stop, c.stop_timeout, logfd));
+	char *none[] = {"true", NULL};
+	struct spawn sp = {.mode = SP_KILLALL, .argv = none};
+	int st;
+	if (jail_spawn(rs, &c, &sp, &st) < 0)
+		return -1;
+	return run_inside_logged(rs, &c, "exec_start", c.exec_start, c.exec_timeout, logfd);
+}

@@ -1,0 +1,126 @@
+/*
+ * THE platform interface: what the command layer (and ops/) asks of the operating system
+ * to run jails.  src/linux/ implements it; a FreeBSD backend would be src/freebsd/
+ * implementing the same calls (doc/design.md says what each would map to).
+ *
+ * Jails come in as core objects: a loaded jail (start, chroot, cap) or a running jail's
+ * runtime state (everything else).  The implementation builds the typed configuration
+ * (core/jailconf.h) from them once; it never parses user input.  Errors are recorded with
+ * ioc_err (core/util.h) and -1 returned.
+ */
+#ifndef IOC_PLATFORM_H
+#define IOC_PLATFORM_H
+
+#include "core/jail.h"
+#include "core/runstate.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ---- life cycle (SPEC §5) --------------------------------------------------------- */
+
+/* Start j (the caller holds its lock).  force: start a template too.  On success *jid
+ * is set.  With sp (jail_resolve_spec), j may be a cached configuration: the result is
+ * then PLAT_RESTART when the real one differs, everything undone: start again with
+ * sp->fresh.  Otherwise 0, or -1 with everything done undone. */
+#define PLAT_RESTART 1
+int plat_start(struct jail *j, bool force, int *jid, struct jail_spec *sp);
+
+/* Stop the jail described by its runtime state (the caller holds its lock):
+ * exec_prestop, exec_stop (unless force), SIGTERM, SIGKILL after stop_timeout, network,
+ * cgroup and state removed, exec_poststop.  Also cleans a half-started or crashed jail. */
+int plat_stop(struct runstate *rs, bool force);
+
+/* Soft restart: exec_stop, kill every jail process but its init, exec_start again;
+ * namespaces, network and limits stay. */
+int plat_restart_soft(struct runstate *rs);
+
+/* ---- joining a jail ----------------------------------------------------------------- */
+
+/* Run argv inside the running jail as user (NULL: root).  0 with *status the command's
+ * exit status (128+signal when killed). */
+int plat_exec(const struct runstate *rs, const char *user, char *const argv[], int *status);
+
+/* Interactive login shell (login_flags) on a pseudo-terminal allocated inside the jail. */
+int plat_console(const struct runstate *rs, int *status);
+
+/* Run argv in the stopped jail's filesystem: private mount and PID namespaces,
+ * transient /proc and /dev, the host's network, the jail's privileges. */
+int plat_chroot(const struct jail *j, char *const argv[], int *status);
+
+/* ---- runtime facts ------------------------------------------------------------------- */
+
+/* Load a jail's runtime state by name without any zfs call when possible (UUID, or
+ * tag/prefix of a running jail).  1 running, 0 the jail exists but is not running (rs
+ * then holds what is left of its state, if anything), -1 error. */
+int plat_lookup(const char *name, struct runstate *rs, char uuid_out[37]);
+
+/* The live facts `iocell runtime` shows. */
+struct plat_ns {
+	const char *name; /* mnt, pid, uts, ipc, net, cgroup */
+	char id[128];     /* e.g. "net:[4026532345]" */
+	bool shared;      /* the host's own */
+};
+
+struct plat_netif {
+	char name[16];
+	bool up;
+	char mac[18]; /* "" for loopback */
+	char *addrs;  /* " ADDR/PREFIX" for each address, "" for none */
+	char *note;   /* "  (host end NAME)", "  (ipvlan over host NAME)" or "" */
+};
+
+enum plat_net {
+	PLAT_NET_HOST,     /* the host's network stack */
+	PLAT_NET_RECORDED, /* its namespace cannot be entered: net_recorded only */
+	PLAT_NET_LIVE,     /* ifs, read inside the jail */
+};
+
+struct plat_info {
+	long long jid;
+	pid_t pid;
+	const char *tag, *started, *root; /* from the state (valid while it is), NULL: none */
+	struct plat_ns ns[6];
+	size_t nns;
+	const char *cgroup_mode; /* NULL: none */
+	struct strv cgroup_dirs;
+	enum plat_net net;
+	char *net_recorded; /* the interfaces recorded at start */
+	struct plat_netif *ifs;
+	size_t nifs;
+	char *net_incomplete; /* why ifs may miss some, or NULL */
+};
+int plat_info(const struct runstate *rs, struct plat_info *info);
+void plat_info_free(struct plat_info *info);
+
+/* ---- limits (SPEC §7) ------------------------------------------------------------------ */
+
+/* Apply the limit properties of j (just loaded) to the running jail of rs (locked) at
+ * once, and record them in its state.  Warns about what takes effect at the next start
+ * only. */
+int plat_cap(struct runstate *rs, const struct jail *j);
+/* Lift every limit of the running jail (and record that). */
+int plat_uncap(struct runstate *rs);
+
+/* The limits of a running jail, as `limits` shows them (checking its log limits first). */
+struct plat_limit {
+	const char *name;   /* "cpuset", then each limit's property */
+	char *value;        /* as configured, "VALUE (rlimits=off)" when rlimits is off */
+	char *in_force;     /* read back from the kernel, e.g. "67108864 (memory.max)" */
+	char crossings[24]; /* log limits: crossings so far, else "-" */
+	bool set;           /* in force (the cpuset row is always listed) */
+};
+int plat_limits(const struct runstate *rs, struct plat_limit **out, size_t *n);
+void plat_limits_free(struct plat_limit *v, size_t n);
+
+/* Current consumption of a running jail (checking its log limits first); -1 unknown. */
+struct plat_usage {
+	long long mem, swap; /* bytes */
+	long long cpu_us;    /* CPU time in microseconds */
+	long long procs, threads, openfiles;
+	long long rbytes, wbytes, rios, wios;
+};
+int plat_usage(const struct runstate *rs, struct plat_usage *u);
+
+#endif

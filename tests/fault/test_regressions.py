@@ -1,0 +1,336 @@
+"""Regression tests for the residue cases of issue 15 (crash safety), deterministic where
+possible: a crash is placed exactly with a `zfs` shim first in PATH that SIGKILLs iocell
+at a chosen zfs call (faultlib.ZfsShim), and the check afterwards is the strict residue
+check of the kill trials (faultlib.check_world) after the next command (`iocell list -H`).
+
+Tests that fail today are marked xfail(strict=True) with the issue's wording: they flip
+(XPASS, which fails a strict xfail) when the fix lands, and the marker goes then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import faultlib as fl
+from faultlib import NONET, BASE_DS
+from helpers import (IOCROOT_DS, JAILS_DS, POOL, RELEASES_DS, datasets, destroy_dataset, ioc, iocell_bin,
+                     parse_uuid, run, zfs_exists, zfs_get)
+
+ISSUE = "issue 15: "
+
+
+def shim_kill(fe, argv, *match, when="before", nth=1, stdin=None):
+    """Run iocell argv with a zfs shim that kills it at the matching call; assert it fired."""
+    shim = fl.ZfsShim(fe.tmp, *match, when=when, nth=nth)
+    p = ioc(*argv, check=False, env=shim.env(), input=stdin)
+    assert shim.did_fire(), f"the crash point {match} was never reached: exit {p.returncode} {p.stderr}"
+    assert p.returncode == -9, f"iocell was not killed: exit {p.returncode} {p.stderr}"
+    return p
+
+
+def nothing_of_release(rel):
+    left = [n for n in datasets(IOCROOT_DS, types="filesystem,volume,snapshot")
+            if n.startswith(f"{RELEASES_DS}/{rel}") or n.startswith(f"{BASE_DS}/{rel}")]
+    return left
+
+
+# ---- the seven cases of the issue -------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, raises=fl.Finding,
+                   reason=ISSUE + "`create -c` killed at ~19 ms: a jail that `list` shows "
+                   "without its root dataset")
+def test_create_c_killed_before_its_root_is_cloned(fault_env):
+    fe = fault_env
+    shim_kill(fe, ["create", "-c", f"release={fe.release}", "tag=rc1", *NONET], " clone ", "@release")
+    fl.assert_no_residue(fe, what="create -c killed before `zfs clone` of its root")
+    fl.check(ioc("create", "-c", f"release={fe.release}", "tag=rc1", *NONET, check=False).returncode == 0,
+             "the tag stays taken by the half-made jail")
+
+
+@pytest.mark.xfail(strict=True, raises=fl.Finding,
+                   reason=ISSUE + "`clone` killed at ~12 ms: the `ioc-clone-…` snapshot "
+                   "left on the source jail, no clone")
+def test_clone_killed_before_the_clone(fault_env):
+    fe = fault_env
+    src = fl.create("-c", f"release={fe.release}", "tag=rc2src", *NONET)
+    shim_kill(fe, ["clone", "rc2src", "tag=rc2"], " clone ", "@ioc-clone-")
+    fl.assert_no_residue(fe, known={src}, what="clone killed before its `zfs clone`")
+
+
+@pytest.fixture
+def exported(fault_env):
+    """A stopped jail (kept) and its image: (uuid, image path)."""
+    fe = fault_env
+    u = fl.create("-c", f"release={fe.release}", "tag=rc3src", *NONET)
+    img = Path(ioc("export", "rc3src").stdout.strip())
+    yield u, img
+    for p in (img, img.with_suffix(".sha256")):
+        p.unlink(missing_ok=True)
+
+
+@pytest.mark.xfail(strict=True, raises=fl.Finding,
+                   reason=ISSUE + "`import` killed at 3–177 ms: two jails with the same tag "
+                   "and the same UUID in `list`, an orphan dataset, the `ioc-export_…` snapshot left behind")
+@pytest.mark.parametrize("point,match,when", [
+    ("after-receive", (" recv ",), "after"),
+    ("dropping-the-export-snapshot", (" destroy ", "@ioc-export_"), "before"),
+    ("before-the-new-identity", (" set ", "iocell:host_hostuuid="), "before"),
+])
+def test_import_killed(fault_env, exported, point, match, when):
+    fe = fault_env
+    u, img = exported
+    shim_kill(fe, ["import", u], *match, when=when)
+    fl.assert_no_residue(fe, known={u}, what=f"import killed {point}")
+
+
+@pytest.mark.xfail(strict=True, raises=fl.Finding,
+                   reason=ISSUE + "`import` killed: two jails with the "
+                   "same tag and the same UUID in `list`")
+def test_import_killed_leaves_no_duplicate_in_list(fault_env, exported):
+    """The user-visible half of the import case, alone: whatever is left, `list` never
+    shows two jails with one UUID or one tag (SPEC §2)."""
+    fe = fault_env
+    u, img = exported
+    shim_kill(fe, ["import", u], " set ", "iocell:host_hostuuid=")
+    rows = [l.split("\t") for l in ioc("list", "-H").stdout.splitlines() if l.strip()]
+    uuids = [r[1] for r in rows]
+    tags = [r[4] for r in rows]
+    fl.check(len(set(uuids)) == len(uuids) and len(set(tags)) == len(tags),
+             f"list shows duplicates after a killed import: {rows}")
+
+
+@pytest.mark.xfail(strict=True, raises=fl.Finding,
+                   reason=ISSUE + "`export NAME - | head` (SIGPIPE) leaves a held snapshot")
+def test_export_stream_cut_by_sigpipe(fault_env):
+    fe = fault_env
+    u = fl.create("-c", f"release={fe.release}", "tag=rc5", *NONET)
+    p = subprocess.run(["bash", "-c", f"'{iocell_bin()}' export rc5 - | head -c 1000 >/dev/null; "
+                                      "echo ${PIPESTATUS[0]}"],
+                       capture_output=True, text=True, timeout=120)
+    fl.check(p.stdout.strip() != "0", "export into a closed pipe must fail")
+    time.sleep(0.2)
+    left = [p for p in fl.proc_table() if p.comm == "zfs" and " send " in f" {p.args} " and u in p.args]
+    fl.check(not left, f"zfs send still running: {[(p.pid, p.args) for p in left]}")
+    fl.assert_no_residue(fe, known={u}, what="export - cut by SIGPIPE")
+
+
+def _fetch_tar(fe, name, members):
+    d = fe.tmp / f"tar-{name}"
+    d.mkdir(exist_ok=True)
+    base = [(fl.tinfo(n, "dir"), None) for n in ("bin", "sbin", "usr", "usr/bin", "etc", "dev")]
+    base.append((fl.tinfo("bin/sh", mode=0o755), b"#!/bin/true\n"))
+    fl.make_tar(d / "rootfs.tar.gz", base + members)
+    return d
+
+
+QUOTA = (ISSUE + "a write error under quota= during import/fetch: a file bigger than the quota must fail "
+         "the operation, not be truncated (today: exit 0, the file has holes where the data did not fit)")
+
+
+@pytest.mark.parametrize("kind", ["device-node", "device-in-master", "setuid",
+                                  pytest.param("bomb", marks=pytest.mark.xfail(strict=True, raises=fl.Finding,
+                                                                                reason=QUOTA))])
+def test_fetch_of_a_refused_tarball_leaves_nothing(fault_env, kind):
+    """fetch may accept these trees (then the release is complete) or refuse them (then
+    nothing of it is left: no releases/NAME, no half-made base/NAME)."""
+    fe = fault_env
+    rel = f"rc6{kind.replace('-', '')}"
+    if kind == "device-node":
+        m = [(fl.tinfo("dev/sda", "blk", devmajor=8, devminor=0), None)]
+    elif kind == "device-in-master":
+        m = [(fl.tinfo("bin/null", "chr", devmajor=1, devminor=3), None)]
+    elif kind == "setuid":
+        m = [(fl.tinfo("usr/bin/su", mode=0o4755), b"#!/bin/true\n")]
+    else:  # 64 MiB of zeros in a 64 kB tarball, on an uncompressed parent with a 16 MiB quota
+        m = []
+    d = _fetch_tar(fe, kind, m)
+    if kind == "bomb":
+        import tarfile, gzip
+        with gzip.open(d / "rootfs.tar.gz", "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w") as t:
+            for n in ("bin", "sbin", "usr"):
+                t.addfile(fl.tinfo(n, "dir"))
+            ti = fl.tinfo("usr/zeros")
+            ti.size = 64 << 20
+            t.addfile(ti, _Zeros(ti.size))
+    restore = []
+    try:
+        if kind == "bomb":
+            used = int(run(["zfs", "get", "-Hp", "-o", "value", "used", RELEASES_DS]).stdout)
+            restore = [("compression", zfs_get(RELEASES_DS, "compression")), ("quota", "none")]
+            run(["zfs", "set", "compression=off", RELEASES_DS])
+            run(["zfs", "set", f"quota={used + (16 << 20)}", RELEASES_DS])
+        p = ioc("fetch", f"release={rel}", f"ftplocaldir={d}", "ftpfiles=rootfs.tar.gz", check=False)
+    finally:
+        for prop, val in restore:
+            run(["zfs", "set", f"{prop}={val}", RELEASES_DS], check=False)
+    if p.returncode == 0:
+        fl.check(kind != "bomb", "64 MiB of zeros did not fit in 16 MiB (compression off) and fetch says "
+                                 f"it fetched: {p.stdout.strip()}")
+        w = fl.capture_world(fe)
+        fl.check(not fl.release_issues(fe, w, rel), f"accepted but incomplete: {fl.release_issues(fe, w, rel)}")
+    else:
+        fl.check(nothing_of_release(rel) == [], f"refused ({p.stderr.strip()}) but left {nothing_of_release(rel)}")
+    fl.assert_no_residue(fe, what=f"fetch of a tarball with {kind}")
+
+
+class _Zeros:
+    def __init__(self, n):
+        self.n = n
+
+    def read(self, k=-1):
+        k = self.n if k is None or k < 0 else min(k, self.n)
+        self.n -= k
+        return bytes(k)
+
+
+def _random_file_tar(fe, name, path, size):
+    d = fe.tmp / f"tar-{name}"
+    d.mkdir(exist_ok=True)
+    m = [(fl.tinfo(n, "dir"), None) for n in ("bin", "sbin", "usr", "etc")]
+    data = os.urandom(size)
+    m.append((fl.tinfo(path), data))
+    fl.make_tar(d / "rootfs.tar.gz", m)
+    return d, hashlib.sha256(data).hexdigest()
+
+
+def _sha(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+@pytest.mark.parametrize("where", [
+    pytest.param("release-root", marks=pytest.mark.xfail(strict=True, raises=fl.Finding, reason=QUOTA)),
+    "basejail-master"])
+def test_fetch_over_quota_fails_and_leaves_nothing(fault_env, where):
+    """A write error (quota) while filling the release's root or copying a basejail master:
+    the fetch fails (no truncated file in a "fetched" release) and leaves nothing."""
+    fe = fault_env
+    rel = f"rc7{where.split('-')[0]}"
+    parent = RELEASES_DS if where == "release-root" else BASE_DS
+    d, digest = _random_file_tar(fe, rel, "bin/big", 8 << 20)
+    used = int(run(["zfs", "get", "-Hp", "-o", "value", "used", parent]).stdout)
+    run(["zfs", "set", f"quota={used + (2 << 20)}", parent])
+    try:
+        p = ioc("fetch", f"release={rel}", f"ftplocaldir={d}", "ftpfiles=rootfs.tar.gz", check=False)
+    finally:
+        run(["zfs", "set", "quota=none", parent], check=False)
+    left = nothing_of_release(rel)
+    if p.returncode == 0:
+        got = _sha(fe.mountroot / "releases" / rel / "root/bin/big")
+        fl.check(False, f"fetch succeeded over the quota; bin/big is "
+                        f"{'intact' if got == digest else 'CORRUPT (sha256 differs: holes where data did not fit)'}")
+    fl.check("quota" in p.stderr.lower() or "space" in p.stderr.lower(), f"the error does not say why: {p.stderr}")
+    fl.check(left == [], f"failed ({p.stderr.strip()}) and left {left}")
+    fl.assert_no_residue(fe, what=f"fetch over quota ({where})")
+
+
+@pytest.mark.xfail(strict=True, raises=fl.Finding, reason=QUOTA)
+def test_import_package_over_quota_fails_and_leaves_nothing(fault_env):
+    fe = fault_env
+    data = os.urandom(8 << 20)
+    fl.write_pkg(fe.mountroot, "rc7big", fe.release, [(fl.tinfo("srv", "dir"), None),
+                                                      (fl.tinfo("srv/big"), data)])
+    before = datasets(JAILS_DS)
+    try:
+        p = ioc("import", "rc7big", "quota=2M", *NONET, check=False)
+        if p.returncode == 0:
+            u = parse_uuid(p.stdout)
+            got = _sha(fl.jail_dir(fe, u) / "root/srv/big")
+            fl.check(False, "import succeeded over the quota; srv/big is "
+                            f"{'intact' if got == hashlib.sha256(data).hexdigest() else 'CORRUPT (sha256 differs)'}")
+        fl.check(datasets(JAILS_DS) == before, f"failed ({p.stderr.strip()}) and left a jail")
+        fl.assert_no_residue(fe, what="package import over quota")
+    finally:
+        for ext in (".tar.xz", ".sha256"):
+            (fe.mountroot / "packages" / f"rc7big{ext}").unlink(missing_ok=True)
+
+
+def test_destroy_right_after_fetch(fault_env):
+    """zfs-fuse says "dataset is busy" for a moment after mounts change: destroy retries."""
+    fe = fault_env
+    for i in range(3):
+        rel = f"rc8f{i}"
+        ioc("fetch", f"release={rel}", f"ftplocaldir={fe.bbdir}", "ftpfiles=rootfs.tar.xz")
+        u = fl.create("-c", f"release={rel}", f"tag=rc8f{i}", *NONET)
+        p = ioc("destroy", "-y", f"rc8f{i}", check=False)
+        assert p.returncode == 0, f"round {i}: {p.stderr}"
+        assert not zfs_exists(f"{JAILS_DS}/{u}")
+        destroy_dataset(f"{RELEASES_DS}/{rel}")
+        destroy_dataset(f"{BASE_DS}/{rel}")
+    fl.assert_no_residue(fe, what="destroy right after fetch")
+
+
+def test_destroy_right_after_stop(fault_env):
+    fe = fault_env
+    for i, flag in enumerate(("-c", "-b", None)):
+        tag = f"rc8s{i}"
+        u = fl.create(*([flag] if flag else []), f"release={fe.release}", f"tag={tag}")
+        ioc("start", tag)
+        ioc("stop", tag)
+        p = ioc("destroy", "-y", tag, check=False)
+        assert p.returncode == 0, f"{flag or 'thick'}: {p.stderr}"
+        assert not zfs_exists(f"{JAILS_DS}/{u}")
+    fl.assert_no_residue(fe, what="destroy right after stop")
+
+
+@pytest.mark.xfail(strict=True, raises=fl.Finding,
+                   reason=ISSUE + "`import -` of garbage says 'failed (no further detail)'")
+def test_import_garbage_from_stdin_says_why(fault_env):
+    before = datasets(JAILS_DS)
+    p = subprocess.run([iocell_bin(), "import", "-"], input=os.urandom(64 << 10), capture_output=True,
+                       timeout=120)
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode == 1
+    assert datasets(JAILS_DS) == before
+    fl.check("no further detail" not in err, f"useless message: {err.strip()}")
+    fl.check(any(w in err.lower() for w in ("stream", "image", "stdin", "standard input")), err)
+
+
+@pytest.fixture
+def other_pool(fault_env):
+    """A second pool (file-backed) with a running jail; ours is active again after set-up."""
+    fe = fault_env
+    name = f"{POOL}b"
+    img = fe.tmp / "other.img"
+    with open(img, "wb") as f:
+        f.truncate(256 << 20)
+    run(["zpool", "create", "-m", str(fe.tmp / "othermnt"), name, str(img)])
+    try:
+        ioc("activate", name, f"mountpoint={fe.tmp / 'otheriocell'}")
+        ioc("fetch", f"release={fe.release}", f"ftplocaldir={fe.bbdir}", "ftpfiles=rootfs.tar.xz")
+        u = fl.create("-c", f"release={fe.release}", "tag=otherjail", *NONET)
+        ioc("start", "otherjail")
+        ioc("activate", POOL)
+        yield name, u
+    finally:
+        ioc("activate", name, check=False)
+        ioc("stop", "-f", "ALL", check=False)
+        ioc("activate", POOL, check=False)
+        for _ in range(10):
+            if run(["zpool", "destroy", "-f", name], check=False).returncode == 0:
+                break
+            time.sleep(0.3)
+        img.unlink(missing_ok=True)
+
+
+@pytest.mark.xfail(strict=True, raises=fl.Finding,
+                   reason=ISSUE + "`stop ALL` must not touch running jails "
+                   "of a non-active pool (today it stops them: it goes by the runtime directory)")
+def test_stop_all_leaves_jails_of_another_pool_running(fault_env, other_pool):
+    fe = fault_env
+    name, u = other_pool
+    mine = fl.create("-c", f"release={fe.release}", "tag=minejail", *NONET)
+    ioc("start", "minejail")
+    ioc("stop", "ALL")
+    w = fl.capture_world(fe, {u, mine})
+    assert mine not in w.running
+    fl.check(u in w.running, f"stop ALL on pool {POOL} stopped jail {u} of pool {name}")
