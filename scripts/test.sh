@@ -21,10 +21,10 @@
 # 7. only with IOCELL_FAULT=1: the fault-injection suite (scripts/fault.sh, tests/fault)
 #
 # IOCELL_TIERS=host|guest|both (default both) chooses the tiers; the builds always run.
-# IOCELL_GUEST_STRICT=0 (the default, for now) makes failing TESTS in the guest advisory:
-# they are summarised loudly but do not fail this script, because the product does not pass
-# there yet. IOCELL_GUEST_STRICT=1 makes them fail it. A guest that cannot be built, ends
-# without a result or runs past IOCELL_GUEST_TIMEOUT fails this script either way.
+# IOCELL_GUEST_STRICT=0 (the default, for now) makes failing TESTS in the guest advisory, and
+# a guest run past IOCELL_GUEST_TIMEOUT too: they are summarised loudly but do not fail this
+# script, because the product does not pass there yet. IOCELL_GUEST_STRICT=1 makes them fail
+# it. A guest that cannot be built or ends without a result fails this script either way.
 # Runs every selected tier, then exits non-zero if any failed. Extra arguments go to pytest
 # (in both tiers).
 set -euo pipefail
@@ -132,7 +132,19 @@ if [ -n "$guest_rc" ]; then
                 grep -E '^=+ .*[0-9]+ (passed|failed|errors?).* in [0-9.]+s' "$log" | tail -n 1 | sed 's/^/    /' || true
             fi
             ;;
-        124) echo "guest tier: FAILED (the guest ran past IOCELL_GUEST_TIMEOUT; log: build-guest/results/)"; status=1 ;;
+        124)
+            # Advisory too while not strict: the guest's duration under emulation grows with
+            # the suite and is not yet known to fit CI's time on every machine.
+            if [ "$strict" = 1 ]; then
+                echo "guest tier: FAILED (the guest ran past IOCELL_GUEST_TIMEOUT; log: build-guest/results/)"
+                status=1
+            else
+                advisory=1
+                echo "guest tier: TIMED OUT - ADVISORY ONLY (IOCELL_GUEST_STRICT=0): the guest ran past"
+                echo "            IOCELL_GUEST_TIMEOUT; what ran is in build-guest/results/pytest.log"
+                grep -E '^(FAILED|ERROR) |(FAILED|ERROR) +\[' "$log" 2>/dev/null | sed 's/^/    /' || true
+            fi
+            ;;
         125) echo "guest tier: FAILED (the guest could not be built or ended without a result)"; status=1 ;;
         *) echo "guest tier: FAILED (pytest status $guest_rc; log: $log)"; status=1 ;;
     esac

@@ -27,7 +27,7 @@
 #      is 2-3 times slower a call (ASan's shadow memory costs page faults that TCG makes
 #      expensive), which would put the guest suite past CI's time, so the guest tier
 #      tests the plain build, as users run it.
-#      IOCELL_GUEST_TIMEOUT (seconds for the whole guest run, default 3000),
+#      IOCELL_GUEST_TIMEOUT (seconds for the whole guest run, default 2700),
 #      IOCELL_GUEST_MEM (MiB, default 6144), IOCELL_GUEST_CPUS (default: the host's, max 4),
 #      (IOCELL_SLOW is not passed on: the slow tests debootstrap from the Debian mirror and
 #      the guest has no network device, so they are skipped there.)
@@ -52,7 +52,7 @@ for b in build/iocell build/iocell-init build-asan/iocell; do
     [ -x "$repo/$b" ] || die "$repo/$b is not built (bash scripts/test.sh builds it; or meson/ninja as test.sh does)"
 done
 
-timeout_s=${IOCELL_GUEST_TIMEOUT:-3000}
+timeout_s=${IOCELL_GUEST_TIMEOUT:-2700}
 mem=${IOCELL_GUEST_MEM:-6144}
 cpu_model=${IOCELL_GUEST_CPU_MODEL:-max}
 # mitigations=off: this throw-away test guest runs no untrusted code, and the kernel's
