@@ -84,6 +84,7 @@ struct plat_info {
 	struct plat_ns ns[6];
 	size_t nns;
 	const char *cgroup_mode; /* NULL: none */
+	const char *cgroup_unit; /* systemd hosts: the jail's scope unit, else NULL */
 	struct strv cgroup_dirs;
 	enum plat_net net;
 	char *net_recorded; /* the interfaces recorded at start */

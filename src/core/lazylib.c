@@ -6,6 +6,7 @@
 #include <libmnl/libmnl.h>
 #include <openssl/evp.h>
 #include <seccomp.h>
+#include <systemd/sd-bus.h>
 #include <uuid/uuid.h>
 
 #include "core/lazylib.h"
@@ -83,3 +84,5 @@ LAZY_LOADER(lazy_mnl, "libmnl", "libmnl0", LAZY_MNL_FUNCS, "libmnl.so.0", "libmn
 LAZY_LOADER(lazy_seccomp, "libseccomp", "libseccomp2", LAZY_SECCOMP_FUNCS, "libseccomp.so.2",
 	    "libseccomp.so")
 LAZY_LOADER(lazy_uuid, "libuuid", "libuuid1", LAZY_UUID_FUNCS, "libuuid.so.1", "libuuid.so")
+LAZY_LOADER(lazy_sdbus, "libsystemd", "libsystemd0", LAZY_SDBUS_FUNCS, "libsystemd.so.0",
+	    "libsystemd.so")
