@@ -45,7 +45,7 @@
 #      instead of job.sh, e.g. scripts/guest/bench-job.sh; it gets the same job.env), and the
 #      test knobs passed on to the guest: IOCELL_TEST_TIMEOUT, IOCELL_TEST_KEEP,
 #      IOCELL_TEST_DEBIAN_MIRROR, IOCELL_TEST_TIME_SCALE (job.sh's default: 10),
-#      IOCELL_BENCH_* (bench/), ASAN_OPTIONS, UBSAN_OPTIONS.
+#      BENCH_* (bench/, scripts/guest/bench.sh), ASAN_OPTIONS, UBSAN_OPTIONS.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -122,7 +122,9 @@ tar -C "$repo" -cf "$job/repo.tar" --exclude=./.git --exclude='./build*' \
     || die "cannot pack $repo into $job/repo.tar"
 # From the build folders: the programs and other outputs (e.g. build/tests/escape's probe),
 # not the object files, static libraries and meson's own state.
-(cd "$repo" && find build build-asan \( -name '*.p' -o -name 'meson-*' \) -prune \
+# build-rel/ (the benchmarks' release build) too when there is one.
+extra=(); [ ! -x "$repo/build-rel/iocell" ] || extra=(build-rel)
+(cd "$repo" && find build build-asan "${extra[@]}" \( -name '*.p' -o -name 'meson-*' \) -prune \
     -o -type f ! -name '*.a' ! -name '*.o' -print0 \
     | tar -rf "$job/repo.tar" --null -T -) || die "cannot add the builds to $job/repo.tar"
 
@@ -157,7 +159,7 @@ for ((i = 1; i <= shards; i++)); do
             printf 'export IOCELL_TEST_DURATIONS=%q\n' "$durations"
         fi
         for v in IOCELL_TEST_TIMEOUT IOCELL_TEST_KEEP IOCELL_TEST_DEBIAN_MIRROR \
-            IOCELL_TEST_TIME_SCALE ASAN_OPTIONS UBSAN_OPTIONS $(compgen -v IOCELL_BENCH_ || true); do
+            IOCELL_TEST_TIME_SCALE ASAN_OPTIONS UBSAN_OPTIONS $(compgen -v BENCH_ || true); do
             [ -z "${!v+x}" ] || printf 'export %s=%q\n' "$v" "${!v}"
         done
     } > "$d/job.env"
