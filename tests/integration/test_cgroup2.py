@@ -164,11 +164,14 @@ def test_start_from_oneshot_unit_survives_its_stop(release, rundir):
     the jail outlives the unit being stopped, which kills the unit's whole cgroup."""
     uuid = make_jail(release, "tag=bt", *NONET, "boot=on")
     unit = f"iocell-test-boot-{os.getpid()}.service"
-    run(["systemd-run", "--quiet", "--wait", f"--unit={unit}", "--property=Type=oneshot",
+    # no --wait: it waits for the unit to become inactive, which RemainAfterExit=yes never
+    # does; without it systemd-run returns when the oneshot's start job (rcboot) is done
+    run(["systemd-run", "--quiet", f"--unit={unit}", "--property=Type=oneshot",
          "--property=RemainAfterExit=yes", *_env_args(), iocell_bin(), "rcboot"],
         timeout=180 * TIME_SCALE)
     try:
-        assert systemctl_show(unit, "ActiveState")["ActiveState"] == "active"
+        assert systemctl_show(unit, "ActiveState", "SubState", "Result") == \
+            {"ActiveState": "active", "SubState": "exited", "Result": "success"}
         scope = assert_in_own_scope(uuid)
         init = jail_init_pid(uuid)
         run(["systemctl", "stop", unit])
