@@ -94,7 +94,7 @@ done
 t_built=$(now)
 
 # ---- the job folders (removed at exit; results copied out first)
-qpids=() tpids=() job=
+qpids=() tpids=() job= collected=0
 cleanup() {
     local p
     for p in "${qpids[@]}"; do
@@ -109,6 +109,16 @@ cleanup() {
         kill -9 "$p" 2>/dev/null || true
     done
     for p in "${tpids[@]}"; do kill "$p" 2>/dev/null || true; done
+    if [ -n "$job" ] && [ "$collected" = 0 ]; then
+        # interrupted: keep what the shards wrote so far (junit.xml is written at the end)
+        rm -rf "$out/results.partial"
+        for d in "$job"/[0-9]*; do
+            [ -d "$d" ] || continue
+            mkdir -p "$out/results.partial/shard-${d##*/}"
+            cp -a "$d/results/." "$d/console.log" "$out/results.partial/shard-${d##*/}/" 2>/dev/null || true
+        done
+        log "interrupted: what the guests wrote so far is in $out/results.partial/"
+    fi
     if [ -n "$job" ]; then rm -rf "$job"; fi
 }
 trap cleanup EXIT
@@ -230,7 +240,8 @@ done
 tpids=()
 
 # ---- results
-rm -rf "$out/results"
+collected=1
+rm -rf "$out/results" "$out/results.partial"
 mkdir -p "$out/results"
 tick=$(getconf CLK_TCK)
 status=0 worst=
