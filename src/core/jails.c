@@ -33,18 +33,21 @@ void jail_brief_free(struct jail_brief *b, size_t n)
 	free(b);
 }
 
-static int index_write(const struct jail_brief *b, size_t n)
+char *index_format(const struct jail_brief *b, size_t n)
 {
 	struct sbuf s;
 	sb_init(&s);
 	for (size_t i = 0; i < n; i++)
 		sb_printf(&s, "%s\t%s\t%d\n", b[i].uuid, b[i].tag, b[i].template ? 1 : 0);
-	char *p = index_path();
-	int rc = write_file_cache(p, s.s, s.len, 0600);
-	if (rc < 0)
+	return sb_steal(&s);
+}
+
+static int index_write(const struct jail_brief *b, size_t n)
+{
+	_cleanup_free_ char *text = index_format(b, n);
+	_cleanup_free_ char *p = index_path();
+	if (write_file_cache(p, text, strlen(text), 0600) < 0)
 		ioc_err_clear(); /* the index is only a cache */
-	free(p);
-	sb_free(&s);
 	return 0;
 }
 
@@ -122,19 +125,14 @@ int index_rebuild(void)
 	return 0;
 }
 
-static int index_read(struct jail_brief **out, size_t *n)
+void index_parse(const char *text, struct jail_brief **out, size_t *n)
 {
-	_cleanup_free_ char *p = index_path();
-	char *txt = cache_read(p);
-	if (!txt)
-		return -1;
-	struct strv lines = {0};
-	split(&lines, txt, "\n", true);
-	free(txt);
+	_cleanup_strv_ struct strv lines = {0};
+	split(&lines, text, "\n", true);
 	struct jail_brief *b = xcalloc(lines.n + 1, sizeof(*b));
 	size_t k = 0;
 	for (size_t i = 0; i < lines.n; i++) {
-		struct strv f = {0};
+		_cleanup_strv_ struct strv f = {0};
 		split(&f, lines.v[i], "\t", false);
 		if (f.n >= 3 && valid_uuid(f.v[0])) {
 			snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", f.v[0]);
@@ -142,11 +140,18 @@ static int index_read(struct jail_brief **out, size_t *n)
 			b[k].template = streq(f.v[2], "1");
 			k++;
 		}
-		sv_free(&f);
 	}
-	sv_free(&lines);
 	*out = b;
 	*n = k;
+}
+
+static int index_read(struct jail_brief **out, size_t *n)
+{
+	_cleanup_free_ char *p = index_path();
+	_cleanup_free_ char *txt = cache_read(p);
+	if (!txt)
+		return -1;
+	index_parse(txt, out, n);
 	return 0;
 }
 

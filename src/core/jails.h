@@ -29,7 +29,11 @@ int jails_df(struct ztable *out);
 /* "vnet0|192.0.2.10/24,vnet0|192.0.2.11/24" -> "192.0.2.10,192.0.2.11" ("-" for none). */
 char *ip_column(const char *v);
 
-/* The index file, RUNDIR/index-POOL: "UUID\tTAG\tTEMPLATE(0|1)" lines. */
+/* The index file, RUNDIR/index-POOL: "UUID\tTAG\tTEMPLATE(0|1)" lines.  index_parse
+ * keeps the well-formed lines of TEXT (*out: n entries, for jail_brief_free);
+ * index_format writes them (malloc'd).  No file I/O. */
+void index_parse(const char *text, struct jail_brief **out, size_t *n);
+char *index_format(const struct jail_brief *b, size_t n);
 /* Scan every jail (one zfs call) into the index. */
 int index_rebuild(void);
 /* Replace the index with a complete list (e.g. what `list` has just read). */
