@@ -50,6 +50,7 @@ bool parse_size(const char *s, uint64_t *out)
 	case 'G': mult = 1ULL << 30; break;
 	case 'T': mult = 1ULL << 40; break;
 	case 'P': mult = 1ULL << 50; break;
+	case 'E': mult = 1ULL << 60; break;
 	default: return false;
 	}
 	if (*end)

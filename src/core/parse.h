@@ -6,8 +6,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
-/* "4G", "512M", "1.5G", "100" (bytes).  K/M/G/T/P are powers of 1024; an optional
- * trailing "B" or "iB" is accepted.  Returns false for anything else. */
+/* "4G", "512M", "1.5G", "100" (bytes).  K/M/G/T/P/E are powers of 1024 (as zfs and
+ * fmt_size write them); an optional trailing "B" or "iB" is accepted.  Returns false for
+ * anything else, and for sizes beyond 64 bits (16E). */
 bool parse_size(const char *s, uint64_t *out);
 /* Decimal integer in [min, max]. */
 bool parse_int(const char *s, long long min, long long max, long long *out);

@@ -30,6 +30,15 @@ static void test_sizes(void **state)
 	assert_false(parse_size("-1G", &v));
 	assert_false(parse_size("1.5", &v));
 	assert_false(parse_size("4GG", &v));
+	/* what fmt_size writes reads back, exabytes too (found by fuzz_values) */
+	char buf[32];
+	fmt_size(2220002200020020200ULL, buf, sizeof(buf));
+	assert_string_equal(buf, "1.93E");
+	assert_true(parse_size(buf, &v));
+	assert_true(v > 2210000000000000000ULL && v < 2230000000000000000ULL);
+	assert_true(parse_size("15E", &v));
+	assert_int_equal(v, 15ULL << 60);
+	assert_false(parse_size("16E", &v));
 }
 
 static void test_ints(void **state)
