@@ -165,6 +165,9 @@ void snapremove_plan_build(const struct ztable *snaps, const char *ds, const cha
 		if (!snaps->rows[i].n)
 			continue;
 		const char *full = snaps->rows[i].v[0];
+		/* only snapshots of the jail's datasets, whatever the table holds */
+		if (!strchr(full, '@') || !(snap_of(full, ds) || ds_below(full, ds)))
+			continue;
 		if (snap && !streq(snap_part(full), snap))
 			continue;
 		sv_add(&pl->victims, full);

@@ -45,7 +45,8 @@ struct snapremove_plan {
 				refuses -r when DS@NAME itself is missing) */
 };
 void snapremove_plan_free(struct snapremove_plan *pl);
-/* From the jail's snapshot names (rows: name), oldest first. */
+/* From the jail's snapshot names (rows: name), oldest first; a row that is no snapshot of
+ * DS or of a dataset below it is ignored. */
 void snapremove_plan_build(const struct ztable *snaps, const char *ds, const char *snap,
 			   struct snapremove_plan *pl);
 /* List, plan, refuse when SNAP is missing or clones depend on a victim.  An empty plan

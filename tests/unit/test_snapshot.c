@@ -131,6 +131,14 @@ static void test_snapremove_plan(void **state)
 	assert_int_equal(pl.victims.n, 0);
 	snapremove_plan_free(&pl);
 	ztable_free(&t);
+	/* rows that are no snapshot of the jail never become victims (found by fuzz_ztable:
+	 * "\x02" was one, and snapremove_execute reports each as NAME + strlen(DS)) */
+	ztable_parse(&t, "\x02\n" DS "x@s1\n" J "/" UB "@s1\n" DS "\n" DS "/root@s1\n");
+	snapremove_plan_build(&t, DS, NULL, &pl);
+	assert_int_equal(pl.victims.n, 1);
+	assert_string_equal(pl.victims.v[0], DS "/root@s1");
+	snapremove_plan_free(&pl);
+	ztable_free(&t);
 }
 
 static void test_txg_rows(void **state)
