@@ -344,7 +344,10 @@ bool deletion_split(const char *line, char **parent, char **leaf)
 	while (l > 0 && p[l - 1] == '/')
 		p[--l] = '\0';
 	char *slash = strrchr(p, '/');
-	*leaf = xstrdup(slash ? slash + 1 : p);
+	const char *name = slash ? slash + 1 : p;
+	if (streq(name, "."))
+		return false; /* the directory itself: removing "." would empty it */
+	*leaf = xstrdup(name);
 	if (slash)
 		*slash = '\0';
 	*parent = xstrdup(slash ? p : "");
