@@ -73,7 +73,8 @@ struct rollback_plan {
 	size_t ngroups;
 };
 void rollback_plan_free(struct rollback_plan *pl);
-/* From txg_rows of the jail DS.  false when the jail dataset itself has no SNAP. */
+/* From txg_rows of the jail DS (rows of other datasets are ignored).  false when the jail
+ * dataset itself has no SNAP. */
 bool rollback_plan_build(const struct ztable *txgs, const char *ds, const char *snap,
 			 struct rollback_plan *pl);
 /* Check the name and the state (a running jail needs force), plan (one zfs call), refuse
