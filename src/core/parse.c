@@ -409,6 +409,8 @@ bool parse_seconds(const char *s, uint64_t *out)
 		default: return false;
 		}
 	}
+	if (v > UINT64_MAX / m)
+		return false;
 	if (out)
 		*out = v * m;
 	return true;

@@ -67,7 +67,7 @@ struct limit_val {
 };
 bool parse_limit(const char *s, enum limit_unit unit, int allowed_actions, struct limit_val *out,
 		 char *err, size_t errlen);
-/* Seconds with optional unit suffix s/m/h/d. */
+/* Seconds with optional unit suffix s/m/h/d (false beyond 64 bits). */
 bool parse_seconds(const char *s, uint64_t *out);
 
 #endif

@@ -186,6 +186,16 @@ static void test_limits(void **state)
 	assert_int_equal(v.action, LA_SIGNAL);
 	assert_false(
 		parse_limit("60:sigbogus", LU_SECONDS, LA_DENY | LA_SIGNAL, &v, err, sizeof(err)));
+	/* no wrap-around: 22200022000200200h came out as far fewer seconds (found by
+	 * fuzz_values) */
+	uint64_t s;
+	assert_false(parse_seconds("22200022000200200h", &s));
+	assert_false(parse_seconds("213503982334602d", &s));
+	assert_true(parse_seconds("213503982334601d", &s));
+	assert_int_equal(s, 213503982334601ULL * 86400);
+	assert_true(parse_seconds("18446744073709551615", &s));
+	assert_false(
+		parse_limit("22200022000200200h:deny", LU_SECONDS, LA_DENY, &v, err, sizeof(err)));
 }
 
 int main(void)
