@@ -8,6 +8,8 @@
 #    build/      normal build          (meson setup build; ninja -C build)
 # 3. build-asan/ ASan+UBSan build      (-Db_sanitize=address,undefined -Db_lundef=false)
 # 4. meson unit tests (cmocka) in build-asan
+#    fuzz (bounded): scripts/fuzz.sh --time 15 (build-fuzz/, clang libFuzzer + ASan/UBSan;
+#    every target of tests/fuzz for 15 s, any crash, leak or UB fails)
 # 5. pytest tests/integration against build-asan/iocell (the conftest starts zfs-fuse if
 #    no ZFS daemon answers, and creates/destroys its own scratch pool). With zfs-fuse this
 #    runs in a private mount namespace with a daemon of its own (see below).
@@ -64,6 +66,9 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN
 
 step "unit tests (meson test -C build-asan)"
 meson test -C build-asan --print-errorlogs --timeout-multiplier 3
+
+step "fuzz (bounded): scripts/fuzz.sh --time ${IOCELL_FUZZ_TIME:-15}"
+bash scripts/fuzz.sh --time "${IOCELL_FUZZ_TIME:-15}"
 
 step "integration tests (pytest tests/integration)"
 [ -x build-asan/iocell ] || die "build-asan/iocell was not built"
