@@ -350,8 +350,8 @@ int jails_list(bool templates, struct ztable *out)
 		if (jid > 0) {
 			/* running: the addresses actually configured (runtime state, no zfs call) */
 			struct runstate rs;
-			if (rs_read(r->v[2], &rs) == 1 && rs_get(&rs, "addr4"))
-				ip = ip_column(rs_get(&rs, "addr4"));
+			if (rs_read(r->v[2], &rs) == 1 && rs_get(&rs, RS_ADDR4))
+				ip = ip_column(rs_get(&rs, RS_ADDR4));
 			rs_free(&rs);
 		}
 		if (!ip)

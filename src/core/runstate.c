@@ -249,14 +249,10 @@ int rs_started_write(const char *uuid, const char *stamp)
 
 char *rs_started_read(const char *uuid)
 {
-	char *p = started_path(uuid);
-	size_t len;
-	char *t = read_file(p, &len);
-	free(p);
-	if (!t) {
-		ioc_err_clear();
+	_cleanup_free_ char *p = started_path(uuid);
+	char *t = cache_read(p);
+	if (!t)
 		return NULL;
-	}
 	chomp(t);
 	if (!*t) {
 		free(t);
