@@ -193,17 +193,8 @@ int cmd_restart(int argc, char **argv)
 	const char *name = argv[optind];
 	struct runstate rs;
 	char uuid[37];
-	int r = plat_lookup(name, &rs, uuid);
-	if (r < 0) {
-		rs_free(&rs);
+	if (cmd_running(name, &rs, uuid, "") < 0)
 		return CMD_ERR;
-	}
-	if (r == 0) {
-		rs_free(&rs);
-		ioc_err("jail %s is not running", name);
-		ioc_hint("start it with 'iocell start %s'", name);
-		return CMD_ERR;
-	}
 	int rc = CMD_OK;
 	if (soft) {
 		int lk = lock_jail(uuid, true);
@@ -249,20 +240,12 @@ int cmd_exec(int argc, char **argv)
 	} else {
 		struct runstate rs;
 		char uuid[37];
-		int r = plat_lookup(name, &rs, uuid);
+		if (cmd_running(name, &rs, uuid, ", or use 'iocell chroot' on a stopped jail") <
+		    0) {
+			sv_free(&targets);
+			return CMD_ERR;
+		}
 		rs_free(&rs);
-		if (r < 0) {
-			sv_free(&targets);
-			return CMD_ERR;
-		}
-		if (r == 0) {
-			sv_free(&targets);
-			ioc_err("jail %s is not running", name);
-			ioc_hint(
-				"start it with 'iocell start %s', or use 'iocell chroot' on a stopped jail",
-				name);
-			return CMD_ERR;
-		}
 		sv_add(&targets, uuid);
 	}
 	int last = 0;
@@ -297,15 +280,8 @@ int cmd_console(int argc, char **argv)
 		return usage_err("console", "expected one NAME");
 	struct runstate rs;
 	char uuid[37];
-	int r = plat_lookup(argv[optind], &rs, uuid);
-	if (r <= 0) {
-		rs_free(&rs);
-		if (r == 0) {
-			ioc_err("jail %s is not running", argv[optind]);
-			ioc_hint("start it with 'iocell start %s'", argv[optind]);
-		}
+	if (cmd_running(argv[optind], &rs, uuid, "") < 0)
 		return CMD_ERR;
-	}
 	int st = 0;
 	int rc = plat_console(&rs, &st);
 	rs_free(&rs);
@@ -393,16 +369,11 @@ int cmd_runtime(int argc, char **argv)
 		return usage_err("runtime", "expected one NAME");
 	struct runstate rs;
 	char uuid[37];
-	int r = plat_lookup(argv[optind], &rs, uuid);
-	int rc = CMD_ERR;
-	if (r == 0) {
-		ioc_err("jail %s is not running", argv[optind]);
-	} else if (r > 0) {
-		print_info(&rs);
-		rc = CMD_OK;
-	}
+	if (cmd_running(argv[optind], &rs, uuid, "") < 0)
+		return CMD_ERR;
+	print_info(&rs);
 	rs_free(&rs);
-	return rc;
+	return CMD_OK;
 }
 
 int cmd_rcboot(int argc, char **argv)
