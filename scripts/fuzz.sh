@@ -12,7 +12,9 @@
 #   --time S       seconds per target (default 30)
 #   --runs N       executions per target instead of a time (the seeds count too)
 #   --nice         run at the lowest CPU priority (a shared machine)
-#   --no-build     use build-fuzz/ as it is
+#   --no-build     use the build dir as it is
+#   --build-dir D  another build dir than build-fuzz/ (e.g. a copy, for a long run while
+#                  build-fuzz/ is rebuilt)
 #   --table        print the summary as a Markdown table (target, executions, time, result)
 #   TARGET...      only these (default: all of tests/fuzz/meson.build)
 #
@@ -26,13 +28,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 die() { echo "fuzz.sh: error: $*" >&2; exit 2; }
 
-time_s=30 runs= nice_cmd=() build=1 table=0 list=0 targets=()
+time_s=30 runs= nice_cmd=() build=1 table=0 list=0 targets=() out=build-fuzz
 while [ $# -gt 0 ]; do
     case $1 in
     --time) time_s=${2:?--time needs seconds}; shift ;;
     --runs) runs=${2:?--runs needs a number}; shift ;;
     --nice) nice_cmd=(nice -n 19) ;;
     --no-build) build=0 ;;
+    --build-dir) out=${2:?--build-dir needs a directory}; shift ;;
     --table) table=1 ;;
     --list) list=1 ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -52,18 +55,17 @@ for t in "${targets[@]}"; do
     printf '%s\n' "${all[@]}" | grep -qx "$t" || die "no target $t (see --list)"
 done
 
-out=build-fuzz
 if [ "$build" = 1 ]; then
     CC=${CC:-clang-14}
     command -v "$CC" >/dev/null || die "$CC not found (bash scripts/deps.sh installs clang-14)"
-    if [ ! -f $out/build.ninja ]; then
-        rm -rf $out
-        CC=$CC meson setup $out -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+    if [ ! -f "$out/build.ninja" ]; then
+        rm -rf "$out"
+        CC=$CC meson setup "$out" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
             >/dev/null
     fi
-    "${nice_cmd[@]}" ninja -C $out >/dev/null || { ninja -C $out; die "build failed"; }
+    "${nice_cmd[@]}" ninja -C "$out" >/dev/null || { ninja -C "$out"; die "build failed"; }
 fi
-mkdir -p $out/logs $out/artifacts
+mkdir -p "$out/logs" "$out/artifacts"
 
 # Every report is fatal: leaks (at exit of each input), UB (-fno-sanitize-recover), ASan.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:print_summary=1:allocator_may_return_null=0"
