@@ -33,9 +33,4 @@ int jailfs_write_resolv(const char *root, const char *content, bool check_only);
 /* pivot_root into root and detach the old root. */
 int jailfs_pivot(const char *root);
 
-/* Parse one fstab line "SRC DEST bind ro|rw" (also "SRC DEST nullfs ro 0 0"); returns
- * 1 with fields filled, 0 for blank/comment, -1 with err for a bad line. */
-int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen, bool *ro,
-		     char *err, size_t errlen);
-
 #endif

@@ -2,7 +2,7 @@
  * (also "SRC DEST nullfs ro 0 0"), blank lines and comments. */
 #include "fuzz.h"
 
-#include "linux/jailfs.h"
+#include "core/parse.h"
 
 static void line_case(const char *line)
 {
