@@ -505,8 +505,8 @@ bool parse_limit(const char *s, enum limit_unit unit, int allowed, struct limit_
 	return true;
 }
 
-int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen, bool *ro,
-		     char *err, size_t errlen)
+int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
+		     struct fstab_opts *opts, char *err, size_t errlen)
 {
 	const char *p = line;
 	while (*p == ' ' || *p == '\t')
@@ -525,16 +525,21 @@ int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size
 	}
 	_cleanup_strv_ struct strv o = {0};
 	split(&o, f.v[3], ",", true);
-	bool isro = false, known = true;
+	struct fstab_opts r = {0};
 	for (size_t i = 0; i < o.n; i++) {
-		if (strcmp(o.v[i], "ro") == 0)
-			isro = true;
-		else if (strcmp(o.v[i], "rw") != 0)
-			known = false;
-	}
-	if (!known) {
-		snprintf(err, errlen, "options '%s' are not ro or rw", f.v[3]);
-		return -1;
+		if (strcmp(o.v[i], "ro") == 0) {
+			r.ro = true;
+		} else if (strcmp(o.v[i], "rw") == 0) {
+			r.ro = false;
+		} else if (strcmp(o.v[i], "dev") == 0) {
+			r.dev = true;
+		} else if (strcmp(o.v[i], "nodev") == 0) {
+			r.dev = false;
+		} else {
+			snprintf(err, errlen, "option '%s' of '%s' is not ro, rw, dev or nodev",
+				 o.v[i], f.v[3]);
+			return -1;
+		}
 	}
 	if (f.v[0][0] != '/' || f.v[1][0] != '/') {
 		snprintf(err, errlen, "SRC and DEST must be absolute paths");
@@ -546,6 +551,6 @@ int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size
 	}
 	strcpy(src, f.v[0]);
 	strcpy(dst, f.v[1]);
-	*ro = isro;
+	*opts = r;
 	return 1;
 }

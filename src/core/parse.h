@@ -70,9 +70,16 @@ bool parse_limit(const char *s, enum limit_unit unit, int allowed_actions, struc
 /* Seconds with optional unit suffix s/m/h/d (false beyond 64 bits). */
 bool parse_seconds(const char *s, uint64_t *out);
 
-/* Parse one fstab line "SRC DEST bind ro|rw" (also "SRC DEST nullfs ro 0 0"); returns
- * 1 with fields filled, 0 for blank/comment, -1 with err for a bad line. */
-int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen, bool *ro,
-		     char *err, size_t errlen);
+/* The options of an fstab entry: "ro" or "rw" (the default), "nodev" (the default:
+ * device nodes in the mount do not work) or "dev" (they do, and iocell adds them to the
+ * jail's device allow-list: jailfs_fstab_devices). */
+struct fstab_opts {
+	bool ro, dev;
+};
+/* Parse one fstab line "SRC DEST bind OPTIONS" (also "SRC DEST nullfs ro 0 0"), OPTIONS
+ * a comma-separated list of ro, rw, dev, nodev; returns 1 with fields filled, 0 for
+ * blank/comment, -1 with err for a bad line. */
+int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
+		     struct fstab_opts *opts, char *err, size_t errlen);
 
 #endif

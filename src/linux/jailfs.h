@@ -3,6 +3,8 @@
 #define IOC_JAILFS_H
 
 #include "core/fsat.h"
+#include "core/parse.h" /* fstab_parse_line, struct fstab_opts */
+#include "linux/devices.h"
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -30,6 +32,10 @@ int jailfs_setup(const struct jailfs_opts *o);
  * when unchanged, skipped when the jail has no etc directory): 0 done, -1 error.  With
  * check_only nothing is written: 0 when there is nothing to write, 1 when there is. */
 int jailfs_write_resolv(const char *root, const char *content, bool check_only);
+/* The device nodes the jail's fstab entries with option "dev" bring (the SRC itself, or
+ * the nodes directly in a SRC directory; at most 256), for its device allow-list: a
+ * malloc'd array in *rules (NULL when none).  -1 with the error for a bad fstab. */
+int jailfs_fstab_devices(const struct jailfs_opts *o, struct devrule **rules, size_t *n);
 /* pivot_root into root and detach the old root. */
 int jailfs_pivot(const char *root);
 

@@ -1,5 +1,5 @@
-/* Fuzz target: a jail's fstab, line by line (fstab_parse_line): "SRC DEST bind ro|rw"
- * (also "SRC DEST nullfs ro 0 0"), blank lines and comments. */
+/* Fuzz target: a jail's fstab, line by line (fstab_parse_line): "SRC DEST bind OPTIONS"
+ * (ro, rw, dev, nodev; also "SRC DEST nullfs ro 0 0"), blank lines and comments. */
 #include "fuzz.h"
 
 #include "core/parse.h"
@@ -7,14 +7,19 @@
 static void line_case(const char *line)
 {
 	char src[64], dst[64], err[256] = "";
-	bool ro = false;
-	int r = fstab_parse_line(line, src, sizeof(src), dst, sizeof(dst), &ro, err, sizeof(err));
+	struct fstab_opts o = {true, true};
+	int r = fstab_parse_line(line, src, sizeof(src), dst, sizeof(dst), &o, err, sizeof(err));
 	FUZZ_CHECK(r >= -1 && r <= 1);
 	if (r < 0)
 		FUZZ_CHECK(err[0] != '\0');
 	if (r == 1) {
 		FUZZ_CHECK(src[0] == '/' && dst[0] == '/');
 		FUZZ_CHECK(!strpbrk(src, " \t\n") && !strpbrk(dst, " \t\n"));
+		/* device nodes only when the line says "dev" (the last of dev/nodev wins) */
+		const char *dev = strstr(line, "dev");
+		FUZZ_CHECK(!o.dev || dev);
+	} else {
+		FUZZ_CHECK(o.ro && o.dev); /* untouched */
 	}
 }
 

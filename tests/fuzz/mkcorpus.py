@@ -139,6 +139,7 @@ SEEDS = {
         "/srv/data /iocell/jails/" + U + "/root/data bind ro 0 0\n# a comment\n\n"
         "/a /b nullfs rw\n  /c\t/d bind ro,rw\n",
         "/a /b tmpfs ro\n", "a b bind ro\n", "/a /b bind noexec\n", "/a /b\n",
+        "/dev/fuse /iocell/jails/" + U + "/root/dev/fuse bind rw,dev\n/x /y bind dev,nodev,ro\n",
     ],
 }
 
