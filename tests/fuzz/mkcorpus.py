@@ -135,6 +135,14 @@ SEEDS = {
         "hello world # a comment\n\tfoo  bar\r\nlast\0-o\0--x",
         "NAME=Debian\nVERSION_CODENAME=bookworm\n\0http://deb.debian.org/debian/\0/pool/a?b#c",
     ],
+    # PASSWD, a NUL, GROUP, a NUL, NAME
+    "accounts": [
+        "root:x:0:0:root:/root:/bin/bash\nwww:x:33:33:www-data:/var/www:/usr/sbin/nologin\r\n"
+        "bad:x:nan:0::/:/bin/sh\nbig:x:4294967295:0::/:/bin/sh\nlast:x:7:8:::/bin/sh"
+        "\0root:x:0:\nadm:x:4:www,ann\nweb:x:6:ann,www\r\nbad:x:-1:www\n\0www",
+        "root:x:0:0::/root:/bin/sh\n\0\0root",
+        "a:b:c\n::::::\n\0:::\n\0",
+    ],
     "fstab": [
         "/srv/data /iocell/jails/" + U + "/root/data bind ro 0 0\n# a comment\n\n"
         "/a /b nullfs rw\n  /c\t/d bind ro,rw\n",
