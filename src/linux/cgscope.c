@@ -36,7 +36,8 @@ bool cg_systemd(void)
 		struct statfs sf;
 		/* sd_booted(): systemd is PID 1 when /run/systemd/system exists */
 		known = !(env && streq(env, "0")) && statfs("/sys/fs/cgroup", &sf) == 0 &&
-			sf.f_type == CGROUP2_SUPER_MAGIC && access("/run/systemd/system", F_OK) == 0;
+			sf.f_type == CGROUP2_SUPER_MAGIC &&
+			access("/run/systemd/system", F_OK) == 0;
 	}
 	return known;
 }
@@ -173,8 +174,8 @@ int cg_scope_start(const char *unit, const char *slice, const char *desc, pid_t 
 	while (!w.done) {
 		r = sd_bus_process(bus, NULL);
 		if (r < 0) {
-			ioc_err("the D-Bus connection to systemd failed while starting %s: %s", unit,
-				strerror(-r));
+			ioc_err("the D-Bus connection to systemd failed while starting %s: %s",
+				unit, strerror(-r));
 			goto out;
 		}
 		if (r > 0)
