@@ -74,6 +74,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: slow test (debootstrap, large numbers of jails)")
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m deselected theirs: split what is left
 def pytest_collection_modifyitems(config, items):
     # Slow tests (debootstrap from the Debian mirror, minutes each) run only when asked
     # for: IOCELL_SLOW=1, or an explicit -m expression naming them.
