@@ -41,7 +41,7 @@
 #      the guest has no network device, so they are skipped there.)
 #      IOCELL_GUEST_CPU_MODEL (QEMU -cpu, default max), IOCELL_GUEST_APPEND (more kernel
 #      arguments; default mitigations=off),
-#      IOCELL_GUEST_DIR (see build.sh), IOCELL_GUEST_JOB (a script to run in the guest
+#      IOCELL_GUEST_RESULTS (default build-guest/results), IOCELL_GUEST_DIR (see build.sh), IOCELL_GUEST_JOB (a script to run in the guest
 #      instead of job.sh, e.g. scripts/guest/bench-job.sh; it gets the same job.env), and the
 #      test knobs passed on to the guest: IOCELL_TEST_TIMEOUT, IOCELL_TEST_KEEP,
 #      IOCELL_TEST_DEBIAN_MIRROR, IOCELL_TEST_TIME_SCALE (job.sh's default: 10),
@@ -62,6 +62,7 @@ for b in build/iocell build/iocell-init build-asan/iocell; do
 done
 
 timeout_s=${IOCELL_GUEST_TIMEOUT:-2700}
+resdir=${IOCELL_GUEST_RESULTS:-$out/results} # where the results go
 mem=${IOCELL_GUEST_MEM:-3072}
 cpu_model=${IOCELL_GUEST_CPU_MODEL:-max}
 # mitigations=off: this throw-away test guest runs no untrusted code, and the kernel's
@@ -111,13 +112,13 @@ cleanup() {
     for p in "${tpids[@]}"; do kill "$p" 2>/dev/null || true; done
     if [ -n "$job" ] && [ "$collected" = 0 ]; then
         # interrupted: keep what the shards wrote so far (junit.xml is written at the end)
-        rm -rf "$out/results.partial"
+        rm -rf "$resdir.partial"
         for d in "$job"/[0-9]*; do
             [ -d "$d" ] || continue
-            mkdir -p "$out/results.partial/shard-${d##*/}"
-            cp -a "$d/results/." "$d/console.log" "$out/results.partial/shard-${d##*/}/" 2>/dev/null || true
+            mkdir -p "$resdir.partial/shard-${d##*/}"
+            cp -a "$d/results/." "$d/console.log" "$resdir.partial/shard-${d##*/}/" 2>/dev/null || true
         done
-        log "interrupted: what the guests wrote so far is in $out/results.partial/"
+        log "interrupted: what the guests wrote so far is in $resdir.partial/"
     fi
     if [ -n "$job" ]; then rm -rf "$job"; fi
 }
@@ -141,7 +142,7 @@ extra=(); [ ! -x "$repo/build-rel/iocell" ] || extra=(build-rel)
 # Durations for the split: the committed table, then the last full run's reports.
 mkdir -p "$job/durations"
 cp "$here/durations.txt" "$job/durations/0-committed.txt" 2>/dev/null || true
-if [ -f "$out/results/full-run" ]; then
+if [ -f "$resdir/full-run" ]; then
     for f in "$out"/results/shard-*/junit.xml; do
         [ -s "$f" ] || continue
         cp "$f" "$job/durations/1-last-$(basename "$(dirname "$f")").xml"
@@ -241,20 +242,20 @@ tpids=()
 
 # ---- results
 collected=1
-rm -rf "$out/results" "$out/results.partial"
-mkdir -p "$out/results"
+rm -rf "$resdir" "$resdir.partial"
+mkdir -p "$resdir"
 tick=$(getconf CLK_TCK)
 status=0 worst=
-: > "$out/results/pytest.log"
+: > "$resdir/pytest.log"
 for ((i = 1; i <= shards; i++)); do
-    d=$job/$i r=$out/results/shard-$i
+    d=$job/$i r=$resdir/shard-$i
     mkdir -p "$r"
     cp -a "$d/results/." "$r/" 2>/dev/null || true
     cp "$d/console.log" "$d/qemu.log" "$r/" 2>/dev/null || true
     {
         echo "======== guest shard $i/$shards ========"
         cat "$r/pytest.log" 2>/dev/null || echo "(no pytest.log)"
-    } >> "$out/results/pytest.log"
+    } >> "$resdir/pytest.log"
     if [ "${qrc[$i]}" -ne 0 ] && [ "$timed_out" = 0 ]; then
         log "shard $i: QEMU exited with status ${qrc[$i]}:"
         sed 's/^/  /' "$d/qemu.log" >&2
@@ -284,8 +285,8 @@ done
 [ -z "$worst" ] || status=$worst
 # Durations of a run of the whole suite balance the next run's split.
 if [ $# -eq 0 ] && [ "$status" -le 1 ] && [ "$timed_out" = 0 ]; then
-    : > "$out/results/full-run"
+    : > "$resdir/full-run"
 fi
 log "times: guest build/check $((t_built - t0)) s, guests $(($(now) - t_built)) s"
-log "results in $out/results (shard-N/: junit.xml, pytest.log, console.log; pytest.log: all shards)"
+log "results in $resdir (shard-N/: junit.xml, pytest.log, console.log; pytest.log: all shards)"
 exit "$status"
