@@ -115,6 +115,7 @@ static void plan_zfs(const struct kv *props, struct kv *z)
 static int apply_at_once(struct jail *j, const struct propset_plan *pl)
 {
 	_cleanup_kv_ struct kv z, u;
+	kv_init(&u); /* freed even when it is not needed */
 	plan_zfs(&pl->set, &z);
 	if (zfs_set_many(j->ds, &z) == 0) {
 		for (size_t i = 0; i < pl->set.k.n; i++)
