@@ -156,7 +156,8 @@ if [ -n "$guest_rc" ]; then
             fi
             if [ -f "$log" ]; then
                 grep -E '^(FAILED|ERROR) ' "$log" | sed 's/^/    /' || true
-                grep -E '^=+ .*[0-9]+ (passed|failed|errors?).* in [0-9.]+s' "$log" | tail -n 1 | sed 's/^/    /' || true
+                # one summary line per guest (shard)
+                grep -E '^=+ .*[0-9]+ (passed|failed|errors?).* in [0-9.]+s' "$log" | sed 's/^/    /' || true
             fi
             ;;
         124)
