@@ -36,6 +36,14 @@ int plat_stop(struct runstate *rs, bool force);
  * namespaces, network and limits stay. */
 int plat_restart_soft(struct runstate *rs);
 
+/* Readiness (rcboot): 1 ready, 0 not yet, -1 error (e.g. the jail is gone).
+ * plat_ready_cmd: /bin/sh -c cmd inside the jail exits 0 (output to the console log;
+ * at most timeout seconds).  plat_ready_port: a TCP socket of the jail's network
+ * namespace listens on port and a connection to it from inside that namespace is
+ * accepted (a wildcard listener is reached on loopback). */
+int plat_ready_cmd(const struct runstate *rs, const char *cmd, long timeout);
+int plat_ready_port(const struct runstate *rs, int port);
+
 /* ---- joining a jail ----------------------------------------------------------------- */
 
 /* Run argv inside the running jail as user (NULL: root).  0 with *status the command's

@@ -43,6 +43,8 @@ int lock_jail(const char *uuid, bool wait)
 
 int lock_global(void) { return lock_path("global", true, "iocell"); }
 
+int lock_nat(void) { return lock_path("nat", true, "the NAT configuration"); }
+
 void unlock_fd(int fd)
 {
 	if (fd >= 0)

@@ -73,5 +73,10 @@ int route_default(struct nl *n, int family, const uint8_t *gw, int oif);
 typedef void (*addr_fn)(void *data, int index, int family, const char *local, const char *address,
 			unsigned prefix);
 int addr_dump(struct nl *n, addr_fn fn, void *data);
+/* The interface index of the main table's default route of family (4 or 6): 1 found, 0
+ * none, -1 error (recorded).  A multipath route: its first hop. */
+int route_default_oif(struct nl *n, int family, int *oif);
+/* The link with this index: 1 found (l filled), 0 none, -1 error (recorded). */
+int link_get_index(struct nl *n, int index, struct link *l);
 
 #endif
