@@ -121,7 +121,8 @@ static int await_ready(const char *uuid, const char *tag, const struct bootjail 
 			struct timespec t1;
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			long long ms = t1.tv_sec * 1000LL + t1.tv_nsec / 1000000 - start;
-			printf("%s (%s) ready after %lld.%03lld s\n", uuid, tag, ms / 1000, ms % 1000);
+			printf("%s (%s) ready after %lld.%03lld s\n", uuid, tag, ms / 1000,
+			       ms % 1000);
 			return W_OK_;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -231,7 +232,8 @@ static int run_plan(struct bootplan *p, struct bootjail *bj, int jobs)
 			if (!ok && !why[0])
 				snprintf(why, sizeof(why), "its worker %s %d",
 					 WIFSIGNALED(status) ? "was killed by signal" : "exited",
-					 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+					 WIFSIGNALED(status) ? WTERMSIG(status)
+							     : WEXITSTATUS(status));
 			bootplan_done(p, k, ok, why);
 			nrun--;
 		}
@@ -266,9 +268,8 @@ static int summary(const char *cmd, const struct bootplan *p)
 	fflush(stdout);
 	int rc = CMD_OK;
 	if (failed || skipped) {
-		ioc_err("%s: %zu of %zu jails %s: %s", cmd, failed + skipped,
-			up + failed + skipped, p->reverse ? "failed to stop" : "did not start",
-			names.s);
+		ioc_err("%s: %zu of %zu jails %s: %s", cmd, failed + skipped, up + failed + skipped,
+			p->reverse ? "failed to stop" : "did not start", names.s);
 		rc = CMD_ERR;
 	}
 	sb_free(&names);
@@ -285,8 +286,7 @@ static int parse_jobs(const char *cmd, int argc, char **argv, int *jobs)
 		if (c != 'j')
 			return c == 'h' ? CMD_OK : CMD_USAGE;
 		if (!parse_int(optarg, 1, 1024, &v))
-			return usage_err(cmd, "-j takes a number from 1 to 1024, not '%s'",
-					 optarg);
+			return usage_err(cmd, "-j takes a number from 1 to 1024, not '%s'", optarg);
 		*jobs = (int)v;
 	}
 	if (optind < argc)

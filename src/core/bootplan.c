@@ -66,7 +66,7 @@ static void set_why(struct boot_node *b, enum boot_state st, const char *fmt, ..
 static bool link_deps(struct bootplan *p, size_t i, char *why, size_t n)
 {
 	struct boot_node *b = &p->v[i];
-	char (*names)[130] = xcalloc(64, sizeof(*names));
+	char(*names)[130] = xcalloc(64, sizeof(*names));
 	size_t cnt = 0;
 	bool ok = parse_name_list(b->depends, names, 64, &cnt, why, n);
 	b->deps = xcalloc(cnt ? cnt : 1, sizeof(*b->deps));
@@ -132,7 +132,8 @@ static void break_cycles(struct bootplan *p)
 				for (size_t k = from; k <= to; k++) {
 					struct boot_node *b = &p->v[path[k]];
 					if (!p->reverse)
-						set_why(b, BN_FAILED, "dependency cycle: %s", cyc.s);
+						set_why(b, BN_FAILED, "dependency cycle: %s",
+							cyc.s);
 					b->ndeps = 0;
 				}
 			}

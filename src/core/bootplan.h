@@ -34,7 +34,7 @@ struct boot_node {
 	size_t ndeps;
 	enum boot_state st;
 	bool wanted;
-	char *why; /* failed/skipped: the reason */
+	char *why;  /* failed/skipped: the reason */
 	void *data; /* the caller's */
 };
 

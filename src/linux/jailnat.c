@@ -21,8 +21,9 @@ int nat_uplink(struct nl *host, const struct jailconf *c, char out[IFNAMSIZ])
 			return -1;
 		if (r == 0) {
 			ioc_err("nat_interface %s of jail %s does not exist", c->nat_iface, c->tag);
-			ioc_hint("set nat_interface to the host's uplink, or auto (the interface of "
-				 "the default route)");
+			ioc_hint(
+				"set nat_interface to the host's uplink, or auto (the interface of "
+				"the default route)");
 			return -1;
 		}
 		snprintf(out, IFNAMSIZ, "%s", c->nat_iface);
@@ -145,8 +146,8 @@ int nat_bridge(struct nl *host, const struct jailconf *c, int *index)
 int nat_forwarding(const struct jailconf *c, const char *uplink)
 {
 	char v[32];
-	if (c->nat4 && (sysctl_read("/proc/sys/net/ipv4/ip_forward", v, sizeof(v)) < 0 ||
-			!streq(v, "1")) &&
+	if (c->nat4 &&
+	    (sysctl_read("/proc/sys/net/ipv4/ip_forward", v, sizeof(v)) < 0 || !streq(v, "1")) &&
 	    sysctl_write("/proc/sys/net/ipv4/ip_forward", "1") < 0)
 		return -1;
 	if (!c->nat6)
@@ -181,10 +182,9 @@ static int check_against(const struct jailconf *c, const struct runstate *o)
 				    f[i].host_port == c->forwards[k].host_port) {
 					ioc_err("host port %s/%u is already forwarded to jail %s "
 						"(%s)",
-						forward_proto_name(f[i].proto), f[i].host_port,
-						tag, o->uuid);
-					ioc_hint("change nat_forwards of %s or of %s", c->tag,
-						 tag);
+						forward_proto_name(f[i].proto), f[i].host_port, tag,
+						o->uuid);
+					ioc_hint("change nat_forwards of %s or of %s", c->tag, tag);
 					return -1;
 				}
 	bool h4, h6;
