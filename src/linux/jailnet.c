@@ -430,6 +430,10 @@ static int create_links(struct nl *host, struct plan *p, pid_t pid, const char *
 			ioc_err("cannot label interface %s: %s", n->host, nl_why(host, e));
 			return -1;
 		}
+		if ((int)i == p->nat && (e = bridge_port_hairpin(host, l.index)) < 0) {
+			ioc_err("cannot set hairpin mode on %s: %s", n->host, nl_why(host, e));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -493,10 +497,23 @@ static int setup(struct nl *host, struct nl *in, struct plan *p, pid_t pid, int 
 	}
 	if (nl_open_in(in, pidfd, false) < 0 || configure_inside(in, p) < 0)
 		return -1;
-	_cleanup_free_ char *a4 = addrs_value(c, 4);
-	_cleanup_free_ char *a6 = addrs_value(c, 6);
-	rs_set(st, RS_ADDR4, a4);
-	rs_set(st, RS_ADDR6, a6);
+	for (int f = 4; f <= 6; f += 2) {
+		/* the NAT address too: `list` shows it */
+		_cleanup_free_ char *v = addrs_value(c, f);
+		const char *na = rs_get(st, prop_name(P_NAT_ADDR));
+		_cleanup_strv_ struct strv nas = {0};
+		split(&nas, p->nat >= 0 && na ? na : "", ",", true);
+		for (size_t k = 0; k < nas.n; k++) {
+			if ((strchr(nas.v[k], ':') != NULL) != (f == 6))
+				continue;
+			char *more = xasprintf("%s%s" NAT_NIC "|%s/%d", streq(v, "none") ? "" : v,
+					       streq(v, "none") ? "" : ",", nas.v[k],
+					       f == 4 ? c->nat_prefix.len4 : c->nat_prefix.len6);
+			free(v);
+			v = more;
+		}
+		rs_set(st, f == 4 ? RS_ADDR4 : RS_ADDR6, v);
+	}
 	if (p->nat >= 0) {
 		p->nat_rules = true; /* a failure may leave part of them: removed */
 		if (nat_activate(c, p->uplink) < 0)

@@ -339,6 +339,18 @@ int bridge_create(struct nl *n, const char *name)
 	return nl_talk(n, nlh, NULL, NULL);
 }
 
+int bridge_port_hairpin(struct nl *n, int index)
+{
+	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	struct nlmsghdr *nlh = msg_link(req, RTM_SETLINK, 0, index, false);
+	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	ifm->ifi_family = AF_BRIDGE;
+	struct nlattr *pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO | NLA_F_NESTED);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+	mnl_attr_nest_end(nlh, pi);
+	return nl_talk(n, nlh, NULL, NULL);
+}
+
 int veth_create(struct nl *n, const char *host, const uint8_t host_mac[6], int master,
 		const char *peer, const uint8_t peer_mac[6], pid_t pid)
 {

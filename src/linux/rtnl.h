@@ -55,6 +55,10 @@ int link_no_ll6(struct nl *n, int index);
 int link_dump(struct nl *n, struct link *out, size_t max, size_t *cnt);
 
 int bridge_create(struct nl *n, const char *name);
+/* Hairpin mode on a bridge port: frames may leave by the port they came in on (a jail
+ * reaching its own forwarded port through the host, where br_netfilter bridges the
+ * DNAT'ed packet). */
+int bridge_port_hairpin(struct nl *n, int index);
 /* A veth pair: host end in this namespace (MAC, bridge port, up), peer created directly
  * in the namespace of pid as peer (MAC; brought up from inside). */
 int veth_create(struct nl *n, const char *host, const uint8_t host_mac[6], int master,

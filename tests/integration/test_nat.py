@@ -166,9 +166,16 @@ def outside():
         o.cleanup()
 
 
+def merged(defaults: list[str], given: tuple[str, ...]) -> list[str]:
+    """defaults overridden by the given PROP=VALUE assignments."""
+    out = dict(a.split("=", 1) for a in defaults)
+    out.update(dict(a.split("=", 1) for a in given))
+    return [f"{k}={v}" for k, v in out.items()]
+
+
 def nat_jail(release, tag, *props):
-    return make_jail(release, f"tag={tag}", "nat=on", f"nat_prefix={PREFIX}", "interfaces=none",
-                     "exec_start=none", *props)
+    return make_jail(release, *merged([f"tag={tag}", "nat=on", f"nat_prefix={PREFIX}", "interfaces=none",
+                                       "exec_start=none"], props))
 
 
 def serve_http(name: str, text: str, port: int = 80):
@@ -177,7 +184,8 @@ def serve_http(name: str, text: str, port: int = 80):
 
 
 def jail_get(name: str, url: str, check=True):
-    return jexec(name, "wget", "-q", "-T", "5", "-O", "-", url, check=check)
+    # (busybox wget -T crashes on a refused connection: timeout(1) bounds it instead)
+    return jexec(name, "timeout", "10", "wget", "-q", "-O", "-", url, check=check)
 
 
 def sysctl(path: str) -> str:
@@ -298,16 +306,24 @@ def test_forwards_from_outside_host_loopback_and_other_jails(release, outside):
         http_get(f"http://{UP4}:8080/", 3)
 
 
-def test_udp_forward(release, outside):
-    nat_jail(release, "dns", "nat_forwards=udp(53:5353)")
+def test_udp_forward(release, outside, rundir):
+    u = nat_jail(release, "dns", "nat_forwards=udp(53:5353)")
     ioc("start", "dns")
-    # a UDP responder in the jail: busybox nc answers the first datagram
-    jexec("dns", "sh", "-c", "(echo pong | nc -u -l -p 53 >/tmp/got &) ; sleep 0.2")
-    code = ("import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5); "
-            "s.sendto(b'ping\\n', (sys.argv[1], 5353)); print(s.recvfrom(100)[0].decode().strip())")
-    r = outside.nsrun(sys.executable, "-c", code, UP4, check=False)
-    assert r.stdout.strip() == "pong", r.stderr
-    assert jexec("dns", "cat", "/tmp/got").stdout.strip() == "ping"
+    # busybox has no UDP server: the host's python answers one datagram from inside the
+    # jail's network namespace (only that namespace: what the forward must reach)
+    pid = state(rundir, u)["pid"]
+    code = ("import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); "
+            "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind(('::', 53)); "
+            "print('up', flush=True); d, a = s.recvfrom(100); s.sendto(b'pong:' + d, a)")
+    p = subprocess.Popen(["nsenter", "-t", pid, "-n", sys.executable, "-c", code],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    outside.procs.append(p)
+    assert p.stdout.readline().strip() == "up"
+    client = ("import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5); "
+              "s.sendto(b'ping', (sys.argv[1], 5353)); print(s.recvfrom(100)[0].decode())")
+    r = outside.nsrun(sys.executable, "-c", client, UP4, check=False)
+    assert r.stdout.strip() == "pong:ping", r.stderr
+    p.wait(timeout=10)
 
 
 def test_same_host_port_twice_refused_at_start(release, outside, rundir):
@@ -358,14 +374,19 @@ def test_stale_rules_of_a_crashed_jail_go_at_the_next_nat_start(release, outside
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait()
-    # the jail's init dies with its set-up: its chains are stale, and its host port is
-    # free for another jail, whose start removes them
-    pid = int(state(rundir, u).get("pid", "0"))
-    if pid:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
-            time.sleep(0.05)
+    # the half-started jail lives on (its init runs exec_start): its port stays taken
     nat_jail(release, "cr2", "nat_forwards=tcp(80:8080)")
+    r = ioc("start", "cr2", check=False)
+    assert r.returncode == 1 and "already forwarded to jail cr" in r.stderr
+    # the jail dies too (its init killed: a crash): its chains are stale, its host port
+    # free for another jail, whose start removes them
+    pid = int(state(rundir, u)["pid"])
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}/stat") and \
+            open(f"/proc/{pid}/stat").read().split()[2] != "Z":
+        time.sleep(0.05)
+    assert len(jail_chains(u)) == 3
     ioc("start", "cr2")
     assert jail_chains(u) == set()
     serve_http("cr2", "from-cr2")
