@@ -144,7 +144,18 @@ bool rs_alive(const struct runstate *rs)
 	if (pid <= 0 || !st)
 		return false;
 	unsigned long long now = proc_starttime((pid_t)pid);
-	return now != 0 && now == strtoull(st, NULL, 10);
+	if (now == 0 || now != strtoull(st, NULL, 10))
+		return false;
+	/* a zombie init: the jail is gone (its PID namespace with it), only not reaped */
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
 }
 
 bool rs_running(const struct runstate *rs)
