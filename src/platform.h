@@ -36,13 +36,14 @@ int plat_stop(struct runstate *rs, bool force);
  * namespaces, network and limits stay. */
 int plat_restart_soft(struct runstate *rs);
 
-/* Readiness (rcboot): 1 ready, 0 not yet, -1 error (e.g. the jail is gone).
- * plat_ready_cmd: /bin/sh -c cmd inside the jail exits 0 (output to the console log;
- * at most timeout seconds).  plat_ready_port: a TCP socket of the jail's network
- * namespace listens on port and a connection to it from inside that namespace is
- * accepted (a wildcard listener is reached on loopback). */
-int plat_ready_cmd(const struct runstate *rs, const char *cmd, long timeout);
-int plat_ready_port(const struct runstate *rs, int port);
+/* Readiness (rcboot): wait until the running jail uuid (tag: for messages) is ready:
+ * ready_cmd, when not NULL, run as /bin/sh -c inside it exits 0 (output to its console
+ * log), and, when port is not 0, a TCP socket of its network namespace listens on port and
+ * a connection from inside that namespace is accepted (a wildcard listener is reached on
+ * loopback); polled until timeout seconds have passed.  0 ready (*ms: after how long), or
+ * -1 with the error, and the reason for rcboot's summary in why. */
+int plat_ready_wait(const char *uuid, const char *tag, const char *ready_cmd, int port,
+		    long timeout, long long *ms, char *why, size_t n);
 
 /* ---- joining a jail ----------------------------------------------------------------- */
 

@@ -1,5 +1,6 @@
 /*
- * The order of rcboot and rcshutdown (pure logic, unit-tested; cmd/boot.c runs it).
+ * The order of rcboot and rcshutdown (pure logic, unit-tested), and bootplan_run, which
+ * runs it with worker processes (core/bootrun.c; cmd/boot.c says what a worker does).
  *
  * Nodes are jails with a priority (0-99) and the names in their `depends` (tags or
  * UUIDs).  A dependency is pulled forward to the effective priority of its earliest
@@ -60,6 +61,14 @@ void bootplan_done(struct bootplan *p, size_t i, bool ok, const char *why);
 /* Every node finished? */
 bool bootplan_finished(const struct bootplan *p);
 void bootplan_free(struct bootplan *p);
+
+/* What a worker does for node i (in a process of its own): 0 done, or -1 with the error
+ * recorded (printed by the worker) and the reason for the summary in why (default: the
+ * error's message). */
+typedef int (*bootplan_work_fn)(const struct bootplan *p, size_t i, void *ctx, char *why, size_t n);
+/* Run the plan: every node that may go is given to a forked worker, up to jobs at a time,
+ * until every node is finished.  0, or -1 with the error (waitpid failed). */
+int bootplan_run(struct bootplan *p, int jobs, bootplan_work_fn work, void *ctx);
 
 /* `set depends=VALUE` on the jail (uuid, tag) among all jails (uuids, tags, their depends):
  * every name known, no cycle through the jail.  false with a message in err. */

@@ -1,4 +1,4 @@
-/* Readiness probes of rcboot (platform.h: plat_ready_cmd, plat_ready_port). */
+/* rcboot's readiness wait (platform.h: plat_ready_wait). */
 #include "linux/rt.h"
 #include "platform.h"
 
@@ -13,9 +13,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
-int plat_ready_cmd(const struct runstate *rs, const char *cmd, long timeout)
+/* 1 ready, 0 not yet, -1 error (e.g. the jail is gone). */
+static int ready_cmd(const struct runstate *rs, const char *cmd, long timeout)
 {
 	if (!rs_alive(rs)) {
 		ioc_err("jail %s is not running", rs->uuid);
@@ -102,7 +104,7 @@ static int socket_in(int pidfd, int family)
 	return s;
 }
 
-int plat_ready_port(const struct runstate *rs, int port)
+static int ready_port(const struct runstate *rs, int port)
 {
 	pid_t pid = (pid_t)rs_num(rs, RS_PID, 0);
 	_cleanup_close_ int pidfd = init_pidfd(rs);
@@ -127,4 +129,51 @@ int plat_ready_port(const struct runstate *rs, int port)
 	int err = 0;
 	socklen_t el = sizeof(err);
 	return getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0 ? 1 : 0;
+}
+
+int plat_ready_wait(const char *uuid, const char *tag, const char *cmd, int port, long timeout,
+		    long long *ms, char *why, size_t n)
+{
+	long long start = now_ms(), now = start, end = start + timeout * 1000LL;
+	long delay = 20;
+	for (;;) {
+		struct runstate rs;
+		int r = rs_read(uuid, &rs);
+		int ok = -1;
+		if (r == 1) {
+			long left = (long)((end - now + 999) / 1000);
+			ok = port ? ready_port(&rs, port) : 1;
+			if (ok == 1 && cmd)
+				ok = ready_cmd(&rs, cmd, left > 0 ? left : 1);
+		} else if (r == 0) {
+			ioc_err("jail %s stopped while iocell waited for it to be ready", tag);
+		}
+		rs_free(&rs);
+		if (ok < 0) {
+			snprintf(why, n, "%s", ioc_errmsg());
+			return -1;
+		}
+		if (ok == 1) {
+			*ms = now_ms() - start;
+			return 0;
+		}
+		now = now_ms();
+		if (now >= end)
+			break;
+		struct timespec ts = {0,
+				      (delay < end - now ? delay : (long)(end - now)) * 1000000L};
+		nanosleep(&ts, NULL);
+		delay = delay * 3 / 2 > 500 ? 500 : delay * 3 / 2;
+	}
+	char what[128];
+	if (port && cmd)
+		snprintf(what, sizeof(what), "port %d and ready_cmd", port);
+	else if (port)
+		snprintf(what, sizeof(what), "no TCP port %d accepting", port);
+	else
+		snprintf(what, sizeof(what), "ready_cmd did not succeed");
+	snprintf(why, n, "started, but not ready within %ld s (%s)", timeout, what);
+	ioc_err("jail %s %s", tag, why);
+	ioc_hint("see its console log; ready_timeout sets the wait");
+	return -1;
 }
