@@ -71,9 +71,9 @@ int nat_inside(struct nl *in, const struct jailconf *c, int index);
 /* then forwarding and the rules. */
 int nat_activate(const struct jailconf *c, const char *uplink);
 
-/* For clean-up and `iocell doctor`: the UUIDs whose chains are in the table while no
- * running (alive) jail has that UUID; remove: delete their chains too (the caller holds
- * the NAT lock).  0, or -1 with the error. */
+/* For the clean-up at every NAT start (nat_prepare): the UUIDs whose chains are in the
+ * table while no running (alive) jail has that UUID; remove: delete their chains too (the
+ * caller holds the NAT lock).  0, or -1 with the error. */
 int nat_stale(struct strv *uuids, bool remove);
 
 #endif
