@@ -233,7 +233,21 @@ def test_nat_properties_validated_and_shown(release):
 
 def test_outbound_masquerade_v4_v6_and_allocation(release, outside, rundir):
     outside.serve_echo()
+    # IP forwarding is turned on by a NAT jail's start only: a plain VNET jail (on a bridge
+    # of its own, created by iocell) leaves both families alone
     assert sysctl("net/ipv4/ip_forward") == "0"
+    assert sysctl("net/ipv6/conf/all/forwarding") == "0"
+    br = f"iocbr{SFX}"[:15]
+    make_jail(release, "tag=plain", f"interfaces=vnet0:{br}", "createbridge=on",
+              "ip4_addr=vnet0|198.51.100.50/24", "ip6_addr=vnet0|2001:db8:1::50/64", "exec_start=none")
+    try:
+        ioc("start", "plain")
+        assert jexec("plain", "ip", "-o", "addr", "show", "dev", "vnet0").stdout.count("198.51.100.50") == 1
+        assert sysctl("net/ipv4/ip_forward") == "0"
+        assert sysctl("net/ipv6/conf/all/forwarding") == "0"
+        ioc("stop", "plain")
+    finally:
+        sh("ip", "link", "del", br, check=False)
     a = nat_jail(release, "na")
     b = nat_jail(release, "nb")
     ioc("start", "na")
