@@ -8,6 +8,8 @@
 /* Lock the jail (exclusive).  wait=false fails at once with a clear error when
  * another iocell holds it.  Returns an fd to pass to unlock, or -1. */
 int lock_jail(const char *uuid, bool wait);
+/* Does another iocell hold the jail's lock right now (e.g. a start in progress)? */
+bool lock_jail_busy(const char *uuid);
 /* The global lock serializes changes to names (create, clone, import, tag changes,
  * destroy) so tags stay unique. */
 int lock_global(void);
