@@ -3,6 +3,7 @@
  * one jail. */
 #include "cmd/cmd.h"
 #include "core/bootplan.h"
+#include "core/jail.h"
 #include "core/jails.h"
 #include "core/runstate.h"
 #include "platform.h"
@@ -14,6 +15,7 @@
 
 /* What a node needs besides the plan. */
 struct bootjail {
+	struct jail *j;  /* rcboot: the jail, loaded with every other by one zfs call */
 	char *ready_cmd; /* NULL: none */
 	int ready_port;  /* 0: none */
 	long ready_timeout;
@@ -24,10 +26,44 @@ static const char *cell(const struct strv *r, size_t i, const char *dflt)
 	return i < r->n && !streq(r->v[i], "-") && r->v[i][0] ? r->v[i] : dflt;
 }
 
-/* Every jail with one zfs call; boot: wanted = boot=on (not templates); shutdown: wanted =
- * has a runtime state, and running jails the query does not show are added. */
+/* rcboot: every jail with all its properties, with one zfs call (the workers start them
+ * from these, with no zfs call of their own); wanted: boot=on (not templates). */
+static int load_boot(struct bootplan *p, struct bootjail **bj)
+{
+	struct jail **js;
+	size_t n;
+	if (jails_load_all(&js, &n) < 0)
+		return -1;
+	*bj = xcalloc(n + 1, sizeof(**bj));
+	bootplan_init(p, false);
+	for (size_t i = 0; i < n; i++) {
+		struct jail *j = js[i];
+		long long prio = 99, port = 0, tmo = 60;
+		parse_int(jail_prop(j, P_PRIORITY), 0, 99, &prio);
+		parse_int(jail_prop(j, P_READY_PORT), 1, 65535, &port);
+		parse_int(jail_prop(j, P_READY_TIMEOUT), 1, 86400, &tmo);
+		bool wanted = streq(jail_prop(j, P_BOOT), "on") &&
+			      !streq(jail_prop(j, P_TEMPLATE), "yes");
+		struct bootjail *b = &(*bj)[p->n];
+		const char *rc = jail_prop(j, P_READY_CMD);
+		b->j = j;
+		b->ready_cmd = streq(rc, "none") ? NULL : xstrdup(rc);
+		b->ready_port = (int)port;
+		b->ready_timeout = (long)tmo;
+		bootplan_add(p, j->uuid, jail_prop(j, P_TAG), (int)prio, jail_prop(j, P_DEPENDS),
+			     wanted);
+	}
+	free(js);
+	bootplan_resolve(p);
+	return 0;
+}
+
+/* Every jail with one zfs call; boot: load_boot; shutdown: wanted = has a runtime state,
+ * and running jails the query does not show are added. */
 static int load(struct bootplan *p, bool reverse, struct bootjail **bj)
 {
+	if (!reverse)
+		return load_boot(p, bj);
 	struct ztable t;
 	if (jails_query(&t,
 			"name,iocell:active,iocell:host_hostuuid,iocell:tag,iocell:boot,"
@@ -78,9 +114,16 @@ static int work(const struct bootplan *p, size_t i, void *ctx, char *why, size_t
 {
 	const struct boot_node *nd = &p->v[i];
 	const struct bootjail *b = &((const struct bootjail *)ctx)[i];
-	if (p->reverse)
-		return cmd_stop_jail(nd->uuid);
-	if (cmd_start_jail(nd->uuid) < 0)
+	if (p->reverse) {
+		if (cmd_stop_jail(nd->uuid) < 0)
+			return -1;
+		/* last_started lives in the runtime dir while the host runs: keep it across
+		 * the reboot in the property (here: in parallel, one zfs call per jail) */
+		if (rs_started_persist(nd->uuid) < 0)
+			ioc_err_print();
+		return 0;
+	}
+	if (cmd_start_loaded(b->j) < 0)
 		return -1;
 	fflush(stdout);
 	if (!b->ready_cmd && !b->ready_port)
@@ -157,13 +200,14 @@ static int boot(const char *cmd, bool reverse, int argc, char **argv)
 	if (load(&p, reverse, &bj) < 0)
 		return CMD_ERR;
 	int rc = bootplan_run(&p, jobs, work, bj) < 0 ? CMD_ERR : summary(cmd, &p);
-	/* last_started lives in the runtime dir while the host runs: keep it across the
-	 * reboot in the property. */
+	/* the jails not stopped by a worker (not running, or failed to stop) */
 	for (size_t i = 0; reverse && i < p.n; i++)
-		if (rs_started_persist(p.v[i].uuid) < 0)
+		if (p.v[i].st != BN_UP && rs_started_persist(p.v[i].uuid) < 0)
 			ioc_err_print();
-	for (size_t i = 0; i < p.n; i++)
+	for (size_t i = 0; i < p.n; i++) {
 		free(bj[i].ready_cmd);
+		jail_free(bj[i].j);
+	}
 	free(bj);
 	bootplan_free(&p);
 	return rc;

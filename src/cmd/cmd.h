@@ -64,6 +64,9 @@ int cmd_manprops(int argc, char **argv);
 /* One jail started (nothing done when it runs already) or stopped, with the message
  * `start` / `stop` print: rcboot's and rcshutdown's workers (cmd/boot.c). */
 int cmd_start_jail(const char *uuid);
+/* The same for a jail loaded just now (rcboot: no zfs call, no speculative start). */
+struct jail;
+int cmd_start_loaded(struct jail *j);
 int cmd_stop_jail(const char *uuid);
 
 /* Print "usage: iocell NAME ARGS" (to stdout for -h, stderr otherwise). */

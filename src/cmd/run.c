@@ -458,4 +458,19 @@ int cmd_runtime(int argc, char **argv)
 /* For rcboot and rcshutdown (cmd/boot.c). */
 int cmd_start_jail(const char *uuid) { return start_one(uuid, false, true); }
 
+int cmd_start_loaded(struct jail *j)
+{
+	_cleanup_unlock_ int lk = lock_jail(j->uuid, true);
+	if (lk < 0)
+		return -1;
+	if (jail_running(j->uuid))
+		return 0;
+	int jid = 0;
+	if (plat_start(j, false, &jid, NULL) < 0)
+		return -1;
+	printf("%s (%s) started, JID %d\n", j->uuid, jail_prop(j, P_TAG), jid);
+	fflush(stdout);
+	return 0;
+}
+
 int cmd_stop_jail(const char *uuid) { return stop_uuid(uuid, false, false); }
