@@ -54,9 +54,12 @@ int cmd_list(int argc, char **argv)
 	_cleanup_ztable_ struct ztable zt = {0};
 	if (jails_list(templates, &zt) < 0)
 		return CMD_ERR;
+	/* SPEC §3's columns; -j adds PRIVILEGED and IDMAP_BASE (the user namespace) */
 	struct table t;
-	const char *head[] = {"JID",  "UUID", "BOOT",    "STATE", "TAG",
-			      "TYPE", "IP4",  "RELEASE", NULL};
+	const char *head[] = {"JID", "UUID",    "BOOT",       "STATE",      "TAG", "TYPE",
+			      "IP4", "RELEASE", "PRIVILEGED", "IDMAP_BASE", NULL};
+	if (!json)
+		head[8] = NULL;
 	table_init(&t, head);
 	for (size_t i = 0; i < zt.nrows; i++)
 		table_add(&t, (const char *const *)zt.rows[i].v);

@@ -332,13 +332,14 @@ int jails_list(bool templates, struct ztable *out)
 	_cleanup_ztable_ struct ztable zt = {0};
 	if (jails_query(&zt,
 			"name,iocell:active,iocell:host_hostuuid,iocell:boot,iocell:tag,"
-			"iocell:type,iocell:ip4_addr,iocell:release,iocell:template",
+			"iocell:type,iocell:ip4_addr,iocell:release,iocell:template,"
+			"iocell:privileged,iocell:idmap_base",
 			NULL) < 0)
 		return -1;
 	index_from_rows(&zt, 2, 4, 8);
 	for (size_t i = 0; i < zt.nrows; i++) {
 		struct strv *r = &zt.rows[i];
-		if (r->n < 9 || !valid_uuid(r->v[2]) || streq(r->v[8], "yes") != templates)
+		if (r->n < 11 || !valid_uuid(r->v[2]) || streq(r->v[8], "yes") != templates)
 			continue;
 		int jid = jail_jid(r->v[2]);
 		_cleanup_free_ char *ip = NULL;
@@ -360,8 +361,10 @@ int jails_list(bool templates, struct ztable *out)
 				     r->v[4],
 				     r->v[5],
 				     ip,
-				     r->v[7]};
-		ztable_add(out, row, 8);
+				     r->v[7],
+				     streq(r->v[9], "yes") ? "yes" : "no",
+				     streq(r->v[10], "-") ? "none" : r->v[10]};
+		ztable_add(out, row, 10);
 	}
 	return 0;
 }

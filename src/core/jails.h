@@ -20,9 +20,10 @@ struct jail_brief {
 int jail_scan(struct jail_brief **out, size_t *n);
 void jail_brief_free(struct jail_brief *b, size_t n);
 
-/* list: rows JID, UUID, BOOT, STATE, TAG, TYPE, IP4, RELEASE of the jails (templates:
- * of the templates), JID and STATE from the runtime state, IP4 the addresses alone (those
- * configured, for a running jail).  Refreshes the index on the way (no extra call). */
+/* list: rows JID, UUID, BOOT, STATE, TAG, TYPE, IP4, RELEASE, PRIVILEGED, IDMAP_BASE of
+ * the jails (templates: of the templates), JID and STATE from the runtime state, IP4 the
+ * addresses alone (those configured, for a running jail).  Refreshes the index on the way
+ * (no extra call). */
 int jails_list(bool templates, struct ztable *out);
 /* df: rows UUID, CRT, RES, QTA, USE, AVA, TAG of every jail. */
 int jails_df(struct ztable *out);

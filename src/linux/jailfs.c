@@ -3,16 +3,61 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/mount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+
 static char *fdpath(int fd) { return xasprintf("/proc/self/fd/%d", fd); }
+
+/* ---- creating as the jail's root ------------------------------------------------------- */
+
+/* What iocell creates in the jail's root belongs to the jail's root: the file system uid
+ * and gid become its host id (through an idmapped root they land as 0 on disk), with
+ * the capabilities kept (a change of fsuid drops the file capabilities from the effective
+ * set: raised again from the permitted one).  owner_end goes back to root. */
+static void owner_begin(uid_t owner)
+{
+	if (!owner)
+		return;
+	setfsgid(owner);
+	setfsuid(owner);
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) == 0) {
+		d[0].effective = d[0].permitted;
+		d[1].effective = d[1].permitted;
+		syscall(SYS_capset, &h, d);
+	}
+}
+
+static void owner_end(uid_t owner)
+{
+	if (!owner)
+		return;
+	setfsuid(0); /* (the kernel raises the file capabilities again) */
+	setfsgid(0);
+}
 
 /* Mount onto PATH beneath rootfd: resolve safely, then mount on the resolved inode
  * through its /proc/self/fd path (no second lookup by name). */
@@ -80,8 +125,8 @@ static bool exists_beneath(int rootfd, const char *path, bool *is_dir)
 	return ok;
 }
 
-/* mkdir PATH beneath rootfd (one level, parent must exist). */
-static int mkdir_beneath(int rootfd, const char *path, mode_t mode)
+/* mkdir PATH beneath rootfd (one level, parent must exist), owned by owner. */
+static int mkdir_beneath(int rootfd, const char *path, mode_t mode, uid_t owner)
 {
 	char *p = xstrdup(path);
 	char *slash = strrchr(p, '/');
@@ -96,10 +141,14 @@ static int mkdir_beneath(int rootfd, const char *path, mode_t mode)
 	}
 	int rc = -1;
 	if (dfd >= 0) {
+		owner_begin(owner);
 		rc = mkdirat(dfd, name, mode);
-		if (rc < 0 && errno == EEXIST)
+		int e = errno;
+		owner_end(owner);
+		if (rc < 0 && e == EEXIST)
 			rc = 0;
 		close(dfd);
+		errno = e;
 	}
 	if (rc < 0)
 		ioc_err("cannot create directory %s in the jail: %s", path, strerror(errno));
@@ -107,7 +156,7 @@ static int mkdir_beneath(int rootfd, const char *path, mode_t mode)
 	return rc;
 }
 
-static int ensure_dir(int rootfd, const char *path)
+static int ensure_dir(int rootfd, const char *path, uid_t owner)
 {
 	bool d = false;
 	if (exists_beneath(rootfd, path, &d)) {
@@ -117,7 +166,7 @@ static int ensure_dir(int rootfd, const char *path)
 		}
 		return 0;
 	}
-	return mkdir_beneath(rootfd, path, 0755);
+	return mkdir_beneath(rootfd, path, 0755, owner);
 }
 
 int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen, bool *ro,
@@ -171,12 +220,13 @@ struct fstab_entry {
 	size_t line;
 	char src[4096], inside[4096];
 	bool ro;
+	uid_t owner; /* of what is created in the jail */
 };
 
 /* Call fn for each entry of the jail's fstab (none when the file does not exist) until
  * it returns non-zero; returns that value, 0, or -1 for an unreadable file or a bad
  * line. */
-static int fstab_each(int rootfd, const char *root, const char *fstab,
+static int fstab_each(int rootfd, const char *root, const char *fstab, uid_t owner,
 		      int (*fn)(int rootfd, const struct fstab_entry *e))
 {
 	if (!fstab || access(fstab, F_OK) != 0)
@@ -191,6 +241,7 @@ static int fstab_each(int rootfd, const char *root, const char *fstab,
 	size_t rootlen = strlen(root);
 	struct fstab_entry *e = xmalloc(sizeof(*e));
 	e->fstab = fstab;
+	e->owner = owner;
 	for (size_t i = 0; i < lines.n && rc == 0; i++) {
 		char dst[4096], err[256];
 		int r = fstab_parse_line(lines.v[i], e->src, sizeof(e->src), dst, sizeof(dst),
@@ -224,11 +275,13 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 	}
 	if (!exists_beneath(rootfd, e->inside, NULL)) {
 		if (S_ISDIR(st.st_mode)) {
-			if (mkdir_beneath(rootfd, e->inside, 0755) < 0)
+			if (mkdir_beneath(rootfd, e->inside, 0755, e->owner) < 0)
 				return -1;
 		} else {
+			owner_begin(e->owner);
 			int fd = open_beneath(rootfd, e->inside, O_WRONLY | O_CREAT | O_NOFOLLOW,
 					      0644);
+			owner_end(e->owner);
 			if (fd < 0) {
 				ioc_err("cannot create %s in the jail: %s", e->inside,
 					strerror(errno));
@@ -258,14 +311,14 @@ static int needs_create(int rootfd, const struct jailfs_opts *o)
 		if (want[i] && (!exists_beneath(rootfd, dirs[i], &d) || !d))
 			return 1;
 	}
-	return fstab_each(rootfd, o->root, o->fstab, fstab_target_missing);
+	return fstab_each(rootfd, o->root, o->fstab, o->owner, fstab_target_missing);
 }
 
 /* /proc with the entries OCI runtimes mask: files hidden under /dev/null, directories
  * under an empty read-only tmpfs, kernel tunables read-only. */
-static int setup_proc(int rootfd, bool net_writable)
+static int setup_proc(int rootfd, bool net_writable, uid_t owner)
 {
-	if (ensure_dir(rootfd, "proc") < 0 ||
+	if (ensure_dir(rootfd, "proc", owner) < 0 ||
 	    mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true) <
 		    0)
 		return -1;
@@ -321,11 +374,17 @@ static int setup_proc(int rootfd, bool net_writable)
 	return 0;
 }
 
-static int setup_dev(int rootfd, unsigned long pts_max)
+/* A minimal /dev on a tmpfs of its own: the nodes are made by iocell (host root, in the
+ * host's user namespace, before the jail's is entered), and everything in it belongs to
+ * the jail's root (owner). */
+static int setup_dev(int rootfd, unsigned long pts_max, uid_t owner)
 {
-	if (ensure_dir(rootfd, "dev") < 0 ||
-	    mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
-		     "mode=755,size=65536k", true) < 0)
+	char opts[96];
+	snprintf(opts, sizeof(opts), "mode=755,size=65536k,uid=%u,gid=%u", (unsigned)owner,
+		 (unsigned)owner);
+	if (ensure_dir(rootfd, "dev", owner) < 0 ||
+	    mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, opts,
+		     true) < 0)
 		return -1;
 	int dfd = open_beneath(rootfd, "dev", O_PATH | O_DIRECTORY, 0);
 	if (dfd < 0) {
@@ -377,30 +436,41 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 			close(cfd);
 		}
 	}
+	static const char *const owned[] = {
+		"null",   "zero", "full", "random", "urandom", "tty",    "pts",     "shm",
+		"mqueue", "ptmx", "fd",   "stdin",  "stdout",  "stderr", "console", NULL};
+	for (int i = 0; owner && owned[i] && rc == 0; i++)
+		if (fchownat(dfd, owned[i], owner, owner, AT_SYMLINK_NOFOLLOW) < 0) {
+			ioc_err("cannot give /dev/%s to the jail's root: %s", owned[i],
+				strerror(errno));
+			rc = -1;
+		}
 	umask(old);
 	close(dfd);
 	if (rc < 0)
 		return -1;
-	char ptsopts[96]; /* limits: pseudoterminals = devpts max */
+	/* limits: pseudoterminals = devpts max; group tty (5) of the jail */
+	char ptsopts[128];
+	int n = snprintf(ptsopts, sizeof(ptsopts), "newinstance,ptmxmode=0666,mode=0620,gid=%u",
+			 (unsigned)owner + 5);
 	if (pts_max)
-		snprintf(ptsopts, sizeof(ptsopts),
-			 "newinstance,ptmxmode=0666,mode=0620,gid=5,max=%lu", pts_max);
-	else
-		snprintf(ptsopts, sizeof(ptsopts), "newinstance,ptmxmode=0666,mode=0620,gid=5");
+		snprintf(ptsopts + n, sizeof(ptsopts) - (size_t)n, ",max=%lu", pts_max);
+	snprintf(opts, sizeof(opts), "mode=1777,size=65536k,uid=%u,gid=%u", (unsigned)owner,
+		 (unsigned)owner);
 	if (mount_at(rootfd, "dev/console", "/dev/null", NULL, MS_BIND, NULL, false) < 0 ||
 	    mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts, true) <
 		    0 ||
-	    mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		     "mode=1777,size=65536k", true) < 0 ||
+	    mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts,
+		     true) < 0 ||
 	    mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		     NULL, true) < 0)
 		return -1;
 	return 0;
 }
 
-static int setup_sys(int rootfd, bool own_netns)
+static int setup_sys(int rootfd, bool own_netns, uid_t owner)
 {
-	if (ensure_dir(rootfd, "sys") < 0)
+	if (ensure_dir(rootfd, "sys", owner) < 0)
 		return -1;
 	unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (own_netns)
@@ -408,6 +478,34 @@ static int setup_sys(int rootfd, bool own_netns)
 	if (mount_at(rootfd, "sys", "/sys", NULL, MS_BIND | MS_REC, NULL, true) < 0)
 		return -1;
 	return remount_ro(rootfd, "sys", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
+/* The jail root (and the mounts below it) replaced by an idmapped copy: its files, which
+ * keep the jail's ids on disk, are seen through the mapping of the user namespace userfd
+ * (jail id N as host id base+N). */
+static int idmap_root(const char *root, int userfd)
+{
+	int t = (int)syscall(SYS_open_tree, AT_FDCWD, root,
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (t < 0) {
+		ioc_err("cannot clone the mount of the jail root %s: %s", root, strerror(errno));
+		return -1;
+	}
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userfd};
+	int rc = (int)syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | AT_RECURSIVE, &a,
+			      sizeof(a));
+	if (rc < 0) {
+		ioc_err("cannot make an idmapped mount of the jail root %s: %s", root,
+			strerror(errno));
+		ioc_hint("its files keep the jail's own ids (idmap_shift 0) but this file system "
+			 "takes no idmapped mounts: shift them once with 'iocell set "
+			 "privileged=no JAIL'");
+	} else if ((rc = (int)syscall(SYS_move_mount, t, "", AT_FDCWD, root,
+				      MOVE_MOUNT_F_EMPTY_PATH)) < 0) {
+		ioc_err("cannot mount the idmapped jail root on %s: %s", root, strerror(errno));
+	}
+	close(t);
+	return rc;
 }
 
 int jailfs_setup(const struct jailfs_opts *o)
@@ -427,8 +525,10 @@ int jailfs_setup(const struct jailfs_opts *o)
 		ioc_err("cannot make mounts private: %s", strerror(errno));
 		return -1;
 	}
-	if (mount(o->root, o->root, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		ioc_err("cannot bind the jail root %s: %s", o->root, strerror(errno));
+	if (o->idmap_userfd >= 0 ? idmap_root(o->root, o->idmap_userfd) < 0
+				 : mount(o->root, o->root, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		if (o->idmap_userfd < 0)
+			ioc_err("cannot bind the jail root %s: %s", o->root, strerror(errno));
 		return -1;
 	}
 	_cleanup_close_ int rootfd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -436,10 +536,10 @@ int jailfs_setup(const struct jailfs_opts *o)
 		ioc_err("cannot open the jail root %s: %s", o->root, strerror(errno));
 		return -1;
 	}
-	if (fstab_each(rootfd, o->root, o->fstab, mount_fstab_entry) < 0 ||
-	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0) ||
-	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0) ||
-	    (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0))
+	if (fstab_each(rootfd, o->root, o->fstab, o->owner, mount_fstab_entry) < 0 ||
+	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable, o->owner) < 0) ||
+	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns, o->owner) < 0) ||
+	    (o->mount_devfs && setup_dev(rootfd, o->pts_max, o->owner) < 0))
 		return -1;
 	return 0;
 }
@@ -481,7 +581,7 @@ static bool same_beneath(int rootfd, const char *path, const char *data, size_t 
 	return k == (ssize_t)len && memcmp(cur, data, len) == 0;
 }
 
-int jailfs_write_resolv(const char *root, const char *content, bool check_only)
+int jailfs_write_resolv(const char *root, const char *content, bool check_only, uid_t owner)
 {
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
@@ -496,9 +596,13 @@ int jailfs_write_resolv(const char *root, const char *content, bool check_only)
 		size_t len = strlen(content);
 		if (check_only)
 			rc = same_beneath(rootfd, "etc/resolv.conf", content, len) ? 0 : 1;
-		else if (unlink_symlink_beneath(rootfd, "etc", "resolv.conf") < 0 ||
-			 write_beneath(rootfd, "etc/resolv.conf", content, len, 0644) < 0)
-			rc = -1;
+		else {
+			owner_begin(owner);
+			if (unlink_symlink_beneath(rootfd, "etc", "resolv.conf") < 0 ||
+			    write_beneath(rootfd, "etc/resolv.conf", content, len, 0644) < 0)
+				rc = -1;
+			owner_end(owner);
+		}
 	}
 	close(rootfd);
 	return rc;

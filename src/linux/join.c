@@ -10,6 +10,7 @@
 #include "linux/jaillimits.h"
 #include "linux/rt.h"
 #include "linux/security.h"
+#include "linux/userns.h"
 #include "platform.h"
 
 #include <alloca.h>
@@ -148,7 +149,7 @@ static void exec_in_path(char *const argv[], char *const envp[])
 }
 
 void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jail_security *sec,
-			 const struct limits *lim, int errfd)
+			 const struct limits *lim, int userfd, int errfd)
 {
 	struct jailuser u;
 	const char *who = sp->user ? sp->user : "root";
@@ -162,11 +163,16 @@ void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jai
 		snprintf(u.name, sizeof(u.name), "root");
 		u.ngroups = 1;
 	}
+	/* limits: the jail's rlimits (raising a hard limit needs the host's
+	 * CAP_SYS_RESOURCE: before the user namespace) */
+	if (lim_rlimits_self(lim) < 0)
+		child_fail(errfd);
+	/* the user namespace last: every other namespace is joined as host root */
+	if (userfd >= 0 && uns_become_root(userfd, false) < 0)
+		child_fail(errfd);
 	/* sec_apply_caps keeps CAP_SYS_ADMIN just long enough to install the filter
 	 * without no_new_privs; sec_apply_seccomp then drops it. */
 	if (sec_apply_caps(caps) < 0 || sec_apply_seccomp(sec) < 0)
-		child_fail(errfd);
-	if (lim_rlimits_self(lim) < 0) /* limits: the jail's rlimits */
 		child_fail(errfd);
 	if (setgroups((size_t)u.ngroups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
 	    setresuid(u.uid, u.uid, u.uid) < 0) {
@@ -277,6 +283,7 @@ struct joining {
 	uint64_t caps;
 	struct cgroup cg;
 	int pidfd, nsflags, relay, err_wr;
+	bool userns; /* the jail has a user namespace, entered after the others */
 };
 
 /* The command's own process, forked inside the jail's PID namespace (not for exec). */
@@ -309,7 +316,7 @@ static void command_child(const struct joining *jn, const char *slave)
 	} else if (sp->mode == SP_LOGGED) {
 		setsid();
 	}
-	become_jail_process(sp, jn->caps, &jn->c->sec, &jn->c->lim, jn->err_wr);
+	become_jail_process(sp, jn->caps, &jn->c->sec, &jn->c->lim, -1, jn->err_wr);
 }
 
 /* Not exec: a child joins the cgroup and every namespace, forks the command (which so
@@ -332,6 +339,11 @@ static void joining_child(const struct joining *jn)
 		ioc_err("cannot enter the jail's namespaces: %s", strerror(errno));
 		child_fail(jn->err_wr);
 	}
+	/* The jail's root from here on (the pseudo-terminal is then the jail's own); the
+	 * rlimits first, as host root (become_jail_process sets them again, unchanged). */
+	if (jn->userns &&
+	    (lim_rlimits_self(&jn->c->lim) < 0 || uns_become_root(jn->pidfd, false) < 0))
+		child_fail(jn->err_wr);
 	int master = -1;
 	char slave[128] = "";
 	if (sp->mode == SP_CONSOLE) {
@@ -390,7 +402,8 @@ static pid_t exec_vfork(const struct joining *jn)
 			ioc_err("cannot enter the jail's mount namespace: %s", strerror(errno));
 			child_fail(jn->err_wr);
 		}
-		become_jail_process(jn->sp, jn->caps, &jn->c->sec, &jn->c->lim, jn->err_wr);
+		become_jail_process(jn->sp, jn->caps, &jn->c->sec, &jn->c->lim,
+				    jn->userns ? jn->pidfd : -1, jn->err_wr);
 	}
 	/* Children we may start later (none; a sanitizer's helper) stay on the host. */
 	if (setns(ownpid, CLONE_NEWPID) < 0)
@@ -401,7 +414,7 @@ static pid_t exec_vfork(const struct joining *jn)
 int jail_spawn(const struct runstate *rs, const struct jailconf *c, const struct spawn *sp,
 	       int *status)
 {
-	struct joining jn = {.sp = sp, .c = c, .caps = sec_caps(&c->sec)};
+	struct joining jn = {.sp = sp, .c = c, .caps = sec_caps(&c->sec), .userns = !c->privileged};
 	if (seccomp_prepare(&c->sec) < 0)
 		return -1;
 	_cleanup_cgroup_ struct cgroup cg = {0};

@@ -88,6 +88,9 @@ uint64_t sec_caps(const struct jail_security *s)
 		m |= CAPBIT(CAP_LINUX_IMMUTABLE);
 	if (s->allow_quotas)
 		m |= CAPBIT(CAP_SYS_RESOURCE);
+	/* its own network namespace, of its own user namespace: addresses, routes, links */
+	if (s->net_admin)
+		m |= CAPBIT(CAP_NET_ADMIN);
 	/* CAP_SYS_ADMIN for sethostname and mount; the seccomp program blocks the rest of
 	 * what it grants.  securelevel 3 forbids mounts, so allow_mount* alone then gives
 	 * no reason to keep it. */

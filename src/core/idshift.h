@@ -1,0 +1,69 @@
+/*
+ * Ownership of a jail's files (issue 14): a jail runs in a user namespace whose ids
+ * 0..IDMAP_COUNT-1 are the host ids idmap_base.. (core/idmap.h).  Its files either keep
+ * the jail's own ids on disk and are seen through an idmapped mount (file systems that
+ * support them), or have their ownership shifted on disk into the jail's range
+ * (zfs-fuse, FUSE in general).  This module does the latter, and tells which applies.
+ *
+ * The shift (idshift_tree) walks a stopped jail's tree from a directory fd: it never
+ * follows a symlink (every step is one name below an fd opened with O_NOFOLLOW, changes
+ * are made with AT_SYMLINK_NOFOLLOW or on the inode's own fd), never leaves the file
+ * system it started on (another mount below is left alone), and keeps at most one
+ * directory open whatever the depth.  Each inode's uid and gid in [from, from+COUNT) move
+ * to the same offset in [to, to+COUNT); ids outside stay as they are (counted).  Ranges
+ * never overlap, so an inode reached twice (hard links) is moved once.  What chown(2)
+ * takes away is put back: set-user-ID and set-group-ID bits, and the file capability
+ * (security.capability), whose root id moves with the range (a v2 capability, which the
+ * host would honour, becomes v3 with the jail's root as its root id; v3 back to v2 when
+ * shifting to 0).  POSIX ACLs (system.posix_acl_access, system.posix_acl_default) carry
+ * ids: their named user and group entries move too.
+ */
+#ifndef IOC_IDSHIFT_H
+#define IOC_IDSHIFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* id moved from the range at from to the range at to (COUNT ids each); unchanged when
+ * outside the range at from. */
+uint32_t idshift_id(uint32_t id, uint32_t from, uint32_t to);
+
+/* A POSIX ACL xattr value (version 2): its named user and group ids shifted in place.
+ * true when something changed; false also for a value it does not understand. */
+bool idshift_acl(unsigned char *buf, size_t len, uint32_t from, uint32_t to);
+
+/* A security.capability value shifted into out (room for 24 bytes): its new length, or
+ * -1 when the value is not a v2/v3 capability (then it is kept as it is). */
+ssize_t idshift_fcap(const unsigned char *in, size_t len, unsigned char *out, uint32_t from,
+		     uint32_t to);
+
+struct idshift_stats {
+	unsigned long long inodes;  /* seen */
+	unsigned long long changed; /* whose owner, group, ACL or capability changed */
+	unsigned long long outside; /* with an owner or group outside the range at from */
+};
+
+/* Shift the tree of the directory rootfd (the directory itself included) from the range
+ * at from to the range at to.  The jail must be stopped.  0, or -1 with the error
+ * recorded (naming the path below the root).  label names the tree in messages. */
+int idshift_tree(int rootfd, const char *label, uint32_t from, uint32_t to,
+		 struct idshift_stats *st);
+
+/* ---- user namespaces and idmapped mounts ---- */
+
+/* A user namespace mapping uids and gids 0..COUNT-1 to base.., and the namespaces it
+ * owns (CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC in flags): their fds, -1 for those not
+ * asked for.  Made by a short-lived child; iocell writes its maps. */
+struct userns_fds {
+	int user, net, uts, ipc;
+};
+int userns_make(uint32_t base, int flags, struct userns_fds *out);
+void userns_fds_close(struct userns_fds *f);
+
+/* Does the file system mounted at path take idmapped mounts (mount_setattr with
+ * MOUNT_ATTR_IDMAP on a detached copy of its mount)?  1 yes, 0 no, -1 error recorded. */
+int idmap_mount_supported(const char *path);
+
+#endif
