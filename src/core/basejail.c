@@ -205,7 +205,7 @@ static int fill_basejail_root(const char *rel, const char *root_ds, const char *
 	for (size_t i = 0; i < sys->n; i++)
 		if (make_clone_dir(relroot, dest, sys->v[i]) < 0)
 			return -1;
-	if (idmap_shift_root(dest, 0, shift) < 0)
+	if (idmap_shift_root(dest, shift, shift != 0) < 0)
 		return -1;
 	return clone_masters(rel, root_ds, sys);
 }

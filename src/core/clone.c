@@ -155,7 +155,7 @@ int clone_jail(const char *name, const char *snapname, const struct kv *given, c
 		/* its own range: the files move from the source's */
 		_cleanup_free_ char *rel = xasprintf("jails/%s/root", uuid);
 		_cleanup_free_ char *root = path_in_root(rel);
-		if (idmap_shift_root(root, from.shift, to.shift) < 0) {
+		if (idmap_shift_root(root, to.shift, from.shift != to.shift) < 0) {
 			jail_remove_halfmade(ds);
 			rc = -1;
 		}

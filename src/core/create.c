@@ -98,7 +98,7 @@ static int make_jail_root(enum create_kind kind, const char *release, const char
 		return 0;
 	_cleanup_free_ char *rel = xasprintf("jails/%s/root", uuid);
 	_cleanup_free_ char *root = path_in_root(rel);
-	return idmap_shift_root(root, 0, shift);
+	return idmap_shift_root(root, shift, shift != 0);
 }
 
 /* One jail: its dataset with every property (one zfs create), then its root. */

@@ -75,20 +75,10 @@ static void used_add(struct idmap_alloc *a, uint32_t start, uint64_t count)
 	}
 }
 
-/* /etc/subuid, /etc/subgid: NAME:START:COUNT per line. */
-static void add_subids(struct idmap_alloc *a, const char *file)
+void idmap_alloc_avoid(struct idmap_alloc *a, const char *text)
 {
-	if (access(file, F_OK) != 0)
-		return;
-	char *text = read_file(file, NULL);
-	if (!text) {
-		ioc_warn("cannot read %s: its ranges are not avoided", file);
-		ioc_err_clear();
-		return;
-	}
 	_cleanup_strv_ struct strv lines = {0};
 	split(&lines, text, "\n", true);
-	free(text);
 	for (size_t i = 0; i < lines.n; i++) {
 		_cleanup_strv_ struct strv f = {0};
 		split(&f, lines.v[i], ":", false);
@@ -99,6 +89,22 @@ static void add_subids(struct idmap_alloc *a, const char *file)
 	}
 }
 
+static void add_subids(struct idmap_alloc *a, const char *file)
+{
+	if (access(file, F_OK) != 0)
+		return;
+	char *text = read_file(file, NULL);
+	if (!text) {
+		ioc_warn("cannot read %s: its ranges are not avoided", file);
+		ioc_err_clear();
+		return;
+	}
+	idmap_alloc_avoid(a, text);
+	free(text);
+}
+
+void idmap_alloc_use(struct idmap_alloc *a, uint32_t base) { used_add(a, base, IDMAP_COUNT); }
+
 int idmap_alloc_load(struct idmap_alloc *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -108,7 +114,7 @@ int idmap_alloc_load(struct idmap_alloc *a)
 	for (size_t i = 0; i < t.nrows; i++) {
 		long long b;
 		if (t.rows[i].n >= 3 && parse_int(t.rows[i].v[2], 0, IDMAP_MAX_BASE, &b))
-			used_add(a, (uint32_t)b, IDMAP_COUNT);
+			idmap_alloc_use(a, (uint32_t)b);
 	}
 	add_subids(a, "/etc/subuid");
 	add_subids(a, "/etc/subgid");
@@ -180,10 +186,8 @@ int idmap_assign(struct kv *props, struct idmap_alloc *a, struct idmap *m)
 	return 0;
 }
 
-int idmap_shift_root(const char *root, uint32_t from, uint32_t to)
+int idmap_shift_root(const char *root, uint32_t to, bool force)
 {
-	if (from == to)
-		return 0;
 	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int up = fd >= 0 ? openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 					 : -1;
@@ -197,17 +201,26 @@ int idmap_shift_root(const char *root, uint32_t from, uint32_t to)
 		ioc_hint("mount it with 'zfs mount -a'");
 		return -1;
 	}
+	if (!force) {
+		int p = idshift_probe(fd, to);
+		if (p < 0) {
+			ioc_err("cannot read the jail root %s: %s", root, strerror(errno));
+			return -1;
+		}
+		if (p == 0)
+			return 0;
+	}
 	bool progress = show_progress();
 	if (progress)
 		fprintf(stderr, "shifting the ownership of %s to %u...", root, to);
 	struct idshift_stats s;
-	int rc = idshift_tree(fd, root, from, to, &s);
+	int rc = idshift_tree(fd, root, to, &s);
 	if (progress)
 		fprintf(stderr, " %s (%llu files)\n", rc == 0 ? "done" : "failed", s.inodes);
 	if (rc == 0 && s.outside)
-		ioc_warn("%llu files in %s own ids outside the jail's range (%u-%u): left as they "
-			 "are (the jail sees them as nobody)",
-			 s.outside, root, from, from + IDMAP_COUNT - 1);
+		ioc_warn("%llu files in %s are owned by ids of the host, not of the jail: left as "
+			 "they are (the jail sees them as nobody)",
+			 s.outside, root);
 	return rc;
 }
 
@@ -232,16 +245,23 @@ int idmap_settle(struct jail *j, bool privileged, bool may_alloc)
 	int idm = idmap_pool_idmapped();
 	if (idm < 0)
 		return -1;
-	if (m.base && idmap_want_shift(m.base, privileged, idm == 1) == m.shift)
-		return 0; /* nothing to do */
-	if (jail_running(j->uuid)) {
-		ioc_err("jail %s is running: its files cannot be shifted", jail_prop(j, P_TAG));
-		ioc_hint("stop it first with 'iocell stop %s'", jail_prop(j, P_TAG));
-		return -1;
-	}
 	if (!m.base && !may_alloc) {
 		ioc_err("jail %s has no id range yet", jail_prop(j, P_TAG));
 		ioc_hint("give it one with 'iocell set privileged=no %s'", jail_prop(j, P_TAG));
+		return -1;
+	}
+	bool running = jail_running(j->uuid);
+	uint32_t want = m.base ? idmap_want_shift(m.base, privileged, idm == 1) : 0;
+	if (m.base && want == m.shift) {
+		if (running || !j->mounted)
+			return 0;
+		/* where the configuration says: but a rollback may have left them elsewhere */
+		_cleanup_free_ char *root = jail_root(j);
+		return idmap_shift_root(root, want, false);
+	}
+	if (running) {
+		ioc_err("jail %s is running: its files cannot be shifted", jail_prop(j, P_TAG));
+		ioc_hint("stop it first with 'iocell stop %s'", jail_prop(j, P_TAG));
 		return -1;
 	}
 	if (!m.base) {
@@ -252,17 +272,15 @@ int idmap_settle(struct jail *j, bool privileged, bool may_alloc)
 		idmap_alloc_free(&a);
 		if (!m.base || store(j, P_IDMAP_BASE, m.base) < 0)
 			return -1;
+		want = idmap_want_shift(m.base, privileged, idm == 1);
 	}
-	uint32_t want = idmap_want_shift(m.base, privileged, idm == 1);
-	if (want == m.shift)
-		return 0;
 	if (!j->mounted) {
 		ioc_err("the dataset %s is not mounted", j->ds);
 		return -1;
 	}
 	_cleanup_free_ char *root = jail_root(j);
-	int rc = idmap_shift_root(root, m.shift, want) < 0 || store(j, P_IDMAP_SHIFT, want) < 0 ? -1
-												: 0;
+	int rc = idmap_shift_root(root, want, true) < 0 || store(j, P_IDMAP_SHIFT, want) < 0 ? -1
+											     : 0;
 	jail_conf_save(j);
 	return rc;
 }

@@ -39,6 +39,10 @@ struct idmap_alloc {
 	uint32_t next; /* no free range below */
 };
 int idmap_alloc_load(struct idmap_alloc *a);
+/* (What idmap_alloc_load does, for tests:) a range in use; the ranges of a subuid/subgid
+ * file's text (NAME:START:COUNT lines) avoided. */
+void idmap_alloc_use(struct idmap_alloc *a, uint32_t base);
+void idmap_alloc_avoid(struct idmap_alloc *a, const char *subid_text);
 /* The lowest free range (then in use): its base, or 0 with the error recorded. */
 uint32_t idmap_alloc_take(struct idmap_alloc *a);
 void idmap_alloc_free(struct idmap_alloc *a);
@@ -56,10 +60,12 @@ uint32_t idmap_want_shift(uint32_t base, bool privileged, bool idmapped);
 int idmap_pool_idmapped(void);
 
 /* Shift the jail root directory root (the mounted root dataset of a stopped or new jail)
- * from `from` to `to`.  A root that is not a mount point of its own is refused (writing
- * into an unmounted mountpoint would change the host's directory).  Prints a note for
- * files with ids outside the range.  0 or -1 with the error recorded. */
-int idmap_shift_root(const char *root, uint32_t from, uint32_t to);
+ * to the range at `to` (core/idshift.h).  Without force only when its top level shows
+ * ids of another range (a clone or a rollback of a snapshot older than the last shift).
+ * A root that is not a mount point of its own is refused (writing into an unmounted
+ * mountpoint would change the host's directory).  Warns about files owned by host ids.
+ * 0 or -1 with the error recorded. */
+int idmap_shift_root(const char *root, uint32_t to, bool force);
 
 /* A loaded, stopped jail's files moved to where they belong now (see idmap_want_shift),
  * its idmap_base and idmap_shift stored.  privileged: the value it is about to get.  A

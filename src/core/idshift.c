@@ -39,11 +39,23 @@
 
 /* ---- the values ------------------------------------------------------------------------ */
 
-uint32_t idshift_id(uint32_t id, uint32_t from, uint32_t to)
+static bool in_range(uint32_t id, uint32_t base) { return id >= base && id - base < IDMAP_COUNT; }
+
+int idshift_jail_id(uint32_t id, uint32_t to)
 {
-	if (id < from || id - from >= IDMAP_COUNT)
-		return id;
-	return to + (id - from);
+	if (in_range(id, to))
+		return (int)(id - to);
+	if (id < IDMAP_COUNT)
+		return (int)id; /* the jail's own ids, as a release has them */
+	if (id >= IDMAP_FIRST && (uint64_t)id + 2 < (uint64_t)UINT32_MAX)
+		return (int)((id - IDMAP_FIRST) % IDMAP_COUNT); /* some range of the grid */
+	return -1;                                              /* the host's own */
+}
+
+uint32_t idshift_id(uint32_t id, uint32_t to)
+{
+	int j = idshift_jail_id(id, to);
+	return j < 0 ? id : to + (uint32_t)j;
 }
 
 static uint32_t le32(const unsigned char *p)
@@ -64,7 +76,7 @@ static void put_le32(unsigned char *p, uint32_t v)
 #define ACL_TAG_USER 0x02
 #define ACL_TAG_GROUP 0x08
 
-bool idshift_acl(unsigned char *buf, size_t len, uint32_t from, uint32_t to)
+bool idshift_acl(unsigned char *buf, size_t len, uint32_t to)
 {
 	if (len < 4 || (len - 4) % 8 != 0 || le32(buf) != ACL_XATTR_VERSION)
 		return false;
@@ -73,7 +85,7 @@ bool idshift_acl(unsigned char *buf, size_t len, uint32_t from, uint32_t to)
 		unsigned tag = (unsigned)buf[off] | (unsigned)buf[off + 1] << 8;
 		if (tag != ACL_TAG_USER && tag != ACL_TAG_GROUP)
 			continue;
-		uint32_t id = le32(buf + off + 4), nid = idshift_id(id, from, to);
+		uint32_t id = le32(buf + off + 4), nid = idshift_id(id, to);
 		if (nid != id) {
 			put_le32(buf + off + 4, nid);
 			changed = true;
@@ -89,8 +101,7 @@ bool idshift_acl(unsigned char *buf, size_t len, uint32_t from, uint32_t to)
 #define CAP_SZ2 20
 #define CAP_SZ3 24
 
-ssize_t idshift_fcap(const unsigned char *in, size_t len, unsigned char *out, uint32_t from,
-		     uint32_t to)
+ssize_t idshift_fcap(const unsigned char *in, size_t len, unsigned char *out, uint32_t to)
 {
 	if (len < 4)
 		return -1;
@@ -102,9 +113,9 @@ ssize_t idshift_fcap(const unsigned char *in, size_t len, unsigned char *out, ui
 		root = le32(in + CAP_SZ2);
 	else
 		return -1;
-	/* a v2 capability counts for the host's root wherever the file is: it moves into
-	 * the range like the range's own root */
-	uint32_t nroot = rev == CAP_REV2 || root == from ? to : root;
+	/* a v2 capability counts for root 0, that is the host's root wherever the file is:
+	 * it moves into the range like the jail's own root */
+	uint32_t nroot = idshift_id(root, to);
 	memcpy(out, in, CAP_SZ2);
 	if (nroot == 0) {
 		put_le32(out, CAP_REV2 | (magic & ~CAP_REV_MASK));
@@ -127,12 +138,13 @@ struct level {
 };
 
 struct walk {
-	uint32_t from, to;
+	uint32_t to;
 	dev_t dev;
 	bool xattrs; /* the file system answers xattr calls */
 	const char *label;
 	struct idshift_stats *st;
 	unsigned char *xa;
+	unsigned char xa_cap[CAP_SZ3]; /* the capability as it was */
 };
 
 static int read_names(int dfd, struct strv *out)
@@ -145,6 +157,7 @@ static int read_names(int dfd, struct strv *out)
 			close(fd);
 		return -1;
 	}
+	rewinddir(d); /* (the dup shares the offset of a directory read before) */
 	struct dirent *de;
 	errno = 0;
 	while ((de = readdir(d)))
@@ -193,13 +206,17 @@ static int shift_inode(struct walk *w, int dfd, const char *name, const char *re
 	bool xa = w->xattrs && !link;
 	/* what chown drops or what carries ids: read it all first */
 	unsigned char cap[CAP_SZ3];
-	ssize_t ncap = 0;
+	ssize_t ncap = 0, ncap_was = 0;
 	if (xa && S_ISREG(st->st_mode)) {
 		ssize_t n = xa_get(w, proc, XA_CAP);
 		if (n < 0)
 			return walk_fail(w, rel, "read " XA_CAP, errno);
+		if (n > 0 && (size_t)n <= sizeof(w->xa_cap)) {
+			memcpy(w->xa_cap, w->xa, (size_t)n);
+			ncap_was = n;
+		}
 		if (n > 0) {
-			ncap = idshift_fcap(w->xa, (size_t)n, cap, w->from, w->to);
+			ncap = idshift_fcap(w->xa, (size_t)n, cap, w->to);
 			if (ncap < 0) { /* unknown: put back as it was */
 				if ((size_t)n > sizeof(cap))
 					return walk_fail(w, rel, XA_CAP " of an unknown form",
@@ -215,16 +232,17 @@ static int shift_inode(struct walk *w, int dfd, const char *name, const char *re
 	if (changed && !link && (st->st_mode & (S_ISUID | S_ISGID)) &&
 	    fchmodat(AT_FDCWD, proc, st->st_mode & 07777, 0) < 0)
 		return walk_fail(w, rel, "restore the set-id bits", errno);
-	if (ncap > 0 && setxattr(proc, XA_CAP, cap, (size_t)ncap, 0) < 0)
+	/* chown dropped it: put it back, or the moved one where it moved */
+	bool cap_moved = ncap > 0 && (ncap != ncap_was || memcmp(cap, w->xa_cap, (size_t)ncap));
+	if (ncap > 0 && (changed || cap_moved) && setxattr(proc, XA_CAP, cap, (size_t)ncap, 0) < 0)
 		return walk_fail(w, rel, "write " XA_CAP, errno);
-	if (ncap > 0)
-		changed = true;
+	changed |= cap_moved;
 	for (int i = 0; xa && i < (S_ISDIR(st->st_mode) ? 2 : 1); i++) {
 		const char *an = i ? XA_DACL : XA_ACL;
 		ssize_t n = xa_get(w, proc, an);
 		if (n < 0)
 			return walk_fail(w, rel, an, errno);
-		if (n > 0 && idshift_acl(w->xa, (size_t)n, w->from, w->to)) {
+		if (n > 0 && idshift_acl(w->xa, (size_t)n, w->to)) {
 			if (setxattr(proc, an, w->xa, (size_t)n, 0) < 0)
 				return walk_fail(w, rel, an, errno);
 			changed = true;
@@ -235,17 +253,15 @@ static int shift_inode(struct walk *w, int dfd, const char *name, const char *re
 	return 0;
 }
 
-static bool in_range(uint32_t id, uint32_t from) { return id >= from && id - from < IDMAP_COUNT; }
-
 /* One inode, NAME in dfd (NULL: dfd itself). */
 static int shift_one(struct walk *w, int dfd, const char *name, const char *rel,
 		     const struct stat *st)
 {
 	w->st->inodes++;
-	if (!in_range(st->st_uid, w->from) || !in_range(st->st_gid, w->from))
+	uint32_t nu = idshift_id(st->st_uid, w->to);
+	uint32_t ng = idshift_id(st->st_gid, w->to);
+	if (!in_range(nu, w->to) || !in_range(ng, w->to))
 		w->st->outside++;
-	uint32_t nu = idshift_id(st->st_uid, w->from, w->to);
-	uint32_t ng = idshift_id(st->st_gid, w->from, w->to);
 	bool slow = w->xattrs || (S_ISREG(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)));
 	if (slow)
 		return shift_inode(w, dfd, name ? name : ".", rel, st, nu, ng);
@@ -289,18 +305,15 @@ static int push(struct walk *w, struct level **stack, size_t *n, size_t *cap, in
 	return 0;
 }
 
-int idshift_tree(int rootfd, const char *label, uint32_t from, uint32_t to,
-		 struct idshift_stats *stats)
+int idshift_tree(int rootfd, const char *label, uint32_t to, struct idshift_stats *stats)
 {
 	memset(stats, 0, sizeof(*stats));
-	if (from == to)
-		return 0;
-	if ((from > to ? from - to : to - from) < IDMAP_COUNT) {
-		ioc_err("cannot shift %s from %u to %u: the ranges overlap", label, from, to);
+	if (to && (to < IDMAP_COUNT || (uint64_t)to + IDMAP_COUNT > UINT32_MAX - 1)) {
+		ioc_err("cannot shift %s to %u: not a jail's range", label, to);
 		return -1;
 	}
 	_cleanup_free_ unsigned char *xa = xmalloc(XA_MAX);
-	struct walk w = {.from = from, .to = to, .label = label, .st = stats, .xa = xa};
+	struct walk w = {.to = to, .label = label, .st = stats, .xa = xa};
 	struct stat st;
 	if (fstat(rootfd, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		ioc_err("cannot shift the ownership of %s: not a directory", label);
@@ -376,6 +389,24 @@ int idshift_tree(int rootfd, const char *label, uint32_t from, uint32_t to,
 	free(stack);
 	close(cur);
 	return rc;
+}
+
+int idshift_probe(int rootfd, uint32_t to)
+{
+	_cleanup_strv_ struct strv names = {0};
+	struct stat rst;
+	if (fstat(rootfd, &rst) < 0 || read_names(rootfd, &names) < 0)
+		return -1;
+	for (size_t i = 0; i < names.n; i++) {
+		struct stat st;
+		if (fstatat(rootfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_dev != rst.st_dev)
+			continue; /* (another file system mounted there: a basejail's base) */
+		if (idshift_id(st.st_uid, to) != st.st_uid ||
+		    idshift_id(st.st_gid, to) != st.st_gid)
+			return 1;
+	}
+	return 0;
 }
 
 /* ---- user namespaces ------------------------------------------------------------------- */

@@ -9,9 +9,13 @@
  * follows a symlink (every step is one name below an fd opened with O_NOFOLLOW, changes
  * are made with AT_SYMLINK_NOFOLLOW or on the inode's own fd), never leaves the file
  * system it started on (another mount below is left alone), and keeps at most one
- * directory open whatever the depth.  Each inode's uid and gid in [from, from+COUNT) move
- * to the same offset in [to, to+COUNT); ids outside stay as they are (counted).  Ranges
- * never overlap, so an inode reached twice (hard links) is moved once.  What chown(2)
+ * directory open whatever the depth.  Each inode's uid and gid that is a jail id moves
+ * to the same offset in the range at `to` (see idshift_jail_id: the jail's own ids as a
+ * release has them, or an id of any range of the allocation grid, which is where an older
+ * shift left them: a clone of an older snapshot, a rollback); the host's own ids stay as
+ * they are (counted).  An id already in the range stays, so an inode reached twice (hard
+ * links) is moved once and a shift interrupted half-way is finished by the next.  What
+ * chown(2)
  * takes away is put back: set-user-ID and set-group-ID bits, and the file capability
  * (security.capability), whose root id moves with the range (a v2 capability, which the
  * host would honour, becomes v3 with the jail's root as its root id; v3 back to v2 when
@@ -26,18 +30,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* id moved from the range at from to the range at to (COUNT ids each); unchanged when
- * outside the range at from. */
-uint32_t idshift_id(uint32_t id, uint32_t from, uint32_t to);
+/* The jail id (0..COUNT-1) a host id on disk stands for when the tree belongs to the range
+ * at `to` (0: the jail's own ids on disk): its offset in that range; an id below COUNT
+ * itself; an id of a range of the grid (IDMAP_FIRST + k * COUNT) its offset there; -1 for
+ * the host's own ids (COUNT..IDMAP_FIRST-1, and -1, -2). */
+int idshift_jail_id(uint32_t id, uint32_t to);
+/* id on disk moved into the range at to (unchanged when it is a host id). */
+uint32_t idshift_id(uint32_t id, uint32_t to);
 
 /* A POSIX ACL xattr value (version 2): its named user and group ids shifted in place.
  * true when something changed; false also for a value it does not understand. */
-bool idshift_acl(unsigned char *buf, size_t len, uint32_t from, uint32_t to);
+bool idshift_acl(unsigned char *buf, size_t len, uint32_t to);
 
 /* A security.capability value shifted into out (room for 24 bytes): its new length, or
- * -1 when the value is not a v2/v3 capability (then it is kept as it is). */
-ssize_t idshift_fcap(const unsigned char *in, size_t len, unsigned char *out, uint32_t from,
-		     uint32_t to);
+ * -1 when the value is not a v2/v3 capability (then it is kept as it is).  The root id
+ * moves like any id (a v2 capability's is 0); the result is v2 when it is 0. */
+ssize_t idshift_fcap(const unsigned char *in, size_t len, unsigned char *out, uint32_t to);
 
 struct idshift_stats {
 	unsigned long long inodes;  /* seen */
@@ -45,11 +53,14 @@ struct idshift_stats {
 	unsigned long long outside; /* with an owner or group outside the range at from */
 };
 
-/* Shift the tree of the directory rootfd (the directory itself included) from the range
- * at from to the range at to.  The jail must be stopped.  0, or -1 with the error
- * recorded (naming the path below the root).  label names the tree in messages. */
-int idshift_tree(int rootfd, const char *label, uint32_t from, uint32_t to,
-		 struct idshift_stats *st);
+/* Shift the tree of the directory rootfd (the directory itself included) to the range at
+ * to.  The jail must be stopped.  0, or -1 with the error recorded (naming the path below
+ * the root).  label names the tree in messages. */
+int idshift_tree(int rootfd, const char *label, uint32_t to, struct idshift_stats *st);
+/* Does the top level of the tree rootfd have an owner that idshift_tree would move
+ * (files left at another range: a rollback to a snapshot older than the last shift)?
+ * 1 yes, 0 no, -1 errno set. */
+int idshift_probe(int rootfd, uint32_t to);
 
 /* ---- user namespaces and idmapped mounts ---- */
 

@@ -98,7 +98,8 @@ static int new_clone_jail(const char *release, const struct kv *given, char uuid
 	_cleanup_free_ char *rootds = xasprintf("%s/root", ds);
 	_cleanup_free_ char *rel = xasprintf("jails/%s/root", uuid);
 	_cleanup_free_ char *root = path_in_root(rel);
-	if (zfs_clone(snap, rootds, NULL) < 0 || idmap_shift_root(root, 0, m->shift) < 0) {
+	if (zfs_clone(snap, rootds, NULL) < 0 ||
+	    idmap_shift_root(root, m->shift, m->shift != 0) < 0) {
 		undo_destroy(ds, "-r", "");
 		return -1;
 	}
@@ -349,7 +350,7 @@ static int reidentify(const char *uuid, const struct kv *given, char **tag)
 		ioc_err("the imported dataset %s is not mounted", j->ds);
 		return -1;
 	}
-	if (idmap_shift_root(root, from.shift, to.shift) < 0)
+	if (idmap_shift_root(root, to.shift, from.shift != to.shift) < 0)
 		return -1;
 	for (size_t i = 0; i < set.k.n; i++) {
 		const struct propdef *p = prop_find(set.k.v[i]);

@@ -38,20 +38,20 @@ int uns_check_files(const struct jailconf *c, bool *idmapped)
 		return -1;
 	}
 	uint32_t want = c->privileged ? 0 : c->idmap_shift == 0 ? 0 : c->idmap_base;
-	struct stat st;
-	if (stat(c->root, &st) < 0) {
-		ioc_err("cannot stat the jail root %s: %s", c->root, strerror(errno));
+	int fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		ioc_err("cannot open the jail root %s: %s", c->root, strerror(errno));
 		return -1;
 	}
-	/* The root directory belongs to the jail's root: on disk, idmap_shift + 0 (the jail
-	 * cannot give it to an id it does not own). */
-	bool consistent = c->idmap_shift == want && st.st_uid >= c->idmap_shift &&
-			  st.st_uid - c->idmap_shift < IDMAP_COUNT;
-	if (!consistent) {
-		ioc_err("the files of jail %s (%s) are owned by ids from %u (its root directory by "
-			"%u), which its %s configuration does not expect",
-			c->uuid, c->tag, c->idmap_shift, (unsigned)st.st_uid,
-			c->privileged ? "privileged" : "user namespace");
+	/* The top level of the tree is in the range idmap_shift says (a rollback outside
+	 * iocell, or while running, may have brought back the files of an older range). */
+	int probe = idshift_probe(fd, c->idmap_shift);
+	close(fd);
+	if (c->idmap_shift != want || probe != 0) {
+		ioc_err("the files of jail %s (%s) are not owned by the ids its %s configuration "
+			"expects (idmap_shift %u)",
+			c->uuid, c->tag, c->privileged ? "privileged" : "user namespace",
+			c->idmap_shift);
 		ioc_hint("move them where they belong with 'iocell set privileged=%s %s'", hint_fix,
 			 c->tag);
 		return -1;
