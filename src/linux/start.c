@@ -289,6 +289,24 @@ static int sync_send(struct start *s, enum sync_byte b)
 	return write_all(s->sync_wr, &c, 1);
 }
 
+/* jail_zfs=on: a dataset handed to the jail's user namespace ('zfs zone') is OpenZFS's
+ * (the guest tier's); never silently ignored. */
+static int check_jail_zfs(const struct jailconf *c)
+{
+	if (!c->jail_zfs)
+		return 0;
+	if (access("/dev/zfs", F_OK) != 0)
+		ioc_err("jail_zfs=on: handing %s to the jail is not supported by this ZFS "
+			"(zfs-fuse has no 'zfs zone' to delegate a dataset to a user namespace)",
+			c->jail_zfs_dataset);
+	else
+		ioc_err("jail_zfs=on: handing %s to the jail ('zfs zone') is not implemented "
+			"in this iocell",
+			c->jail_zfs_dataset);
+	ioc_hint("set jail_zfs=off, or bind a directory in with the jail's fstab");
+	return -1;
+}
+
 /* ---- the phases ----------------------------------------------------------------------------- */
 
 /* Refuse a running jail, clean the leftovers of a crashed one, refuse templates (unless
@@ -322,7 +340,8 @@ static int phase_check(struct start *s, bool force)
 		ioc_hint("run 'zfs mount -a'");
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	}
-	if (jailconf_from_jail(&s->c, j) < 0 || uns_check_files(&s->c, &s->idmapped) < 0)
+	if (jailconf_from_jail(&s->c, j) < 0 || uns_check_files(&s->c, &s->idmapped) < 0 ||
+	    check_jail_zfs(&s->c) < 0)
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	return 0;
 }

@@ -233,8 +233,10 @@ static void test_tree(void **state)
 	/* xattrs, where the file system has them */
 	bool xa = false;
 	unsigned char cap[20] = {0x01, 0, 0, 0x02, 0x00, 0x20, 0, 0};
-	static const unsigned e[][3] = {{0x01, 6, 0xffffffff}, {0x02, 7, 33},
-					{0x04, 4, 0xffffffff}, {0x10, 7, 0xffffffff},
+	static const unsigned e[][3] = {{0x01, 6, 0xffffffff},
+					{0x02, 7, 33},
+					{0x04, 4, 0xffffffff},
+					{0x10, 7, 0xffffffff},
 					{0x20, 4, 0xffffffff}};
 	unsigned char acl[64];
 	size_t acln = acl_blob(acl, e, 5);
