@@ -201,20 +201,18 @@ int idmap_shift_root(const char *root, uint32_t to, bool force)
 		ioc_hint("mount it with 'zfs mount -a'");
 		return -1;
 	}
-	if (!force) {
-		int p = idshift_probe(fd, to);
-		if (p < 0) {
-			ioc_err("cannot read the jail root %s: %s", root, strerror(errno));
-			return -1;
-		}
-		if (p == 0)
-			return 0;
+	int p = idshift_probe(fd, to);
+	if (p < 0) {
+		ioc_err("cannot read the jail root %s: %s", root, strerror(errno));
+		return -1;
 	}
+	if (p == 0 && !force)
+		return 0;
 	bool progress = show_progress();
 	if (progress)
 		fprintf(stderr, "shifting the ownership of %s to %u...", root, to);
 	struct idshift_stats s;
-	int rc = idshift_tree(fd, root, to, &s);
+	int rc = idshift_tree(fd, root, to, p == IDSHIFT_UNSHIFTED, &s);
 	if (progress)
 		fprintf(stderr, " %s (%llu files)\n", rc == 0 ? "done" : "failed", s.inodes);
 	if (rc == 0 && s.outside)

@@ -41,20 +41,27 @@
 
 static bool in_range(uint32_t id, uint32_t base) { return id >= base && id - base < IDMAP_COUNT; }
 
-int idshift_jail_id(uint32_t id, uint32_t to)
+static bool in_grid(uint32_t id)
+{
+	return id >= IDMAP_FIRST && (uint64_t)id + 2 < (uint64_t)UINT32_MAX;
+}
+
+int idshift_jail_id(uint32_t id, uint32_t to, bool unshifted)
 {
 	if (in_range(id, to))
 		return (int)(id - to);
 	if (id < IDMAP_COUNT)
-		return (int)id; /* the jail's own ids, as a release has them */
-	if (id >= IDMAP_FIRST && (uint64_t)id + 2 < (uint64_t)UINT32_MAX)
-		return (int)((id - IDMAP_FIRST) % IDMAP_COUNT); /* some range of the grid */
+		/* the jail's own ids where the tree has them (a release, a privileged jail's,
+		 * an idmapped one's); the host's own otherwise */
+		return unshifted || to == 0 ? (int)id : -1;
+	if (in_grid(id))
+		return (int)((id - IDMAP_FIRST) % IDMAP_COUNT); /* a range of the grid */
 	return -1;                                              /* the host's own */
 }
 
-uint32_t idshift_id(uint32_t id, uint32_t to)
+uint32_t idshift_id(uint32_t id, uint32_t to, bool unshifted)
 {
-	int j = idshift_jail_id(id, to);
+	int j = idshift_jail_id(id, to, unshifted);
 	return j < 0 ? id : to + (uint32_t)j;
 }
 
@@ -76,7 +83,7 @@ static void put_le32(unsigned char *p, uint32_t v)
 #define ACL_TAG_USER 0x02
 #define ACL_TAG_GROUP 0x08
 
-bool idshift_acl(unsigned char *buf, size_t len, uint32_t to)
+bool idshift_acl(unsigned char *buf, size_t len, uint32_t to, bool unshifted)
 {
 	if (len < 4 || (len - 4) % 8 != 0 || le32(buf) != ACL_XATTR_VERSION)
 		return false;
@@ -85,7 +92,7 @@ bool idshift_acl(unsigned char *buf, size_t len, uint32_t to)
 		unsigned tag = (unsigned)buf[off] | (unsigned)buf[off + 1] << 8;
 		if (tag != ACL_TAG_USER && tag != ACL_TAG_GROUP)
 			continue;
-		uint32_t id = le32(buf + off + 4), nid = idshift_id(id, to);
+		uint32_t id = le32(buf + off + 4), nid = idshift_id(id, to, unshifted);
 		if (nid != id) {
 			put_le32(buf + off + 4, nid);
 			changed = true;
@@ -113,9 +120,9 @@ ssize_t idshift_fcap(const unsigned char *in, size_t len, unsigned char *out, ui
 		root = le32(in + CAP_SZ2);
 	else
 		return -1;
-	/* a v2 capability counts for root 0, that is the host's root wherever the file is:
-	 * it moves into the range like the jail's own root */
-	uint32_t nroot = idshift_id(root, to);
+	/* root 0 (a v2 capability's) is the host's root wherever the file is: in a jail's
+	 * tree it always becomes the jail's own root (the host never honours it then) */
+	uint32_t nroot = idshift_id(root, to, true);
 	memcpy(out, in, CAP_SZ2);
 	if (nroot == 0) {
 		put_le32(out, CAP_REV2 | (magic & ~CAP_REV_MASK));
@@ -139,6 +146,7 @@ struct level {
 
 struct walk {
 	uint32_t to;
+	bool unshifted; /* ids below COUNT are the jail's (else the host's) */
 	dev_t dev;
 	bool xattrs; /* the file system answers xattr calls */
 	const char *label;
@@ -242,7 +250,7 @@ static int shift_inode(struct walk *w, int dfd, const char *name, const char *re
 		ssize_t n = xa_get(w, proc, an);
 		if (n < 0)
 			return walk_fail(w, rel, an, errno);
-		if (n > 0 && idshift_acl(w->xa, (size_t)n, w->to)) {
+		if (n > 0 && idshift_acl(w->xa, (size_t)n, w->to, w->unshifted)) {
 			if (setxattr(proc, an, w->xa, (size_t)n, 0) < 0)
 				return walk_fail(w, rel, an, errno);
 			changed = true;
@@ -258,8 +266,8 @@ static int shift_one(struct walk *w, int dfd, const char *name, const char *rel,
 		     const struct stat *st)
 {
 	w->st->inodes++;
-	uint32_t nu = idshift_id(st->st_uid, w->to);
-	uint32_t ng = idshift_id(st->st_gid, w->to);
+	uint32_t nu = idshift_id(st->st_uid, w->to, w->unshifted);
+	uint32_t ng = idshift_id(st->st_gid, w->to, w->unshifted);
 	if (!in_range(nu, w->to) || !in_range(ng, w->to))
 		w->st->outside++;
 	bool slow = w->xattrs || (S_ISREG(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)));
@@ -305,7 +313,8 @@ static int push(struct walk *w, struct level **stack, size_t *n, size_t *cap, in
 	return 0;
 }
 
-int idshift_tree(int rootfd, const char *label, uint32_t to, struct idshift_stats *stats)
+int idshift_tree(int rootfd, const char *label, uint32_t to, bool unshifted,
+		 struct idshift_stats *stats)
 {
 	memset(stats, 0, sizeof(*stats));
 	if (to && (to < IDMAP_COUNT || (uint64_t)to + IDMAP_COUNT > UINT32_MAX - 1)) {
@@ -313,7 +322,7 @@ int idshift_tree(int rootfd, const char *label, uint32_t to, struct idshift_stat
 		return -1;
 	}
 	_cleanup_free_ unsigned char *xa = xmalloc(XA_MAX);
-	struct walk w = {.to = to, .label = label, .st = stats, .xa = xa};
+	struct walk w = {.to = to, .unshifted = unshifted, .label = label, .st = stats, .xa = xa};
 	struct stat st;
 	if (fstat(rootfd, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		ioc_err("cannot shift the ownership of %s: not a directory", label);
@@ -397,16 +406,26 @@ int idshift_probe(int rootfd, uint32_t to)
 	struct stat rst;
 	if (fstat(rootfd, &rst) < 0 || read_names(rootfd, &names) < 0)
 		return -1;
-	for (size_t i = 0; i < names.n; i++) {
-		struct stat st;
-		if (fstatat(rootfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    st.st_dev != rst.st_dev)
+	/* the root directory and the entries of its file system below it */
+	bool in = false, low = false;
+	for (size_t i = 0; i <= names.n; i++) {
+		struct stat st = rst;
+		if (i < names.n && (fstatat(rootfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+				    st.st_dev != rst.st_dev))
 			continue; /* (another file system mounted there: a basejail's base) */
-		if (idshift_id(st.st_uid, to) != st.st_uid ||
-		    idshift_id(st.st_gid, to) != st.st_gid)
-			return 1;
+		uint32_t ids[2] = {st.st_uid, st.st_gid};
+		for (int k = 0; k < 2; k++) {
+			if (in_range(ids[k], to))
+				in = true;
+			else if (in_grid(ids[k]))
+				return IDSHIFT_OTHER_RANGE;
+			else if (ids[k] < IDMAP_COUNT)
+				low = true;
+		}
 	}
-	return 0;
+	/* nothing of the range, the jail's own ids: the tree was never shifted (host root's
+	 * files put into a shifted tree are the host's: there is always some of the range) */
+	return to && low && !in ? IDSHIFT_UNSHIFTED : 0;
 }
 
 /* ---- user namespaces ------------------------------------------------------------------- */

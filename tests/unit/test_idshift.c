@@ -49,24 +49,29 @@ static char *at(const char *rel) { return xasprintf("%s/%s", tmp, rel); }
 static void test_ids(void **state)
 {
 	(void)state;
-	/* the jail's own ids (a release's), into a range */
-	assert_int_equal(idshift_id(0, B1), B1);
-	assert_int_equal(idshift_id(65535, B1), B1 + 65535);
+	/* the jail's own ids in an unshifted tree (a release's), into a range */
+	assert_int_equal(idshift_id(0, B1, true), B1);
+	assert_int_equal(idshift_id(65535, B1, true), B1 + 65535);
+	/* ... in a shifted tree they are the host's (host root's file put there) */
+	assert_int_equal(idshift_id(0, B1, false), 0);
+	assert_int_equal(idshift_id(33, B2, false), 33);
 	/* already there: unchanged (a hard link reached twice, an interrupted shift) */
-	assert_int_equal(idshift_id(B1 + 33, B1), B1 + 33);
+	assert_int_equal(idshift_id(B1 + 33, B1, false), B1 + 33);
+	assert_int_equal(idshift_id(B1 + 33, B1, true), B1 + 33);
 	/* from any range of the grid (an older shift) */
-	assert_int_equal(idshift_id(B2 + 33, B1), B1 + 33);
-	assert_int_equal(idshift_id(B1 + 7 * 65536 + 5, B2), B2 + 5);
+	assert_int_equal(idshift_id(B2 + 33, B1, false), B1 + 33);
+	assert_int_equal(idshift_id(B1 + 7 * 65536 + 5, B2, false), B2 + 5);
 	/* back to the jail's own ids */
-	assert_int_equal(idshift_id(B1 + 33, 0), 33);
-	assert_int_equal(idshift_id(33, 0), 33);
+	assert_int_equal(idshift_id(B1 + 33, 0, false), 33);
+	assert_int_equal(idshift_id(33, 0, false), 33);
 	/* the host's own ids stay */
-	assert_int_equal(idshift_id(100000, B1), 100000);
-	assert_int_equal(idshift_id(999999, B1), 999999);
-	assert_int_equal(idshift_id(4294967295u, B1), 4294967295u);
-	assert_int_equal(idshift_id(4294967294u, B1), 4294967294u);
-	assert_int_equal(idshift_jail_id(100000, B1), -1);
-	assert_int_equal(idshift_jail_id(B2 + 9, B1), 9);
+	assert_int_equal(idshift_id(100000, B1, true), 100000);
+	assert_int_equal(idshift_id(999999, B1, true), 999999);
+	assert_int_equal(idshift_id(4294967295u, B1, true), 4294967295u);
+	assert_int_equal(idshift_id(4294967294u, B1, true), 4294967294u);
+	assert_int_equal(idshift_jail_id(100000, B1, true), -1);
+	assert_int_equal(idshift_jail_id(B2 + 9, B1, false), 9);
+	assert_int_equal(idshift_jail_id(9, B1, false), -1);
 }
 
 static size_t acl_blob(unsigned char *b, const unsigned (*e)[3], size_t n)
@@ -97,15 +102,19 @@ static void test_acl(void **state)
 					{0x20, 4, 0xffffffff}};
 	unsigned char b[128];
 	size_t n = acl_blob(b, e, 7);
-	assert_true(idshift_acl(b, n, B2));
+	assert_true(idshift_acl(b, n, B2, false));
 	assert_int_equal(acl_id(b, 0), 0xffffffff); /* USER_OBJ: no id */
 	assert_int_equal(acl_id(b, 1), B2 + 33);
 	assert_int_equal(acl_id(b, 3), B2 + 4);
-	assert_int_equal(acl_id(b, 4), 500000); /* a host id */
-	assert_false(idshift_acl(b, n, B2));    /* nothing left to move */
+	assert_int_equal(acl_id(b, 4), 500000);     /* a host id */
+	assert_false(idshift_acl(b, n, B2, false)); /* nothing left to move */
+	assert_true(idshift_acl(b, n, 0, false));
+	assert_int_equal(acl_id(b, 1), 33);
+	assert_true(idshift_acl(b, n, B1, true));
+	assert_int_equal(acl_id(b, 1), B1 + 33);
 	b[0] = 3;
-	assert_false(idshift_acl(b, n, B1)); /* not a version it knows */
-	assert_false(idshift_acl(b, 6, B1));
+	assert_false(idshift_acl(b, n, B1, true)); /* not a version it knows */
+	assert_false(idshift_acl(b, 6, B1, true));
 }
 
 static void test_fcap(void **state)
@@ -189,7 +198,9 @@ static int shift(uint32_t to, struct idshift_stats *st)
 {
 	int fd = open(tmp, O_RDONLY | O_DIRECTORY);
 	assert_true(fd >= 0);
-	int rc = idshift_tree(fd, tmp, to, st);
+	int p = idshift_probe(fd, to);
+	assert_true(p >= 0);
+	int rc = idshift_tree(fd, tmp, to, p == IDSHIFT_UNSHIFTED, st);
 	close(fd);
 	return rc;
 }
@@ -283,6 +294,14 @@ static void test_tree(void **state)
 	/* again: nothing to do */
 	assert_int_equal(shift(B1, &st), 0);
 	assert_int_equal(st.changed, 0);
+	/* host root's file put into the shifted tree stays the host's */
+	mk("from-host", S_IFREG | 0644, 0, 0);
+	assert_int_equal(shift(B2, &st), 0);
+	assert_int_equal(lst("from-host").st_uid, 0);
+	assert_int_equal(lst("etc/shadow").st_gid, B2 + 42);
+	p = at("from-host");
+	assert_int_equal(unlink(p), 0);
+	free(p);
 	/* to another range, and back to the jail's own ids */
 	assert_int_equal(shift(B2, &st), 0);
 	assert_int_equal(lst("home/www/index").st_uid, B2 + 33);
@@ -311,21 +330,26 @@ static void test_probe_and_mounts(void **state)
 		skip();
 		return;
 	}
+	int fd = open(tmp, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(idshift_probe(fd, B1), IDSHIFT_UNSHIFTED); /* all 0 */
+	assert_int_equal(idshift_probe(fd, 0), 0);
 	assert_int_equal(chown(tmp, B1, B1), 0);
+	assert_int_equal(idshift_probe(fd, B1), 0);
 	mk("etc", S_IFDIR | 0755, B1, B1);
+	mk("probe", S_IFREG | 0755, 0, 0); /* put there by host root */
 	mk("usr", S_IFDIR | 0755, 0, 0);
 	char *mp = at("usr");
 	/* another file system mounted in the tree (a basejail's base): never entered */
 	assert_int_equal(mount("idshift-test", mp, "tmpfs", 0, "size=1m,uid=0,gid=0"), 0);
 	mk("usr/bin", S_IFDIR | 0755, 0, 0);
-	int fd = open(tmp, O_RDONLY | O_DIRECTORY);
 	assert_int_equal(idshift_probe(fd, B1), 0); /* usr is another file system */
 	mk("var", S_IFDIR | 0755, B2, B2);          /* left at another range */
-	assert_int_equal(idshift_probe(fd, B1), 1);
+	assert_int_equal(idshift_probe(fd, B1), IDSHIFT_OTHER_RANGE);
 	struct idshift_stats st;
-	assert_int_equal(idshift_tree(fd, tmp, B1, &st), 0);
+	assert_int_equal(idshift_tree(fd, tmp, B1, false, &st), 0);
 	assert_int_equal(idshift_probe(fd, B1), 0);
 	assert_int_equal(lst("var").st_uid, B1);
+	assert_int_equal(lst("probe").st_uid, 0);
 	assert_int_equal(lst("usr/bin").st_uid, 0);
 	close(fd);
 	assert_int_equal(umount(mp), 0);
