@@ -99,6 +99,9 @@ def test_inside_the_namespace(release, mountroot, rundir):
         assert jexec(u, "cat", "/proc/self/uid_map").stdout.split() == ["0", str(b), str(COUNT)]
         assert jexec(u, "cat", "/proc/self/gid_map").stdout.split() == ["0", str(b), str(COUNT)]
         assert jexec(u, "id", "-u").stdout.strip() == "0"
+        rt = ioc("runtime", u).stdout
+        assert f"UID MAP:  0 {b} {COUNT}\n" in rt
+        assert [l for l in rt.splitlines() if l.strip().startswith("user ")][0].count("shared") == 0
         assert jexec(u, "stat", "-c", "%u:%g", "/etc", "/dev/null", "/dev").stdout.split() == \
             ["0:0", "0:0", "0:0"]
         # its processes are host ids of its range; what it creates is owned by them on disk
@@ -269,6 +272,7 @@ def test_privileged_opt_in_and_back(release, mountroot, rundir):
     try:
         init = init_pid(rundir, u)
         assert os.readlink(f"/proc/{init}/ns/user") == os.readlink("/proc/self/ns/user")
+        assert "(no user namespace: privileged)" in ioc("runtime", u).stdout
         r = ioc("set", "privileged=no", u, check=False)
         assert r.returncode != 0 and "running" in r.stderr
     finally:
@@ -357,3 +361,49 @@ def test_idmapped_root_keeps_jail_ids_on_disk(release, mountroot, rundir):
         assert os.lstat(root / "etc").st_uid == 0
     finally:
         run(["umount", "-l", str(root)], check=False)
+
+
+# ---- the cost of the shift on a Debian release (slow: IOCELL_SLOW=1) ------------------
+
+
+@pytest.mark.slow
+def test_shift_cost_on_debian(debian_release, mountroot, jails_ds):
+    """Thick create and create -c of bookworm with the shift (default) and without it
+    (privileged=yes: the files keep the release's ids); printed for the report
+    (pytest -s), and the shifted jail checked: every id in its range, set-id bits kept."""
+    relroot = mountroot / "releases" / debian_release / "root"
+    nfiles = sum(1 + len(f) for _, _, f in os.walk(relroot))
+    times = {}
+    made = {}
+    for flag, kind in (("-c", "clone"), ("-t", "thick")):
+        for priv in ("no", "yes"):
+            args = ["create"] + ([flag] if flag == "-c" else []) + \
+                [f"release={debian_release}", f"tag=cost-{kind}-{priv}", f"privileged={priv}",
+                 *NONET]
+            t0 = time.monotonic()
+            out = ioc(*args, timeout=1800).stdout
+            times[(kind, priv)] = time.monotonic() - t0
+            made[(kind, priv)] = out.split()[0]
+    print(f"\nshift cost on {debian_release} ({nfiles} inodes), load {os.getloadavg()[0]:.2f}:")
+    for (kind, priv), t in times.items():
+        print(f"  create {'-c' if kind == 'clone' else '(thick)'} "
+              f"{'privileged=yes (no shift)' if priv == 'yes' else 'shifted'}: {t:.2f} s")
+    for kind in ("clone", "thick"):
+        u = made[(kind, "no")]
+        b = base_of(u)
+        root = root_of(mountroot, u)
+        ids = owners(root)
+        assert all(b <= i < b + COUNT for i in ids), sorted(i for i in ids if not b <= i < b + COUNT)[:5]
+        passwd = root / "usr" / "bin" / "passwd"
+        rp = relroot / "usr" / "bin" / "passwd"
+        assert stat.S_IMODE(os.lstat(passwd).st_mode) == stat.S_IMODE(os.lstat(rp).st_mode)
+        assert os.lstat(rp).st_mode & stat.S_ISUID
+        assert os.lstat(passwd).st_uid == b
+    u = made[("clone", "no")]
+    ioc("start", u)
+    try:
+        assert jexec(u, "stat", "-c", "%u:%g %a", "/usr/bin/passwd", "/etc/shadow").stdout.split() \
+            == ["0:0", "4755", "0:42", "640"]
+        assert jexec(u, "id", "-u").stdout.strip() == "0"
+    finally:
+        ioc("stop", u)
