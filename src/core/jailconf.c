@@ -512,6 +512,9 @@ int jailconf_from_state(struct jailconf *c, const struct runstate *rs)
 	snprintf(view.uuid, sizeof(view.uuid), "%s", rs->uuid);
 	struct build b = {c, false};
 	fill(&b, &view, F_STATE, rs);
+	/* a jail started by an iocell before user namespaces has none */
+	if (!rs_get(rs, prop_name(P_PRIVILEGED)))
+		c->privileged = true;
 	c->sec.net_admin = c->own_net && !c->privileged;
 	parse_limits(&b);
 	return b.failed ? -1 : 0;

@@ -151,6 +151,14 @@ static void exec_in_path(char *const argv[], char *const envp[])
 void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jail_security *sec,
 			 const struct limits *lim, int userfd, int errfd)
 {
+	/* limits: the jail's rlimits (raising a hard limit needs the host's
+	 * CAP_SYS_RESOURCE: before the user namespace) */
+	if (lim_rlimits_self(lim) < 0)
+		child_fail(errfd);
+	/* the user namespace last: every other namespace is joined as host root; the jail's
+	 * files are then read as the jail's root */
+	if (userfd >= 0 && uns_become_root(userfd, false) < 0)
+		child_fail(errfd);
 	struct jailuser u;
 	const char *who = sp->user ? sp->user : "root";
 	if (lookup_user(who, &u) < 0) {
@@ -163,13 +171,6 @@ void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jai
 		snprintf(u.name, sizeof(u.name), "root");
 		u.ngroups = 1;
 	}
-	/* limits: the jail's rlimits (raising a hard limit needs the host's
-	 * CAP_SYS_RESOURCE: before the user namespace) */
-	if (lim_rlimits_self(lim) < 0)
-		child_fail(errfd);
-	/* the user namespace last: every other namespace is joined as host root */
-	if (userfd >= 0 && uns_become_root(userfd, false) < 0)
-		child_fail(errfd);
 	/* sec_apply_caps keeps CAP_SYS_ADMIN just long enough to install the filter
 	 * without no_new_privs; sec_apply_seccomp then drops it. */
 	if (sec_apply_caps(caps) < 0 || sec_apply_seccomp(sec) < 0)
