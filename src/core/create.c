@@ -129,7 +129,12 @@ static int create_one(enum create_kind kind, const char *release, const char *ta
 	props_to_zfs(&z, &props);
 	if (zfs_create(ds, &z, false) < 0)
 		return -1;
-	if (make_jail_root(kind, release, uuid, m.shift) < 0) {
+	_cleanup_free_ char *dir = path_in_root("jails");
+	_cleanup_free_ char *jdir = xasprintf("%s/%s", dir, uuid);
+	/* (the jail's directory again at every start: jails made before this, clones,
+	 * imports) */
+	if (make_jail_root(kind, release, uuid, m.shift) < 0 || dir_close_to_others(dir) < 0 ||
+	    dir_close_to_others(jdir) < 0) {
 		jail_remove_halfmade(ds);
 		return -1;
 	}

@@ -4,6 +4,7 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <linux/mount.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
@@ -14,6 +15,19 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
 
 int uns_make(const struct jailconf *c, int nsflags, struct userns_fds *u)
 {
@@ -117,4 +131,29 @@ int uns_become_root(int userfd, bool lock_mounts)
 		return -1;
 	}
 	return 0;
+}
+
+int uns_idmap_root(const char *root, int userfd)
+{
+	int t = (int)syscall(SYS_open_tree, AT_FDCWD, root,
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (t < 0) {
+		ioc_err("cannot clone the mount of the jail root %s: %s", root, strerror(errno));
+		return -1;
+	}
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userfd};
+	int rc = (int)syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | AT_RECURSIVE, &a,
+			      sizeof(a));
+	if (rc < 0) {
+		ioc_err("cannot make an idmapped mount of the jail root %s: %s", root,
+			strerror(errno));
+		ioc_hint("its files keep the jail's own ids (idmap_shift 0) but this file system "
+			 "takes no idmapped mounts: shift them once with 'iocell set "
+			 "privileged=no JAIL'");
+	} else if ((rc = (int)syscall(SYS_move_mount, t, "", AT_FDCWD, root,
+				      MOVE_MOUNT_F_EMPTY_PATH)) < 0) {
+		ioc_err("cannot mount the idmapped jail root on %s: %s", root, strerror(errno));
+	}
+	close(t);
+	return rc;
 }

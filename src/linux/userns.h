@@ -47,4 +47,9 @@ pid_t uns_clone(const struct userns_fds *u, int flags);
  * locked.  -1 with the error recorded. */
 int uns_become_root(int userfd, bool lock_mounts);
 
+/* The jail root ROOT (and the mounts below it) replaced by an idmapped copy: its files,
+ * which keep the jail's ids on disk, are seen through the mapping of the user namespace
+ * userfd (jail id N as host id base+N).  -1 with the error and a hint. */
+int uns_idmap_root(const char *root, int userfd);
+
 #endif
