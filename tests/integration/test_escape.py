@@ -541,7 +541,11 @@ class SharedJails:
             self.uuids[config] = uuid
             root = self.root(uuid)
             install_probe(root)
-            self.plant_nodes(root)
+            # owned by the jail's root (as a shifted release's would be): the permission
+            # check passes, only nodev and the device allow-list stand in the way
+            owner = 0 if config == "privileged" else int(zfs(
+                "get", "-H", "-o", "value", "iocell:idmap_base", f"{JAILS_DS}/{uuid}").strip())
+            self.plant_nodes(root, owner)
             ioc("start", uuid)
             # the jail's /dev is a tmpfs of its mount namespace: reached through its init
             init = _init_pid(self.rundir, uuid)
@@ -549,12 +553,14 @@ class SharedJails:
                      os.makedev(1, 11))
         return self.uuids[config]
 
-    def plant_nodes(self, root: Path):
+    def plant_nodes(self, root: Path, owner: int):
         """Device nodes as a release tarball or a package could carry them."""
         (root / "var/tmp").mkdir(parents=True, exist_ok=True)
         if self.blk:
             os.mknod(root / PLANTED_BLK, 0o600 | stat.S_IFBLK, os.makedev(*self.blk))
+            os.chown(root / PLANTED_BLK, owner, owner)
         os.mknod(root / PLANTED_KMSG, 0o600 | stat.S_IFCHR, os.makedev(1, 11))
+        os.chown(root / PLANTED_KMSG, owner, owner)
 
     def close(self, env):
         """Stop them all at once, unmount their datasets deepest first (zfs-fuse then

@@ -202,7 +202,8 @@ def test_clone_reshifts_into_its_own_range(release, mountroot):
     f.write_text("x")
     os.chown(f, bs + 33, bs + 33)
     ioc("snapshot", "csrc@one")
-    ioc("set", "privileged=no", "csrc")  # (unchanged: nothing moves)
+    ioc("set", "privileged=no", "csrc")  # already shifted: nothing moves a second time
+    assert os.lstat(f).st_uid == bs + 33 and shift_of(src) == bs
     out = ioc("clone", "csrc@one", "tag=cdst", *NONET).stdout
     dst = out.split()[0]
     bd = base_of(dst)
@@ -218,6 +219,16 @@ def test_clone_reshifts_into_its_own_range(release, mountroot):
         assert jexec(dst, "stat", "-c", "%u:%g", "/etc/owned33").stdout.strip() == "33:33"
     finally:
         ioc("stop", dst)
+    # a clone of the (shifted) clone: moved once more, from the clone's range to its own,
+    # never shifted on top of it (bd + bd2 + 33)
+    ioc("snapshot", "cdst@two")
+    dst2 = ioc("clone", "cdst@two", "tag=cdst2", *NONET).stdout.split()[0]
+    b2 = base_of(dst2)
+    assert len({bs, bd, b2}) == 3 and shift_of(dst2) == b2
+    st = os.lstat(root_of(mountroot, dst2) / "etc" / "owned33")
+    assert (st.st_uid, st.st_gid) == (b2 + 33, b2 + 33)
+    assert all(b2 <= i < b2 + COUNT for i in owners(root_of(mountroot, dst2)))
+    assert os.lstat(root_of(mountroot, dst) / "etc" / "owned33").st_uid == bd + 33
 
 
 def test_export_import_reshifts_and_rollback_follows(release, mountroot):
