@@ -279,6 +279,13 @@ def test_privileged_opt_in_and_back(release, mountroot, rundir):
     js = {j["uuid"]: j for j in json.loads(ioc("list", "-j").stdout)}
     assert js[u]["privileged"] == "yes"
     assert ioc("get", "privileged", u).stdout.strip() == "yes"
+    # the table for people marks it; -H keeps SPEC's TYPE for scripts
+    row = [l for l in ioc("list").stdout.splitlines() if u in l]
+    assert row and "jail,privileged" in row[0], row
+    hrow = [l.split("\t") for l in ioc("list", "-H").stdout.splitlines() if u in l][0]
+    assert hrow[5] in ("jail", "clonejail"), hrow
+    other = make_jail(release, "tag=unpriv", *NONET)
+    assert "privileged" not in [l for l in ioc("list").stdout.splitlines() if other in l][0]
     ioc("start", u)
     try:
         init = init_pid(rundir, u)
