@@ -12,6 +12,11 @@ J=bexec
 
 "$IOCELL" create -c "release=$BENCH_REL" tag=$J exec_start=none >/dev/null
 "$IOCELL" start $J >/dev/null
+# the same jail without a user namespace (privileged=yes), for the cost of joining one
+"$IOCELL" create -c "release=$BENCH_REL" tag=${J}p exec_start=none privileged=yes >/dev/null
+"$IOCELL" start ${J}p >/dev/null
+pidp=$("$IOCELL" runtime ${J}p | awk '/^INIT PID:/ {print $3}')
+basep() { nsenter --target "$pidp" --mount --uts --ipc --net --pid -- /bin/true; }
 pid=$("$IOCELL" runtime $J | awk '/^INIT PID:/ {print $3}')
 [ -n "$pid" ] && [ -d "/proc/$pid" ] || bdie "no init pid from iocell runtime $J"
 
@@ -25,16 +30,23 @@ base
 [ "$(nsenter --target "$pid" --mount --uts -- /bin/hostname 2>/dev/null || true)" = "$("$IOCELL" exec $J /bin/hostname)" ] \
     || blog "warning: nsenter and iocell exec see different hostnames"
 
-ti=(); tb=()
+ti=(); tb=(); tp=(); tq=()
 for ((i = 0; i < runs; i++)); do
     ti+=("$(bench_time "$IOCELL" exec $J /bin/true)")
     tb+=("$(bench_time base)")
+    tp+=("$(bench_time "$IOCELL" exec ${J}p /bin/true)")
+    tq+=("$(bench_time basep)")
 done
 mi=$(printf '%s\n' "${ti[@]}" | bench_median)
 mb=$(printf '%s\n' "${tb[@]}" | bench_median)
+mp=$(printf '%s\n' "${tp[@]}" | bench_median)
+mq=$(printf '%s\n' "${tq[@]}" | bench_median)
 
 echo "== exec (median of $runs runs, interleaved)"
 bench_header
 bench_row "exec /bin/true vs nsenter${userns:+ --user}" "$mi" "$mb" 1.5
+bench_row "  privileged=yes vs nsenter" "$mp" "$mq" -
+bench_row "  user namespace vs privileged=yes" "$mi" "$mp" -
 bench_note "    zfs invocations of 'iocell exec': $ze (target 0)"
 "$IOCELL" stop $J >/dev/null
+"$IOCELL" stop ${J}p >/dev/null
