@@ -13,10 +13,10 @@
  * to the same offset in the range at `to` (see idshift_jail_id: the jail's own ids in an
  * unshifted tree, as a release has them, or an id of any range of the allocation grid,
  * which is where an older shift left them: a clone of an older snapshot, a rollback); the
- * host's own ids stay as they are (counted).  An id already in the range stays, so an inode reached twice (hard
- * links) is moved once and a shift interrupted half-way is finished by the next.  What
- * chown(2)
- * takes away is put back: set-user-ID and set-group-ID bits, and the file capability
+ * host's own ids stay as they are (counted).  An id already in the range stays, so an
+ * inode reached twice (hard links) is moved once and a shift interrupted half-way is
+ * finished by the next.  What chown(2) takes away is put back: set-user-ID and
+ * set-group-ID bits, and the file capability
  * (security.capability), whose root id moves with the range (a v2 capability, which the
  * host would honour, becomes v3 with the jail's root as its root id; v3 back to v2 when
  * shifting to 0).  POSIX ACLs (system.posix_acl_access, system.posix_acl_default) carry
