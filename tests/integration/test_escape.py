@@ -541,10 +541,11 @@ class SharedJails:
             self.uuids[config] = uuid
             root = self.root(uuid)
             install_probe(root)
-            # owned by the jail's root (as a shifted release's would be): the permission
-            # check passes, only nodev and the device allow-list stand in the way
-            owner = 0 if config == "privileged" else int(zfs(
-                "get", "-H", "-o", "value", "iocell:idmap_base", f"{JAILS_DS}/{uuid}").strip())
+            # owned by the jail's root on disk (its range where files are shifted, 0 where
+            # the root is idmapped or the jail privileged): the permission check passes,
+            # only nodev and the device allow-list stand in the way
+            owner = int(zfs("get", "-H", "-o", "value", "iocell:idmap_shift",
+                            f"{JAILS_DS}/{uuid}").strip())
             self.plant_nodes(root, owner)
             ioc("start", uuid)
             # the jail's /dev is a tmpfs of its mount namespace: reached through its init

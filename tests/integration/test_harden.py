@@ -47,11 +47,13 @@ def _init(rundir: Path, uuid: str) -> int:
     return int(state(rundir, uuid)["pid"])
 
 
-def _jail_root_id(uuid: str) -> int:
+def _jail_root_id(uuid: str, prop: str = "idmap_base") -> int:
     """The host id of the jail's root (its user namespace maps 0 there): the owner a node
     needs for the jail's root to pass the permission check, so that only nodev and the
-    device allow-list decide (host root's 0600 nodes are closed to it anyway)."""
-    return int(zfs("get", "-H", "-o", "value", "iocell:idmap_base",
+    device allow-list decide (host root's 0600 nodes are closed to it anyway).  With
+    prop="idmap_shift": the id that stands for it on the disk of its root (0 where the
+    root is mounted idmapped)."""
+    return int(zfs("get", "-H", "-o", "value", f"iocell:{prop}",
                    f"{JAILS_DS}/{uuid}").strip())
 
 
@@ -348,7 +350,7 @@ def _open_in_jail(name: str, path: str) -> str:
 def test_root_nodev_and_planted_node(jail, mountroot, rundir):
     root = _root(mountroot, jail)
     owner = _jail_root_id(jail)
-    _node(root / "var/tmp/planted-null", 1, 3, owner)
+    _node(root / "var/tmp/planted-null", 1, 3, _jail_root_id(jail, "idmap_shift"))
     ioc("start", "hd")
     assert "nodev" in _mountinfo_opts("hd", "/")
     # a node in the jail's own files does not work, even one of an allowed device
