@@ -17,6 +17,7 @@
 
 #include "core/jail.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -52,8 +53,11 @@ int dir_each(int dirfd, int (*fn)(int dirfd, const char *name, const struct stat
 	     void *arg);
 
 /* Compare the current tree curfd with the baseline basefd: changes copied beneath outfd,
- * deleted paths written to del, counts added to st.  0 or -1 with the error recorded. */
-int record_walk(int curfd, int basefd, int outfd, FILE *del, struct record_stats *st);
+ * deleted paths written to del, counts added to st.  The trees' files are owned by shift
+ * plus their jail id (idmap_shift); the copies get the jail ids themselves (an owner
+ * outside the range becomes nobody, 65534).  0 or -1 with the error recorded. */
+int record_walk(int curfd, int basefd, int outfd, FILE *del, uint32_t shift,
+		struct record_stats *st);
 
 /* OpenZFS: the same outcome from the paths `zfs diff -H -F` named instead of a walk of
  * both trees.  record_diff_paths turns its output (paths below the mount point mnt) into
@@ -64,7 +68,7 @@ int record_walk(int curfd, int basefd, int outfd, FILE *del, struct record_stats
  * moved with it), a directory listed for its entries only is passed over, and below a
  * path listed as deleted nothing more is listed. */
 int record_diff_paths(const char *diff, const char *mnt, struct strv *changed, struct strv *gone);
-int record_paths(int curfd, int basefd, int outfd, FILE *del, struct record_stats *st,
-		 const struct strv *changed, const struct strv *gone);
+int record_paths(int curfd, int basefd, int outfd, FILE *del, uint32_t shift,
+		 struct record_stats *st, const struct strv *changed, const struct strv *gone);
 
 #endif
