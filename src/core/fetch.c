@@ -211,10 +211,11 @@ static int set_fetch_props(struct fetch *f)
 {
 	_cleanup_free_ char *src = prop_value(f->source);
 	_cleanup_free_ char *when = fetch_time();
-	int rc = zfs_set(f->relds, RELEASE_PROP_SOURCE, src);
-	if (rc == 0)
-		rc = zfs_set(f->relds, RELEASE_PROP_FETCHED, when);
-	return rc;
+	_cleanup_kv_ struct kv z;
+	kv_init(&z);
+	kv_set(&z, RELEASE_PROP_SOURCE, src);
+	kv_set(&z, RELEASE_PROP_FETCHED, when);
+	return zfs_set_many(f->relds, &z);
 }
 
 static int update_steps(struct fetch *f, struct undo *u, const char *prev)

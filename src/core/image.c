@@ -352,17 +352,42 @@ static int reidentify(const char *uuid, const struct kv *given, char **tag)
 	}
 	if (idmap_shift_root(root, to.shift, from.shift != to.shift) < 0)
 		return -1;
+	/* What is not right yet, in one `zfs set` on OpenZFS (one call each on zfs-fuse) */
+	_cleanup_kv_ struct kv z;
+	kv_init(&z);
 	for (size_t i = 0; i < set.k.n; i++) {
 		const struct propdef *p = prop_find(set.k.v[i]);
-		/* one zfs call per property on zfs-fuse: skip what is already right */
 		if (!p || streq(jail_prop(j, prop_id_of(p)), set.v.v[i]))
 			continue;
 		_cleanup_free_ char *zn = prop_zfs_name(p, false);
-		if (zfs_set(j->ds, zn, set.v.v[i]) < 0)
-			return -1;
+		kv_set(&z, zn, set.v.v[i]);
 	}
+	if (zfs_set_many(j->ds, &z) < 0)
+		return -1;
 	*tag = TAKE_PTR(t);
 	return 0;
+}
+
+/* OpenZFS: what the receive itself sets and leaves out (zfs recv -o / -x), so that the
+ * received jail never carries another host's interfaces or start time, and has the
+ * properties given on the command line from the start (the identity that depends on the
+ * received values follows in one `zfs set`, reidentify). */
+static void recv_identity(const struct kv *given, struct kv *set, struct strv *exclude)
+{
+	kv_init(set);
+	sv_init(exclude);
+	if (!zfs_is_openzfs())
+		return;
+	for (enum prop_id m = P_VNET0_MAC; m <= P_VNET9_MAC; m++)
+		sv_take(exclude, prop_zfs_name(prop_find(prop_name(m)), false));
+	sv_take(exclude, prop_zfs_name(prop_find(prop_name(P_LAST_STARTED)), false));
+	for (size_t i = 0; i < given->k.n; i++) {
+		const struct propdef *p = prop_find(given->k.v[i]);
+		if (!p || prop_id_of(p) == P_TAG)
+			continue; /* the tag: claimed after the receive (reidentify) */
+		_cleanup_free_ char *zn = prop_zfs_name(p, false);
+		kv_set(set, zn, given->v.v[i]);
+	}
 }
 
 /* Drop the export snapshot(s) the received stream carried (the jail's own snapshots
@@ -402,7 +427,12 @@ static int receive(const char *ds, const char *uuid, struct xfer *x, bool from_f
 	_cleanup_strv_ struct strv snaps = {0};
 	sv_init(&snaps);
 	bool direct = from_file && !x->progress;
-	int got = direct ? zfs_recv_fd(ds, x->fd, &snaps) : zfs_recv_from(ds, import_rd, x, false);
+	_cleanup_kv_ struct kv set;
+	_cleanup_strv_ struct strv exclude;
+	recv_identity(given, &set, &exclude);
+	struct zfs_recv_props rp = {.set = &set, .exclude = &exclude};
+	int got = direct ? zfs_recv_fd(ds, x->fd, &snaps, &rp)
+			 : zfs_recv_from(ds, import_rd, x, false, &rp);
 	if (got < 0) {
 		if (zfs_exists(ds))
 			undo_destroy(ds, "-r", "");

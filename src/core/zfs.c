@@ -12,108 +12,27 @@
 
 enum zfs_errkind zfs_lasterr;
 
-void ztable_parse(struct ztable *t, const char *text)
+/* ---- which ZFS ------------------------------------------------------------------------ */
+
+enum zfs_impl zfs_impl(void)
 {
-	t->nrows = 0;
-	t->rows = NULL;
-	size_t cap = 0;
-	const char *p = text ? text : "";
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		if (n) {
-			if (t->nrows == cap) {
-				cap = cap ? cap * 2 : 16;
-				t->rows = xrealloc(t->rows, cap * sizeof(*t->rows));
-			}
-			char *line = xstrndup(p, n);
-			struct strv *row = &t->rows[t->nrows++];
-			memset(row, 0, sizeof(*row));
-			split(row, line, "\t", false);
-			free(line);
-		}
-		p += n;
-		if (*p)
-			p++;
+	static int known = -1;
+	if (known < 0) {
+		const char *env = getenv("IOCELL_ZFS_IMPL");
+		if (env && streq(env, "openzfs"))
+			known = ZFS_IMPL_OPENZFS;
+		else if (env && streq(env, "zfs-fuse"))
+			known = ZFS_IMPL_ZFS_FUSE;
+		else
+			known = access("/sys/module/zfs", F_OK) == 0 ||
+						access("/dev/zfs", F_OK) == 0
+					? ZFS_IMPL_OPENZFS
+					: ZFS_IMPL_ZFS_FUSE;
 	}
+	return (enum zfs_impl)known;
 }
 
-void ztable_add(struct ztable *t, const char *const *cells, size_t n)
-{
-	t->rows = xrealloc(t->rows, (t->nrows + 1) * sizeof(*t->rows));
-	struct strv *r = &t->rows[t->nrows++];
-	sv_init(r);
-	for (size_t i = 0; i < n; i++)
-		sv_add(r, cells[i]);
-}
-
-void ztable_free(struct ztable *t)
-{
-	for (size_t i = 0; i < t->nrows; i++)
-		sv_free(&t->rows[i]);
-	free(t->rows);
-	t->rows = NULL;
-	t->nrows = 0;
-}
-
-void kv_init(struct kv *kv)
-{
-	sv_init(&kv->k);
-	sv_init(&kv->v);
-}
-
-void kv_free(struct kv *kv)
-{
-	sv_free(&kv->k);
-	sv_free(&kv->v);
-}
-
-static long kv_find(const struct kv *kv, const char *k)
-{
-	for (size_t i = 0; i < kv->k.n; i++)
-		if (strcmp(kv->k.v[i], k) == 0)
-			return (long)i;
-	return -1;
-}
-
-void kv_set(struct kv *kv, const char *k, const char *v)
-{
-	if (!kv->k.v)
-		kv_init(kv);
-	long i = kv_find(kv, k);
-	if (i >= 0) {
-		free(kv->v.v[i]);
-		kv->v.v[i] = xstrdup(v);
-		return;
-	}
-	sv_add(&kv->k, k);
-	sv_add(&kv->v, v);
-}
-
-const char *kv_get(const struct kv *kv, const char *k)
-{
-	if (!kv->k.v)
-		return NULL;
-	long i = kv_find(kv, k);
-	return i >= 0 ? kv->v.v[i] : NULL;
-}
-
-bool kv_del(struct kv *kv, const char *k)
-{
-	long i = kv->k.v ? kv_find(kv, k) : -1;
-	if (i < 0)
-		return false;
-	free(kv->k.v[i]);
-	free(kv->v.v[i]);
-	for (size_t j = (size_t)i; j + 1 < kv->k.n; j++) {
-		kv->k.v[j] = kv->k.v[j + 1];
-		kv->v.v[j] = kv->v.v[j + 1];
-	}
-	kv->k.n--;
-	kv->v.n--;
-	kv->k.v[kv->k.n] = NULL;
-	kv->v.v[kv->v.n] = NULL;
-	return true;
-}
+const char *zfs_impl_name(void) { return zfs_is_openzfs() ? "openzfs" : "zfs-fuse"; }
 
 static enum zfs_errkind classify(const char *err)
 {
@@ -263,11 +182,14 @@ static void backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-/* zfs-fuse often reports "dataset is busy" right after an unmount; retry briefly. */
+/* zfs-fuse often reports "dataset is busy" right after an unmount; retry briefly.  The
+ * OpenZFS kernel module unmounts and destroys synchronously: a busy there is real (a
+ * process holds the file system) and is reported at once. */
 static int run_busy_retry(struct strv *a, const char *what)
 {
 	int rc = -1;
-	for (int attempt = 0; attempt < 20; attempt++) {
+	int attempts = zfs_is_openzfs() ? 1 : 20;
+	for (int attempt = 0; attempt < attempts; attempt++) {
 		rc = zfs_run(a, NULL, what);
 		if (rc == 0 || zfs_lasterr != ZE_BUSY)
 			break;
@@ -286,7 +208,7 @@ int zfs_destroy(const char *name, const char *flags)
 	sv_add(&a, name);
 	char *what = xasprintf("cannot destroy %s", name);
 	int rc = run_busy_retry(&a, what);
-	if (rc < 0 && zfs_lasterr == ZE_BUSY && !strchr(name, '@')) {
+	if (rc < 0 && zfs_lasterr == ZE_BUSY && !strchr(name, '@') && !zfs_is_openzfs()) {
 		/* Unmount explicitly (children first through -f is not portable), then retry. */
 		char *e = xstrdup(ioc_errmsg());
 		zfs_runl(NULL, "unmount", "unmount", name, NULL);
@@ -308,6 +230,26 @@ int zfs_set(const char *ds, const char *prop, const char *value)
 	free(what);
 	free(kv);
 	return rc;
+}
+
+int zfs_set_many(const char *ds, const struct kv *props)
+{
+	if (!props || !props->k.v || props->k.n == 0)
+		return 0;
+	if (!zfs_is_openzfs() || props->k.n == 1) {
+		for (size_t i = 0; i < props->k.n; i++)
+			if (zfs_set(ds, props->k.v[i], props->v.v[i]) < 0)
+				return -1;
+		return 0;
+	}
+	_cleanup_strv_ struct strv a = {0};
+	sv_init(&a);
+	sv_add(&a, "set");
+	for (size_t i = 0; i < props->k.n; i++)
+		sv_addf(&a, "%s=%s", props->k.v[i], props->v.v[i]);
+	sv_add(&a, ds);
+	_cleanup_free_ char *what = xasprintf("cannot set %zu properties on %s", props->k.n, ds);
+	return zfs_run(&a, NULL, what);
 }
 
 int zfs_inherit(const char *ds, const char *prop)
@@ -466,13 +408,13 @@ char *zfs_get1(const char *ds, const char *prop)
 	return out;
 }
 
-int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, int depth,
-	     const char *type, const char *sort)
+static int list_run(struct ztable *t, const char *cols, const char *const *datasets, int depth,
+		    const char *type, const char *sort, bool exact)
 {
 	struct strv a;
 	sv_init(&a);
 	sv_add(&a, "list");
-	sv_add(&a, "-H");
+	sv_add(&a, exact ? "-Hp" : "-H");
 	if (depth >= 0) {
 		sv_add(&a, "-r");
 		sv_add(&a, "-d");
@@ -497,6 +439,24 @@ int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, in
 		ztable_parse(t, out);
 	free(out);
 	return rc;
+}
+
+int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, int depth,
+	     const char *type, const char *sort)
+{
+	return list_run(t, cols, datasets, depth, type, sort, false);
+}
+
+int zfs_list_exact(struct ztable *t, const char *cols, const char *const *datasets, int depth,
+		   const char *type, const char *sort)
+{
+	return list_run(t, cols, datasets, depth, type, sort, true);
+}
+
+int zfs_diff(const char *snap, const char *ds, char **out)
+{
+	_cleanup_free_ char *what = xasprintf("cannot compare %s with %s", ds, snap);
+	return zfs_runl(out, what, "diff", "-H", "-F", snap, ds, NULL);
 }
 
 bool zfs_exists(const char *ds)
@@ -660,14 +620,35 @@ int zfs_send_to(const char *snap, bool replicate, zfs_chunk_cb cb, void *arg)
 	return (rc < 0 || a < 0) ? -1 : 0;
 }
 
-int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force)
+/* -o PROP=VALUE and -x PROP of a receive. */
+static void recv_props(struct strv *a, const struct zfs_recv_props *props)
+{
+	if (!props)
+		return;
+	add_props(a, props->set);
+	for (size_t i = 0; props->exclude && i < props->exclude->n; i++) {
+		sv_add(a, "-x");
+		sv_add(a, props->exclude->v[i]);
+	}
+}
+
+int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force,
+		  const struct zfs_recv_props *props)
 {
 	int rp[2], re[2];
 	if (pipe2(rp, O_CLOEXEC) < 0 || pipe2(re, O_CLOEXEC) < 0) {
 		ioc_err("cannot create pipe: %s", strerror(errno));
 		return -1;
 	}
-	const char *recvv[] = {"zfs", "recv", force ? "-F" : dest, force ? dest : NULL, NULL};
+	_cleanup_strv_ struct strv rv = {0};
+	sv_init(&rv);
+	sv_add(&rv, "zfs");
+	sv_add(&rv, "recv");
+	if (force)
+		sv_add(&rv, "-F");
+	recv_props(&rv, props);
+	sv_add(&rv, dest);
+	const char *const *recvv = (const char *const *)rv.v;
 	(void)fcntl(rp[1], F_SETPIPE_SZ, 1 << 20); /* as in zfs_send_to */
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	pid_t r = spawn_fds(recvv, rp[0], -1, re[1]);
@@ -712,13 +693,14 @@ done:
 	return (rc < 0 || b < 0) ? -1 : 0;
 }
 
-int zfs_recv_fd(const char *dest, int fd, struct strv *received)
+int zfs_recv_fd(const char *dest, int fd, struct strv *received, const struct zfs_recv_props *props)
 {
 	struct strv a;
 	sv_init(&a);
 	sv_add(&a, "recv");
 	if (received)
 		sv_add(&a, "-v");
+	recv_props(&a, props);
 	sv_add(&a, dest);
 	char *what = xasprintf("zfs recv %s failed", dest);
 	char *out = NULL;

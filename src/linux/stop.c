@@ -56,7 +56,7 @@ static int remove_cgroup(const struct runstate *rs, const struct jailconf *c, bo
 	if (!rs_get(rs, RS_CGROUP))
 		return 0;
 	_cleanup_cgroup_ struct cgroup cg;
-	cg_paths(&cg, rs->uuid);
+	cg_of_state(&cg, rs);
 	if (limits_ok)
 		lim_check_log(rs->uuid, &cg, &c->lim, c->log);
 	ioc_err_clear();
