@@ -47,6 +47,12 @@ char *argv_str(const char *const *argv);
 
 /* Start argv with the given fds (-1 = /dev/null for in, inherit for out/err). */
 pid_t spawn_fds(const char *const *argv, int in_fd, int out_fd, int err_fd);
+/* The same in a session of its own with SIGPIPE ignored: a signal to our process group
+ * (a kill of iocell and its children) does not reach it, and our death makes its writes
+ * fail (EPIPE) so that it exits through its own clean-up.  For `zfs send`, whose
+ * temporary hold zfs-fuse keeps for ever when it is killed. */
+pid_t spawn_detached(const char *const *argv, int in_fd, int out_fd, int err_fd,
+		     const char *const *env_add);
 /* Wait for pid; returns exit code or 128+signal, -1 on error. */
 int wait_pid(pid_t pid);
 

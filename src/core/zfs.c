@@ -122,7 +122,8 @@ static enum zfs_errkind classify(const char *err)
 		return ZE_NOENT;
 	if (strstr(err, "already exists"))
 		return ZE_EXISTS;
-	if (strstr(err, "has dependent clones") || strstr(err, "has children"))
+	if (strstr(err, "has dependent clones") || strstr(err, "has children") ||
+	    strstr(err, "snapshot is cloned"))
 		return ZE_CLONES;
 	if (strstr(err, "busy"))
 		return ZE_BUSY;
@@ -263,7 +264,9 @@ static void backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-/* zfs-fuse often reports "dataset is busy" right after an unmount; retry briefly. */
+/* zfs-fuse often reports "dataset is busy" right after a mount or an unmount (and a
+ * snapshot is busy while a `zfs send` holds it): retry with a bounded back-off (about
+ * 2.7 s in all). */
 static int run_busy_retry(struct strv *a, const char *what)
 {
 	int rc = -1;
@@ -276,6 +279,73 @@ static int run_busy_retry(struct strv *a, const char *what)
 	return rc;
 }
 
+/* The mounted file systems of NAME and below, parents first (one zfs call). */
+static int mounted_tree(const char *name, struct strv *out)
+{
+	sv_init(out);
+	_cleanup_ztable_ struct ztable t = {0};
+	const char *dss[] = {name, NULL};
+	if (zfs_list(&t, "name,mounted", dss, 1000, "filesystem", "name") < 0)
+		return -1;
+	for (size_t i = 0; i < t.nrows; i++)
+		if (t.rows[i].n >= 2 && streq(t.rows[i].v[1], "yes"))
+			sv_add(out, t.rows[i].v[0]);
+	sv_sort(out);
+	return 0;
+}
+
+/* Unmount NAME and everything mounted below it, deepest first, each with the busy
+ * retry; *done gets what was unmounted (parents first). */
+static int unmount_tree(const char *name, struct strv *done)
+{
+	_cleanup_strv_ struct strv m = {0};
+	sv_init(done);
+	if (mounted_tree(name, &m) < 0)
+		return -1;
+	for (size_t i = m.n; i-- > 0;) {
+		if (zfs_unmount(m.v[i]) < 0)
+			return -1;
+		sv_add(done, m.v[i]);
+	}
+	/* done is deepest first: turn it round */
+	for (size_t i = 0, k = done->n; i < k / 2; i++) {
+		char *x = done->v[i];
+		done->v[i] = done->v[k - 1 - i];
+		done->v[k - 1 - i] = x;
+	}
+	return 0;
+}
+
+/* Run a destroy or rename (the one place that handles zfs-fuse's busy state for them):
+ * when a file system is busy, unmount its tree deepest-first and try again with the
+ * bounded back-off; a busy snapshot (held by a `zfs send`) is retried the same way.
+ * The unmounted names go to *unmounted. */
+static int run_busy_unmount(struct strv *a, const char *name, const char *what,
+			    struct strv *unmounted)
+{
+	sv_init(unmounted);
+	int rc = zfs_run(a, NULL, what);
+	if (rc == 0 || zfs_lasterr != ZE_BUSY)
+		return rc;
+	if (strchr(name, '@')) {
+		backoff(0);
+		return run_busy_retry(a, what);
+	}
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
+	struct strv done;
+	if (unmount_tree(name, &done) < 0) {
+		sv_free(&done);
+		ioc_err_restore(&keep);
+		zfs_lasterr = ZE_BUSY;
+		return -1;
+	}
+	free(keep.msg);
+	free(keep.hint);
+	*unmounted = done;
+	return run_busy_retry(a, what);
+}
+
 int zfs_destroy(const char *name, const char *flags)
 {
 	struct strv a;
@@ -285,16 +355,19 @@ int zfs_destroy(const char *name, const char *flags)
 		sv_add(&a, flags);
 	sv_add(&a, name);
 	char *what = xasprintf("cannot destroy %s", name);
-	int rc = run_busy_retry(&a, what);
-	if (rc < 0 && zfs_lasterr == ZE_BUSY && !strchr(name, '@')) {
-		/* Unmount explicitly (children first through -f is not portable), then retry. */
-		char *e = xstrdup(ioc_errmsg());
-		zfs_runl(NULL, "unmount", "unmount", name, NULL);
-		rc = run_busy_retry(&a, what);
-		if (rc < 0 && zfs_lasterr == ZE_NONE)
-			ioc_err("%s", e);
-		free(e);
+	struct strv unmounted;
+	int rc = run_busy_unmount(&a, name, what, &unmounted);
+	if (rc < 0 && unmounted.n) {
+		/* nothing destroyed: mount again what was unmounted */
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
+		enum zfs_errkind k = zfs_lasterr;
+		for (size_t i = 0; i < unmounted.n; i++)
+			zfs_mount(unmounted.v[i]);
+		ioc_err_restore(&keep);
+		zfs_lasterr = k;
 	}
+	sv_free(&unmounted);
 	free(what);
 	sv_free(&a);
 	return rc;
@@ -326,7 +399,30 @@ int zfs_rename(const char *from, const char *to)
 	sv_add(&a, from);
 	sv_add(&a, to);
 	char *what = xasprintf("cannot rename %s to %s", from, to);
-	int rc = run_busy_retry(&a, what);
+	struct strv unmounted;
+	int rc = run_busy_unmount(&a, from, what, &unmounted);
+	if (unmounted.n) {
+		/* Mount again (parents first) what had to be unmounted, under its new name
+		 * when the rename was done (then a failure is a warning: it is renamed). */
+		struct ioc_errsave keep = {0};
+		enum zfs_errkind k = zfs_lasterr;
+		if (rc < 0)
+			ioc_err_save(&keep);
+		size_t fl = strlen(from);
+		for (size_t i = 0; i < unmounted.n; i++) {
+			const char *n = unmounted.v[i];
+			_cleanup_free_ char *now = rc == 0 ? xasprintf("%s%s", to, n + fl)
+							   : xstrdup(n);
+			if (zfs_mount(now) < 0)
+				ioc_warn("%s", ioc_errmsg());
+		}
+		if (rc < 0)
+			ioc_err_restore(&keep);
+		else
+			ioc_err_clear();
+		zfs_lasterr = k;
+	}
+	sv_free(&unmounted);
 	free(what);
 	sv_free(&a);
 	return rc;
@@ -602,7 +698,7 @@ int zfs_send_recv(const char *snap, const char *dest, bool replicate, const char
 	(void)fcntl(sp[1], F_SETPIPE_SZ, 1 << 20); /* hints: fewer, larger transfers */
 	(void)fcntl(rp[1], F_SETPIPE_SZ, 1 << 20);
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	pid_t s = spawn_fds(sendv, -1, sp[1], se[1]);
+	pid_t s = spawn_detached(sendv, -1, sp[1], se[1], zfs_env);
 	pid_t r = s > 0 ? spawn_fds(recvv, direct ? sp[0] : rp[0], -1, re[1]) : -1;
 	close(sp[1]);
 	close(se[1]);
@@ -641,13 +737,13 @@ int zfs_send_to(const char *snap, bool replicate, zfs_chunk_cb cb, void *arg)
 			       NULL};
 	/* A 1 MB pipe: fewer, larger reads here and writes downstream (a hint only). */
 	(void)fcntl(sp[1], F_SETPIPE_SZ, 1 << 20);
-	pid_t s = spawn_fds(sendv, -1, sp[1], se[1]);
+	pid_t s = spawn_detached(sendv, -1, sp[1], se[1], zfs_env);
 	close(sp[1]);
 	close(se[1]);
 	int rc = s > 0 ? relay(sp[0], -1, cb, arg, NULL, NULL) : -1;
+	/* On a failure here the closed pipe stops it (EPIPE): a signal would leave its
+	 * hold on the snapshot with zfs-fuse. */
 	close(sp[0]);
-	if (rc < 0 && s > 0)
-		kill(s, SIGTERM);
 	char *ws = xasprintf("zfs send %s failed", snap);
 	char *keep = rc < 0 ? xstrdup(ioc_errmsg()) : NULL;
 	int a = s > 0 ? wait_zfs(s, se[0], ws) : -1;
