@@ -42,7 +42,9 @@ int cmd_activate(int argc, char **argv)
 	kv_free(&opts);
 	if (rc < 0)
 		return CMD_ERR;
-	/* Build the name index now, so the first create or lookup needs no scan. */
+	/* Build the name index now, so the first create or lookup needs no scan; the
+	 * defaults are read again from the pool. */
+	defaults_cache_drop();
 	if (index_rebuild() < 0)
 		return CMD_ERR;
 	printf("%s is active (jails under %s)\n", pool, pool_get()->mountroot);

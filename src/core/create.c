@@ -4,6 +4,7 @@
 #include "core/pool.h"
 #include "core/propset.h"
 #include "core/release.h"
+#include "core/txn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,9 @@ static int make_root(enum create_kind kind, const char *release, const char *roo
 	return -1;
 }
 
-/* One jail: its dataset with every property (one zfs create), then its root. */
+/* One jail: its dataset with every property and the mark "create STAMP" (one zfs
+ * create: nothing shows it as a jail yet), then its root, then the commit (the mark
+ * goes).  Its name is in the index from before the commit on. */
 static int create_one(enum create_kind kind, const char *release, const char *tag,
 		      const struct kv *saved, const struct kv *given, char out_uuid[37])
 {
@@ -107,15 +110,21 @@ static int create_one(enum create_kind kind, const char *release, const char *ta
 	}
 	_cleanup_kv_ struct kv z;
 	props_to_zfs(&z, &props);
-	if (zfs_create(ds, &z, false) < 0)
-		return -1;
-	_cleanup_free_ char *root = xasprintf("%s/root", ds);
-	if (make_root(kind, release, root) < 0) {
-		jail_remove_halfmade(ds);
+	_cleanup_free_ char *mark = txn_mark_value(TXN_CREATE, NULL);
+	kv_set(&z, TXN_PROP, mark);
+	index_claim(uuid, tag);
+	if (zfs_create(ds, &z, false) < 0) {
+		index_drop(uuid);
 		return -1;
 	}
-	snprintf(out_uuid, 37, "%s", uuid);
+	_cleanup_free_ char *root = xasprintf("%s/root", ds);
+	if (make_root(kind, release, root) < 0 || txn_mark_clear(ds) < 0) {
+		jail_remove_halfmade(ds);
+		index_drop(uuid);
+		return -1;
+	}
 	index_put(uuid, tag);
+	snprintf(out_uuid, 37, "%s", uuid);
 	return 0;
 }
 
@@ -143,7 +152,7 @@ int create_jails(const struct create_req *r, struct strv *made)
 		return -1;
 	}
 	_cleanup_kv_ struct kv saved = {0};
-	if (defaults_load(&saved) < 0)
+	if (defaults_load_cached(&saved) < 0)
 		return -1;
 	const char *rel = prop_kv_get(given, P_RELEASE);
 	if (!rel)

@@ -8,11 +8,13 @@
 #include "core/pool.h"
 #include "core/props.h"
 #include "core/sha256.h"
+#include "core/txn.h"
 #include "core/fsat.h"
 #include "core/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,14 +62,15 @@ static int clone_jail_props(const char *release, const struct kv *given, const s
 	return 0;
 }
 
-/* A new clone jail of RELEASE.  On failure nothing remains. */
+/* A new clone jail of RELEASE, marked "create STAMP" (not a jail yet: the caller
+ * commits it with txn_mark_clear).  On failure nothing remains. */
 static int new_clone_jail(const char *release, const struct kv *given, char uuid[37], char **tag)
 {
 	*tag = NULL;
 	jail_new_uuid(uuid);
 	_cleanup_free_ char *snap = ds_release_snap(release);
 	_cleanup_kv_ struct kv saved = {0};
-	if (defaults_load(&saved) < 0)
+	if (defaults_load_cached(&saved) < 0)
 		return -1;
 	if (!zfs_exists(snap)) {
 		if (!ioc_err_pending()) {
@@ -82,12 +85,18 @@ static int new_clone_jail(const char *release, const struct kv *given, char uuid
 	_cleanup_kv_ struct kv z = {0};
 	if (clone_jail_props(release, given, &saved, uuid, t, &z) < 0)
 		return -1;
+	_cleanup_free_ char *mark = txn_mark_value(TXN_CREATE, NULL);
+	kv_set(&z, TXN_PROP, mark);
 	_cleanup_free_ char *ds = ds_jail(uuid);
-	if (zfs_create(ds, &z, false) < 0)
+	index_claim(uuid, t);
+	if (zfs_create(ds, &z, false) < 0) {
+		index_drop(uuid);
 		return -1;
+	}
 	_cleanup_free_ char *root = xasprintf("%s/root", ds);
 	if (zfs_clone(snap, root, NULL) < 0) {
 		undo_destroy(ds, "-r", "");
+		index_drop(uuid);
 		return -1;
 	}
 	*tag = TAKE_PTR(t);
@@ -128,10 +137,11 @@ static char *package_release(const char *file, const struct package_head *h, con
 	return TAKE_PTR(rel);
 }
 
-/* Apply the package on the new jail UUID. */
+/* Apply the package on the new jail UUID (not committed yet). */
 static int apply_on_new_jail(const char *file, const struct package_head *h, const char *uuid)
 {
-	_cleanup_jail_ struct jail *j = jail_load(uuid);
+	_cleanup_free_ char *ds = ds_jail(uuid);
+	_cleanup_jail_ struct jail *j = jail_load_staged(ds, uuid);
 	if (!j)
 		return -1;
 	if (!j->mounted) {
@@ -152,10 +162,13 @@ int image_import_package(const char *file, const struct kv *given, char uuid[37]
 	_cleanup_free_ char *rel = package_release(file, &h, given);
 	int rc = -1;
 	if (rel && new_clone_jail(rel, given, uuid, tag) == 0) {
+		_cleanup_free_ char *ds = ds_jail(uuid);
 		rc = apply_on_new_jail(file, &h, uuid);
+		if (rc == 0)
+			rc = txn_mark_clear(ds); /* the commit */
 		if (rc < 0) {
-			_cleanup_free_ char *ds = ds_jail(uuid);
 			undo_destroy(ds, "-r", "");
+			index_drop(uuid);
 			free(*tag);
 			*tag = NULL;
 		}
@@ -221,7 +234,8 @@ static int export_stream(const char *snap, struct xfer *x, const char *file, con
 	return artifact_publish(tmp, file, hex);
 }
 
-/* Export to x->fd, or into file when x->fd < 0. */
+/* Export to x->fd, or into file when x->fd < 0.  The jail is marked "export STAMP SNAP"
+ * while its export snapshot exists (core/heal.h). */
 static int export_to(const struct jail *j, struct xfer *x, const char *file, const char *tmp)
 {
 	if (file) {
@@ -237,18 +251,24 @@ static int export_to(const struct jail *j, struct xfer *x, const char *file, con
 			return -1;
 		x->hash = true;
 	}
-	_cleanup_free_ char *sn = time_snapname(EXPORT_SNAP_PREFIX);
+	_cleanup_free_ char *sn = txn_snapshot(j->ds, TXN_EXPORT, EXPORT_SNAP_PREFIX, NULL);
+	if (!sn)
+		return -1;
 	_cleanup_free_ char *snap = xasprintf("%s@%s", j->ds, sn);
-	if (zfs_snapshot(snap, true) < 0)
-		return -1;
-	if (export_stream(snap, x, file, tmp) < 0) {
-		undo_destroy(snap, "-r", "");
-		return -1;
+	int rc = export_stream(snap, x, file, tmp);
+	struct ioc_errsave keep;
+	if (rc < 0)
+		ioc_err_save(&keep);
+	if (zfs_destroy(snap, "-r") < 0 || txn_mark_clear(j->ds) < 0) {
+		if (rc == 0)
+			ioc_warn("could not remove the export snapshot %s: %s", snap, ioc_errmsg());
+		else
+			ioc_warn("could not remove %s: %s", snap, ioc_errmsg());
 	}
-	if (zfs_destroy(snap, "-r") < 0)
-		ioc_warn("could not remove the export snapshot %s: %s", snap, ioc_errmsg());
 	ioc_err_clear();
-	return 0;
+	if (rc < 0)
+		ioc_err_restore(&keep);
+	return rc;
 }
 
 int image_export(const struct jail *j, int fd, char **out)
@@ -267,7 +287,11 @@ int image_export(const struct jail *j, int fd, char **out)
 		file = xasprintf("%s/%s.zfs", dir, j->uuid);
 		tmp = xasprintf("%s/.%s.zfs.partial", dir, j->uuid);
 	}
+	/* A reader that goes away (`export - | head`) is a write error (EPIPE) here, not
+	 * the end of iocell: the snapshot and the mark go before it returns. */
+	void (*oldpipe)(int) = signal(SIGPIPE, SIG_IGN);
 	int rc = export_to(j, &x, file, tmp);
+	signal(SIGPIPE, oldpipe);
 	if (x.hash)
 		sha256_free(&x.h);
 	if (fd < 0 && x.fd >= 0)
@@ -296,16 +320,19 @@ static long import_rd(void *buf, size_t n, void *arg)
 	}
 }
 
-/* Give a received jail its own identity. */
-static int reidentify(const char *uuid, const struct kv *given, char **tag)
+/* Give the received jail in DS (a staging name) its own identity. */
+static int reidentify(const char *ds, const char *uuid, const struct kv *given, char **tag)
 {
 	/* The jail model reads local and received values alike: the received properties
 	 * need no rewriting, and a stream without them is no iocell jail. */
-	_cleanup_jail_ struct jail *j = jail_load(uuid);
+	_cleanup_jail_ struct jail *j = jail_load_staged(ds, uuid);
 	if (!j) {
 		ioc_err_ctx("the image is not an iocell jail export");
 		return -1;
 	}
+	/* A mark the image carries (the exporter's "export ...") is no work of ours. */
+	if (j->txn && txn_mark_clear(ds) < 0)
+		return -1;
 	_cleanup_free_ char *t = choose_tag(prop_kv_get(given, P_TAG), jail_prop(j, P_TAG));
 	if (!t)
 		return -1;
@@ -320,7 +347,7 @@ static int reidentify(const char *uuid, const struct kv *given, char **tag)
 		if (!p || streq(jail_prop(j, prop_id_of(p)), set.v.v[i]))
 			continue;
 		_cleanup_free_ char *zn = prop_zfs_name(p, false);
-		if (zfs_set(j->ds, zn, set.v.v[i]) < 0)
+		if (zfs_set(ds, zn, set.v.v[i]) < 0)
 			return -1;
 	}
 	*tag = TAKE_PTR(t);
@@ -355,24 +382,39 @@ static int drop_export_snaps(const char *ds, struct strv *received)
 	return 0;
 }
 
-/* Receive into ds and make it a jail of its own. */
-static int receive(const char *ds, const char *uuid, struct xfer *x, bool from_file,
-		   const struct kv *given, char **tag)
+/* Receive into a staging name, make it a jail of its own there, then rename it to
+ * POOL/iocell/jails/UUID: the commit (core/heal.h). */
+static int receive(const char *uuid, struct xfer *x, bool from_file, const struct kv *given,
+		   char **tag)
 {
+	_cleanup_free_ char *jails = ds_jails();
+	_cleanup_free_ char *stage = txn_stage_name(jails, uuid);
+	_cleanup_free_ char *ds = ds_jail(uuid);
 	/* A file with no progress to show goes to zfs recv as its stdin: no copy, and
 	 * `zfs recv -v` names the snapshots it made. */
 	_cleanup_strv_ struct strv snaps = {0};
 	sv_init(&snaps);
 	bool direct = from_file && !x->progress;
-	int got = direct ? zfs_recv_fd(ds, x->fd, &snaps) : zfs_recv_from(ds, import_rd, x, false);
+	int got = direct ? zfs_recv_fd(stage, x->fd, &snaps)
+			 : zfs_recv_from(stage, import_rd, x, false);
 	if (got < 0) {
-		if (zfs_exists(ds))
-			undo_destroy(ds, "-r", "");
+		ioc_err_ctx("cannot import the image %s",
+			    from_file ? "file" : "stream from standard input");
+		undo_destroy(stage, "-r", "");
 		return -1;
 	}
 	xfer_progress(x, "importing", true);
-	if (drop_export_snaps(ds, direct ? &snaps : NULL) < 0 || reidentify(uuid, given, tag) < 0) {
-		undo_destroy(ds, "-r", "");
+	if (drop_export_snaps(stage, direct ? &snaps : NULL) < 0 ||
+	    reidentify(stage, uuid, given, tag) < 0) {
+		undo_destroy(stage, "-r", "");
+		return -1;
+	}
+	index_claim(uuid, *tag);
+	if (zfs_rename(stage, ds) < 0) {
+		undo_destroy(stage, "-r", "");
+		index_drop(uuid);
+		free(*tag);
+		*tag = NULL;
 		return -1;
 	}
 	return 0;
@@ -390,8 +432,7 @@ int image_import_stream(const char *file, int fd, const struct kv *given, char u
 			return -1;
 		}
 	}
-	_cleanup_free_ char *ds = ds_jail(uuid);
-	int rc = receive(ds, uuid, &x, file != NULL, given, tag);
+	int rc = receive(uuid, &x, file != NULL, given, tag);
 	if (file)
 		close(x.fd);
 	return rc;

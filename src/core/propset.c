@@ -63,12 +63,16 @@ int defaults_set(const struct kv *set)
 		return -1;
 	}
 	_cleanup_free_ char *ds = ds_defaults();
-	for (size_t i = 0; i < set->k.n; i++) {
+	/* the cache goes before (an interruption leaves none) and after (a create may have
+	 * cached the old values meanwhile) */
+	defaults_cache_drop();
+	int rc = 0;
+	for (size_t i = 0; i < set->k.n && rc == 0; i++) {
 		_cleanup_free_ char *z = xasprintf(IOC_PROP_PREFIX "%s", set->k.v[i]);
-		if (zfs_set(ds, z, set->v.v[i]) < 0)
-			return -1;
+		rc = zfs_set(ds, z, set->v.v[i]);
 	}
-	return 0;
+	defaults_cache_drop();
+	return rc;
 }
 
 /* ---- set with undo ----------------------------------------------------------------- */
@@ -204,11 +208,15 @@ int jail_set(const char *name, const struct kv *set)
 	if (!j)
 		return -1;
 	_cleanup_unlock_ int jl = lock_jail(j->uuid, true);
-	if (jl < 0 || !check_for_jail(j, set) || jail_apply(j, set) < 0)
+	if (jl < 0 || !check_for_jail(j, set))
 		return -1;
+	/* the new tag is claimed in the index before the pool has it (see index_claim) */
+	if (names)
+		index_claim(j->uuid, prop_kv_get(set, P_TAG));
+	int rc = jail_apply(j, set);
 	if (names)
 		index_put(j->uuid, jail_prop(j, P_TAG));
-	return 0;
+	return rc;
 }
 
 /* ---- reset ------------------------------------------------------------------------- */

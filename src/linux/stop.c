@@ -105,10 +105,12 @@ int plat_stop(struct runstate *rs, bool force)
 		warn_on_error(
 			run_hook("exec_poststop", c.exec_poststop, &he, c.exec_timeout, logfd));
 	if (rc == 0) {
-		if (rs_remove(uuid) < 0)
-			rc = -1;
+		/* The state file goes last: until then it tells the next command (stop,
+		 * start, list) that there is something to clean up. */
 		lim_forget(uuid); /* limits: crossing records */
 		jid_release(jid, uuid);
+		if (rs_remove(uuid) < 0)
+			rc = -1;
 		log_line(logfd, "stopped %s (%s)", uuid, c.tag);
 	}
 	return rc;
