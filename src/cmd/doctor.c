@@ -36,10 +36,12 @@ int heal_runtime(const char *uuid)
 		_cleanup_free_ char *tag = xstrdup(t ? t : "?");
 		_cleanup_free_ char *why = xstrdup(stale_why(&rs));
 		if (plat_stop(&rs, true) == 0) {
-			fprintf(stderr, "iocell: cleaned up after jail %s (%s): %s\n", uuid, tag, why);
+			fprintf(stderr, "iocell: cleaned up after jail %s (%s): %s\n", uuid, tag,
+				why);
 			rc = 1;
 		} else {
-			ioc_warn("could not clean up after jail %s (%s): %s", uuid, tag, ioc_errmsg());
+			ioc_warn("could not clean up after jail %s (%s): %s", uuid, tag,
+				 ioc_errmsg());
 			rc = -1;
 		}
 	}

@@ -45,10 +45,10 @@ static void fix_destroy(struct heal_report *r, const char *name)
 
 /* The pool's datasets and snapshots, as doctor reads them (one zfs call). */
 struct pool_view {
-	struct ztable t;       /* name, type, iocell:txn, origin, userrefs, host_hostuuid */
-	struct strv fss;       /* file systems */
-	struct strv origins;   /* snapshots some clone depends on */
-	struct strv live;      /* datasets carrying a mark whose owner is alive */
+	struct ztable t;     /* name, type, iocell:txn, origin, userrefs, host_hostuuid */
+	struct strv fss;     /* file systems */
+	struct strv origins; /* snapshots some clone depends on */
+	struct strv live;    /* datasets carrying a mark whose owner is alive */
 	char *jails, *rels, *base;
 };
 
@@ -73,8 +73,8 @@ static int view_load(struct pool_view *v)
 	if (!p)
 		return -1;
 	const char *dss[] = {p->root, NULL};
-	if (zfs_list(&v->t, "name,type," TXN_PROP ",origin,userrefs,iocell:host_hostuuid", dss, 1000,
-		     "filesystem,volume,snapshot", NULL) < 0)
+	if (zfs_list(&v->t, "name,type," TXN_PROP ",origin,userrefs,iocell:host_hostuuid", dss,
+		     1000, "filesystem,volume,snapshot", NULL) < 0)
 		return -1;
 	v->jails = ds_jails();
 	v->rels = ds_releases();
@@ -147,8 +147,9 @@ static void check_jail(const struct pool_view *v, const struct strv *r, const ch
 		sv_addf(&rep->notes, "not a jail: %s (host_hostuuid %s; left alone)", ds, hu);
 	_cleanup_free_ char *root = xasprintf("%s/root", ds);
 	if (!sv_contains(&v->fss, root))
-		sv_addf(&rep->notes, "incomplete jail: %s has no root dataset (left alone: "
-				     "'zfs destroy -r %s' removes it)",
+		sv_addf(&rep->notes,
+			"incomplete jail: %s has no root dataset (left alone: "
+			"'zfs destroy -r %s' removes it)",
 			ds, ds);
 }
 
@@ -160,13 +161,14 @@ static void check_release(const struct pool_view *v, const struct strv *r, const
 	if (txn_mark_parse(txn, &m) == 0) {
 		pid_t pid = txn_stamp_pid(m.stamp);
 		if (txn_owner_alive(m.stamp)) {
-			sv_addf(&rep->busy, "release %s: %s at work (pid %d)", rel, txn_op_name(m.op),
-				(int)pid);
+			sv_addf(&rep->busy, "release %s: %s at work (pid %d)", rel,
+				txn_op_name(m.op), (int)pid);
 		} else {
 			sv_addf(&rep->found, "release %s: an interrupted %s (pid %d is gone)", rel,
 				txn_op_name(m.op), (int)pid);
 			if (fix)
-				fixed_or_failed(rep, heal_release_mark(rel, txn, false) == 1 ? 0 : -1);
+				fixed_or_failed(rep,
+						heal_release_mark(rel, txn, false) == 1 ? 0 : -1);
 		}
 		txn_mark_free(&m);
 		return;
@@ -248,8 +250,7 @@ int heal_pool(bool fix, struct heal_report *rep, struct strv *jails)
 			check_jail(&v, r, leaf, fix, rep);
 			if (valid_uuid(leaf))
 				sv_add(jails, leaf);
-		}
-		else if ((leaf = ds_below(name, v.rels)) && !strchr(leaf, '/'))
+		} else if ((leaf = ds_below(name, v.rels)) && !strchr(leaf, '/'))
 			check_release(&v, r, leaf, fix, rep);
 		else if ((leaf = ds_below(name, v.base)) && !strchr(leaf, '/')) {
 			_cleanup_free_ char *rel = ds_release(leaf);

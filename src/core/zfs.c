@@ -342,6 +342,7 @@ static int run_busy_unmount(struct strv *a, const char *name, const char *what,
 	}
 	free(keep.msg);
 	free(keep.hint);
+	sv_free(unmounted);
 	*unmounted = done;
 	return run_busy_retry(a, what);
 }

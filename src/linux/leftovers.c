@@ -79,7 +79,8 @@ static int link_leftovers(const struct strv *known, const struct strv *running, 
 				ports = l[k].master == l[i].index;
 			if (!ports) {
 				leftover = true;
-				sv_addf(found, "interface: bridge %s (made by iocell, no port left)",
+				sv_addf(found,
+					"interface: bridge %s (made by iocell, no port left)",
 					l[i].name);
 			}
 		} else if (startswith(alias, NET_ALIAS_PREFIX)) {

@@ -106,8 +106,15 @@ static void test_mark_parse(void **state)
 	txn_mark_free(&m);
 	free(v);
 	/* not marks */
-	const char *bad[] = {"-", "none", "", "create", "create ", "create x",
-			     "bogus 01234567-1-2", "create 01234567-1-2x", NULL};
+	const char *bad[] = {"-",
+			     "none",
+			     "",
+			     "create",
+			     "create ",
+			     "create x",
+			     "bogus 01234567-1-2",
+			     "create 01234567-1-2x",
+			     NULL};
 	for (size_t i = 0; bad[i]; i++) {
 		assert_int_equal(txn_mark_parse(bad[i], &m), -1);
 		txn_mark_free(&m);
@@ -201,10 +208,8 @@ static void test_claims(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stamp),
-		cmocka_unit_test(test_owner_dead),
-		cmocka_unit_test(test_mark_parse),
-		cmocka_unit_test(test_stage_name),
+		cmocka_unit_test(test_stamp),      cmocka_unit_test(test_owner_dead),
+		cmocka_unit_test(test_mark_parse), cmocka_unit_test(test_stage_name),
 		cmocka_unit_test(test_claims),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
