@@ -11,7 +11,8 @@
 # 5. pytest tests/integration against build-asan/iocell (the conftest starts zfs-fuse if
 #    no ZFS daemon answers, and creates/destroys its own scratch pool). With zfs-fuse this
 #    runs in a private mount namespace with a daemon of its own (see below).
-# 6. only with IOCELL_FAULT=1: the fault-injection suite (scripts/fault.sh, tests/fault)
+# 6. the fault-injection suite (scripts/fault.sh, tests/fault): by default when no pytest
+#    arguments are given; IOCELL_FAULT=1 forces it, IOCELL_FAULT=0 skips it
 # Exits non-zero if any step fails. Extra arguments go to pytest.
 set -euo pipefail
 
@@ -96,9 +97,13 @@ else
     "${pytest_cmd[@]}"
 fi
 
-# The fault-injection suite (tests/fault): opt-in until issue 15's crash-safety work lands
-# (today it finds residue). It builds nothing here: build/ is fresh.
-if [ "${IOCELL_FAULT:-0}" = 1 ]; then
+# The fault-injection suite (tests/fault, issue 15): 100 kill trials with 0 residue, the
+# regression and race tests (about 4-5 min).  On by default; a run with pytest arguments
+# (a quick loop, e.g. -k smoke) skips it unless IOCELL_FAULT=1, and IOCELL_FAULT=0 always
+# does.  It builds nothing here: build/ is fresh.
+fault_default=1
+[ $# -gt 0 ] && fault_default=0
+if [ "${IOCELL_FAULT:-$fault_default}" = 1 ]; then
     step "fault injection (tests/fault)"
     bash scripts/fault.sh --no-build
 fi

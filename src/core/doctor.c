@@ -1,4 +1,5 @@
 /* `iocell doctor`, the pool and file parts: what interrupted operations left (heal.h). */
+#include "core/fsat.h"
 #include "core/heal.h"
 #include "core/jail.h"
 #include "core/lock.h"
@@ -8,6 +9,7 @@
 #include "core/runstate.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -347,6 +349,36 @@ int heal_files(bool fix, const struct strv *jails, const struct strv *running,
 	}
 	if (d)
 		closedir(d);
+	/* download directories of fetches that are gone: .fetch-REL.STAMP.XXXXXX */
+	const struct ioc_pool *pool = pool_get();
+	_cleanup_close_ int mfd = pool ? open(pool->mountroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+				       : -1;
+	d = mfd >= 0 ? opendir_dup(mfd) : NULL;
+	_cleanup_strv_ struct strv dl = {0};
+	sv_init(&dl);
+	while (d && (e = readdir(d))) {
+		const char *n = e->d_name;
+		const char *dot = startswith(n, ".fetch-") ? strrchr(n, '.') : NULL;
+		const char *st = NULL;
+		for (const char *q = dot ? dot - 1 : NULL; q && q > n + 7; q--)
+			if (*q == '.') {
+				st = q + 1;
+				break;
+			}
+		if (!st)
+			continue;
+		_cleanup_free_ char *stamp = xstrndup(st, (size_t)(dot - st));
+		if (!txn_owner_alive(stamp))
+			sv_add(&dl, n);
+	}
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < dl.n; i++) {
+		sv_addf(&rep->found, "file: %s/%s (the downloads of an interrupted fetch)",
+			pool->mountroot, dl.v[i]);
+		if (fix)
+			fixed_or_failed(rep, remove_tree_at(mfd, dl.v[i], pool->mountroot));
+	}
 	/* console logs of jails that are gone, partial images */
 	const char *dirs[] = {"log", "images"};
 	for (size_t k = 0; k < 2; k++) {
