@@ -94,6 +94,7 @@ static int check_states(bool fix, struct strv *keep, struct strv *known, struct 
 /* One pass: everything found into rep (repaired with fix). */
 static int doctor_pass(bool fix, struct heal_report *rep)
 {
+	txn_settle(10000); /* what dead owners left in flight first (core/txn.h) */
 	_cleanup_strv_ struct strv keep = {0}, jails = {0}, now = {0}, known = {0};
 	sv_init(&keep);
 	sv_init(&jails);

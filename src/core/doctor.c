@@ -379,37 +379,51 @@ int heal_files(bool fix, const struct strv *jails, const struct strv *running,
 		if (fix)
 			fixed_or_failed(rep, remove_tree_at(mfd, dl.v[i], pool->mountroot));
 	}
-	/* console logs of jails that are gone, partial images */
-	const char *dirs[] = {"log", "images"};
+	/* console logs of jails that are gone */
+	_cleanup_free_ char *logdir = path_in_root("log");
+	d = opendir(logdir);
+	while (d && (e = readdir(d))) {
+		char u[37];
+		snprintf(u, sizeof(u), "%.36s", e->d_name);
+		if (!endswith(e->d_name, "-console.log") || !valid_uuid(u) || sv_contains(jails, u))
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", logdir, e->d_name);
+		sv_addf(&rep->found, "file: %s (the console log of a jail that is gone)", p);
+		if (fix)
+			fix_unlink(rep, p);
+	}
+	if (d)
+		closedir(d);
+	/* partial images and packages (.UUID.zfs.partial, .UUID.sha256.partial...) of no
+	 * export or package at work (it would hold the jail's lock) */
+	const char *dirs[][2] = {{"images", ".zfs"}, {"packages", ".tar.xz"}};
 	for (size_t k = 0; k < 2; k++) {
-		_cleanup_free_ char *dir = path_in_root(dirs[k]);
+		_cleanup_free_ char *dir = path_in_root(dirs[k][0]);
+		_cleanup_strv_ struct strv uu = {0};
+		sv_init(&uu);
 		d = opendir(dir);
 		while (d && (e = readdir(d))) {
-			const char *n = e->d_name;
 			char u[37];
-			snprintf(u, sizeof(u), "%.36s", k == 0 ? n : n + 1);
-			_cleanup_free_ char *p = xasprintf("%s/%s", dir, n);
-			bool stray = false;
-			if (k == 0 && endswith(n, "-console.log") && valid_uuid(u) &&
-			    !sv_contains(jails, u))
-				stray = true;
-			if (k == 1 && n[0] == '.' && endswith(n, ".zfs.partial") && valid_uuid(u)) {
-				/* an export at work holds the jail's lock */
-				int lk = lock_jail(u, false);
-				stray = lk >= 0;
-				unlock_fd(lk);
-				ioc_err_clear();
-			}
-			if (!stray)
+			snprintf(u, sizeof(u), "%.36s", e->d_name + 1);
+			if (e->d_name[0] != '.' || !endswith(e->d_name, ".partial") ||
+			    !valid_uuid(u))
 				continue;
-			sv_addf(&rep->found, "file: %s (%s)", p,
-				k == 0 ? "the console log of a jail that is gone"
-				       : "an interrupted export's partial image");
-			if (fix)
-				fix_unlink(rep, p);
+			int lk = lock_jail(u, false);
+			unlock_fd(lk);
+			ioc_err_clear();
+			if (lk < 0)
+				continue;
+			sv_addf(&rep->found, "file: %s/%s (what an interrupted %s left)", dir,
+				e->d_name, k == 0 ? "export" : "package");
+			if (!sv_contains(&uu, u))
+				sv_add(&uu, u);
 		}
 		if (d)
 			closedir(d);
+		for (size_t i = 0; fix && i < uu.n; i++) {
+			heal_artifact(dirs[k][0], uu.v[i], dirs[k][1]);
+			rep->fixed++;
+		}
 	}
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* Healing what interrupted operations left in the pool: see heal.h. */
 #include "core/heal.h"
+#include "core/artifact.h"
 #include "core/destroy.h"
 #include "core/image.h"
 #include "core/jail.h"
@@ -14,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* How long a healer waits for what a dead owner left in flight (txn.h). */
+#define HEAL_WAIT_MS 10000
 
 /* One line on stderr saying what was healed. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -155,6 +159,29 @@ static int heal_rollback(const char *uuid, const char *ds, const struct txn_mark
 	return 0;
 }
 
+/* The files of an interrupted export (or package): DIR/.UUID.EXT.partial is the file
+ * being written, DIR/.UUID.sha256.partial its checksum, written before both are renamed
+ * (artifact_publish).  The image renamed already: the checksum's rename is finished;
+ * otherwise both partial files go. */
+void heal_artifact(const char *dir, const char *uuid, const char *ext)
+{
+	_cleanup_free_ char *rf = xasprintf("%s/%s%s", dir, uuid, ext);
+	_cleanup_free_ char *rp = xasprintf("%s/.%s%s.partial", dir, uuid, ext);
+	_cleanup_free_ char *file = path_in_root(rf);
+	_cleanup_free_ char *partial = path_in_root(rp);
+	_cleanup_free_ char *sha = artifact_sha_path(file);
+	_cleanup_free_ char *shap = artifact_sha_partial(file);
+	if (access(shap, F_OK) == 0 && access(partial, F_OK) != 0 && access(file, F_OK) == 0) {
+		if (rename(shap, sha) < 0)
+			ioc_warn("cannot rename %s to %s: %s", shap, sha, strerror(errno));
+		return;
+	}
+	if (unlink(partial) < 0 && errno != ENOENT)
+		ioc_warn("cannot remove %s: %s", partial, strerror(errno));
+	if (unlink(shap) < 0 && errno != ENOENT)
+		ioc_warn("cannot remove %s: %s", shap, strerror(errno));
+}
+
 static int heal_export(const char *uuid, const char *ds, const struct txn_mark *m)
 {
 	if (m->args.n >= 1) {
@@ -162,10 +189,7 @@ static int heal_export(const char *uuid, const char *ds, const struct txn_mark *
 		if (destroy_gone(snap, "-r") < 0)
 			return -1;
 	}
-	_cleanup_free_ char *rel = xasprintf("images/.%s.zfs.partial", uuid);
-	_cleanup_free_ char *partial = path_in_root(rel);
-	if (unlink(partial) < 0 && errno != ENOENT)
-		ioc_warn("cannot remove %s: %s", partial, strerror(errno));
+	heal_artifact("images", uuid, ".zfs");
 	if (txn_mark_clear(ds) < 0)
 		return -1;
 	say("removed what an interrupted export of jail %s left (pid %d is gone)", uuid,
@@ -239,7 +263,8 @@ int heal_jail_mark(const char *uuid, const char *value)
 		ioc_err_save(&keep);
 	_cleanup_unlock_ int lk = lock_jail(uuid, false);
 	int rc = 0;
-	if (lk >= 0) {
+	/* what the dead owner asked the daemon for is done first (txn.h) */
+	if (lk >= 0 && txn_inflight_wait(m.stamp, HEAL_WAIT_MS)) {
 		/* Still the same mark, now that we hold the lock? */
 		_cleanup_free_ char *ds = ds_jail(uuid);
 		_cleanup_free_ char *cur = zfs_get1(ds, TXN_PROP);
@@ -263,6 +288,8 @@ int heal_jail_mark(const char *uuid, const char *value)
 
 static void heal_stage(const char *ds, const char *stamp, const char *uuid)
 {
+	if (!txn_inflight_wait(stamp, HEAL_WAIT_MS))
+		return; /* still at it: the next command */
 	if (destroy_gone(ds, "-r") < 0) {
 		heal_failed(ds);
 		return;
@@ -308,7 +335,8 @@ static int release_tree(const char *rel, struct strv *fss, struct strv *snaps)
 	for (size_t k = 0; k < 2; k++) {
 		_cleanup_ztable_ struct ztable t = {0};
 		const char *dss[] = {tops[k], NULL};
-		if (zfs_list(&t, "name", dss, 1, "filesystem,snapshot", NULL) < 0) {
+		/* depth 2 below base/REL: the masters and their snapshots */
+		if (zfs_list(&t, "name", dss, k == 0 ? 1 : 2, "filesystem,snapshot", NULL) < 0) {
 			if (zfs_lasterr != ZE_NOENT)
 				return -1;
 			ioc_err_clear();
@@ -415,7 +443,7 @@ int heal_release_mark(const char *rel, const char *value, bool locked)
 	_cleanup_free_ char *lname = xasprintf("release-%s", rel);
 	_cleanup_unlock_ int lk = locked ? -1 : lock_jail(lname, false);
 	int rc = 0;
-	if (lk >= 0 || locked) {
+	if ((lk >= 0 || locked) && txn_inflight_wait(m.stamp, HEAL_WAIT_MS)) {
 		_cleanup_free_ char *ds = ds_release(rel);
 		_cleanup_free_ char *cur = zfs_get1(ds, TXN_PROP);
 		int r = 0;

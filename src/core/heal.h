@@ -78,6 +78,11 @@ int heal_pool(bool fix, struct heal_report *r, struct strv *jails);
 int heal_files(bool fix, const struct strv *jails, const struct strv *running,
 	       struct heal_report *r);
 
+/* The files an interrupted export or package left in MOUNTROOT/DIR for jail UUID (EXT:
+ * ".zfs", ".tar.xz"): a checksum whose file is published is renamed in place, partial
+ * files go. */
+void heal_artifact(const char *dir, const char *uuid, const char *ext);
+
 /* Roll every file system of DS (children first) back to @SNAP where it has it,
  * destroying later snapshots (-r).  0, or -1 with the first error. */
 int rollback_tree(const char *ds, const char *snap);

@@ -1,13 +1,20 @@
 /* Owner stamps, marks and staging names: see txn.h. */
 #include "core/txn.h"
 #include "core/parse.h"
+#include "core/pool.h"
 #include "core/runstate.h"
 #include "core/zfs.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const op_names[] = {
@@ -226,4 +233,86 @@ char *txn_snapshot(const char *ds, enum txn_op op, const char *prefix, const cha
 	ioc_err("no free snapshot name like %s on %s", base, ds);
 	txn_mark_clear(ds);
 	return NULL;
+}
+
+/* ---- work in flight --------------------------------------------------------------------- */
+
+static char *inflight_dir(void) { return xasprintf("%s/inflight", rundir()); }
+static char *g_inflight_path;
+
+static void inflight_exit(void)
+{
+	if (g_inflight_path)
+		unlink(g_inflight_path);
+}
+
+int txn_inflight_fd(void)
+{
+	static int fd = -2;
+	if (fd != -2)
+		return fd;
+	fd = -1;
+	_cleanup_free_ char *dir = inflight_dir();
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	char *path = xasprintf("%s/%s.lock", dir, txn_stamp());
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f < 0 || flock(f, LOCK_EX | LOCK_NB) < 0) {
+		if (f >= 0)
+			close(f);
+		free(path);
+		return -1;
+	}
+	g_inflight_path = path;
+	atexit(inflight_exit);
+	fd = f;
+	return fd;
+}
+
+bool txn_inflight_wait(const char *stamp, int ms)
+{
+	if (streq(stamp, txn_stamp()))
+		return true; /* our own: nothing of ours runs while we look */
+	_cleanup_free_ char *dir = inflight_dir();
+	_cleanup_free_ char *path = xasprintf("%s/%s.lock", dir, stamp);
+	_cleanup_close_ int f = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (f < 0)
+		return true; /* nothing was tracked (another boot, another host, done) */
+	for (int waited = 0; flock(f, LOCK_EX | LOCK_NB) < 0; waited += 20) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			break;
+		if (waited >= ms)
+			return false;
+		usleep(20 * 1000);
+	}
+	unlink(path);
+	return true;
+}
+
+void txn_settle(int ms)
+{
+	_cleanup_free_ char *dir = inflight_dir();
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	_cleanup_strv_ struct strv dead = {0};
+	sv_init(&dead);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 6 || !endswith(e->d_name, ".lock"))
+			continue;
+		_cleanup_free_ char *stamp = xstrndup(e->d_name, n - 5);
+		if (!txn_owner_alive(stamp))
+			sv_add(&dead, stamp);
+	}
+	closedir(d);
+	long long end = (long long)ms;
+	for (size_t i = 0; i < dead.n; i++) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		txn_inflight_wait(dead.v[i], (int)(end > 0 ? end : 0));
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		end -= (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	}
 }

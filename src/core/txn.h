@@ -84,6 +84,20 @@ int txn_mark_clear(const char *ds);
  * recorded and the mark gone. */
 char *txn_snapshot(const char *ds, enum txn_op op, const char *prefix, const char *const *extra);
 
+/* Work in flight: a zfs command killed with iocell would leave its request to the daemon
+ * half done for a moment (a dataset created, its properties not yet set; a snapshot not
+ * yet taken...), so the zfs commands that change the pool run detached (spawn.h) and
+ * hold this process's in-flight lock, RUNDIR/inflight/STAMP.lock, until they exit.  A
+ * healer waits for a dead owner's lock before it looks at what the owner left. */
+/* The lock's descriptor (made on first use; -1 when it cannot be). */
+int txn_inflight_fd(void);
+/* Wait at most ms until nothing of STAMP's is in flight (true; its file goes), false
+ * at the timeout. */
+bool txn_inflight_wait(const char *stamp, int ms);
+/* Wait (at most ms in all) for the in-flight work of every dead owner: before a query
+ * that heals (list).  An opendir of an empty directory when there is none. */
+void txn_settle(int ms);
+
 /* A staging name PARENT/.stage-STAMP-UUID of this process (malloc'd). */
 char *txn_stage_name(const char *parent, const char *uuid);
 /* The last component of a dataset name is a staging name: its stamp and UUID. */

@@ -1,4 +1,5 @@
 #include "core/zfs.h"
+#include "core/txn.h"
 #include "core/zfsint.h"
 #include "core/spawn.h"
 
@@ -174,6 +175,16 @@ static int zfs_outcome(struct run *r, int rc, const char *what, char **out)
 	return rc;
 }
 
+/* Does the command change the pool (anything but list and get)? */
+static bool zfs_changes(const struct strv *args)
+{
+	size_t i = args->n && streq(args->v[0], "zpool") ? 1 : 0;
+	if (i >= args->n)
+		return false;
+	const char *sub = args->v[i];
+	return !streq(sub, "list") && !streq(sub, "get") && !streq(sub, "status");
+}
+
 int zfs_run_in(const struct strv *args, char **out, const char *what, int in_fd)
 {
 	struct strv argv;
@@ -183,6 +194,11 @@ int zfs_run_in(const struct strv *args, char **out, const char *what, int in_fd)
 	r.capture_out = out != NULL;
 	r.stdin_fd = in_fd;
 	r.env_add = zfs_env;
+	if (zfs_changes(args)) {
+		/* finishes its request even when we are killed, and tells (txn.h) */
+		r.detach = true;
+		r.keep_fd = txn_inflight_fd();
+	}
 	int rc = zfs_outcome(&r, run_cmd(&r), what, out);
 	run_free(&r);
 	sv_free(&argv);

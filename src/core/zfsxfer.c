@@ -2,6 +2,7 @@
  * over directly (see zfs.h). */
 #include "core/zfs.h"
 #include "core/spawn.h"
+#include "core/txn.h"
 #include "core/zfsint.h"
 
 #include <errno.h>
@@ -104,8 +105,10 @@ int zfs_send_recv(const char *snap, const char *dest, bool replicate, const char
 	(void)fcntl(sp[1], F_SETPIPE_SZ, 1 << 20); /* hints: fewer, larger transfers */
 	(void)fcntl(rp[1], F_SETPIPE_SZ, 1 << 20);
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	pid_t s = spawn_detached(sendv, -1, sp[1], se[1], zfs_env);
-	pid_t r = s > 0 ? spawn_fds(recvv, direct ? sp[0] : rp[0], -1, re[1]) : -1;
+	int hold = txn_inflight_fd();
+	pid_t s = spawn_detached(sendv, -1, sp[1], se[1], zfs_env, hold);
+	pid_t r = s > 0 ? spawn_detached(recvv, direct ? sp[0] : rp[0], -1, re[1], zfs_env, hold)
+			: -1;
 	close(sp[1]);
 	close(se[1]);
 	close(re[1]);
@@ -143,7 +146,7 @@ int zfs_send_to(const char *snap, bool replicate, zfs_chunk_cb cb, void *arg)
 			       NULL};
 	/* A 1 MB pipe: fewer, larger reads here and writes downstream (a hint only). */
 	(void)fcntl(sp[1], F_SETPIPE_SZ, 1 << 20);
-	pid_t s = spawn_detached(sendv, -1, sp[1], se[1], zfs_env);
+	pid_t s = spawn_detached(sendv, -1, sp[1], se[1], zfs_env, txn_inflight_fd());
 	close(sp[1]);
 	close(se[1]);
 	int rc = s > 0 ? relay(sp[0], -1, cb, arg, NULL, NULL) : -1;
@@ -172,7 +175,7 @@ int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force)
 	const char *recvv[] = {"zfs", "recv", force ? "-F" : dest, force ? dest : NULL, NULL};
 	(void)fcntl(rp[1], F_SETPIPE_SZ, 1 << 20); /* as in zfs_send_to */
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	pid_t r = spawn_fds(recvv, rp[0], -1, re[1]);
+	pid_t r = spawn_detached(recvv, rp[0], -1, re[1], zfs_env, txn_inflight_fd());
 	close(rp[0]);
 	close(re[1]);
 	int rc = 0;
@@ -241,4 +244,3 @@ int zfs_recv_fd(const char *dest, int fd, struct strv *received)
 	}
 	return rc;
 }
-
