@@ -238,24 +238,28 @@ static int export_stream(const char *snap, struct xfer *x, const char *file, con
  * while its export snapshot exists (core/heal.h). */
 static int export_to(const struct jail *j, struct xfer *x, const char *file, const char *tmp)
 {
-	if (file) {
-		_cleanup_free_ char *dir = path_in_root("images");
-		if (mkdir_p(dir, 0755) < 0)
-			return -1;
-		x->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (x->fd < 0) {
-			ioc_err("cannot create %s: %s", tmp, strerror(errno));
-			return -1;
-		}
-		if (sha256_init(&x->h) < 0)
-			return -1;
-		x->hash = true;
-	}
+	/* the mark first: from now on everything of this export is named by it */
 	_cleanup_free_ char *sn = txn_snapshot(j->ds, TXN_EXPORT, EXPORT_SNAP_PREFIX, NULL);
 	if (!sn)
 		return -1;
 	_cleanup_free_ char *snap = xasprintf("%s@%s", j->ds, sn);
-	int rc = export_stream(snap, x, file, tmp);
+	int rc = 0;
+	if (file) {
+		_cleanup_free_ char *dir = path_in_root("images");
+		if (mkdir_p(dir, 0755) < 0)
+			rc = -1;
+		else if ((x->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+				       0600)) < 0) {
+			ioc_err("cannot create %s: %s", tmp, strerror(errno));
+			rc = -1;
+		} else if (sha256_init(&x->h) < 0) {
+			rc = -1;
+		} else {
+			x->hash = true;
+		}
+	}
+	if (rc == 0)
+		rc = export_stream(snap, x, file, tmp);
 	struct ioc_errsave keep;
 	if (rc < 0)
 		ioc_err_save(&keep);

@@ -50,13 +50,20 @@ static void kill_jail(const struct runstate *rs, bool force, long timeout, int l
 		close(pidfd);
 }
 
-/* The jail's cgroup, after a last check of its log limits. */
+/* The jail's cgroup, after a last check of its log limits.  A start interrupted while it
+ * made the cgroup has not recorded it yet: its directories go all the same (cg_destroy
+ * takes missing ones in its stride). */
 static int remove_cgroup(const struct runstate *rs, const struct jailconf *c, bool limits_ok)
 {
-	if (!rs_get(rs, RS_CGROUP))
-		return 0;
 	_cleanup_cgroup_ struct cgroup cg;
 	cg_paths(&cg, rs->uuid);
+	if (!rs_get(rs, RS_CGROUP)) {
+		if (rs_running(rs))
+			return 0;
+		(void)cg_destroy(&cg); /* best effort: nothing was recorded */
+		ioc_err_clear();
+		return 0;
+	}
 	if (limits_ok)
 		lim_check_log(rs->uuid, &cg, &c->lim, c->log);
 	ioc_err_clear();
