@@ -182,6 +182,15 @@ static void check_release(const struct pool_view *v, const struct strv *r, const
 		have = streq(v->t.rows[i].v[0], snap);
 	if (have)
 		return;
+	/* a fetch at work holds the release's lock (its mark may not be written yet) */
+	_cleanup_free_ char *lname = xasprintf("release-%s", rel);
+	int lk = lock_jail(lname, false);
+	unlock_fd(lk);
+	ioc_err_clear();
+	if (lk < 0) {
+		sv_addf(&rep->busy, "release %s: a fetch at work", rel);
+		return;
+	}
 	sv_addf(&rep->found, "incomplete release: %s (no %s)", ds, snap);
 	if (fix) {
 		_cleanup_free_ char *base = ds_base(rel);

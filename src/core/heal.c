@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 /* How long a healer waits for what a dead owner left in flight (txn.h). */
-#define HEAL_WAIT_MS 10000
+#define HEAL_WAIT_MS 3000
 
 /* One line on stderr saying what was healed. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

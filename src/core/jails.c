@@ -116,7 +116,7 @@ int jails_query(struct ztable *t, const char *cols, const char *sort)
 		ncols += *c == ',';
 	bool refreshed = false, healed = false;
 	/* what dead owners left in flight is done before the rows are read (core/txn.h) */
-	txn_settle(10000);
+	txn_settle(3000);
 	for (int attempt = 0; attempt < 4; attempt++) {
 		const struct ioc_pool *pool = refreshed ? pool_refresh() : pool_get();
 		if (!pool)

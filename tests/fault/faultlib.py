@@ -842,7 +842,8 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
             ok = destroy_dataset(n, tries=15)
         done.append(f"destroyed {'snapshot' if '@' in n else 'dataset'}: {n}" + ("" if ok else " (FAILED)"))
     # stray mounts under the mount root (a destroyed dataset's fuse mount, binds, tmpfs)
-    w = capture_world(fe, known)
+    if tops:
+        w = capture_world(fe, known)
     for src, mp, fstype in sorted(w.mounts, key=lambda m: -m[1].count("/")):
         d = w.ds.get(src)
         if (fstype == "fuse.zfs" and d is not None and d.mountpoint == mp) or (src, mp, fstype) in fe.baseline_mounts:
