@@ -87,8 +87,8 @@ static int make_root(enum create_kind kind, const char *release, const char *roo
 }
 
 /* One jail: its dataset with every property and the mark "create STAMP" (one zfs
- * create: nothing shows it as a jail yet), then its root, then the commit (the mark
- * goes).  Its name is in the index from before the commit on. */
+ * create: nothing shows it as a jail yet), then its root; create_jails commits them all.
+ * Its name is claimed in the index before anything is made. */
 static int create_one(enum create_kind kind, const char *release, const char *tag,
 		      const struct kv *saved, const struct kv *given, char out_uuid[37])
 {
@@ -123,12 +123,11 @@ static int create_one(enum create_kind kind, const char *release, const char *ta
 	/* (the jail's directory again at every start: jails made before this, clones,
 	 * imports) */
 	if (make_root(kind, release, root) < 0 || dir_close_to_others(dir) < 0 ||
-	    dir_close_to_others(jdir) < 0 || txn_mark_clear(ds) < 0) {
+	    dir_close_to_others(jdir) < 0) {
 		jail_remove_halfmade(ds);
 		index_drop(uuid);
 		return -1;
 	}
-	index_put(uuid, tag);
 	snprintf(out_uuid, 37, "%s", uuid);
 	return 0;
 }
@@ -176,6 +175,9 @@ int create_jails(const struct create_req *r, struct strv *made)
 		return -1;
 	const char *want = prop_kv_get(given, P_TAG);
 	_cleanup_free_ char *deftag = want ? NULL : time_tag();
+	_cleanup_strv_ struct strv tags = {0}, dss = {0};
+	sv_init(&tags);
+	sv_init(&dss);
 	for (int i = 0; i < r->count; i++) {
 		_cleanup_free_ char *tag = tag_pick(want ? want : deftag, want != NULL, i + 1,
 						    r->count);
@@ -187,8 +189,21 @@ int create_jails(const struct create_req *r, struct strv *made)
 			return -1;
 		}
 		sv_add(made, uuid);
+		sv_add(&tags, tag);
+		sv_take(&dss, ds_jail(uuid));
+	}
+	/* The commit of all of them, in one zfs call: an interruption before it leaves none
+	 * (the next command removes them), after it all. */
+	if (txn_mark_clear_all(&dss) < 0) {
+		undo_made(made);
+		sv_free(made);
+		sv_init(made);
+		return -1;
+	}
+	for (size_t i = 0; i < made->n; i++) {
+		index_put(made->v[i], tags.v[i]);
 		if (r->made)
-			r->made(uuid, tag, r->arg);
+			r->made(made->v[i], tags.v[i], r->arg);
 	}
 	return 0;
 }

@@ -176,6 +176,21 @@ int txn_mark_set(const char *ds, enum txn_op op, const char *const *args)
 
 int txn_mark_clear(const char *ds) { return zfs_inherit(ds, TXN_PROP); }
 
+int txn_mark_clear_all(const struct strv *dss)
+{
+	if (dss->n == 1)
+		return txn_mark_clear(dss->v[0]);
+	struct strv a;
+	sv_init(&a);
+	sv_add(&a, "inherit");
+	sv_add(&a, TXN_PROP);
+	for (size_t i = 0; i < dss->n; i++)
+		sv_add(&a, dss->v[i]);
+	int rc = dss->n ? zfs_run(&a, NULL, "cannot commit the new jails") : 0;
+	sv_free(&a);
+	return rc;
+}
+
 /* ---- staging names ---------------------------------------------------------------------- */
 
 char *txn_stage_name(const char *parent, const char *uuid)

@@ -77,6 +77,8 @@ char *txn_mark_value(enum txn_op op, const char *const *args);
 int txn_mark_set(const char *ds, enum txn_op op, const char *const *args);
 /* Remove the mark (`zfs inherit`, which also hides a received one). */
 int txn_mark_clear(const char *ds);
+/* The same on every dataset of dss in one zfs call. */
+int txn_mark_clear_all(const struct strv *dss);
 
 /* Mark DS "OP STAMP SNAP EXTRA..." and take the recursive snapshot DS@SNAP, SNAP being
  * PREFIX and the time (time_snapname), with ".2", ".3"... when that name is taken (a
