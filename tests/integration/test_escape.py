@@ -335,8 +335,8 @@ def _mounts(exclude_under: Path) -> list[str]:
             continue
         sep = f.index("-")
         mp, fstype, src = f[4], f[sep + 1], f[sep + 2]
-        if fstype == "fuse.zfs" and (mp == str(exclude_under) or mp.startswith(f"{exclude_under}/")):
-            continue  # the scratch pool's datasets: jails come and go
+        if fstype in ("fuse.zfs", "zfs") and (mp == str(exclude_under) or mp.startswith(f"{exclude_under}/")):
+            continue  # the scratch pool's datasets (zfs-fuse or kernel ZFS): jails come and go
         if mp == "/zfs-kstat":
             continue  # zfs-fuse's own statistics mount, which it drops now and then
         out.append(f"{mp} {fstype} {src} {f[5]} {f[sep + 3]}")
