@@ -287,6 +287,9 @@ def other_pool(fault_env):
     finally:
         ioc("activate", name, check=False)
         ioc("stop", "-f", "ALL", check=False)
+        # iocell's own destroy, so that the jail's runtime files go with it (a pool
+        # destroyed under a jail leaves RUNDIR/UUID.conf and .started of a jail no pool has)
+        ioc("destroy", "-f", "-y", "otherjail", check=False)
         ioc("activate", POOL, check=False)
         for _ in range(10):
             if run(["zpool", "destroy", "-f", name], check=False).returncode == 0:
