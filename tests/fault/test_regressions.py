@@ -56,6 +56,33 @@ def test_clone_killed_before_the_clone(fault_env):
     fl.assert_no_residue(fe, known={src}, what="clone killed before its `zfs clone`")
 
 
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_create_count_commits_all_or_none(fault_env, when):
+    """create count=3 commits its three jails in one `zfs inherit iocell:txn`: killed just
+    before it, the next command removes all three (none is listed, the tags are free);
+    killed just after it, all three are there, complete and listed."""
+    fe = fault_env
+    shim_kill(fe, ["create", "-c", "count=3", f"release={fe.release}", "tag=rcn", *NONET],
+              " inherit ", "iocell:txn", when=when)
+    nxt = ioc("list", "-H")
+    rows = [l.split("\t") for l in nxt.stdout.splitlines() if l.strip()]
+    tags = sorted(r[4] for r in rows if r[4].startswith("rcn"))
+    if when == "before":
+        assert tags == [], f"jails of an uncommitted create count=3 are listed: {rows}"
+        assert nxt.stderr.count("interrupted create") == 3, nxt.stderr
+        fl.assert_no_residue(fe, what="create count=3 killed before its commit")
+    else:
+        assert len(tags) == 3, f"create count=3 killed after its commit: {rows}"
+        fl.assert_no_residue(fe, known={r[1] for r in rows}, what="create count=3 killed after its commit")
+        for t in tags:
+            ioc("start", t)
+            ioc("exec", t, "/bin/true")
+            ioc("stop", t)
+    ioc("create", "-c", "count=3", f"release={fe.release}", "tag=rcn", *NONET)
+    rows = [l.split("\t") for l in ioc("list", "-H").stdout.splitlines() if l.strip()]
+    assert len([r for r in rows if r[4].startswith("rcn")]) == (3 if when == "before" else 6), rows
+
+
 @pytest.fixture
 def exported(fault_env):
     """A stopped jail (kept) and its image: (uuid, image path)."""
