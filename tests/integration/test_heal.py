@@ -178,6 +178,11 @@ def test_list_cleans_up_after_a_crashed_jail(release, rundir):
     ioc("stop", "hk1")
 
 
+def link_exists(name):
+    # (not /sys/class/net: sysfs shows the network namespace of whoever mounted it)
+    return subprocess.run(["ip", "link", "show", "dev", name], capture_output=True).returncode == 0
+
+
 def test_doctor(release, jails_ds, rundir, mountroot):
     u = make(release, "hx1")
     ds = f"{jails_ds}/{u}"
@@ -196,6 +201,15 @@ def test_doctor(release, jails_ds, rundir, mountroot):
     kill_init(rundir, k)
     (rundir / f"{k}.state").unlink()
     assert cgroup_dirs(k)
+    # network: the host end of a jail's veth pair that outlived it, a bridge iocell made
+    # with no port left (only in the suite's own network namespace)
+    links = []
+    if os.environ.get("IOCELL_TEST_NETNS"):
+        subprocess.run(["ip", "link", "add", "vhx1a", "type", "veth", "peer", "name", "vhx1b"], check=True)
+        subprocess.run(["ip", "link", "set", "vhx1a", "alias", f"iocell:{u}"], check=True)
+        subprocess.run(["ip", "link", "add", "brhx", "type", "bridge"], check=True)
+        subprocess.run(["ip", "link", "set", "brhx", "alias", "iocell:bridge"], check=True)
+        links = ["vhx1a", "vhx1b", "brhx"]
 
     p = ioc("doctor", "-n", check=False)
     assert p.returncode == 1, p.stderr
@@ -203,6 +217,10 @@ def test_doctor(release, jails_ds, rundir, mountroot):
     for what in (f"{ds}@ioc-export_2020-01-01_00:00:00", stage, f"{gone}.conf",
                  f"{gone}-console.log", f"cgroup: iocell/{k}"):
         assert what in out, (what, out)
+    if links:
+        assert f"interface: vhx1a (veth of jail {u}, which does not run)" in out, out
+        assert "interface: bridge brhx (made by iocell, no port left)" in out, out
+        assert all(link_exists(n) for n in links)  # -n changes nothing
     assert zfs_exists(stage) and log.exists()  # -n changes nothing
     # without a capital Y nothing is done
     p = ioc("doctor", input="y\n", check=False)
@@ -216,6 +234,7 @@ def test_doctor(release, jails_ds, rundir, mountroot):
     assert not zfs_exists(f"{ds}@ioc-export_2020-01-01_00:00:00")
     assert not (rundir / f"{gone}.conf").exists() and not log.exists()
     assert cgroup_dirs(k) == []
+    assert not [n for n in links if link_exists(n)]
     assert {u, k} <= listed()  # the jails themselves stay
     p = ioc("doctor", "-n")
     assert "nothing left over" in p.stdout
