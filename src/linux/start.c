@@ -264,8 +264,15 @@ static int spec_stale(struct jail_spec *sp, const struct jail *j)
 
 static int sync_send(struct start *s, enum sync_byte b)
 {
+	/* The set-up process may have failed and exited already: EPIPE, and start_fail
+	 * reports its message, rather than SIGPIPE killing iocell half-way (no undo). */
 	char c = (char)b;
-	return write_all(s->sync_wr, &c, 1);
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	int rc = write_all(s->sync_wr, &c, 1);
+	if (rc < 0)
+		ioc_err("the jail's set-up process is gone: %s", strerror(errno));
+	signal(SIGPIPE, old);
+	return rc;
 }
 
 /* ---- the phases ----------------------------------------------------------------------------- */
