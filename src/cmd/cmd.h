@@ -67,6 +67,14 @@ int cmd_doctor(int argc, char **argv);
  * busy); one line on stderr says so.  1 cleaned, 0 nothing to do, -1 failed (warned). */
 int heal_runtime(const char *uuid);
 
+/* One jail started (nothing done when it runs already) or stopped, with the message
+ * `start` / `stop` print: rcboot's and rcshutdown's workers (cmd/boot.c). */
+int cmd_start_jail(const char *uuid);
+/* The same for a jail loaded just now (rcboot: no zfs call, no speculative start). */
+struct jail;
+int cmd_start_loaded(struct jail *j);
+int cmd_stop_jail(const char *uuid);
+
 /* Print "usage: iocell NAME ARGS" (to stdout for -h, stderr otherwise). */
 void cmd_usage(const char *name, bool to_stderr);
 /* Print "iocell NAME: MESSAGE" and the usage on stderr; returns CMD_USAGE. */

@@ -1,4 +1,5 @@
 #include "core/runstate.h"
+#include "core/lock.h"
 #include "core/pool.h"
 #include "core/props.h"
 
@@ -198,13 +199,16 @@ int jid_alloc(const char *uuid)
 		}
 		int e = errno;
 		if (e == EEXIST) {
-			/* Reclaim a number whose jail has no state any more (crashed start). */
+			/* Reclaim a number whose jail has no state any more (crashed start),
+			 * unless its jail is locked: a start that has taken the number and
+			 * not yet written its state (rcboot starts jails in parallel). */
 			char target[64];
 			ssize_t k = readlink(p, target, sizeof(target) - 1);
 			if (k > 0) {
 				target[k] = '\0';
 				char *sp = state_path(target);
-				bool orphan = access(sp, F_OK) != 0 && strcmp(target, uuid) != 0;
+				bool orphan = access(sp, F_OK) != 0 && strcmp(target, uuid) != 0 &&
+					      !lock_jail_busy(target);
 				free(sp);
 				if (orphan && unlink(p) == 0 && symlink(uuid, p) == 0) {
 					free(p);
