@@ -59,12 +59,23 @@ int cmd_list(int argc, char **argv)
 	/* runtime state of jails that do not run: cleaned up on the way (no zfs call) */
 	for (size_t i = 0; i < stale.n; i++)
 		heal_runtime(stale.v[i]);
+	/* SPEC §3's columns; -j adds PRIVILEGED and IDMAP_BASE (the user namespace); the
+	 * table for people marks a privileged jail's TYPE (-H keeps the columns as they are) */
 	struct table t;
-	const char *head[] = {"JID",  "UUID", "BOOT",    "STATE", "TAG",
-			      "TYPE", "IP4",  "RELEASE", NULL};
+	const char *head[] = {"JID", "UUID",    "BOOT",       "STATE",      "TAG", "TYPE",
+			      "IP4", "RELEASE", "PRIVILEGED", "IDMAP_BASE", NULL};
+	if (!json)
+		head[8] = NULL;
 	table_init(&t, head);
-	for (size_t i = 0; i < zt.nrows; i++)
-		table_add(&t, (const char *const *)zt.rows[i].v);
+	for (size_t i = 0; i < zt.nrows; i++) {
+		const char *row[10] = {0};
+		for (size_t k = 0; k < 10 && k < zt.rows[i].n; k++)
+			row[k] = zt.rows[i].v[k];
+		_cleanup_free_ char *type = NULL;
+		if (!json && !script && row[5] && row[8] && streq(row[8], "yes"))
+			row[5] = type = xasprintf("%s,privileged", row[5]);
+		table_add(&t, row);
+	}
 	if (!sortcol && !script && !json && t.cells.n)
 		table_sort(&t, table_col(&t, "TAG"));
 	int rc = table_emit(&t, script, json, sortcol, "list");

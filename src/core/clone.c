@@ -2,6 +2,7 @@
 #include "core/clone.h"
 #include "core/create.h"
 #include "core/dataset.h"
+#include "core/idmap.h"
 #include "core/lock.h"
 #include "core/pool.h"
 #include "core/propset.h"
@@ -145,6 +146,15 @@ int clone_jail(const char *name, const char *snapname, const struct kv *given, c
 	_cleanup_kv_ struct kv props;
 	clone_props(src, uuid, newtag, given, &props);
 	char err[512];
+	struct idmap from, to;
+	struct idmap_alloc ids = {0};
+	int rc = idmap_of_jail(src, &from) < 0 || idmap_alloc_load(&ids) < 0 ||
+				 idmap_assign(&props, &ids, &to) < 0
+			 ? -1
+			 : 0;
+	idmap_alloc_free(&ids);
+	if (rc < 0)
+		return -1;
 	if (!props_check_config(&props, err, sizeof(err))) {
 		ioc_err("%s", err);
 		return -1;
@@ -157,7 +167,13 @@ int clone_jail(const char *name, const char *snapname, const struct kv *given, c
 	if (!snap)
 		return -1;
 	index_claim(uuid, newtag);
-	int rc = clone_datasets(src, snap, &kids, ds, &props);
+	rc = clone_datasets(src, snap, &kids, ds, &props);
+	if (rc == 0) {
+		/* its own range: the files move from the source's */
+		_cleanup_free_ char *rel = xasprintf("jails/%s/root", uuid);
+		_cleanup_free_ char *root = path_in_root(rel);
+		rc = idmap_shift_root(root, to.shift, from.shift != to.shift);
+	}
 	if (rc == 0)
 		rc = txn_mark_clear(ds); /* the commit */
 	struct ioc_errsave keep;

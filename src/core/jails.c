@@ -495,7 +495,7 @@ int jails_list(bool templates, struct ztable *out, struct strv *stale)
 	_cleanup_ztable_ struct ztable zt = {0};
 	int g = scan_guard();
 	int qr = jail_rows(&zt, "iocell:boot,iocell:tag,iocell:type,iocell:ip4_addr,iocell:release,"
-				"iocell:template");
+				"iocell:template,iocell:privileged,iocell:idmap_base");
 	if (qr == 0 && g != -1)
 		index_from_rows(&zt, 4, 8);
 	scan_unguard(g);
@@ -531,8 +531,10 @@ int jails_list(bool templates, struct ztable *out, struct strv *stale)
 				     r->v[4],
 				     r->v[5],
 				     ip,
-				     r->v[7]};
-		ztable_add(out, row, 8);
+				     r->v[7],
+				     streq(r->v[9], "yes") ? "yes" : "no",
+				     streq(r->v[10], "-") ? "none" : r->v[10]};
+		ztable_add(out, row, 10);
 	}
 	return 0;
 }

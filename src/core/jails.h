@@ -34,11 +34,11 @@ struct jail_boot {
 int jails_boot_order(struct jail_boot **out, size_t *n, bool only_boot);
 void jail_boot_free(struct jail_boot *b, size_t n);
 
-/* list: rows JID, UUID, BOOT, STATE, TAG, TYPE, IP4, RELEASE of the jails (templates:
- * of the templates), JID and STATE from the runtime state, IP4 the addresses alone (those
- * configured, for a running jail).  Refreshes the index on the way (no extra call).
- * stale (initialised, or NULL): the UUIDs listed whose runtime state is there but which
- * do not run (crashed, or a start or stop at work or interrupted). */
+/* list: rows JID, UUID, BOOT, STATE, TAG, TYPE, IP4, RELEASE, PRIVILEGED, IDMAP_BASE of
+ * the jails (templates: of the templates), JID and STATE from the runtime state, IP4 the
+ * addresses alone (those configured, for a running jail).  Refreshes the index on the way
+ * (no extra call).  stale (initialised, or NULL): the UUIDs listed whose runtime state is
+ * there but which do not run (crashed, or a start or stop at work or interrupted). */
 int jails_list(bool templates, struct ztable *out, struct strv *stale);
 /* df: rows UUID, CRT, RES, QTA, USE, AVA, TAG of every jail. */
 int jails_df(struct ztable *out);

@@ -1,5 +1,6 @@
 /* snapshot, snaplist, snapremove, rollback, promote: plans from tables, then zfs. */
 #include "core/snapshot.h"
+#include "core/idmap.h"
 #include "core/txn.h"
 #include "core/pool.h"
 
@@ -399,6 +400,19 @@ int rollback_execute(const struct jail *j, const struct rollback_plan *pl)
 					"jail %s is partly rolled back (done: %zu of %zu datasets, children "
 					"first)",
 					tag_of(j), i, pl->targets.n);
+			rc = -1;
+		}
+	}
+	/* A snapshot older than the jail's last shift (an import, a clone, privileged
+	 * changed) has its files at the range of then: back into the jail's own.  (A jail
+	 * rolled back while running is shifted by 'iocell set privileged=...' once stopped:
+	 * start says so.) */
+	if (rc == 0 && !jail_running(j->uuid) && j->mounted) {
+		struct idmap m;
+		_cleanup_free_ char *root = jail_root(j);
+		if (idmap_of_jail(j, &m) < 0 || idmap_shift_root(root, m.shift, false) < 0) {
+			ioc_err_ctx("jail %s is rolled back, but its files are not in its id range",
+				    tag_of(j));
 			rc = -1;
 		}
 	}

@@ -116,6 +116,8 @@ int plat_stop(struct runstate *rs, bool force)
 		 * start, list) that there is something to clean up. */
 		lim_forget(uuid); /* limits: crossing records */
 		jid_release(jid, uuid);
+		if (!c.privileged)
+			idrange_release(c.idmap_base, uuid);
 		if (rs_remove(uuid) < 0)
 			rc = -1;
 		log_line(logfd, "stopped %s (%s)", uuid, c.tag);
