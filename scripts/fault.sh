@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# fault.sh: the fault-injection suite (tests/fault), as root. Not part of scripts/test.sh
-# (nor of CI) until the crash-safety work of issue 15 lands: today it finds residue.
+# fault.sh: the fault-injection suite (tests/fault), as root.  scripts/test.sh (and so CI)
+# runs it after the integration tests.
 #
 #   bash scripts/fault.sh [PYTEST ARGS...]             CI mode: 100 kill trials + the rest
 #   IOCELL_FAULT_TRIALS=1000 bash scripts/fault.sh     long mode

@@ -67,6 +67,9 @@ static const struct cmddef commands[] = {
 	{"upgrade", cmd_upgrade, "NAME [release=REL]",
 	 "move a jail to another release (rolled back on failure)"},
 	{"df", cmd_df, "[-H]", "space used by every jail"},
+	{"doctor", cmd_doctor, "[-n|-f]",
+	 "find and repair what interrupted iocell commands left (-n: only report; -f: no "
+	 "question)"},
 	{"version", cmd_version, "", "print the version"},
 	{"help", cmd_help, "[COMMAND]", "show help"},
 	{NULL, NULL, NULL, NULL},

@@ -134,4 +134,15 @@ struct plat_usage {
 };
 int plat_usage(const struct runstate *rs, struct plat_usage *u);
 
+/* ---- leftovers (`iocell doctor`, issue 15) ---------------------------------------------- */
+
+/* What the runtime made for jails that do not run: cgroups iocell/UUID and host
+ * interfaces labelled iocell:UUID of the jails in known that are not in running (only
+ * those: the cgroup tree is the host's, and another iocell runtime dir or pool may own
+ * the others), and bridges iocell created that have no port left.  Each thing found is
+ * added to found ("KIND: what"); with fix it is removed (*fixed / *failed counted).  0,
+ * or -1 when the scan itself failed (error recorded). */
+int plat_leftovers(const struct strv *known, const struct strv *running, bool fix,
+		   struct strv *found, size_t *fixed, size_t *failed);
+
 #endif

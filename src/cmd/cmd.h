@@ -60,6 +60,12 @@ int cmd_uncap(int argc, char **argv);
 int cmd_limits(int argc, char **argv);
 int cmd_inuse(int argc, char **argv);
 int cmd_manprops(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+/* Clean up the runtime state of a jail that does not run (crashed, or its start or stop
+ * interrupted), as `stop` does, unless a start or stop is at work on it (its lock is
+ * busy); one line on stderr says so.  1 cleaned, 0 nothing to do, -1 failed (warned). */
+int heal_runtime(const char *uuid);
 
 /* One jail started (nothing done when it runs already) or stopped, with the message
  * `start` / `stop` print: rcboot's and rcshutdown's workers (cmd/boot.c). */

@@ -52,8 +52,13 @@ int cmd_list(int argc, char **argv)
 		return list_releases(script, json, sortcol);
 
 	_cleanup_ztable_ struct ztable zt = {0};
-	if (jails_list(templates, &zt) < 0)
+	_cleanup_strv_ struct strv stale = {0};
+	sv_init(&stale);
+	if (jails_list(templates, &zt, &stale) < 0)
 		return CMD_ERR;
+	/* runtime state of jails that do not run: cleaned up on the way (no zfs call) */
+	for (size_t i = 0; i < stale.n; i++)
+		heal_runtime(stale.v[i]);
 	/* SPEC §3's columns; -j adds PRIVILEGED and IDMAP_BASE (the user namespace); the
 	 * table for people marks a privileged jail's TYPE (-H keeps the columns as they are) */
 	struct table t;

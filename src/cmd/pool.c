@@ -42,8 +42,11 @@ int cmd_activate(int argc, char **argv)
 	kv_free(&opts);
 	if (rc < 0)
 		return CMD_ERR;
-	/* Build the name index now, so the first create or lookup needs no scan. */
-	if (index_rebuild() < 0)
+	/* Build the name index and read the saved defaults now (both cached under the
+	 * runtime dir), so that the first create or lookup needs no zfs call for them. */
+	defaults_cache_drop();
+	_cleanup_kv_ struct kv saved = {0};
+	if (index_rebuild() < 0 || defaults_load(&saved) < 0)
 		return CMD_ERR;
 	printf("%s is active (jails under %s)\n", pool, pool_get()->mountroot);
 	return CMD_OK;

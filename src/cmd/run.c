@@ -1,6 +1,7 @@
 /* start, stop, restart, exec, console, chroot, runtime (rcboot, rcshutdown: boot.c) */
 #include "cmd/cmd.h"
 #include "core/lock.h"
+#include "core/pool.h"
 #include "core/runstate.h"
 #include "platform.h"
 
@@ -149,18 +150,33 @@ int cmd_start(int argc, char **argv)
 	return for_each_name("start", argc - optind, argv + optind, force, start_name);
 }
 
-static int stop_all(bool force)
+/* Stop every jail with runtime state (no zfs call): those of the active pool, or of
+ * every pool (any_pool, at shutdown). */
+static int stop_all(bool force, bool any_pool)
 {
-	/* Reverse boot order: priorities from the running jails' state (no zfs call). */
 	struct strv ids;
 	if (rs_list(&ids) < 0)
 		return CMD_ERR;
+	const struct ioc_pool *pool = any_pool ? NULL : pool_get();
+	if (!any_pool && !pool) {
+		sv_free(&ids);
+		return CMD_ERR;
+	}
 	int failed = 0;
-	for (size_t i = ids.n; i-- > 0;)
+	for (size_t i = ids.n; i-- > 0;) {
+		if (pool) {
+			struct runstate rs;
+			int r = rs_read(ids.v[i], &rs);
+			bool mine = r == 1 && rs_on_pool(&rs, pool->name, pool->mountroot);
+			rs_free(&rs);
+			if (!mine)
+				continue;
+		}
 		if (stop_uuid(ids.v[i], force, false) < 0) {
 			ioc_err_print();
 			failed++;
 		}
+	}
 	sv_free(&ids);
 	if (failed) {
 		ioc_err("stop ALL: %d jail(s) failed to stop", failed);
@@ -178,7 +194,7 @@ int cmd_stop(int argc, char **argv)
 	if (optind >= argc)
 		return usage_err("stop", "expected NAME... or ALL");
 	if (argc - optind == 1 && streq(argv[optind], "ALL"))
-		return stop_all(force);
+		return stop_all(force, false);
 	return for_each_name("stop", argc - optind, argv + optind, force, stop_name);
 }
 

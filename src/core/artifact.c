@@ -33,14 +33,32 @@ int artifact_write_sha(const char *file, const char *hex)
 	return write_file_atomic(sp, text, strlen(text), 0644);
 }
 
+char *artifact_sha_partial(const char *file)
+{
+	_cleanup_free_ char *sp = artifact_sha_path(file);
+	const char *base = path_base(sp);
+	return xasprintf("%.*s.%s.partial", (int)(base - sp), sp, base);
+}
+
 int artifact_publish(const char *tmp, const char *file, const char *hex)
 {
+	/* Both files of the pair appear as complete files (the checksum written beside the
+	 * partial file first, then both renamed, the file first): an interruption leaves
+	 * partial names only, or the two renames to finish (heal.c does). */
+	_cleanup_free_ char *sp = artifact_sha_path(file);
+	_cleanup_free_ char *spart = artifact_sha_partial(file);
+	_cleanup_free_ char *text = xasprintf("%s  %s\n", hex, path_base(file));
+	if (write_file_atomic(spart, text, strlen(text), 0644) < 0)
+		return -1;
 	if (rename(tmp, file) < 0) {
 		ioc_err("cannot rename %s to %s: %s", tmp, file, strerror(errno));
+		unlink(spart);
 		return -1;
 	}
-	if (artifact_write_sha(file, hex) < 0) {
+	if (rename(spart, sp) < 0) {
+		ioc_err("cannot rename %s to %s: %s", spart, sp, strerror(errno));
 		unlink(file);
+		unlink(spart);
 		return -1;
 	}
 	return 0;

@@ -23,6 +23,8 @@ int artifact_write_sha(const char *file, const char *hex);
 int artifact_publish(const char *tmp, const char *file, const char *hex);
 /* FILE's checksum file: FILE without ".tar.xz" (or its last extension) + ".sha256". */
 char *artifact_sha_path(const char *file);
+/* Where artifact_publish writes the checksum before it is complete: DIR/.NAME.sha256.partial. */
+char *artifact_sha_partial(const char *file);
 /* The last component of path p. */
 const char *path_base(const char *p);
 

@@ -220,9 +220,11 @@ int release_make_basejail_root(const char *rel, const char *root_ds, uint32_t sh
 		ioc_err("invalid release name '%s'", rel);
 		return -1;
 	}
-	/* The caller (create) holds release_lock(rel). */
+	/* The caller (create) holds release_lock(rel).  A release is there once its
+	 * root@release is (the commit point of a fetch). */
 	_cleanup_free_ char *relroot_ds = ds_release_root(rel);
-	if (!zfs_exists(relroot_ds)) {
+	_cleanup_free_ char *relsnap = ds_release_snap(rel);
+	if (!zfs_exists(relsnap)) {
 		if (zfs_lasterr == ZE_NOENT) {
 			ioc_err("release %s is not fetched", rel);
 			ioc_hint("iocell fetch release=%s", rel);

@@ -1,10 +1,12 @@
 /* clone: a jail from another jail's snapshot, and the re-identification of a copy. */
 #include "core/clone.h"
 #include "core/create.h"
+#include "core/dataset.h"
 #include "core/idmap.h"
 #include "core/lock.h"
 #include "core/pool.h"
 #include "core/propset.h"
+#include "core/txn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +51,9 @@ void clone_props(const struct jail *src, const char *uuid, const char *tag, cons
 		kv_set(out, given->k.v[i], given->v.v[i]);
 }
 
-/* The snapshot to clone: SRC@SNAP when it exists, else a new one (*made set). */
+/* The snapshot to clone: SRC@SNAP when it exists, else a new one (*made set): the
+ * source is marked "clone STAMP SNAP UUID" first, so that an interruption before the
+ * clone is committed leaves nothing that the next command does not remove. */
 static char *clone_origin(const struct jail *src, const char *snapname, const char *uuid,
 			  bool *made)
 {
@@ -63,9 +67,17 @@ static char *clone_origin(const struct jail *src, const char *snapname, const ch
 		ioc_hint("see 'iocell snaplist %s'", jail_prop(src, P_TAG));
 		return NULL;
 	}
-	_cleanup_free_ char *sn = time_snapname("ioc-clone-");
-	char *snap = xasprintf("%s@%s-%.8s", src->ds, sn, uuid);
+	_cleanup_free_ char *sn0 = time_snapname("ioc-clone-");
+	_cleanup_free_ char *sn = xasprintf("%s-%.8s", sn0, uuid);
+	const char *args[] = {sn, uuid, NULL};
+	if (txn_mark_set(src->ds, TXN_CLONE, args) < 0)
+		return NULL;
+	char *snap = xasprintf("%s@%s", src->ds, sn);
 	if (zfs_snapshot(snap, true) < 0) {
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
+		txn_mark_clear(src->ds);
+		ioc_err_restore(&keep);
 		free(snap);
 		return NULL;
 	}
@@ -73,14 +85,16 @@ static char *clone_origin(const struct jail *src, const char *snapname, const ch
 	return snap;
 }
 
-/* The new jail DS: its dataset with every property, then the source's children (root,
- * data, basejail system dirs; read-only below the first level), parents first, each
- * cloned from its snapshot of the same name. */
+/* The new jail DS: its dataset with every property (and the mark "create STAMP"), then
+ * the source's children (root, data, basejail system dirs; read-only below the first
+ * level), parents first, each cloned from its snapshot of the same name. */
 static int clone_datasets(const struct jail *src, const char *snap, const struct ztable *kids,
 			  const char *ds, const struct kv *props)
 {
 	_cleanup_kv_ struct kv z;
 	props_to_zfs(&z, props);
+	_cleanup_free_ char *mark = txn_mark_value(TXN_CREATE, NULL);
+	kv_set(&z, TXN_PROP, mark);
 	if (zfs_clone(snap, ds, &z) < 0)
 		return -1;
 	const char *at = strchr(snap, '@');
@@ -95,10 +109,8 @@ static int clone_datasets(const struct jail *src, const char *snap, const struct
 		kv_init(&cz);
 		if (strchr(rel + 1, '/'))
 			kv_set(&cz, "readonly", "on");
-		if (zfs_clone(from, to, &cz) < 0) {
-			jail_remove_halfmade(ds);
+		if (zfs_clone(from, to, &cz) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -129,47 +141,58 @@ int clone_jail(const char *name, const char *snapname, const struct kv *given, c
 	if (!newtag)
 		return -1;
 	jail_new_uuid(uuid);
-	bool made_snap;
-	_cleanup_free_ char *snap = clone_origin(src, snapname, uuid, &made_snap);
-	if (!snap)
-		return -1;
 	_cleanup_free_ char *ds = ds_jail(uuid);
 	_cleanup_ztable_ struct ztable kids = {0};
 	_cleanup_kv_ struct kv props;
 	clone_props(src, uuid, newtag, given, &props);
-	const char *dss[] = {src->ds, NULL};
 	char err[512];
 	struct idmap from, to;
 	struct idmap_alloc ids = {0};
 	int rc = idmap_of_jail(src, &from) < 0 || idmap_alloc_load(&ids) < 0 ||
 				 idmap_assign(&props, &ids, &to) < 0
 			 ? -1
-			 : zfs_list(&kids, "name", dss, 3, "filesystem", NULL);
+			 : 0;
 	idmap_alloc_free(&ids);
-	if (rc == 0 && !props_check_config(&props, err, sizeof(err))) {
+	if (rc < 0)
+		return -1;
+	if (!props_check_config(&props, err, sizeof(err))) {
 		ioc_err("%s", err);
-		rc = -1;
+		return -1;
 	}
-	if (rc == 0)
-		rc = clone_datasets(src, snap, &kids, ds, &props);
+	const char *dss[] = {src->ds, NULL};
+	if (zfs_list(&kids, "name", dss, 3, "filesystem", NULL) < 0)
+		return -1;
+	bool made_snap;
+	_cleanup_free_ char *snap = clone_origin(src, snapname, uuid, &made_snap);
+	if (!snap)
+		return -1;
+	index_claim(uuid, newtag);
+	rc = clone_datasets(src, snap, &kids, ds, &props);
 	if (rc == 0) {
 		/* its own range: the files move from the source's */
 		_cleanup_free_ char *rel = xasprintf("jails/%s/root", uuid);
 		_cleanup_free_ char *root = path_in_root(rel);
-		if (idmap_shift_root(root, to.shift, from.shift != to.shift) < 0) {
-			jail_remove_halfmade(ds);
-			rc = -1;
-		}
+		rc = idmap_shift_root(root, to.shift, from.shift != to.shift);
 	}
+	if (rc == 0)
+		rc = txn_mark_clear(ds); /* the commit */
+	struct ioc_errsave keep;
 	if (rc < 0) {
-		if (made_snap) {
-			struct ioc_errsave keep;
-			ioc_err_save(&keep);
-			zfs_destroy(snap, "-r");
-			ioc_err_restore(&keep);
-		}
+		ioc_err_save(&keep);
+		undo_destroy(ds, "-r", "the half-made ");
+		index_drop(uuid);
+		if (made_snap)
+			undo_destroy(snap, "-r", "");
+	}
+	/* the source's mark goes last (its healing removes the snapshot unless the clone
+	 * is committed) */
+	if (made_snap && txn_mark_clear(src->ds) < 0 && rc == 0)
+		ioc_warn("%s", ioc_errmsg());
+	if (rc < 0) {
+		ioc_err_restore(&keep);
 		return -1;
 	}
+	ioc_err_clear();
 	index_put(uuid, newtag);
 	*tag = TAKE_PTR(newtag);
 	return 0;

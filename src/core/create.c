@@ -5,6 +5,7 @@
 #include "core/pool.h"
 #include "core/propset.h"
 #include "core/release.h"
+#include "core/txn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,9 @@ static int make_jail_root(enum create_kind kind, const char *release, const char
 	return idmap_shift_root(root, shift, shift != 0);
 }
 
-/* One jail: its dataset with every property (one zfs create), then its root. */
+/* One jail: its dataset with every property and the mark "create STAMP" (one zfs
+ * create: nothing shows it as a jail yet), then its root; create_jails commits them all.
+ * Its name is claimed in the index before anything is made. */
 static int create_one(enum create_kind kind, const char *release, const char *tag,
 		      const struct kv *saved, const struct kv *given, struct idmap_alloc *ids,
 		      char out_uuid[37])
@@ -127,8 +130,13 @@ static int create_one(enum create_kind kind, const char *release, const char *ta
 		return -1;
 	_cleanup_kv_ struct kv z;
 	props_to_zfs(&z, &props);
-	if (zfs_create(ds, &z, false) < 0)
+	_cleanup_free_ char *mark = txn_mark_value(TXN_CREATE, NULL);
+	kv_set(&z, TXN_PROP, mark);
+	index_claim(uuid, tag);
+	if (zfs_create(ds, &z, false) < 0) {
+		index_drop(uuid);
 		return -1;
+	}
 	_cleanup_free_ char *dir = path_in_root("jails");
 	_cleanup_free_ char *jdir = xasprintf("%s/%s", dir, uuid);
 	/* (the jail's directory again at every start: jails made before this, clones,
@@ -136,10 +144,10 @@ static int create_one(enum create_kind kind, const char *release, const char *ta
 	if (make_jail_root(kind, release, uuid, m.shift) < 0 || dir_close_to_others(dir) < 0 ||
 	    dir_close_to_others(jdir) < 0) {
 		jail_remove_halfmade(ds);
+		index_drop(uuid);
 		return -1;
 	}
 	snprintf(out_uuid, 37, "%s", uuid);
-	index_put(uuid, tag);
 	return 0;
 }
 
@@ -167,7 +175,7 @@ int create_jails(const struct create_req *r, struct strv *made)
 		return -1;
 	}
 	_cleanup_kv_ struct kv saved = {0};
-	if (defaults_load(&saved) < 0)
+	if (defaults_load_cached(&saved) < 0)
 		return -1;
 	const char *rel = prop_kv_get(given, P_RELEASE);
 	if (!rel)
@@ -190,6 +198,9 @@ int create_jails(const struct create_req *r, struct strv *made)
 		return -1;
 	const char *want = prop_kv_get(given, P_TAG);
 	_cleanup_free_ char *deftag = want ? NULL : time_tag();
+	_cleanup_strv_ struct strv tags = {0}, dss = {0};
+	sv_init(&tags);
+	sv_init(&dss);
 	for (int i = 0; i < r->count; i++) {
 		_cleanup_free_ char *tag = tag_pick(want ? want : deftag, want != NULL, i + 1,
 						    r->count);
@@ -202,9 +213,22 @@ int create_jails(const struct create_req *r, struct strv *made)
 			return -1;
 		}
 		sv_add(made, uuid);
-		if (r->made)
-			r->made(uuid, tag, r->arg);
+		sv_add(&tags, tag);
+		sv_take(&dss, ds_jail(uuid));
 	}
 	idmap_alloc_free(&ids);
+	/* The commit of all of them, in one zfs call: an interruption before it leaves none
+	 * (the next command removes them), after it all. */
+	if (txn_mark_clear_all(&dss) < 0) {
+		undo_made(made);
+		sv_free(made);
+		sv_init(made);
+		return -1;
+	}
+	for (size_t i = 0; i < made->n; i++) {
+		index_put(made->v[i], tags.v[i]);
+		if (r->made)
+			r->made(made->v[i], tags.v[i], r->arg);
+	}
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * New jails (SPEC §3 create, §8): thick (a `zfs send | zfs recv` copy of the release),
  * clone (-c, a ZFS clone of the release), basejail (-b) and empty (-e), COUNT at once.
- * Atomic: a failure removes every jail the call made.
+ * Atomic: a failure removes every jail the call made; the jails become visible together,
+ * in one step (core/heal.h), so that an interruption leaves all of them or none.
  */
 #ifndef IOC_CREATE_H
 #define IOC_CREATE_H
@@ -14,7 +15,7 @@ struct create_req {
 	enum create_kind kind;
 	const struct kv *given; /* PROP=VALUE of the command line (count= taken out) */
 	int count;              /* 1..1000 jails */
-	/* Told of each jail once it is made, before the next one is begun. */
+	/* Told of each jail once all of them are made and committed. */
 	void (*made)(const char *uuid, const char *tag, void *arg);
 	void *arg;
 };

@@ -3,6 +3,7 @@
 #include "core/fsat.h"
 #include "core/lock.h"
 #include "core/pool.h"
+#include "core/txn.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -286,9 +287,7 @@ int destroy_prepare(struct destroy_plan *p, const char *name, bool force, bool r
 
 /* ---- carrying it out --------------------------------------------------------------- */
 
-/* The jail's runtime state (UUID, UUID.*, UUID-* in the runtime dir; its lock file
- * stays, another iocell may be waiting on it) and its console log. */
-static void remove_runtime_files(const char *uuid)
+void jail_remove_runtime_files(const char *uuid)
 {
 	_cleanup_close_ int fd = open(rundir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? opendir_dup(fd) : NULL;
@@ -384,13 +383,14 @@ static int destroy_jails(struct destroy_plan *p, void (*done)(const struct destr
 			ioc_err("cannot order the destruction: the jails' clones depend on each other");
 			return -1;
 		}
+		/* runtime files first: once the datasets are gone nothing names them */
+		jail_remove_runtime_files(pick->uuid);
 		if (zfs_destroy(pick->ds, "-r") < 0) {
 			ioc_err_ctx("destroy of jail %s (%s) failed", pick->uuid, pick->tag);
 			return -1;
 		}
 		pick->done = true;
 		index_drop(pick->uuid);
-		remove_runtime_files(pick->uuid);
 		remove_mountpoint_dirs(pick, p->jailsmp);
 		if (done)
 			done(pick, arg);
@@ -407,14 +407,54 @@ static int destroy_jails(struct destroy_plan *p, void (*done)(const struct destr
 	return 0;
 }
 
+/* Remove the destroy marks of the plan's jails that are not done (from index `from`
+ * on, or all), keeping the pending error. */
+static void unmark(const struct destroy_plan *p, size_t upto, const struct destroy_jail *except)
+{
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
+	for (size_t i = 0; i < upto; i++)
+		if (!p->v[i].done && &p->v[i] != except && txn_mark_clear(p->v[i].ds) < 0)
+			ioc_warn("%s", ioc_errmsg());
+	ioc_err_restore(&keep);
+}
+
+/* The commit: every jail of the plan marked "destroy STAMP" (the first one with the clone
+ * snapshots to drop after), so that no command sees them from now on and an interrupted
+ * destroy is finished by the next command (core/heal.h). */
+static int mark_all(struct destroy_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const char **args = xcalloc(p->autosnaps.n + 1, sizeof(char *));
+		for (size_t k = 0; i == 0 && k < p->autosnaps.n; k++)
+			args[k] = p->autosnaps.v[k];
+		int rc = txn_mark_set(p->v[i].ds, TXN_DESTROY, args);
+		free(args);
+		if (rc < 0) {
+			unmark(p, i, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int destroy_execute(struct destroy_plan *p, void (*done)(const struct destroy_jail *, void *),
 		    void *arg)
 {
+	if (mark_all(p) < 0) {
+		ioc_err_ctx("nothing was destroyed");
+		return -1;
+	}
 	if (unmount_all(p) < 0) {
+		unmark(p, p->n, NULL);
 		ioc_err_ctx("nothing was destroyed");
 		return -1;
 	}
 	if (destroy_jails(p, done, arg) < 0) {
+		/* The jail that failed may be half destroyed: it stays marked (the next command
+		 * tries again once we are gone); the others are as they were. */
+		struct destroy_jail *failed = destroy_plan_next(p);
+		unmark(p, p->n, failed);
 		remount_rest(p);
 		return -1;
 	}

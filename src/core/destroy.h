@@ -66,6 +66,9 @@ char *destroy_plan_dependants(const struct destroy_plan *p);
  * build the plan (initialised here).  0, or -1 with the error recorded; p is freed by
  * destroy_plan_free either way. */
 int destroy_prepare(struct destroy_plan *p, const char *name, bool force, bool recurse);
+/* The jail's runtime state (UUID, UUID.*, UUID-* in the runtime dir; its lock file
+ * stays, another iocell may be waiting on it) and its console log: warnings only. */
+void jail_remove_runtime_files(const char *uuid);
 /* The error for a running jail that destroy will not stop (no -f). */
 void destroy_refuse_running(const char *uuid, const char *tag);
 /* Carry the plan out (its jails stopped by then): unmount everything, deepest first

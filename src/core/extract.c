@@ -48,6 +48,24 @@ bool safe_relpath(const char *p)
 	return true;
 }
 
+/* libarchive's message with the errno it recorded ("Write failed: Disk quota exceeded"). */
+static const char *write_msg(struct archive *w)
+{
+	static char buf[512];
+	int e = archive_errno(w);
+	if (e <= 0)
+		return archive_msg(w);
+	snprintf(buf, sizeof(buf), "%s: %s", archive_msg(w), strerror(e));
+	return buf;
+}
+
+/* A warning that is a lost write: the file is not what the archive holds. */
+static bool write_lost(struct archive *w)
+{
+	int e = archive_errno(w);
+	return e == ENOSPC || e == EDQUOT || e == EIO || e == EFBIG || e == EROFS;
+}
+
 static void warned(struct extract *x, struct archive *w, const char *entry)
 {
 	x->warnings++;
@@ -83,8 +101,10 @@ static int copy_data(struct extract *x, struct archive *a, struct archive *w, co
 			x->fail(EXS_READ, entry, archive_msg(a), x->entries, x->arg);
 			return -1;
 		}
-		if (archive_write_data_block(w, buf, len, off) < ARCHIVE_WARN) {
-			x->fail(EXS_WRITE, entry, archive_msg(w), x->entries, x->arg);
+		/* libarchive reports a failed write(2) (ENOSPC, EDQUOT, EIO...) as a warning:
+		 * here every write error fails the extraction (no file with holes). */
+		if (archive_write_data_block(w, buf, len, off) != ARCHIVE_OK) {
+			x->fail(EXS_WRITE, entry, write_msg(w), x->entries, x->arg);
 			return -1;
 		}
 	}
@@ -109,8 +129,8 @@ static int one_entry(struct extract *x, struct archive *a, struct archive *w,
 	if (archive_entry_size(e) > 0 && copy_data(x, a, w, entry) < 0)
 		return -1;
 	r = archive_write_finish_entry(w);
-	if (r < ARCHIVE_WARN) {
-		x->fail(EXS_FINISH, entry, archive_msg(w), x->entries, x->arg);
+	if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && write_lost(w))) {
+		x->fail(EXS_FINISH, entry, write_msg(w), x->entries, x->arg);
 		return -1;
 	}
 	if (r == ARCHIVE_WARN)
@@ -140,7 +160,8 @@ static int extract_entries(struct archive *a, struct archive *w, struct extract 
 		if (x->progress)
 			show(x, a, &last);
 	}
-	if (archive_write_close(w) < ARCHIVE_WARN) {
+	int cr = archive_write_close(w);
+	if (cr < ARCHIVE_WARN || (cr == ARCHIVE_WARN && write_lost(w))) {
 		x->fail(EXS_CLOSE, NULL, archive_msg(w), x->entries, x->arg);
 		return -1;
 	}

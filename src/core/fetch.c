@@ -8,10 +8,12 @@
  */
 #include "core/dataset.h"
 #include "core/fetch.h"
+#include "core/heal.h"
 #include "core/lock.h"
 #include "core/parse.h"
 #include "core/progress.h"
 #include "core/props.h"
+#include "core/txn.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -142,14 +144,18 @@ static void undo_run(struct undo *u, const char *prev)
 
 /* ---- create ---------------------------------------------------------------------------- */
 
+/* A first fetch: releases/REL marked "fetch STAMP" from its `zfs create` on; the root
+ * filled, the masters made, then root@release: the commit (core/heal.h). */
 static int create_steps(struct fetch *f, struct undo *u)
 {
 	_cleanup_kv_ struct kv props;
 	kv_init(&props);
 	_cleanup_free_ char *src = prop_value(f->source);
 	_cleanup_free_ char *when = fetch_time();
+	_cleanup_free_ char *mark = txn_mark_value(TXN_FETCH, NULL);
 	kv_set(&props, RELEASE_PROP_SOURCE, src);
 	kv_set(&props, RELEASE_PROP_FETCHED, when);
+	kv_set(&props, TXN_PROP, mark);
 	if (zfs_create(f->relds, &props, true) < 0)
 		return -1;
 	sv_add(&u->created, f->relds);
@@ -158,12 +164,16 @@ static int create_steps(struct fetch *f, struct undo *u)
 		return -1;
 	if (interrupt_check() < 0 || fetch_fill_root(f, root) < 0)
 		return -1;
-	if (zfs_snapshot(f->snap, false) < 0)
-		return -1;
 	if (fetch_make_masters(f, root, "-", u) < 0)
 		return -1;
 	count_tree(root, &g_summary.files, &g_summary.bytes);
-	return interrupt_check();
+	if (interrupt_check() < 0 || zfs_snapshot(f->snap, false) < 0)
+		return -1;
+	if (txn_mark_clear(f->relds) < 0) {
+		ioc_warn("%s", ioc_errmsg()); /* committed: the next command clears it */
+		ioc_err_clear();
+	}
+	return 0;
 }
 
 static int create_release(struct fetch *f)
@@ -207,22 +217,33 @@ static void drop_prev(struct undo *u, const char *prev)
 	}
 }
 
-static int set_fetch_props(struct fetch *f)
+/* The masters that exist before an update, by name ("bin,usr"; "-" for none). */
+static char *masters_csv(const struct fetch *f)
 {
-	_cleanup_free_ char *src = prop_value(f->source);
-	_cleanup_free_ char *when = fetch_time();
-	_cleanup_kv_ struct kv z;
-	kv_init(&z);
-	kv_set(&z, RELEASE_PROP_SOURCE, src);
-	kv_set(&z, RELEASE_PROP_FETCHED, when);
-	return zfs_set_many(f->relds, &z);
+	struct sbuf b;
+	sb_init(&b);
+	for (size_t i = 0; i < f->masters.n; i++) {
+		const char *n = ds_below(f->masters.v[i], f->baseds);
+		if (n && !strchr(n, '/'))
+			sb_printf(&b, "%s%s", b.len ? "," : "", n);
+	}
+	if (!b.len)
+		sb_add(&b, "-");
+	return sb_steal(&b);
 }
 
-static int update_steps(struct fetch *f, struct undo *u, const char *prev)
+/* An update in place: releases/REL marked "fetch-update STAMP PREV MASTERS OLDSOURCE"
+ * while @release of the root and of each master becomes @PREV and is made again; the
+ * new source set, the mark rewritten to "fetch-commit STAMP PREV" is the commit. */
+static int update_steps(struct fetch *f, struct undo *u, const char *prev, const char *oldsrc)
 {
 	_cleanup_free_ char *prevsnap = xasprintf("%s@%s", f->rootds, prev);
 	_cleanup_free_ char *root = mounted_path(f->rootds);
 	if (!root)
+		return -1;
+	_cleanup_free_ char *had = masters_csv(f);
+	const char *margs[] = {prev, had, oldsrc, NULL};
+	if (txn_mark_set(f->relds, TXN_FETCH_UPDATE, margs) < 0)
 		return -1;
 	if (zfs_rename(f->snap, prevsnap) < 0)
 		return -1;
@@ -235,10 +256,14 @@ static int update_steps(struct fetch *f, struct undo *u, const char *prev)
 	if (zfs_snapshot(f->snap, false) < 0)
 		return -1;
 	sv_add(&u->snapped, f->rootds);
-	if (fetch_make_masters(f, root, prev, u) < 0 || set_fetch_props(f) < 0)
+	if (fetch_make_masters(f, root, prev, u) < 0)
 		return -1;
 	count_tree(root, &g_summary.files, &g_summary.bytes);
-	return interrupt_check();
+	_cleanup_free_ char *src = prop_value(f->source);
+	if (interrupt_check() < 0 || zfs_set(f->relds, RELEASE_PROP_SOURCE, src) < 0)
+		return -1;
+	const char *cargs[] = {prev, NULL};
+	return txn_mark_set(f->relds, TXN_FETCH_COMMIT, cargs);
 }
 
 static int update_release(struct fetch *f)
@@ -252,14 +277,34 @@ static int update_release(struct fetch *f)
 			PREV_PREFIX, RELEASE_SNAP, f->relds);
 		return -1;
 	}
+	_cleanup_free_ char *oldsrc = zfs_get1(f->relds, RELEASE_PROP_SOURCE);
+	if (!oldsrc)
+		return -1;
 	struct undo u;
 	undo_init(&u);
 	_cleanup_free_ char *prev = unique_prev(f);
-	int rc = update_steps(f, &u, prev);
-	if (rc == 0)
+	int rc = update_steps(f, &u, prev, oldsrc);
+	if (rc == 0) {
+		/* committed: the time, the previous state (unless clones use it), the mark */
+		_cleanup_free_ char *when = fetch_time();
+		if (zfs_set(f->relds, RELEASE_PROP_FETCHED, when) < 0)
+			ioc_warn("%s", ioc_errmsg());
 		drop_prev(&u, prev);
-	else
+		if (txn_mark_clear(f->relds) < 0)
+			ioc_warn("%s", ioc_errmsg());
+		ioc_err_clear();
+	} else {
 		undo_run(&u, prev);
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
+		_cleanup_free_ char *cur = zfs_get1(f->relds, RELEASE_PROP_SOURCE);
+		if (cur && !streq(cur, oldsrc) &&
+		    zfs_set(f->relds, RELEASE_PROP_SOURCE, oldsrc) < 0)
+			ioc_warn("%s", ioc_errmsg());
+		if (txn_mark_clear(f->relds) < 0)
+			ioc_warn("%s", ioc_errmsg());
+		ioc_err_restore(&keep);
+	}
 	undo_free(&u);
 	return rc;
 }
@@ -336,6 +381,13 @@ static int fetch_release(struct fetch *f, const struct fetch_opts *o, int *lk)
 	f->snap = ds_release_snap(f->rel);
 	if ((*lk = release_lock(f->rel)) < 0)
 		return -1;
+	/* What an interrupted fetch of this release left: healed first (core/heal.h). */
+	_cleanup_free_ char *mark = zfs_get1(f->relds, TXN_PROP);
+	if (mark && !streq(mark, "-"))
+		heal_release_mark(f->rel, mark, true);
+	else if (!mark && zfs_lasterr != ZE_NOENT)
+		return -1;
+	ioc_err_clear();
 	if (load_state(f) < 0 || fetch_prepare_sources(f, o) < 0)
 		return -1;
 	g_summary.updated = f->exists;

@@ -109,11 +109,14 @@ int idmap_alloc_load(struct idmap_alloc *a)
 {
 	memset(a, 0, sizeof(*a));
 	_cleanup_ztable_ struct ztable t = {0};
-	if (jails_query(&t, "name,iocell:active,iocell:idmap_base", NULL) < 0)
+	/* The jails of every pool, not only the active one (POOL/iocell/jails/UUID, staging
+	 * names included): a host's ranges are one space, and a pool activated later must
+	 * not bring a jail with the same range. */
+	if (zfs_list(&t, "name,iocell:idmap_base", NULL, 3, "filesystem", NULL) < 0)
 		return -1;
 	for (size_t i = 0; i < t.nrows; i++) {
 		long long b;
-		if (t.rows[i].n >= 3 && parse_int(t.rows[i].v[2], 0, IDMAP_MAX_BASE, &b))
+		if (t.rows[i].n >= 2 && parse_int(t.rows[i].v[1], 0, IDMAP_MAX_BASE, &b))
 			idmap_alloc_use(a, (uint32_t)b);
 	}
 	add_subids(a, "/etc/subuid");

@@ -38,6 +38,7 @@ struct idmap_alloc {
 	size_t n;
 	uint32_t next; /* no free range below */
 };
+/* Every range in use: the jails of every pool (one zfs list), /etc/subuid, /etc/subgid. */
 int idmap_alloc_load(struct idmap_alloc *a);
 /* (What idmap_alloc_load does, for tests:) a range in use; the ranges of a subuid/subgid
  * file's text (NAME:START:COUNT lines) avoided. */

@@ -9,11 +9,13 @@
 #include "core/pool.h"
 #include "core/props.h"
 #include "core/sha256.h"
+#include "core/txn.h"
 #include "core/fsat.h"
 #include "core/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +70,8 @@ static int clone_jail_props(const char *release, const struct kv *given, const s
 	return 0;
 }
 
-/* A new clone jail of RELEASE (its files shifted to m->shift).  On failure nothing
+/* A new clone jail of RELEASE (its files shifted to m->shift), marked "create STAMP"
+ * (not a jail yet: the caller commits it with txn_mark_clear).  On failure nothing
  * remains. */
 static int new_clone_jail(const char *release, const struct kv *given, char uuid[37], char **tag,
 			  struct idmap *m)
@@ -77,7 +80,7 @@ static int new_clone_jail(const char *release, const struct kv *given, char uuid
 	jail_new_uuid(uuid);
 	_cleanup_free_ char *snap = ds_release_snap(release);
 	_cleanup_kv_ struct kv saved = {0};
-	if (defaults_load(&saved) < 0)
+	if (defaults_load_cached(&saved) < 0)
 		return -1;
 	if (!zfs_exists(snap)) {
 		if (!ioc_err_pending()) {
@@ -92,15 +95,21 @@ static int new_clone_jail(const char *release, const struct kv *given, char uuid
 	_cleanup_kv_ struct kv z = {0};
 	if (clone_jail_props(release, given, &saved, uuid, t, &z, m) < 0)
 		return -1;
+	_cleanup_free_ char *mark = txn_mark_value(TXN_CREATE, NULL);
+	kv_set(&z, TXN_PROP, mark);
 	_cleanup_free_ char *ds = ds_jail(uuid);
-	if (zfs_create(ds, &z, false) < 0)
+	index_claim(uuid, t);
+	if (zfs_create(ds, &z, false) < 0) {
+		index_drop(uuid);
 		return -1;
+	}
 	_cleanup_free_ char *rootds = xasprintf("%s/root", ds);
 	_cleanup_free_ char *rel = xasprintf("jails/%s/root", uuid);
 	_cleanup_free_ char *root = path_in_root(rel);
 	if (zfs_clone(snap, rootds, NULL) < 0 ||
 	    idmap_shift_root(root, m->shift, m->shift != 0) < 0) {
 		undo_destroy(ds, "-r", "");
+		index_drop(uuid);
 		return -1;
 	}
 	*tag = TAKE_PTR(t);
@@ -141,11 +150,13 @@ static char *package_release(const char *file, const struct package_head *h, con
 	return TAKE_PTR(rel);
 }
 
-/* Apply the package on the new jail UUID, its owners shifted to shift. */
+/* Apply the package on the new jail UUID (not committed yet), its owners shifted to
+ * shift. */
 static int apply_on_new_jail(const char *file, const struct package_head *h, const char *uuid,
 			     uint32_t shift)
 {
-	_cleanup_jail_ struct jail *j = jail_load(uuid);
+	_cleanup_free_ char *ds = ds_jail(uuid);
+	_cleanup_jail_ struct jail *j = jail_load_staged(ds, uuid);
 	if (!j)
 		return -1;
 	if (!j->mounted) {
@@ -167,10 +178,13 @@ int image_import_package(const char *file, const struct kv *given, char uuid[37]
 	int rc = -1;
 	struct idmap m;
 	if (rel && new_clone_jail(rel, given, uuid, tag, &m) == 0) {
+		_cleanup_free_ char *ds = ds_jail(uuid);
 		rc = apply_on_new_jail(file, &h, uuid, m.shift);
+		if (rc == 0)
+			rc = txn_mark_clear(ds); /* the commit */
 		if (rc < 0) {
-			_cleanup_free_ char *ds = ds_jail(uuid);
 			undo_destroy(ds, "-r", "");
+			index_drop(uuid);
 			free(*tag);
 			*tag = NULL;
 		}
@@ -236,34 +250,45 @@ static int export_stream(const char *snap, struct xfer *x, const char *file, con
 	return artifact_publish(tmp, file, hex);
 }
 
-/* Export to x->fd, or into file when x->fd < 0. */
+/* Export to x->fd, or into file when x->fd < 0.  The jail is marked "export STAMP SNAP"
+ * while its export snapshot exists (core/heal.h). */
 static int export_to(const struct jail *j, struct xfer *x, const char *file, const char *tmp)
 {
+	/* the mark first: from now on everything of this export is named by it */
+	_cleanup_free_ char *sn = txn_snapshot(j->ds, TXN_EXPORT, EXPORT_SNAP_PREFIX, NULL);
+	if (!sn)
+		return -1;
+	_cleanup_free_ char *snap = xasprintf("%s@%s", j->ds, sn);
+	int rc = 0;
 	if (file) {
 		_cleanup_free_ char *dir = path_in_root("images");
 		if (mkdir_p(dir, 0755) < 0)
-			return -1;
-		x->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (x->fd < 0) {
+			rc = -1;
+		else if ((x->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+				       0600)) < 0) {
 			ioc_err("cannot create %s: %s", tmp, strerror(errno));
-			return -1;
+			rc = -1;
+		} else if (sha256_init(&x->h) < 0) {
+			rc = -1;
+		} else {
+			x->hash = true;
 		}
-		if (sha256_init(&x->h) < 0)
-			return -1;
-		x->hash = true;
 	}
-	_cleanup_free_ char *sn = time_snapname(EXPORT_SNAP_PREFIX);
-	_cleanup_free_ char *snap = xasprintf("%s@%s", j->ds, sn);
-	if (zfs_snapshot(snap, true) < 0)
-		return -1;
-	if (export_stream(snap, x, file, tmp) < 0) {
-		undo_destroy(snap, "-r", "");
-		return -1;
+	if (rc == 0)
+		rc = export_stream(snap, x, file, tmp);
+	struct ioc_errsave keep;
+	if (rc < 0)
+		ioc_err_save(&keep);
+	if (zfs_destroy(snap, "-r") < 0 || txn_mark_clear(j->ds) < 0) {
+		if (rc == 0)
+			ioc_warn("could not remove the export snapshot %s: %s", snap, ioc_errmsg());
+		else
+			ioc_warn("could not remove %s: %s", snap, ioc_errmsg());
 	}
-	if (zfs_destroy(snap, "-r") < 0)
-		ioc_warn("could not remove the export snapshot %s: %s", snap, ioc_errmsg());
 	ioc_err_clear();
-	return 0;
+	if (rc < 0)
+		ioc_err_restore(&keep);
+	return rc;
 }
 
 int image_export(const struct jail *j, int fd, char **out)
@@ -282,7 +307,11 @@ int image_export(const struct jail *j, int fd, char **out)
 		file = xasprintf("%s/%s.zfs", dir, j->uuid);
 		tmp = xasprintf("%s/.%s.zfs.partial", dir, j->uuid);
 	}
+	/* A reader that goes away (`export - | head`) is a write error (EPIPE) here, not
+	 * the end of iocell: the snapshot and the mark go before it returns. */
+	void (*oldpipe)(int) = signal(SIGPIPE, SIG_IGN);
 	int rc = export_to(j, &x, file, tmp);
+	signal(SIGPIPE, oldpipe);
 	if (x.hash)
 		sha256_free(&x.h);
 	if (fd < 0 && x.fd >= 0)
@@ -311,16 +340,19 @@ static long import_rd(void *buf, size_t n, void *arg)
 	}
 }
 
-/* Give a received jail its own identity. */
-static int reidentify(const char *uuid, const struct kv *given, char **tag)
+/* Give the received jail in DS (a staging name) its own identity. */
+static int reidentify(const char *ds, const char *uuid, const struct kv *given, char **tag)
 {
 	/* The jail model reads local and received values alike: the received properties
 	 * need no rewriting, and a stream without them is no iocell jail. */
-	_cleanup_jail_ struct jail *j = jail_load(uuid);
+	_cleanup_jail_ struct jail *j = jail_load_staged(ds, uuid);
 	if (!j) {
 		ioc_err_ctx("the image is not an iocell jail export");
 		return -1;
 	}
+	/* A mark the image carries (the exporter's "export ...") is no work of ours. */
+	if (j->txn && txn_mark_clear(ds) < 0)
+		return -1;
 	_cleanup_free_ char *t = choose_tag(prop_kv_get(given, P_TAG), jail_prop(j, P_TAG));
 	if (!t)
 		return -1;
@@ -362,7 +394,7 @@ static int reidentify(const char *uuid, const struct kv *given, char **tag)
 		_cleanup_free_ char *zn = prop_zfs_name(p, false);
 		kv_set(&z, zn, set.v.v[i]);
 	}
-	if (zfs_set_many(j->ds, &z) < 0)
+	if (zfs_set_many(ds, &z) < 0)
 		return -1;
 	*tag = TAKE_PTR(t);
 	return 0;
@@ -418,10 +450,14 @@ static int drop_export_snaps(const char *ds, struct strv *received)
 	return 0;
 }
 
-/* Receive into ds and make it a jail of its own. */
-static int receive(const char *ds, const char *uuid, struct xfer *x, bool from_file,
-		   const struct kv *given, char **tag)
+/* Receive into a staging name, make it a jail of its own there, then rename it to
+ * POOL/iocell/jails/UUID: the commit (core/heal.h). */
+static int receive(const char *uuid, struct xfer *x, bool from_file, const struct kv *given,
+		   char **tag)
 {
+	_cleanup_free_ char *jails = ds_jails();
+	_cleanup_free_ char *stage = txn_stage_name(jails, uuid);
+	_cleanup_free_ char *ds = ds_jail(uuid);
 	/* A file with no progress to show goes to zfs recv as its stdin: no copy, and
 	 * `zfs recv -v` names the snapshots it made. */
 	_cleanup_strv_ struct strv snaps = {0};
@@ -431,16 +467,26 @@ static int receive(const char *ds, const char *uuid, struct xfer *x, bool from_f
 	_cleanup_strv_ struct strv exclude;
 	recv_identity(given, &set, &exclude);
 	struct zfs_recv_props rp = {.set = &set, .exclude = &exclude};
-	int got = direct ? zfs_recv_fd(ds, x->fd, &snaps, &rp)
-			 : zfs_recv_from(ds, import_rd, x, false, &rp);
+	int got = direct ? zfs_recv_fd(stage, x->fd, &snaps, &rp)
+			 : zfs_recv_from(stage, import_rd, x, false, &rp);
 	if (got < 0) {
-		if (zfs_exists(ds))
-			undo_destroy(ds, "-r", "");
+		ioc_err_ctx("cannot import the image %s",
+			    from_file ? "file" : "stream from standard input");
+		undo_destroy(stage, "-r", "");
 		return -1;
 	}
 	xfer_progress(x, "importing", true);
-	if (drop_export_snaps(ds, direct ? &snaps : NULL) < 0 || reidentify(uuid, given, tag) < 0) {
-		undo_destroy(ds, "-r", "");
+	if (drop_export_snaps(stage, direct ? &snaps : NULL) < 0 ||
+	    reidentify(stage, uuid, given, tag) < 0) {
+		undo_destroy(stage, "-r", "");
+		return -1;
+	}
+	index_claim(uuid, *tag);
+	if (zfs_rename(stage, ds) < 0) {
+		undo_destroy(stage, "-r", "");
+		index_drop(uuid);
+		free(*tag);
+		*tag = NULL;
 		return -1;
 	}
 	return 0;
@@ -458,8 +504,7 @@ int image_import_stream(const char *file, int fd, const struct kv *given, char u
 			return -1;
 		}
 	}
-	_cleanup_free_ char *ds = ds_jail(uuid);
-	int rc = receive(ds, uuid, &x, file != NULL, given, tag);
+	int rc = receive(uuid, &x, file != NULL, given, tag);
 	if (file)
 		close(x.fd);
 	return rc;

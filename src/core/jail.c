@@ -1,4 +1,5 @@
 #include "core/jail.h"
+#include "core/heal.h"
 #include "core/lock.h"
 #include "core/pool.h"
 #include "core/runstate.h"
@@ -18,6 +19,7 @@ void jail_free(struct jail *j)
 		return;
 	free(j->ds);
 	free(j->path);
+	free(j->txn);
 	kv_free(&j->props);
 	free(j);
 }
@@ -80,6 +82,15 @@ static int jail_fill(struct jail *j, struct ztable *t, bool *mark_ok)
 				*mark_ok = pool_mark_ok(val);
 				continue;
 			}
+			if (streq(prop, TXN_PROP)) {
+				struct txn_mark m;
+				if (txn_mark_parse(val, &m) == 0) {
+					free(j->txn);
+					j->txn = xstrdup(val);
+				}
+				txn_mark_free(&m);
+				continue;
+			}
 			/* local, or "received" on a jail that came in through zfs recv */
 			if (!streq(src, "local") && !streq(src, "received"))
 				continue;
@@ -117,6 +128,10 @@ static char *conf_path(const char *uuid) { return xasprintf("%s/%s.conf", rundir
 
 void jail_conf_save(const struct jail *j)
 {
+	if (j->txn) {
+		jail_conf_drop(j->uuid); /* a jail at work (or being healed): no cache */
+		return;
+	}
 	_cleanup_sbuf_ struct sbuf s;
 	sb_init(&s);
 	sb_printf(&s, "%s\tiocell:active\tyes\tinherited\n", j->ds);
@@ -153,7 +168,7 @@ static const char *jail_zfs_props(void)
 		return list;
 	struct sbuf s;
 	sb_init(&s);
-	sb_add(&s, "iocell:active,mountpoint,mounted");
+	sb_add(&s, "iocell:active," TXN_PROP ",mountpoint,mounted");
 	for (size_t i = 0; i < prop_count; i++) {
 		const struct propdef *p = &prop_table[i];
 		if (p->flags & PF_DERIVED)
@@ -173,19 +188,40 @@ static struct jail *jail_new(const char *uuid)
 	return j;
 }
 
-/* Build the jail from `zfs get all` rows; 0 ok, 1 the pool mark does not match (the
- * cached pool may be stale), -1 not an iocell jail (error recorded). */
+/* Build the jail from `zfs get all` rows: JL_OK, JL_STALE_POOL (the pool mark does not
+ * match: the cached pool may be stale), JL_HEAL (a dead owner's mark: heal, load again),
+ * JL_HIDDEN (being created or destroyed, or not re-identified yet: no jail), JL_ERR (not
+ * an iocell jail, error recorded). */
+enum { JL_OK, JL_STALE_POOL, JL_HEAL, JL_HIDDEN, JL_ERR = -1 };
 static int jail_from_rows(struct jail *j, struct ztable *t)
 {
 	bool mark_ok;
 	jail_fill(j, t, &mark_ok);
 	if (!mark_ok)
-		return 1;
-	if (!prop_kv_get(&j->props, P_HOST_HOSTUUID)) {
+		return JL_STALE_POOL;
+	const char *hu = prop_kv_get(&j->props, P_HOST_HOSTUUID);
+	if (!hu) {
 		ioc_err("%s is not an iocell jail (it has no iocell:host_hostuuid)", j->ds);
-		return -1;
+		return JL_ERR;
 	}
-	return 0;
+	if (j->txn) {
+		struct txn_mark m;
+		txn_mark_parse(j->txn, &m);
+		bool hides = txn_op_hides(m.op), alive = txn_owner_alive(m.stamp);
+		txn_mark_free(&m);
+		if (!alive)
+			return JL_HEAL;
+		if (hides)
+			return JL_HIDDEN;
+	}
+	return streq(hu, j->uuid) ? JL_OK : JL_HIDDEN;
+}
+
+static void no_jail(const char *uuid)
+{
+	ioc_err("no jail %s", uuid);
+	ioc_hint("see 'iocell list' and 'iocell list -t'");
+	zfs_lasterr = ZE_NOENT;
 }
 
 /* The last start recorded in the runtime dir, when newer than the property. */
@@ -200,6 +236,7 @@ static void merge_started(struct jail *j)
 
 struct jail *jail_load(const char *uuid)
 {
+	bool healed = false;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
 		if (!pool)
@@ -212,30 +249,70 @@ struct jail *jail_load(const char *uuid)
 			jail_free(j);
 			if (noent && attempt == 0)
 				continue; /* maybe the cached pool is stale */
-			if (noent) {
-				ioc_err("no jail %s", uuid);
-				ioc_hint("see 'iocell list' and 'iocell list -t'");
-			}
+			if (noent)
+				no_jail(uuid);
 			return NULL;
 		}
 		int rc = jail_from_rows(j, &t);
 		ztable_free(&t);
-		if (rc == 0) {
+		if (rc == JL_HEAL && !healed) {
+			/* what a dead owner left: heal it, then load again */
+			healed = true;
+			heal_jail_mark(uuid, j->txn);
+			jail_free(j);
+			attempt--;
+			continue;
+		}
+		if (rc == JL_HEAL) {
+			/* could not be healed now (someone else is at it): as it is */
+			struct txn_mark m;
+			txn_mark_parse(j->txn, &m);
+			rc = txn_op_hides(m.op) ? JL_HIDDEN : JL_OK;
+			txn_mark_free(&m);
+		}
+		if (rc == JL_OK) {
 			/* A start since the property was written is in the runtime dir. */
 			merge_started(j);
 			jail_conf_save(j);
 		}
-		if (rc == 1 && attempt == 0) {
+		if (rc == JL_STALE_POOL && attempt == 0) {
 			jail_free(j);
 			continue;
 		}
-		if (rc != 0) {
+		if (rc == JL_HIDDEN) {
+			jail_free(j);
+			no_jail(uuid);
+			return NULL;
+		}
+		if (rc != JL_OK) {
 			jail_free(j);
 			return NULL;
 		}
 		return j;
 	}
 	return NULL;
+}
+
+struct jail *jail_load_staged(const char *ds, const char *uuid)
+{
+	struct jail *j = jail_new(uuid);
+	free(j->ds);
+	j->ds = xstrdup(ds);
+	const char *dss[] = {ds, NULL};
+	struct ztable t;
+	if (zfs_get(&t, jail_zfs_props(), dss, NULL, false, false, -1) < 0) {
+		jail_free(j);
+		return NULL;
+	}
+	bool mark_ok;
+	jail_fill(j, &t, &mark_ok);
+	ztable_free(&t);
+	if (!prop_kv_get(&j->props, P_HOST_HOSTUUID)) {
+		ioc_err("%s is not an iocell jail (it has no iocell:host_hostuuid)", ds);
+		jail_free(j);
+		return NULL;
+	}
+	return j;
 }
 
 /* The rows of one dataset (rows[from..to)) as a jail, or NULL when they are not one. */
@@ -307,7 +384,8 @@ static char *jail_fingerprint(const struct jail *j)
 {
 	struct sbuf s;
 	sb_init(&s);
-	sb_printf(&s, "%s\n%s\n%d\n", j->ds, j->path ? j->path : "", j->mounted);
+	sb_printf(&s, "%s\n%s\n%d\n%s\n", j->ds, j->path ? j->path : "", j->mounted,
+		  j->txn ? j->txn : "");
 	/* last_started is bookkeeping, written by start */
 	for (size_t i = 0; i < j->props.k.n; i++)
 		if (!streq(j->props.k.v[i], prop_name(P_LAST_STARTED)))
@@ -337,7 +415,7 @@ static struct jail *jail_load_cached(const char *uuid)
 	int rc = jail_from_rows(j, &t);
 	ztable_free(&t);
 	ioc_err_clear();
-	if (rc != 0 || !j->path) {
+	if (rc != JL_OK || !j->path) {
 		jail_free(j);
 		return NULL;
 	}
@@ -385,7 +463,7 @@ int jail_spec_check(struct jail_spec *sp, const struct jail *j)
 		fresh = jail_new(j->uuid);
 		int rc = jail_from_rows(fresh, &t);
 		ztable_free(&t);
-		if (rc != 0) {
+		if (rc != JL_OK) {
 			jail_free(fresh);
 			fresh = NULL;
 		}
@@ -495,6 +573,37 @@ struct jail *jail_open_locked(const char *name, int *lockfd)
 	return j;
 }
 
+/* ---- saved defaults ---------------------------------------------------------------
+ * RUNDIR/defaults-POOL caches the .defaults dataset's values ("NAME\tVALUE" lines),
+ * written by every defaults_load and dropped by `set ... default`: create reads it and
+ * so needs no zfs call for them (it makes its jail in three: create, root, commit). */
+
+static char *defaults_cache_path(void)
+{
+	const struct ioc_pool *p = pool_get();
+	return xasprintf("%s/defaults-%s", rundir(), p ? p->name : "none");
+}
+
+static void defaults_cache_write(const struct kv *kv)
+{
+	_cleanup_sbuf_ struct sbuf s;
+	sb_init(&s);
+	for (size_t i = 0; i < kv->k.n; i++) {
+		if (strpbrk(kv->v.v[i], "\t\n"))
+			return; /* cannot be one line: no cache */
+		sb_printf(&s, "%s\t%s\n", kv->k.v[i], kv->v.v[i]);
+	}
+	_cleanup_free_ char *p = defaults_cache_path();
+	if (write_file_cache(p, s.s ? s.s : "", s.len, 0600) < 0)
+		ioc_err_clear(); /* only a cache */
+}
+
+void defaults_cache_drop(void)
+{
+	_cleanup_free_ char *p = defaults_cache_path();
+	unlink(p);
+}
+
 int defaults_load(struct kv *out)
 {
 	kv_init(out);
@@ -530,7 +639,30 @@ int defaults_load(struct kv *out)
 			kv_init(out);
 			continue;
 		}
+		defaults_cache_write(out);
 		return 0;
 	}
 	return -1;
+}
+
+int defaults_load_cached(struct kv *out)
+{
+	if (!pool_get())
+		return -1;
+	_cleanup_free_ char *p = defaults_cache_path();
+	_cleanup_free_ char *txt = cache_read(p);
+	if (!txt)
+		return defaults_load(out);
+	kv_init(out);
+	_cleanup_strv_ struct strv lines = {0};
+	split(&lines, txt, "\n", true);
+	for (size_t i = 0; i < lines.n; i++) {
+		char *tab = strchr(lines.v[i], '\t');
+		if (!tab)
+			continue;
+		*tab = '\0';
+		if (prop_find(lines.v[i]))
+			kv_set(out, lines.v[i], tab + 1);
+	}
+	return 0;
 }

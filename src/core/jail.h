@@ -12,16 +12,23 @@ struct jail {
 	char *path; /* its mountpoint */
 	bool mounted;
 	struct kv props; /* table name -> value (stored values; see jail_prop) */
+	char *txn;       /* its iocell:txn mark (core/txn.h), NULL when none */
 };
 
 /* Resolve NAME (UUID, unique UUID prefix, or exact tag) and load the jail.
- * Errors: not found (with a hint), ambiguous (listing the candidates). */
+ * Errors: not found (with a hint), ambiguous (listing the candidates).  A jail being
+ * created or destroyed is not found; what a dead owner's interrupted operation left on
+ * the jail is healed first (core/heal.h). */
 struct jail *jail_resolve(const char *name);
 /* jail_resolve, then take the jail's lock (waiting for it): *lockfd for unlock_fd.  NULL
  * with the error pending (and *lockfd -1) on failure. */
 struct jail *jail_open_locked(const char *name, int *lockfd);
 /* Load by exact UUID. */
 struct jail *jail_load(const char *uuid);
+/* Load the jail being made in dataset DS (a staging name, or a jail dataset still marked
+ * "create" by this process) as jail UUID: its properties as they are, no visibility
+ * check, nothing cached. */
+struct jail *jail_load_staged(const char *ds, const char *uuid);
 /* Every jail (templates included), each as jail_load makes it, with one zfs call
  * (rcboot).  0 with *out (free each with jail_free, then the array), or -1. */
 int jails_load_all(struct jail ***out, size_t *n);
@@ -62,8 +69,14 @@ bool jail_is_template(const struct jail *j);
 /* A fresh random UUID, lower case. */
 void jail_new_uuid(char out[37]);
 
-/* Saved system-wide defaults (the .defaults dataset's local values). */
+/* Saved system-wide defaults (the .defaults dataset's local values); refreshes the
+ * cache that defaults_load_cached reads. */
 int defaults_load(struct kv *out);
+/* The same from the runtime dir's cache when there is one (no zfs call): the cache is
+ * written by every defaults_load and dropped when iocell changes the defaults or the
+ * active pool; a value set with zfs(8) directly is seen after `iocell defaults`. */
+int defaults_load_cached(struct kv *out);
+void defaults_cache_drop(void);
 
 /* Is the jail running?  (Reads the runtime state; false until the runtime exists.) */
 bool jail_running(const char *uuid);

@@ -1,8 +1,11 @@
 /* Every jail at once: one `zfs list` over the jails dataset, and the name index (a cache
  * of every jail's UUID and tag under the runtime dir, rebuilt when stale). */
+#include "core/heal.h"
 #include "core/jail.h"
+#include "core/lock.h"
 #include "core/pool.h"
 #include "core/runstate.h"
+#include "core/txn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +47,10 @@ char *index_format(const struct jail_brief *b, size_t n)
 {
 	struct sbuf s;
 	sb_init(&s);
-	for (size_t i = 0; i < n; i++)
-		sb_printf(&s, "%s\t%s\t%d\n", b[i].uuid, b[i].tag, b[i].template ? 1 : 0);
+	for (size_t i = 0; i < n; i++) {
+		sb_printf(&s, "%s\t%s\t%d", b[i].uuid, b[i].tag, b[i].template ? 1 : 0);
+		sb_printf(&s, "%s%s\n", b[i].stamp[0] ? "\t" : "", b[i].stamp);
+	}
 	return sb_steal(&s);
 }
 
@@ -60,40 +65,107 @@ static int index_write(const struct jail_brief *b, size_t n)
 
 void index_store(const struct jail_brief *b, size_t n) { index_write(b, n); }
 
-int jails_query(struct ztable *t, const char *cols, const char *sort)
+/* Drop the cells of row r from index k on. */
+static void row_truncate(struct strv *r, size_t k)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
-		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
-		if (!pool)
-			return -1;
-		char *jds = ds_jails();
-		const char *dss[] = {jds, NULL};
-		int rc = zfs_list(t, cols, dss, 1, "filesystem", sort);
-		if (rc < 0) {
-			free(jds);
-			if (zfs_lasterr == ZE_NOENT && attempt == 0)
-				continue;
-			return -1;
+	while (r->n > k) {
+		free(r->v[--r->n]);
+		r->v[r->n] = NULL;
+	}
+}
+
+/* One query: rows of the jails (COLS) and of the releases, with iocell:txn and
+ * iocell:host_hostuuid after COLS.  1 the pool mark is right, 0 it is not (stale pool
+ * cache), -1 error. */
+static int query_once(struct ztable *t, const char *cols, const char *sort, size_t ncols)
+{
+	_cleanup_free_ char *full = xasprintf("%s," TXN_PROP ",iocell:host_hostuuid", cols);
+	_cleanup_free_ char *jds = ds_jails();
+	_cleanup_free_ char *rds = ds_releases();
+	const char *dss[] = {jds, rds, NULL};
+	if (zfs_list(t, full, dss, 1, "filesystem", sort) < 0)
+		return -1;
+	for (size_t i = 0; i < t->nrows; i++)
+		if (t->rows[i].n >= ncols + 2 && streq(t->rows[i].v[0], jds))
+			return pool_mark_ok(t->rows[i].v[1]) ? 1 : 0;
+	return 0;
+}
+
+/* Keep the rows of visible jails (COLS only); heal what dead owners left on the way. */
+static void filter_rows(struct ztable *t, size_t ncols, bool *healed)
+{
+	_cleanup_free_ char *jds = ds_jails();
+	_cleanup_free_ char *rds = ds_releases();
+	size_t k = 0;
+	for (size_t i = 0; i < t->nrows; i++) {
+		struct strv *r = &t->rows[i];
+		const char *name = r->n ? r->v[0] : "";
+		bool keep = false;
+		if (r->n >= ncols + 2) {
+			const char *txn = r->v[ncols], *hu = r->v[ncols + 1];
+			const char *leaf;
+			if ((leaf = ds_below(name, jds)) && !strchr(leaf, '/'))
+				keep = heal_jail_row(name, leaf, hu, txn, healed);
+			else if ((leaf = ds_below(name, rds)) && !strchr(leaf, '/'))
+				heal_release_row(name, txn, healed);
 		}
-		bool mark_ok = false;
-		size_t k = 0;
-		for (size_t i = 0; i < t->nrows; i++) {
-			if (t->rows[i].n >= 2 && streq(t->rows[i].v[0], jds)) {
-				mark_ok = pool_mark_ok(t->rows[i].v[1]);
-				sv_free(&t->rows[i]);
-				continue;
-			}
-			t->rows[k++] = t->rows[i];
-		}
-		t->nrows = k;
-		free(jds);
-		if (!mark_ok && attempt == 0) {
-			ztable_free(t);
+		if (!keep) {
+			sv_free(r);
 			continue;
 		}
-		return 0;
+		row_truncate(r, ncols);
+		t->rows[k++] = *r;
+	}
+	t->nrows = k;
+}
+
+int jails_query(struct ztable *t, const char *cols, const char *sort)
+{
+	size_t ncols = 1;
+	for (const char *c = cols; *c; c++)
+		ncols += *c == ',';
+	bool refreshed = false, healed = false;
+	/* what dead owners left in flight is done before the rows are read (core/txn.h) */
+	txn_settle(3000);
+	for (int attempt = 0; attempt < 4; attempt++) {
+		const struct ioc_pool *pool = refreshed ? pool_refresh() : pool_get();
+		if (!pool)
+			return -1;
+		int r = query_once(t, cols, sort, ncols);
+		if (r < 0) {
+			if (zfs_lasterr == ZE_NOENT && !refreshed) {
+				refreshed = true;
+				ioc_err_clear();
+				continue;
+			}
+			return -1;
+		}
+		if (r == 0) {
+			ztable_free(t);
+			if (refreshed)
+				break;
+			refreshed = true;
+			continue;
+		}
+		bool again = false;
+		filter_rows(t, ncols, &again);
+		if (!again || healed)
+			return 0;
+		/* Something was healed: the rows may be stale; read them once more. */
+		healed = true;
+		ztable_free(t);
 	}
 	return -1;
+}
+
+/* A scan may rewrite the index when this process holds the global lock, or holds it
+ * shared from before its query (see lock_global_shared_try): guard >= -1 is the shared
+ * lock's fd (-1: none, the index is left alone), -2 the exclusive lock. */
+static int scan_guard(void) { return lock_global_held() ? -2 : lock_global_shared_try(); }
+static void scan_unguard(int g)
+{
+	if (g >= 0)
+		unlock_fd(g);
 }
 
 /* `zfs list` of every jail (templates included) with the columns name, iocell:active,
@@ -123,8 +195,11 @@ int jail_scan(struct jail_brief **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	_cleanup_ztable_ struct ztable t = {0};
-	if (jail_rows(&t, "iocell:tag,iocell:template") < 0)
+	int g = scan_guard();
+	if (jail_rows(&t, "iocell:tag,iocell:template") < 0) {
+		scan_unguard(g);
 		return -1;
+	}
 	struct jail_brief *b = xcalloc(t.nrows + 1, sizeof(*b));
 	for (size_t i = 0; i < t.nrows; i++) {
 		char **v = t.rows[i].v;
@@ -132,7 +207,9 @@ int jail_scan(struct jail_brief **out, size_t *n)
 		b[i].tag = xstrdup(v[3]);
 		b[i].template = streq(v[4], "yes");
 	}
-	index_write(b, t.nrows);
+	if (g != -1)
+		index_write(b, t.nrows);
+	scan_unguard(g);
 	*out = b;
 	*n = t.nrows;
 	return 0;
@@ -193,6 +270,8 @@ void index_parse(const char *text, struct jail_brief **out, size_t *n)
 			snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", f.v[0]);
 			b[k].tag = xstrdup(f.v[1]);
 			b[k].template = streq(f.v[2], "1");
+			if (f.n >= 4)
+				snprintf(b[k].stamp, sizeof(b[k].stamp), "%s", f.v[3]);
 			k++;
 		}
 	}
@@ -222,30 +301,35 @@ int index_get(struct jail_brief **b, size_t *n, bool *fresh)
 	return jail_scan(b, n);
 }
 
-int index_put(const char *uuid, const char *tag)
+/* Replace the entries of uuid by one (put), or add a pending one (claim). */
+static int index_set(const char *uuid, const char *tag, bool claim)
 {
 	struct jail_brief *b;
 	size_t n;
 	if (index_read(&b, &n) < 0)
 		return 0; /* no index yet: the next lookup scans */
-	bool found = false;
-	for (size_t i = 0; i < n; i++)
-		if (streq(b[i].uuid, uuid)) {
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!claim && streq(b[i].uuid, uuid)) {
 			free(b[i].tag);
-			b[i].tag = xstrdup(tag);
-			found = true;
+			continue;
 		}
-	if (!found) {
-		b = xrealloc(b, (n + 1) * sizeof(*b));
-		memset(&b[n], 0, sizeof(b[n]));
-		snprintf(b[n].uuid, sizeof(b[n].uuid), "%s", uuid);
-		b[n].tag = xstrdup(tag);
-		n++;
+		b[k++] = b[i];
 	}
-	index_write(b, n);
-	jail_brief_free(b, n);
+	b = xrealloc(b, (k + 1) * sizeof(*b));
+	memset(&b[k], 0, sizeof(b[k]));
+	snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", uuid);
+	b[k].tag = xstrdup(tag);
+	if (claim)
+		snprintf(b[k].stamp, sizeof(b[k].stamp), "%s", txn_stamp());
+	k++;
+	index_write(b, k);
+	jail_brief_free(b, k);
 	return 0;
 }
+
+int index_put(const char *uuid, const char *tag) { return index_set(uuid, tag, false); }
+int index_claim(const char *uuid, const char *tag) { return index_set(uuid, tag, true); }
 
 int index_drop(const char *uuid)
 {
@@ -266,18 +350,41 @@ int index_drop(const char *uuid)
 	return 0;
 }
 
+/* The owner of tag among the entries; *dead: it is a pending claim of a dead owner. */
+static char *find_owner(const struct jail_brief *b, size_t n, const char *tag, const char *except,
+			bool *dead)
+{
+	*dead = false;
+	char *found = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!streq(b[i].tag, tag) || (except && streq(b[i].uuid, except)))
+			continue;
+		if (b[i].stamp[0] && !txn_owner_alive(b[i].stamp)) {
+			*dead = true;
+			continue;
+		}
+		if (!found)
+			found = xstrdup(b[i].uuid);
+	}
+	return found;
+}
+
 char *index_tag_owner(const char *tag, const char *except)
 {
 	struct jail_brief *b;
 	size_t n;
-	bool fresh;
+	bool fresh, dead;
 	if (index_get(&b, &n, &fresh) < 0)
 		return NULL;
-	char *owner = NULL;
-	for (size_t i = 0; i < n && !owner; i++)
-		if (streq(b[i].tag, tag) && !(except && streq(b[i].uuid, except)))
-			owner = xstrdup(b[i].uuid);
+	char *owner = find_owner(b, n, tag, except, &dead);
 	jail_brief_free(b, n);
+	if (!owner && dead && !fresh) {
+		/* An interrupted create or rename claimed it: the pool decides (one call). */
+		if (jail_scan(&b, &n) < 0)
+			return NULL;
+		owner = find_owner(b, n, tag, except, &dead);
+		jail_brief_free(b, n);
+	}
 	return owner;
 }
 
@@ -381,28 +488,38 @@ static void index_from_rows(const struct ztable *zt, size_t ti, size_t tpi)
 	index_store(idx, zt->nrows);
 }
 
-int jails_list(bool templates, struct ztable *out)
+int jails_list(bool templates, struct ztable *out, struct strv *stale)
 {
 	out->nrows = 0;
 	out->rows = NULL;
 	_cleanup_ztable_ struct ztable zt = {0};
-	if (jail_rows(&zt, "iocell:boot,iocell:tag,iocell:type,iocell:ip4_addr,iocell:release,"
-			   "iocell:template,iocell:privileged,iocell:idmap_base") < 0)
+	int g = scan_guard();
+	int qr = jail_rows(&zt, "iocell:boot,iocell:tag,iocell:type,iocell:ip4_addr,iocell:release,"
+				"iocell:template,iocell:privileged,iocell:idmap_base");
+	if (qr == 0 && g != -1)
+		index_from_rows(&zt, 4, 8);
+	scan_unguard(g);
+	if (qr < 0)
 		return -1;
-	index_from_rows(&zt, 4, 8);
 	for (size_t i = 0; i < zt.nrows; i++) {
 		struct strv *r = &zt.rows[i];
 		if (streq(r->v[8], "yes") != templates)
 			continue;
-		int jid = jail_jid(r->v[2]);
+		int jid = -1;
 		_cleanup_free_ char *ip = NULL;
-		if (jid > 0) {
-			/* running: the addresses actually configured (runtime state, no zfs call) */
-			struct runstate rs;
-			if (rs_read(r->v[2], &rs) == 1 && rs_get(&rs, RS_ADDR4))
-				ip = ip_column(rs_get(&rs, RS_ADDR4));
-			rs_free(&rs);
+		struct runstate rs;
+		if (rs_read(r->v[2], &rs) == 1) {
+			if (rs_running(&rs)) {
+				jid = (int)rs_num(&rs, RS_JID, -1);
+				/* the addresses actually configured (runtime state, no zfs call) */
+				if (rs_get(&rs, RS_ADDR4))
+					ip = ip_column(rs_get(&rs, RS_ADDR4));
+			} else if (stale) {
+				sv_add(stale,
+				       r->v[2]); /* a crashed jail, or a start or stop at work */
+			}
 		}
+		rs_free(&rs);
 		if (!ip)
 			ip = ip_column(r->v[6]);
 		char jids[16];

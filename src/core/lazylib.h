@@ -52,6 +52,7 @@
 	X(archive_entry_set_size)          \
 	X(archive_entry_set_symlink)       \
 	X(archive_entry_size)              \
+	X(archive_errno)                   \
 	X(archive_error_string)            \
 	X(archive_filter_bytes)            \
 	X(archive_read_data)               \
@@ -300,6 +301,7 @@ const struct lazy_nft *lazy_nft_try(void);
 #define archive_entry_set_size LAZY_A(archive_entry_set_size)
 #define archive_entry_set_symlink LAZY_A(archive_entry_set_symlink)
 #define archive_entry_size LAZY_A(archive_entry_size)
+#define archive_errno LAZY_A(archive_errno)
 #define archive_error_string LAZY_A(archive_error_string)
 #define archive_filter_bytes LAZY_A(archive_filter_bytes)
 #define archive_read_data LAZY_A(archive_read_data)

@@ -56,12 +56,40 @@ bool lock_jail_busy(const char *uuid)
 	return busy;
 }
 
-int lock_global(void) { return lock_path("global", true, "iocell"); }
+static int g_global = -1; /* our exclusive global lock, while held */
+
+int lock_global(void)
+{
+	int fd = lock_path("global", true, "iocell");
+	if (fd >= 0 && g_global < 0)
+		g_global = fd;
+	return fd;
+}
+
+bool lock_global_held(void) { return g_global >= 0; }
+
+int lock_global_shared_try(void)
+{
+	_cleanup_free_ char *p = xasprintf("%s/global.lock", rundir());
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 int lock_nat(void) { return lock_path("nat", true, "the NAT configuration"); }
 
 void unlock_fd(int fd)
 {
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0)
+		return;
+	if (fd == g_global)
+		g_global = -1;
+	close(fd);
 }

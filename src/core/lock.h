@@ -13,6 +13,13 @@ bool lock_jail_busy(const char *uuid);
 /* The global lock serializes changes to names (create, clone, import, tag changes,
  * destroy) so tags stay unique. */
 int lock_global(void);
+/* Does this process hold the global lock (lock_global)? */
+bool lock_global_held(void);
+/* The global lock shared, without waiting: -1 (no error recorded) when a change of names
+ * is under way.  A scan of every jail rewrites the name index only while it holds this
+ * (or the exclusive one) from before its zfs call on, so that it never puts back a view
+ * older than a change made meanwhile. */
+int lock_global_shared_try(void);
 /* The NAT lock serializes NAT address allocation, the check of forwarded ports against
  * the running jails and the changes to iocell's nftables table. */
 int lock_nat(void);

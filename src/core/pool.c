@@ -112,6 +112,10 @@ static int discover(void)
 		} else {
 			set_pool(active.v[0], mp);
 			write_cache();
+			/* a pool found anew: its saved defaults are read anew (jail.c's cache) */
+			_cleanup_free_ char *dc = xasprintf("%s/defaults-%s", rundir(),
+							    active.v[0]);
+			unlink(dc);
 			rc = 0;
 		}
 		free(root);

@@ -66,13 +66,18 @@ int defaults_set(const struct kv *set)
 		return -1;
 	}
 	_cleanup_free_ char *ds = ds_defaults();
+	/* the cache goes before (an interruption leaves none) and after (a create may have
+	 * cached the old values meanwhile) */
+	defaults_cache_drop();
 	_cleanup_kv_ struct kv z;
 	kv_init(&z);
 	for (size_t i = 0; i < set->k.n; i++) {
 		_cleanup_free_ char *zn = xasprintf(IOC_PROP_PREFIX "%s", set->k.v[i]);
 		kv_set(&z, zn, set->v.v[i]);
 	}
-	return zfs_set_many(ds, &z);
+	int rc = zfs_set_many(ds, &z);
+	defaults_cache_drop();
+	return rc;
 }
 
 /* ---- set with undo ----------------------------------------------------------------- */
@@ -276,11 +281,15 @@ int jail_set(const char *name, const struct kv *set)
 		return -1;
 	_cleanup_unlock_ int jl = lock_jail(j->uuid, true);
 	if (jl < 0 || !check_for_jail(j, set) ||
-	    (priv && idmap_settle(j, streq(priv, "yes"), true) < 0) || jail_apply(j, set) < 0)
+	    (priv && idmap_settle(j, streq(priv, "yes"), true) < 0))
 		return -1;
+	/* the new tag is claimed in the index before the pool has it (see index_claim) */
+	if (names)
+		index_claim(j->uuid, prop_kv_get(set, P_TAG));
+	int rc = jail_apply(j, set);
 	if (names)
 		index_put(j->uuid, jail_prop(j, P_TAG));
-	return 0;
+	return rc;
 }
 
 /* ---- reset ------------------------------------------------------------------------- */

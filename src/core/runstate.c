@@ -111,33 +111,50 @@ int rs_remove(const char *uuid)
 	return rc;
 }
 
-unsigned long long proc_starttime(pid_t pid)
+int proc_info(pid_t pid, char *state, unsigned long long *start)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return 0;
+		return -1;
 	char buf[1024];
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	char *p = strrchr(buf, ')'); /* comm may contain spaces */
 	if (!p)
-		return 0;
+		return -1;
 	p++;
-	unsigned long long v = 0;
 	/* after ")": field 3 (state) ... field 22 (starttime) */
 	for (int field = 3; field <= 22 && p; field++) {
 		while (*p == ' ')
 			p++;
+		if (field == 3 && state)
+			*state = *p;
 		if (field == 22) {
-			v = strtoull(p, NULL, 10);
-			break;
+			*start = strtoull(p, NULL, 10);
+			return 0;
 		}
 		p = strchr(p, ' ');
 	}
-	return v;
+	return -1;
+}
+
+unsigned long long proc_starttime(pid_t pid)
+{
+	unsigned long long v = 0;
+	return proc_info(pid, NULL, &v) == 0 ? v : 0;
+}
+
+bool proc_alive(pid_t pid, unsigned long long start)
+{
+	char st = '?';
+	unsigned long long now = 0;
+	if (pid <= 0 || proc_info(pid, &st, &now) < 0)
+		return false;
+	/* a zombie (or a dead task) has exited: only its parent has not reaped it yet */
+	return now == start && st != 'Z' && st != 'X' && st != 'x';
 }
 
 bool rs_alive(const struct runstate *rs)
@@ -146,24 +163,22 @@ bool rs_alive(const struct runstate *rs)
 	const char *st = rs_get(rs, RS_STARTTIME);
 	if (pid <= 0 || !st)
 		return false;
-	unsigned long long now = proc_starttime((pid_t)pid);
-	if (now == 0 || now != strtoull(st, NULL, 10))
-		return false;
-	/* a zombie init: the jail is gone (its PID namespace with it), only not reaped */
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
-	FILE *f = fopen(path, "re");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+	return proc_alive((pid_t)pid, strtoull(st, NULL, 10));
 }
 
 bool rs_running(const struct runstate *rs)
 {
 	return rs_alive(rs) && streq(rs_get(rs, RS_PHASE), RS_PHASE_RUNNING);
+}
+
+bool rs_on_pool(const struct runstate *rs, const char *pool, const char *mountroot)
+{
+	const char *p = rs_get(rs, RS_POOL);
+	if (p)
+		return streq(p, pool);
+	const char *root = rs_get(rs, RS_ROOT);
+	size_t n = strlen(mountroot);
+	return !root || (strncmp(root, mountroot, n) == 0 && root[n] == '/');
 }
 
 static char *jid_dir(void) { return xasprintf("%s/jids", rundir()); }

@@ -29,6 +29,7 @@ struct runstate {
 #define RS_STARTTIME "starttime" /* of the init (proc_starttime): a reused PID is not it */
 #define RS_STARTED "started"     /* time of the successful start */
 #define RS_ROOT "root"           /* host path of the jail's root */
+#define RS_POOL "pool"           /* the pool the jail is on (stop ALL: the active pool's) */
 #define RS_LOG "log"             /* its console log */
 #define RS_NETNS "netns"         /* own | host */
 #define RS_IPCNS "ipcns"         /* own | host */
@@ -56,12 +57,20 @@ long long rs_num(const struct runstate *rs, const char *key, long long dflt);
 void rs_set(struct runstate *rs, const char *key, const char *val);
 void rs_setn(struct runstate *rs, const char *key, long long val);
 
-/* Start time of a process (clock ticks since boot, field 22 of /proc/PID/stat), or 0. */
+/* State (field 3 of /proc/PID/stat, e.g. 'R', 'S', 'Z'; state may be NULL) and start
+ * time (clock ticks since boot, field 22) of a process: 0, or -1 when there is none. */
+int proc_info(pid_t pid, char *state, unsigned long long *start);
+/* Start time of a process, or 0. */
 unsigned long long proc_starttime(pid_t pid);
-/* Is the jail's init (pid + starttime from the state) still alive? */
+/* Is the process PID with that start time alive (and not a zombie)? */
+bool proc_alive(pid_t pid, unsigned long long start);
+/* Is the jail's init (pid + starttime from the state) still alive and not a zombie? */
 bool rs_alive(const struct runstate *rs);
 /* Alive and done starting. */
 bool rs_running(const struct runstate *rs);
+/* Does the jail belong to pool POOL (mountroot: that pool's mount root, for a state
+ * written before the pool was recorded)? */
+bool rs_on_pool(const struct runstate *rs, const char *pool, const char *mountroot);
 
 /* Allocate the smallest free JID for uuid (1, 2, ...).  -1 on error. */
 int jid_alloc(const char *uuid);

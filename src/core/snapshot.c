@@ -1,6 +1,7 @@
 /* snapshot, snaplist, snapremove, rollback, promote: plans from tables, then zfs. */
 #include "core/snapshot.h"
 #include "core/idmap.h"
+#include "core/txn.h"
 #include "core/pool.h"
 
 #include <stdio.h>
@@ -406,30 +407,47 @@ int rollback_prepare(const struct jail *j, const char *snap, bool force, struct 
 
 int rollback_execute(const struct jail *j, const struct rollback_plan *pl)
 {
-	for (size_t i = 0; i < pl->targets.n; i++) {
+	/* Marked "rollback STAMP SNAP" while it goes dataset by dataset: when interrupted,
+	 * the next command finishes it (core/heal.h). */
+	const char *at = pl->targets.n ? strchr(pl->targets.v[0], '@') : NULL;
+	const char *args[] = {at ? at + 1 : "-", NULL};
+	if (txn_mark_set(j->ds, TXN_ROLLBACK, args) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < pl->targets.n && rc == 0; i++) {
 		if (zfs_rollback(pl->targets.v[i], true) < 0) {
 			if (i)
 				ioc_err_ctx(
 					"jail %s is partly rolled back (done: %zu of %zu datasets, children "
 					"first)",
 					tag_of(j), i, pl->targets.n);
-			return -1;
+			rc = -1;
 		}
 	}
 	/* A snapshot older than the jail's last shift (an import, a clone, privileged
 	 * changed) has its files at the range of then: back into the jail's own.  (A jail
 	 * rolled back while running is shifted by 'iocell set privileged=...' once stopped:
 	 * start says so.) */
-	struct idmap m;
-	if (jail_running(j->uuid) || !j->mounted)
-		return 0;
-	_cleanup_free_ char *root = jail_root(j);
-	if (idmap_of_jail(j, &m) < 0 || idmap_shift_root(root, m.shift, false) < 0) {
-		ioc_err_ctx("jail %s is rolled back, but its files are not in its id range",
-			    tag_of(j));
-		return -1;
+	if (rc == 0 && !jail_running(j->uuid) && j->mounted) {
+		struct idmap m;
+		_cleanup_free_ char *root = jail_root(j);
+		if (idmap_of_jail(j, &m) < 0 || idmap_shift_root(root, m.shift, false) < 0) {
+			ioc_err_ctx("jail %s is rolled back, but its files are not in its id range",
+				    tag_of(j));
+			rc = -1;
+		}
 	}
-	return 0;
+	struct ioc_errsave keep;
+	if (rc < 0)
+		ioc_err_save(&keep);
+	if (txn_mark_clear(j->ds) < 0) {
+		if (rc == 0)
+			return -1;
+		ioc_warn("%s", ioc_errmsg());
+	}
+	if (rc < 0)
+		ioc_err_restore(&keep);
+	return rc;
 }
 
 /* ---- promote ----------------------------------------------------------------------- */

@@ -6,6 +6,7 @@
  */
 #include "core/download.h"
 #include "core/fetch.h"
+#include "core/txn.h"
 #include "core/dataset.h"
 #include "core/progress.h"
 #include "core/sha256.h"
@@ -47,7 +48,8 @@ static int make_tmpdir(struct fetch *f)
 		ioc_err_ctx("cannot store downloads under %s", f->pool->mountroot);
 		return -1;
 	}
-	char *tmpl = xasprintf("%s/.fetch-%s.XXXXXX", mp, f->rel);
+	/* .fetch-REL.STAMP.XXXXXX: doctor removes it when its owner is gone (core/txn.h) */
+	char *tmpl = xasprintf("%s/.fetch-%s.%s.XXXXXX", mp, f->rel, txn_stamp());
 	if (!mkdtemp(tmpl)) {
 		ioc_err("cannot create a download directory %s: %s", tmpl, strerror(errno));
 		free(tmpl);

@@ -19,6 +19,7 @@ void run_init(struct run *r, const char *const *argv)
 	r->argv = argv;
 	r->stdin_fd = -1;
 	r->stdout_fd = -1;
+	r->keep_fd = -1;
 	r->pid = -1;
 	r->in_w = r->out_r = r->err_r = -1;
 	sb_init(&r->out);
@@ -83,7 +84,7 @@ static char **build_env(const char *const *add)
 }
 
 static pid_t do_spawn(const char *const *argv, int in_fd, int out_fd, int err_fd,
-		      const char *const *env_add, const char *cwd)
+		      const char *const *env_add, const char *cwd, bool detach, int keep_fd)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -111,9 +112,19 @@ static pid_t do_spawn(const char *const *argv, int in_fd, int out_fd, int err_fd
 	sigfillset(&all);
 	sigdelset(&all, SIGKILL);
 	sigdelset(&all, SIGSTOP);
+	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+	void (*oldpipe)(int) = SIG_DFL;
+	if (detach) {
+		/* A session of its own (a signal to our process group does not reach it) and
+		 * SIGPIPE ignored (kept across exec): when we die it fails with EPIPE and exits
+		 * through its own clean-up. */
+		flags |= POSIX_SPAWN_SETSID;
+		sigdelset(&all, SIGPIPE);
+		oldpipe = signal(SIGPIPE, SIG_IGN);
+	}
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setflags(&at, flags);
 	posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
 	if (out_fd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
@@ -121,8 +132,12 @@ static pid_t do_spawn(const char *const *argv, int in_fd, int out_fd, int err_fd
 		posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
 	if (cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	if (keep_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, keep_fd, SPAWN_KEEP_FD);
 	char **env = env_add ? build_env(env_add) : environ;
 	int rc = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)argv, env);
+	if (detach)
+		signal(SIGPIPE, oldpipe);
 	if (env != environ)
 		free(env);
 	posix_spawn_file_actions_destroy(&fa);
@@ -140,7 +155,13 @@ static pid_t do_spawn(const char *const *argv, int in_fd, int out_fd, int err_fd
 
 pid_t spawn_fds(const char *const *argv, int in_fd, int out_fd, int err_fd)
 {
-	return do_spawn(argv, in_fd, out_fd, err_fd, NULL, NULL);
+	return do_spawn(argv, in_fd, out_fd, err_fd, NULL, NULL, false, -1);
+}
+
+pid_t spawn_detached(const char *const *argv, int in_fd, int out_fd, int err_fd,
+		     const char *const *env_add, int keep_fd)
+{
+	return do_spawn(argv, in_fd, out_fd, err_fd, env_add, NULL, true, keep_fd);
 }
 
 int wait_pid(pid_t pid)
@@ -197,7 +218,8 @@ int run_start(struct run *r)
 			goto pipefail;
 		err_fd = errp[1];
 	}
-	pid_t pid = do_spawn(r->argv, in_fd, out_fd, err_fd, r->env_add, r->cwd);
+	pid_t pid = do_spawn(r->argv, in_fd, out_fd, err_fd, r->env_add, r->cwd, r->detach,
+			     r->keep_fd);
 	if (inp[0] >= 0)
 		close(inp[0]);
 	if (outp[1] >= 0)

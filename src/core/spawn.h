@@ -17,6 +17,8 @@ struct run {
 	bool pass_err;              /* stderr goes to our stderr (not captured) */
 	const char *const *env_add; /* "K=V" entries added to our environment */
 	const char *cwd;
+	bool detach; /* as spawn_detached: a session of its own, SIGPIPE ignored */
+	int keep_fd; /* passed on to the command as SPAWN_KEEP_FD (-1: none) */
 	/* out */
 	struct sbuf out;
 	struct sbuf err;
@@ -47,6 +49,17 @@ char *argv_str(const char *const *argv);
 
 /* Start argv with the given fds (-1 = /dev/null for in, inherit for out/err). */
 pid_t spawn_fds(const char *const *argv, int in_fd, int out_fd, int err_fd);
+/* The same in a session of its own with SIGPIPE ignored: a signal to our process group
+ * (a kill of iocell and its children) does not reach it, and our death makes its writes
+ * fail (EPIPE) so that it exits through its own clean-up: a zfs command that changes the
+ * pool finishes what it asked the daemon for (which the daemon would finish anyway), and
+ * a `zfs send` releases its temporary hold (zfs-fuse keeps it for ever when the sender
+ * is killed).  keep_fd (unless -1) is passed on as SPAWN_KEEP_FD (core/txn.h: the
+ * in-flight lock, held until the command exits). */
+pid_t spawn_detached(const char *const *argv, int in_fd, int out_fd, int err_fd,
+		     const char *const *env_add, int keep_fd);
+/* The descriptor number keep_fd gets in the command. */
+#define SPAWN_KEEP_FD 63
 /* Wait for pid; returns exit code or 128+signal, -1 on error. */
 int wait_pid(pid_t pid);
 

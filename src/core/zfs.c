@@ -1,4 +1,6 @@
 #include "core/zfs.h"
+#include "core/txn.h"
+#include "core/zfsint.h"
 #include "core/spawn.h"
 
 #include <errno.h>
@@ -34,14 +36,15 @@ enum zfs_impl zfs_impl(void)
 
 const char *zfs_impl_name(void) { return zfs_is_openzfs() ? "openzfs" : "zfs-fuse"; }
 
-static enum zfs_errkind classify(const char *err)
+enum zfs_errkind zfs_classify(const char *err)
 {
 	if (strstr(err, "does not exist") || strstr(err, "no such pool") ||
 	    strstr(err, "could not find any snapshots"))
 		return ZE_NOENT;
 	if (strstr(err, "already exists"))
 		return ZE_EXISTS;
-	if (strstr(err, "has dependent clones") || strstr(err, "has children"))
+	if (strstr(err, "has dependent clones") || strstr(err, "has children") ||
+	    strstr(err, "snapshot is cloned"))
 		return ZE_CLONES;
 	if (strstr(err, "busy"))
 		return ZE_BUSY;
@@ -50,7 +53,7 @@ static enum zfs_errkind classify(const char *err)
 
 /* zfs and zpool run in the C locale: their messages are what classify() reads, and
  * they skip loading locale files. */
-static const char *const zfs_env[] = {"LC_ALL=C", NULL};
+const char *const zfs_env[] = {"LC_ALL=C", NULL};
 
 static void zfs_argv(struct strv *argv, const struct strv *args)
 {
@@ -73,7 +76,7 @@ static int zfs_outcome(struct run *r, int rc, const char *what, char **out)
 	if (rc == 0 && r->status != 0) {
 		char *e = xstrdup(r->err.s);
 		chomp(e);
-		zfs_lasterr = classify(e);
+		zfs_lasterr = zfs_classify(e);
 		char *cmd = argv_str(r->argv);
 		ioc_err("%s: '%s' failed: %s", what, cmd,
 			*e ? e : "(no message; exit status non-zero)");
@@ -91,7 +94,17 @@ static int zfs_outcome(struct run *r, int rc, const char *what, char **out)
 	return rc;
 }
 
-static int zfs_run_in(const struct strv *args, char **out, const char *what, int in_fd)
+/* Does the command change the pool (anything but list and get)? */
+static bool zfs_changes(const struct strv *args)
+{
+	size_t i = args->n && streq(args->v[0], "zpool") ? 1 : 0;
+	if (i >= args->n)
+		return false;
+	const char *sub = args->v[i];
+	return !streq(sub, "list") && !streq(sub, "get") && !streq(sub, "status");
+}
+
+int zfs_run_in(const struct strv *args, char **out, const char *what, int in_fd)
 {
 	struct strv argv;
 	zfs_argv(&argv, args);
@@ -100,6 +113,11 @@ static int zfs_run_in(const struct strv *args, char **out, const char *what, int
 	r.capture_out = out != NULL;
 	r.stdin_fd = in_fd;
 	r.env_add = zfs_env;
+	if (zfs_changes(args)) {
+		/* finishes its request even when we are killed, and tells (txn.h) */
+		r.detach = true;
+		r.keep_fd = txn_inflight_fd();
+	}
 	int rc = zfs_outcome(&r, run_cmd(&r), what, out);
 	run_free(&r);
 	sv_free(&argv);
@@ -126,7 +144,7 @@ int zfs_runl(char **out, const char *what, ...)
 	return rc;
 }
 
-static void add_props(struct strv *a, const struct kv *props)
+void zfs_add_props(struct strv *a, const struct kv *props)
 {
 	if (!props || !props->k.v)
 		return;
@@ -143,7 +161,7 @@ int zfs_create(const char *ds, const struct kv *props, bool parents)
 	sv_add(&a, "create");
 	if (parents)
 		sv_add(&a, "-p");
-	add_props(&a, props);
+	zfs_add_props(&a, props);
 	sv_add(&a, ds);
 	char *what = xasprintf("cannot create dataset %s", ds);
 	int rc = zfs_run(&a, NULL, what);
@@ -157,7 +175,7 @@ int zfs_clone(const char *snap, const char *ds, const struct kv *props)
 	struct strv a;
 	sv_init(&a);
 	sv_add(&a, "clone");
-	add_props(&a, props);
+	zfs_add_props(&a, props);
 	sv_add(&a, snap);
 	sv_add(&a, ds);
 	char *what = xasprintf("cannot clone %s to %s", snap, ds);
@@ -182,9 +200,10 @@ static void backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-/* zfs-fuse often reports "dataset is busy" right after an unmount; retry briefly.  The
- * OpenZFS kernel module unmounts and destroys synchronously: a busy there is real (a
- * process holds the file system) and is reported at once. */
+/* zfs-fuse often reports "dataset is busy" right after a mount or an unmount (and a
+ * snapshot is busy while a `zfs send` holds it): retry with a bounded back-off (about
+ * 2.7 s in all).  The OpenZFS kernel module mounts, unmounts and destroys synchronously:
+ * a busy there is real (a process holds the file system) and is reported at once. */
 static int run_busy_retry(struct strv *a, const char *what)
 {
 	int rc = -1;
@@ -198,6 +217,74 @@ static int run_busy_retry(struct strv *a, const char *what)
 	return rc;
 }
 
+/* The mounted file systems of NAME and below, parents first (one zfs call). */
+static int mounted_tree(const char *name, struct strv *out)
+{
+	sv_init(out);
+	_cleanup_ztable_ struct ztable t = {0};
+	const char *dss[] = {name, NULL};
+	if (zfs_list(&t, "name,mounted", dss, 1000, "filesystem", "name") < 0)
+		return -1;
+	for (size_t i = 0; i < t.nrows; i++)
+		if (t.rows[i].n >= 2 && streq(t.rows[i].v[1], "yes"))
+			sv_add(out, t.rows[i].v[0]);
+	sv_sort(out);
+	return 0;
+}
+
+/* Unmount NAME and everything mounted below it, deepest first, each with the busy
+ * retry; *done gets what was unmounted (parents first). */
+static int unmount_tree(const char *name, struct strv *done)
+{
+	_cleanup_strv_ struct strv m = {0};
+	sv_init(done);
+	if (mounted_tree(name, &m) < 0)
+		return -1;
+	for (size_t i = m.n; i-- > 0;) {
+		if (zfs_unmount(m.v[i]) < 0)
+			return -1;
+		sv_add(done, m.v[i]);
+	}
+	/* done is deepest first: turn it round */
+	for (size_t i = 0, k = done->n; i < k / 2; i++) {
+		char *x = done->v[i];
+		done->v[i] = done->v[k - 1 - i];
+		done->v[k - 1 - i] = x;
+	}
+	return 0;
+}
+
+/* Run a destroy or rename (the one place that handles zfs-fuse's busy state for them):
+ * when a file system is busy, unmount its tree deepest-first and try again with the
+ * bounded back-off; a busy snapshot (held by a `zfs send`) is retried the same way.
+ * The unmounted names go to *unmounted. */
+static int run_busy_unmount(struct strv *a, const char *name, const char *what,
+			    struct strv *unmounted)
+{
+	sv_init(unmounted);
+	int rc = zfs_run(a, NULL, what);
+	if (rc == 0 || zfs_lasterr != ZE_BUSY || zfs_is_openzfs())
+		return rc;
+	if (strchr(name, '@')) {
+		backoff(0);
+		return run_busy_retry(a, what);
+	}
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
+	struct strv done;
+	if (unmount_tree(name, &done) < 0) {
+		sv_free(&done);
+		ioc_err_restore(&keep);
+		zfs_lasterr = ZE_BUSY;
+		return -1;
+	}
+	free(keep.msg);
+	free(keep.hint);
+	sv_free(unmounted);
+	*unmounted = done;
+	return run_busy_retry(a, what);
+}
+
 int zfs_destroy(const char *name, const char *flags)
 {
 	struct strv a;
@@ -207,16 +294,19 @@ int zfs_destroy(const char *name, const char *flags)
 		sv_add(&a, flags);
 	sv_add(&a, name);
 	char *what = xasprintf("cannot destroy %s", name);
-	int rc = run_busy_retry(&a, what);
-	if (rc < 0 && zfs_lasterr == ZE_BUSY && !strchr(name, '@') && !zfs_is_openzfs()) {
-		/* Unmount explicitly (children first through -f is not portable), then retry. */
-		char *e = xstrdup(ioc_errmsg());
-		zfs_runl(NULL, "unmount", "unmount", name, NULL);
-		rc = run_busy_retry(&a, what);
-		if (rc < 0 && zfs_lasterr == ZE_NONE)
-			ioc_err("%s", e);
-		free(e);
+	struct strv unmounted;
+	int rc = run_busy_unmount(&a, name, what, &unmounted);
+	if (rc < 0 && unmounted.n) {
+		/* nothing destroyed: mount again what was unmounted */
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
+		enum zfs_errkind k = zfs_lasterr;
+		for (size_t i = 0; i < unmounted.n; i++)
+			zfs_mount(unmounted.v[i]);
+		ioc_err_restore(&keep);
+		zfs_lasterr = k;
 	}
+	sv_free(&unmounted);
 	free(what);
 	sv_free(&a);
 	return rc;
@@ -268,7 +358,30 @@ int zfs_rename(const char *from, const char *to)
 	sv_add(&a, from);
 	sv_add(&a, to);
 	char *what = xasprintf("cannot rename %s to %s", from, to);
-	int rc = run_busy_retry(&a, what);
+	struct strv unmounted;
+	int rc = run_busy_unmount(&a, from, what, &unmounted);
+	if (unmounted.n) {
+		/* Mount again (parents first) what had to be unmounted, under its new name
+		 * when the rename was done (then a failure is a warning: it is renamed). */
+		struct ioc_errsave keep = {0};
+		enum zfs_errkind k = zfs_lasterr;
+		if (rc < 0)
+			ioc_err_save(&keep);
+		size_t fl = strlen(from);
+		for (size_t i = 0; i < unmounted.n; i++) {
+			const char *n = unmounted.v[i];
+			_cleanup_free_ char *now = rc == 0 ? xasprintf("%s%s", to, n + fl)
+							   : xstrdup(n);
+			if (zfs_mount(now) < 0)
+				ioc_warn("%s", ioc_errmsg());
+		}
+		if (rc < 0)
+			ioc_err_restore(&keep);
+		else
+			ioc_err_clear();
+		zfs_lasterr = k;
+	}
+	sv_free(&unmounted);
 	free(what);
 	sv_free(&a);
 	return rc;
@@ -467,259 +580,6 @@ bool zfs_exists(const char *ds)
 	if (rc < 0 && zfs_lasterr == ZE_NOENT)
 		ioc_err_clear();
 	return rc == 0;
-}
-
-/* ---- send / recv ---------------------------------------------------------------- */
-
-static void progress(const char *label, unsigned long long bytes, bool final)
-{
-	if (ioc_quiet || !label || !isatty_err())
-		return;
-	fprintf(stderr, "\r%s: %.1f MiB%s", label, (double)bytes / (1024.0 * 1024.0),
-		final ? "\n" : "");
-}
-
-static int relay(int in, int out, zfs_chunk_cb cb, void *arg, const char *label,
-		 unsigned long long *total)
-{
-	size_t cap = 1 << 20;
-	char *buf = xmalloc(cap);
-	unsigned long long n = 0;
-	time_t last = 0;
-	int rc = 0;
-	for (;;) {
-		ssize_t r = read(in, buf, cap);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			ioc_err("read of ZFS stream failed: %s", strerror(errno));
-			rc = -1;
-			break;
-		}
-		if (r == 0)
-			break;
-		if (cb && cb(buf, (size_t)r, arg) < 0) {
-			rc = -1;
-			break;
-		}
-		for (ssize_t off = 0; out >= 0 && off < r;) {
-			ssize_t w = write(out, buf + off, (size_t)(r - off));
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				ioc_err("write of ZFS stream failed: %s", strerror(errno));
-				rc = -1;
-				goto done;
-			}
-			off += w;
-		}
-		n += (unsigned long long)r;
-		time_t now = time(NULL);
-		if (now != last) {
-			progress(label, n, false);
-			last = now;
-		}
-	}
-done:
-	if (label && n)
-		progress(label, n, true);
-	free(buf);
-	if (total)
-		*total = n;
-	return rc;
-}
-
-static int wait_zfs(pid_t pid, int errfd, const char *what)
-{
-	char buf[4096];
-	ssize_t k = 0, r;
-	while (errfd >= 0 && (r = read(errfd, buf + k, sizeof(buf) - 1 - (size_t)k)) > 0)
-		k += r;
-	buf[k > 0 ? k : 0] = '\0';
-	int st = wait_pid(pid);
-	if (st != 0) {
-		chomp(buf);
-		zfs_lasterr = classify(buf);
-		ioc_err("%s: %s", what, buf[0] ? buf : "exited with non-zero status");
-		return -1;
-	}
-	return 0;
-}
-
-int zfs_send_recv(const char *snap, const char *dest, bool replicate, const char *label)
-{
-	int sp[2], se[2], re[2], rp[2];
-	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(se, O_CLOEXEC) < 0 || pipe2(re, O_CLOEXEC) < 0 ||
-	    pipe2(rp, O_CLOEXEC) < 0) {
-		ioc_err("cannot create pipe: %s", strerror(errno));
-		return -1;
-	}
-	const char *sendv[] = {"zfs", "send", replicate ? "-R" : snap, replicate ? snap : NULL,
-			       NULL};
-	const char *recvv[] = {"zfs", "recv", dest, NULL};
-	/* With no progress to show, send writes straight into recv: no copy through us. */
-	bool direct = ioc_quiet || !label || !isatty_err();
-	(void)fcntl(sp[1], F_SETPIPE_SZ, 1 << 20); /* hints: fewer, larger transfers */
-	(void)fcntl(rp[1], F_SETPIPE_SZ, 1 << 20);
-	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	pid_t s = spawn_fds(sendv, -1, sp[1], se[1]);
-	pid_t r = s > 0 ? spawn_fds(recvv, direct ? sp[0] : rp[0], -1, re[1]) : -1;
-	close(sp[1]);
-	close(se[1]);
-	close(re[1]);
-	close(rp[0]);
-	int rc = 0;
-	if (s > 0 && r > 0 && !direct)
-		rc = relay(sp[0], rp[1], NULL, NULL, label, NULL);
-	close(rp[1]);
-	close(sp[0]);
-	char *ws = xasprintf("zfs send %s failed", snap);
-	char *wr = xasprintf("zfs recv %s failed", dest);
-	int a = s > 0 ? wait_zfs(s, se[0], ws) : -1;
-	char *keep = a < 0 ? xstrdup(ioc_errmsg()) : NULL;
-	int b = r > 0 ? wait_zfs(r, re[0], wr) : -1;
-	if (keep) {
-		ioc_err("%s", keep); /* the sender's failure is the cause */
-		free(keep);
-	}
-	close(se[0]);
-	close(re[0]);
-	free(ws);
-	free(wr);
-	signal(SIGPIPE, old);
-	return (rc < 0 || a < 0 || b < 0) ? -1 : 0;
-}
-
-int zfs_send_to(const char *snap, bool replicate, zfs_chunk_cb cb, void *arg)
-{
-	int sp[2], se[2];
-	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(se, O_CLOEXEC) < 0) {
-		ioc_err("cannot create pipe: %s", strerror(errno));
-		return -1;
-	}
-	const char *sendv[] = {"zfs", "send", replicate ? "-R" : snap, replicate ? snap : NULL,
-			       NULL};
-	/* A 1 MB pipe: fewer, larger reads here and writes downstream (a hint only). */
-	(void)fcntl(sp[1], F_SETPIPE_SZ, 1 << 20);
-	pid_t s = spawn_fds(sendv, -1, sp[1], se[1]);
-	close(sp[1]);
-	close(se[1]);
-	int rc = s > 0 ? relay(sp[0], -1, cb, arg, NULL, NULL) : -1;
-	close(sp[0]);
-	if (rc < 0 && s > 0)
-		kill(s, SIGTERM);
-	char *ws = xasprintf("zfs send %s failed", snap);
-	char *keep = rc < 0 ? xstrdup(ioc_errmsg()) : NULL;
-	int a = s > 0 ? wait_zfs(s, se[0], ws) : -1;
-	if (keep) {
-		ioc_err("%s", keep);
-		free(keep);
-	}
-	close(se[0]);
-	free(ws);
-	return (rc < 0 || a < 0) ? -1 : 0;
-}
-
-/* -o PROP=VALUE and -x PROP of a receive. */
-static void recv_props(struct strv *a, const struct zfs_recv_props *props)
-{
-	if (!props)
-		return;
-	add_props(a, props->set);
-	for (size_t i = 0; props->exclude && i < props->exclude->n; i++) {
-		sv_add(a, "-x");
-		sv_add(a, props->exclude->v[i]);
-	}
-}
-
-int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force,
-		  const struct zfs_recv_props *props)
-{
-	int rp[2], re[2];
-	if (pipe2(rp, O_CLOEXEC) < 0 || pipe2(re, O_CLOEXEC) < 0) {
-		ioc_err("cannot create pipe: %s", strerror(errno));
-		return -1;
-	}
-	_cleanup_strv_ struct strv rv = {0};
-	sv_init(&rv);
-	sv_add(&rv, "zfs");
-	sv_add(&rv, "recv");
-	if (force)
-		sv_add(&rv, "-F");
-	recv_props(&rv, props);
-	sv_add(&rv, dest);
-	const char *const *recvv = (const char *const *)rv.v;
-	(void)fcntl(rp[1], F_SETPIPE_SZ, 1 << 20); /* as in zfs_send_to */
-	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	pid_t r = spawn_fds(recvv, rp[0], -1, re[1]);
-	close(rp[0]);
-	close(re[1]);
-	int rc = 0;
-	size_t cap = 1 << 20;
-	char *buf = xmalloc(cap);
-	while (r > 0) {
-		long n = rd(buf, cap, arg);
-		if (n < 0) {
-			rc = -1;
-			break;
-		}
-		if (n == 0)
-			break;
-		for (long off = 0; off < n;) {
-			ssize_t w = write(rp[1], buf + off, (size_t)(n - off));
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				ioc_err("write to zfs recv failed: %s", strerror(errno));
-				rc = -1;
-				goto done;
-			}
-			off += w;
-		}
-	}
-done:
-	free(buf);
-	close(rp[1]);
-	char *keep = rc < 0 ? xstrdup(ioc_errmsg()) : NULL;
-	char *wr = xasprintf("zfs recv %s failed", dest);
-	int b = r > 0 ? wait_zfs(r, re[0], wr) : -1;
-	if (keep) {
-		ioc_err("%s", keep);
-		free(keep);
-	}
-	free(wr);
-	close(re[0]);
-	signal(SIGPIPE, old);
-	return (rc < 0 || b < 0) ? -1 : 0;
-}
-
-int zfs_recv_fd(const char *dest, int fd, struct strv *received, const struct zfs_recv_props *props)
-{
-	struct strv a;
-	sv_init(&a);
-	sv_add(&a, "recv");
-	if (received)
-		sv_add(&a, "-v");
-	recv_props(&a, props);
-	sv_add(&a, dest);
-	char *what = xasprintf("zfs recv %s failed", dest);
-	char *out = NULL;
-	int rc = zfs_run_in(&a, received ? &out : NULL, what, fd);
-	free(what);
-	sv_free(&a);
-	if (received) {
-		/* -v: "receiving full|incremental stream of SRC@S into DEST@S" per snapshot */
-		struct strv lines = {0};
-		split(&lines, out ? out : "", "\n", true);
-		for (size_t i = 0; i < lines.n; i++) {
-			const char *into = strstr(lines.v[i], " into ");
-			if (startswith(lines.v[i], "receiving ") && into && strchr(into, '@'))
-				sv_add(received, into + 6);
-		}
-		sv_free(&lines);
-		free(out);
-	}
-	return rc;
 }
 
 int zpool_names(struct strv *names)

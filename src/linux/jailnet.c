@@ -180,6 +180,9 @@ static int bridges_ready(struct nl *n, struct plan *p)
 						br);
 				return -1;
 			}
+			/* labelled: `doctor` tells the bridges iocell made (NET_BRIDGE_ALIAS) */
+			if (e == 0)
+				(void)link_set_alias(n, l.index, NET_BRIDGE_ALIAS);
 		}
 		if (!streq(l.kind, "bridge")) {
 			ioc_err("%s (interfaces of jail %s) is not a bridge (it is %s)", br, c->tag,

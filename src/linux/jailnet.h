@@ -38,6 +38,10 @@
 
 struct plat_info;
 
+/* The alias of a VETH host end is "iocell:UUID"; a bridge iocell created has this one. */
+#define NET_ALIAS_PREFIX "iocell:"
+#define NET_BRIDGE_ALIAS "iocell:bridge"
+
 /* Configure the network of a jail whose init (pid, our child, not yet running the
  * jail's code) lives in its own network namespace.  Records the state keys above in st
  * (rs_write before creating anything).  On failure everything created is removed. */

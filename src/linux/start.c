@@ -378,6 +378,9 @@ static int phase_prepare(struct start *s)
 	jail_spec_begin(s->sp, s->j); /* after the log's writes through the pool's filesystem */
 	rs_set(&s->st, RS_PHASE, RS_PHASE_STARTING);
 	rs_setn(&s->st, RS_JID, s->jid);
+	const struct ioc_pool *pool = pool_get();
+	if (pool)
+		rs_set(&s->st, RS_POOL, pool->name);
 	jailconf_to_state(c, &s->st);
 	return rs_write(&s->st);
 }
@@ -620,10 +623,10 @@ static int start_fail(struct start *s)
 		ioc_warn("%s", ioc_errmsg());
 	if ((s->cg.n || s->cg.unit) && cg_destroy(&s->cg) < 0)
 		ioc_warn("%s", ioc_errmsg());
-	rs_remove(s->c.uuid);
 	jid_release(s->jid, s->c.uuid);
 	if (s->range_claimed)
 		idrange_release(s->c.idmap_base, s->c.uuid);
+	rs_remove(s->c.uuid); /* last: until then the next command sees what to clean */
 	ioc_err_restore(&keep);
 	if (s->respec == 1) {
 		ioc_err_clear();

@@ -50,12 +50,20 @@ static void kill_jail(const struct runstate *rs, bool force, long timeout, int l
 		close(pidfd);
 }
 
-/* The jail's cgroup, after a last check of its log limits. */
+/* The jail's cgroup, after a last check of its log limits.  A start interrupted while it
+ * made the cgroup has not recorded it yet: its directories go all the same (cg_destroy
+ * takes missing ones in its stride). */
 static int remove_cgroup(const struct runstate *rs, const struct jailconf *c, bool limits_ok)
 {
-	if (!rs_get(rs, RS_CGROUP))
-		return 0;
 	_cleanup_cgroup_ struct cgroup cg;
+	if (!rs_get(rs, RS_CGROUP)) {
+		cg_paths(&cg, rs->uuid);
+		if (rs_running(rs))
+			return 0;
+		(void)cg_destroy(&cg); /* best effort: nothing was recorded */
+		ioc_err_clear();
+		return 0;
+	}
 	cg_of_state(&cg, rs);
 	if (limits_ok)
 		lim_check_log(rs->uuid, &cg, &c->lim, c->log);
@@ -105,12 +113,14 @@ int plat_stop(struct runstate *rs, bool force)
 		warn_on_error(
 			run_hook("exec_poststop", c.exec_poststop, &he, c.exec_timeout, logfd));
 	if (rc == 0) {
-		if (rs_remove(uuid) < 0)
-			rc = -1;
+		/* The state file goes last: until then it tells the next command (stop,
+		 * start, list) that there is something to clean up. */
 		lim_forget(uuid); /* limits: crossing records */
 		jid_release(jid, uuid);
 		if (!c.privileged)
 			idrange_release(c.idmap_base, uuid);
+		if (rs_remove(uuid) < 0)
+			rc = -1;
 		log_line(logfd, "stopped %s (%s)", uuid, c.tag);
 	}
 	return rc;

@@ -1,6 +1,7 @@
 /* Package managers inside a jail's filesystem: see pkgmgr.h. */
 #include "ops/pkgmgr.h"
 #include "core/fsat.h"
+#include "core/heal.h"
 #include "core/lock.h"
 #include "core/package.h"
 #include "core/pool.h"
@@ -246,20 +247,37 @@ static int update_basejail_release(const char *rel)
 	return release_fetch(&o);
 }
 
-/* A back-out snapshot DS@PREFIX_DATE, announced.  *name: its snapshot name. */
-static char *backout_snapshot(const struct jail *j, const char *prefix, char **name)
+/* A back-out snapshot DS@PREFIX_DATE, announced, the jail marked "OP STAMP SNAP EXTRA"
+ * (core/heal.h: an interrupted update or upgrade is rolled back by the next command).
+ * *name: its snapshot name. */
+static char *backout_snapshot(const struct jail *j, enum txn_op op, const char *prefix,
+			      const char *const *extra, char **name)
 {
-	_cleanup_free_ char *sn = time_snapname(prefix);
-	char *full = xasprintf("%s@%s", j->ds, sn);
-	if (zfs_snapshot(full, true) < 0) {
-		free(full);
+	_cleanup_free_ char *sn = txn_snapshot(j->ds, op, prefix, extra);
+	if (!sn)
 		return NULL;
-	}
+	char *full = xasprintf("%s@%s", j->ds, sn);
 	printf("back-out snapshot %s created\n", full);
 	fflush(stdout);
 	if (name)
 		*name = TAKE_PTR(sn);
 	return full;
+}
+
+/* The end of an update or upgrade (done or failed and reported): the mark goes. */
+static int backout_done(const struct jail *j, int rc)
+{
+	struct ioc_errsave keep;
+	if (rc < 0)
+		ioc_err_save(&keep);
+	if (txn_mark_clear(j->ds) < 0) {
+		if (rc == 0)
+			return -1;
+		ioc_warn("%s", ioc_errmsg());
+	}
+	if (rc < 0)
+		ioc_err_restore(&keep);
+	return rc;
 }
 
 int pkgmgr_update(struct jail *j, char **snap)
@@ -285,7 +303,7 @@ int pkgmgr_update(struct jail *j, char **snap)
 	enum pkgmgr pm = pkgmgr_detect(root);
 	if (pm == PM_NONE)
 		return no_pm(j);
-	if (!(*snap = backout_snapshot(j, "ioc-update_", NULL)))
+	if (!(*snap = backout_snapshot(j, TXN_UPDATE, "ioc-update_", NULL, NULL)))
 		return -1;
 	const char *apt[] = {APT_ENV,   "apt-get", "-q",
 			     "-y",      "-o",      "Dpkg::Options::=--force-confold",
@@ -303,9 +321,9 @@ int pkgmgr_update(struct jail *j, char **snap)
 		ioc_hint("roll back with 'iocell rollback %s%s' (the jail was left as the updater "
 			 "left it)",
 			 tag, strchr(*snap, '@'));
-		return -1;
+		return backout_done(j, -1);
 	}
-	return 0;
+	return backout_done(j, 0);
 }
 
 /* ---- upgrade --------------------------------------------------------------------------- */
@@ -393,28 +411,12 @@ static int upgrade_tree(struct jail *j, const char *root, const char *cur, const
 	return st == 0 ? 0 : -1;
 }
 
-/* Roll every dataset of the jail back to @name (newest snapshot: no -r needed). */
-static int rollback_all(const char *ds, const char *name)
-{
-	_cleanup_ztable_ struct ztable t = {0};
-	const char *dss[] = {ds, NULL};
-	if (zfs_list(&t, "name", dss, 1000, "filesystem", NULL) < 0)
-		return -1;
-	int rc = 0;
-	for (size_t i = 0; i < t.nrows; i++) {
-		_cleanup_free_ char *s = xasprintf("%s@%s", t.rows[i].v[0], name);
-		if (zfs_exists(s) && zfs_rollback(s, false) < 0)
-			rc = -1;
-	}
-	return rc;
-}
-
 /* The upgrade failed: back to the snapshot sn, saying so with the pending error. */
 static void upgrade_undo(const struct jail *j, const char *sn)
 {
 	struct ioc_errsave keep;
 	ioc_err_save(&keep);
-	int r = rollback_all(j->ds, sn);
+	int r = rollback_tree(j->ds, sn);
 	ioc_err_restore(&keep);
 	if (r == 0)
 		ioc_err_ctx("upgrade failed; jail %s was rolled back to %s", jail_prop(j, P_TAG),
@@ -466,15 +468,19 @@ int pkgmgr_upgrade(struct jail *j, const char *newrel, char **snap)
 	if (upgrade_check(j, newrel, root, &pm) < 0)
 		return -1;
 	_cleanup_free_ char *sn = NULL;
-	_cleanup_free_ char *full = backout_snapshot(j, "ioc-upgrade_", &sn);
+	const char *extra[] = {jail_prop(j, P_RELEASE), newrel, NULL};
+	_cleanup_free_ char *full = backout_snapshot(j, TXN_UPGRADE, "ioc-upgrade_", extra, &sn);
 	if (!full)
 		return -1;
+	/* release=NEW is the commit */
 	_cleanup_free_ char *relprop = prop_zfs_name(&prop_table[P_RELEASE], false);
 	if ((pm == PM_APT && upgrade_tree(j, root, jail_prop(j, P_RELEASE), newrel) < 0) ||
 	    zfs_set(j->ds, relprop, newrel) < 0) {
 		upgrade_undo(j, sn);
-		return -1;
+		return backout_done(j, -1);
 	}
+	if (backout_done(j, 0) < 0)
+		return -1;
 	*snap = TAKE_PTR(full);
 	return 0;
 }

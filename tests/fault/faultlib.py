@@ -374,7 +374,7 @@ def release_issues(fe, w: World, rel: str) -> list[str]:
     return issues
 
 
-_OK_RUNFILES = re.compile(r"^(global\.lock|pool|index-.*|release-.*\.lock|seccomp-.*\.bpf|jids)$")
+_OK_RUNFILES = re.compile(r"^(global\.lock|pool|index-.*|defaults-.*|release-.*\.lock|seccomp-.*\.bpf|jids|idranges|inflight)$")
 
 
 def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
@@ -528,6 +528,16 @@ def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
                 target = ""
             if target in w.states and target not in w.running and n[5:] == w.states[target].get("jid"):
                 r("stale-jid", f"{n} -> {target}, which is not running")
+        elif n.startswith("idranges/"):
+            # idranges/BASE -> UUID: a running jail's id range; one whose jail does not
+            # run is taken over by the next start that needs it (idrange_claim, by
+            # design), so only a range claimed by a live state counts
+            try:
+                target = os.readlink(Path(os.environ["IOCELL_RUNDIR"]) / n)
+            except OSError:
+                target = ""
+            if target in w.states and target not in w.running:
+                r("stale-idrange", f"{n} -> {target}, which is not running")
         elif ".tmp." in n:
             r("temp-file-left", n)
         elif not _OK_RUNFILES.match(n) and n not in fe.baseline_rundir:
@@ -842,7 +852,8 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
             ok = destroy_dataset(n, tries=15)
         done.append(f"destroyed {'snapshot' if '@' in n else 'dataset'}: {n}" + ("" if ok else " (FAILED)"))
     # stray mounts under the mount root (a destroyed dataset's fuse mount, binds, tmpfs)
-    w = capture_world(fe, known)
+    if tops:
+        w = capture_world(fe, known)
     for src, mp, fstype in sorted(w.mounts, key=lambda m: -m[1].count("/")):
         d = w.ds.get(src)
         if (fstype == "fuse.zfs" and d is not None and d.mountpoint == mp) or (src, mp, fstype) in fe.baseline_mounts:
@@ -882,6 +893,12 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
                 suffix in (".conf", ".started") and u in existing)
         elif n.startswith("jids/"):
             drop = quiet = n[5:] not in running_jids  # reclaimed lazily by iocell anyway
+        elif n.startswith("idranges/"):
+            try:
+                target = os.readlink(p)
+            except OSError:
+                target = ""
+            drop = quiet = target not in w.running  # taken over lazily by iocell anyway
         elif ".tmp." in n:
             drop = True
         if drop and os.path.lexists(p):

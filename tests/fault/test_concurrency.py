@@ -91,8 +91,6 @@ def test_two_imports_of_one_image(fault_env, how):
         fl.assert_no_residue(fe, pids, what=f"two imports of one image, round {i}")
 
 
-@pytest.mark.xfail(strict=True, raises=fl.StaleConfCache, reason="found by this suite: the import that loses "
-                   "the tag race leaves RUNDIR/UUID.conf of a jail that never existed (the invariant holds)")
 def test_two_imports_of_one_image_with_one_tag(fault_env):
     fe = fault_env
     for i in range(ROUNDS):

@@ -3,8 +3,8 @@ possible: a crash is placed exactly with a `zfs` shim first in PATH that SIGKILL
 at a chosen zfs call (faultlib.ZfsShim), and the check afterwards is the strict residue
 check of the kill trials (faultlib.check_world) after the next command (`iocell list -H`).
 
-Tests that fail today are marked xfail(strict=True) with the issue's wording: they flip
-(XPASS, which fails a strict xfail) when the fix lands, and the marker goes then.
+They were marked xfail(strict=True) with the issue's wording until the crash-safety work
+landed; every one passes now (and fails again should the residue come back).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import faultlib as fl
 from faultlib import NONET, BASE_DS
 from helpers import (IOCROOT_DS, JAILS_DS, POOL, RELEASES_DS, datasets, destroy_dataset, ioc, iocell_bin,
                      parse_uuid, run, zfs_exists, zfs_get)
-
-ISSUE = "issue 15: "
 
 
 def shim_kill(fe, argv, *match, when="before", nth=1, stdin=None):
@@ -43,9 +41,6 @@ def nothing_of_release(rel):
 # ---- the seven cases of the issue -------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=fl.Finding,
-                   reason=ISSUE + "`create -c` killed at ~19 ms: a jail that `list` shows "
-                   "without its root dataset")
 def test_create_c_killed_before_its_root_is_cloned(fault_env):
     fe = fault_env
     shim_kill(fe, ["create", "-c", f"release={fe.release}", "tag=rc1", *NONET], " clone ", "@release")
@@ -54,14 +49,38 @@ def test_create_c_killed_before_its_root_is_cloned(fault_env):
              "the tag stays taken by the half-made jail")
 
 
-@pytest.mark.xfail(strict=True, raises=fl.Finding,
-                   reason=ISSUE + "`clone` killed at ~12 ms: the `ioc-clone-…` snapshot "
-                   "left on the source jail, no clone")
 def test_clone_killed_before_the_clone(fault_env):
     fe = fault_env
     src = fl.create("-c", f"release={fe.release}", "tag=rc2src", *NONET)
     shim_kill(fe, ["clone", "rc2src", "tag=rc2"], " clone ", "@ioc-clone-")
     fl.assert_no_residue(fe, known={src}, what="clone killed before its `zfs clone`")
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_create_count_commits_all_or_none(fault_env, when):
+    """create count=3 commits its three jails in one `zfs inherit iocell:txn`: killed just
+    before it, the next command removes all three (none is listed, the tags are free);
+    killed just after it, all three are there, complete and listed."""
+    fe = fault_env
+    shim_kill(fe, ["create", "-c", "count=3", f"release={fe.release}", "tag=rcn", *NONET],
+              " inherit ", "iocell:txn", when=when)
+    nxt = ioc("list", "-H")
+    rows = [l.split("\t") for l in nxt.stdout.splitlines() if l.strip()]
+    tags = sorted(r[4] for r in rows if r[4].startswith("rcn"))
+    if when == "before":
+        assert tags == [], f"jails of an uncommitted create count=3 are listed: {rows}"
+        assert nxt.stderr.count("interrupted create") == 3, nxt.stderr
+        fl.assert_no_residue(fe, what="create count=3 killed before its commit")
+    else:
+        assert len(tags) == 3, f"create count=3 killed after its commit: {rows}"
+        fl.assert_no_residue(fe, known={r[1] for r in rows}, what="create count=3 killed after its commit")
+        for t in tags:
+            ioc("start", t)
+            ioc("exec", t, "/bin/true")
+            ioc("stop", t)
+    ioc("create", "-c", "count=3", f"release={fe.release}", "tag=rcn", *NONET)
+    rows = [l.split("\t") for l in ioc("list", "-H").stdout.splitlines() if l.strip()]
+    assert len([r for r in rows if r[4].startswith("rcn")]) == (3 if when == "before" else 6), rows
 
 
 @pytest.fixture
@@ -75,9 +94,6 @@ def exported(fault_env):
         p.unlink(missing_ok=True)
 
 
-@pytest.mark.xfail(strict=True, raises=fl.Finding,
-                   reason=ISSUE + "`import` killed at 3–177 ms: two jails with the same tag "
-                   "and the same UUID in `list`, an orphan dataset, the `ioc-export_…` snapshot left behind")
 @pytest.mark.parametrize("point,match,when", [
     ("after-receive", (" recv ",), "after"),
     ("dropping-the-export-snapshot", (" destroy ", "@ioc-export_"), "before"),
@@ -90,9 +106,6 @@ def test_import_killed(fault_env, exported, point, match, when):
     fl.assert_no_residue(fe, known={u}, what=f"import killed {point}")
 
 
-@pytest.mark.xfail(strict=True, raises=fl.Finding,
-                   reason=ISSUE + "`import` killed: two jails with the "
-                   "same tag and the same UUID in `list`")
 def test_import_killed_leaves_no_duplicate_in_list(fault_env, exported):
     """The user-visible half of the import case, alone: whatever is left, `list` never
     shows two jails with one UUID or one tag (SPEC §2)."""
@@ -106,8 +119,6 @@ def test_import_killed_leaves_no_duplicate_in_list(fault_env, exported):
              f"list shows duplicates after a killed import: {rows}")
 
 
-@pytest.mark.xfail(strict=True, raises=fl.Finding,
-                   reason=ISSUE + "`export NAME - | head` (SIGPIPE) leaves a held snapshot")
 def test_export_stream_cut_by_sigpipe(fault_env):
     fe = fault_env
     u = fl.create("-c", f"release={fe.release}", "tag=rc5", *NONET)
@@ -130,13 +141,7 @@ def _fetch_tar(fe, name, members):
     return d
 
 
-QUOTA = (ISSUE + "a write error under quota= during import/fetch: a file bigger than the quota must fail "
-         "the operation, not be truncated (today: exit 0, the file has holes where the data did not fit)")
-
-
-@pytest.mark.parametrize("kind", ["device-node", "device-in-master", "setuid",
-                                  pytest.param("bomb", marks=pytest.mark.xfail(strict=True, raises=fl.Finding,
-                                                                                reason=QUOTA))])
+@pytest.mark.parametrize("kind", ["device-node", "device-in-master", "setuid", "bomb"])
 def test_fetch_of_a_refused_tarball_leaves_nothing(fault_env, kind):
     """fetch may accept these trees (then the release is complete) or refuse them (then
     nothing of it is left: no releases/NAME, no half-made base/NAME)."""
@@ -207,9 +212,7 @@ def _sha(path: Path) -> str | None:
         return None
 
 
-@pytest.mark.parametrize("where", [
-    pytest.param("release-root", marks=pytest.mark.xfail(strict=True, raises=fl.Finding, reason=QUOTA)),
-    "basejail-master"])
+@pytest.mark.parametrize("where", ["release-root", "basejail-master"])
 def test_fetch_over_quota_fails_and_leaves_nothing(fault_env, where):
     """A write error (quota) while filling the release's root or copying a basejail master:
     the fetch fails (no truncated file in a "fetched" release) and leaves nothing."""
@@ -233,7 +236,6 @@ def test_fetch_over_quota_fails_and_leaves_nothing(fault_env, where):
     fl.assert_no_residue(fe, what=f"fetch over quota ({where})")
 
 
-@pytest.mark.xfail(strict=True, raises=fl.Finding, reason=QUOTA)
 def test_import_package_over_quota_fails_and_leaves_nothing(fault_env):
     fe = fault_env
     data = os.urandom(8 << 20)
@@ -282,8 +284,6 @@ def test_destroy_right_after_stop(fault_env):
     fl.assert_no_residue(fe, what="destroy right after stop")
 
 
-@pytest.mark.xfail(strict=True, raises=fl.Finding,
-                   reason=ISSUE + "`import -` of garbage says 'failed (no further detail)'")
 def test_import_garbage_from_stdin_says_why(fault_env):
     before = datasets(JAILS_DS)
     p = subprocess.run([iocell_bin(), "import", "-"], input=os.urandom(64 << 10), capture_output=True,
@@ -314,6 +314,9 @@ def other_pool(fault_env):
     finally:
         ioc("activate", name, check=False)
         ioc("stop", "-f", "ALL", check=False)
+        # iocell's own destroy, so that the jail's runtime files go with it (a pool
+        # destroyed under a jail leaves RUNDIR/UUID.conf and .started of a jail no pool has)
+        ioc("destroy", "-f", "-y", "otherjail", check=False)
         ioc("activate", POOL, check=False)
         for _ in range(10):
             if run(["zpool", "destroy", "-f", name], check=False).returncode == 0:
@@ -322,9 +325,6 @@ def other_pool(fault_env):
         img.unlink(missing_ok=True)
 
 
-@pytest.mark.xfail(strict=True, raises=fl.Finding,
-                   reason=ISSUE + "`stop ALL` must not touch running jails "
-                   "of a non-active pool (today it stops them: it goes by the runtime directory)")
 def test_stop_all_leaves_jails_of_another_pool_running(fault_env, other_pool):
     fe = fault_env
     name, u = other_pool
@@ -334,3 +334,74 @@ def test_stop_all_leaves_jails_of_another_pool_running(fault_env, other_pool):
     w = fl.capture_world(fe, {u, mine})
     assert mine not in w.running
     fl.check(u in w.running, f"stop ALL on pool {POOL} stopped jail {u} of pool {name}")
+
+
+# ---- more findings of the suite ----------------------------------------------------------
+
+_ZOMBIE = r"""
+import ctypes, json, os, signal, subprocess, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER: the jail's init is ours
+iocell, tag, state = sys.argv[1:4]
+subprocess.run([iocell, "start", tag], check=True, capture_output=True)
+st = dict(l.split("=", 1) for l in open(state).read().splitlines() if "=" in l)
+pid = int(st["pid"])
+os.kill(pid, signal.SIGKILL)
+for _ in range(500):
+    if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+        break
+    time.sleep(0.01)
+out = {"pid": pid}
+for name, argv in (("exec", [iocell, "exec", tag, "/bin/true"]), ("list", [iocell, "list", "-H"])):
+    p = subprocess.run(argv, capture_output=True, text=True)
+    out[name] = [p.returncode, p.stdout, p.stderr]
+out["zombie"] = os.path.exists(f"/proc/{pid}")
+os.waitpid(pid, 0)
+print(json.dumps(out))
+"""
+
+
+def test_zombie_init_is_not_running(fault_env):
+    """A jail whose init died but is not reaped yet (a zombie: a slow PID 1, a subreaper)
+    does not run: exec says so, list shows it down and cleans up its runtime state."""
+    import json
+    import sys
+    fe = fault_env
+    u = fl.create("-c", f"release={fe.release}", "tag=rc10", *NONET)
+    state = Path(os.environ["IOCELL_RUNDIR"]) / f"{u}.state"
+    p = subprocess.run([sys.executable, "-c", _ZOMBIE, iocell_bin(), "rc10", str(state)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["zombie"], "the init was reaped before the checks: the test proves nothing"
+    rc, _, err = out["exec"]
+    fl.check(rc != 0 and "not running" in err, f"exec into a jail whose init is a zombie: {out['exec']}")
+    rc, lst, err = out["list"]
+    row = [r.split("\t") for r in lst.splitlines() if u in r]
+    fl.check(rc == 0 and row and row[0][3] == "down", f"list shows the jail of a zombie init: {out['list']}")
+    fl.check(f"cleaned up after jail {u}" in err, f"list did not clean up after it: {err!r}")
+    fl.check(not state.exists(), "the state file of the dead jail is still there")
+    fl.assert_no_residue(fe, known={u}, what="a jail whose init is a zombie")
+
+
+def test_update_twice_in_one_second(fault_env):
+    """ioc-update_DATE has a resolution of one second: a second update within the same
+    second takes DATE.2 instead of failing on the name."""
+    fe = fault_env
+    u = fl.create("-c", f"release={fe.release}", "tag=rc11", *NONET)
+    fl.fake_debian_tree(fl.jail_dir(fe, u) / "root")
+    for attempt in range(5):
+        time.sleep(1.0 - time.time() % 1.0)  # at the start of a second
+        p1 = ioc("update", "rc11", check=False)
+        p2 = ioc("update", "rc11", check=False)
+        assert p1.returncode == 0, p1.stderr
+        fl.check(p2.returncode == 0, f"the second update failed: {p2.stderr.strip()}")
+        snaps = [n.split("@", 1)[1] for n in datasets(f"{JAILS_DS}/{u}", types="snapshot")
+                 if "@ioc-update_" in n and n.startswith(f"{JAILS_DS}/{u}@")]
+        if any(sn.endswith(".2") for sn in snaps):
+            break
+        for sn in snaps:
+            run(["zfs", "destroy", "-r", f"{JAILS_DS}/{u}@{sn}"])
+    else:
+        pytest.skip("two updates never ran within one second (a loaded machine)")
+    fl.assert_no_residue(fe, known={u}, what="two updates in one second")

@@ -1,4 +1,4 @@
-/* Fuzz target: the name index (RUNDIR/index-POOL, "UUID\tTAG\tTEMPLATE" lines), which
+/* Fuzz target: the name index (RUNDIR/index-POOL, "UUID\tTAG\tTEMPLATE[\tSTAMP]" lines), which
  * resolves names without a zfs call: index_parse, its write-back round trip, and a name
  * looked up in it (index_match).  Input: NAME, a NUL, the index text. */
 #include "fuzz.h"
@@ -24,7 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(nback == n);
 	for (size_t i = 0; i < n; i++)
 		FUZZ_CHECK(strcmp(b[i].uuid, back[i].uuid) == 0 &&
-			   strcmp(b[i].tag, back[i].tag) == 0 && b[i].template == back[i].template);
+			   strcmp(b[i].tag, back[i].tag) == 0 &&
+			   b[i].template == back[i].template &&
+			   strcmp(b[i].stamp, back[i].stamp) == 0);
 
 	char uuid[37];
 	struct strv cands = {0};

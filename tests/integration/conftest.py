@@ -571,6 +571,10 @@ def saved_defaults(iocell_env):
             run(["zfs", "set", f"{prop}={value}", ds], check=False)
     for prop in after.keys() - before.keys():
         run(["zfs", "inherit", prop, ds], check=False)
+    # changed behind iocell's back: its cache of the saved defaults goes too
+    rd = os.environ.get("IOCELL_RUNDIR")
+    if rd:
+        Path(rd, f"defaults-{POOL}").unlink(missing_ok=True)
 
 
 # The helper functions, also as fixtures (import them from helpers.py if you prefer).

@@ -141,10 +141,12 @@ def test_create_count_and_unique_tags(release):
 
 
 def test_create_thin_is_four_zfs_calls(release):
-    # The name index (a cache under the runtime dir) is built by the first command that
-    # needs it after a reboot; after that create -c is four zfs calls: the defaults, the
-    # id ranges of every jail (one `zfs list`, issue 14), create, clone.
+    # The name index and the saved defaults (caches under the runtime dir) are read by
+    # the first command that needs them after a reboot (activate reads both); after that
+    # create -c is four zfs calls: the id ranges of every jail (one `zfs list`, issue
+    # 14), the jail dataset (marked), its root, the commit.
     ioc("list")
+    ioc("defaults")
     r = ioc("--debug", "create", "-c", f"release={release}", "tag=count")
     calls = [l for l in r.stderr.splitlines() if l.startswith("+ zfs")]
     assert len(calls) <= 4, calls

@@ -29,7 +29,8 @@ static void store(const struct jail_brief *b, size_t n) { index_store(b, n); }
 /* The index with jails www (U1), db (U2, a template) and www_2 (U3). */
 static void store_three(void)
 {
-	struct jail_brief b[] = {{U1, "www", false}, {U2, "db", true}, {U3, "www_2", false}};
+	struct jail_brief b[] = {
+		{U1, "www", false, ""}, {U2, "db", true, ""}, {U3, "www_2", false, ""}};
 	store(b, 3);
 }
 
@@ -160,7 +161,8 @@ static void test_tag_first_free(void **state)
 static void test_match(void **state)
 {
 	(void)state;
-	struct jail_brief b[] = {{U1, "www", false}, {U2, "db", true}, {U3, "1111", false}};
+	struct jail_brief b[] = {
+		{U1, "www", false, ""}, {U2, "db", true, ""}, {U3, "1111", false, ""}};
 	char uuid[37];
 	struct strv cands;
 	sv_init(&cands);
