@@ -26,6 +26,9 @@
 #    given; IOCELL_FAULT=1 forces it, IOCELL_FAULT=0 skips it
 #
 # IOCELL_TIERS=host|guest|both (default both) chooses the tiers; the builds always run.
+# IOCELL_BUDGET (seconds, default 3300) bounds the whole run: the guest tier's time limit
+# is what is left of it after the host tier (at least 600 s, at most 2700 s), unless
+# IOCELL_GUEST_TIMEOUT is set.
 # IOCELL_GUEST_STRICT=0 (the default, for now) makes failing TESTS in the guest advisory, and
 # a guest run past IOCELL_GUEST_TIMEOUT too: they are summarised loudly but do not fail this
 # script, because the product does not pass there yet. IOCELL_GUEST_STRICT=1 makes them fail
@@ -136,6 +139,16 @@ if [ "$tiers" != host ]; then
         guest_rc=125
     else
         step "guest tier: integration tests on OpenZFS 2.3 + systemd + pure cgroup v2 (QEMU guests)"
+        # The whole run keeps to IOCELL_BUDGET seconds (default 3300: CI's 60 minutes
+        # less a margin): the guests get what the builds and the host tier left, unless
+        # IOCELL_GUEST_TIMEOUT says otherwise.
+        if [ -z "${IOCELL_GUEST_TIMEOUT:-}" ]; then
+            left=$(( ${IOCELL_BUDGET:-3300} - SECONDS - 60 ))
+            [ "$left" -ge 600 ] || left=600
+            [ "$left" -le 2700 ] || left=2700
+            export IOCELL_GUEST_TIMEOUT=$left
+        fi
+        echo "guest time limit: ${IOCELL_GUEST_TIMEOUT} s (IOCELL_GUEST_TIMEOUT; ${SECONDS} s used so far of IOCELL_BUDGET=${IOCELL_BUDGET:-3300})"
         bash scripts/guest/run.sh "$@" || guest_rc=$?
     fi
 fi
