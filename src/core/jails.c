@@ -3,6 +3,7 @@
 #include "core/jail.h"
 #include "core/pool.h"
 #include "core/runstate.h"
+#include "core/zquery.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,8 @@ static int index_write(const struct jail_brief *b, size_t n)
 
 void index_store(const struct jail_brief *b, size_t n) { index_write(b, n); }
 
-int jails_query(struct ztable *t, const char *cols, const char *sort)
+/* jails_query, with `zfs list` or (exact) with `zfs get -Hp`: cols start with name. */
+static int query(struct ztable *t, const char *cols, const char *sort, bool exact)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
@@ -58,7 +60,18 @@ int jails_query(struct ztable *t, const char *cols, const char *sort)
 			return -1;
 		char *jds = ds_jails();
 		const char *dss[] = {jds, NULL};
-		int rc = zfs_list(t, cols, dss, 1, "filesystem", sort);
+		int rc = exact ? zfs_get_rows(t, cols + strlen("name,"), dss, 1)
+			       : zfs_list(t, cols, dss, 1, "filesystem", sort);
+		if (rc == 0 && exact) { /* zfs get lists snapshots too */
+			size_t k = 0;
+			for (size_t i = 0; i < t->nrows; i++) {
+				if (strchr(t->rows[i].v[0], '@'))
+					sv_free(&t->rows[i]);
+				else
+					t->rows[k++] = t->rows[i];
+			}
+			t->nrows = k;
+		}
 		if (rc < 0) {
 			free(jds);
 			if (zfs_lasterr == ZE_NOENT && attempt == 0)
@@ -85,6 +98,13 @@ int jails_query(struct ztable *t, const char *cols, const char *sort)
 	}
 	return -1;
 }
+
+int jails_query(struct ztable *t, const char *cols, const char *sort)
+{
+	return query(t, cols, sort, false);
+}
+
+int jails_query_exact(struct ztable *t, const char *cols) { return query(t, cols, NULL, true); }
 
 int jail_scan(struct jail_brief **out, size_t *n)
 {
@@ -371,10 +391,8 @@ int jails_df(struct ztable *out)
 	out->nrows = 0;
 	out->rows = NULL;
 	_cleanup_ztable_ struct ztable zt = {0};
-	if (jails_query(&zt,
-			"name,iocell:active,iocell:host_hostuuid,compressratio,reservation,"
-			"quota,used,available,iocell:tag",
-			NULL) < 0)
+	if (jails_query_exact(&zt, "name,iocell:active,iocell:host_hostuuid,compressratio,"
+				   "reservation,quota,used,available,iocell:tag") < 0)
 		return -1;
 	for (size_t i = 0; i < zt.nrows; i++) {
 		struct strv *r = &zt.rows[i];

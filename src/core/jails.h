@@ -10,6 +10,8 @@
  * "name,iocell:active,"), verifying the pool mark; the jails dataset's own row is
  * removed.  sort: a column to sort by, or NULL. */
 int jails_query(struct ztable *t, const char *cols, const char *sort);
+/* The same with exact values (one `zfs get -Hp`: sizes in bytes, times in seconds). */
+int jails_query_exact(struct ztable *t, const char *cols);
 
 /* Every jail's UUID and tag with one zfs call (templates included); refreshes the index. */
 struct jail_brief {
@@ -24,7 +26,8 @@ void jail_brief_free(struct jail_brief *b, size_t n);
  * of the templates), JID and STATE from the runtime state, IP4 the addresses alone (those
  * configured, for a running jail).  Refreshes the index on the way (no extra call). */
 int jails_list(bool templates, struct ztable *out);
-/* df: rows UUID, CRT, RES, QTA, USE, AVA, TAG of every jail. */
+/* df: rows UUID, CRT, RES, QTA, USE, AVA, TAG of every jail, exact (CRT "1.00x", the
+ * sizes in bytes, "0" for no quota or reservation). */
 int jails_df(struct ztable *out);
 /* "vnet0|192.0.2.10/24,vnet0|192.0.2.11/24" -> "192.0.2.10,192.0.2.11" ("-" for none). */
 char *ip_column(const char *v);
