@@ -242,6 +242,65 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 	return e->ro ? remount_ro(rootfd, e->inside, MS_NOSUID | MS_NODEV) : 0;
 }
 
+/* The directory PATH (absolute, inside the jail) beneath rootfd, following no symlink at
+ * all; missing components made (0755) when create.  An O_PATH fd, or -1 with errno
+ * (ENOENT: missing, ELOOP: a symlink on the way). */
+static int open_dir_nofollow(int rootfd, const char *path, bool create)
+{
+	_cleanup_strv_ struct strv parts = {0};
+	split(&parts, path, "/", true);
+	int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	for (size_t i = 0; fd >= 0 && i < parts.n; i++) {
+		const char *name = parts.v[i];
+		if (streq(name, ".") || streq(name, "..")) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		int nfd = open_nofollow(fd, name, O_PATH | O_DIRECTORY, 0);
+		if (nfd < 0 && errno == ENOENT && create &&
+		    (mkdirat(fd, name, 0755) == 0 || errno == EEXIST))
+			nfd = open_nofollow(fd, name, O_PATH | O_DIRECTORY, 0);
+		int e = errno;
+		close(fd);
+		fd = nfd;
+		errno = e;
+	}
+	return fd;
+}
+
+/* jail_zfs: the dataset's host mountpoint bound (with its children) at zfs_dst. */
+static int mount_jail_zfs(int rootfd, const struct jailfs_opts *o)
+{
+	int fd = open_dir_nofollow(rootfd, o->zfs_dst, true);
+	if (fd < 0) {
+		ioc_err("cannot use jail_zfs_mountpoint %s in the jail: %s%s", o->zfs_dst,
+			strerror(errno),
+			errno == ELOOP ? " (a symlink in the jail is on the way)" : "");
+		return -1;
+	}
+	char *t = fdpath(fd);
+	int rc = mount(o->zfs_src, t, NULL, MS_BIND | MS_REC, NULL);
+	if (rc < 0)
+		ioc_err("cannot mount the jail_zfs dataset (%s) on %s in the jail: %s", o->zfs_src,
+			o->zfs_dst, strerror(errno));
+	free(t);
+	close(fd);
+	if (rc < 0)
+		return -1;
+	/* the mount itself now: no set-uid programs or device nodes from it */
+	fd = open_dir_nofollow(rootfd, o->zfs_dst, false);
+	t = fd >= 0 ? fdpath(fd) : NULL;
+	rc = t ? mount(NULL, t, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) : -1;
+	if (rc < 0)
+		ioc_err("cannot restrict the jail_zfs mount %s in the jail: %s", o->zfs_dst,
+			strerror(errno));
+	free(t);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int fstab_target_missing(int rootfd, const struct fstab_entry *e)
 {
 	return exists_beneath(rootfd, e->inside, NULL) ? 0 : 1;
@@ -257,6 +316,12 @@ static int needs_create(int rootfd, const struct jailfs_opts *o)
 		bool d = false;
 		if (want[i] && (!exists_beneath(rootfd, dirs[i], &d) || !d))
 			return 1;
+	}
+	if (o->zfs_dst) {
+		int fd = open_dir_nofollow(rootfd, o->zfs_dst, false);
+		if (fd < 0)
+			return 1; /* missing (or in the way: the real set-up reports it) */
+		close(fd);
 	}
 	return fstab_each(rootfd, o->root, o->fstab, fstab_target_missing);
 }
@@ -437,6 +502,7 @@ int jailfs_setup(const struct jailfs_opts *o)
 		return -1;
 	}
 	if (fstab_each(rootfd, o->root, o->fstab, mount_fstab_entry) < 0 ||
+	    (o->zfs_dst && mount_jail_zfs(rootfd, o) < 0) ||
 	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0) ||
 	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0) ||
 	    (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0))

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "core/basejail.h"
 #include "core/fsat.h"
+#include "core/jailzfs.h"
 #include "linux/initproto.h"
 #include "linux/jailfs.h"
 #include "linux/jaillimits.h"
@@ -65,7 +66,8 @@ struct start {
 	int logfd, jid;
 	pid_t pid;
 	int sync_wr, err_rd, status_rd;
-	int respec; /* the configuration changed meanwhile (1) */
+	int respec;    /* the configuration changed meanwhile (1) */
+	char *zfs_src; /* jail_zfs: the dataset's host mountpoint */
 };
 
 /* ---- the set-up process ------------------------------------------------------------------ */
@@ -261,10 +263,24 @@ static int spec_stale(struct jail_spec *sp, const struct jail *j)
 	return v;
 }
 
+/* A set-up process that failed has closed its end: EPIPE, never a SIGPIPE that would kill
+ * iocell before it undoes the start (its message explains the failure). */
 static int sync_send(struct start *s, enum sync_byte b)
 {
 	char c = (char)b;
-	return write_all(s->sync_wr, &c, 1);
+	sigset_t pipe, old;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe, &old);
+	int rc = write_all(s->sync_wr, &c, 1);
+	int e = errno;
+	if (rc < 0 && e == EPIPE) {
+		struct timespec now = {0, 0};
+		sigtimedwait(&pipe, NULL, &now); /* the SIGPIPE it raised, if not pending before */
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return rc;
 }
 
 /* ---- the phases ----------------------------------------------------------------------------- */
@@ -326,12 +342,46 @@ static int phase_prepare(struct start *s)
 	return rs_write(&s->st);
 }
 
+/* jail_zfs: the dataset made if it went missing, and where it is on the host (bound into
+ * the jail by the set-up process).  allow_mount_zfs: refused where this ZFS cannot
+ * delegate the dataset (a setting that would silently do nothing). */
+static int prepare_jail_zfs(struct start *s)
+{
+	const struct jailconf *c = &s->c;
+	char why[256];
+	if (c->sec.allow_mount_zfs && !zfs_can_delegate(why, sizeof(why))) {
+		ioc_err("cannot start jail %s: allow_mount_zfs=1, but %s", c->tag, why);
+		ioc_hint(
+			"set allow_mount_zfs=0 ('iocell set allow_mount_zfs=0 %s'); jail_zfs=on still "
+			"mounts the jail's dataset at jail_zfs_mountpoint",
+			c->tag);
+		return -1;
+	}
+	if (!c->jail_zfs)
+		return 0;
+	if (!c->jail_zfs_mountpoint) {
+		ioc_err("cannot start jail %s: jail_zfs=on but jail_zfs_mountpoint=none", c->tag);
+		ioc_hint(
+			"say where the dataset goes in the jail: 'iocell set jail_zfs_mountpoint=/data "
+			"%s'",
+			c->tag);
+		return -1;
+	}
+	if (jailzfs_ensure(c->jail_zfs_dataset) < 0)
+		return -1;
+	s->zfs_src = jailzfs_host_path(c->jail_zfs_dataset);
+	return s->zfs_src ? 0 : -1;
+}
+
 /* What acts outside the jail's own new namespaces and cgroup waits for a confirmed
- * configuration: exec_prestart, the basejail's re-clone. */
+ * configuration: exec_prestart, the basejail's re-clone, jail_zfs's dataset. */
 static int phase_prestart(struct start *s)
 {
 	const struct jailconf *c = &s->c;
-	if ((c->exec_prestart || c->basejail) && (s->respec = spec_stale(s->sp, s->j)) != 0)
+	bool outside = c->exec_prestart || c->basejail || c->jail_zfs || c->sec.allow_mount_zfs;
+	if (outside && (s->respec = spec_stale(s->sp, s->j)) != 0)
+		return -1;
+	if (prepare_jail_zfs(s) < 0)
 		return -1;
 	if (run_hook("exec_prestart", c->exec_prestart, &s->he, c->exec_timeout, s->logfd) < 0)
 		return -1;
@@ -390,6 +440,8 @@ static int phase_spawn(struct start *s)
 		.pts_max = c->lim.v[LIM_PSEUDOTERMINALS].action
 				   ? c->lim.v[LIM_PSEUDOTERMINALS].amount
 				   : 0,
+		.zfs_src = s->zfs_src,
+		.zfs_dst = s->zfs_src ? c->jail_zfs_mountpoint : NULL,
 	};
 	u->resolv = s->resolv;
 	u->speculative = s->sp && s->sp->active;
@@ -550,6 +602,7 @@ static void start_free(struct start *s)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	free(s->resolv);
+	free(s->zfs_src);
 	cg_free(&s->cg);
 	rs_free(&s->st);
 	jailconf_free(&s->c);
