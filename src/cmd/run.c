@@ -199,13 +199,31 @@ int cmd_start(int argc, char **argv)
 	return for_each_name("start", argc - optind, argv + optind, force, start_name);
 }
 
-static int stop_all(bool force)
+/* Stop every running jail: the jails in reverse boot order (descending priority, ties by
+ * tag in reverse; one zfs call), then whatever else runs (e.g. a jail of another pool). */
+static int stop_all(bool force, const char *what)
 {
-	/* Reverse boot order: priorities from the running jails' state (no zfs call). */
+	struct bootent *b = NULL;
+	size_t n = 0;
+	if (boot_order(&b, &n, false) < 0) {
+		/* no pool to read priorities from: still stop what runs */
+		ioc_warn("%s: %s; stopping in no particular order", what, ioc_errmsg());
+		ioc_err_clear();
+	}
+	int failed = 0;
+	for (size_t i = n; i-- > 0;) {
+		struct runstate rs;
+		int r = rs_read(b[i].uuid, &rs);
+		rs_free(&rs);
+		if (r == 1 && stop_uuid(b[i].uuid, force, false) < 0) {
+			ioc_err_print();
+			failed++;
+		}
+	}
+	boot_free(b, n);
 	struct strv ids;
 	if (rs_list(&ids) < 0)
 		return CMD_ERR;
-	int failed = 0;
 	for (size_t i = ids.n; i-- > 0;)
 		if (stop_uuid(ids.v[i], force, false) < 0) {
 			ioc_err_print();
@@ -213,7 +231,7 @@ static int stop_all(bool force)
 		}
 	sv_free(&ids);
 	if (failed) {
-		ioc_err("stop ALL: %d jail(s) failed to stop", failed);
+		ioc_err("%s: %d jail(s) failed to stop", what, failed);
 		return CMD_ERR;
 	}
 	return CMD_OK;
@@ -228,16 +246,29 @@ int cmd_stop(int argc, char **argv)
 	if (optind >= argc)
 		return usage_err("stop", "expected NAME... or ALL");
 	if (argc - optind == 1 && streq(argv[optind], "ALL"))
-		return stop_all(force);
+		return stop_all(force, "stop ALL");
 	return for_each_name("stop", argc - optind, argv + optind, force, stop_name);
 }
 
 int cmd_restart(int argc, char **argv)
 {
-	bool soft = false;
+	/* Soft (warm) by default, as both manuals have it; -s still says so; --hard stops and
+	 * starts the jail (new namespaces, network and cgroup). */
+	bool hard = false, soft = false;
+	int k = 1;
+	for (int i = 1; i < argc; i++) {
+		if (streq(argv[i], "--hard"))
+			hard = true;
+		else
+			argv[k++] = argv[i];
+	}
+	argc = k;
+	argv[argc] = NULL;
 	int opt = cmd_flag("restart", argc, argv, 's', &soft);
 	if (opt >= 0)
 		return opt;
+	if (hard && soft)
+		return usage_err("restart", "-s (soft) and --hard exclude each other");
 	if (argc - optind != 1)
 		return usage_err("restart", "expected one NAME");
 	const char *name = argv[optind];
@@ -255,12 +286,13 @@ int cmd_restart(int argc, char **argv)
 		return CMD_ERR;
 	}
 	int rc = CMD_OK;
-	if (soft) {
+	if (!hard) {
 		int lk = lock_jail(uuid, true);
 		if (lk < 0 || plat_restart_soft(&rs) < 0)
 			rc = CMD_ERR;
 		else
-			printf("%s (%s) restarted (soft)\n", uuid, rs_get(&rs, prop_name(P_TAG)));
+			printf("%s (%s) restarted (soft)\n", uuid,
+			       rs_get(&rs, prop_name(P_TAG)) ? rs_get(&rs, prop_name(P_TAG)) : "");
 		unlock_fd(lk);
 		rs_free(&rs);
 		return rc;
@@ -400,45 +432,133 @@ int cmd_chroot(int argc, char **argv)
 	return rc;
 }
 
-static void print_info(const struct runstate *rs)
+static void print_info(const struct runstate *rs, const struct plat_info *in)
 {
-	struct plat_info in;
-	plat_info(rs, &in);
 	printf("UUID:     %s\n", rs->uuid);
-	printf("TAG:      %s\n", in.tag);
-	printf("JID:      %lld\n", in.jid);
-	printf("INIT PID: %d\n", (int)in.pid);
-	printf("STARTED:  %s\n", in.started ? in.started : "-");
-	printf("ROOT:     %s\n", in.root);
+	printf("TAG:      %s\n", in->tag);
+	printf("JID:      %lld\n", in->jid);
+	printf("INIT PID: %d\n", (int)in->pid);
+	printf("STARTED:  %s\n", in->started ? in->started : "-");
+	printf("ROOT:     %s\n", in->root);
 	printf("NAMESPACES:\n");
-	for (size_t i = 0; i < in.nns; i++)
-		printf("  %-7s %s%s\n", in.ns[i].name, in.ns[i].id,
-		       in.ns[i].shared ? " (shared with the host)" : "");
-	printf("CGROUP:   %s /iocell/%s\n", in.cgroup_mode ? in.cgroup_mode : "-", rs->uuid);
-	for (size_t i = 0; i < in.cgroup_dirs.n; i++)
-		printf("  %s\n", in.cgroup_dirs.v[i]);
-	if (in.net == PLAT_NET_HOST) {
+	for (size_t i = 0; i < in->nns; i++)
+		printf("  %-7s %s%s\n", in->ns[i].name, in->ns[i].id,
+		       in->ns[i].shared ? " (shared with the host)" : "");
+	printf("CGROUP:   %s /iocell/%s\n", in->cgroup_mode ? in->cgroup_mode : "-", rs->uuid);
+	for (size_t i = 0; i < in->cgroup_dirs.n; i++)
+		printf("  %s\n", in->cgroup_dirs.v[i]);
+	if (in->net == PLAT_NET_HOST) {
 		printf("INTERFACES: (host network)\n");
-	} else if (in.net == PLAT_NET_RECORDED) {
-		printf("INTERFACES: %s\n", in.net_recorded);
+	} else if (in->net == PLAT_NET_RECORDED) {
+		printf("INTERFACES: %s\n", in->net_recorded);
 	} else {
 		printf("INTERFACES:\n");
-		for (size_t i = 0; i < in.nifs; i++) {
-			const struct plat_netif *f = &in.ifs[i];
+		for (size_t i = 0; i < in->nifs; i++) {
+			const struct plat_netif *f = &in->ifs[i];
 			printf("  %-10s %-4s%s%s%s%s\n", f->name, f->up ? "up" : "down",
 			       f->mac[0] ? " " : "", f->mac, f->addrs, f->note);
 		}
-		if (in.net_incomplete)
-			printf("  (incomplete: %s)\n", in.net_incomplete);
+		if (in->net_incomplete)
+			printf("  (incomplete: %s)\n", in->net_incomplete);
 	}
-	plat_info_free(&in);
+}
+
+/* -H: FIELD<tab>VALUE lines; a namespace "namespace NAME ID host|own", an interface
+ * "interface NAME up|down MAC ADDRESSES" (addresses space-separated). */
+static void print_info_script(const struct runstate *rs, const struct plat_info *in)
+{
+	printf("uuid\t%s\ntag\t%s\njid\t%lld\ninit_pid\t%d\nstarted\t%s\nroot\t%s\n", rs->uuid,
+	       in->tag, in->jid, (int)in->pid, in->started ? in->started : "-", in->root);
+	for (size_t i = 0; i < in->nns; i++)
+		printf("namespace\t%s\t%s\t%s\n", in->ns[i].name, in->ns[i].id,
+		       in->ns[i].shared ? "host" : "own");
+	printf("cgroup\t%s\t/iocell/%s\n", in->cgroup_mode ? in->cgroup_mode : "-", rs->uuid);
+	for (size_t i = 0; i < in->cgroup_dirs.n; i++)
+		printf("cgroup_dir\t%s\n", in->cgroup_dirs.v[i]);
+	printf("network\t%s\n", in->net == PLAT_NET_HOST       ? "host"
+				: in->net == PLAT_NET_RECORDED ? "recorded"
+							       : "own");
+	if (in->net == PLAT_NET_RECORDED)
+		printf("interfaces\t%s\n", in->net_recorded);
+	for (size_t i = 0; in->net == PLAT_NET_LIVE && i < in->nifs; i++) {
+		const struct plat_netif *f = &in->ifs[i];
+		printf("interface\t%s\t%s\t%s\t%s\n", f->name, f->up ? "up" : "down",
+		       f->mac[0] ? f->mac : "-", f->addrs[0] == ' ' ? f->addrs + 1 : f->addrs);
+	}
+}
+
+static void json_field(const char *key, const char *val, bool first)
+{
+	_cleanup_free_ char *v = val ? json_quote(val) : xstrdup("null");
+	printf("%s\"%s\": %s", first ? "" : ", ", key, v);
+}
+
+/* -j: an array holding one object: the fields of -H, namespaces and interfaces as
+ * arrays of objects. */
+static void print_info_json(const struct runstate *rs, const struct plat_info *in)
+{
+	printf("[\n  {");
+	json_field("uuid", rs->uuid, true);
+	json_field("tag", in->tag, false);
+	printf(", \"jid\": %lld, \"init_pid\": %d", in->jid, (int)in->pid);
+	json_field("started", in->started, false);
+	json_field("root", in->root, false);
+	printf(",\n   \"namespaces\": [");
+	for (size_t i = 0; i < in->nns; i++) {
+		printf("%s{", i ? ", " : "");
+		json_field("name", in->ns[i].name, true);
+		json_field("id", in->ns[i].id, false);
+		printf(", \"shared\": %s}", in->ns[i].shared ? "true" : "false");
+	}
+	printf("],\n   ");
+	json_field("cgroup_mode", in->cgroup_mode, true);
+	_cleanup_free_ char *cg = xasprintf("/iocell/%s", rs->uuid);
+	json_field("cgroup", cg, false);
+	printf(", \"cgroup_dirs\": [");
+	for (size_t i = 0; i < in->cgroup_dirs.n; i++) {
+		_cleanup_free_ char *d = json_quote(in->cgroup_dirs.v[i]);
+		printf("%s%s", i ? ", " : "", d);
+	}
+	printf("],\n   ");
+	json_field("network",
+		   in->net == PLAT_NET_HOST       ? "host"
+		   : in->net == PLAT_NET_RECORDED ? "recorded"
+						  : "own",
+		   true);
+	json_field("interfaces_recorded", in->net == PLAT_NET_RECORDED ? in->net_recorded : NULL,
+		   false);
+	printf(", \"interfaces\": [");
+	for (size_t i = 0; in->net == PLAT_NET_LIVE && i < in->nifs; i++) {
+		const struct plat_netif *f = &in->ifs[i];
+		printf("%s{", i ? ", " : "");
+		json_field("name", f->name, true);
+		printf(", \"up\": %s", f->up ? "true" : "false");
+		json_field("mac", f->mac[0] ? f->mac : NULL, false);
+		printf(", \"addresses\": [");
+		_cleanup_strv_ struct strv a = {0};
+		split(&a, f->addrs, " ", true);
+		for (size_t k = 0; k < a.n; k++) {
+			_cleanup_free_ char *q = json_quote(a.v[k]);
+			printf("%s%s", k ? ", " : "", q);
+		}
+		printf("]}");
+	}
+	printf("]");
+	if (in->net_incomplete)
+		json_field("incomplete", in->net_incomplete, false);
+	printf("}\n]\n");
 }
 
 int cmd_runtime(int argc, char **argv)
 {
-	int opt = cmd_flag("runtime", argc, argv, 0, NULL);
-	if (opt >= 0)
-		return opt;
+	int c, nfmt = 0;
+	enum outfmt fmt = OUT_TABLE;
+	while ((c = cmd_getopt("runtime", argc, argv, "Hj")) != -1)
+		if (!outfmt_opt(c, &fmt, &nfmt))
+			return c == 'h' ? CMD_OK : CMD_USAGE;
+	int u = outfmt_check("runtime", nfmt);
+	if (u >= 0)
+		return u;
 	if (argc - optind != 1)
 		return usage_err("runtime", "expected one NAME");
 	struct runstate rs;
@@ -448,7 +568,15 @@ int cmd_runtime(int argc, char **argv)
 	if (r == 0) {
 		ioc_err("jail %s is not running", argv[optind]);
 	} else if (r > 0) {
-		print_info(&rs);
+		struct plat_info in;
+		plat_info(&rs, &in);
+		if (fmt == OUT_JSON)
+			print_info_json(&rs, &in);
+		else if (fmt == OUT_SCRIPT)
+			print_info_script(&rs, &in);
+		else
+			print_info(&rs, &in);
+		plat_info_free(&in);
 		rc = CMD_OK;
 	}
 	rs_free(&rs);
@@ -472,31 +600,18 @@ int cmd_rcshutdown(int argc, char **argv)
 		return opt;
 	if (optind < argc)
 		return usage_err("rcshutdown", "unexpected argument '%s'", argv[optind]);
-	struct bootent *b;
-	size_t n;
-	if (boot_order(&b, &n, false) < 0)
-		return CMD_ERR;
-	int failed = 0;
-	for (size_t i = n; i-- > 0;) {
-		struct runstate rs;
-		int r = rs_read(b[i].uuid, &rs);
-		rs_free(&rs);
-		if (r != 1)
-			continue;
-		if (stop_uuid(b[i].uuid, false, false) < 0) {
-			ioc_err_print();
-			failed++;
-		}
-	}
+	int rc = stop_all(false, "rcshutdown");
 	/* last_started lives in the runtime dir while the host runs: keep it across the
 	 * reboot in the property. */
-	for (size_t i = 0; i < n; i++)
-		if (rs_started_persist(b[i].uuid) < 0)
-			ioc_err_print();
-	boot_free(b, n);
-	/* Anything still running that is not a listed jail (e.g. a template started with -f). */
-	int rc = stop_all(false);
-	if (failed || rc != CMD_OK) {
+	struct bootent *b;
+	size_t n;
+	if (boot_order(&b, &n, false) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (rs_started_persist(b[i].uuid) < 0)
+				ioc_err_print();
+		boot_free(b, n);
+	}
+	if (rc != CMD_OK) {
 		ioc_err("rcshutdown: some jails failed to stop (see above)");
 		return CMD_ERR;
 	}
