@@ -1,0 +1,753 @@
+"""Issue 12: the workflows of the two manuals (../shared/seeds/) as a new user follows
+them, and every read verb's -H and -j.
+
+Each test asserts the real outcome (datasets, mounts inside the jail, files, ZFS
+properties), and fails without the fix it is named after.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import json
+import os
+import re
+import subprocess
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import (
+    IOCROOT_DS,
+    JAILS_DS,
+    POOL,
+    REPO,
+    RELEASES_DS,
+    datasets,
+    destroy_dataset,
+    ioc,
+    iocell_bin,
+    jexec,
+    parse_uuid,
+    run,
+    snapshots,
+    state,
+    zfs,
+    zfs_exists,
+    zfs_get,
+    zpool,
+)
+
+# started jails here need no network
+NONET = ("vnet=off", "ip4=disable", "ip6=disable")
+
+
+def create(*args) -> str:
+    return parse_uuid(ioc("create", *args).stdout)
+
+
+def jail_uuids() -> list[str]:
+    return sorted(d.rsplit("/", 1)[1] for d in datasets(JAILS_DS)
+                  if d.count("/") == JAILS_DS.count("/") + 1)
+
+
+def jail_root(mountroot, uuid) -> Path:
+    return Path(mountroot) / "jails" / uuid / "root"
+
+
+def mountinfo_of(pid) -> list[list[str]]:
+    return [l.split() for l in Path(f"/proc/{pid}/mountinfo").read_text().splitlines()]
+
+
+def mounted_at(pid, path) -> list[list[str]]:
+    """mountinfo lines of the jail (its init pid) whose mount point is path."""
+    return [f for f in mountinfo_of(pid) if f[4] == path]
+
+
+# --------------------------------------------------------------------------------------
+# releases with stand-in package managers (no network)
+
+STANDIN = """#!/bin/sh
+# a stand-in package manager: records what it is asked, fails for "failpkg"
+echo "$0 $*" >> /var/log/standin.log
+echo "STANDIN $(basename $0) $*" >&2
+case " $* " in *" failpkg "*) echo "E: unable to locate package failpkg" >&2; exit 100 ;; esac
+exit 0
+"""
+
+
+def _release_with(tmp: Path, files) -> Path:
+    """A busybox rootfs.tar.xz in a new directory, plus files (path, text, mode)."""
+    src = tmp / "src"
+    run(["bash", str(REPO / "scripts" / "mkbusybox-release.sh"), str(src)], timeout=120)
+    out = tmp / "rel"
+    out.mkdir()
+    with tarfile.open(src / "rootfs.tar.xz") as tin, \
+            tarfile.open(out / "rootfs.tar.xz", "w:xz") as tout:
+        for m in tin.getmembers():
+            tout.addfile(m, tin.extractfile(m) if m.isfile() else None)
+        for path, text, mode in files:
+            data = text.encode()
+            ti = tarfile.TarInfo(f"./{path}")
+            ti.size, ti.mode, ti.mtime = len(data), mode, 1700000000
+            tout.addfile(ti, io.BytesIO(data))
+    return out
+
+
+@pytest.fixture(scope="module")
+def pm_releases(iocell_env, tmp_path_factory):
+    """{"apk": release, "apt": release}: busybox releases whose package manager is STANDIN
+    (apk-style /sbin/apk, apt-style /usr/bin/apt-get)."""
+    names = {"apk": f"bbapk{os.getpid() % 1000}", "apt": f"bbapt{os.getpid() % 1000}"}
+    layout = {"apk": [("sbin/apk", STANDIN, 0o755), ("etc/alpine-release", "3.19\n", 0o644)],
+              "apt": [("usr/bin/apt-get", STANDIN, 0o755), ("etc/debian_version", "12\n", 0o644)]}
+    for kind, name in names.items():
+        d = _release_with(tmp_path_factory.mktemp(kind), layout[kind])
+        ioc("fetch", f"release={name}", f"ftplocaldir={d}")
+    yield names
+    for name in names.values():
+        destroy_dataset(f"{RELEASES_DS}/{name}")
+        destroy_dataset(f"{IOCROOT_DS}/base/{name}")
+
+
+def calls_of(stderr: str) -> list[str]:
+    return [l.split("STANDIN ", 1)[1] for l in stderr.splitlines() if l.startswith("STANDIN ")]
+
+
+# ---- pkglist ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind,flag", [("apk", "-c"), ("apt", "-c"), ("apk", None)])
+def test_pkglist_installs_each_package(pm_releases, tmp_path, mountroot, kind, flag):
+    """The manuals' `create pkglist=/path-to/pkgs.txt tag=myjail` (it crashed with SIGSEGV
+    after making the jail): each package given to the release's own package manager."""
+    pkgs = tmp_path / "pkgs.txt"
+    pkgs.write_text("nginx\ntmux\n")
+    args = ["create"] + ([flag] if flag else []) + [
+        f"release={pm_releases[kind]}", f"pkglist={pkgs}", "tag=myjail"]
+    r = ioc(*args)
+    uuid = parse_uuid(r.stdout)
+    assert f"{uuid} (myjail)" in r.stdout
+    log = (jail_root(mountroot, uuid) / "var/log/standin.log").read_text().splitlines()
+    if kind == "apk":
+        assert log == ["/sbin/apk update", "/sbin/apk add -- nginx", "/sbin/apk add -- tmux"]
+    else:
+        assert [l.split("apt-get ", 1)[1] for l in log] == [
+            "-q update", "-q -y install -- nginx", "-q -y install -- tmux"]
+    assert zfs_get(f"{JAILS_DS}/{uuid}", "iocell:pkglist") == str(pkgs)
+
+
+@pytest.mark.parametrize("kind", ["apk", "apt"])
+def test_pkglist_failure_leaves_no_jail(pm_releases, tmp_path, kind):
+    """A package that fails: reported by name, exit 1, and no jail (create is atomic)."""
+    pkgs = tmp_path / "pkgs.txt"
+    pkgs.write_text("nginx\nfailpkg\ntmux\n")
+    r = ioc("create", "-c", f"release={pm_releases[kind]}", f"pkglist={pkgs}", "tag=pk",
+            "count=2", check=False)
+    assert r.returncode == 1, r.stderr
+    assert "failed to install" in r.stderr and "failpkg" in r.stderr
+    err = [l.split(" (hint: ")[0] for l in r.stderr.splitlines() if l.startswith("iocell: ")]
+    assert err and err[-1].endswith(": failpkg") and "nginx" not in err[-1], r.stderr
+    assert "create undone" in err[-1]
+    assert "(pk_1)" not in r.stdout and "(pk_2)" not in r.stdout
+    assert jail_uuids() == []
+    assert ioc("list", "-H").stdout == ""
+    # every package was tried in the first jail
+    assert len([c for c in calls_of(r.stderr) if "nginx" in c or "tmux" in c]) == 2
+    # the tags are free again
+    create("-c", f"release={pm_releases[kind]}", "tag=pk")
+
+
+def test_pkglist_without_package_manager_leaves_no_jail(release, tmp_path):
+    pkgs = tmp_path / "pkgs.txt"
+    pkgs.write_text("nginx\n")
+    r = ioc("create", "-c", f"release={release}", f"pkglist={pkgs}", "tag=pkn", check=False)
+    assert r.returncode == 1 and "no known package manager" in r.stderr
+    assert jail_uuids() == []
+
+
+def test_no_uninitialised_strv_or_kv_in_the_tree():
+    """The pkglist crash was a `struct strv x;` handed to split() uninitialised.  Every such
+    declaration in src/ must be initialised where it is declared or by the call right
+    after it (one of the functions that initialise their argument)."""
+    inits = ("sv_init", "kv_init", "rs_list", "zpool_names", "parse_assignments", "rec_read",
+             "create_props", "clone_props", "jail_reidentify", "reset_values", "props_to_zfs",
+             "zfs_argv", "get_args", "ztable_parse", "jails_query", "zfs_list", "zfs_get",
+             "zfs_get_end", "jails_query_exact", "zfs_get_rows")
+    bad = []
+    decl = re.compile(r"^\s*(?:_cleanup_\w+_\s+)?struct (strv|kv|ztable) (\w+);")
+    for path in sorted((REPO / "src").rglob("*.c")):
+        lines = path.read_text().splitlines()
+        in_struct = False  # members of a struct definition are not variables
+        for i, line in enumerate(lines):
+            if re.match(r"^(static )?struct \w+ \{", line):
+                in_struct = True
+            elif line.startswith("};"):
+                in_struct = False
+            m = decl.match(line)
+            if not m or in_struct:
+                continue
+            var = m.group(2)
+            nxt = " ".join(lines[i + 1:i + 3])
+            if not any(re.search(rf"\b{f}\(\s*&?{var}\b", nxt) for f in inits):
+                bad.append(f"{path.relative_to(REPO)}:{i + 1}: {line.strip()}")
+    assert bad == [], "\n".join(bad)
+
+
+# ---- jail_zfs --------------------------------------------------------------------------
+
+def test_jail_zfs_dataset_mounted_in_the_jail(release, mountroot, rundir):
+    uuid = create("-c", f"release={release}", "tag=zj", "jail_zfs=on",
+                  "jail_zfs_mountpoint=/data", *NONET)
+    ds = f"{JAILS_DS}/{uuid}/data"
+    assert zfs_exists(ds), datasets(f"{JAILS_DS}/{uuid}")
+    host = Path(zfs_get(ds, "mountpoint"))
+    assert zfs_get(ds, "mounted") == "yes"
+    (host / "from-host").write_text("hello\n")
+    ioc("start", "zj")
+    try:
+        pid = state(rundir, uuid)["pid"]
+        assert mounted_at(pid, "/data"), mountinfo_of(pid)
+        assert jexec("zj", "cat", "/data/from-host").stdout == "hello\n"
+        jexec("zj", "sh", "-c", "echo inside > /data/from-jail")
+        assert (host / "from-jail").read_text() == "inside\n"
+        # only inside the jail: the jail root on the host has an empty mount point
+        assert list((jail_root(mountroot, uuid) / "data").iterdir()) == []
+    finally:
+        ioc("stop", "zj")
+    assert (host / "from-jail").read_text() == "inside\n"
+
+
+def test_jail_zfs_set_later_makes_the_dataset(release, mountroot, rundir):
+    uuid = create("-c", f"release={release}", "tag=zs", *NONET)
+    assert not zfs_exists(f"{JAILS_DS}/{uuid}/data")
+    r = ioc("set", "jail_zfs=on", "zs", check=False)
+    assert r.returncode == 1 and "jail_zfs_mountpoint" in r.stderr
+    assert zfs_get(f"{JAILS_DS}/{uuid}", "iocell:jail_zfs") == "off"
+    assert not zfs_exists(f"{JAILS_DS}/{uuid}/data")
+    ioc("set", "jail_zfs=on", "jail_zfs_mountpoint=/srv/data", "zs")
+    assert zfs_exists(f"{JAILS_DS}/{uuid}/data")
+    ioc("start", "zs")
+    try:
+        pid = state(rundir, uuid)["pid"]
+        assert mounted_at(pid, "/srv/data")
+    finally:
+        ioc("stop", "zs")
+
+
+def test_jail_zfs_mountpoint_none_is_refused(release):
+    r = ioc("create", "-c", f"release={release}", "tag=zn", "jail_zfs=on", check=False)
+    assert r.returncode == 1 and "jail_zfs_mountpoint" in r.stderr
+    assert jail_uuids() == []
+
+
+def test_jail_zfs_mountpoint_never_through_a_jail_symlink(release, mountroot, rundir):
+    uuid = create("-c", f"release={release}", "tag=zl", *NONET)
+    os.symlink("/etc", jail_root(mountroot, uuid) / "data")
+    ioc("set", "jail_zfs=on", "jail_zfs_mountpoint=/data", "zl")
+    r = ioc("start", "zl", check=False)
+    assert r.returncode == 1 and "symlink" in r.stderr, r.stderr
+    assert state(rundir, uuid) == {}
+
+
+def test_jail_zfs_dataset_of_another_jail_is_refused(release):
+    other = create("-c", f"release={release}", "tag=zo")
+    create("-c", f"release={release}", "tag=zm")
+    r = ioc("set", f"jail_zfs_dataset=iocell/jails/{other}/root", "zm", check=False)
+    assert r.returncode == 1 and "iocell's own datasets" in r.stderr
+
+
+def test_allow_mount_zfs_refused_at_start(release, rundir):
+    """zfs-fuse cannot delegate a dataset: starting with allow_mount_zfs=1 fails, saying
+    why in one line, instead of starting with a setting that does nothing."""
+    uuid = create("-c", f"release={release}", "tag=amz", "allow_mount_zfs=1", *NONET)
+    r = ioc("start", "amz", check=False)
+    assert r.returncode == 1
+    lines = [l for l in r.stderr.splitlines() if l.startswith("iocell: ")]
+    assert any("allow_mount_zfs=1" in l and "zfs-fuse cannot delegate" in l for l in lines), r.stderr
+    assert state(rundir, uuid) == {}
+
+
+# ---- reset -----------------------------------------------------------------------------
+
+def test_reset_keeps_templates(release, rundir):
+    t = create("-c", f"release={release}", "tag=tpl", "notes=keep me", *NONET)
+    j = create("-c", f"release={release}", "tag=plain", *NONET)
+    ioc("set", "template=yes", "tpl")
+    ioc("reset", "tpl")
+    assert zfs_get(f"{JAILS_DS}/{t}", "iocell:template") == "yes"
+    assert zfs_get(f"{JAILS_DS}/{t}", "iocell:notes") == "none"
+    ioc("reset", "ALL")
+    assert zfs_get(f"{JAILS_DS}/{t}", "iocell:template") == "yes"
+    assert [r.split("\t")[1] for r in ioc("list", "-t", "-H").stdout.splitlines()] == [t]
+    # reset took vnet back to on: keep the started jail off the network again
+    ioc("set", *NONET, "plain")
+    ioc("start", "ALL")
+    try:
+        assert state(rundir, t) == {}
+        assert state(rundir, j).get("phase") == "running"
+    finally:
+        ioc("stop", "ALL")
+
+
+# ---- activate: switching pools ------------------------------------------------------------
+
+@pytest.fixture
+def pool_b(iocell_env, tmp_path):
+    """A second scratch pool (not activated); the scratch pool is active again after."""
+    name = f"{POOL}b"
+    img = tmp_path / "b.img"
+    with open(img, "wb") as f:
+        f.truncate(512 << 20)
+    zpool("create", "-m", str(tmp_path / "bmnt"), name, str(img))
+    try:
+        yield name
+    finally:
+        ioc("activate", POOL, check=False)
+        for attempt in range(10):
+            if run(["zpool", "destroy", "-f", name], check=False).returncode == 0:
+                break
+            time.sleep(0.3)
+
+
+def mounted_ds(ds) -> bool:
+    return zfs_get(ds, "mounted") == "yes"
+
+
+def test_activate_switches_pools_on_one_mount_root(release, pool_b, mountroot):
+    """iocage's way: the old root leaves the mount root, the new one takes it; activating
+    the old pool again brings it (and its jails) back."""
+    u = create("-c", f"release={release}", "tag=stays")
+    r = ioc("activate", pool_b, f"mountpoint={mountroot}")
+    assert ioc("activate").stdout.split() == [pool_b]
+    assert zfs_get(f"{pool_b}/iocell", "mountpoint") == str(mountroot) and mounted_ds(f"{pool_b}/iocell")
+    assert zfs_get(IOCROOT_DS, "mountpoint") == "none" and not mounted_ds(IOCROOT_DS)
+    assert not mounted_ds(f"{JAILS_DS}/{u}/root")
+    assert ioc("list", "-H").stdout == ""
+    assert pool_b in r.stdout
+    ioc("activate", POOL)
+    assert ioc("activate").stdout.split() == [POOL]
+    assert zfs_get(IOCROOT_DS, "mountpoint") == str(mountroot) and mounted_ds(IOCROOT_DS)
+    assert mounted_ds(f"{JAILS_DS}/{u}/root")
+    assert zfs_get(IOCROOT_DS, "iocell:mountroot") == "-"
+    assert zfs_get(f"{pool_b}/iocell", "mountpoint") == "none"
+    assert [l.split("\t")[1] for l in ioc("list", "-H").stdout.splitlines()] == [u]
+    assert (jail_root(mountroot, u) / "bin" / "busybox").exists()
+
+
+def test_activate_refuses_while_jails_of_the_active_pool_run(release, pool_b, mountroot):
+    u = create("-c", f"release={release}", "tag=busyj", *NONET)
+    ioc("start", "busyj")
+    try:
+        r = ioc("activate", pool_b, f"mountpoint={mountroot}", check=False)
+        assert r.returncode == 1 and "busyj" in r.stderr and "running" in r.stderr
+        assert ioc("activate").stdout.split() == [POOL]
+        assert not zfs_exists(f"{pool_b}/iocell")
+        assert mounted_ds(IOCROOT_DS) and zfs_get(IOCROOT_DS, "mountpoint") == str(mountroot)
+        assert jexec("busyj", "true").returncode == 0
+    finally:
+        ioc("stop", "busyj")
+
+
+def test_failed_activate_changes_nothing(release, pool_b, mountroot):
+    """Made to fail midway (the new root cannot mount: canmount=off), after the old root
+    left the mount root and the new pool's datasets were made: all of it undone."""
+    u = create("-c", f"release={release}", "tag=kept")
+    zfs("create", "-o", "canmount=off", "-o", f"mountpoint={mountroot}", f"{pool_b}/iocell")
+    r = ioc("activate", pool_b, check=False)
+    assert r.returncode == 1 and "not mounted" in r.stderr, r.stderr
+    assert ioc("activate").stdout.split() == [POOL]
+    assert zfs_get(pool_b, "iocell:active") != "yes"
+    assert datasets(f"{pool_b}/iocell") == []  # jails, releases... made and removed again
+    assert zfs_get(IOCROOT_DS, "mountpoint") == str(mountroot) and mounted_ds(IOCROOT_DS)
+    assert zfs_get(IOCROOT_DS, "iocell:mountroot") == "-"
+    assert mounted_ds(f"{JAILS_DS}/{u}/root")
+    assert (jail_root(mountroot, u) / "bin" / "busybox").exists()
+    assert [l.split("\t")[1] for l in ioc("list", "-H").stdout.splitlines()] == [u]
+
+
+def test_several_pools_with_their_own_mount_roots(release, pool_b, mountroot, tmp_path):
+    u = create("-c", f"release={release}", "tag=mine")
+    other = tmp_path / "iocell-b"
+    ioc("activate", pool_b, f"mountpoint={other}")
+    assert mounted_ds(IOCROOT_DS) and zfs_get(IOCROOT_DS, "mountpoint") == str(mountroot)
+    assert mounted_ds(f"{pool_b}/iocell") and zfs_get(f"{pool_b}/iocell", "mountpoint") == str(other)
+    assert ioc("list", "-H").stdout == ""
+    ioc("activate", POOL)
+    assert mounted_ds(f"{pool_b}/iocell") and zfs_get(f"{pool_b}/iocell", "mountpoint") == str(other)
+    assert [l.split("\t")[1] for l in ioc("list", "-H").stdout.splitlines()] == [u]
+
+
+# ---- restart ---------------------------------------------------------------------------
+
+def test_restart_is_soft_by_default(release, rundir):
+    uuid = create("-c", f"release={release}", "tag=rs", *NONET)
+    ioc("start", "rs")
+    try:
+        pid = state(rundir, uuid)["pid"]
+        assert "(soft)" in ioc("restart", "rs").stdout
+        assert state(rundir, uuid)["pid"] == pid  # same namespaces, same init
+        ioc("restart", "-s", "rs")
+        assert state(rundir, uuid)["pid"] == pid
+        ioc("restart", "--hard", "rs")
+        assert state(rundir, uuid)["pid"] != pid
+        assert ioc("restart", "-s", "--hard", "rs", check=False).returncode == 2
+        assert "--hard" in ioc("restart", "-h").stdout
+    finally:
+        ioc("stop", "rs")
+
+
+# ---- basejail: forced upgrade while running ------------------------------------------------
+
+def test_forced_upgrade_of_a_running_basejail(release, mountroot, rundir, tmp_path):
+    """The iocell manual: `upgrade` re-clones a basejail's filesystems while it runs (no
+    downtime): the new release's read-only directories are swapped in under the running
+    jail; the next start keeps them and leaves no temporary clone."""
+    newrel = f"bbnew{os.getpid() % 1000}"
+    d = _release_with(tmp_path, [("usr/share/relmark", "new\n", 0o644)])
+    ioc("fetch", f"release={newrel}", f"ftplocaldir={d}")
+    try:
+        uuid = create("-b", f"release={release}", "tag=bj", *NONET)
+        jds = f"{JAILS_DS}/{uuid}"
+        ioc("start", "bj")
+        pid = state(rundir, uuid)["pid"]
+        assert jexec("bj", "test", "-e", "/usr/share/relmark", check=False).returncode == 1
+        r = ioc("upgrade", "bj", f"release={newrel}")
+        assert "running" in r.stdout
+        assert state(rundir, uuid)["pid"] == pid  # no downtime
+        assert jexec("bj", "cat", "/usr/share/relmark").stdout == "new\n"
+        assert jexec("bj", "sh", "-c", "touch /usr/x", check=False).returncode != 0  # read-only
+        assert jexec("bj", "/bin/sh", "-c", "echo ok").stdout == "ok\n"
+        assert zfs_get(jds, "iocell:release") == newrel
+        [usr] = [f for f in mountinfo_of(pid) if f[4] == "/usr"]
+        assert ".live1-usr" in " ".join(usr)
+        ioc("stop", "bj")
+        ioc("start", "bj")
+        try:
+            assert jexec("bj", "cat", "/usr/share/relmark").stdout == "new\n"
+            assert [d for d in datasets(jds) if "/.live" in d] == []
+            assert zfs_get(f"{jds}/root/usr", "origin").startswith(f"{IOCROOT_DS}/base/{newrel}/usr@")
+        finally:
+            ioc("stop", "bj")
+    finally:
+        ioc("stop", "-f", "ALL", check=False)
+        for u in jail_uuids():
+            destroy_dataset(f"{JAILS_DS}/{u}")
+        destroy_dataset(f"{RELEASES_DS}/{newrel}")
+        destroy_dataset(f"{IOCROOT_DS}/base/{newrel}")
+
+
+def test_forced_upgrade_to_an_unfetched_release_changes_nothing(release, rundir):
+    uuid = create("-b", f"release={release}", "tag=bj2", *NONET)
+    ioc("start", "bj2")
+    try:
+        r = ioc("upgrade", "bj2", "release=nosuchrel", check=False)
+        assert r.returncode == 1 and "not fetched" in r.stderr
+        assert snapshots(f"{JAILS_DS}/{uuid}") == []
+        assert zfs_get(f"{JAILS_DS}/{uuid}", "iocell:release") == release
+        assert [d for d in datasets(f"{JAILS_DS}/{uuid}") if "/.live" in d] == []
+    finally:
+        ioc("stop", "bj2")
+
+
+# ---- fetch -----------------------------------------------------------------------------
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_dir(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                          functools.partial(_Quiet, directory=str(root)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield root, srv.server_address[1]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture
+def relname():
+    name = f"fm{os.getpid() % 10000}"
+    yield name
+    destroy_dataset(f"{RELEASES_DS}/{name}")
+    destroy_dataset(f"{IOCROOT_DS}/base/{name}")
+
+
+def _bb_tarball(tmp_path) -> Path:
+    d = tmp_path / "bb"
+    run(["bash", str(REPO / "scripts" / "mkbusybox-release.sh"), str(d)], timeout=120)
+    return d / "rootfs.tar.xz"
+
+
+def test_fetch_ftphost_without_scheme_and_ftpdir(http_dir, relname, tmp_path, mountroot):
+    """The manual's `fetch ftphost=ftp.hostname.org` (no scheme: http:// assumed) and
+    `fetch ftpdir=/dir/` (the directory of the base files: rootfs.tar.xz)."""
+    www, port = http_dir
+    (www / "dir").mkdir()
+    (www / "dir" / "rootfs.tar.xz").write_bytes(_bb_tarball(tmp_path).read_bytes())
+    ioc("fetch", f"release={relname}", f"ftphost=127.0.0.1:{port}", "ftpdir=/dir/")
+    assert zfs_get(f"{RELEASES_DS}/{relname}", "iocell:source") == \
+        f"http://127.0.0.1:{port}/dir/rootfs.tar.xz"
+    assert (mountroot / "releases" / relname / "root" / "bin" / "busybox").is_file()
+
+
+@pytest.mark.skipif(os.environ.get("IOCELL_TEST_ISOLATED") != "1",
+                    reason="binds a fake /etc/apt: only in the isolated test namespace")
+def test_fetch_ftpdir_alone_is_a_directory_on_the_default_mirror_host(http_dir, relname, tmp_path):
+    """ftpdir= without ftphost=: a directory on the host of the mirror apt uses (iocage's
+    default FTP host), here a fake /etc/apt naming a local server.  (The test session's
+    own mount namespace: zfs-fuse mounts in the daemon's namespace, a nested one would
+    not see the release's datasets.)"""
+    www, port = http_dir
+    (www / "pub").mkdir()
+    (www / "pub" / "rootfs.tar.xz").write_bytes(_bb_tarball(tmp_path).read_bytes())
+    apt = tmp_path / "apt"
+    (apt / "sources.list.d").mkdir(parents=True)
+    (apt / "sources.list").write_text(f"deb http://127.0.0.1:{port}/debian bookworm main\n")
+    run(["mount", "--bind", str(apt), "/etc/apt"])
+    try:
+        ioc("fetch", f"release={relname}", "ftpdir=/pub/")
+    finally:
+        run(["umount", "/etc/apt"])
+    assert zfs_get(f"{RELEASES_DS}/{relname}", "iocell:source") == \
+        f"http://127.0.0.1:{port}/pub/rootfs.tar.xz"
+
+
+def test_fetch_of_a_tarball_asks_for_a_release_name(tmp_path):
+    tb = _bb_tarball(tmp_path)
+    before = ioc("list", "-r", "-H").stdout
+    r = ioc("fetch", f"ftplocaldir={tb.parent}", check=False)
+    assert r.returncode == 2 and "release=NAME" in r.stderr
+    assert ioc("list", "-r", "-H").stdout == before
+
+
+# ---- snapshots and create messages --------------------------------------------------------
+
+def test_update_backout_snapshot_never_clashes(pm_releases, jails_ds):
+    """Two back-out snapshots in the same second: the second waits for a free name, as
+    `snapshot` does, instead of failing on "dataset already exists"."""
+    uuid = create("-c", f"release={pm_releases['apk']}", "tag=upd")
+    ds = f"{jails_ds}/{uuid}"
+    now = time.time()
+    taken = [time.strftime("ioc-update_%Y-%m-%d_%H:%M:%S", time.localtime(now + k)) for k in (0, 1)]
+    for name in taken:
+        zfs("snapshot", "-r", f"{ds}@{name}")
+    r = ioc("update", "upd")
+    made = [s.split("@")[1] for s in snapshots(ds) if s.split("@")[1] not in taken]
+    assert len(made) == 1 and made[0].startswith("ioc-update_") and made[0] in r.stdout
+
+
+def test_thick_create_of_an_unfetched_release_says_so(release):
+    for flags in ((), ("-c",)):
+        r = ioc("create", *flags, "release=notfetched", "tag=tk", check=False)
+        assert r.returncode == 1
+        assert "release notfetched is not fetched" in r.stderr, r.stderr
+        assert "iocell fetch release=notfetched" in r.stderr
+        assert jail_uuids() == []
+
+
+def test_shared_ip_address_on_a_vnet_jail_says_vnet_off(release):
+    """The iocell manual's first example under the default vnet=on."""
+    r = ioc("create", "-c", "tag=myjail", f"release={release}", "ip4_addr=em0|192.0.2.10/24",
+            check=False)
+    assert r.returncode == 1
+    assert "vnet=off" in r.stderr and 'ip4_addr="vnet0|192.0.2.10/24"' in r.stderr, r.stderr
+    assert jail_uuids() == []
+    u = create("-c", "tag=myjail", f"release={release}", "vnet=off", "ip4_addr=em0|192.0.2.10/24")
+    assert zfs_get(f"{JAILS_DS}/{u}", "iocell:ip4_addr") == "em0|192.0.2.10/24"
+
+
+# ---- stop order, destroy's runtime files, compression -------------------------------------
+
+def test_stop_all_and_rcshutdown_in_reverse_priority(release, tmp_path):
+    log = tmp_path / "order"
+    hook = f"sh -c 'echo $IOCELL_TAG >> {log}'"
+    for tag, prio in (("p50", 50), ("p10", 10), ("p90", 90), ("p50b", 50)):
+        create("-c", f"release={release}", f"tag={tag}", f"priority={prio}", "boot=on",
+               f"exec_poststop={hook}", *NONET)
+    for cmd in (("stop", "ALL"), ("rcshutdown",)):
+        ioc("start", "ALL")
+        log.write_text("")
+        ioc(*cmd)
+        assert log.read_text().split() == ["p90", "p50b", "p50", "p10"], cmd
+
+
+def test_destroy_removes_the_runtime_files(release, rundir):
+    uuid = create("-c", f"release={release}", "tag=rf", *NONET)
+    ioc("start", "rf")
+    ioc("stop", "rf")
+    assert any(p.name.startswith(uuid) for p in rundir.iterdir())
+    ioc("destroy", "rf", input="Y\n")
+    assert [p.name for p in rundir.iterdir() if p.name.startswith(uuid)] == []
+
+
+def test_compression_the_pool_cannot_do_is_refused_at_set(release, saved_defaults):
+    u = create("-c", f"release={release}", "tag=cz")
+    r = ioc("set", "compression=lz4", "cz", check=False)
+    assert r.returncode == 1
+    assert "lz4" in r.stderr and "gzip-9" in r.stderr and "zle" in r.stderr, r.stderr
+    assert "accepts: on off" in r.stderr
+    assert zfs_get(f"{JAILS_DS}/{u}", "compression") == "on"
+    ioc("set", "compression=gzip-3", "cz")
+    assert zfs_get(f"{JAILS_DS}/{u}", "compression") == "gzip-3"
+    assert ioc("set", "compression=lz4", "default", check=False).returncode == 1
+    r = ioc("create", "-c", f"release={release}", "compression=zstd", check=False)
+    assert r.returncode == 1 and "accepts" in r.stderr
+    assert jail_uuids() == [u]
+
+
+# ---- every read verb: -H and -j --------------------------------------------------------
+
+def _json(*args):
+    data = json.loads(ioc(*args).stdout)
+    assert isinstance(data, list) and all(isinstance(o, dict) for o in data), data
+    return data
+
+
+def _script(*args):
+    out = ioc(*args).stdout
+    assert out.endswith("\n") or out == ""
+    return [l.split("\t") for l in out.splitlines()]
+
+
+def _types(row: dict, spec: dict):
+    for key, typ in spec.items():
+        assert key in row, (key, row)
+        assert isinstance(row[key], typ) and not (typ is int and isinstance(row[key], bool)), (key, row)
+
+
+def test_every_read_verb_speaks_json_and_h(release, rundir):
+    j = create("-c", f"release={release}", "tag=js", "priority=7", "quota=1G", *NONET)
+    create("-c", f"release={release}", "tag=jt", *NONET)
+    ioc("set", "template=yes", "jt")
+    ioc("snapshot", "js@s1")
+    ioc("start", "js")
+    try:
+        # list / list -t / list -r
+        [row] = [r for r in _json("list", "-j") if r["uuid"] == j]
+        _types(row, {"jid": int, "uuid": str, "boot": str, "state": str, "tag": str, "type": str,
+                     "ip4": str, "release": str})
+        assert row["jid"] == int(state(rundir, j)["jid"]) and row["state"] == "up"
+        assert [r["tag"] for r in _json("list", "-t", "-j")] == ["jt"]
+        [t] = _json("list", "-t", "-j")
+        assert t["jid"] is None  # not running
+        rel = [r for r in _json("list", "-r", "-j") if r["release"] == release]
+        _types(rel[0], {"release": str, "created": str, "used": int, "source": str})
+        assert rel[0]["used"] > 0
+        assert [r[0] for r in _script("list", "-r", "-H")].count(release) == 1
+        # get / get all / get -r
+        assert _json("get", "-j", "priority", "js") == [{"property": "priority", "value": 7}]
+        assert _script("get", "-H", "priority", "js") == [["7"]]
+        allp = {r["property"]: r["value"] for r in _json("get", "-j", "all", "js")}
+        assert allp["tag"] == "js" and allp["priority"] == 7 and allp["mount_procfs"] == 1
+        assert allp["quota"] == "1G" and allp["notes"] == "none"
+        rows = _script("get", "-H", "all", "js")
+        assert len(rows) == len(allp) and all(len(r) == 2 for r in rows)
+        rec = _json("get", "-r", "-j", "priority")
+        _types(rec[0], {"uuid": str, "tag": str, "value": int})
+        assert {r["tag"]: r["value"] for r in rec} == {"js": 7, "jt": 99}
+        assert sorted(r[1] for r in _script("get", "-r", "-H", "priority")) == ["js", "jt"]
+        assert _json("get", "-j", "vnet", "default") == [{"property": "vnet", "default": "on"}]
+        # defaults
+        d = {r["property"]: r["default"] for r in _json("defaults", "-j")}
+        assert d["priority"] == 99 and d["vnet"] == "on"
+        assert all(len(r) == 2 for r in _script("defaults", "-H"))
+        # snaplist
+        [s] = _json("snaplist", "-j", "js")
+        _types(s, {"name": str, "created": str, "rsize": int, "used": int})
+        assert s["name"] == "s1" and s["rsize"] > 0
+        assert _script("snaplist", "-H", "js")[0][0] == "s1"
+        # df
+        [dfr] = [r for r in _json("df", "-j") if r["uuid"] == j]
+        _types(dfr, {"uuid": str, "crt": float, "use": int, "ava": int, "qta": int, "tag": str})
+        assert dfr["qta"] == 1 << 30 and dfr["res"] is None
+        [h] = [r for r in _script("df", "-H") if r[0] == j]
+        assert h[3] == "1G" and h[6] == "js"
+        # limits (running jail, all jails)
+        lim = _json("limits", "-j", "js")
+        _types(lim[0], {"limit": str, "property": str, "in_force": str})
+        assert lim[0]["limit"] == "cpuset"
+        assert all(r["crossings"] is None or isinstance(r["crossings"], int) for r in lim)
+        assert all(len(r) == 4 for r in _script("limits", "-H", "js"))
+        assert all(r["jail"] == "js" for r in _json("limits", "-j"))
+        # inuse
+        use = {r["resource"]: r["in_use"] for r in _json("inuse", "-j", "js")}
+        assert isinstance(use["memory"], int) and use["memory"] > 0
+        assert isinstance(use["cputime"], (int, float)) and isinstance(use["processes"], int)
+        assert all(len(r) == 2 for r in _script("inuse", "-H", "js"))
+        [u] = _json("inuse", "-j")
+        _types(u, {"jid": int, "tag": str, "memory": int, "cputime": (int, float), "procs": int})
+        [uh] = _script("inuse", "-H")
+        assert len(uh) == 12 and uh[1] == "js"
+        # runtime
+        [rt] = _json("runtime", "-j", "js")
+        _types(rt, {"uuid": str, "tag": str, "jid": int, "init_pid": int, "root": str,
+                    "namespaces": list, "cgroup": str, "interfaces": list})
+        assert rt["init_pid"] == int(state(rundir, j)["pid"])
+        assert {n["name"] for n in rt["namespaces"]} >= {"mnt", "pid", "uts"}
+        assert all(isinstance(n["shared"], bool) for n in rt["namespaces"])
+        sc = dict((r[0], r[1:]) for r in _script("runtime", "-H", "js"))
+        assert sc["uuid"] == [j] and sc["jid"] == [str(rt["jid"])]
+        # -H and -j together: a usage error
+        for verb in (("list",), ("get", "all", "js"), ("snaplist", "js"), ("defaults",),
+                     ("limits",), ("inuse",), ("runtime", "js"), ("df",)):
+            assert ioc(verb[0], "-H", "-j", *verb[1:], check=False).returncode == 2, verb
+            assert "-j" in ioc(verb[0], "-h").stdout, verb
+    finally:
+        ioc("stop", "js")
+
+
+def test_output_does_not_change_in_a_pipe(release):
+    """The table is the table on a terminal and in a pipe alike (tests capture stdout:
+    a pipe); -H is what scripts ask for."""
+    create("-c", f"release={release}", "tag=pp")
+    for args, head in ((("get", "all", "pp"), "PROPERTY"), (("defaults",), "PROPERTY"),
+                       (("snaplist", "pp"), "NAME"), (("list",), "JID"), (("df",), "UUID")):
+        assert ioc(*args).stdout.split()[0] == head, args
+
+
+def test_list_h_and_the_table_in_the_same_order(release):
+    for tag in ("zeta", "alpha", "mid"):
+        create("-c", f"release={release}", f"tag={tag}")
+    table = [l.split()[4] for l in ioc("list").stdout.splitlines()[1:]]
+    script = [r[4] for r in _script("list", "-H")]
+    js = [r["tag"] for r in _json("list", "-j")]
+    assert table == script == js == ["alpha", "mid", "zeta"]
+    df_table = [l.split()[-1] for l in ioc("df").stdout.splitlines()[1:]]
+    assert df_table == [r[6] for r in _script("df", "-H")] == ["alpha", "mid", "zeta"]
+
+
+# ---- the manual and -h ---------------------------------------------------------------------
+
+def test_manual_has_examples_for_the_manuals_workflows():
+    man = (REPO / "man" / "iocell.8.in").read_text()
+    assert ".SH EXAMPLES" in man
+    ex = man.split(".SH EXAMPLES", 1)[1].split("\n.SH ", 1)[0]
+    for needle in ("iocell fetch", "pkglist=", "jail_zfs=on", "restart", "activate",
+                   "upgrade", "clone", "template=yes", "record start", "import", "set vnet=off",
+                   "cap", "inuse", "snapshot", "rollback", "promote", "chroot", "debootstrap",
+                   "-j"):
+        assert needle in ex, needle
+
+
+# ---- test hygiene ----------------------------------------------------------------------
+
+def test_every_zfs_cleanup_in_the_tests_goes_through_destroy_dataset():
+    """zfs-fuse answers "dataset is busy" for a while after a jail stops: every clean-up
+    in the tests uses helpers.destroy_dataset, which waits that out."""
+    bad = []
+    pat = re.compile(r"""["']zfs["']\s*,\s*["']destroy["']|zfs\(\s*["']destroy["']""")
+    for path in sorted((REPO / "tests").rglob("*.py")):
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            if pat.search(line) and path.name != "helpers.py":  # destroy_dataset itself
+                bad.append(f"{path.relative_to(REPO)}:{i}: {line.strip()}")
+    assert bad == [], "\n".join(bad)
