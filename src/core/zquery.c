@@ -64,8 +64,8 @@ static bool pool_feature(const char *pool, const char *name)
 {
 	_cleanup_free_ char *out = NULL;
 	_cleanup_free_ char *prop = xasprintf("feature@%s", name);
-	if (zfs_runl(&out, "cannot read a pool feature", "zpool", "get", "-H", "-o", "value",
-		     prop, pool, NULL) < 0) {
+	if (zfs_runl(&out, "cannot read a pool feature", "zpool", "get", "-H", "-o", "value", prop,
+		     pool, NULL) < 0) {
 		ioc_err_clear();
 		return false;
 	}

@@ -63,8 +63,8 @@ int plat_replace_mount(const struct runstate *rs, const char *host_dir, const ch
 	if (pidfd < 0)
 		return -1;
 	/* a copy of the host's mount, detached, made read-only and nodev like a clone's */
-	_cleanup_close_ int tree =
-		open_tree(AT_FDCWD, host_dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	_cleanup_close_ int tree = open_tree(AT_FDCWD, host_dir,
+					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0) {
 		ioc_err("cannot copy the mount %s: %s", host_dir, strerror(errno));
 		return -1;
