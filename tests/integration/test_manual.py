@@ -440,6 +440,39 @@ def test_forced_upgrade_of_a_running_basejail(release, mountroot, rundir, tmp_pa
         destroy_dataset(f"{IOCROOT_DS}/base/{newrel}")
 
 
+def test_forced_upgrade_failing_midway_swaps_back(release, rundir, tmp_path):
+    """Made to fail midway (the new release's usr master has lost its snapshot: bin and
+    sbin are swapped first, by name): what was swapped goes back, the new clones go,
+    the release stays, the jail runs on from its old directories."""
+    newrel = f"bbmid{os.getpid() % 1000}"
+    d = _release_with(tmp_path, [("bin/midmark", "new\n", 0o644)])
+    ioc("fetch", f"release={newrel}", f"ftplocaldir={d}")
+    try:
+        destroy_dataset(f"{IOCROOT_DS}/base/{newrel}/usr@release")
+        uuid = create("-b", f"release={release}", "tag=bjm", *NONET)
+        jds = f"{JAILS_DS}/{uuid}"
+        ioc("start", "bjm")
+        pid = state(rundir, uuid)["pid"]
+        r = ioc("upgrade", "bjm", f"release={newrel}", check=False)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "/bin: now" in r.stdout  # it did get that far
+        assert state(rundir, uuid)["pid"] == pid
+        assert jexec("bjm", "test", "-e", "/bin/midmark", check=False).returncode == 1
+        assert jexec("bjm", "/bin/sh", "-c", "echo ok").stdout == "ok\n"
+        for m in ("/bin", "/sbin", "/usr"):
+            [f] = mounted_at(pid, m)
+            assert f"{jds}/root{m}" in " ".join(f), f
+        assert [x for x in datasets(jds) if "/.live" in x] == []
+        assert zfs_get(jds, "iocell:release") == release
+        assert snapshots(jds) == []
+    finally:
+        ioc("stop", "-f", "ALL", check=False)
+        for u in jail_uuids():
+            destroy_dataset(f"{JAILS_DS}/{u}")
+        destroy_dataset(f"{RELEASES_DS}/{newrel}")
+        destroy_dataset(f"{IOCROOT_DS}/base/{newrel}")
+
+
 def test_forced_upgrade_to_an_unfetched_release_changes_nothing(release, rundir):
     uuid = create("-b", f"release={release}", "tag=bj2", *NONET)
     ioc("start", "bj2")
