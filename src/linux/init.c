@@ -459,6 +459,15 @@ int main(int argc, char **argv)
 	if (getpid() != 1)
 		return usage("iocell-init must be PID 1 of a PID namespace");
 
+	/* Signals ignored where iocell ran (nohup, a shell's '&', systemd's IgnoreSIGPIPE)
+	 * stay ignored across exec: an ignored signal never reaches the signalfd, so the init
+	 * could not forward it, and the jail's processes would inherit it.  All back to
+	 * their defaults first. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			(void)sigaction(s, &sa, NULL);
 	if (sigfillset(&all) < 0 || sigprocmask(SIG_SETMASK, &all, NULL) < 0) {
 		report_status("error sigprocmask: %s", strerror(errno));
 		return 1;

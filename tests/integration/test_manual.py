@@ -400,6 +400,42 @@ def test_restart_is_soft_by_default(release, rundir):
         ioc("stop", "rs")
 
 
+def _sigign(pid) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return int(line.split()[1], 16)
+    raise AssertionError("no SigIgn")
+
+
+def test_jail_started_from_nohup_or_background_gets_default_signals(release, rundir):
+    """rcboot from systemd (IgnoreSIGPIPE), `nohup iocell start`, `iocell start www &` in a
+    script: signals ignored there must not reach the jail.  The init forwards SIGHUP,
+    SIGINT... only when it receives them, and exec_start's services start from defaults.
+    (Found as a flake: the suite under nohup failed test_signals_forwarded_without_exit.)"""
+    import signal as sig
+    uuid = create("-c", f"release={release}", "tag=sg", "exec_start=sleep 1000 &", *NONET)
+
+    def ignore():
+        for s in (sig.SIGHUP, sig.SIGINT, sig.SIGQUIT, sig.SIGUSR1, sig.SIGPIPE):
+            sig.signal(s, sig.SIG_IGN)
+
+    r = subprocess.run([iocell_bin(), "start", "sg"], preexec_fn=ignore, capture_output=True,
+                       text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert r.returncode == 0, r.stderr
+    try:
+        init = int(state(rundir, uuid)["pid"])
+        bits = {s: 1 << (s - 1) for s in (sig.SIGHUP, sig.SIGINT, sig.SIGQUIT, sig.SIGUSR1)}
+        assert _sigign(init) & sum(bits.values()) == 0, hex(_sigign(init))
+        kids = [int(p) for p in Path(f"/proc/{init}/task/{init}/children").read_text().split()]
+        sleeps = [p for p in kids if Path(f"/proc/{p}/comm").read_text().strip() == "sleep"]
+        # (sh itself ignores SIGINT and SIGQUIT for a command run with '&')
+        others = (1 << (sig.SIGHUP - 1)) | (1 << (sig.SIGUSR1 - 1)) | (1 << (sig.SIGPIPE - 1))
+        assert sleeps and all(_sigign(p) & others == 0 for p in sleeps), \
+            [hex(_sigign(p)) for p in kids]
+    finally:
+        ioc("stop", "sg")
+
+
 # ---- basejail: forced upgrade while running ------------------------------------------------
 
 def test_forced_upgrade_of_a_running_basejail(release, mountroot, rundir, tmp_path):
