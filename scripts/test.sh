@@ -7,28 +7,42 @@
 # 2. scripts/format.sh (clang-format check of every C file against .clang-format)
 #    build/      normal build          (meson setup build; ninja -C build)
 # 3. build-asan/ ASan+UBSan build      (-Db_sanitize=address,undefined -Db_lundef=false)
+# Host tier (this machine's ZFS and cgroups: here zfs-fuse and a hybrid cgroup v1 host):
 # 4. meson unit tests (cmocka) in build-asan
-# 5. pytest tests/integration against build-asan/iocell (the conftest starts zfs-fuse if
-#    no ZFS daemon answers, and creates/destroys its own scratch pool). With zfs-fuse this
-#    runs in a private mount namespace with a daemon of its own (see below).
-# 6. only with IOCELL_FAULT=1: the fault-injection suite (scripts/fault.sh, tests/fault)
-# Exits non-zero if any step fails. Extra arguments go to pytest.
+# 5. scripts/integration.sh: pytest tests/integration against build-asan/iocell, in a
+#    private network namespace (the conftest starts zfs-fuse if no ZFS daemon answers and
+#    creates/destroys its own scratch pool; with zfs-fuse, also in a private mount namespace
+#    with a daemon of its own).
+# Guest tier (OpenZFS 2.3 kernel modules, systemd as PID 1 owning a pure cgroup v2 tree):
+# 6. scripts/guest/run.sh: the same integration tests inside a Debian bookworm guest under
+#    QEMU's emulator (about 30 minutes). The guest is built into build-guest/ once (about 5
+#    minutes) and reused while its inputs are unchanged.
+#
+# 7. only with IOCELL_FAULT=1: the fault-injection suite (scripts/fault.sh, tests/fault)
+#
+# IOCELL_TIERS=host|guest|both (default both) chooses the tiers; the builds always run.
+# IOCELL_GUEST_STRICT=0 (the default, for now) makes failing TESTS in the guest advisory, and
+# a guest run past IOCELL_GUEST_TIMEOUT too: they are summarised loudly but do not fail this
+# script, because the product does not pass there yet. IOCELL_GUEST_STRICT=1 makes them fail
+# it. A guest that cannot be built or ends without a result fails this script either way.
+# Runs every selected tier, then exits non-zero if any failed. Extra arguments go to pytest
+# (in both tiers).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-repo=$PWD
 
 step() { printf '\n=== %s ===\n' "$*"; }
 die() { echo "test.sh: error: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (the integration tests create ZFS pools and jails)"
 
+tiers=${IOCELL_TIERS:-both}
+case $tiers in host | guest | both) ;; *) die "IOCELL_TIERS must be host, guest or both (not '$tiers')" ;; esac
+strict=${IOCELL_GUEST_STRICT:-0}
+case $strict in 0 | 1) ;; *) die "IOCELL_GUEST_STRICT must be 0 or 1 (not '$strict')" ;; esac
+
 step "dependencies"
 bash scripts/deps.sh
-
-# Debian's python3 has pytest (python3-pytest); a python3 earlier on PATH (pyenv...) may not.
-PYTHON=/usr/bin/python3
-"$PYTHON" -c 'import pytest' 2>/dev/null || die "$PYTHON has no pytest (apt-get install python3-pytest)"
 
 # setup_builddir DIR [meson options...]: configure once, afterwards only apply the options
 setup_builddir() {
@@ -59,41 +73,19 @@ ninja -C build-asan
 
 # Sanitizers: leaks and UB are failures. A distinct exit code (86) tells a sanitizer abort
 # from iocell's own 1/2; the pytest helpers also fail any call whose stderr has a report.
+# (The guest tier passes both variables on to the guest.)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86:print_summary=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
-step "unit tests (meson test -C build-asan)"
-meson test -C build-asan --print-errorlogs --timeout-multiplier 3
+host_rc=
+if [ "$tiers" != guest ]; then
+    step "host tier: unit tests (meson test -C build-asan)"
+    meson test -C build-asan --print-errorlogs --timeout-multiplier 3 || die "unit tests failed"
 
-step "integration tests (pytest tests/integration)"
-[ -x build-asan/iocell ] || die "build-asan/iocell was not built"
-export IOCELL_BIN="$repo/build-asan/iocell"
-pytest_cmd=("$PYTHON" -m pytest tests/integration -ra --durations=10 "$@")
-
-# With zfs-fuse (no kernel /dev/zfs), run pytest in a private mount namespace with tmpfs
-# over the daemon's state dirs: the conftest then starts a daemon of its own that sees no
-# other pool, so `iocell activate` (which clears the mark on every other pool) cannot
-# disturb pools of this host. IOCELL_TEST_ISOLATE=0 uses the host's daemon instead.
-if [ "${IOCELL_TEST_ISOLATE:-1}" != 0 ] && [ ! -e /dev/zfs ]; then
-    echo "isolated zfs-fuse: private mount namespace, tmpfs on /var/run/zfs /var/lock/zfs /var/lib/zfs"
-    export IOCELL_TEST_ISOLATED=1
-    [ "${IOCELL_SLOW:-0}" = 1 ] || export IOCELL_TEST_NETNS=1
-    # shellcheck disable=SC2016  # expanded by the inner bash
-    # A private network namespace too: default jails (vnet=on) create bridge0 and veth
-    # pairs, and every test address must stay off this host's own network. Slow tests
-    # (IOCELL_SLOW=1: debootstrap from the mirror) need the host's network instead.
-    netns=(--net)
-    [ "${IOCELL_SLOW:-0}" = 1 ] && netns=()
-    unshare --mount --propagation private "${netns[@]}" -- bash -c '
-        set -e
-        [ -n "$IOCELL_TEST_NETNS" ] && ip link set lo up
-        for d in /var/run/zfs /var/lock/zfs /var/lib/zfs; do
-            mkdir -p "$d"
-            mount -t tmpfs -o mode=0755,size=64m iocell-test "$d"
-        done
-        exec "$@"' test.sh "${pytest_cmd[@]}"
-else
-    "${pytest_cmd[@]}"
+    step "host tier: integration tests (pytest tests/integration)"
+    [ -x build-asan/iocell ] || die "build-asan/iocell was not built"
+    host_rc=0
+    IOCELL_BIN="$PWD/build-asan/iocell" bash scripts/integration.sh "$@" || host_rc=$?
 fi
 
 # The fault-injection suite (tests/fault): opt-in until issue 15's crash-safety work lands
@@ -103,4 +95,63 @@ if [ "${IOCELL_FAULT:-0}" = 1 ]; then
     bash scripts/fault.sh --no-build
 fi
 
-step "all tests passed"
+guest_rc=
+if [ "$tiers" != host ]; then
+    step "guest tier: integration tests on OpenZFS 2.3 + systemd + pure cgroup v2 (QEMU guest)"
+    guest_rc=0
+    bash scripts/guest/run.sh "$@" || guest_rc=$?
+fi
+
+step "summary"
+status=0
+advisory=0
+if [ -n "$host_rc" ]; then
+    if [ "$host_rc" -eq 0 ]; then
+        echo "host tier:  passed"
+    else
+        echo "host tier:  FAILED (pytest status $host_rc)"
+        status=1
+    fi
+fi
+if [ -n "$guest_rc" ]; then
+    log=build-guest/results/pytest.log
+    case $guest_rc in
+        0) echo "guest tier: passed" ;;
+        1)
+            if [ "$strict" = 1 ]; then
+                echo "guest tier: FAILED (tests failed; IOCELL_GUEST_STRICT=1)"
+                status=1
+            else
+                advisory=1
+                echo "guest tier: TESTS FAILED - ADVISORY ONLY (IOCELL_GUEST_STRICT=0)."
+                echo "            Product bugs on OpenZFS 2.3 + systemd + pure cgroup v2; they do not"
+                echo "            fail this run yet (IOCELL_GUEST_STRICT=1 makes them). Log: $log"
+            fi
+            if [ -f "$log" ]; then
+                grep -E '^(FAILED|ERROR) ' "$log" | sed 's/^/    /' || true
+                grep -E '^=+ .*[0-9]+ (passed|failed|errors?).* in [0-9.]+s' "$log" | tail -n 1 | sed 's/^/    /' || true
+            fi
+            ;;
+        124)
+            # Advisory too while not strict: the guest's duration under emulation grows with
+            # the suite and is not yet known to fit CI's time on every machine.
+            if [ "$strict" = 1 ]; then
+                echo "guest tier: FAILED (the guest ran past IOCELL_GUEST_TIMEOUT; log: build-guest/results/)"
+                status=1
+            else
+                advisory=1
+                echo "guest tier: TIMED OUT - ADVISORY ONLY (IOCELL_GUEST_STRICT=0): the guest ran past"
+                echo "            IOCELL_GUEST_TIMEOUT; what ran is in build-guest/results/pytest.log"
+                grep -E '^(FAILED|ERROR) |(FAILED|ERROR) +\[' "$log" 2>/dev/null | sed 's/^/    /' || true
+            fi
+            ;;
+        125) echo "guest tier: FAILED (the guest could not be built or ended without a result)"; status=1 ;;
+        *) echo "guest tier: FAILED (pytest status $guest_rc; log: $log)"; status=1 ;;
+    esac
+fi
+[ "$status" -eq 0 ] || die "a test tier failed (see the summary above)"
+if [ "$advisory" = 1 ]; then
+    step "passed, except the guest tier's advisory failures listed above"
+else
+    step "all tests passed"
+fi

@@ -6,12 +6,14 @@
 #include "core/basejail.h"
 #include "core/dataset.h"
 #include "core/fetch.h"
+#include "core/fsat.h"
 #include "core/pool.h"
 #include "core/progress.h"
 #include "core/spawn.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +245,31 @@ int release_make_basejail_root(const char *rel, const char *root_ds)
 
 /* ---- at start -------------------------------------------------------------------------- */
 
+/* The directory SUB of the jail's root, where ZFS is about to mount a base clone: ZFS
+ * mounts by path and would follow a symlink there, so SUB must be a real directory
+ * (resolved beneath the root through no symlink; made when missing).  The jail is not
+ * running, so nothing of it can change SUB between this check and the mount. */
+static int clone_mountpoint_ok(int rootfd, const char *rootpath, const char *sub)
+{
+	_cleanup_close_ int fd = open_nofollow(rootfd, sub, O_PATH, 0);
+	struct stat st;
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdirat(rootfd, sub, 0755) == 0 || errno == EEXIST)
+			fd = open_nofollow(rootfd, sub, O_PATH, 0);
+	}
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		const char *why = fd < 0 && errno == ELOOP ? "it is a symlink"
+				  : fd < 0                 ? strerror(errno)
+							   : "it is not a directory";
+		ioc_err("cannot mount the basejail's /%s on %s/%s: %s (iocell never mounts "
+			"through the jail's symlinks)",
+			sub, rootpath, sub, why);
+		ioc_hint("make %s/%s an empty directory again, then start the jail", rootpath, sub);
+		return -1;
+	}
+	return 0;
+}
+
 int basejail_reclone(const struct jail *j)
 {
 	const char *rel = jail_prop(j, P_RELEASE);
@@ -274,14 +301,22 @@ int basejail_reclone(const struct jail *j)
 		if (zfs_destroy(r->v[0], "-r") < 0)
 			return -1;
 	}
+	_cleanup_free_ char *rootpath = jail_root(j);
+	_cleanup_close_ int rootfd = open(rootpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		ioc_err("cannot open the jail root %s: %s", rootpath, strerror(errno));
+		return -1;
+	}
 	size_t blen = strlen(base);
 	for (size_t i = 0; i < masters.nrows; i++) {
 		const char *m = masters.rows[i].v[0];
 		if (streq(m, base) || strlen(m) <= blen + 1)
 			continue;
+		const char *sub = m + blen + 1;
 		_cleanup_free_ char *snap = xasprintf("%s@" RELEASE_SNAP, m);
-		_cleanup_free_ char *dest = xasprintf("%s/%s", root, m + blen + 1);
-		if (clone_readonly(snap, dest) < 0)
+		_cleanup_free_ char *dest = xasprintf("%s/%s", root, sub);
+		if (clone_mountpoint_ok(rootfd, rootpath, sub) < 0 ||
+		    clone_readonly(snap, dest) < 0)
 			return -1;
 	}
 	return 0;

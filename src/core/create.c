@@ -134,7 +134,12 @@ static int create_one(enum create_kind kind, const char *release, const char *ta
 	if (zfs_create(ds, &z, false) < 0)
 		return -1;
 	_cleanup_free_ char *root = xasprintf("%s/root", ds);
-	if (make_root(kind, release, root) < 0 || jail_zfs_made(uuid, &props) < 0) {
+	_cleanup_free_ char *dir = path_in_root("jails");
+	_cleanup_free_ char *jdir = xasprintf("%s/%s", dir, uuid);
+	/* (the jail's directory again at every start: jails made before this, clones,
+	 * imports) */
+	if (make_root(kind, release, root) < 0 || dir_close_to_others(dir) < 0 ||
+	    dir_close_to_others(jdir) < 0 || jail_zfs_made(uuid, &props) < 0) {
 		jail_remove_halfmade(ds);
 		return -1;
 	}

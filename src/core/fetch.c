@@ -316,7 +316,7 @@ static int load_state(struct fetch *f)
 static int fetch_release(struct fetch *f, const struct fetch_opts *o, int *lk)
 {
 	f->pool = pool_get();
-	if (!f->pool)
+	if (!f->pool || pool_close_tree() < 0)
 		return -1;
 	f->rel = o->release ? xstrdup(o->release) : host_codename();
 	if (!o->release && streq(f->rel, "unknown")) {

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,93 @@ int write_all(int fd, const void *buf, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+static char *read_regular_fd(int fd, size_t max, size_t *len);
+
+char *read_regular_at(int dirfd, const char *rel, size_t max, size_t *len)
+{
+	int fd = open_nofollow(dirfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW, 0);
+	return fd < 0 ? NULL : read_regular_fd(fd, max, len);
+}
+
+char *read_regular_beneath(int rootfd, const char *path, size_t max, size_t *len)
+{
+	int fd = open_beneath(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	return fd < 0 ? NULL : read_regular_fd(fd, max, len);
+}
+
+/* read_regular_at's checks and read on the open fd (closed here). */
+static char *read_regular_fd(int fd, size_t max, size_t *len)
+{
+	struct stat st;
+	int e = fstat(fd, &st) < 0           ? errno
+		: !S_ISREG(st.st_mode)       ? EFTYPE_NOTREG
+		: (uint64_t)st.st_size > max ? EFBIG
+					     : 0;
+	if (e) {
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	/* Sized by what is there now; a file growing meanwhile is cut at max + 1. */
+	size_t cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1, n = 0;
+	char *buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (;;) {
+		ssize_t k = read(fd, buf + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			return NULL;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+		if (n == cap) {
+			if (cap > max)
+				break;
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			char *nb = realloc(buf, ncap + 1);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+	}
+	close(fd);
+	if (n > max) {
+		free(buf);
+		errno = EFBIG;
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+const char *read_regular_why(int err)
+{
+	switch (err) {
+	case ELOOP: return "it is a symlink or its path passes through one";
+	case EFTYPE_NOTREG: return "it is not a regular file";
+	case EFBIG: return "it is too large";
+	case EXDEV: return "its path leaves the directory";
+	default: return strerror(err);
+	}
 }
 
 int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode)

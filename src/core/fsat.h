@@ -6,6 +6,7 @@
 #ifndef IOC_FSAT_H
 #define IOC_FSAT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -23,6 +24,21 @@ int open_nofollow(int dirfd, const char *rel, int flags, mode_t mode);
 int write_beneath(int rootfd, const char *path, const char *data, size_t len, mode_t mode);
 /* Write all n bytes (retrying short writes and EINTR): 0, or -1 with errno set. */
 int write_all(int fd, const void *buf, size_t n);
+/* Read the file REL beneath dirfd the way iocell reads a file a jail controls (its
+ * /etc/passwd, /etc/group, resolv.conf): through no symlink at all (open_nofollow),
+ * opened without blocking and without becoming a controlling terminal, a regular file
+ * only (a FIFO, device or socket planted there is refused, never read), at most max
+ * bytes.  A malloc'd NUL-terminated buffer (*len its length, when len), or NULL with
+ * errno: ELOOP (a symlink on the way), EFTYPE_NOTREG (not a regular file), EFBIG
+ * (larger than max), or what open/read said. */
+#define EFTYPE_NOTREG EMEDIUMTYPE
+char *read_regular_at(int dirfd, const char *rel, size_t max, size_t *len);
+/* The same with the symlinks on the way resolved inside rootfd (open_beneath), for files
+ * whose distributions make them symlinks (etc/os-release -> ../usr/lib/os-release) and
+ * that iocell reads only from a stopped jail's tree. */
+char *read_regular_beneath(int rootfd, const char *path, size_t max, size_t *len);
+/* What read_regular_at's errno means, for a message ("is not a regular file"...). */
+const char *read_regular_why(int err);
 
 /* Remove NAME in dirfd: a file, or a directory tree, never following symlinks and never
  * entering a file system other than NAME's own (a mount point below fails with EBUSY).

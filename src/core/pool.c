@@ -179,6 +179,32 @@ const char *pool_active_name(void)
 	return p ? p->name : NULL;
 }
 
+int dir_close_to_others(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)) {
+		ioc_err("cannot make %s mode 0700 (closed to host users): %s", dir,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int pool_close_tree(void)
+{
+	static const char *const dirs[] = {"jails", "releases", "base"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		_cleanup_free_ char *d = path_in_root(dirs[i]);
+		if (dir_close_to_others(d) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int create_sparse(const char *file, const char *size)
 {
 	uint64_t bytes;
@@ -431,6 +457,13 @@ static int make_layout(struct activation *a, const char *mp)
 		ioc_hint("is something else mounted there, or is it canmount=off?  "
 			 "(zfs-fuse mounts nothing after a restart: 'zfs mount -a')");
 		return -1;
+	}
+	/* closed to host users (pool_close_tree), under the new mount root */
+	static const char *const closed[] = {"jails", "releases", "base"};
+	for (size_t i = 0; i < sizeof(closed) / sizeof(closed[0]); i++) {
+		_cleanup_free_ char *d = xasprintf("%s/%s", cur_mp, closed[i]);
+		if (dir_close_to_others(d) < 0)
+			return -1;
 	}
 	static const char *const dirs[] = {"log", "packages", "images"};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {

@@ -39,6 +39,16 @@ char *path_in_root(const char *rel); /* MOUNTROOT/rel */
 /* What follows "PARENT/" in the dataset NAME (below PARENT), or NULL. */
 const char *ds_below(const char *name, const char *parent);
 
+/* The host is shut off from what jails and releases hold (as container runtimes do):
+ * DIR made mode 0700 when it is not (one open, fstat and at most one fchmod; no zfs
+ * call), so that no host user but root can reach a file inside, e.g. run a setuid
+ * binary that a jail, a release tarball or a package planted.  Jails never pass through
+ * it (their processes see only their own root).  0, or -1 with the error recorded; a
+ * missing DIR is 0. */
+int dir_close_to_others(const char *dir);
+/* MOUNTROOT/jails, releases and base closed (dir_close_to_others). */
+int pool_close_tree(void);
+
 /* activate: mark POOL (creating the layout on first use) and make it the one mounted at
  * its mount root (mountpoint, else where it was, else /iocell): another pool's iocell
  * dataset there moves off (mountpoint=none, iocell:mountroot keeps where it was), which

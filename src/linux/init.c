@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -240,6 +241,8 @@ static void __attribute__((noreturn)) exec_command(const char *command, int pipe
 		if (fcntl(STDIN_FILENO, F_SETFD, 0) < 0)
 			goto fail;
 	}
+	/* only 0-2 reach COMMAND, whatever the init may hold (its own are close-on-exec) */
+	(void)syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 	what = "signal setup";
 	if (signal(SIGPIPE, SIG_DFL) == SIG_ERR)
 		goto fail;

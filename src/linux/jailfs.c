@@ -1,6 +1,7 @@
 #include "linux/jailfs.h"
 #include "core/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,20 +9,40 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 static char *fdpath(int fd) { return xasprintf("/proc/self/fd/%d", fd); }
 
+/* Every mount point iocell creates or mounts on in a jail is resolved beneath its root
+ * through no symlink at all (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a symlink the jail
+ * made is never a way to move one of iocell's mounts (or a directory it creates) to
+ * another place, in the jail or on the host.  ELOOP when one is on the way. */
+static int open_target(int rootfd, const char *path, int flags, mode_t mode)
+{
+	return open_nofollow(rootfd, path, flags, mode);
+}
+
+static void target_err(const char *what, const char *path, int e)
+{
+	if (e == ELOOP)
+		ioc_err("cannot %s %s in the jail: it is a symlink or its path passes through one "
+			"(iocell never mounts or creates through the jail's symlinks)",
+			what, path);
+	else
+		ioc_err("cannot %s %s in the jail: %s", what, path, strerror(e));
+}
+
 /* Mount onto PATH beneath rootfd: resolve safely, then mount on the resolved inode
  * through its /proc/self/fd path (no second lookup by name). */
 static int mount_at(int rootfd, const char *path, const char *src, const char *fstype,
 		    unsigned long flags, const char *data, bool dir)
 {
-	int fd = open_beneath(rootfd, path, O_PATH | (dir ? O_DIRECTORY : 0), 0);
+	int fd = open_target(rootfd, path, O_PATH | (dir ? O_DIRECTORY : 0), 0);
 	if (fd < 0) {
-		ioc_err("cannot open %s in the jail for mounting: %s", path, strerror(errno));
+		target_err("open for mounting", path, errno);
 		return -1;
 	}
 	char *t = fdpath(fd);
@@ -37,9 +58,9 @@ static int mount_at(int rootfd, const char *path, const char *src, const char *f
 /* Bind PATH (beneath rootfd) onto itself, making it a mount point of its own. */
 static int bind_self(int rootfd, const char *path)
 {
-	int fd = open_beneath(rootfd, path, O_PATH, 0);
+	int fd = open_target(rootfd, path, O_PATH, 0);
 	if (fd < 0) {
-		ioc_err("cannot open %s in the jail: %s", path, strerror(errno));
+		target_err("open", path, errno);
 		return -1;
 	}
 	char *t = fdpath(fd);
@@ -53,9 +74,9 @@ static int bind_self(int rootfd, const char *path)
 
 static int remount_ro(int rootfd, const char *path, unsigned long extra)
 {
-	int fd = open_beneath(rootfd, path, O_PATH, 0);
+	int fd = open_target(rootfd, path, O_PATH, 0);
 	if (fd < 0) {
-		ioc_err("cannot open %s in the jail: %s", path, strerror(errno));
+		target_err("open", path, errno);
 		return -1;
 	}
 	char *t = fdpath(fd);
@@ -67,17 +88,61 @@ static int remount_ro(int rootfd, const char *path, unsigned long extra)
 	return rc;
 }
 
+/* Add the MOUNT_ATTR_* flags attrs to the mount at fd and (recursive) every mount below
+ * it, leaving their other flags as they are.  Kernels before 5.12 (no mount_setattr):
+ * a remount of that one mount with its current flags plus these. */
+static int add_mount_attrs(int fd, uint64_t attrs, bool recursive, const char *what)
+{
+	struct mount_attr a = {.attr_set = attrs};
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) ==
+	    0)
+		return 0;
+	if (errno == ENOSYS) {
+		struct statvfs sv;
+		char *t = fdpath(fd);
+		unsigned long fl = MS_REMOUNT | MS_BIND;
+		int rc = fstatvfs(fd, &sv);
+		if (rc == 0) {
+			fl |= (sv.f_flag & ST_RDONLY ? MS_RDONLY : 0) |
+			      (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
+			      (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
+			      (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) |
+			      (attrs & MOUNT_ATTR_RDONLY ? MS_RDONLY : 0) |
+			      (attrs & MOUNT_ATTR_NOSUID ? MS_NOSUID : 0) |
+			      (attrs & MOUNT_ATTR_NODEV ? MS_NODEV : 0) |
+			      (attrs & MOUNT_ATTR_NOEXEC ? MS_NOEXEC : 0);
+			rc = mount(NULL, t, NULL, fl, NULL);
+		}
+		free(t);
+		if (rc == 0)
+			return 0;
+	}
+	ioc_err("cannot set the mount options of %s in the jail: %s", what, strerror(errno));
+	return -1;
+}
+
+/* What PATH beneath rootfd is (no symlink followed): 0 with *st, or -1 with errno
+ * (ENOENT missing, ELOOP a symlink on the way). */
+static int stat_target(int rootfd, const char *path, struct stat *st)
+{
+	int fd = open_target(rootfd, path, O_PATH, 0);
+	if (fd < 0)
+		return -1;
+	int rc = fstat(fd, st);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
 static bool exists_beneath(int rootfd, const char *path, bool *is_dir)
 {
-	int fd = open_beneath(rootfd, path, O_PATH | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return false;
 	struct stat st;
-	bool ok = fstat(fd, &st) == 0;
-	if (ok && is_dir)
+	if (stat_target(rootfd, path, &st) < 0)
+		return false;
+	if (is_dir)
 		*is_dir = S_ISDIR(st.st_mode);
-	close(fd);
-	return ok;
+	return true;
 }
 
 /* mkdir PATH beneath rootfd (one level, parent must exist). */
@@ -90,7 +155,7 @@ static int mkdir_beneath(int rootfd, const char *path, mode_t mode)
 	if (slash) {
 		*slash = '\0';
 		name = slash + 1;
-		dfd = open_beneath(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
+		dfd = open_target(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
 	} else {
 		dfd = dup(rootfd);
 	}
@@ -102,26 +167,30 @@ static int mkdir_beneath(int rootfd, const char *path, mode_t mode)
 		close(dfd);
 	}
 	if (rc < 0)
-		ioc_err("cannot create directory %s in the jail: %s", path, strerror(errno));
+		target_err("create directory", path, errno);
 	free(p);
 	return rc;
 }
 
 static int ensure_dir(int rootfd, const char *path)
 {
-	bool d = false;
-	if (exists_beneath(rootfd, path, &d)) {
-		if (!d) {
+	struct stat st;
+	if (stat_target(rootfd, path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
 			ioc_err("%s in the jail is not a directory", path);
 			return -1;
 		}
 		return 0;
 	}
+	if (errno != ENOENT) {
+		target_err("open", path, errno);
+		return -1;
+	}
 	return mkdir_beneath(rootfd, path, 0755);
 }
 
-int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen, bool *ro,
-		     char *err, size_t errlen)
+int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
+		     struct fstab_opts *opts, char *err, size_t errlen)
 {
 	const char *p = line;
 	while (*p == ' ' || *p == '\t')
@@ -140,16 +209,21 @@ int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size
 	}
 	_cleanup_strv_ struct strv o = {0};
 	split(&o, f.v[3], ",", true);
-	bool isro = false, known = true;
+	struct fstab_opts r = {0};
 	for (size_t i = 0; i < o.n; i++) {
-		if (strcmp(o.v[i], "ro") == 0)
-			isro = true;
-		else if (strcmp(o.v[i], "rw") != 0)
-			known = false;
-	}
-	if (!known) {
-		snprintf(err, errlen, "options '%s' are not ro or rw", f.v[3]);
-		return -1;
+		if (strcmp(o.v[i], "ro") == 0) {
+			r.ro = true;
+		} else if (strcmp(o.v[i], "rw") == 0) {
+			r.ro = false;
+		} else if (strcmp(o.v[i], "dev") == 0) {
+			r.dev = true;
+		} else if (strcmp(o.v[i], "nodev") == 0) {
+			r.dev = false;
+		} else {
+			snprintf(err, errlen, "option '%s' of '%s' is not ro, rw, dev or nodev",
+				 o.v[i], f.v[3]);
+			return -1;
+		}
 	}
 	if (f.v[0][0] != '/' || f.v[1][0] != '/') {
 		snprintf(err, errlen, "SRC and DEST must be absolute paths");
@@ -161,7 +235,7 @@ int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size
 	}
 	strcpy(src, f.v[0]);
 	strcpy(dst, f.v[1]);
-	*ro = isro;
+	*opts = r;
 	return 1;
 }
 
@@ -170,15 +244,29 @@ struct fstab_entry {
 	const char *fstab;
 	size_t line;
 	char src[4096], inside[4096];
-	bool ro;
+	struct fstab_opts o;
+	bool under_dev; /* DEST is in /dev, the tmpfs iocell mounts there (mount_devfs) */
 };
+
+/* Which entries fstab_each visits: all, those outside the jail's /dev tmpfs (mounted
+ * before it), those inside it (mounted after it). */
+enum fstab_pass { FSTAB_ALL, FSTAB_OUTSIDE_DEV, FSTAB_UNDER_DEV };
+
+static bool path_under(const char *p, const char *dir)
+{
+	while (*p == '/')
+		p++;
+	size_t n = strlen(dir);
+	return strncmp(p, dir, n) == 0 && p[n] == '/';
+}
 
 /* Call fn for each entry of the jail's fstab (none when the file does not exist) until
  * it returns non-zero; returns that value, 0, or -1 for an unreadable file or a bad
  * line. */
-static int fstab_each(int rootfd, const char *root, const char *fstab,
+static int fstab_each(int rootfd, const struct jailfs_opts *jo, enum fstab_pass pass,
 		      int (*fn)(int rootfd, const struct fstab_entry *e))
 {
+	const char *root = jo->root, *fstab = jo->fstab;
 	if (!fstab || access(fstab, F_OK) != 0)
 		return 0;
 	char *txt = read_file(fstab, NULL);
@@ -194,7 +282,7 @@ static int fstab_each(int rootfd, const char *root, const char *fstab,
 	for (size_t i = 0; i < lines.n && rc == 0; i++) {
 		char dst[4096], err[256];
 		int r = fstab_parse_line(lines.v[i], e->src, sizeof(e->src), dst, sizeof(dst),
-					 &e->ro, err, sizeof(err));
+					 &e->o, err, sizeof(err));
 		if (r == 0)
 			continue;
 		if (r < 0) {
@@ -208,6 +296,10 @@ static int fstab_each(int rootfd, const char *root, const char *fstab,
 			inside = dst + rootlen;
 		snprintf(e->inside, sizeof(e->inside), "%s", inside);
 		e->line = i + 1;
+		e->under_dev = jo->mount_devfs && path_under(e->inside, "dev");
+		if ((pass == FSTAB_OUTSIDE_DEV && e->under_dev) ||
+		    (pass == FSTAB_UNDER_DEV && !e->under_dev))
+			continue;
 		rc = fn(rootfd, e);
 	}
 	free(e);
@@ -217,29 +309,100 @@ static int fstab_each(int rootfd, const char *root, const char *fstab,
 
 static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 {
-	struct stat st;
+	struct stat st, dt;
 	if (stat(e->src, &st) < 0) {
 		ioc_err("%s line %zu: source %s: %s", e->fstab, e->line, e->src, strerror(errno));
 		return -1;
 	}
-	if (!exists_beneath(rootfd, e->inside, NULL)) {
+	if (stat_target(rootfd, e->inside, &dt) < 0) {
+		if (errno != ENOENT) {
+			target_err("mount on", e->inside, errno);
+			ioc_hint("%s line %zu: DEST must be a real directory or file in the jail",
+				 e->fstab, e->line);
+			return -1;
+		}
 		if (S_ISDIR(st.st_mode)) {
 			if (mkdir_beneath(rootfd, e->inside, 0755) < 0)
 				return -1;
 		} else {
-			int fd = open_beneath(rootfd, e->inside, O_WRONLY | O_CREAT | O_NOFOLLOW,
-					      0644);
-			if (fd < 0) {
-				ioc_err("cannot create %s in the jail: %s", e->inside,
-					strerror(errno));
+			int fd = open_target(rootfd, e->inside,
+					     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK,
+					     0644);
+			if (fd < 0 && errno != EEXIST) {
+				target_err("create", e->inside, errno);
 				return -1;
 			}
-			close(fd);
+			if (fd >= 0)
+				close(fd);
 		}
 	}
 	if (mount_at(rootfd, e->inside, e->src, NULL, MS_BIND | MS_REC, NULL, false) < 0)
 		return -1;
-	return e->ro ? remount_ro(rootfd, e->inside, MS_NOSUID | MS_NODEV) : 0;
+	/* Device nodes do not work through it (nodev) unless the entry says "dev"; "ro"
+	 * makes it (and what is mounted below it) read-only and nosuid. */
+	uint64_t attrs = (e->o.dev ? 0 : MOUNT_ATTR_NODEV) |
+			 (e->o.ro ? MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID : 0);
+	if (!attrs)
+		return 0;
+	int fd = open_target(rootfd, e->inside, O_PATH, 0);
+	if (fd < 0) {
+		target_err("open", e->inside, errno);
+		return -1;
+	}
+	int rc = add_mount_attrs(fd, attrs, true, e->inside);
+	close(fd);
+	return rc;
+}
+
+/* jailfs_fstab_devices: the device nodes of the "dev" entries. */
+static struct devrule *g_devs;
+static size_t g_ndevs;
+#define FSTAB_DEVS_MAX 256
+
+static void add_dev(const struct stat *st)
+{
+	if ((!S_ISCHR(st->st_mode) && !S_ISBLK(st->st_mode)) || g_ndevs >= FSTAB_DEVS_MAX)
+		return;
+	g_devs = xrealloc(g_devs, (g_ndevs + 1) * sizeof(*g_devs));
+	g_devs[g_ndevs++] = (struct devrule){.type = S_ISBLK(st->st_mode) ? 'b' : 'c',
+					     .major_lo = major(st->st_rdev),
+					     .major_hi = major(st->st_rdev),
+					     .minor = (int)minor(st->st_rdev)};
+}
+
+static int collect_devs(int rootfd, const struct fstab_entry *e)
+{
+	(void)rootfd;
+	struct stat st;
+	if (!e->o.dev || stat(e->src, &st) < 0)
+		return 0; /* a missing source is reported when it is mounted */
+	add_dev(&st);
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	DIR *d = opendir(e->src);
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			add_dev(&st);
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+int jailfs_fstab_devices(const struct jailfs_opts *o, struct devrule **rules, size_t *n)
+{
+	g_devs = NULL;
+	g_ndevs = 0;
+	int rc = fstab_each(-1, o, FSTAB_ALL, collect_devs);
+	*rules = g_devs;
+	*n = g_ndevs;
+	g_devs = NULL;
+	if (rc < 0) {
+		free(*rules);
+		*rules = NULL;
+		*n = 0;
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 /* The directory PATH (absolute, inside the jail) beneath rootfd, following no symlink at
@@ -274,9 +437,7 @@ static int mount_jail_zfs(int rootfd, const struct jailfs_opts *o)
 {
 	int fd = open_dir_nofollow(rootfd, o->zfs_dst, true);
 	if (fd < 0) {
-		ioc_err("cannot use jail_zfs_mountpoint %s in the jail: %s%s", o->zfs_dst,
-			strerror(errno),
-			errno == ELOOP ? " (a symlink in the jail is on the way)" : "");
+		target_err("use jail_zfs_mountpoint", o->zfs_dst, errno);
 		return -1;
 	}
 	char *t = fdpath(fd);
@@ -290,14 +451,12 @@ static int mount_jail_zfs(int rootfd, const struct jailfs_opts *o)
 		return -1;
 	/* the mount itself now: no set-uid programs or device nodes from it */
 	fd = open_dir_nofollow(rootfd, o->zfs_dst, false);
-	t = fd >= 0 ? fdpath(fd) : NULL;
-	rc = t ? mount(NULL, t, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, NULL) : -1;
-	if (rc < 0)
-		ioc_err("cannot restrict the jail_zfs mount %s in the jail: %s", o->zfs_dst,
-			strerror(errno));
-	free(t);
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0) {
+		target_err("open", o->zfs_dst, errno);
+		return -1;
+	}
+	rc = add_mount_attrs(fd, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, o->zfs_dst);
+	close(fd);
 	return rc;
 }
 
@@ -307,7 +466,8 @@ static int fstab_target_missing(int rootfd, const struct fstab_entry *e)
 }
 
 /* Would jailfs_setup create anything in the jail's root (a missing mount point)?
- * 1 yes, 0 no, -1 error (a bad fstab). */
+ * 1 yes, 0 no, -1 error (a bad fstab).  Mount points in the /dev tmpfs are not in the
+ * root. */
 static int needs_create(int rootfd, const struct jailfs_opts *o)
 {
 	static const char *const dirs[] = {"proc", "sys", "dev"};
@@ -323,25 +483,13 @@ static int needs_create(int rootfd, const struct jailfs_opts *o)
 			return 1; /* missing (or in the way: the real set-up reports it) */
 		close(fd);
 	}
-	return fstab_each(rootfd, o->root, o->fstab, fstab_target_missing);
+	return fstab_each(rootfd, o, FSTAB_OUTSIDE_DEV, fstab_target_missing);
 }
 
-/* /proc with the entries OCI runtimes mask: files hidden under /dev/null, directories
- * under an empty read-only tmpfs, kernel tunables read-only. */
-static int setup_proc(int rootfd, bool net_writable)
+/* Hide what exists of files (under /dev/null) and dirs (under an empty read-only
+ * tmpfs) beneath rootfd. */
+static int mask_paths(int rootfd, const char *const *files, const char *const *dirs)
 {
-	if (ensure_dir(rootfd, "proc") < 0 ||
-	    mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true) <
-		    0)
-		return -1;
-	static const char *files[] = {"proc/kcore",       "proc/keys",          "proc/timer_list",
-				      "proc/sched_debug", "proc/latency_stats", "proc/kallsyms",
-				      "proc/kmsg",        "proc/kpagecount",    "proc/kpageflags",
-				      "proc/kpagecgroup", "proc/config.gz",     NULL};
-	static const char *dirs[] = {"proc/acpi",   "proc/scsi",   "proc/firmware",
-				     "proc/asound", "proc/driver", NULL};
-	static const char *rodirs[] = {
-		"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs", NULL};
 	for (int i = 0; files[i]; i++) {
 		bool d;
 		if (exists_beneath(rootfd, files[i], &d) && !d &&
@@ -356,6 +504,33 @@ static int setup_proc(int rootfd, bool net_writable)
 			     true) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* /proc with the entries OCI runtimes mask (their default masked and read-only paths,
+ * and a few more kernel internals): files hidden under /dev/null, directories under an
+ * empty read-only tmpfs, kernel tunables and triggers read-only.  /proc/mtrr: writing
+ * it reprograms the memory type ranges of the host's CPUs (CAP_SYS_ADMIN, which a jail
+ * keeps for sethostname). */
+static int setup_proc(int rootfd, bool net_writable)
+{
+	if (ensure_dir(rootfd, "proc") < 0 ||
+	    mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true) <
+		    0)
+		return -1;
+	static const char *const files[] = {"proc/kcore",       "proc/keys",
+					    "proc/timer_list",  "proc/timer_stats",
+					    "proc/sched_debug", "proc/latency_stats",
+					    "proc/kallsyms",    "proc/kmsg",
+					    "proc/kpagecount",  "proc/kpageflags",
+					    "proc/kpagecgroup", "proc/config.gz",
+					    "proc/mtrr",        NULL};
+	static const char *const dirs[] = {"proc/acpi",   "proc/scsi",   "proc/firmware",
+					   "proc/asound", "proc/driver", NULL};
+	static const char *rodirs[] = {
+		"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs", NULL};
+	if (mask_paths(rootfd, files, dirs) < 0)
+		return -1;
 	/* Kernel tunables and triggers: each bound onto itself, then made read-only. */
 	for (int i = 0; rodirs[i]; i++) {
 		if (!exists_beneath(rootfd, rodirs[i], NULL))
@@ -369,7 +544,7 @@ static int setup_proc(int rootfd, bool net_writable)
 		/* A bind copies the read-only flag: bind, then remount without it. */
 		int fd = bind_self(rootfd, "proc/sys/net") < 0
 				 ? -1
-				 : open_beneath(rootfd, "proc/sys/net", O_PATH, 0);
+				 : open_target(rootfd, "proc/sys/net", O_PATH, 0);
 		if (fd < 0)
 			return -1;
 		char *t = fdpath(fd);
@@ -392,7 +567,7 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 	    mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
 		     "mode=755,size=65536k", true) < 0)
 		return -1;
-	int dfd = open_beneath(rootfd, "dev", O_PATH | O_DIRECTORY, 0);
+	int dfd = open_target(rootfd, "dev", O_PATH | O_DIRECTORY, 0);
 	if (dfd < 0) {
 		ioc_err("cannot open the jail's /dev: %s", strerror(errno));
 		return -1;
@@ -463,16 +638,42 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 	return 0;
 }
 
+/* /sys read-only with the OCI runtimes' masks (firmware tables, power capping).  With
+ * the host's network stack (no network namespace of its own, so no sysfs of its own:
+ * the host's is bound) every mount below it is made read-only too, and the host's own
+ * file systems mounted there (cgroups, debugfs, tracefs, securityfs, bpf, pstore) are
+ * hidden as a fresh sysfs would have them: empty. */
 static int setup_sys(int rootfd, bool own_netns)
 {
 	if (ensure_dir(rootfd, "sys") < 0)
 		return -1;
 	unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	if (own_netns)
-		return mount_at(rootfd, "sys", "sysfs", "sysfs", ro, NULL, true);
-	if (mount_at(rootfd, "sys", "/sys", NULL, MS_BIND | MS_REC, NULL, true) < 0)
-		return -1;
-	return remount_ro(rootfd, "sys", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	static const char *const none[] = {NULL};
+	static const char *const masked[] = {"sys/firmware", "sys/devices/virtual/powercap", NULL};
+	static const char *const host_mounts[] = {
+		"sys/fs/cgroup",           "sys/kernel/debug",  "sys/kernel/tracing",
+		"sys/kernel/security",     "sys/fs/bpf",        "sys/fs/pstore",
+		"sys/fs/fuse/connections", "sys/kernel/config", NULL};
+	if (own_netns) {
+		if (mount_at(rootfd, "sys", "sysfs", "sysfs", ro, NULL, true) < 0)
+			return -1;
+	} else {
+		if (mount_at(rootfd, "sys", "/sys", NULL, MS_BIND | MS_REC, NULL, true) < 0)
+			return -1;
+		int fd = open_target(rootfd, "sys", O_PATH | O_DIRECTORY, 0);
+		if (fd < 0) {
+			target_err("open", "sys", errno);
+			return -1;
+		}
+		int r = add_mount_attrs(fd,
+					MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+						MOUNT_ATTR_NOEXEC,
+					true, "/sys");
+		close(fd);
+		if (r < 0 || mask_paths(rootfd, none, host_mounts) < 0)
+			return -1;
+	}
+	return mask_paths(rootfd, none, masked);
 }
 
 int jailfs_setup(const struct jailfs_opts *o)
@@ -501,11 +702,16 @@ int jailfs_setup(const struct jailfs_opts *o)
 		ioc_err("cannot open the jail root %s: %s", o->root, strerror(errno));
 		return -1;
 	}
-	if (fstab_each(rootfd, o->root, o->fstab, mount_fstab_entry) < 0 ||
+	/* Device nodes in the jail's own files never work (nodev, on every mount below the
+	 * root too: a basejail's clones), only those of the /dev iocell makes. */
+	if (add_mount_attrs(rootfd, MOUNT_ATTR_NODEV, true, "the root") < 0)
+		return -1;
+	if (fstab_each(rootfd, o, FSTAB_OUTSIDE_DEV, mount_fstab_entry) < 0 ||
 	    (o->zfs_dst && mount_jail_zfs(rootfd, o) < 0) ||
 	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0) ||
 	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0) ||
-	    (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0))
+	    (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0) ||
+	    (o->mount_devfs && fstab_each(rootfd, o, FSTAB_UNDER_DEV, mount_fstab_entry) < 0))
 		return -1;
 	return 0;
 }
@@ -514,9 +720,9 @@ int jailfs_setup(const struct jailfs_opts *o)
  * e.g. a jail's resolv.conf pointing into /run gives way to the file iocell writes. */
 static int unlink_symlink_beneath(int rootfd, const char *dir, const char *name)
 {
-	int dfd = open_beneath(rootfd, dir, O_PATH | O_DIRECTORY, 0);
+	int dfd = open_target(rootfd, dir, O_PATH | O_DIRECTORY, 0);
 	if (dfd < 0) {
-		ioc_err("cannot open %s in the jail: %s", dir, strerror(errno));
+		target_err("open", dir, errno);
 		return -1;
 	}
 	struct stat st;
@@ -531,20 +737,13 @@ static int unlink_symlink_beneath(int rootfd, const char *dir, const char *name)
 	return rc;
 }
 
-/* Is PATH beneath rootfd a regular file holding exactly data (read, never written)? */
+/* Is PATH beneath rootfd a regular file holding exactly data?  Read as every file of the
+ * jail iocell reads: no symlink followed, no FIFO or device opened, size-limited. */
 static bool same_beneath(int rootfd, const char *path, const char *data, size_t len)
 {
-	/* O_NONBLOCK: a FIFO planted by the jail must not hang us. */
-	int fd = open_beneath(rootfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
-	if (fd < 0)
-		return false;
-	struct stat st;
-	char cur[4096];
-	ssize_t k = -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && len < sizeof(cur))
-		k = pread(fd, cur, len + 1, 0);
-	close(fd);
-	return k == (ssize_t)len && memcmp(cur, data, len) == 0;
+	size_t n;
+	_cleanup_free_ char *cur = read_regular_at(rootfd, path, len, &n);
+	return cur && n == len && memcmp(cur, data, len) == 0;
 }
 
 int jailfs_write_resolv(const char *root, const char *content, bool check_only)

@@ -3,6 +3,7 @@
 #define IOC_JAILFS_H
 
 #include "core/fsat.h"
+#include "linux/devices.h"
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -33,12 +34,23 @@ int jailfs_setup(const struct jailfs_opts *o);
  * when unchanged, skipped when the jail has no etc directory): 0 done, -1 error.  With
  * check_only nothing is written: 0 when there is nothing to write, 1 when there is. */
 int jailfs_write_resolv(const char *root, const char *content, bool check_only);
+/* The device nodes the jail's fstab entries with option "dev" bring (the SRC itself, or
+ * the nodes directly in a SRC directory; at most 256), for its device allow-list: a
+ * malloc'd array in *rules (NULL when none).  -1 with the error for a bad fstab. */
+int jailfs_fstab_devices(const struct jailfs_opts *o, struct devrule **rules, size_t *n);
 /* pivot_root into root and detach the old root. */
 int jailfs_pivot(const char *root);
 
-/* Parse one fstab line "SRC DEST bind ro|rw" (also "SRC DEST nullfs ro 0 0"); returns
- * 1 with fields filled, 0 for blank/comment, -1 with err for a bad line. */
-int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen, bool *ro,
-		     char *err, size_t errlen);
+/* The options of an fstab entry: "ro" or "rw" (the default), "nodev" (the default:
+ * device nodes in the mount do not work) or "dev" (they do, and iocell adds them to the
+ * jail's device allow-list: jailfs_fstab_devices). */
+struct fstab_opts {
+	bool ro, dev;
+};
+/* Parse one fstab line "SRC DEST bind OPTIONS" (also "SRC DEST nullfs ro 0 0"), OPTIONS
+ * a comma-separated list of ro, rw, dev, nodev; returns 1 with fields filled, 0 for
+ * blank/comment, -1 with err for a bad line. */
+int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
+		     struct fstab_opts *opts, char *err, size_t errlen);
 
 #endif

@@ -8,6 +8,7 @@
 #include "core/spawn.h"
 #include "linux/initproto.h"
 #include "linux/jaillimits.h"
+#include "linux/relay.h"
 #include "linux/rt.h"
 #include "linux/security.h"
 #include "platform.h"
@@ -24,7 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -33,7 +37,12 @@
 /* ---- becoming a jail process ------------------------------------------------------------ */
 
 /* Minimal /etc/passwd and /etc/group parsing inside the jail (no NSS: the jail's
- * libraries are never loaded into iocell). */
+ * libraries are never loaded into iocell).  iocell reads them as the host's root: as
+ * every file of a jail's it reads, a regular file only, never through a symlink, without
+ * blocking on a FIFO or opening a device, at most ACCOUNTS_MAX bytes.  The caller may be
+ * a vfork child: every allocation here is freed before it returns. */
+#define ACCOUNTS_MAX (16u << 20)
+
 struct jailuser {
 	uid_t uid;
 	gid_t gid;
@@ -42,55 +51,100 @@ struct jailuser {
 	int ngroups;
 };
 
+/* The jail's /etc/NAME (we are in its mount namespace: / is its root). */
+static char *read_accounts(const char *name)
+{
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char rel[32];
+	snprintf(rel, sizeof(rel), "etc/%s", name);
+	char *t = rootfd < 0 ? NULL : read_regular_at(rootfd, rel, ACCOUNTS_MAX, NULL);
+	if (!t)
+		ioc_err("cannot read /etc/%s in the jail: %s", name, read_regular_why(errno));
+	return t;
+}
+
+/* Split line (NUL-terminated, modified) on ':' into at most max fields; the count. */
+static size_t fields(char *line, char **f, size_t max)
+{
+	size_t n = 0;
+	for (char *p = line; n < max;) {
+		f[n++] = p;
+		char *c = strchr(p, ':');
+		if (!c)
+			break;
+		*c = '\0';
+		p = c + 1;
+	}
+	return n;
+}
+
+/* The next line of *p (NUL-terminated in place), NULL at the end. */
+static char *next_line(char **p)
+{
+	if (!**p)
+		return NULL;
+	char *l = *p, *nl = strchr(l, '\n');
+	if (nl) {
+		*nl = '\0';
+		*p = nl + 1;
+	} else {
+		*p = l + strlen(l);
+	}
+	return l;
+}
+
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; *p;) {
+		const char *e = strchrnul(p, ',');
+		if ((size_t)(e - p) == n && strncmp(p, name, n) == 0)
+			return true;
+		p = *e ? e + 1 : e;
+	}
+	return false;
+}
+
 static int lookup_user(const char *name, struct jailuser *u)
 {
 	memset(u, 0, sizeof(*u));
-	FILE *f = fopen("/etc/passwd", "re");
-	if (!f) {
-		ioc_err("cannot read /etc/passwd in the jail: %s", strerror(errno));
+	char *text = read_accounts("passwd");
+	if (!text)
 		return -1;
-	}
-	char line[1024];
 	bool found = false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		struct strv fl = {0};
-		split(&fl, chomp(line), ":", false);
-		if (fl.n >= 7 && streq(fl.v[0], name)) {
-			long long uid, gid;
-			if (parse_int(fl.v[2], 0, 4294967294LL, &uid) &&
-			    parse_int(fl.v[3], 0, 4294967294LL, &gid)) {
-				u->uid = (uid_t)uid;
-				u->gid = (gid_t)gid;
-				snprintf(u->name, sizeof(u->name), "%s", fl.v[0]);
-				snprintf(u->home, sizeof(u->home), "%s", fl.v[5]);
-				snprintf(u->shell, sizeof(u->shell), "%s", fl.v[6]);
-				found = true;
-			}
+	char *p = text, *line;
+	while (!found && (line = next_line(&p))) {
+		char *f[8];
+		long long uid, gid;
+		if (fields(line, f, 8) >= 7 && streq(f[0], name) &&
+		    parse_int(f[2], 0, 4294967294LL, &uid) &&
+		    parse_int(f[3], 0, 4294967294LL, &gid)) {
+			u->uid = (uid_t)uid;
+			u->gid = (gid_t)gid;
+			snprintf(u->name, sizeof(u->name), "%s", f[0]);
+			snprintf(u->home, sizeof(u->home), "%s", f[5]);
+			snprintf(u->shell, sizeof(u->shell), "%s", chomp(f[6]));
+			found = true;
 		}
-		sv_free(&fl);
 	}
-	fclose(f);
+	free(text);
 	if (!found) {
 		ioc_err("no user %s in the jail's /etc/passwd", name);
 		return -1;
 	}
 	u->groups[u->ngroups++] = u->gid;
-	f = fopen("/etc/group", "re");
-	while (f && fgets(line, sizeof(line), f) && u->ngroups < 64) {
-		struct strv fl = {0};
-		split(&fl, chomp(line), ":", false);
-		if (fl.n >= 4) {
-			struct strv mem = {0};
-			split(&mem, fl.v[3], ",", true);
-			long long gid;
-			if (sv_contains(&mem, name) && parse_int(fl.v[2], 0, 4294967294LL, &gid))
-				u->groups[u->ngroups++] = (gid_t)gid;
-			sv_free(&mem);
-		}
-		sv_free(&fl);
+	/* supplementary groups: none when /etc/group is missing or not a plain file */
+	text = read_accounts("group");
+	p = text ? text : "";
+	while ((line = next_line(&p)) && u->ngroups < 64) {
+		char *f[5];
+		long long gid;
+		if (fields(line, f, 5) >= 4 && in_list(chomp(f[3]), name) &&
+		    parse_int(f[2], 0, 4294967294LL, &gid))
+			u->groups[u->ngroups++] = (gid_t)gid;
 	}
-	if (f)
-		fclose(f);
+	free(text);
+	ioc_err_clear();
 	return 0;
 }
 
@@ -147,6 +201,21 @@ static void exec_in_path(char *const argv[], char *const envp[])
 	errno = denied ? EACCES : ENOENT;
 }
 
+/* Only 0, 1 and 2 reach the command: every other descriptor (the caller's, iocell's
+ * lock, pipes and pidfds) is closed when it executes (errfd stays usable until then). */
+static void close_above_stdio(void)
+{
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	struct rlimit rl;
+	int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+				  rl.rlim_cur < (1u << 20)
+			  ? (int)rl.rlim_cur
+			  : 1 << 20;
+	for (int fd = 3; fd < max; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jail_security *sec,
 			 const struct limits *lim, int errfd)
 {
@@ -168,6 +237,10 @@ void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jai
 		child_fail(errfd);
 	if (lim_rlimits_self(lim) < 0) /* limits: the jail's rlimits */
 		child_fail(errfd);
+	/* the jail's terminal becomes the user's (programs open /dev/tty) */
+	for (int i = 0; sp->jail_tty && u.uid != 0 && i < 3; i++)
+		if (isatty(i) && fchown(i, u.uid, (gid_t)-1) == 0)
+			break;
 	if (setgroups((size_t)u.ngroups, u.groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
 	    setresuid(u.uid, u.uid, u.uid) < 0) {
 		ioc_err("cannot become user %s in the jail: %s", who, strerror(errno));
@@ -187,85 +260,10 @@ void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jai
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	close_above_stdio();
 	exec_in_path(sp->argv, envp);
 	ioc_err("cannot execute %s in the jail: %s", sp->argv[0], strerror(errno));
 	child_fail(errfd);
-}
-
-/* ---- the console's terminal --------------------------------------------------------------- */
-
-static struct termios saved_tio;
-static bool tio_saved;
-
-static void tty_raw(void)
-{
-	struct termios t;
-	if (tcgetattr(0, &saved_tio) < 0)
-		return;
-	tio_saved = true;
-	t = saved_tio;
-	cfmakeraw(&t);
-	tcsetattr(0, TCSANOW, &t);
-}
-
-static void tty_restore(void)
-{
-	if (tio_saved)
-		tcsetattr(0, TCSANOW, &saved_tio);
-}
-
-static volatile sig_atomic_t winch;
-static void on_winch(int s)
-{
-	(void)s;
-	winch = 1;
-}
-
-/* Relay between our terminal and the pty master until the child exits. */
-static void console_relay(int master, pid_t child)
-{
-	struct sigaction sa = {.sa_handler = on_winch};
-	sigaction(SIGWINCH, &sa, NULL);
-	struct winsize ws;
-	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-		ioctl(master, TIOCSWINSZ, &ws);
-	char buf[8192];
-	bool in_open = true;
-	for (;;) {
-		if (winch) {
-			winch = 0;
-			if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-				ioctl(master, TIOCSWINSZ, &ws);
-		}
-		struct pollfd pf[2] = {{.fd = master, .events = POLLIN},
-				       {.fd = 0, .events = POLLIN}};
-		int r = poll(pf, in_open ? 2 : 1, 200);
-		if (r < 0 && errno != EINTR)
-			break;
-		if (r > 0 && (pf[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t k = read(master, buf, sizeof(buf));
-			if (k <= 0)
-				break;
-			if (write_all(1, buf, (size_t)k) < 0)
-				break;
-		}
-		if (r > 0 && in_open && (pf[1].revents & (POLLIN | POLLHUP))) {
-			ssize_t k = read(0, buf, sizeof(buf));
-			if (k <= 0)
-				in_open = false;
-			else if (write_all(master, buf, (size_t)k) < 0)
-				break;
-		}
-		if (waitpid(child, NULL, WNOHANG) == child) {
-			/* drain what is left */
-			ssize_t k;
-			fcntl(master, F_SETFL, O_NONBLOCK);
-			while ((k = read(master, buf, sizeof(buf))) > 0)
-				if (write_all(1, buf, (size_t)k) < 0)
-					break;
-			_exit(0);
-		}
-	}
 }
 
 /* ---- spawning into the jail ---------------------------------------------------------------- */
@@ -277,11 +275,13 @@ struct joining {
 	uint64_t caps;
 	struct cgroup cg;
 	int pidfd, nsflags, relay, err_wr;
+	const struct jstdio *io; /* exec and console: the command's descriptors */
 };
 
-/* The command's own process, forked inside the jail's PID namespace (not for exec). */
-static void command_child(const struct joining *jn, const char *slave) __attribute__((noreturn));
-static void command_child(const struct joining *jn, const char *slave)
+/* The command's own process, forked inside the jail's PID namespace (exec_start,
+ * exec_stop, the soft restart's kill). */
+static void command_child(const struct joining *jn) __attribute__((noreturn));
+static void command_child(const struct joining *jn)
 {
 	const struct spawn *sp = jn->sp;
 	if (sp->mode == SP_KILLALL) {
@@ -296,24 +296,13 @@ static void command_child(const struct joining *jn, const char *slave)
 		kill(-1, SIGKILL);
 		_exit(0);
 	}
-	if (sp->mode == SP_CONSOLE) {
+	if (sp->mode == SP_LOGGED)
 		setsid();
-		int s = open(slave, O_RDWR | O_CLOEXEC);
-		if (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0) {
-			ioc_err("cannot open the jail's terminal %s: %s", slave, strerror(errno));
-			child_fail(jn->err_wr);
-		}
-		dup2(s, 0);
-		dup2(s, 1);
-		dup2(s, 2);
-	} else if (sp->mode == SP_LOGGED) {
-		setsid();
-	}
 	become_jail_process(sp, jn->caps, &jn->c->sec, &jn->c->lim, jn->err_wr);
 }
 
-/* Not exec: a child joins the cgroup and every namespace, forks the command (which so
- * enters the PID namespace) and waits for it. */
+/* exec_start, exec_stop, the soft restart's kill: a child joins the cgroup and every
+ * namespace, forks the command (which so enters the PID namespace) and waits for it. */
 static void joining_child(const struct joining *jn) __attribute__((noreturn));
 static void joining_child(const struct joining *jn)
 {
@@ -332,25 +321,12 @@ static void joining_child(const struct joining *jn)
 		ioc_err("cannot enter the jail's namespaces: %s", strerror(errno));
 		child_fail(jn->err_wr);
 	}
-	int master = -1;
-	char slave[128] = "";
-	if (sp->mode == SP_CONSOLE) {
-		master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (master < 0 || unlockpt(master) < 0 ||
-		    ptsname_r(master, slave, sizeof(slave)) != 0) {
-			ioc_err("cannot allocate a pseudo-terminal in the jail: %s",
-				strerror(errno));
-			child_fail(jn->err_wr);
-		}
-	}
 	pid_t c2 = fork();
 	if (c2 < 0)
 		child_fail(jn->err_wr);
 	if (c2 == 0)
-		command_child(jn, slave);
+		command_child(jn);
 	close(jn->err_wr);
-	if (sp->mode == SP_CONSOLE)
-		console_relay(master, c2);
 	if (sp->mode == SP_LOGGED && sp->timeout > 0) {
 		/* bounded: kill the command's session when the time is up */
 		for (long long end = now_ms() + sp->timeout * 1000; now_ms() < end;) {
@@ -367,13 +343,13 @@ static void joining_child(const struct joining *jn)
 	_exit(st < 0 ? 1 : st);
 }
 
-/* Exec, like nsenter: we join the cgroup and every namespace but the mount one (our
- * /proc stays the host's), and the one child, which enters the jail's PID namespace by
- * being forked, joins the mount namespace and becomes the command.  vfork: no copy of
- * our page tables (the largest part of this command's time on a virtual machine), and
- * we sleep until the command is executed.  The child shares our memory: it only calls
- * what leaves our state as it was (balanced allocations, static error text) and ends in
- * execve or _exit. */
+/* Exec and console, like nsenter: we join the cgroup and every namespace but the mount
+ * one (our /proc stays the host's), and the one child, which enters the jail's PID
+ * namespace by being forked, takes its descriptors (jstdio: never ours), joins the mount
+ * namespace and becomes the command.  vfork: no copy of our page tables (the largest
+ * part of this command's time on a virtual machine), and we sleep until the command is
+ * executed.  The child shares our memory: it only calls what leaves our state as it was
+ * (balanced allocations, static error text) and ends in execve or _exit. */
 static pid_t exec_vfork(const struct joining *jn)
 {
 	prctl(PR_SET_DUMPABLE, 0);
@@ -386,6 +362,7 @@ static pid_t exec_vfork(const struct joining *jn)
 	}
 	pid_t c1 = vfork();
 	if (c1 == 0) {
+		jstdio_child(jn->io);
 		if (setns(jn->pidfd, CLONE_NEWNS) < 0) {
 			ioc_err("cannot enter the jail's mount namespace: %s", strerror(errno));
 			child_fail(jn->err_wr);
@@ -396,6 +373,60 @@ static pid_t exec_vfork(const struct joining *jn)
 	if (setns(ownpid, CLONE_NEWPID) < 0)
 		ioc_warn("cannot return to the host's PID namespace: %s", strerror(errno));
 	return c1;
+}
+
+/* The jail's root as its init sees it (for its /dev/pts), -1 when it has none. */
+static int init_root(const struct runstate *rs, int pidfd)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%lld/root", rs_num(rs, RS_PID, 0));
+	int fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* still the init of the pidfd (not a new process with its number) */
+	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+	if (fd >= 0 && poll(&pf, 1, 0) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Exec and console: the command with its own descriptors, relayed to ours. */
+static int spawn_relayed(const struct runstate *rs, struct joining *jn, int err_rd, int *status)
+{
+	_cleanup_close_ int rootfd = init_root(rs, jn->pidfd);
+	struct jstdio io;
+	if (jstdio_open(&io, rootfd, jn->sp->mode == SP_CONSOLE) < 0) {
+		jstdio_close(&io);
+		return -1;
+	}
+	jn->io = &io;
+	struct spawn sp = *jn->sp;
+	sp.jail_tty = io.master >= 0;
+	jn->sp = &sp;
+	pid_t c1 = exec_vfork(jn);
+	jstdio_close_child(&io);
+	if (c1 < 0) {
+		if (c1 == -1)
+			ioc_err("fork failed: %s", strerror(errno));
+		jstdio_close(&io);
+		return -1;
+	}
+	close(jn->err_wr);
+	jn->err_wr = -1;
+	/* vfork: the child has executed the command (the pipe closed) or failed (a message) */
+	char msg[2048];
+	ssize_t k;
+	while ((k = read(err_rd, msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
+		;
+	if (k > 0) {
+		jstdio_close(&io);
+		*status = wait_pid(c1);
+		msg[k] = '\0';
+		ioc_err("%s", msg);
+		return -1;
+	}
+	*status = jstdio_relay(&io, c1);
+	return *status < 0 ? -1 : 0;
 }
 
 int jail_spawn(const struct runstate *rs, const struct jailconf *c, const struct spawn *sp,
@@ -432,26 +463,26 @@ int jail_spawn(const struct runstate *rs, const struct jailconf *c, const struct
 		ioc_err("cannot create pipe: %s", strerror(errno));
 		return -1;
 	}
-	_cleanup_close_ int err_rd = errp[0], err_wr = errp[1];
-	jn.err_wr = err_wr;
+	_cleanup_close_ int err_rd = errp[0];
+	jn.err_wr = errp[1];
 	tzset(); /* timestamps use the host's zone, never the jail's files */
-	if (sp->mode == SP_CONSOLE)
-		tty_raw();
 	fflush(NULL);
-	pid_t c1 = sp->mode == SP_INTERACTIVE ? exec_vfork(&jn) : fork();
-	if (c1 == -2)
-		return -1;
+	if (sp->mode == SP_INTERACTIVE || sp->mode == SP_CONSOLE) {
+		int rc = spawn_relayed(rs, &jn, err_rd, status);
+		if (jn.err_wr >= 0)
+			close(jn.err_wr);
+		return rc;
+	}
+	pid_t c1 = fork();
 	if (c1 < 0) {
 		ioc_err("fork failed: %s", strerror(errno));
-		tty_restore();
+		close(jn.err_wr);
 		return -1;
 	}
 	if (c1 == 0)
 		joining_child(&jn);
-	close(TAKE_FD(err_wr));
-	int rc = child_wait(err_rd, c1, status);
-	tty_restore();
-	return rc;
+	close(jn.err_wr);
+	return child_wait(err_rd, c1, status);
 }
 
 int plat_exec(const struct runstate *rs, const char *user, char *const argv[], int *status)

@@ -72,7 +72,9 @@ struct spawn {
 	enum spawn_mode mode;
 	const char *user; /* NULL: root */
 	char *const *argv;
-	long timeout; /* seconds for SP_LOGGED, 0 = none */
+	long timeout;  /* seconds for SP_LOGGED, 0 = none */
+	bool jail_tty; /* fds 0-2 that are terminals are the jail's own (exec, console): the
+			* user's, as login makes them (never the caller's terminal) */
 };
 
 /* Run sp in the jail of rs (c: its configuration from the state).  0 with *status. */

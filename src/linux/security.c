@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/random.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -31,6 +32,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -45,13 +47,15 @@
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
+/* FS_IOC_SHUTDOWN (ext4, f2fs) and XFS_IOC_GOINGDOWN: one number, _IOR('X', 125, __u32) */
+#define IOC_FS_GOINGDOWN _IOR('X', 125, uint32_t)
 #ifndef IOPRIO_CLASS_SHIFT
 #define IOPRIO_CLASS_SHIFT 13
 #endif
 
 /* Bump when the rules below change: part of the cache file name, so a cached program
  * of older rules is never loaded by a newer binary of the same version. */
-#define SEC_RULES_REV 1
+#define SEC_RULES_REV 2
 
 #define CAPBIT(c) (UINT64_C(1) << (c))
 
@@ -318,12 +322,19 @@ static const char *const always_denied[] = {
 	"userfaultfd",
 	/* the root is the jail's: never pivot it again */
 	"pivot_root",
+	/* io_uring: a large kernel surface with a history of container escapes; the OCI
+	 * runtimes' default profile stopped allowing it (programs fall back to plain I/O) */
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
 	/* obsolete interfaces */
 	"nfsservctl",
 	"vm86",
 	"vm86old",
 	"uselib",
 	"_sysctl",
+	"sysfs",
+	"ustat",
 	NULL,
 };
 
@@ -369,10 +380,15 @@ static int add_rules(scmp_filter_ctx ctx, const struct jail_security *s)
 			return -1;
 	}
 
-	/* ioctls: TIOCSTI (typing into a terminal the jail shares with the host) and the
-	 * entropy-accounting ioctls CAP_SYS_ADMIN would allow. */
-	static const uint32_t bad_ioctls[] = {TIOCSTI,      RNDADDTOENTCNT, RNDADDENTROPY,
-					      RNDZAPENTCNT, RNDCLEARPOOL,   RNDRESEEDCRNG};
+	/* ioctls that only the host's administrator should reach, which CAP_SYS_ADMIN (kept
+	 * for sethostname and mounts) would let through: TIOCSTI (typing into a terminal),
+	 * TIOCCONS (redirecting the host's console), freezing, thawing, trimming or shutting
+	 * down a file system (of the host, through an fstab bind), the entropy-accounting
+	 * ioctls. */
+	static const uint32_t bad_ioctls[] = {TIOCSTI,        TIOCCONS,      FIFREEZE,
+					      FITHAW,         FITRIM,        IOC_FS_GOINGDOWN,
+					      RNDADDTOENTCNT, RNDADDENTROPY, RNDZAPENTCNT,
+					      RNDCLEARPOOL,   RNDRESEEDCRNG};
 	for (size_t i = 0; i < sizeof(bad_ioctls) / sizeof(bad_ioctls[0]); i++) {
 		struct scmp_arg_cmp c = {.arg = 1,
 					 .op = SCMP_CMP_MASKED_EQ,
@@ -381,6 +397,11 @@ static int add_rules(scmp_filter_ctx ctx, const struct jail_security *s)
 		if (deny(ctx, "ioctl", EPERM, 1, &c) < 0)
 			return -1;
 	}
+	/* socket(AF_VSOCK): the host's (hypervisor's) services; as the OCI runtimes'
+	 * default profile, the family is refused. */
+	struct scmp_arg_cmp vsock = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_VSOCK};
+	if (deny(ctx, "socket", EPERM, 1, &vsock) < 0)
+		return -1;
 	/* ioprio_set(..., IOPRIO_CLASS_RT): real-time I/O, which CAP_SYS_ADMIN allows. */
 	struct scmp_arg_cmp rt = {.arg = 2,
 				  .op = SCMP_CMP_MASKED_EQ,

@@ -11,6 +11,7 @@
 #include "core/basejail.h"
 #include "core/fsat.h"
 #include "core/jailzfs.h"
+#include "core/pool.h"
 #include "linux/initproto.h"
 #include "linux/jailfs.h"
 #include "linux/jaillimits.h"
@@ -318,7 +319,8 @@ static int phase_check(struct start *s, bool force)
 	}
 	if (jailconf_from_jail(&s->c, j) < 0)
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
-	return 0;
+	/* The jail's directory closed to host users (jails made before iocell did it). */
+	return dir_close_to_others(j->path);
 }
 
 /* The console log, a JID, and the runtime state first: whatever happens next, stop can
@@ -395,6 +397,14 @@ static int phase_cgroup(struct start *s)
 		return -1;
 	rs_set(&s->st, RS_CGROUP, cg_mode_name(s->cg.mode));
 	if (lim_cg_apply(&s->cg, &s->c.lim, s->c.uuid, true) < 0)
+		return -1;
+	/* devices: the minimal set, and those fstab entries with "dev" bring */
+	struct jailfs_opts fo = {
+		.root = s->c.root, .fstab = s->c.fstab, .mount_devfs = s->c.mount_devfs};
+	_cleanup_free_ struct devrule *extra = NULL;
+	size_t nextra = 0;
+	if (jailfs_fstab_devices(&fo, &extra, &nextra) < 0 ||
+	    dev_cg_apply(&s->cg, extra, nextra) < 0)
 		return -1;
 	lim_wallclock_arg(&s->c.lim, s->su.wallclock, sizeof(s->su.wallclock));
 	return 0;

@@ -312,18 +312,11 @@ int pkgmgr_update(struct jail *j, char **snap)
 
 /* ---- upgrade --------------------------------------------------------------------------- */
 
+/* A text file of the jail's (a regular file only: never a FIFO that would hang us or a
+ * device; 4 MiB at most). */
 static char *read_beneath(int rootfd, const char *path)
 {
-	_cleanup_close_ int fd = open_beneath(rootfd, path, O_RDONLY | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return NULL;
-	struct sbuf b;
-	sb_init(&b);
-	char buf[8192];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0 && b.len < (4u << 20))
-		sb_addn(&b, buf, (size_t)n);
-	return sb_steal(&b);
+	return read_regular_beneath(rootfd, path, 4u << 20, NULL);
 }
 
 /* The apt source files of the tree rfd. */

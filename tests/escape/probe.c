@@ -1149,6 +1149,27 @@ static void a_fanotify_init(void)
 	reach(fd, e, "fanotify_init", NOSYS);
 }
 
+static void a_io_uring_setup(void)
+{
+	/* a ring of one entry: harmless, closed at once if it is made */
+	uint32_t params[30] = {0}; /* struct io_uring_params (120 bytes) */
+	long fd = syscall(SYS_io_uring_setup, 1, params);
+	int e = errno;
+	if (fd >= 0)
+		close((int)fd);
+	reach(fd, e, "io_uring_setup", L(ENOSYS));
+}
+
+static void a_vsock_socket(void)
+{
+	/* the host's (hypervisor's) services over AF_VSOCK (40); never connected */
+	int fd = socket(40, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	reach(fd, e, "socket(AF_VSOCK)", L(EAFNOSUPPORT));
+}
+
 /* ---------------------------------------------------------------- processes */
 
 static void a_ptrace_init(void)
@@ -1431,6 +1452,24 @@ static void a_planted_kmsg_open(void)
 	}
 	close(fd);
 	res("ESCAPED", "opened a planted /dev/kmsg node (the host's kernel log) for writing");
+}
+
+#define PLANTED_DEVNODE "/dev/.iocell-probe-kmsg"
+
+/* A /dev/kmsg node the host planted in the jail's own /dev (a tmpfs without nodev, as
+ * the device nodes there must work): only the device allow-list stops it. */
+static void a_devfs_planted_node(void)
+{
+	int fd = open(PLANTED_DEVNODE, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			res("ERROR", "%s was not planted", PLANTED_DEVNODE);
+		else
+			blocked_or_error(errno, PRIV, PLANTED_DEVNODE);
+		return;
+	}
+	close(fd);
+	res("ESCAPED", "opened a /dev/kmsg node in the jail's /dev for writing (no allow-list)");
 }
 
 /* Device nodes in /dev beyond the minimal set (null zero full random urandom tty, ptmx,
@@ -1879,6 +1918,29 @@ static void a_tiocsti_stdin(void)
 	res("ESCAPED", "typed a command into the caller's terminal with TIOCSTI");
 }
 
+/* The caller's stdout (a host file, when exec's output is redirected to one) reopened
+ * through /proc/self/fd/1 for reading: the host file's content, not only what we write. */
+static void a_stdout_reopen(void)
+{
+	int fd = open("/proc/self/fd/1", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		blocked_or_error(errno, L(ENXIO, EACCES, EPERM, ENOENT), "/proc/self/fd/1");
+		return;
+	}
+	struct stat st;
+	char buf[256] = "";
+	ssize_t k = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, sizeof(buf) - 1)
+							       : -1;
+	close(fd);
+	if (k >= 0) {
+		buf[k] = '\0';
+		res("ESCAPED", "reopened the caller's stdout file for reading: %s", buf);
+	} else {
+		res("BLOCKED", "ENOTREG (stdout is %s, not the caller's file)",
+		    S_ISFIFO(st.st_mode) ? "a pipe" : "no regular file");
+	}
+}
+
 static void a_whoami(void) { res("CHECKHOST", "euid=%d uid=%d", (int)geteuid(), (int)getuid()); }
 
 static void a_plant_setuid(void)
@@ -1985,6 +2047,8 @@ static const struct attempt attempts[] = {
 	A(open_by_handle_at),
 	A(name_to_handle_at),
 	A(fanotify_init),
+	A(io_uring_setup),
+	A(vsock_socket),
 	/* processes */
 	A(ptrace_init),
 	A(process_vm_readv_init),
@@ -2005,6 +2069,7 @@ static const struct attempt attempts[] = {
 	A(mknod_char_mem),
 	A(planted_blockdev_read),
 	A(planted_kmsg_open),
+	A(devfs_planted_node),
 	A(dev_minimal),
 	A(tiocsti_own_pty),
 	A(tioccons),
@@ -2028,6 +2093,7 @@ static const struct attempt attempts[] = {
 	A(tty_linger),
 	A(tiocsti_stdin),
 	A(whoami),
+	A(stdout_reopen),
 	A(plant_setuid),
 };
 #define NATTEMPTS (sizeof(attempts) / sizeof(attempts[0]))

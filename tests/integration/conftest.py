@@ -280,7 +280,10 @@ class IocellTestEnv:
         if zfs_exists(self.pool):
             raise RuntimeError(f"pool {self.pool} already exists")
         self.created_pool = True  # from here on, try to destroy it whatever happens
-        zpool("create", "-m", mnt, self.pool, img)
+        # Kernel ZFS records imported pools in /etc/zfs/zpool.cache for import at boot: a
+        # scratch pool must not be (zfs-fuse keeps its cache in the test's private tmpfs).
+        cache = ["-o", "cachefile=none"] if os.path.exists("/dev/zfs") else []
+        zpool("create", *cache, "-m", mnt, self.pool, img)
 
         # 3. activation (remember what was active, to restore it)
         cur = ioc("activate", check=False)

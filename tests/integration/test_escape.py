@@ -31,7 +31,9 @@ from __future__ import annotations
 import ctypes
 import os
 import pty
+import re
 import secrets
+import select
 import signal
 import stat
 import subprocess
@@ -155,6 +157,8 @@ ATTEMPTS: dict[str, str] = {
     "open_by_handle_at": "open_by_handle_at (shocker)",
     "name_to_handle_at": "name_to_handle_at",
     "fanotify_init": "fanotify_init",
+    "io_uring_setup": "io_uring_setup (a kernel surface the OCI default profile refuses)",
+    "vsock_socket": "socket(AF_VSOCK): the hypervisor's services",
     # processes and namespaces
     "ptrace_init": "ptrace the jail's init",
     "process_vm_readv_init": "read the jail init's memory",
@@ -175,6 +179,7 @@ ATTEMPTS: dict[str, str] = {
     "mknod_char_mem": "mknod of /dev/mem",
     "planted_blockdev_read": "open a block device node planted in the jail's files",
     "planted_kmsg_open": "open a /dev/kmsg node planted in the jail's files",
+    "devfs_planted_node": "open a /dev/kmsg node planted in the jail's /dev (device allow-list)",
     "dev_minimal": "device nodes in /dev beyond the minimal set",
     "tiocsti_own_pty": "TIOCSTI (typing into a terminal)",
     "tioccons": "TIOCCONS (redirect the host console; read-only tty)",
@@ -206,13 +211,6 @@ PERMITTED: dict[tuple[str, str], str] = {
 # jail they run against.  Remove what a fix closes (its test then XPASSes and fails).
 
 _KNOWN_ROWS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("needs user namespace: the jail keeps the host's CAP_SYS_ADMIN "
-     "(allow_set_hostname=1 by default), so capability checks pass",
-     ("proc_mtrr_write", "tioccons", "fifreeze"), SYSADMIN_CONFIGS),
-    ("needs /sys/firmware masked (as OCI runtimes do)",
-     ("sys_firmware_read",), ALL_CONFIGS),
-    ("needs nodev on the jail root (or a device allow-list): planted device nodes work",
-     ("planted_kmsg_open", "planted_blockdev_read"), ALL_CONFIGS),
     ("needs user namespace (or no mount syscalls): allow_mount* grants the host's "
      "CAP_SYS_ADMIN with the mount calls unfiltered",
      ("mount_devtmpfs", "mount_proc_unmasked", "mount_sysfs_rw", "mount_cgroup_v1",
@@ -221,27 +219,8 @@ _KNOWN_ROWS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
       "remount_root", "remount_sys_rw", "remount_procsys_rw", "mount_setattr_procsys",
       "umount_proc_mask"),
      MOUNT_CONFIGS),
-    ("needs /sys/fs/cgroup read-only: ip4=inherit binds the host's /sys recursively and "
-     "makes only its top read-only",
-     ("sys_submounts_rw", "cgroup_release_agent", "cgroup_host_procs", "cgroup_own_limit"),
-     ("ip4_inherit",)),
     ("needs user namespace: allow_sysvipc=1 shares the host's IPC namespace with host uid 0",
      ("sysvipc_host_shm",), ("allow_sysvipc",)),
-    ("needs fd closing in exec: the caller's descriptors reach the jail process",
-     ("host_exec_fd_leak", "host_exec_fd_read"), ("default",)),
-    ("needs a terminal of the jail's own in exec: a process left behind keeps the "
-     "caller's terminal and reads what is typed next",
-     ("host_exec_tty_linger",), ("default",)),
-    ("needs regular-file-only, non-blocking, size-limited reads of jail files in exec -u",
-     ("host_exec_user_passwd_fifo", "host_exec_user_group_fifo",
-      "host_exec_user_passwd_devzero"), ("default",)),
-    ("needs user namespace (or a jail tree closed to other host users): a setuid-root "
-     "binary planted in the jail runs as host root for any host user",
-     ("host_setuid_for_host_user",), ("default",)),
-    ("needs basejail clones mounted without following the jail's symlinks",
-     ("host_basejail_base_symlink",), ("basejail",)),
-    ("needs RESOLVE_NO_SYMLINKS for fstab destinations: DEST follows symlinks in the jail",
-     ("host_fstab_dest_symlink",), ("default",)),
 ]
 
 KNOWN_ESCAPES: dict[tuple[str, str], str] = {
@@ -259,10 +238,11 @@ HOST_NEEDS = {
 }
 
 PROBE_HELPERS = {"mount_tmpfs", "list_fds", "fd_read", "setns_fd", "cwd_read", "env",
-                 "tty_linger", "tiocsti_stdin", "whoami", "plant_setuid"}
+                 "tty_linger", "tiocsti_stdin", "whoami", "plant_setuid", "stdout_reopen"}
 
 PLANTED_BLK = "var/tmp/.iocell-probe-blk"
 PLANTED_KMSG = "var/tmp/.iocell-probe-kmsg"
+PLANTED_DEVNODE = "dev/.iocell-probe-kmsg"  # in the jail's /dev tmpfs (planted after start)
 
 
 def _mark(config: str, attempt: str):
@@ -356,8 +336,8 @@ def _mounts(exclude_under: Path) -> list[str]:
             continue
         sep = f.index("-")
         mp, fstype, src = f[4], f[sep + 1], f[sep + 2]
-        if fstype == "fuse.zfs" and (mp == str(exclude_under) or mp.startswith(f"{exclude_under}/")):
-            continue  # the scratch pool's datasets: jails come and go
+        if fstype in ("fuse.zfs", "zfs") and (mp == str(exclude_under) or mp.startswith(f"{exclude_under}/")):
+            continue  # the scratch pool's datasets (zfs-fuse or kernel ZFS): jails come and go
         if mp == "/zfs-kstat":
             continue  # zfs-fuse's own statistics mount, which it drops now and then
         out.append(f"{mp} {fstype} {src} {f[5]} {f[sep + 3]}")
@@ -560,6 +540,10 @@ class SharedJails:
             install_probe(root)
             self.plant_nodes(root)
             ioc("start", uuid)
+            # the jail's /dev is a tmpfs of its mount namespace: reached through its init
+            init = _init_pid(self.rundir, uuid)
+            os.mknod(f"/proc/{init}/root/{PLANTED_DEVNODE}", 0o600 | stat.S_IFCHR,
+                     os.makedev(1, 11))
         return self.uuids[config]
 
     def plant_nodes(self, root: Path):
@@ -807,6 +791,9 @@ HOST_ATTEMPTS = {
     "host_fstab_dest_host_symlink": "an fstab DEST through a jail symlink to a host path",
     "host_resolv_conf_symlink": "resolv.conf is written through a jail symlink to a host file",
     "host_resolv_etc_symlink": "resolv.conf is written through /etc -> a host directory",
+    "host_exec_stdout_reopen": "the caller's stdout file reopened for reading via /proc/self/fd",
+    "host_start_fd_leak": "descriptors of the caller of iocell start reach the init or exec_start",
+    "host_console_fd_leak": "descriptors of the caller of iocell console reach the login shell",
 }
 
 
@@ -1186,6 +1173,93 @@ def test_host_resolv_etc_symlink(host_attempt, release, mountroot, tmp_path, hos
     if list(victim.iterdir()):
         raise Escaped(f"{host_attempt}: iocell wrote into the host's {victim}: "
                       f"{[p.name for p in victim.iterdir()]}")
+
+
+@_host_attempt("host_exec_stdout_reopen")
+def test_host_exec_stdout_reopen(host_attempt, shared, secret, default_jail, tmp_path,
+                                 host_guard):
+    """exec's output redirected to a host file: the jail must not get that file (it could
+    reopen it through /proc/self/fd/1 and read or rewrite it)."""
+    out = tmp_path / "exec-output"
+    out.write_text(secret.token + "\n")
+    with open(out, "a") as f:
+        r = subprocess.run([iocell_bin(), "exec", default_jail, "/probe", "stdout_reopen"],
+                           stdout=f, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = out.read_text().splitlines()[1:]
+    assert len(lines) == 1, lines
+    kind, detail = parse_line(lines[0])
+    _blocked_or_escaped(host_attempt, kind, detail, secret, lines[0])
+
+
+@_host_attempt("host_start_fd_leak")
+def test_host_start_fd_leak(host_attempt, release, secret, mountroot, rundir, host_guard):
+    """iocell start called with a host directory open: neither the jail's init nor
+    exec_start may hold it."""
+    uuid = _fresh_jail(release, "exec_start=/probe list_fds > /var/tmp/.iocell-probe-fds 2>&1",
+                       tag="esc-startfd")
+    root = mountroot / "jails" / uuid / "root"
+    install_probe(root)
+    dfd = os.open(secret.dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        r = subprocess.run([iocell_bin(), "start", uuid], pass_fds=(dfd,), capture_output=True,
+                           text=True, timeout=120)
+    finally:
+        os.close(dfd)
+    assert r.returncode == 0, r.stderr
+    try:
+        init = _init_pid(rundir, uuid)
+        held = []
+        for fd in Path(f"/proc/{init}/fd").iterdir():
+            try:
+                if os.readlink(fd) == str(secret.dir):
+                    held.append(fd.name)
+            except OSError:
+                pass
+        line = (root / "var/tmp/.iocell-probe-fds").read_text().strip()
+    finally:
+        ioc("stop", "-f", uuid, check=False)
+    if held:
+        raise Escaped(f"{host_attempt}: the jail's init holds the caller's {secret.dir} "
+                      f"(fd {held})")
+    kind, detail = parse_line(line)
+    _blocked_or_escaped(host_attempt, kind, detail, secret, line)
+
+
+@_host_attempt("host_console_fd_leak")
+def test_host_console_fd_leak(host_attempt, shared, secret, default_jail, host_guard):
+    """iocell console called with a host directory open (fd inherited through the
+    terminal's fork): the login shell in the jail must not get it."""
+    dfd = os.open(secret.dir, os.O_RDONLY | os.O_DIRECTORY)
+    os.set_inheritable(dfd, True)
+    try:
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(iocell_bin(), ["iocell", "console", default_jail])
+    finally:
+        os.close(dfd)
+    buf = b""
+    typed = False
+    try:
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not re.search(rb"(?m)^(BLOCKED|ESCAPED|ERROR) ",
+                                                       buf.replace(b"\r", b"")):
+            if not typed and b"# " in buf:  # the login shell's prompt
+                os.write(fd, b"/probe list_fds; exit\n")
+                typed = True
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    buf += os.read(fd, 4096)
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)
+    text = buf.decode(errors="replace").replace("\r", "")
+    results = [l for l in text.splitlines() if l.startswith(("BLOCKED", "ESCAPED", "ERROR"))]
+    assert results, f"no result from the console: {text!r}"
+    kind, detail = parse_line(results[0])
+    _blocked_or_escaped(host_attempt, kind, detail, secret, results[0])
 
 
 def test_known_escapes_name_real_cases():

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import TIME_SCALE
+
 REPO = Path(__file__).resolve().parents[2]
 INIT = Path(os.environ.get("IOCELL_INIT") or REPO / "build" / "iocell-init")
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"
@@ -383,11 +385,12 @@ def test_orphaned_zombies_are_reaped(start_init):
     # The inner sh execs a sleep that never reaps its own child: that child becomes a
     # zombie, then is reparented to the init (PID 1) when the outer sleep exits, and the
     # outer sleep, an orphan already, exits too.
-    init = start_init(0, "sh -c 'sleep 0.2 & exec sleep 0.6' & (sleep 0.4 &); echo ok")
-    assert init.status() == "exit 0"
-    assert _wait_until(lambda: any(p[2] == "Z" for p in init.jail_procs()), 1.0), \
+    k = TIME_SCALE
+    init = start_init(0, f"sh -c 'sleep {0.2 * k} & exec sleep {0.6 * k}' & (sleep {0.4 * k} &); echo ok")
+    assert init.status(3.0 * k) == "exit 0"
+    assert _wait_until(lambda: any(p[2] == "Z" for p in init.jail_procs()), 1.0 * k), \
         "no zombie appeared (the test itself is broken)"
-    assert _wait_until(lambda: [p[0] for p in init.jail_procs()] == [init.pid], 2.0), \
+    assert _wait_until(lambda: [p[0] for p in init.jail_procs()] == [init.pid], 2.0 * k), \
         init.jail_procs()
     assert init.alive()
 
@@ -395,11 +398,11 @@ def test_orphaned_zombies_are_reaped(start_init):
 def test_flooding_output_does_not_starve_signals(start_init):
     # `yes` keeps the pipe full for ever: the init must still handle its signals.
     init = start_init(0, "yes & echo started")
-    assert init.status() == "exit 0"
-    init.wait_log("started")
+    assert init.status(3.0 * TIME_SCALE) == "exit 0"
+    init.wait_log("started", 3.0 * TIME_SCALE)
     time.sleep(0.3)
     t0 = time.monotonic()
     init.signal(signal.SIGTERM)
-    assert init.wait_exit(2.0) == 0
-    assert time.monotonic() - t0 < 1.0
+    assert init.wait_exit(2.0 * TIME_SCALE) == 0
+    assert time.monotonic() - t0 < 1.0 * TIME_SCALE
     assert init.log_path.stat().st_size > 0

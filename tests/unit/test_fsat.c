@@ -201,6 +201,59 @@ static void test_write_all(void **state)
 	close(p[1]);
 }
 
+/* Files a jail controls are read as regular files only, through no symlink (or, for
+ * read_regular_beneath, symlinks kept inside the root), without blocking, size-limited. */
+static void test_read_regular(void **state)
+{
+	(void)state;
+	mkd("root");
+	mkd("root/etc");
+	touch("root/etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+	touch("secret", "host\n");
+	lnk("passwd", "root/etc/link");
+	lnk("../../secret", "root/etc/out");
+	lnk("/etc/passwd", "root/etc/abs");
+	char *fifo = xasprintf("%s/root/etc/fifo", tmp);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	free(fifo);
+	int rfd = dirfd_of("root");
+	size_t n = 0;
+	char *t = read_regular_at(rfd, "etc/passwd", 1024, &n);
+	assert_non_null(t);
+	assert_string_equal(t, "root:x:0:0::/root:/bin/sh\n");
+	assert_int_equal(n, strlen(t));
+	free(t);
+	/* a symlink, even one inside the root: refused */
+	assert_null(read_regular_at(rfd, "etc/link", 1024, NULL));
+	assert_int_equal(errno, ELOOP);
+	/* a FIFO: refused at once, not waited on (this would hang otherwise) */
+	assert_null(read_regular_at(rfd, "etc/fifo", 1024, NULL));
+	assert_int_equal(errno, EFTYPE_NOTREG);
+	assert_string_equal(read_regular_why(EFTYPE_NOTREG), "it is not a regular file");
+	/* a device (/dev/zero would never end) and a directory: refused */
+	int dfd = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_null(read_regular_at(dfd, "zero", 1024, NULL));
+	assert_int_equal(errno, EFTYPE_NOTREG);
+	close(dfd);
+	assert_null(read_regular_at(rfd, "etc", 1024, NULL));
+	/* larger than the limit */
+	assert_null(read_regular_at(rfd, "etc/passwd", 10, NULL));
+	assert_int_equal(errno, EFBIG);
+	/* out of the root: never */
+	assert_null(read_regular_at(rfd, "../secret", 1024, NULL));
+	/* beneath: symlinks resolve inside the root only */
+	t = read_regular_beneath(rfd, "etc/link", 1024, NULL);
+	assert_non_null(t);
+	free(t);
+	assert_null(read_regular_beneath(rfd, "etc/out", 1024, NULL)); /* ../../secret: clamped */
+	t = read_regular_beneath(rfd, "etc/abs", 1024, NULL);          /* /etc/passwd of the root */
+	assert_non_null(t);
+	assert_string_equal(t, "root:x:0:0::/root:/bin/sh\n");
+	free(t);
+	assert_null(read_regular_beneath(rfd, "etc/fifo", 1024, NULL));
+	close(rfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +263,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_dir_keeps_the_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_through_a_mount_point, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_regular, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

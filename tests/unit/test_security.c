@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
@@ -230,9 +231,22 @@ static void child_check_common(void)
 	CHECK_ERRNO(personality(0x7fffffff), EPERM);
 	CHECK_ERRNO(personality(0xfffffffe), EPERM);
 	CHECK(personality(0xffffffff) == PER_LINUX);
-	/* TIOCSTI never (EPERM instead of ENOTTY/EBADF) */
+	/* TIOCSTI, TIOCCONS, file system freeze/thaw/trim/shutdown never (EPERM instead of
+	 * the kernel's ENOTTY/EBADF) */
 	CHECK_ERRNO(ioctl(-1, TIOCSTI, "x"), EPERM);
+	CHECK_ERRNO(ioctl(-1, TIOCCONS), EPERM);
+	CHECK_ERRNO(ioctl(-1, FIFREEZE, 0), EPERM);
+	CHECK_ERRNO(ioctl(-1, FITHAW, 0), EPERM);
+	CHECK_ERRNO(ioctl(-1, FITRIM, NULL), EPERM);
+	CHECK_ERRNO(ioctl(-1, _IOR('X', 125, uint32_t), NULL), EPERM);
 	CHECK_ERRNO(ioctl(-1, TIOCGWINSZ, NULL), EBADF); /* other ioctls reach the kernel */
+	CHECK_ERRNO(ioctl(-1, FIGETBSZ, NULL), EBADF);
+	/* io_uring, AF_VSOCK sockets (other families work) */
+	CHECK_ERRNO(syscall(SYS_io_uring_setup, 1, NULL), EPERM);
+	CHECK_ERRNO(socket(AF_VSOCK, SOCK_STREAM, 0), EPERM);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	close(fd);
 }
 
 typedef void (*child_fn)(const void *arg);
