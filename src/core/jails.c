@@ -54,6 +54,7 @@ void index_store(const struct jail_brief *b, size_t n) { index_write(b, n); }
 /* jails_query, with `zfs list` or (exact) with `zfs get -Hp`: cols start with name. */
 static int query(struct ztable *t, const char *cols, const char *sort, bool exact)
 {
+	*t = (struct ztable){0};
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
 		if (!pool)

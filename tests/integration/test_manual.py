@@ -195,6 +195,30 @@ def test_no_uninitialised_strv_or_kv_in_the_tree():
             if not any(re.search(rf"\b{f}\(\s*&?{var}\b", nxt) for f in inits):
                 bad.append(f"{path.relative_to(REPO)}:{i + 1}: {line.strip()}")
     assert bad == [], "\n".join(bad)
+    # ... and each of those functions does initialise it before it can return (also on
+    # failure: zfs_list/zfs_get left a ztable uninitialised when zfs failed, which a
+    # _cleanup_ztable_ then freed)
+    text = {p: p.read_text() for p in (REPO / "src").rglob("*.c")}
+    setters = r"(?:sv_init|kv_init|ztable_parse|query|zfs_argv|get_args)\(\s*{v}\b" \
+              r"|\*{v} = \(struct \w+\)\{{0\}}|{v}->nrows = 0"
+    for f in inits[2:]:
+        defs = []
+        for path, t in text.items():
+            m = re.search(rf"^[a-z][^\n;(]*\b{f}\(([^)]*)\)\s*\{{(.*?)^\}}", t, re.M | re.S) \
+                or re.search(rf"^[a-z][^\n;(]*\b{f}\(([^)]*)\)\s*\{{(.*?)\}}$", t, re.M)
+            if m:
+                defs.append((path, m.group(1), m.group(2)))
+        assert len(defs) == 1, (f, [d[0] for d in defs])
+        path, params, body = defs[0]
+        # what runs unconditionally first: up to the first branch or loop, or the first
+        # return statement itself (a call that initialises)
+        cut = re.search(r"\b(?:if|for|while|switch)\s*\(|\breturn\b[^;]*;", body)
+        head = body[:cut.end() if cut and cut.group(0).startswith("return") else
+                    cut.start() if cut else len(body)]
+        for v in re.findall(r"(?<!const )struct (?:strv|kv|ztable) \*(\w+)", params):
+            if not re.search(setters.format(v=v), head):
+                bad.append(f"{path.relative_to(REPO)}: {f}() may return with *{v} uninitialised")
+    assert bad == [], "\n".join(bad)
 
 
 # ---- jail_zfs --------------------------------------------------------------------------
