@@ -644,6 +644,21 @@ def test_update_backout_snapshot_never_clashes(pm_releases, jails_ds):
     assert len(made) == 1 and made[0].startswith("ioc-update_") and made[0] in r.stdout
 
 
+def test_upgrade_backout_snapshot_never_clashes(pm_releases, jails_ds):
+    """The same for upgrade's ioc-upgrade_ snapshot (a stopped basejail moved to another
+    fetched release)."""
+    uuid = create("-b", f"release={pm_releases['apk']}", "tag=upg")
+    ds = f"{jails_ds}/{uuid}"
+    now = time.time()
+    taken = [time.strftime("ioc-upgrade_%Y-%m-%d_%H:%M:%S", time.localtime(now + k)) for k in (0, 1)]
+    for name in taken:
+        zfs("snapshot", "-r", f"{ds}@{name}")
+    r = ioc("upgrade", "upg", f"release={pm_releases['apt']}")
+    made = [s.split("@")[1] for s in snapshots(ds) if s.split("@")[1] not in taken]
+    assert len(made) == 1 and made[0].startswith("ioc-upgrade_") and made[0] in r.stdout
+    assert zfs_get(ds, "iocell:release") == pm_releases["apt"]
+
+
 def test_thick_create_of_an_unfetched_release_says_so(release):
     for flags in ((), ("-c",)):
         r = ioc("create", *flags, "release=notfetched", "tag=tk", check=False)
