@@ -55,6 +55,9 @@ int plat_chroot(const struct jail *j, char *const argv[], int *status);
  * never sees jail_dir empty; on kernels before 6.5 on top of it.  Never through the
  * jail's symlinks.  The forced upgrade of a basejail. */
 int plat_replace_mount(const struct runstate *rs, const char *host_dir, const char *jail_dir);
+/* Whether this kernel can do plat_replace_mount (open_tree, move_mount and mount_setattr:
+ * Linux 5.12 or later).  false with the error recorded (what is missing and why). */
+bool plat_can_replace_mount(void);
 
 /* ---- runtime facts ------------------------------------------------------------------- */
 

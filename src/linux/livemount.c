@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef MOVE_MOUNT_BENEATH
@@ -55,6 +56,28 @@ static void swap_child(int pidfd, int tree, const char *jail_dir, int errfd)
 		child_fail(errfd);
 	}
 	_exit(0);
+}
+
+bool plat_can_replace_mount(void)
+{
+	/* each called with an invalid descriptor: EBADF (or EINVAL) where the kernel has it */
+	static const struct {
+		const char *name;
+		long nr;
+	} calls[] = {{"open_tree", SYS_open_tree},
+		     {"move_mount", SYS_move_mount},
+		     {"mount_setattr", SYS_mount_setattr}};
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		long r = calls[i].nr == SYS_move_mount ? syscall(calls[i].nr, -1, "", -1, "", 0)
+						       : syscall(calls[i].nr, -1, "", 0, NULL, 0);
+		if (r < 0 && errno == ENOSYS) {
+			ioc_err("this kernel cannot replace a mount inside a running jail: it has "
+				"no %s (Linux 5.12 or later has it)",
+				calls[i].name);
+			return false;
+		}
+	}
+	return true;
 }
 
 int plat_replace_mount(const struct runstate *rs, const char *host_dir, const char *jail_dir)

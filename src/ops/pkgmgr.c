@@ -468,13 +468,22 @@ int pkgmgr_upgrade(struct jail *j, const char *newrel, char **snap)
 	enum pkgmgr pm = PM_NONE;
 	if (upgrade_check(j, newrel, root, &pm) < 0)
 		return -1;
+	struct runstate rs = {0};
+	bool live = pm == PM_NONE && rs_read(j->uuid, &rs) == 1 && rs_running(&rs);
+	if (live && !plat_can_replace_mount()) {
+		rs_free(&rs);
+		ioc_hint("stop it first: 'iocell stop %s', then upgrade and start it again",
+			 jail_prop(j, P_TAG));
+		return -1;
+	}
 	_cleanup_free_ char *sn = NULL;
 	_cleanup_free_ char *full = backout_snapshot(j, "ioc-upgrade_", &sn);
-	if (!full)
+	if (!full) {
+		rs_free(&rs);
 		return -1;
+	}
 	_cleanup_free_ char *relprop = prop_zfs_name(&prop_table[P_RELEASE], false);
-	struct runstate rs = {0};
-	if (pm == PM_NONE && rs_read(j->uuid, &rs) == 1 && rs_running(&rs)) {
+	if (live) {
 		/* forced: swapped under the running jail; nothing of its own data changes */
 		printf("jail %s is running: swapping its system directories to %s\n",
 		       jail_prop(j, P_TAG), newrel);

@@ -551,6 +551,54 @@ def test_forced_upgrade_to_an_unfetched_release_changes_nothing(release, rundir)
         ioc("stop", "bj2")
 
 
+def _without_syscall(nr: int):
+    """A preexec_fn: a seccomp filter that makes system call nr fail with ENOSYS (x86_64),
+    as on a kernel that does not have it."""
+    import ctypes
+    import struct
+
+    def apply():
+        ld, jeq, ret = 0x20, 0x15, 0x06
+        allow, enosys = 0x7FFF0000, 0x00050000 | 38
+        prog = [(ld, 0, 0, 4), (jeq, 0, 3, 0xC000003E),  # arch x86_64, else allow
+                (ld, 0, 0, 0), (jeq, 0, 1, nr), (ret, 0, 0, enosys), (ret, 0, 0, allow)]
+        buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in prog))
+
+        class Fprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fp = Fprog(len(prog), ctypes.cast(buf, ctypes.c_void_p))
+        if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(fp), 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "seccomp")
+    return apply
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the filter is written for x86_64")
+@pytest.mark.parametrize("call,nr", [("mount_setattr", 442), ("open_tree", 428)])
+def test_forced_upgrade_refused_where_the_kernel_cannot(pm_releases, release, rundir, call, nr):
+    """A kernel without open_tree/move_mount/mount_setattr (before 5.12) cannot swap a
+    running jail's mounts: upgrade refuses before it changes anything, says why and how."""
+    uuid = create("-b", f"release={release}", "tag=bjk", *NONET)
+    jds = f"{JAILS_DS}/{uuid}"
+    ioc("start", "bjk")
+    try:
+        pid = state(rundir, uuid)["pid"]
+        r = subprocess.run([iocell_bin(), "upgrade", "bjk", f"release={pm_releases['apk']}"],
+                           preexec_fn=_without_syscall(nr), capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=300)
+        assert r.returncode == 1, r.stdout + r.stderr
+        lines = [l for l in r.stderr.splitlines() if l.startswith("iocell: ")]
+        assert len(lines) == 1 and call in lines[0] and "iocell stop bjk" in lines[0], r.stderr
+        assert snapshots(jds) == []
+        assert zfs_get(jds, "iocell:release") == release
+        assert [d for d in datasets(jds) if "/.live" in d] == []
+        assert state(rundir, uuid)["pid"] == pid
+        assert jexec("bjk", "/bin/sh", "-c", "echo ok").stdout == "ok\n"
+    finally:
+        ioc("stop", "bjk")
+
+
 # ---- fetch -----------------------------------------------------------------------------
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
