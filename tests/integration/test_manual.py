@@ -887,6 +887,47 @@ def test_output_does_not_change_in_a_pipe(release):
         assert ioc(*args).stdout.split()[0] == head, args
 
 
+def _on_a_terminal(*args) -> str:
+    """iocell's stdout on a pseudo-terminal (stderr and stdin as usual)."""
+    import pty
+    mfd, sfd = pty.openpty()
+    try:
+        p = subprocess.Popen([iocell_bin(), *args], stdout=sfd, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL)
+        os.close(sfd)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(mfd, 65536)
+            except OSError:  # EIO: the terminal's last writer is gone
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+        p.stderr.close()
+    finally:
+        os.close(mfd)
+    return out.decode().replace("\r\n", "\n")
+
+
+def test_every_read_verb_prints_the_same_on_a_terminal_and_in_a_pipe(release, rundir):
+    """Every read verb, its table and its -H and -j, byte for byte the same on a terminal
+    and in a pipe."""
+    create("-c", f"release={release}", "tag=tp", *NONET)
+    ioc("snapshot", "tp@s1")
+    ioc("start", "tp")
+    try:
+        for verb in (("list",), ("list", "-t"), ("list", "-r"), ("get", "all", "tp"),
+                     ("get", "-r", "priority"), ("defaults",), ("snaplist", "tp"), ("df",),
+                     ("limits", "tp"), ("runtime", "tp")):
+            for fmt in ((), ("-H",), ("-j",)):
+                args = (verb[0], *fmt, *verb[1:])
+                assert _on_a_terminal(*args) == ioc(*args).stdout, args
+    finally:
+        ioc("stop", "tp")
+
+
 def test_list_h_and_the_table_in_the_same_order(release):
     for tag in ("zeta", "alpha", "mid"):
         create("-c", f"release={release}", f"tag={tag}")
