@@ -18,6 +18,7 @@ PACKAGES=(
     libcurl4-openssl-dev
     zfs-fuse busybox-static debootstrap debian-archive-keyring
     python3-pytest xz-utils iproute2 util-linux curl ca-certificates clang-format
+    clang-14 libclang-rt-14-dev
 )
 
 log() { echo "deps: $*" >&2; }

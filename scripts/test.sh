@@ -9,6 +9,8 @@
 # 3. build-asan/ ASan+UBSan build      (-Db_sanitize=address,undefined -Db_lundef=false)
 # Host tier (this machine's ZFS and cgroups: here zfs-fuse and a hybrid cgroup v1 host):
 # 4. meson unit tests (cmocka) in build-asan
+#    fuzz (bounded): scripts/fuzz.sh --time 15 (build-fuzz/, clang libFuzzer + ASan/UBSan;
+#    every target of tests/fuzz for 15 s, any crash, leak or UB fails)
 # 5. scripts/integration.sh: pytest tests/integration against build-asan/iocell, in a
 #    private network namespace (the conftest starts zfs-fuse if no ZFS daemon answers and
 #    creates/destroys its own scratch pool; with zfs-fuse, also in a private mount namespace
@@ -81,6 +83,9 @@ host_rc=
 if [ "$tiers" != guest ]; then
     step "host tier: unit tests (meson test -C build-asan)"
     meson test -C build-asan --print-errorlogs --timeout-multiplier 3 || die "unit tests failed"
+
+    step "host tier: fuzz (bounded): scripts/fuzz.sh --time ${IOCELL_FUZZ_TIME:-15}"
+    bash scripts/fuzz.sh --time "${IOCELL_FUZZ_TIME:-15}" || die "fuzzing found a problem"
 
     step "host tier: integration tests (pytest tests/integration)"
     [ -x build-asan/iocell ] || die "build-asan/iocell was not built"

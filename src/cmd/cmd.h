@@ -80,4 +80,11 @@ extern bool cmd_raw_status;
 /* Split "k=v" arguments into kv.  Returns false (usage error printed) when one lacks '='. */
 bool parse_assignments(const char *cmd, char **args, int n, struct kv *out);
 
+/* The running jail NAME (plat_lookup): 0 with rs filled (for rs_free) and uuid set, or -1
+ * with the error recorded and rs freed; for a jail that is not running "jail NAME is not
+ * running" with the hint "start it with 'iocell start NAME'" and then also (e.g. ", or
+ * use ..."; may be ""). */
+struct runstate;
+int cmd_running(const char *name, struct runstate *rs, char uuid[37], const char *also);
+
 #endif

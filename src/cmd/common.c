@@ -2,6 +2,8 @@
  * usage messages, PROP=VALUE arguments.  main.c registers its table here; nothing here
  * calls back into main.c. */
 #include "cmd/cmd.h"
+#include "core/runstate.h"
+#include "platform.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -101,4 +103,17 @@ bool parse_assignments(const char *cmd, char **args, int n, struct kv *out)
 		free(k);
 	}
 	return true;
+}
+
+int cmd_running(const char *name, struct runstate *rs, char uuid[37], const char *also)
+{
+	int r = plat_lookup(name, rs, uuid);
+	if (r > 0)
+		return 0;
+	rs_free(rs);
+	if (r == 0) {
+		ioc_err("jail %s is not running", name);
+		ioc_hint("start it with 'iocell start %s'%s", name, also);
+	}
+	return -1;
 }

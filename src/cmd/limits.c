@@ -14,19 +14,13 @@
 static int running_locked(const char *name, struct runstate *rs, int *lk)
 {
 	char uuid[37];
-	int r = plat_lookup(name, rs, uuid);
+	if (cmd_running(name, rs, uuid, " (limits are applied at start)") < 0)
+		return -1;
 	rs_free(rs);
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		ioc_err("jail %s is not running", name);
-		ioc_hint("limits are applied at start; start it with 'iocell start %s'", name);
-		return -1;
-	}
 	*lk = lock_jail(uuid, true);
 	if (*lk < 0)
 		return -1;
-	r = rs_read(uuid, rs);
+	int r = rs_read(uuid, rs);
 	if (r <= 0 || !rs_running(rs)) {
 		if (r >= 0)
 			ioc_err("jail %s is not running", name);
@@ -275,15 +269,13 @@ static int inuse_one(const char *name, enum outfmt fmt)
 {
 	struct runstate rs;
 	char uuid[37];
-	int r = plat_lookup(name, &rs, uuid);
-	if (r == 0)
-		ioc_err("jail %s is not running", name);
-	struct plat_usage u;
-	if (r <= 0 || plat_usage(&rs, &u) < 0) {
-		rs_free(&rs);
+	if (cmd_running(name, &rs, uuid, "") < 0)
 		return CMD_ERR;
-	}
+	struct plat_usage u;
+	int r = plat_usage(&rs, &u);
 	rs_free(&rs);
+	if (r < 0)
+		return CMD_ERR;
 	char *cells[U_N], *raw[U_N];
 	usage_cells(&u, false, cells);
 	usage_cells(&u, true, raw);

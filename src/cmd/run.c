@@ -110,61 +110,11 @@ static int for_each_name(const char *cmd, int argc, char **argv, bool force,
 
 static int start_name(const char *name, bool force) { return start_one(name, force, false); }
 
-struct bootent {
-	char uuid[37];
-	char *tag;
-	long prio;
-};
-
-static int cmp_boot(const void *a, const void *b)
-{
-	const struct bootent *x = a, *y = b;
-	if (x->prio != y->prio)
-		return x->prio < y->prio ? -1 : 1;
-	return strcmp(x->tag, y->tag);
-}
-
-/* Jails (not templates) with one zfs call, optionally only boot=on, by priority. */
-static int boot_order(struct bootent **out, size_t *n, bool only_boot)
-{
-	struct ztable t;
-	if (jails_query(&t,
-			"name,iocell:active,iocell:host_hostuuid,iocell:tag,iocell:boot,"
-			"iocell:priority,iocell:template",
-			NULL) < 0)
-		return -1;
-	struct bootent *b = xcalloc(t.nrows + 1, sizeof(*b));
-	size_t k = 0;
-	for (size_t i = 0; i < t.nrows; i++) {
-		struct strv *r = &t.rows[i];
-		if (r->n < 7 || !valid_uuid(r->v[2]) || streq(r->v[6], "yes"))
-			continue;
-		if (only_boot && !streq(r->v[4], "on"))
-			continue;
-		snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", r->v[2]);
-		b[k].tag = xstrdup(r->v[3]);
-		b[k].prio = atol(r->v[5]);
-		k++;
-	}
-	ztable_free(&t);
-	qsort(b, k, sizeof(*b), cmp_boot);
-	*out = b;
-	*n = k;
-	return 0;
-}
-
-static void boot_free(struct bootent *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(b[i].tag);
-	free(b);
-}
-
 static int start_all(bool force, bool only_boot, const char *what)
 {
-	struct bootent *b;
+	struct jail_boot *b;
 	size_t n;
-	if (boot_order(&b, &n, only_boot) < 0)
+	if (jails_boot_order(&b, &n, only_boot) < 0)
 		return CMD_ERR;
 	int failed = 0;
 	struct sbuf names;
@@ -176,7 +126,7 @@ static int start_all(bool force, bool only_boot, const char *what)
 			failed++;
 		}
 	}
-	boot_free(b, n);
+	jail_boot_free(b, n);
 	if (failed) {
 		ioc_err("%s: %d jail(s) failed to start: %s", what, failed, names.s);
 		sb_free(&names);
@@ -203,9 +153,9 @@ int cmd_start(int argc, char **argv)
  * tag in reverse; one zfs call), then whatever else runs (e.g. a jail of another pool). */
 static int stop_all(bool force, const char *what)
 {
-	struct bootent *b = NULL;
+	struct jail_boot *b = NULL;
 	size_t n = 0;
-	if (boot_order(&b, &n, false) < 0) {
+	if (jails_boot_order(&b, &n, false) < 0) {
 		/* no pool to read priorities from: still stop what runs */
 		ioc_warn("%s: %s; stopping in no particular order", what, ioc_errmsg());
 		ioc_err_clear();
@@ -220,7 +170,7 @@ static int stop_all(bool force, const char *what)
 			failed++;
 		}
 	}
-	boot_free(b, n);
+	jail_boot_free(b, n);
 	struct strv ids;
 	if (rs_list(&ids) < 0)
 		return CMD_ERR;
@@ -274,17 +224,8 @@ int cmd_restart(int argc, char **argv)
 	const char *name = argv[optind];
 	struct runstate rs;
 	char uuid[37];
-	int r = plat_lookup(name, &rs, uuid);
-	if (r < 0) {
-		rs_free(&rs);
+	if (cmd_running(name, &rs, uuid, "") < 0)
 		return CMD_ERR;
-	}
-	if (r == 0) {
-		rs_free(&rs);
-		ioc_err("jail %s is not running", name);
-		ioc_hint("start it with 'iocell start %s'", name);
-		return CMD_ERR;
-	}
 	int rc = CMD_OK;
 	if (!hard) {
 		int lk = lock_jail(uuid, true);
@@ -331,20 +272,12 @@ int cmd_exec(int argc, char **argv)
 	} else {
 		struct runstate rs;
 		char uuid[37];
-		int r = plat_lookup(name, &rs, uuid);
+		if (cmd_running(name, &rs, uuid, ", or use 'iocell chroot' on a stopped jail") <
+		    0) {
+			sv_free(&targets);
+			return CMD_ERR;
+		}
 		rs_free(&rs);
-		if (r < 0) {
-			sv_free(&targets);
-			return CMD_ERR;
-		}
-		if (r == 0) {
-			sv_free(&targets);
-			ioc_err("jail %s is not running", name);
-			ioc_hint(
-				"start it with 'iocell start %s', or use 'iocell chroot' on a stopped jail",
-				name);
-			return CMD_ERR;
-		}
 		sv_add(&targets, uuid);
 	}
 	int last = 0;
@@ -379,15 +312,8 @@ int cmd_console(int argc, char **argv)
 		return usage_err("console", "expected one NAME");
 	struct runstate rs;
 	char uuid[37];
-	int r = plat_lookup(argv[optind], &rs, uuid);
-	if (r <= 0) {
-		rs_free(&rs);
-		if (r == 0) {
-			ioc_err("jail %s is not running", argv[optind]);
-			ioc_hint("start it with 'iocell start %s'", argv[optind]);
-		}
+	if (cmd_running(argv[optind], &rs, uuid, "") < 0)
 		return CMD_ERR;
-	}
 	int st = 0;
 	int rc = plat_console(&rs, &st);
 	rs_free(&rs);
@@ -563,24 +489,19 @@ int cmd_runtime(int argc, char **argv)
 		return usage_err("runtime", "expected one NAME");
 	struct runstate rs;
 	char uuid[37];
-	int r = plat_lookup(argv[optind], &rs, uuid);
-	int rc = CMD_ERR;
-	if (r == 0) {
-		ioc_err("jail %s is not running", argv[optind]);
-	} else if (r > 0) {
-		struct plat_info in;
-		plat_info(&rs, &in);
-		if (fmt == OUT_JSON)
-			print_info_json(&rs, &in);
-		else if (fmt == OUT_SCRIPT)
-			print_info_script(&rs, &in);
-		else
-			print_info(&rs, &in);
-		plat_info_free(&in);
-		rc = CMD_OK;
-	}
+	if (cmd_running(argv[optind], &rs, uuid, "") < 0)
+		return CMD_ERR;
+	struct plat_info in;
+	plat_info(&rs, &in);
+	if (fmt == OUT_JSON)
+		print_info_json(&rs, &in);
+	else if (fmt == OUT_SCRIPT)
+		print_info_script(&rs, &in);
+	else
+		print_info(&rs, &in);
+	plat_info_free(&in);
 	rs_free(&rs);
-	return rc;
+	return CMD_OK;
 }
 
 int cmd_rcboot(int argc, char **argv)
@@ -603,13 +524,13 @@ int cmd_rcshutdown(int argc, char **argv)
 	int rc = stop_all(false, "rcshutdown");
 	/* last_started lives in the runtime dir while the host runs: keep it across the
 	 * reboot in the property. */
-	struct bootent *b;
+	struct jail_boot *b;
 	size_t n;
-	if (boot_order(&b, &n, false) == 0) {
+	if (jails_boot_order(&b, &n, false) == 0) {
 		for (size_t i = 0; i < n; i++)
 			if (rs_started_persist(b[i].uuid) < 0)
 				ioc_err_print();
-		boot_free(b, n);
+		jail_boot_free(b, n);
 	}
 	if (rc != CMD_OK) {
 		ioc_err("rcshutdown: some jails failed to stop (see above)");

@@ -59,8 +59,8 @@ int jail_jid(const char *uuid)
 {
 	struct runstate rs;
 	int jid = -1;
-	if (rs_read(uuid, &rs) == 1 && rs_alive(&rs) && streq(rs_get(&rs, "phase"), "running"))
-		jid = (int)rs_num(&rs, "jid", -1);
+	if (rs_read(uuid, &rs) == 1 && rs_running(&rs))
+		jid = (int)rs_num(&rs, RS_JID, -1);
 	rs_free(&rs);
 	return jid;
 }
@@ -257,14 +257,10 @@ bool jail_same_config(const struct jail *a, const struct jail *b)
 
 static struct jail *jail_load_cached(const char *uuid)
 {
-	char *p = conf_path(uuid);
-	size_t len;
-	char *text = read_file(p, &len);
-	free(p);
-	if (!text) {
-		ioc_err_clear();
+	_cleanup_free_ char *p = conf_path(uuid);
+	char *text = cache_read(p);
+	if (!text)
 		return NULL;
-	}
 	struct ztable t;
 	ztable_parse(&t, text);
 	free(text);

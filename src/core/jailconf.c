@@ -321,14 +321,17 @@ static int nic_macs(const struct jailconf *c, const struct jail *j, int idx, str
 	n->mac_prop = (enum prop_id)(P_VNET0_MAC + idx);
 	const char *v = jail_prop(j, n->mac_prop);
 	if (!streq(v, "none")) {
+		/* what set accepts (two unicast MACs), then their bytes */
 		const char *comma = strchr(v, ',');
-		char first[32];
-		if (comma && (size_t)(comma - v) < sizeof(first)) {
+		char first[32], why[256] = "";
+		if (prop_validate(&prop_table[n->mac_prop], v, why, sizeof(why)) && comma &&
+		    (size_t)(comma - v) < sizeof(first)) {
 			snprintf(first, sizeof(first), "%.*s", (int)(comma - v), v);
 			if (parse_mac(first, n->mac_jail) && parse_mac(comma + 1, n->mac_host))
 				return 0;
 		}
-		ioc_err("%s of jail %s is not MACA,MACB: %s", prop_name(n->mac_prop), c->uuid, v);
+		ioc_err("%s of jail %s is not MACA,MACB: %s (%s)", prop_name(n->mac_prop), c->uuid,
+			v, why);
 		return -1;
 	}
 	n->mac_new = true;

@@ -34,18 +34,28 @@ void jail_brief_free(struct jail_brief *b, size_t n)
 	free(b);
 }
 
-static int index_write(const struct jail_brief *b, size_t n)
+void jail_boot_free(struct jail_boot *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(b[i].tag);
+	free(b);
+}
+
+char *index_format(const struct jail_brief *b, size_t n)
 {
 	struct sbuf s;
 	sb_init(&s);
 	for (size_t i = 0; i < n; i++)
 		sb_printf(&s, "%s\t%s\t%d\n", b[i].uuid, b[i].tag, b[i].template ? 1 : 0);
-	char *p = index_path();
-	int rc = write_file_cache(p, s.s, s.len, 0600);
-	if (rc < 0)
+	return sb_steal(&s);
+}
+
+static int index_write(const struct jail_brief *b, size_t n)
+{
+	_cleanup_free_ char *text = index_format(b, n);
+	_cleanup_free_ char *p = index_path();
+	if (write_file_cache(p, text, strlen(text), 0600) < 0)
 		ioc_err_clear(); /* the index is only a cache */
-	free(p);
-	sb_free(&s);
 	return 0;
 }
 
@@ -107,27 +117,77 @@ int jails_query(struct ztable *t, const char *cols, const char *sort)
 
 int jails_query_exact(struct ztable *t, const char *cols) { return query(t, cols, NULL, true); }
 
+/* `zfs list` (exact: `zfs get -Hp`, numbers in bytes) of every jail (templates included)
+ * with the columns name, iocell:active, iocell:host_hostuuid and then PROPS: the rows
+ * that have every column and a jail's UUID (v[2]); PROPS's values are v[3], v[4]... */
+static int jail_rows_of(struct ztable *t, const char *props, bool exact)
+{
+	_cleanup_free_ char *cols = xasprintf("name,iocell:active,iocell:host_hostuuid,%s", props);
+	size_t ncols = 4;
+	for (const char *c = props; *c; c++)
+		ncols += *c == ',';
+	if (query(t, cols, NULL, exact) < 0)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < t->nrows; i++) {
+		if (t->rows[i].n >= ncols && valid_uuid(t->rows[i].v[2]))
+			t->rows[k++] = t->rows[i];
+		else
+			sv_free(&t->rows[i]);
+	}
+	t->nrows = k;
+	return 0;
+}
+
+static int jail_rows(struct ztable *t, const char *props) { return jail_rows_of(t, props, false); }
+
 int jail_scan(struct jail_brief **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
-	struct ztable t;
-	if (jails_query(&t, "name,iocell:active,iocell:tag,iocell:template,iocell:host_hostuuid",
-			NULL) < 0)
+	_cleanup_ztable_ struct ztable t = {0};
+	if (jail_rows(&t, "iocell:tag,iocell:template") < 0)
 		return -1;
 	struct jail_brief *b = xcalloc(t.nrows + 1, sizeof(*b));
+	for (size_t i = 0; i < t.nrows; i++) {
+		char **v = t.rows[i].v;
+		snprintf(b[i].uuid, sizeof(b[i].uuid), "%s", v[2]);
+		b[i].tag = xstrdup(v[3]);
+		b[i].template = streq(v[4], "yes");
+	}
+	index_write(b, t.nrows);
+	*out = b;
+	*n = t.nrows;
+	return 0;
+}
+
+static int cmp_boot(const void *a, const void *b)
+{
+	const struct jail_boot *x = a, *y = b;
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return strcmp(x->tag, y->tag);
+}
+
+int jails_boot_order(struct jail_boot **out, size_t *n, bool only_boot)
+{
+	*out = NULL;
+	*n = 0;
+	_cleanup_ztable_ struct ztable t = {0};
+	if (jail_rows(&t, "iocell:tag,iocell:boot,iocell:priority,iocell:template") < 0)
+		return -1;
+	struct jail_boot *b = xcalloc(t.nrows + 1, sizeof(*b));
 	size_t k = 0;
 	for (size_t i = 0; i < t.nrows; i++) {
-		struct strv *r = &t.rows[i];
-		if (r->n < 5 || !valid_uuid(r->v[4]))
+		char **v = t.rows[i].v;
+		if (streq(v[6], "yes") || (only_boot && !streq(v[4], "on")))
 			continue;
-		snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", r->v[4]);
-		b[k].tag = xstrdup(r->v[2]);
-		b[k].template = streq(r->v[3], "yes");
+		snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", v[2]);
+		b[k].tag = xstrdup(v[3]);
+		b[k].priority = atol(v[5]);
 		k++;
 	}
-	ztable_free(&t);
-	index_write(b, k);
+	qsort(b, k, sizeof(*b), cmp_boot);
 	*out = b;
 	*n = k;
 	return 0;
@@ -143,19 +203,14 @@ int index_rebuild(void)
 	return 0;
 }
 
-static int index_read(struct jail_brief **out, size_t *n)
+void index_parse(const char *text, struct jail_brief **out, size_t *n)
 {
-	_cleanup_free_ char *p = index_path();
-	char *txt = cache_read(p);
-	if (!txt)
-		return -1;
-	struct strv lines = {0};
-	split(&lines, txt, "\n", true);
-	free(txt);
+	_cleanup_strv_ struct strv lines = {0};
+	split(&lines, text, "\n", true);
 	struct jail_brief *b = xcalloc(lines.n + 1, sizeof(*b));
 	size_t k = 0;
 	for (size_t i = 0; i < lines.n; i++) {
-		struct strv f = {0};
+		_cleanup_strv_ struct strv f = {0};
 		split(&f, lines.v[i], "\t", false);
 		if (f.n >= 3 && valid_uuid(f.v[0])) {
 			snprintf(b[k].uuid, sizeof(b[k].uuid), "%s", f.v[0]);
@@ -163,11 +218,18 @@ static int index_read(struct jail_brief **out, size_t *n)
 			b[k].template = streq(f.v[2], "1");
 			k++;
 		}
-		sv_free(&f);
 	}
-	sv_free(&lines);
 	*out = b;
 	*n = k;
+}
+
+static int index_read(struct jail_brief **out, size_t *n)
+{
+	_cleanup_free_ char *p = index_path();
+	_cleanup_free_ char *txt = cache_read(p);
+	if (!txt)
+		return -1;
+	index_parse(txt, out, n);
 	return 0;
 }
 
@@ -328,22 +390,18 @@ char *ip_column(const char *v)
 	return sb_steal(&b);
 }
 
-/* Every jail's name is at hand: refresh the name index from rows where the UUID, tag and
- * template columns are ui, ti, tpi. */
-static void index_from_rows(const struct ztable *zt, size_t ui, size_t ti, size_t tpi)
+/* Every jail's name is at hand: refresh the name index from jail_rows where the tag and
+ * template columns are ti and tpi. */
+static void index_from_rows(const struct ztable *zt, size_t ti, size_t tpi)
 {
 	_cleanup_free_ struct jail_brief *idx = xcalloc(zt->nrows + 1, sizeof(*idx));
-	size_t n = 0;
 	for (size_t i = 0; i < zt->nrows; i++) {
-		const struct strv *r = &zt->rows[i];
-		if (r->n <= tpi || !valid_uuid(r->v[ui]))
-			continue;
-		snprintf(idx[n].uuid, sizeof(idx[n].uuid), "%s", r->v[ui]);
-		idx[n].tag = r->v[ti];
-		idx[n].template = streq(r->v[tpi], "yes");
-		n++;
+		char *const *v = zt->rows[i].v;
+		snprintf(idx[i].uuid, sizeof(idx[i].uuid), "%s", v[2]);
+		idx[i].tag = v[ti];
+		idx[i].template = streq(v[tpi], "yes");
 	}
-	index_store(idx, n);
+	index_store(idx, zt->nrows);
 }
 
 int jails_list(bool templates, struct ztable *out)
@@ -351,23 +409,21 @@ int jails_list(bool templates, struct ztable *out)
 	out->nrows = 0;
 	out->rows = NULL;
 	_cleanup_ztable_ struct ztable zt = {0};
-	if (jails_query(&zt,
-			"name,iocell:active,iocell:host_hostuuid,iocell:boot,iocell:tag,"
-			"iocell:type,iocell:ip4_addr,iocell:release,iocell:template",
-			NULL) < 0)
+	if (jail_rows(&zt, "iocell:boot,iocell:tag,iocell:type,iocell:ip4_addr,iocell:release,"
+			   "iocell:template") < 0)
 		return -1;
-	index_from_rows(&zt, 2, 4, 8);
+	index_from_rows(&zt, 4, 8);
 	for (size_t i = 0; i < zt.nrows; i++) {
 		struct strv *r = &zt.rows[i];
-		if (r->n < 9 || !valid_uuid(r->v[2]) || streq(r->v[8], "yes") != templates)
+		if (streq(r->v[8], "yes") != templates)
 			continue;
 		int jid = jail_jid(r->v[2]);
 		_cleanup_free_ char *ip = NULL;
 		if (jid > 0) {
 			/* running: the addresses actually configured (runtime state, no zfs call) */
 			struct runstate rs;
-			if (rs_read(r->v[2], &rs) == 1 && rs_get(&rs, "addr4"))
-				ip = ip_column(rs_get(&rs, "addr4"));
+			if (rs_read(r->v[2], &rs) == 1 && rs_get(&rs, RS_ADDR4))
+				ip = ip_column(rs_get(&rs, RS_ADDR4));
 			rs_free(&rs);
 		}
 		if (!ip)
@@ -392,13 +448,10 @@ int jails_df(struct ztable *out)
 	out->nrows = 0;
 	out->rows = NULL;
 	_cleanup_ztable_ struct ztable zt = {0};
-	if (jails_query_exact(&zt, "name,iocell:active,iocell:host_hostuuid,compressratio,"
-				   "reservation,quota,used,available,iocell:tag") < 0)
+	if (jail_rows_of(&zt, "compressratio,reservation,quota,used,available,iocell:tag", true) <
+	    0)
 		return -1;
-	for (size_t i = 0; i < zt.nrows; i++) {
-		struct strv *r = &zt.rows[i];
-		if (r->n >= 9 && valid_uuid(r->v[2]))
-			ztable_add(out, (const char *const *)r->v + 2, 7);
-	}
+	for (size_t i = 0; i < zt.nrows; i++)
+		ztable_add(out, (const char *const *)zt.rows[i].v + 2, 7);
 	return 0;
 }

@@ -22,6 +22,16 @@ struct jail_brief {
 int jail_scan(struct jail_brief **out, size_t *n);
 void jail_brief_free(struct jail_brief *b, size_t n);
 
+/* start ALL, rcboot, rcshutdown: the jails (no templates; only boot=on ones when
+ * only_boot), by priority then tag (one zfs call). */
+struct jail_boot {
+	char uuid[37];
+	char *tag;
+	long priority;
+};
+int jails_boot_order(struct jail_boot **out, size_t *n, bool only_boot);
+void jail_boot_free(struct jail_boot *b, size_t n);
+
 /* list: rows JID, UUID, BOOT, STATE, TAG, TYPE, IP4, RELEASE of the jails (templates:
  * of the templates), JID and STATE from the runtime state, IP4 the addresses alone (those
  * configured, for a running jail).  Refreshes the index on the way (no extra call). */
@@ -32,7 +42,11 @@ int jails_df(struct ztable *out);
 /* "vnet0|192.0.2.10/24,vnet0|192.0.2.11/24" -> "192.0.2.10,192.0.2.11" ("-" for none). */
 char *ip_column(const char *v);
 
-/* The index file, RUNDIR/index-POOL: "UUID\tTAG\tTEMPLATE(0|1)" lines. */
+/* The index file, RUNDIR/index-POOL: "UUID\tTAG\tTEMPLATE(0|1)" lines.  index_parse
+ * keeps the well-formed lines of TEXT (*out: n entries, for jail_brief_free);
+ * index_format writes them (malloc'd).  No file I/O. */
+void index_parse(const char *text, struct jail_brief **out, size_t *n);
+char *index_format(const struct jail_brief *b, size_t n);
 /* Scan every jail (one zfs call) into the index. */
 int index_rebuild(void);
 /* Replace the index with a complete list (e.g. what `list` has just read). */

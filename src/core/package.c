@@ -332,27 +332,42 @@ void package_head_free(struct package_head *h)
 
 /* ---- applying a package ---------------------------------------------------------------- */
 
-/* Apply one deletion beneath the root: the parent is resolved without following any
- * symlink; the last component is unlinked (a directory removed with its contents). */
-static int delete_beneath(int rootfd, const char *path)
+bool deletion_split(const char *line, char **parent, char **leaf)
 {
-	while (*path == '/')
-		path++;
-	if (!safe_relpath(path)) {
-		ioc_err("refusing the deletion of '%s': not a plain path beneath the jail root",
-			path);
-		return -1;
-	}
-	_cleanup_free_ char *p = xstrdup(path);
+	*parent = *leaf = NULL;
+	while (*line == '/')
+		line++;
+	if (!safe_relpath(line))
+		return false;
+	_cleanup_free_ char *p = xstrdup(line);
 	size_t l = strlen(p);
 	while (l > 0 && p[l - 1] == '/')
 		p[--l] = '\0';
 	char *slash = strrchr(p, '/');
-	const char *leaf = slash ? slash + 1 : p;
-	_cleanup_close_ int dfd = -1;
-	if (slash) {
+	const char *name = slash ? slash + 1 : p;
+	if (streq(name, "."))
+		return false; /* the directory itself: removing "." would empty it */
+	*leaf = xstrdup(name);
+	if (slash)
 		*slash = '\0';
-		_cleanup_close_ int pfd = open_nofollow(rootfd, p, O_PATH | O_DIRECTORY, 0);
+	*parent = xstrdup(slash ? p : "");
+	return true;
+}
+
+/* Apply one deletion beneath the root: the parent is resolved without following any
+ * symlink; the last component is unlinked (a directory removed with its contents). */
+static int delete_beneath(int rootfd, const char *line)
+{
+	const char *path = line + strspn(line, "/");
+	_cleanup_free_ char *parent = NULL, *leaf = NULL;
+	if (!deletion_split(line, &parent, &leaf)) {
+		ioc_err("refusing the deletion of '%s': not a plain path beneath the jail root",
+			path);
+		return -1;
+	}
+	_cleanup_close_ int dfd = -1;
+	if (*parent) {
+		_cleanup_close_ int pfd = open_nofollow(rootfd, parent, O_PATH | O_DIRECTORY, 0);
 		/* unlinkat needs a real directory fd for removing trees */
 		if (pfd >= 0)
 			dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -30,6 +30,12 @@ void package_head_free(struct package_head *h);
  * device nodes and entries outside the root are refused. */
 int package_apply(const char *file, const struct package_head *h, const char *root);
 
+/* A deletion-list line as the place to delete beneath a jail root: *parent (a relative
+ * path, "" for the root itself) and *leaf, the name to remove there (both malloc'd).
+ * false (nothing allocated) for a line that is no plain path beneath the root (absolute
+ * after its leading slashes, with a ".." component, or naming a directory as "."). */
+bool deletion_split(const char *line, char **parent, char **leaf);
+
 /* The value of KEY in TEXT of "key=value" lines (a package's metadata, os-release),
  * malloc'd; NULL when there is no such line. */
 char *keyval_get(const char *text, const char *key);

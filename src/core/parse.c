@@ -50,6 +50,7 @@ bool parse_size(const char *s, uint64_t *out)
 	case 'G': mult = 1ULL << 30; break;
 	case 'T': mult = 1ULL << 40; break;
 	case 'P': mult = 1ULL << 50; break;
+	case 'E': mult = 1ULL << 60; break;
 	default: return false;
 	}
 	if (*end)
@@ -212,131 +213,126 @@ bool valid_ifname(const char *s)
 	return true;
 }
 
-bool parse_ipv4(const char *s, uint8_t out[4])
+/* inet_pton of family af (it accepts only the plain forms: dotted quad decimal for IPv4),
+ * n bytes into out when given. */
+static bool parse_inet(int af, const char *s, uint8_t *out, size_t n)
 {
-	struct in_addr a;
-	/* inet_pton accepts only dotted quad decimal: exactly what we want. */
-	if (inet_pton(AF_INET, s, &a) != 1)
+	uint8_t a[sizeof(struct in6_addr)];
+	if (inet_pton(af, s, a) != 1)
 		return false;
 	if (out)
-		memcpy(out, &a, 4);
+		memcpy(out, a, n);
 	return true;
 }
 
-bool parse_ipv6(const char *s, uint8_t out[16])
+bool parse_ipv4(const char *s, uint8_t out[4]) { return parse_inet(AF_INET, s, out, 4); }
+bool parse_ipv6(const char *s, uint8_t out[16]) { return parse_inet(AF_INET6, s, out, 16); }
+
+/* The entries of a comma-separated list ("none": no entry), each through fn, which
+ * checks entry e and, when store, keeps it as entry i of out; more than max is an error
+ * ("at most MAX WHAT"). */
+typedef bool (*entry_fn)(char *e, void *out, size_t i, bool store, char *err, size_t errlen);
+
+static bool parse_entries(const char *s, size_t max, const char *what, entry_fn fn, void *out,
+			  size_t *n, char *err, size_t errlen)
 {
-	struct in6_addr a;
-	if (inet_pton(AF_INET6, s, &a) != 1)
+	*n = 0;
+	if (strcmp(s, "none") == 0)
+		return true;
+	_cleanup_strv_ struct strv parts = {0};
+	split(&parts, s, ",", false);
+	for (size_t i = 0; i < parts.n; i++) {
+		if (!fn(parts.v[i], out, *n, *n < max, err, errlen))
+			return false;
+		if (*n >= max) {
+			snprintf(err, errlen, "at most %zu %s", max, what);
+			return false;
+		}
+		(*n)++;
+	}
+	return true;
+}
+
+struct ip_entries {
+	struct ipaddr_entry *v;
+	int family;
+};
+
+static bool ip_entry(char *e, void *out, size_t i, bool store, char *err, size_t errlen)
+{
+	const struct ip_entries *l = out;
+	char *bar = strchr(e, '|');
+	if (!bar) {
+		snprintf(err, errlen, "'%s' lacks the interface: write IFACE|ADDR/PREFIX", e);
 		return false;
-	if (out)
-		memcpy(out, &a, 16);
+	}
+	*bar = '\0';
+	if (!valid_ifname(e)) {
+		snprintf(err, errlen, "'%s' is not a valid interface name", e);
+		return false;
+	}
+	char *addr = bar + 1, *slash = strchr(addr, '/');
+	int prefix = -1, maxp = l->family == 4 ? 32 : 128;
+	if (slash) {
+		*slash = '\0';
+		long long p;
+		if (!parse_int(slash + 1, 0, maxp, &p)) {
+			snprintf(err, errlen, "prefix '%s' is not a number from 0 to %d", slash + 1,
+				 maxp);
+			return false;
+		}
+		prefix = (int)p;
+	}
+	if (!(l->family == 4 ? parse_ipv4(addr, NULL) : parse_ipv6(addr, NULL))) {
+		snprintf(err, errlen, "'%s' is not an IPv%d address", addr, l->family);
+		return false;
+	}
+	if (store && l->v) {
+		struct ipaddr_entry *o = &l->v[i];
+		snprintf(o->iface, sizeof(o->iface), "%s", e);
+		snprintf(o->addr, sizeof(o->addr), "%s", addr);
+		o->prefix = prefix;
+		o->family = l->family;
+	}
 	return true;
 }
 
 bool parse_ip_list(const char *s, int family, struct ipaddr_entry *out, size_t max, size_t *n,
 		   char *err, size_t errlen)
 {
-	*n = 0;
-	if (strcmp(s, "none") == 0)
-		return true;
-	struct strv parts = {0};
-	split(&parts, s, ",", false);
-	bool ok = true;
-	for (size_t i = 0; i < parts.n && ok; i++) {
-		char *e = parts.v[i];
-		char *bar = strchr(e, '|');
-		if (!bar) {
-			snprintf(err, errlen, "'%s' lacks the interface: write IFACE|ADDR/PREFIX",
-				 e);
-			ok = false;
-			break;
-		}
-		*bar = '\0';
-		if (!valid_ifname(e)) {
-			snprintf(err, errlen, "'%s' is not a valid interface name", e);
-			ok = false;
-			break;
-		}
-		char *addr = bar + 1, *slash = strchr(addr, '/');
-		int prefix = -1, maxp = family == 4 ? 32 : 128;
-		if (slash) {
-			*slash = '\0';
-			long long p;
-			if (!parse_int(slash + 1, 0, maxp, &p)) {
-				snprintf(err, errlen, "prefix '%s' is not a number from 0 to %d",
-					 slash + 1, maxp);
-				ok = false;
-				break;
-			}
-			prefix = (int)p;
-		}
-		bool good = family == 4 ? parse_ipv4(addr, NULL) : parse_ipv6(addr, NULL);
-		if (!good) {
-			snprintf(err, errlen, "'%s' is not an IPv%d address", addr, family);
-			ok = false;
-			break;
-		}
-		if (*n >= max) {
-			snprintf(err, errlen, "at most %zu addresses", max);
-			ok = false;
-			break;
-		}
-		if (out) {
-			struct ipaddr_entry *o = &out[*n];
-			snprintf(o->iface, sizeof(o->iface), "%s", e);
-			snprintf(o->addr, sizeof(o->addr), "%s", addr);
-			o->prefix = prefix;
-			o->family = family;
-		}
-		(*n)++;
+	struct ip_entries l = {out, family};
+	return parse_entries(s, max, "addresses", ip_entry, &l, n, err, errlen);
+}
+
+static bool iface_entry(char *e, void *out, size_t i, bool store, char *err, size_t errlen)
+{
+	struct iface_entry *v = out;
+	char *colon = strchr(e, ':');
+	if (!colon) {
+		snprintf(err, errlen, "'%s' is not nic:bridge", e);
+		return false;
 	}
-	sv_free(&parts);
-	return ok;
+	*colon = '\0';
+	if (!valid_ifname(e) || !valid_ifname(colon + 1)) {
+		snprintf(err, errlen, "'%s:%s' has an invalid interface name", e, colon + 1);
+		return false;
+	}
+	for (size_t j = 0; j < i && v; j++)
+		if (strcmp(v[j].nic, e) == 0) {
+			snprintf(err, errlen, "nic '%s' is listed twice", e);
+			return false;
+		}
+	if (store && v) {
+		snprintf(v[i].nic, sizeof(v[i].nic), "%s", e);
+		snprintf(v[i].bridge, sizeof(v[i].bridge), "%s", colon + 1);
+	}
+	return true;
 }
 
 bool parse_interfaces(const char *s, struct iface_entry *out, size_t max, size_t *n, char *err,
 		      size_t errlen)
 {
-	*n = 0;
-	if (strcmp(s, "none") == 0)
-		return true;
-	struct strv parts = {0};
-	split(&parts, s, ",", false);
-	bool ok = true;
-	for (size_t i = 0; i < parts.n && ok; i++) {
-		char *e = parts.v[i], *colon = strchr(e, ':');
-		if (!colon) {
-			snprintf(err, errlen, "'%s' is not nic:bridge", e);
-			ok = false;
-			break;
-		}
-		*colon = '\0';
-		if (!valid_ifname(e) || !valid_ifname(colon + 1)) {
-			snprintf(err, errlen, "'%s:%s' has an invalid interface name", e,
-				 colon + 1);
-			ok = false;
-			break;
-		}
-		for (size_t j = 0; j < *n && out; j++)
-			if (strcmp(out[j].nic, e) == 0) {
-				snprintf(err, errlen, "nic '%s' is listed twice", e);
-				ok = false;
-			}
-		if (!ok)
-			break;
-		if (*n >= max) {
-			snprintf(err, errlen, "at most %zu interfaces", max);
-			ok = false;
-			break;
-		}
-		if (out) {
-			snprintf(out[*n].nic, sizeof(out[*n].nic), "%s", e);
-			snprintf(out[*n].bridge, sizeof(out[*n].bridge), "%s", colon + 1);
-		}
-		(*n)++;
-	}
-	sv_free(&parts);
-	return ok;
+	return parse_entries(s, max, "interfaces", iface_entry, out, n, err, errlen);
 }
 
 bool parse_mac(const char *s, uint8_t out[6])
@@ -410,6 +406,8 @@ bool parse_seconds(const char *s, uint64_t *out)
 		default: return false;
 		}
 	}
+	if (v > UINT64_MAX / m)
+		return false;
 	if (out)
 		*out = v * m;
 	return true;
@@ -507,4 +505,54 @@ bool parse_limit(const char *s, enum limit_unit unit, int allowed, struct limit_
 	if (out)
 		*out = v;
 	return true;
+}
+
+int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
+		     struct fstab_opts *opts, char *err, size_t errlen)
+{
+	const char *p = line;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p || *p == '#' || *p == '\n')
+		return 0;
+	_cleanup_strv_ struct strv f = {0};
+	split(&f, p, " \t\n", true);
+	if (f.n < 4) {
+		snprintf(err, errlen, "expected 'SRC DEST bind ro|rw', got '%s'", p);
+		return -1;
+	}
+	if (strcmp(f.v[2], "bind") != 0 && strcmp(f.v[2], "nullfs") != 0) {
+		snprintf(err, errlen, "type '%s' is not supported (use bind)", f.v[2]);
+		return -1;
+	}
+	_cleanup_strv_ struct strv o = {0};
+	split(&o, f.v[3], ",", true);
+	struct fstab_opts r = {0};
+	for (size_t i = 0; i < o.n; i++) {
+		if (strcmp(o.v[i], "ro") == 0) {
+			r.ro = true;
+		} else if (strcmp(o.v[i], "rw") == 0) {
+			r.ro = false;
+		} else if (strcmp(o.v[i], "dev") == 0) {
+			r.dev = true;
+		} else if (strcmp(o.v[i], "nodev") == 0) {
+			r.dev = false;
+		} else {
+			snprintf(err, errlen, "option '%s' of '%s' is not ro, rw, dev or nodev",
+				 o.v[i], f.v[3]);
+			return -1;
+		}
+	}
+	if (f.v[0][0] != '/' || f.v[1][0] != '/') {
+		snprintf(err, errlen, "SRC and DEST must be absolute paths");
+		return -1;
+	}
+	if (strlen(f.v[0]) >= srclen || strlen(f.v[1]) >= dstlen) {
+		snprintf(err, errlen, "path too long");
+		return -1;
+	}
+	strcpy(src, f.v[0]);
+	strcpy(dst, f.v[1]);
+	*opts = r;
+	return 1;
 }

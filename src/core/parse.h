@@ -6,8 +6,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
-/* "4G", "512M", "1.5G", "100" (bytes).  K/M/G/T/P are powers of 1024; an optional
- * trailing "B" or "iB" is accepted.  Returns false for anything else. */
+/* "4G", "512M", "1.5G", "100" (bytes).  K/M/G/T/P/E are powers of 1024 (as zfs and
+ * fmt_size write them); an optional trailing "B" or "iB" is accepted.  Returns false for
+ * anything else, and for sizes beyond 64 bits (16E). */
 bool parse_size(const char *s, uint64_t *out);
 /* Decimal integer in [min, max]. */
 bool parse_int(const char *s, long long min, long long max, long long *out);
@@ -66,7 +67,19 @@ struct limit_val {
 };
 bool parse_limit(const char *s, enum limit_unit unit, int allowed_actions, struct limit_val *out,
 		 char *err, size_t errlen);
-/* Seconds with optional unit suffix s/m/h/d. */
+/* Seconds with optional unit suffix s/m/h/d (false beyond 64 bits). */
 bool parse_seconds(const char *s, uint64_t *out);
+
+/* The options of an fstab entry: "ro" or "rw" (the default), "nodev" (the default:
+ * device nodes in the mount do not work) or "dev" (they do, and iocell adds them to the
+ * jail's device allow-list: jailfs_fstab_devices). */
+struct fstab_opts {
+	bool ro, dev;
+};
+/* Parse one fstab line "SRC DEST bind OPTIONS" (also "SRC DEST nullfs ro 0 0"), OPTIONS
+ * a comma-separated list of ro, rw, dev, nodev; returns 1 with fields filled, 0 for
+ * blank/comment, -1 with err for a bad line. */
+int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
+		     struct fstab_opts *opts, char *err, size_t errlen);
 
 #endif

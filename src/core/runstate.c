@@ -32,30 +32,17 @@ long long rs_num(const struct runstate *rs, const char *key, long long dflt)
 	return *end ? dflt : n;
 }
 
-int rs_read(const char *uuid, struct runstate *rs)
+void rs_parse(struct runstate *rs, const char *text)
 {
-	memset(rs, 0, sizeof(*rs));
-	snprintf(rs->uuid, sizeof(rs->uuid), "%s", uuid);
-	kv_init(&rs->kv);
-	char *p = state_path(uuid);
-	if (access(p, F_OK) != 0) {
-		free(p);
-		return 0;
-	}
-	char *txt = read_file(p, NULL);
-	free(p);
-	if (!txt)
-		return -1;
-	struct strv lines = {0};
-	split(&lines, txt, "\n", true);
-	free(txt);
+	_cleanup_strv_ struct strv lines = {0};
+	split(&lines, text, "\n", true);
 	for (size_t i = 0; i < lines.n; i++) {
 		char *eq = strchr(lines.v[i], '=');
 		if (!eq)
 			continue;
 		*eq = '\0';
 		/* values are stored with \n and \\ escaped */
-		struct sbuf v;
+		_cleanup_sbuf_ struct sbuf v;
 		sb_init(&v);
 		for (const char *s = eq + 1; *s; s++) {
 			if (*s == '\\' && s[1] == 'n') {
@@ -69,13 +56,10 @@ int rs_read(const char *uuid, struct runstate *rs)
 			}
 		}
 		kv_set(&rs->kv, lines.v[i], v.s);
-		sb_free(&v);
 	}
-	sv_free(&lines);
-	return 1;
 }
 
-int rs_write(const struct runstate *rs)
+char *rs_format(const struct runstate *rs)
 {
 	struct sbuf b;
 	sb_init(&b);
@@ -91,11 +75,29 @@ int rs_write(const struct runstate *rs)
 		}
 		sb_addc(&b, '\n');
 	}
-	char *p = state_path(rs->uuid);
-	int rc = write_file_cache(p, b.s, b.len, 0600); /* runtime data: no fsync needed */
-	free(p);
-	sb_free(&b);
-	return rc;
+	return sb_steal(&b);
+}
+
+int rs_read(const char *uuid, struct runstate *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	snprintf(rs->uuid, sizeof(rs->uuid), "%s", uuid);
+	kv_init(&rs->kv);
+	_cleanup_free_ char *p = state_path(uuid);
+	if (access(p, F_OK) != 0)
+		return 0;
+	_cleanup_free_ char *txt = read_file(p, NULL);
+	if (!txt)
+		return -1;
+	rs_parse(rs, txt);
+	return 1;
+}
+
+int rs_write(const struct runstate *rs)
+{
+	_cleanup_free_ char *text = rs_format(rs);
+	_cleanup_free_ char *p = state_path(rs->uuid);
+	return write_file_cache(p, text, strlen(text), 0600); /* runtime data: no fsync needed */
 }
 
 int rs_remove(const char *uuid)
@@ -247,14 +249,10 @@ int rs_started_write(const char *uuid, const char *stamp)
 
 char *rs_started_read(const char *uuid)
 {
-	char *p = started_path(uuid);
-	size_t len;
-	char *t = read_file(p, &len);
-	free(p);
-	if (!t) {
-		ioc_err_clear();
+	_cleanup_free_ char *p = started_path(uuid);
+	char *t = cache_read(p);
+	if (!t)
 		return NULL;
-	}
 	chomp(t);
 	if (!*t) {
 		free(t);

@@ -39,6 +39,11 @@ struct runstate {
 /* Read UUID.state.  Returns 1 when found, 0 when absent, -1 on error. */
 int rs_read(const char *uuid, struct runstate *rs);
 int rs_write(const struct runstate *rs);
+/* The state file's text: "key=value" lines, \n and \\ escaped in values (lines without
+ * '=' are ignored).  rs_parse adds TEXT's keys to rs->kv (initialised); rs_format gives
+ * the text of rs->kv, malloc'd.  No file I/O. */
+void rs_parse(struct runstate *rs, const char *text);
+char *rs_format(const struct runstate *rs);
 int rs_remove(const char *uuid);
 void rs_free(struct runstate *rs);
 const char *rs_get(const struct runstate *rs, const char *key);

@@ -205,6 +205,9 @@ void snapremove_plan_build(const struct ztable *snaps, const char *ds, const cha
 		if (!snaps->rows[i].n)
 			continue;
 		const char *full = snaps->rows[i].v[0];
+		/* only snapshots of the jail's datasets, whatever the table holds */
+		if (!strchr(full, '@') || !(snap_of(full, ds) || ds_below(full, ds)))
+			continue;
 		if (snap && !streq(snap_part(full), snap))
 			continue;
 		sv_add(&pl->victims, full);
@@ -357,9 +360,12 @@ bool rollback_plan_build(const struct ztable *t, const char *ds, const char *sna
 	sv_init(&pl->newer);
 	_cleanup_strv_ struct strv fss = {0};
 	sv_init(&fss);
-	for (size_t i = 0; i < t->nrows; i++)
-		if (t->rows[i].n >= 2 && !strchr(t->rows[i].v[0], '@'))
-			sv_add(&fss, t->rows[i].v[0]);
+	for (size_t i = 0; i < t->nrows; i++) {
+		const char *fs = t->rows[i].v[0];
+		/* the jail's own filesystems only, whatever the table holds */
+		if (t->rows[i].n >= 2 && !strchr(fs, '@') && (streq(fs, ds) || ds_below(fs, ds)))
+			sv_add(&fss, fs);
+	}
 	/* Children first: reverse name order puts DS/root before DS. */
 	if (fss.n > 1)
 		qsort(fss.v, fss.n, sizeof(char *), cmp_desc);

@@ -47,7 +47,8 @@ struct snapremove_plan {
 				refuses -r when DS@NAME itself is missing) */
 };
 void snapremove_plan_free(struct snapremove_plan *pl);
-/* From the jail's snapshot names (rows: name), oldest first. */
+/* From the jail's snapshot names (rows: name), oldest first; a row that is no snapshot of
+ * DS or of a dataset below it is ignored. */
 void snapremove_plan_build(const struct ztable *snaps, const char *ds, const char *snap,
 			   struct snapremove_plan *pl);
 /* List, plan, refuse when SNAP is missing or clones depend on a victim.  An empty plan
@@ -74,7 +75,8 @@ struct rollback_plan {
 	size_t ngroups;
 };
 void rollback_plan_free(struct rollback_plan *pl);
-/* From txg_rows of the jail DS.  false when the jail dataset itself has no SNAP. */
+/* From txg_rows of the jail DS (rows of other datasets are ignored).  false when the jail
+ * dataset itself has no SNAP. */
 bool rollback_plan_build(const struct ztable *txgs, const char *ds, const char *snap,
 			 struct rollback_plan *pl);
 /* Check the name and the state (a running jail needs force), plan (one zfs call), refuse

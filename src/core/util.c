@@ -151,15 +151,20 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *p;
+	if (vasprintf(&p, fmt, ap) < 0)
+		oom();
+	return p;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *p;
 	va_start(ap, fmt);
-	int r = vasprintf(&p, fmt, ap);
+	char *p = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		oom();
 	return p;
 }
 
@@ -268,13 +273,9 @@ void sv_add(struct strv *sv, const char *s) { sv_take(sv, xstrdup(s)); }
 void sv_addf(struct strv *sv, const char *fmt, ...)
 {
 	va_list ap;
-	char *p;
 	va_start(ap, fmt);
-	int r = vasprintf(&p, fmt, ap);
+	sv_take(sv, xvasprintf(fmt, ap));
 	va_end(ap);
-	if (r < 0)
-		oom();
-	sv_take(sv, p);
 }
 
 void sv_free(struct strv *sv)
@@ -355,13 +356,8 @@ DIR *opendir_dup(int fd)
 	return d;
 }
 
-char *read_file(const char *path, size_t *lenp)
+char *read_fd(int fd, size_t *lenp)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ioc_err("cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
 	struct sbuf b;
 	sb_init(&b);
 	char tmp[8192];
@@ -370,19 +366,31 @@ char *read_file(const char *path, size_t *lenp)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			ioc_err("cannot read %s: %s", path, strerror(errno));
-			close(fd);
+			int e = errno;
 			sb_free(&b);
+			errno = e;
 			return NULL;
 		}
 		if (r == 0)
 			break;
 		sb_addn(&b, tmp, (size_t)r);
 	}
-	close(fd);
 	if (lenp)
 		*lenp = b.len;
 	return sb_steal(&b);
+}
+
+char *read_file(const char *path, size_t *lenp)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ioc_err("cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *s = read_fd(fd, lenp);
+	if (!s)
+		ioc_err("cannot read %s: %s", path, strerror(errno));
+	return s;
 }
 
 static int write_file_replace(const char *path, const char *data, size_t len, int mode, bool sync);

@@ -75,6 +75,7 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Growable NUL-terminated string. */
 struct sbuf {
@@ -118,6 +119,9 @@ char *chomp(char *s);
  * closes only its copy); NULL with errno set. */
 DIR *opendir_dup(int fd);
 char *read_file(const char *path, size_t *len);
+/* The rest of fd (to its end), malloc'd and NUL-terminated; NULL with errno set and no
+ * message recorded. */
+char *read_fd(int fd, size_t *len);
 /* Write data to path atomically (tmp + fsync + rename). */
 int write_file_atomic(const char *path, const char *data, size_t len, int mode);
 /* The same without fsync: for caches, which may be lost. */

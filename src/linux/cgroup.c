@@ -30,29 +30,8 @@
 /* Read a small file; NULL with errno set on failure, no message recorded. */
 char *cg_read(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct sbuf b;
-	sb_init(&b);
-	char tmp[4096];
-	for (;;) {
-		ssize_t r = read(fd, tmp, sizeof(tmp));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			sb_free(&b);
-			errno = e;
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		sb_addn(&b, tmp, (size_t)r);
-	}
-	close(fd);
-	return sb_steal(&b);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? NULL : read_fd(fd, NULL);
 }
 
 /* Write val to a cgroup file; -1 with errno set on failure, no message recorded. */

@@ -1,4 +1,5 @@
 #include "linux/jailfs.h"
+#include "core/parse.h"
 #include "core/util.h"
 
 #include <dirent.h>
@@ -187,56 +188,6 @@ static int ensure_dir(int rootfd, const char *path)
 		return -1;
 	}
 	return mkdir_beneath(rootfd, path, 0755);
-}
-
-int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
-		     struct fstab_opts *opts, char *err, size_t errlen)
-{
-	const char *p = line;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (!*p || *p == '#' || *p == '\n')
-		return 0;
-	_cleanup_strv_ struct strv f = {0};
-	split(&f, p, " \t\n", true);
-	if (f.n < 4) {
-		snprintf(err, errlen, "expected 'SRC DEST bind ro|rw', got '%s'", p);
-		return -1;
-	}
-	if (strcmp(f.v[2], "bind") != 0 && strcmp(f.v[2], "nullfs") != 0) {
-		snprintf(err, errlen, "type '%s' is not supported (use bind)", f.v[2]);
-		return -1;
-	}
-	_cleanup_strv_ struct strv o = {0};
-	split(&o, f.v[3], ",", true);
-	struct fstab_opts r = {0};
-	for (size_t i = 0; i < o.n; i++) {
-		if (strcmp(o.v[i], "ro") == 0) {
-			r.ro = true;
-		} else if (strcmp(o.v[i], "rw") == 0) {
-			r.ro = false;
-		} else if (strcmp(o.v[i], "dev") == 0) {
-			r.dev = true;
-		} else if (strcmp(o.v[i], "nodev") == 0) {
-			r.dev = false;
-		} else {
-			snprintf(err, errlen, "option '%s' of '%s' is not ro, rw, dev or nodev",
-				 o.v[i], f.v[3]);
-			return -1;
-		}
-	}
-	if (f.v[0][0] != '/' || f.v[1][0] != '/') {
-		snprintf(err, errlen, "SRC and DEST must be absolute paths");
-		return -1;
-	}
-	if (strlen(f.v[0]) >= srclen || strlen(f.v[1]) >= dstlen) {
-		snprintf(err, errlen, "path too long");
-		return -1;
-	}
-	strcpy(src, f.v[0]);
-	strcpy(dst, f.v[1]);
-	*opts = r;
-	return 1;
 }
 
 /* One fstab entry: SRC on INSIDE (a path beneath the jail root). */

@@ -3,6 +3,7 @@
 #define IOC_JAILFS_H
 
 #include "core/fsat.h"
+#include "core/parse.h" /* fstab_parse_line, struct fstab_opts */
 #include "linux/devices.h"
 
 #include <stdbool.h>
@@ -40,17 +41,5 @@ int jailfs_write_resolv(const char *root, const char *content, bool check_only);
 int jailfs_fstab_devices(const struct jailfs_opts *o, struct devrule **rules, size_t *n);
 /* pivot_root into root and detach the old root. */
 int jailfs_pivot(const char *root);
-
-/* The options of an fstab entry: "ro" or "rw" (the default), "nodev" (the default:
- * device nodes in the mount do not work) or "dev" (they do, and iocell adds them to the
- * jail's device allow-list: jailfs_fstab_devices). */
-struct fstab_opts {
-	bool ro, dev;
-};
-/* Parse one fstab line "SRC DEST bind OPTIONS" (also "SRC DEST nullfs ro 0 0"), OPTIONS
- * a comma-separated list of ro, rw, dev, nodev; returns 1 with fields filled, 0 for
- * blank/comment, -1 with err for a bad line. */
-int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size_t dstlen,
-		     struct fstab_opts *opts, char *err, size_t errlen);
 
 #endif

@@ -134,6 +134,15 @@ static const struct limit_val *deny(const struct limits *l, enum lim_id i)
 	return l->v[i].action == LA_DENY ? &l->v[i] : NULL;
 }
 
+/* Write v's amount to FILE of d, or unlimited when there is no v. */
+static int cgw_amount(const char *d, const char *file, const struct limit_val *v,
+		      const char *unlimited, const char *what)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%" PRIu64, v ? v->amount : 0);
+	return cgw(d, file, v ? buf : unlimited, what);
+}
+
 static int apply_memory(const struct cgroup *cg, const struct limits *l)
 {
 	const struct limit_val *m = deny(l, LIM_MEMORYUSE), *s = deny(l, LIM_SWAPUSE);
@@ -145,19 +154,15 @@ static int apply_memory(const struct cgroup *cg, const struct limits *l)
 		d = have(cg, "memory");
 	if (!d)
 		return (m || s || mlog) ? -1 : 0;
-	char buf[64], hb[64];
+	/* the soft limit: memoryuse's amount with the log action */
+	const struct limit_val *high = mlog ? &l->v[LIM_MEMORYUSE] : NULL;
 	if (cg->mode == CG_V2) {
-		snprintf(buf, sizeof(buf), "%" PRIu64, m ? m->amount : 0);
-		if (cgw(d, "memory.max", m ? buf : "max", "memoryuse") < 0)
+		if (cgw_amount(d, "memory.max", m, "max", "memoryuse") < 0 ||
+		    cgw_amount(d, "memory.high", high, "max", "memoryuse") < 0)
 			return -1;
-		snprintf(hb, sizeof(hb), "%" PRIu64, l->v[LIM_MEMORYUSE].amount);
-		if (cgw(d, "memory.high", mlog ? hb : "max", "memoryuse") < 0)
+		if ((s || cg_exists_at(d, "memory.swap.max")) &&
+		    cgw_amount(d, "memory.swap.max", s, "max", "swapuse") < 0)
 			return -1;
-		if (s || cg_exists_at(d, "memory.swap.max")) {
-			snprintf(buf, sizeof(buf), "%" PRIu64, s ? s->amount : 0);
-			if (cgw(d, "memory.swap.max", s ? buf : "max", "swapuse") < 0)
-				return -1;
-		}
 		return 0;
 	}
 	bool memsw = cg_exists_at(d, "memory.memsw.limit_in_bytes");
@@ -166,14 +171,12 @@ static int apply_memory(const struct cgroup *cg, const struct limits *l)
 	/* memsw must stay >= the memory limit: lift it first, set it last. */
 	if (memsw && cgw(d, "memory.memsw.limit_in_bytes", "-1", "swapuse") < 0)
 		return -1;
-	snprintf(buf, sizeof(buf), "%" PRIu64, m ? m->amount : 0);
-	if (cgw(d, "memory.limit_in_bytes", m ? buf : "-1", "memoryuse") < 0)
-		return -1;
-	snprintf(hb, sizeof(hb), "%" PRIu64, l->v[LIM_MEMORYUSE].amount);
-	if (cgw(d, "memory.soft_limit_in_bytes", mlog ? hb : "-1", "memoryuse") < 0)
+	if (cgw_amount(d, "memory.limit_in_bytes", m, "-1", "memoryuse") < 0 ||
+	    cgw_amount(d, "memory.soft_limit_in_bytes", high, "-1", "memoryuse") < 0)
 		return -1;
 	if (s) {
 		uint64_t base = m ? m->amount : (uint64_t)mem_total();
+		char buf[32];
 		snprintf(buf, sizeof(buf), "%" PRIu64, base + s->amount);
 		if (cgw(d, "memory.memsw.limit_in_bytes", buf, "swapuse") < 0)
 			return -1;

@@ -4,6 +4,7 @@
  * and namespaces, takes its capability set, seccomp filter and rlimits, and becomes a
  * user of the jail's own /etc/passwd.
  */
+#include "core/accounts.h"
 #include "core/fsat.h"
 #include "core/spawn.h"
 #include "linux/initproto.h"
@@ -36,20 +37,12 @@
 
 /* ---- becoming a jail process ------------------------------------------------------------ */
 
-/* Minimal /etc/passwd and /etc/group parsing inside the jail (no NSS: the jail's
- * libraries are never loaded into iocell).  iocell reads them as the host's root: as
- * every file of a jail's it reads, a regular file only, never through a symlink, without
- * blocking on a FIFO or opening a device, at most ACCOUNTS_MAX bytes.  The caller may be
- * a vfork child: every allocation here is freed before it returns. */
+/* The jail's /etc/passwd and /etc/group (core/accounts.h parses them).  iocell reads them
+ * as the host's root: as every file of a jail's it reads, a regular file only, never
+ * through a symlink, without blocking on a FIFO or opening a device, at most ACCOUNTS_MAX
+ * bytes.  The caller may be a vfork child: every allocation here is freed before it
+ * returns. */
 #define ACCOUNTS_MAX (16u << 20)
-
-struct jailuser {
-	uid_t uid;
-	gid_t gid;
-	char home[512], shell[256], name[64];
-	gid_t groups[64];
-	int ngroups;
-};
 
 /* The jail's /etc/NAME (we are in its mount namespace: / is its root). */
 static char *read_accounts(const char *name)
@@ -63,86 +56,21 @@ static char *read_accounts(const char *name)
 	return t;
 }
 
-/* Split line (NUL-terminated, modified) on ':' into at most max fields; the count. */
-static size_t fields(char *line, char **f, size_t max)
-{
-	size_t n = 0;
-	for (char *p = line; n < max;) {
-		f[n++] = p;
-		char *c = strchr(p, ':');
-		if (!c)
-			break;
-		*c = '\0';
-		p = c + 1;
-	}
-	return n;
-}
-
-/* The next line of *p (NUL-terminated in place), NULL at the end. */
-static char *next_line(char **p)
-{
-	if (!**p)
-		return NULL;
-	char *l = *p, *nl = strchr(l, '\n');
-	if (nl) {
-		*nl = '\0';
-		*p = nl + 1;
-	} else {
-		*p = l + strlen(l);
-	}
-	return l;
-}
-
-static bool in_list(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = list; *p;) {
-		const char *e = strchrnul(p, ',');
-		if ((size_t)(e - p) == n && strncmp(p, name, n) == 0)
-			return true;
-		p = *e ? e + 1 : e;
-	}
-	return false;
-}
-
 static int lookup_user(const char *name, struct jailuser *u)
 {
-	memset(u, 0, sizeof(*u));
 	char *text = read_accounts("passwd");
 	if (!text)
 		return -1;
-	bool found = false;
-	char *p = text, *line;
-	while (!found && (line = next_line(&p))) {
-		char *f[8];
-		long long uid, gid;
-		if (fields(line, f, 8) >= 7 && streq(f[0], name) &&
-		    parse_int(f[2], 0, 4294967294LL, &uid) &&
-		    parse_int(f[3], 0, 4294967294LL, &gid)) {
-			u->uid = (uid_t)uid;
-			u->gid = (gid_t)gid;
-			snprintf(u->name, sizeof(u->name), "%s", f[0]);
-			snprintf(u->home, sizeof(u->home), "%s", f[5]);
-			snprintf(u->shell, sizeof(u->shell), "%s", chomp(f[6]));
-			found = true;
-		}
-	}
+	bool found = accounts_passwd(text, name, u);
 	free(text);
 	if (!found) {
 		ioc_err("no user %s in the jail's /etc/passwd", name);
 		return -1;
 	}
-	u->groups[u->ngroups++] = u->gid;
 	/* supplementary groups: none when /etc/group is missing or not a plain file */
 	text = read_accounts("group");
-	p = text ? text : "";
-	while ((line = next_line(&p)) && u->ngroups < 64) {
-		char *f[5];
-		long long gid;
-		if (fields(line, f, 5) >= 4 && in_list(chomp(f[3]), name) &&
-		    parse_int(f[2], 0, 4294967294LL, &gid))
-			u->groups[u->ngroups++] = (gid_t)gid;
-	}
+	if (text)
+		accounts_groups(text, name, u);
 	free(text);
 	ioc_err_clear();
 	return 0;

@@ -264,23 +264,16 @@ static int spec_stale(struct jail_spec *sp, const struct jail *j)
 	return v;
 }
 
-/* A set-up process that failed has closed its end: EPIPE, never a SIGPIPE that would kill
- * iocell before it undoes the start (its message explains the failure). */
 static int sync_send(struct start *s, enum sync_byte b)
 {
+	/* The set-up process may have failed and exited already: EPIPE, and start_fail
+	 * reports its message, rather than SIGPIPE killing iocell half-way (no undo). */
 	char c = (char)b;
-	sigset_t pipe, old;
-	sigemptyset(&pipe);
-	sigaddset(&pipe, SIGPIPE);
-	sigprocmask(SIG_BLOCK, &pipe, &old);
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	int rc = write_all(s->sync_wr, &c, 1);
-	int e = errno;
-	if (rc < 0 && e == EPIPE) {
-		struct timespec now = {0, 0};
-		sigtimedwait(&pipe, NULL, &now); /* the SIGPIPE it raised, if not pending before */
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	errno = e;
+	if (rc < 0)
+		ioc_err("the jail's set-up process is gone: %s", strerror(errno));
+	signal(SIGPIPE, old);
 	return rc;
 }
 

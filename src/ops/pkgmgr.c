@@ -61,7 +61,8 @@ int swap_suite(const char *text, const char *old, const char *new, char **out)
 	int n = 0;
 	for (const char *p = text; *p;) {
 		bool start = p == text || strchr(" \t:\n", p[-1]);
-		if (start && strncmp(p, old, ol) == 0 && (!p[ol] || strchr(" \t\n-/", p[ol]))) {
+		if (start && ol && strncmp(p, old, ol) == 0 &&
+		    (!p[ol] || strchr(" \t\n-/", p[ol]))) {
 			sb_add(&b, new);
 			p += ol;
 			n++;

@@ -41,7 +41,8 @@ void pkglist_parse(const char *text, struct strv *names);
  * starting with "-". */
 bool valid_pkgname(const char *s);
 /* Replace the apt suite OLD (and OLD-updates, OLD-security, OLD/updates...) by NEW in
- * the sources text; *out: the new text.  Returns the number of replacements. */
+ * the sources text; *out: the new text.  Returns the number of replacements (none for an
+ * empty OLD). */
 int swap_suite(const char *text, const char *old, const char *new, char **out);
 
 #endif

@@ -339,6 +339,10 @@ static void test_invalid_stored_values(void **state)
 	rejected(nic, "names interface 'vnet7'", "not among its VNET interfaces");
 	static const char *const mac[] = {"vnet0_mac=02:00:00:00:00:01", NULL};
 	rejected(mac, "vnet0_mac of jail " UUID, "is not MACA,MACB");
+	/* a multicast MAC, which set refuses, is refused from storage too (found by
+	 * fuzz_jailconf: the interface would have been given it) */
+	static const char *const mcast[] = {"vnet0_mac=03:00:00:00:00:01,02:00:00:00:00:02", NULL};
+	rejected(mcast, "vnet0_mac of jail " UUID, "multicast");
 	static const char *const gw[] = {"defaultrouter=gateway", NULL};
 	rejected(gw, "defaultrouter", "is not an address: gateway");
 	/* the first invalid value is the one reported */

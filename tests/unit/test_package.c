@@ -109,6 +109,34 @@ static void test_paths(void **state)
 	assert_string_equal(path_base("c.zfs"), "c.zfs");
 }
 
+static void split_ok(const char *line, const char *parent, const char *leaf)
+{
+	char *p, *l;
+	assert_true(deletion_split(line, &p, &l));
+	assert_string_equal(p, parent);
+	assert_string_equal(l, leaf);
+	free(p);
+	free(l);
+}
+
+static void test_deletion_split(void **state)
+{
+	(void)state;
+	split_ok("/etc/old", "etc", "old");
+	split_ok("//var/", "", "var");
+	split_ok("./a/./b//", "./a/.", "b");
+	char *p = NULL, *l = NULL;
+	assert_false(deletion_split("/../../etc/passwd", &p, &l));
+	assert_false(deletion_split("/", &p, &l));
+	/* a directory itself: "." would have emptied it, the jail root for "/." (found by
+	 * fuzz_package) */
+	assert_false(deletion_split("/.", &p, &l));
+	assert_false(deletion_split("etc/.", &p, &l));
+	assert_false(deletion_split("etc/./", &p, &l));
+	assert_null(p);
+	assert_null(l);
+}
+
 static void test_head(void **state)
 {
 	(void)state;
@@ -225,21 +253,32 @@ static void test_refused(void **state)
 	free(evil);
 }
 
-static void test_refused_deletion(void **state)
+static void refused_deletion(const char *list, const char *msg)
 {
-	(void)state;
-	mkd("root");
-	const struct ent e[] = {META, {DELETED_LIST, AE_IFREG, "/../../etc/passwd\n", NULL}};
+	const struct ent e[] = {META, {DELETED_LIST, AE_IFREG, list, NULL}};
 	char *file = make_pkg("del.tar.xz", e, 2);
 	struct package_head h;
 	assert_int_equal(package_read_head(file, &h), 0);
 	char *root = at("root");
 	assert_int_equal(package_apply(file, &h, root), -1);
-	assert_non_null(strstr(ioc_errmsg(), "refusing the deletion of '../../etc/passwd'"));
+	assert_non_null(strstr(ioc_errmsg(), msg));
 	ioc_err_clear();
 	package_head_free(&h);
 	free(root);
 	free(file);
+}
+
+static void test_refused_deletion(void **state)
+{
+	(void)state;
+	mkd("root");
+	mkd("root/etc");
+	touch("root/etc/keep", "keep\n");
+	refused_deletion("/../../etc/passwd\n", "refusing the deletion of '../../etc/passwd'");
+	/* the jail root or a directory named as "." is never emptied */
+	refused_deletion("/.\n", "refusing the deletion of '.'");
+	refused_deletion("/etc/.\n", "refusing the deletion of 'etc/.'");
+	assert_true(exists("root/etc/keep"));
 }
 
 int main(void)
@@ -247,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keyval),
 		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_deletion_split),
 		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),

@@ -30,6 +30,15 @@ static void test_sizes(void **state)
 	assert_false(parse_size("-1G", &v));
 	assert_false(parse_size("1.5", &v));
 	assert_false(parse_size("4GG", &v));
+	/* what fmt_size writes reads back, exabytes too (found by fuzz_values) */
+	char buf[32];
+	fmt_size(2220002200020020200ULL, buf, sizeof(buf));
+	assert_string_equal(buf, "1.93E");
+	assert_true(parse_size(buf, &v));
+	assert_true(v > 2210000000000000000ULL && v < 2230000000000000000ULL);
+	assert_true(parse_size("15E", &v));
+	assert_int_equal(v, 15ULL << 60);
+	assert_false(parse_size("16E", &v));
 }
 
 static void test_ints(void **state)
@@ -177,6 +186,16 @@ static void test_limits(void **state)
 	assert_int_equal(v.action, LA_SIGNAL);
 	assert_false(
 		parse_limit("60:sigbogus", LU_SECONDS, LA_DENY | LA_SIGNAL, &v, err, sizeof(err)));
+	/* no wrap-around: 22200022000200200h came out as far fewer seconds (found by
+	 * fuzz_values) */
+	uint64_t s;
+	assert_false(parse_seconds("22200022000200200h", &s));
+	assert_false(parse_seconds("213503982334602d", &s));
+	assert_true(parse_seconds("213503982334601d", &s));
+	assert_int_equal(s, 213503982334601ULL * 86400);
+	assert_true(parse_seconds("18446744073709551615", &s));
+	assert_false(
+		parse_limit("22200022000200200h:deny", LU_SECONDS, LA_DENY, &v, err, sizeof(err)));
 }
 
 int main(void)

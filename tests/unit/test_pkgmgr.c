@@ -42,6 +42,9 @@ static void test_swap_suite(void **state)
 	/* at the very start and end of the text */
 	swapped("bookworm", "bookworm", "trixie", 1, "trixie");
 	swapped("", "bookworm", "trixie", 0, "");
+	/* no suite to replace (found by fuzz_sources: it looped for ever, growing) */
+	swapped("\n", "", "", 0, "\n");
+	swapped("deb x main\n", "", "trixie", 0, "deb x main\n");
 }
 
 static void test_valid_pkgname(void **state)

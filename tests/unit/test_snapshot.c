@@ -131,6 +131,14 @@ static void test_snapremove_plan(void **state)
 	assert_int_equal(pl.victims.n, 0);
 	snapremove_plan_free(&pl);
 	ztable_free(&t);
+	/* rows that are no snapshot of the jail never become victims (found by fuzz_ztable:
+	 * "\x02" was one, and snapremove_execute reports each as NAME + strlen(DS)) */
+	ztable_parse(&t, "\x02\n" DS "x@s1\n" J "/" UB "@s1\n" DS "\n" DS "/root@s1\n");
+	snapremove_plan_build(&t, DS, NULL, &pl);
+	assert_int_equal(pl.victims.n, 1);
+	assert_string_equal(pl.victims.v[0], DS "/root@s1");
+	snapremove_plan_free(&pl);
+	ztable_free(&t);
 }
 
 static void test_txg_rows(void **state)
@@ -199,6 +207,18 @@ static void test_rollback_plan(void **state)
 	assert_false(rollback_plan_build(&t, DS, "s3", &pl));
 	rollback_plan_free(&pl);
 	assert_false(rollback_plan_build(&t, DS, "nope", &pl));
+	rollback_plan_free(&pl);
+	ztable_free(&t);
+	/* rows of datasets outside the jail play no part (found by fuzz_ztable: a newer
+	 * snapshot "x@n" was grouped from an offset past the end of its name) */
+	ztable_parse(&t, "x\t1\nx@s1\t2\nx@n\t3\n" DS "\t10\n" DS "@s1\t20\n" DS "x\t11\n" DS
+			 "x@s1\t21\n");
+	assert_true(rollback_plan_build(&t, DS, "s1", &pl));
+	assert_int_equal(pl.targets.n, 1);
+	assert_string_equal(pl.targets.v[0], DS "@s1");
+	assert_int_equal(pl.missing.n, 0);
+	assert_int_equal(pl.newer.n, 0);
+	assert_int_equal(pl.ngroups, 0);
 	rollback_plan_free(&pl);
 	ztable_free(&t);
 }
