@@ -32,6 +32,7 @@ from helpers import (
     iocell_bin,
     jexec,
     parse_uuid,
+    pid_alive,
     run,
     snapshots,
     state,
@@ -748,6 +749,16 @@ def test_destroy_removes_the_runtime_files(release, rundir):
     assert any(p.name.startswith(uuid) for p in rundir.iterdir())
     ioc("destroy", "rf", input="Y\n")
     assert [p.name for p in rundir.iterdir() if p.name.startswith(uuid)] == []
+
+
+def test_destroy_f_of_a_running_jail_removes_the_runtime_files(release, rundir):
+    uuid = create("-c", f"release={release}", "tag=rg", *NONET)
+    ioc("start", "rg")
+    pid = int(state(rundir, uuid)["pid"])
+    ioc("destroy", "-f", "rg", input="Y\n")
+    assert not pid_alive(pid)  # (a zombie until the host's init reaps it)
+    assert [p.name for p in rundir.iterdir() if p.name.startswith(uuid)] == []
+    assert jail_uuids() == []
 
 
 def _pool_has_lz4() -> bool:
