@@ -262,6 +262,29 @@ def test_jail_zfs_set_later_makes_the_dataset(release, mountroot, rundir):
         ioc("stop", "zs")
 
 
+def test_jail_zfs_named_dataset_outside_iocell(release, rundir):
+    """jail_zfs_dataset= names a dataset of the user's own (relative to the pool): made
+    with its parents, mounted in the jail, left alone by destroy."""
+    rel = f"udata{os.getpid() % 1000}/web"
+    ds = f"{POOL}/{rel}"
+    try:
+        uuid = create("-c", f"release={release}", "tag=zu", "jail_zfs=on",
+                      f"jail_zfs_dataset={rel}", "jail_zfs_mountpoint=/srv/web", *NONET)
+        assert zfs_exists(ds) and not zfs_exists(f"{JAILS_DS}/{uuid}/data")
+        (Path(zfs_get(ds, "mountpoint")) / "index.html").write_text("hi\n")
+        ioc("start", "zu")
+        try:
+            pid = state(rundir, uuid)["pid"]
+            assert mounted_at(pid, "/srv/web")
+            assert jexec("zu", "cat", "/srv/web/index.html").stdout == "hi\n"
+        finally:
+            ioc("stop", "zu")
+        ioc("destroy", "-f", "zu", input="Y\n")
+        assert zfs_exists(ds)  # the user's, not the jail's
+    finally:
+        destroy_dataset(f"{POOL}/{rel.split('/')[0]}")
+
+
 def test_jail_zfs_mountpoint_none_is_refused(release):
     r = ioc("create", "-c", f"release={release}", "tag=zn", "jail_zfs=on", check=False)
     assert r.returncode == 1 and "jail_zfs_mountpoint" in r.stderr
