@@ -519,12 +519,39 @@ static const char *cfg(const struct kv *c, enum prop_id id)
 	return prop_table[id].def ? prop_table[id].def : "none";
 }
 
+/* Where jail_zfs may mount a dataset in the jail: not its root, not through . or .., not
+ * in /proc, /dev or /sys (iocell mounts those after it: they would hide it, or be made in
+ * the user's dataset).  NULL, or why not. */
+static const char *jail_zfs_mountpoint_bad(const char *mp)
+{
+	struct strv parts = {0};
+	split(&parts, mp, "/", true);
+	const char *why = NULL;
+	if (!parts.n)
+		why = "it is the jail's root";
+	for (size_t i = 0; !why && i < parts.n; i++)
+		if (streq(parts.v[i], ".") || streq(parts.v[i], ".."))
+			why = "it has a . or .. component";
+	if (!why &&
+	    (streq(parts.v[0], "proc") || streq(parts.v[0], "dev") || streq(parts.v[0], "sys")))
+		why = "iocell mounts /proc, /dev and /sys in the jail over it";
+	sv_free(&parts);
+	return why;
+}
+
 bool props_check_config(const struct kv *c, char *err, size_t n)
 {
-	if (streq(cfg(c, P_JAIL_ZFS), "on") && streq(cfg(c, P_JAIL_ZFS_MOUNTPOINT), "none")) {
+	const char *zmp = cfg(c, P_JAIL_ZFS_MOUNTPOINT);
+	if (streq(cfg(c, P_JAIL_ZFS), "on") && streq(zmp, "none")) {
 		snprintf(err, n,
 			 "jail_zfs=on needs jail_zfs_mountpoint=PATH, where the dataset appears "
 			 "inside the jail (e.g. jail_zfs_mountpoint=/data)");
+		return false;
+	}
+	const char *bad = streq(zmp, "none") ? NULL : jail_zfs_mountpoint_bad(zmp);
+	if (bad) {
+		snprintf(err, n, "jail_zfs_mountpoint=%s cannot be used: %s (e.g. /data)", zmp,
+			 bad);
 		return false;
 	}
 	if (!streq(cfg(c, P_VNET), "on"))

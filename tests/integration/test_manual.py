@@ -291,6 +291,16 @@ def test_jail_zfs_mountpoint_none_is_refused(release):
     assert jail_uuids() == []
 
 
+@pytest.mark.parametrize("mp", ["/", "/proc", "/dev/data", "/sys", "/srv/../data"])
+def test_jail_zfs_mountpoint_where_it_cannot_work_is_refused(release, mp):
+    uuid = create("-c", f"release={release}", "tag=zw")
+    r = ioc("set", "jail_zfs=on", f"jail_zfs_mountpoint={mp}", "zw", check=False)
+    assert r.returncode == 1 and f"jail_zfs_mountpoint={mp} cannot be used" in r.stderr, r.stderr
+    assert zfs_get(f"{JAILS_DS}/{uuid}", "iocell:jail_zfs") == "off"
+    assert zfs_get(f"{JAILS_DS}/{uuid}", "iocell:jail_zfs_mountpoint") == "none"
+    assert not zfs_exists(f"{JAILS_DS}/{uuid}/data")
+
+
 def test_jail_zfs_mountpoint_never_through_a_jail_symlink(release, mountroot, rundir):
     uuid = create("-c", f"release={release}", "tag=zl", *NONET)
     os.symlink("/etc", jail_root(mountroot, uuid) / "data")
