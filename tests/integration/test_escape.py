@@ -895,8 +895,9 @@ def _stolen_path(shared, uuid) -> Path:  # where the probe's reader writes what 
     return shared.root(uuid) / "tmp" / ".iocell-probe-stolen"
 
 
-def _jail_holders(rundir: Path, uuid: str, rdev: int) -> list[int]:
-    """PIDs of the jail's processes holding the character device RDEV open."""
+def _jail_holders(rundir: Path, uuid: str, tty: os.stat_result) -> list[int]:
+    """PIDs of the jail's processes holding the terminal TTY open (its device in its devpts
+    instance: the jail's own pts/N has the same st_rdev as the host's pts/N)."""
     init = _init_pid(rundir, uuid)
     try:
         ns = os.readlink(f"/proc/{init}/ns/pid")
@@ -911,7 +912,7 @@ def _jail_holders(rundir: Path, uuid: str, rdev: int) -> list[int]:
                 continue
             for fd in (p / "fd").iterdir():
                 st = os.stat(fd)
-                if stat.S_ISCHR(st.st_mode) and st.st_rdev == rdev:
+                if stat.S_ISCHR(st.st_mode) and (st.st_dev, st.st_rdev) == (tty.st_dev, tty.st_rdev):
                     out.append(int(p.name))
                     break
         except OSError:
@@ -933,7 +934,7 @@ def test_host_exec_tty_linger(host_attempt, shared, secret, default_jail, rundir
         if kind == "ERROR" and "not a terminal" in detail:
             return  # exec does not hand the caller's terminal to the jail at all
         assert kind == "CHECKHOST", f"{kind} {detail}"
-        holders = _jail_holders(rundir, uuid, os.fstat(slave).st_rdev)
+        holders = _jail_holders(rundir, uuid, os.fstat(slave))
         got = ""
         if holders:  # show what it does with it: it reads the next line typed
             os.write(master, f"typed-on-the-host-{secret.token}\n".encode())
