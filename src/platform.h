@@ -36,6 +36,15 @@ int plat_stop(struct runstate *rs, bool force);
  * namespaces, network and limits stay. */
 int plat_restart_soft(struct runstate *rs);
 
+/* Readiness (rcboot): wait until the running jail uuid (tag: for messages) is ready:
+ * ready_cmd, when not NULL, run as /bin/sh -c inside it exits 0 (output to its console
+ * log), and, when port is not 0, a TCP socket of its network namespace listens on port and
+ * a connection from inside that namespace is accepted (a wildcard listener is reached on
+ * loopback); polled until timeout seconds have passed.  0 ready (*ms: after how long), or
+ * -1 with the error, and the reason for rcboot's summary in why. */
+int plat_ready_wait(const char *uuid, const char *tag, const char *ready_cmd, int port,
+		    long timeout, long long *ms, char *why, size_t n);
+
 /* ---- joining a jail ----------------------------------------------------------------- */
 
 /* Run argv inside the running jail as user (NULL: root).  0 with *status the command's

@@ -249,7 +249,8 @@ fi
 GUEST_PACKAGES=(
     systemd systemd-sysv dbus udev kmod
     python3 python3-pytest iproute2 util-linux procps busybox-static xz-utils
-    libarchive13 libcap2 libseccomp2 libmnl0 libssl3 libcurl4 libuuid1 libasan8 libubsan1
+    libarchive13 libcap2 libseccomp2 libmnl0 libnftables1 nftables libssl3 libcurl4 libuuid1
+    libasan8 libubsan1
 )
 
 build_rootfs() {

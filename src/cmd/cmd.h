@@ -61,6 +61,14 @@ int cmd_limits(int argc, char **argv);
 int cmd_inuse(int argc, char **argv);
 int cmd_manprops(int argc, char **argv);
 
+/* One jail started (nothing done when it runs already) or stopped, with the message
+ * `start` / `stop` print: rcboot's and rcshutdown's workers (cmd/boot.c). */
+int cmd_start_jail(const char *uuid);
+/* The same for a jail loaded just now (rcboot: no zfs call, no speculative start). */
+struct jail;
+int cmd_start_loaded(struct jail *j);
+int cmd_stop_jail(const char *uuid);
+
 /* Print "usage: iocell NAME ARGS" (to stdout for -h, stderr otherwise). */
 void cmd_usage(const char *name, bool to_stderr);
 /* Print "iocell NAME: MESSAGE" and the usage on stderr; returns CMD_USAGE. */

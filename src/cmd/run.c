@@ -1,4 +1,4 @@
-/* start, stop, restart, exec, console, chroot, runtime, rcboot, rcshutdown */
+/* start, stop, restart, exec, console, chroot, runtime (rcboot, rcshutdown: boot.c) */
 #include "cmd/cmd.h"
 #include "core/lock.h"
 #include "core/runstate.h"
@@ -504,37 +504,22 @@ int cmd_runtime(int argc, char **argv)
 	return CMD_OK;
 }
 
-int cmd_rcboot(int argc, char **argv)
+/* For rcboot and rcshutdown (cmd/boot.c). */
+int cmd_start_jail(const char *uuid) { return start_one(uuid, false, true); }
+
+int cmd_start_loaded(struct jail *j)
 {
-	int opt = cmd_flag("rcboot", argc, argv, 0, NULL);
-	if (opt >= 0)
-		return opt;
-	if (optind < argc)
-		return usage_err("rcboot", "unexpected argument '%s'", argv[optind]);
-	return start_all(false, true, "rcboot");
+	_cleanup_unlock_ int lk = lock_jail(j->uuid, true);
+	if (lk < 0)
+		return -1;
+	if (jail_running(j->uuid))
+		return 0;
+	int jid = 0;
+	if (plat_start(j, false, &jid, NULL) < 0)
+		return -1;
+	printf("%s (%s) started, JID %d\n", j->uuid, jail_prop(j, P_TAG), jid);
+	fflush(stdout);
+	return 0;
 }
 
-int cmd_rcshutdown(int argc, char **argv)
-{
-	int opt = cmd_flag("rcshutdown", argc, argv, 0, NULL);
-	if (opt >= 0)
-		return opt;
-	if (optind < argc)
-		return usage_err("rcshutdown", "unexpected argument '%s'", argv[optind]);
-	int rc = stop_all(false, "rcshutdown");
-	/* last_started lives in the runtime dir while the host runs: keep it across the
-	 * reboot in the property. */
-	struct jail_boot *b;
-	size_t n;
-	if (jails_boot_order(&b, &n, false) == 0) {
-		for (size_t i = 0; i < n; i++)
-			if (rs_started_persist(b[i].uuid) < 0)
-				ioc_err_print();
-		jail_boot_free(b, n);
-	}
-	if (rc != CMD_OK) {
-		ioc_err("rcshutdown: some jails failed to stop (see above)");
-		return CMD_ERR;
-	}
-	return CMD_OK;
-}
+int cmd_stop_jail(const char *uuid) { return stop_uuid(uuid, false, false); }

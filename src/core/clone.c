@@ -19,6 +19,7 @@ void jail_reidentify(const struct jail *src, const char *uuid, const char *tag, 
 		prop_kv_set(changes, P_HOST_HOSTNAME, uuid);
 	for (enum prop_id m = P_VNET0_MAC; m <= P_VNET9_MAC; m++)
 		prop_kv_set(changes, m, "none");
+	prop_kv_set(changes, P_NAT_ADDR, "none"); /* a copy gets addresses of its own */
 	_cleanup_free_ char *olddef = xasprintf("iocell/jails/%s/data", old);
 	if (streq(jail_prop(src, P_JAIL_ZFS_DATASET), olddef)) {
 		_cleanup_free_ char *nd = xasprintf("iocell/jails/%s/data", uuid);

@@ -188,6 +188,16 @@ static int jail_from_rows(struct jail *j, struct ztable *t)
 	return 0;
 }
 
+/* The last start recorded in the runtime dir, when newer than the property. */
+static void merge_started(struct jail *j)
+{
+	char *started = rs_started_read(j->uuid);
+	const char *stored = prop_kv_get(&j->props, P_LAST_STARTED);
+	if (started && (!stored || streq(stored, "none") || strcmp(started, stored) > 0))
+		prop_kv_set(&j->props, P_LAST_STARTED, started);
+	free(started);
+}
+
 struct jail *jail_load(const char *uuid)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -212,12 +222,7 @@ struct jail *jail_load(const char *uuid)
 		ztable_free(&t);
 		if (rc == 0) {
 			/* A start since the property was written is in the runtime dir. */
-			char *started = rs_started_read(uuid);
-			const char *stored = prop_kv_get(&j->props, P_LAST_STARTED);
-			if (started &&
-			    (!stored || streq(stored, "none") || strcmp(started, stored) > 0))
-				prop_kv_set(&j->props, P_LAST_STARTED, started);
-			free(started);
+			merge_started(j);
 			jail_conf_save(j);
 		}
 		if (rc == 1 && attempt == 0) {
@@ -231,6 +236,70 @@ struct jail *jail_load(const char *uuid)
 		return j;
 	}
 	return NULL;
+}
+
+/* The rows of one dataset (rows[from..to)) as a jail, or NULL when they are not one. */
+static struct jail *jail_of_rows(const struct ztable *t, size_t from, size_t to)
+{
+	const char *slash = strrchr(t->rows[from].v[0], '/');
+	if (!slash || !valid_uuid(slash + 1))
+		return NULL;
+	struct ztable part = {.rows = t->rows + from, .nrows = to - from};
+	struct jail *j = jail_new(slash + 1);
+	if (!streq(j->ds, t->rows[from].v[0]) || jail_from_rows(j, &part) != 0 || !j->path) {
+		ioc_err_clear();
+		jail_free(j);
+		return NULL;
+	}
+	merge_started(j);
+	jail_conf_save(j);
+	return j;
+}
+
+int jails_load_all(struct jail ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
+		if (!pool)
+			return -1;
+		_cleanup_free_ char *jds = ds_jails();
+		const char *dss[] = {jds, NULL};
+		struct ztable t;
+		if (zfs_get(&t, jail_zfs_props(), dss, NULL, false, true, 1) < 0) {
+			if (zfs_lasterr == ZE_NOENT && attempt == 0)
+				continue;
+			return -1;
+		}
+		bool mark_ok = false;
+		for (size_t i = 0; i < t.nrows; i++)
+			if (t.rows[i].n >= 3 && streq(t.rows[i].v[0], jds) &&
+			    streq(t.rows[i].v[1], "iocell:active"))
+				mark_ok = pool_mark_ok(t.rows[i].v[2]);
+		if (!mark_ok && attempt == 0) {
+			ztable_free(&t);
+			continue;
+		}
+		/* zfs get prints each dataset's rows together */
+		for (size_t i = 0; i < t.nrows;) {
+			size_t k = i;
+			while (k < t.nrows && t.rows[k].n >= 4 &&
+			       streq(t.rows[k].v[0], t.rows[i].v[0]))
+				k++;
+			if (k == i)
+				k = i + 1;
+			struct jail *j = mark_ok ? jail_of_rows(&t, i, k) : NULL;
+			if (j) {
+				*out = xrealloc(*out, (*n + 1) * sizeof(**out));
+				(*out)[(*n)++] = j;
+			}
+			i = k;
+		}
+		ztable_free(&t);
+		return 0;
+	}
+	return -1;
 }
 
 /* The configuration that matters for running a jail, as one string. */

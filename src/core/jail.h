@@ -22,6 +22,9 @@ struct jail *jail_resolve(const char *name);
 struct jail *jail_open_locked(const char *name, int *lockfd);
 /* Load by exact UUID. */
 struct jail *jail_load(const char *uuid);
+/* Every jail (templates included), each as jail_load makes it, with one zfs call
+ * (rcboot).  0 with *out (free each with jail_free, then the array), or -1. */
+int jails_load_all(struct jail ***out, size_t *n);
 void jail_free(struct jail *j);
 static inline void cleanup_jailp(struct jail **j) { jail_free(*j); }
 #define _cleanup_jail_ __attribute__((cleanup(cleanup_jailp)))

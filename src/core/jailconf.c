@@ -61,6 +61,11 @@ static const struct jc_field fields[] = {
 	PROP(P_IP4, JK_MODE, ip4, F_PROPS),
 	PROP(P_IP6, JK_MODE, ip6, F_PROPS),
 	PROP(P_RESOLVER, JK_OPT, resolver, F_PROPS),
+	PROP(P_NAT, JK_ONOFF, nat, BOTH),
+	PROP(P_NAT_PREFIX, JK_TEXT, nat_prefix_text, F_PROPS),
+	PROP(P_NAT_INTERFACE, JK_TEXT, nat_iface_text, F_PROPS),
+	PROP(P_NAT_FORWARDS, JK_TEXT, nat_forwards_text, BOTH),
+	PROP(P_NAT_ADDR, JK_TEXT, nat_addr_text, F_PROPS),
 	/* hooks and timeouts */
 	PROP(P_EXEC_PRESTART, JK_OPT, exec_prestart, F_PROPS),
 	PROP(P_EXEC_POSTSTART, JK_OPT, exec_poststart, F_PROPS),
@@ -418,6 +423,50 @@ static int parse_network(struct jailconf *c, const struct jail *j)
 	return 0;
 }
 
+/* nat=on: prefix, uplink, forwards, the stored addresses (kept only inside the prefix). */
+static int parse_nat(struct jailconf *c)
+{
+	char why[256];
+	if (!parse_nat_prefix(c->nat_prefix_text, &c->nat_prefix, why, sizeof(why))) {
+		ioc_err("nat_prefix of jail %s: %s", c->uuid, why);
+		return -1;
+	}
+	c->nat4 = c->nat_prefix.has4 && c->ip4 == JC_NEW;
+	c->nat6 = c->nat_prefix.has6 && c->ip6 == JC_NEW;
+	if (!c->nat4 && !c->nat6) {
+		ioc_err("jail %s: nat=on, but nat_prefix (%s) has no prefix of an enabled family",
+			c->uuid, c->nat_prefix_text);
+		return -1;
+	}
+	if (!streq(c->nat_iface_text, "auto"))
+		snprintf(c->nat_iface, sizeof(c->nat_iface), "%s", c->nat_iface_text);
+	if (!parse_forwards(c->nat_forwards_text, c->forwards, NAT_MAX_FORWARDS, &c->nforwards, why,
+			    sizeof(why))) {
+		ioc_err("nat_forwards of jail %s: %s", c->uuid, why);
+		return -1;
+	}
+	bool h4 = false, h6 = false;
+	if (!parse_nat_addr(c->nat_addr_text, &h4, c->nat_addr4, &h6, c->nat_addr6)) {
+		ioc_err("nat_addr of jail %s is not V4[,V6]: %s", c->uuid, c->nat_addr_text);
+		return -1;
+	}
+	uint8_t gw[16];
+	c->nat_has4 = c->nat4 && h4 && nat_prefix_contains(&c->nat_prefix, 4, c->nat_addr4) &&
+		      !(jc_nat_host(c, 4, 1, gw) && memcmp(gw, c->nat_addr4, 4) == 0);
+	c->nat_has6 = c->nat6 && h6 && nat_prefix_contains(&c->nat_prefix, 6, c->nat_addr6) &&
+		      !(jc_nat_host(c, 6, 1, gw) && memcmp(gw, c->nat_addr6, 16) == 0);
+	struct jc_nic *n = &c->nat_nic;
+	snprintf(n->name, sizeof(n->name), "nat0");
+	snprintf(n->bridge, sizeof(n->bridge), "iocell0");
+	n->mac_prop = P__COUNT;
+	return jc_mac_derive(c->uuid, 2 * JC_MAX_NICS, n->mac_jail, n->mac_host);
+}
+
+bool jc_nat_host(const struct jailconf *c, int family, uint64_t idx, uint8_t *out)
+{
+	return nat_prefix_host(&c->nat_prefix, family, idx, out);
+}
+
 void jailconf_store_macs(const struct jailconf *c, struct jail *j)
 {
 	bool stored = false;
@@ -488,6 +537,10 @@ int jailconf_from_jail(struct jailconf *c, const struct jail *j)
 	parse_limits(&b);
 	if (!b.failed && c->own_net && parse_network(c, j) < 0)
 		b.failed = true;
+	if (!b.failed && c->nat && c->own_net && c->vnet && parse_nat(c) < 0)
+		b.failed = true;
+	if (!(c->own_net && c->vnet))
+		c->nat = false; /* the configuration check refuses it; never half-applied */
 	return b.failed ? -1 : 0;
 }
 

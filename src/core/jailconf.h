@@ -117,6 +117,18 @@ struct jailconf {
 	struct jc_router router[2]; /* [0] IPv4, [1] IPv6 */
 	char *resolver;             /* NULL: copy the host's resolv.conf */
 
+	/* NAT (nat=on; parsed only with vnet and own_net), see linux/jailnat.h */
+	bool nat;
+	char *nat_prefix_text, *nat_iface_text, *nat_forwards_text, *nat_addr_text;
+	bool nat4, nat6; /* the families NAT'ed: in nat_prefix and enabled (ip4/ip6=new) */
+	struct nat_prefix nat_prefix;
+	char nat_iface[16]; /* the uplink; "" for auto (the default route's interface) */
+	struct nat_forward forwards[NAT_MAX_FORWARDS];
+	size_t nforwards;
+	bool nat_has4, nat_has6; /* nat_addr holds a usable address of that family */
+	uint8_t nat_addr4[4], nat_addr6[16];
+	struct jc_nic nat_nic; /* nat0 on iocell0, MACs derived from the UUID */
+
 	/* hooks and timeouts; commands NULL when none */
 	char *exec_prestart, *exec_poststart, *exec_prestop, *exec_poststop;
 	char *exec_start, *exec_stop;
@@ -154,6 +166,14 @@ void jailconf_to_state(const struct jailconf *c, struct runstate *rs);
 void jailconf_free(struct jailconf *c);
 static inline void cleanup_jailconfp(struct jailconf *c) { jailconf_free(c); }
 #define _cleanup_jailconf_ __attribute__((cleanup(cleanup_jailconfp)))
+
+/* NAT: the jail's addresses (nat_addr), allocated under the NAT lock (core/lock.h, held by
+ * the caller) when missing or outside nat_prefix: the lowest host numbers of the prefix
+ * (from 2; 1 is the gateway) that no other jail stores, stored in j with one `zfs set`.
+ * 0, or -1 with the error. */
+int jailconf_nat_alloc(struct jailconf *c, struct jail *j);
+/* The host number idx of NAT family (4/6) of c's prefix (1: the gateway on iocell0). */
+bool jc_nat_host(const struct jailconf *c, int family, uint64_t idx, uint8_t *out);
 
 /* Move the limits (parsed values and texts) of src into dst. */
 void jailconf_take_limits(struct jailconf *dst, struct jailconf *src);

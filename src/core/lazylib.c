@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <libmnl/libmnl.h>
+#include <nftables/libnftables.h>
 #include <openssl/evp.h>
 #include <seccomp.h>
 #include <uuid/uuid.h>
@@ -83,3 +84,33 @@ LAZY_LOADER(lazy_mnl, "libmnl", "libmnl0", LAZY_MNL_FUNCS, "libmnl.so.0", "libmn
 LAZY_LOADER(lazy_seccomp, "libseccomp", "libseccomp2", LAZY_SECCOMP_FUNCS, "libseccomp.so.2",
 	    "libseccomp.so")
 LAZY_LOADER(lazy_uuid, "libuuid", "libuuid1", LAZY_UUID_FUNCS, "libuuid.so.1", "libuuid.so")
+
+const struct lazy_nft *lazy_nft_try(void)
+{
+	static struct lazy_nft t;
+	static int loaded; /* 1 loaded, -1 failed */
+	if (loaded == 0) {
+		static const char *const names[] = {"libnftables.so.1", "libnftables.so", NULL};
+		const char *err = "not found";
+		void *h = NULL;
+		for (int i = 0; names[i] && !h; i++)
+			if (!(h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL)))
+				err = dlerror();
+#define LAZY_NFT_SYM(f)                              \
+	if (h && !(*(void **)&t.f = dlsym(h, #f))) { \
+		err = "a symbol is missing: " #f;    \
+		h = NULL;                            \
+	}
+		LAZY_NFT_FUNCS(LAZY_NFT_SYM)
+#undef LAZY_NFT_SYM
+		loaded = h ? 1 : -1;
+		if (!h) {
+			ioc_err("cannot load libnftables (NAT needs it): %s", err);
+			ioc_hint("install the libnftables1 package");
+		}
+	} else if (loaded < 0) {
+		ioc_err("cannot load libnftables (NAT needs it)");
+		ioc_hint("install the libnftables1 package");
+	}
+	return loaded > 0 ? &t : NULL;
+}

@@ -5,6 +5,9 @@
  * included, several milliseconds of dynamic loading.  libmnl (network set-up),
  * libseccomp (compiling the filter, which is cached) and libuuid (new jails) are
  * loaded the same way: ~0.12 ms each that start, exec and stop would otherwise pay.
+ * libnftables (NAT jails only) is loaded by lazy_nft_try, which reports a missing library
+ * as an error of the operation instead of stopping iocell: a start or stop in progress
+ * must be able to undo its steps.
  *
  * Include this after the libraries' own headers: each library function used is then
  * called through a table filled at the first call.  If a library cannot be loaded,
@@ -20,6 +23,7 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <libmnl/libmnl.h>
+#include <nftables/libnftables.h>
 #include <openssl/evp.h>
 #include <seccomp.h>
 #include <uuid/uuid.h>
@@ -128,6 +132,16 @@
 	X(uuid_generate)   \
 	X(uuid_unparse_lower)
 
+#define LAZY_NFT_FUNCS(X)            \
+	X(nft_ctx_new)               \
+	X(nft_ctx_free)              \
+	X(nft_ctx_output_set_flags)  \
+	X(nft_ctx_buffer_output)     \
+	X(nft_ctx_buffer_error)      \
+	X(nft_ctx_get_output_buffer) \
+	X(nft_ctx_get_error_buffer)  \
+	X(nft_run_cmd_from_buffer)
+
 #define LAZY_FIELD(f) __typeof__(&f) f;
 struct lazy_archive {
 	LAZY_ARCHIVE_FUNCS(LAZY_FIELD)
@@ -147,6 +161,9 @@ struct lazy_seccomp {
 struct lazy_uuid {
 	LAZY_UUID_FUNCS(LAZY_FIELD)
 };
+struct lazy_nft {
+	LAZY_NFT_FUNCS(LAZY_FIELD)
+};
 #undef LAZY_FIELD
 
 const struct lazy_archive *lazy_archive(void);
@@ -155,6 +172,8 @@ const struct lazy_crypto *lazy_crypto(void);
 const struct lazy_mnl *lazy_mnl(void);
 const struct lazy_seccomp *lazy_seccomp(void);
 const struct lazy_uuid *lazy_uuid(void);
+/* libnftables, or NULL with the error recorded (and a hint naming the package). */
+const struct lazy_nft *lazy_nft_try(void);
 
 #ifndef IOC_LAZYLIB_IMPL
 #define LAZY_A(f) (lazy_archive()->f)

@@ -54,7 +54,24 @@ int lock_jail(const char *uuid, bool wait)
 	return fd;
 }
 
+bool lock_jail_busy(const char *uuid)
+{
+	char *p = xasprintf("%s/%s.lock", rundir(), uuid);
+	int fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	free(p);
+	if (fd < 0)
+		return false; /* never locked since the host booted */
+	int r;
+	while ((r = flock(fd, LOCK_SH | LOCK_NB)) < 0 && errno == EINTR)
+		;
+	bool busy = r < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
 int lock_global(void) { return lock_path("global", true, "iocell"); }
+
+int lock_nat(void) { return lock_path("nat", true, "the NAT configuration"); }
 
 void unlock_fd(int fd)
 {

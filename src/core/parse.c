@@ -556,3 +556,223 @@ int fstab_parse_line(const char *line, char *src, size_t srclen, char *dst, size
 	*opts = r;
 	return 1;
 }
+
+/* ---- NAT and boot ------------------------------------------------------------------ */
+
+const char *forward_proto_name(int proto) { return proto == 17 ? "udp" : "tcp"; }
+
+/* One port 1-65535 from s[0..len). */
+static bool port_of(const char *s, size_t len, uint16_t *out)
+{
+	char buf[8];
+	long long v;
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (!parse_int(buf, 1, 65535, &v))
+		return false;
+	*out = (uint16_t)v;
+	return true;
+}
+
+bool parse_forwards(const char *s, struct nat_forward *out, size_t max, size_t *n, char *err,
+		    size_t errlen)
+{
+	*n = 0;
+	if (strcmp(s, "none") == 0)
+		return true;
+	struct nat_forward seen[NAT_MAX_FORWARDS];
+	const char *p = s;
+	for (;;) {
+		struct nat_forward f;
+		const char *open = strchr(p, '(');
+		size_t plen = open ? (size_t)(open - p) : 0;
+		if (plen == 3 && strncmp(p, "tcp", 3) == 0)
+			f.proto = 6;
+		else if (plen == 3 && strncmp(p, "udp", 3) == 0)
+			f.proto = 17;
+		else {
+			snprintf(err, errlen, "'%.*s' is not tcp(PORT[:HOSTPORT]) or udp(...)",
+				 (int)strcspn(p, ","), p);
+			return false;
+		}
+		const char *in = open + 1, *close = strchr(in, ')');
+		if (!close) {
+			snprintf(err, errlen, "'%s' lacks the closing parenthesis", p);
+			return false;
+		}
+		const char *colon = memchr(in, ':', (size_t)(close - in));
+		size_t jl = colon ? (size_t)(colon - in) : (size_t)(close - in);
+		if (!port_of(in, jl, &f.jail_port) ||
+		    (colon && !port_of(colon + 1, (size_t)(close - colon - 1), &f.host_port))) {
+			snprintf(err, errlen, "'%.*s': ports are numbers from 1 to 65535",
+				 (int)(close - p + 1), p);
+			return false;
+		}
+		if (!colon)
+			f.host_port = f.jail_port;
+		for (size_t i = 0; i < *n; i++)
+			if (seen[i].proto == f.proto && seen[i].host_port == f.host_port) {
+				snprintf(err, errlen, "host port %s/%u is forwarded twice",
+					 forward_proto_name(f.proto), f.host_port);
+				return false;
+			}
+		if (*n >= max || *n >= NAT_MAX_FORWARDS) {
+			snprintf(err, errlen, "at most %zu forwards",
+				 max < NAT_MAX_FORWARDS ? max : (size_t)NAT_MAX_FORWARDS);
+			return false;
+		}
+		seen[*n] = f;
+		if (out)
+			out[*n] = f;
+		(*n)++;
+		p = close + 1;
+		if (*p == '\0')
+			return true;
+		if (*p != ',' || p[1] == '\0') {
+			snprintf(err, errlen, "'%s': forwards are separated by commas", p);
+			return false;
+		}
+		p++;
+	}
+}
+
+/* "ADDR/LEN" of family with len in [lo, hi] and no host bits. */
+static bool prefix_of(const char *e, int family, int lo, int hi, uint8_t *net, int *len, char *err,
+		      size_t errlen)
+{
+	const char *slash = strchr(e, '/');
+	char addr[64];
+	long long l;
+	if (!slash || (size_t)(slash - e) >= sizeof(addr)) {
+		snprintf(err, errlen, "'%s' is not NETWORK/LENGTH", e);
+		return false;
+	}
+	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - e), e);
+	if (!(family == 4 ? parse_ipv4(addr, net) : parse_ipv6(addr, net))) {
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 network", e);
+		return false;
+	}
+	if (!parse_int(slash + 1, lo, hi, &l)) {
+		snprintf(err, errlen, "the length of an IPv%d NAT prefix is %d to %d ('%s')",
+			 family, lo, hi, e);
+		return false;
+	}
+	*len = (int)l;
+	int bytes = family == 4 ? 4 : 16;
+	for (int b = *len; b < bytes * 8; b++)
+		if (net[b / 8] & (0x80 >> (b % 8))) {
+			snprintf(err, errlen, "'%s' has host bits set: not a network address", e);
+			return false;
+		}
+	return true;
+}
+
+bool parse_nat_prefix(const char *s, struct nat_prefix *out, char *err, size_t errlen)
+{
+	struct nat_prefix p;
+	memset(&p, 0, sizeof(p));
+	struct strv parts = {0};
+	split(&parts, s, ",", false);
+	bool ok = parts.n >= 1 && parts.n <= 2;
+	if (!ok)
+		snprintf(err, errlen, "one IPv4 and/or one IPv6 prefix, comma-separated");
+	for (size_t i = 0; i < parts.n && ok; i++) {
+		bool v6 = strchr(parts.v[i], ':') != NULL;
+		if ((v6 && p.has6) || (!v6 && p.has4)) {
+			snprintf(err, errlen, "two IPv%d prefixes", v6 ? 6 : 4);
+			ok = false;
+		} else if (v6) {
+			ok = p.has6 = prefix_of(parts.v[i], 6, 64, 120, p.net6, &p.len6, err,
+						errlen);
+		} else {
+			ok = p.has4 = prefix_of(parts.v[i], 4, 8, 30, p.net4, &p.len4, err, errlen);
+		}
+	}
+	sv_free(&parts);
+	if (ok && out)
+		*out = p;
+	return ok;
+}
+
+bool nat_prefix_contains(const struct nat_prefix *p, int family, const uint8_t *addr)
+{
+	if (family == 4 ? !p->has4 : !p->has6)
+		return false;
+	const uint8_t *net = family == 4 ? p->net4 : p->net6;
+	int len = family == 4 ? p->len4 : p->len6;
+	for (int b = 0; b < len; b++)
+		if ((addr[b / 8] ^ net[b / 8]) & (0x80 >> (b % 8)))
+			return false;
+	return true;
+}
+
+bool nat_prefix_host(const struct nat_prefix *p, int family, uint64_t idx, uint8_t *out)
+{
+	if (family == 4 ? !p->has4 : !p->has6)
+		return false;
+	int bytes = family == 4 ? 4 : 16, len = family == 4 ? p->len4 : p->len6;
+	int hostbits = bytes * 8 - len;
+	/* IPv4: not the network (0) nor the broadcast address; IPv6: not the subnet-router
+	 * anycast address (0).  Large IPv6 prefixes: the first 2^32 hosts are plenty. */
+	uint64_t limit = hostbits >= 32 ? (1ULL << 32) : (1ULL << hostbits);
+	if (idx == 0 || idx >= limit || (family == 4 && idx == limit - 1))
+		return false;
+	memcpy(out, family == 4 ? p->net4 : p->net6, (size_t)bytes);
+	for (int i = 0; i < 4 && i < bytes; i++)
+		out[bytes - 1 - i] |= (uint8_t)(idx >> (8 * i));
+	return true;
+}
+
+bool parse_nat_addr(const char *s, bool *has4, uint8_t a4[4], bool *has6, uint8_t a6[16])
+{
+	*has4 = *has6 = false;
+	if (strcmp(s, "none") == 0)
+		return true;
+	struct strv parts = {0};
+	split(&parts, s, ",", false);
+	bool ok = parts.n >= 1 && parts.n <= 2;
+	for (size_t i = 0; i < parts.n && ok; i++) {
+		if (strchr(parts.v[i], ':'))
+			ok = !*has6 && (*has6 = parse_ipv6(parts.v[i], a6));
+		else
+			ok = !*has4 && (*has4 = parse_ipv4(parts.v[i], a4));
+	}
+	sv_free(&parts);
+	return ok;
+}
+
+bool parse_name_list(const char *s, char (*out)[130], size_t max, size_t *n, char *err,
+		     size_t errlen)
+{
+	*n = 0;
+	if (strcmp(s, "none") == 0)
+		return true;
+	struct strv parts = {0};
+	split(&parts, s, ",", false);
+	bool ok = true;
+	for (size_t i = 0; i < parts.n && ok; i++) {
+		const char *why = NULL, *e = parts.v[i];
+		if (!valid_uuid(e) && !valid_tag(e, &why)) {
+			snprintf(err, errlen, "'%s' is not a jail name (%s)", e,
+				 why ? why : "a tag or UUID");
+			ok = false;
+		}
+		for (size_t k = 0; k < i && ok; k++)
+			if (strcmp(parts.v[k], e) == 0) {
+				snprintf(err, errlen, "'%s' is listed twice", e);
+				ok = false;
+			}
+		if (ok && *n >= max) {
+			snprintf(err, errlen, "at most %zu names", max);
+			ok = false;
+		}
+		if (ok && out)
+			snprintf(out[*n], 130, "%s", e);
+		if (ok)
+			(*n)++;
+	}
+	sv_free(&parts);
+	return ok;
+}

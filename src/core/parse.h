@@ -70,6 +70,40 @@ bool parse_limit(const char *s, enum limit_unit unit, int allowed_actions, struc
 /* Seconds with optional unit suffix s/m/h/d (false beyond 64 bits). */
 bool parse_seconds(const char *s, uint64_t *out);
 
+/* nat_forwards: "PROTO(JAILPORT[:HOSTPORT])[,...]" (iocage's form, e.g.
+ * "tcp(80:8080),udp(53:53),tcp(443)"; the host port is the jail port when omitted), or
+ * "none".  PROTO is tcp or udp; ports 1-65535; a host port forwarded twice for one
+ * protocol is an error. */
+#define NAT_MAX_FORWARDS 64
+struct nat_forward {
+	int proto; /* 6 tcp, 17 udp */
+	uint16_t jail_port, host_port;
+};
+bool parse_forwards(const char *s, struct nat_forward *out, size_t max, size_t *n, char *err,
+		    size_t errlen);
+/* "tcp" or "udp" for a protocol number of struct nat_forward. */
+const char *forward_proto_name(int proto);
+
+/* nat_prefix: "V4NET/LEN[,V6NET/LEN]" in either order, at most one of each family (IPv4
+ * /8 to /30, IPv6 /64 to /120), host bits zero. */
+struct nat_prefix {
+	bool has4, has6;
+	uint8_t net4[4], net6[16];
+	int len4, len6;
+};
+bool parse_nat_prefix(const char *s, struct nat_prefix *out, char *err, size_t errlen);
+/* Is addr (4 or 16 bytes by family) inside the prefix's network of that family? */
+bool nat_prefix_contains(const struct nat_prefix *p, int family, const uint8_t *addr);
+/* Host number idx (1 = the gateway, 2... = the jails) of the prefix's family, false when
+ * it is not a usable host address (network, broadcast, out of range). */
+bool nat_prefix_host(const struct nat_prefix *p, int family, uint64_t idx, uint8_t *out);
+/* nat_addr: "none", or "V4", "V6", "V4,V6" (one of each family at most). */
+bool parse_nat_addr(const char *s, bool *has4, uint8_t a4[4], bool *has6, uint8_t a6[16]);
+
+/* depends: "none" or NAME[,NAME...] (tags or UUIDs, at most max), no name twice. */
+bool parse_name_list(const char *s, char (*out)[130], size_t max, size_t *n, char *err,
+		     size_t errlen);
+
 /* The options of an fstab entry: "ro" or "rw" (the default), "nodev" (the default:
  * device nodes in the mount do not work) or "dev" (they do, and iocell adds them to the
  * jail's device allow-list: jailfs_fstab_devices). */

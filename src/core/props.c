@@ -55,6 +55,18 @@ const struct propdef prop_table[P__COUNT] = {
 		    "start at boot (rcboot)"},
 	[P_PRIORITY] = {"priority", "99", PT_INT, 0, PG_IDENTITY, 0, 99, NULL, 0, 0, "0-99",
 			"rcboot order: lower starts first"},
+	[P_DEPENDS] = {"depends", "none", PT_NAMES, PF_NODEFAULT, PG_IDENTITY, 0, 0, NULL, 0, 0,
+		       "none | NAME[,NAME...]",
+		       "jails that rcboot starts (and waits for) first, stopped after this one"},
+	[P_READY_CMD] = {"ready_cmd", "none", PT_COMMAND, 0, PG_IDENTITY, 0, 0, NULL, 0, 0,
+			 "command | none",
+			 "rcboot: the jail is up once this exits 0 inside it (retried)"},
+	[P_READY_PORT] = {"ready_port", "none", PT_PORT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0,
+			  "none | 1-65535",
+			  "rcboot: the jail is up once this TCP port accepts in its network"},
+	[P_READY_TIMEOUT] = {"ready_timeout", "60", PT_INT, 0, PG_IDENTITY, 1, 86400, NULL, 0, 0,
+			     "seconds (1-86400)",
+			     "rcboot: how long to wait for ready_cmd/ready_port"},
 	[P_NOTES] = {"notes", "none", PT_TEXT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "text",
 		     "free text"},
 	[P_OWNER] = {"owner", "root", PT_TEXT, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "text",
@@ -100,6 +112,22 @@ const struct propdef prop_table[P__COUNT] = {
 	[P_RESOLVER] = {"resolver", "none", PT_RESOLVER, 0, PG_NETWORK, 0, 0, NULL, 0, 0,
 			"none | line;line",
 			"jail /etc/resolv.conf: none copies the host's, else these lines"},
+	[P_NAT] = {"nat", "off", PT_ONOFF, PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0, "on | off",
+		   "an interface nat0 on iocell0 with an address from nat_prefix, masqueraded out "
+		   "of nat_interface"},
+	[P_NAT_PREFIX] = {"nat_prefix", "172.29.0.0/16,fd69:6f63:656c::/64", PT_NATPREFIX,
+			  PF_STOPPED, PG_NETWORK, 0, 0, NULL, 0, 0,
+			  "V4NET/LEN[,V6NET/LEN] (IPv4 /8-/30, IPv6 /64-/120)",
+			  "networks NAT jails draw addresses from (gateway: the first address)"},
+	[P_NAT_INTERFACE] = {"nat_interface", "auto", PT_IFNAME_AUTO, PF_STOPPED, PG_NETWORK, 0, 0,
+			     NULL, 0, 0, "auto | interface",
+			     "NAT uplink (auto: the interface of the host's default route)"},
+	[P_NAT_FORWARDS] = {"nat_forwards", "none", PT_FORWARDS, PF_STOPPED, PG_NETWORK, 0, 0, NULL,
+			    0, 0, "none | tcp(JAILPORT[:HOSTPORT]),udp(...)[,...]",
+			    "host ports forwarded to a NAT jail"},
+	[P_NAT_ADDR] = {"nat_addr", "none", PT_NATADDR, PF_RO | PF_IDENTITY | PF_NODEFAULT,
+			PG_NETWORK, 0, 0, NULL, 0, 0, "V4[,V6] (read-only)",
+			"the NAT jail's addresses (allocated at its first start)"},
 
 	/* exec */
 	[P_EXEC_PRESTART] = {"exec_prestart", "none", PT_COMMAND, 0, PG_EXEC, 0, 0, NULL, 0, 0,
@@ -464,6 +492,33 @@ bool prop_validate(const struct propdef *p, const char *v, char *err, size_t n)
 		}
 		return true;
 	}
+	case PT_PORT:
+		return (streq(v, "none") || parse_int(v, 1, 65535, NULL))
+			       ? true
+			       : fail(err, n, p, "not a port number");
+	case PT_IFNAME_AUTO:
+		return (streq(v, "auto") || valid_ifname(v))
+			       ? true
+			       : fail(err, n, p, "not an interface name");
+	case PT_NATPREFIX:
+		return parse_nat_prefix(v, NULL, why, sizeof(why)) ? true : fail(err, n, p, why);
+	case PT_FORWARDS: {
+		size_t cnt;
+		return parse_forwards(v, NULL, NAT_MAX_FORWARDS, &cnt, why, sizeof(why))
+			       ? true
+			       : fail(err, n, p, why);
+	}
+	case PT_NATADDR: {
+		bool h4, h6;
+		uint8_t a4[4], a6[16];
+		return parse_nat_addr(v, &h4, a4, &h6, a6) ? true
+							   : fail(err, n, p, "not addresses");
+	}
+	case PT_NAMES: {
+		size_t cnt;
+		return parse_name_list(v, NULL, 64, &cnt, why, sizeof(why)) ? true
+									    : fail(err, n, p, why);
+	}
 	case PT_SIZE:
 		return (streq(v, "none") || parse_size(v, NULL)) ? true
 								 : fail(err, n, p, "not a size");
@@ -539,6 +594,58 @@ static const char *jail_zfs_mountpoint_bad(const char *mp)
 	return why;
 }
 
+/* nat=on: a VNET jail with its own stack, routed by iocell's gateway, no nic nat0. */
+static bool check_nat(const struct kv *c, char *err, size_t n)
+{
+	if (!streq(cfg(c, P_NAT), "on"))
+		return true;
+	if (!streq(cfg(c, P_VNET), "on")) {
+		snprintf(err, n, "nat=on needs vnet=on (its interface nat0 is a veth on iocell0)");
+		return false;
+	}
+	if (streq(cfg(c, P_IP4), "inherit") || streq(cfg(c, P_IP6), "inherit")) {
+		snprintf(err, n,
+			 "nat=on needs the jail's own network stack (ip4 and ip6 not "
+			 "inherit)");
+		return false;
+	}
+	struct nat_prefix np;
+	char why[256];
+	if (!parse_nat_prefix(cfg(c, P_NAT_PREFIX), &np, why, sizeof(why))) {
+		snprintf(err, n, "nat_prefix: %s", why);
+		return false;
+	}
+	bool v4 = np.has4 && !streq(cfg(c, P_IP4), "disable");
+	bool v6 = np.has6 && !streq(cfg(c, P_IP6), "disable");
+	if (!v4 && !v6) {
+		snprintf(err, n,
+			 "nat=on, but nat_prefix has no prefix of an enabled family (ip4, "
+			 "ip6)");
+		return false;
+	}
+	if ((v4 && !streq(cfg(c, P_DEFAULTROUTER), "none")) ||
+	    (v6 && !streq(cfg(c, P_DEFAULTROUTER6), "none"))) {
+		snprintf(err, n,
+			 "nat=on routes the jail through iocell0's gateway: set "
+			 "defaultrouter%s=none",
+			 (v4 && !streq(cfg(c, P_DEFAULTROUTER), "none")) ? "" : "6");
+		return false;
+	}
+	struct iface_entry ifs[10];
+	size_t nif = 0;
+	const char *ifaces = cfg(c, P_INTERFACES);
+	if (!streq(ifaces, "none") && parse_interfaces(ifaces, ifs, 10, &nif, why, sizeof(why)))
+		for (size_t i = 0; i < nif; i++)
+			if (streq(ifs[i].nic, "nat0") || streq(ifs[i].bridge, "iocell0")) {
+				snprintf(err, n,
+					 "interfaces: %s:%s: nat0 and the bridge iocell0 belong to "
+					 "nat=on",
+					 ifs[i].nic, ifs[i].bridge);
+				return false;
+			}
+	return true;
+}
+
 bool props_check_config(const struct kv *c, char *err, size_t n)
 {
 	const char *zmp = cfg(c, P_JAIL_ZFS_MOUNTPOINT);
@@ -554,6 +661,8 @@ bool props_check_config(const struct kv *c, char *err, size_t n)
 			 bad);
 		return false;
 	}
+	if (!check_nat(c, err, n))
+		return false;
 	if (!streq(cfg(c, P_VNET), "on"))
 		return true;
 	/* VNET: every address names one of the jail's nics. */

@@ -35,6 +35,12 @@ enum prop_type {
 	PT_DATASET,  /* relative dataset name */
 	PT_UUID,
 	PT_TIME,
+	PT_PORT,        /* none or 1-65535 */
+	PT_IFNAME_AUTO, /* auto or an interface name */
+	PT_NATPREFIX,   /* V4NET/LEN[,V6NET/LEN] */
+	PT_FORWARDS,    /* none or tcp(JAILPORT:HOSTPORT),... */
+	PT_NATADDR,     /* none or V4[,V6] */
+	PT_NAMES,       /* none or NAME[,NAME...] (jails) */
 };
 
 enum prop_flags {
@@ -62,6 +68,10 @@ enum prop_id {
 	P_TEMPLATE,
 	P_BOOT,
 	P_PRIORITY,
+	P_DEPENDS,
+	P_READY_CMD,
+	P_READY_PORT,
+	P_READY_TIMEOUT,
 	P_NOTES,
 	P_OWNER,
 	P_LAST_STARTED,
@@ -86,6 +96,11 @@ enum prop_id {
 	P_VNET8_MAC,
 	P_VNET9_MAC,
 	P_RESOLVER,
+	P_NAT,
+	P_NAT_PREFIX,
+	P_NAT_INTERFACE,
+	P_NAT_FORWARDS,
+	P_NAT_ADDR,
 	P_EXEC_PRESTART,
 	P_EXEC_POSTSTART,
 	P_EXEC_PRESTOP,

@@ -1,5 +1,7 @@
 /* set, reset, defaults and get -r: property changes with undo (see propset.h). */
 #include "core/propset.h"
+#include "core/bootplan.h"
+#include "core/jails.h"
 #include "core/lock.h"
 #include "core/dataset.h"
 #include "core/jailzfs.h"
@@ -143,6 +145,35 @@ static int jail_apply(struct jail *j, const struct kv *set)
 	return rc;
 }
 
+/* depends: every name a jail, and no cycle through j (one zfs call). */
+static bool check_depends(const struct jail *j, const char *v)
+{
+	if (streq(v, "none"))
+		return true;
+	_cleanup_ztable_ struct ztable t = {0};
+	if (jails_query(&t, "name,iocell:active,iocell:host_hostuuid,iocell:tag,iocell:depends",
+			NULL) < 0)
+		return false;
+	_cleanup_strv_ struct strv uuids = {0}, tags = {0}, deps = {0};
+	sv_init(&uuids);
+	sv_init(&tags);
+	sv_init(&deps);
+	for (size_t i = 0; i < t.nrows; i++) {
+		const struct strv *r = &t.rows[i];
+		if (r->n < 5 || !valid_uuid(r->v[2]))
+			continue;
+		sv_add(&uuids, r->v[2]);
+		sv_add(&tags, r->v[3]);
+		sv_add(&deps, streq(r->v[4], "-") ? "none" : r->v[4]);
+	}
+	char err[512];
+	if (!depends_valid(j->uuid, v, &uuids, &tags, &deps, err, sizeof(err))) {
+		ioc_err("invalid value '%s' for depends of %s: %s", v, jail_prop(j, P_TAG), err);
+		return false;
+	}
+	return true;
+}
+
 /* Checks that need the jail: uniqueness, state, type. */
 static bool check_for_jail(const struct jail *j, const struct kv *set)
 {
@@ -174,6 +205,8 @@ static bool check_for_jail(const struct jail *j, const struct kv *set)
 			if (ioc_err_pending())
 				return false;
 		}
+		if (id == P_DEPENDS && !check_depends(j, v))
+			return false;
 		if (id == P_RELEASE && !streq(v, jail_prop(j, P_RELEASE))) {
 			const char *type = jail_prop(j, P_TYPE);
 			if (!streq(type, "basejail") && !streq(type, "emptyjail")) {

@@ -1,4 +1,5 @@
 #include "core/runstate.h"
+#include "core/lock.h"
 #include "core/pool.h"
 #include "core/props.h"
 
@@ -146,7 +147,18 @@ bool rs_alive(const struct runstate *rs)
 	if (pid <= 0 || !st)
 		return false;
 	unsigned long long now = proc_starttime((pid_t)pid);
-	return now != 0 && now == strtoull(st, NULL, 10);
+	if (now == 0 || now != strtoull(st, NULL, 10))
+		return false;
+	/* a zombie init: the jail is gone (its PID namespace with it), only not reaped */
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
 }
 
 bool rs_running(const struct runstate *rs)
@@ -172,13 +184,16 @@ int jid_alloc(const char *uuid)
 		}
 		int e = errno;
 		if (e == EEXIST) {
-			/* Reclaim a number whose jail has no state any more (crashed start). */
+			/* Reclaim a number whose jail has no state any more (crashed start),
+			 * unless its jail is locked: a start that has taken the number and
+			 * not yet written its state (rcboot starts jails in parallel). */
 			char target[64];
 			ssize_t k = readlink(p, target, sizeof(target) - 1);
 			if (k > 0) {
 				target[k] = '\0';
 				char *sp = state_path(target);
-				bool orphan = access(sp, F_OK) != 0 && strcmp(target, uuid) != 0;
+				bool orphan = access(sp, F_OK) != 0 && strcmp(target, uuid) != 0 &&
+					      !lock_jail_busy(target);
 				free(sp);
 				if (orphan && unlink(p) == 0 && symlink(uuid, p) == 0) {
 					free(p);

@@ -1,6 +1,8 @@
 /* Jail networking: the plan from the configuration, set-up, teardown, the live view (see
  * jailnet.h for the model; the netlink requests are in rtnl.c). */
 #include "linux/jailnet.h"
+#include "core/lock.h"
+#include "linux/jailnat.h"
 #include "linux/rtnl.h"
 #include "platform.h"
 
@@ -30,6 +32,9 @@ struct nic {
 struct plan {
 	const struct jailconf *c;
 	bool ipvlan;
+	int nat;               /* index of the NAT nic (nat=on), else -1 */
+	char uplink[IFNAMSIZ]; /* NAT: the uplink */
+	bool nat_rules;        /* NAT: rules added (rollback) */
 	struct nic nics[JC_MAX_NICS];
 	size_t nnics;
 };
@@ -48,13 +53,22 @@ static int plan_make(const struct jailconf *c, struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->c = c;
+	p->nat = -1;
 	if (c->vnet) {
-		for (size_t i = 0; i < c->nnics; i++) {
+		for (size_t i = 0; i < c->nnics + (c->nat ? 1 : 0); i++) {
+			const struct jc_nic *cn = i < c->nnics ? &c->nics[i] : &c->nat_nic;
+			if (p->nnics >= JC_MAX_NICS) {
+				ioc_err("jail %s has more than %d interfaces with nat0", c->tag,
+					JC_MAX_NICS);
+				return -1;
+			}
 			struct nic *n = &p->nics[p->nnics++];
-			memcpy(n->name, c->nics[i].name, sizeof(n->name));
-			memcpy(n->bridge, c->nics[i].bridge, sizeof(n->bridge));
-			memcpy(n->mac_jail, c->nics[i].mac_jail, 6);
-			memcpy(n->mac_host, c->nics[i].mac_host, 6);
+			memcpy(n->name, cn->name, sizeof(n->name));
+			memcpy(n->bridge, cn->bridge, sizeof(n->bridge));
+			memcpy(n->mac_jail, cn->mac_jail, 6);
+			memcpy(n->mac_host, cn->mac_host, 6);
+			if (i == c->nnics)
+				p->nat = (int)i;
 		}
 		return 0;
 	}
@@ -136,6 +150,8 @@ static int bridges_ready(struct nl *n, struct plan *p)
 {
 	const struct jailconf *c = p->c;
 	for (size_t i = 0; i < p->nnics; i++) {
+		if ((int)i == p->nat)
+			continue; /* iocell's own bridge: nat_prepare */
 		const char *br = p->nics[i].bridge;
 		struct link l;
 		int r = link_get(n, br, &l);
@@ -237,6 +253,8 @@ static int configure_inside(struct nl *in, struct plan *p)
 			return -1;
 		}
 	}
+	if (p->nat >= 0 && nat_inside(in, c, p->nics[p->nat].jail_index) < 0)
+		return -1;
 	for (int f = 0; f < 2; f++) {
 		const struct jc_router *rt = &c->router[f];
 		if (!rt->text[0])
@@ -412,6 +430,10 @@ static int create_links(struct nl *host, struct plan *p, pid_t pid, const char *
 			ioc_err("cannot label interface %s: %s", n->host, nl_why(host, e));
 			return -1;
 		}
+		if ((int)i == p->nat && (e = bridge_port_hairpin(host, l.index)) < 0) {
+			ioc_err("cannot set hairpin mode on %s: %s", n->host, nl_why(host, e));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -448,6 +470,8 @@ static int setup(struct nl *host, struct nl *in, struct plan *p, pid_t pid, int 
 	const struct jailconf *c = p->c;
 	if (nl_open(host, "") < 0)
 		return -1;
+	if (p->nat >= 0 && nat_prepare(host, c, st, p->uplink, &p->nics[p->nat].master) < 0)
+		return -1;
 	if (!p->ipvlan) {
 		if (bridges_ready(host, p) < 0)
 			return -1;
@@ -473,10 +497,28 @@ static int setup(struct nl *host, struct nl *in, struct plan *p, pid_t pid, int 
 	}
 	if (nl_open_in(in, pidfd, false) < 0 || configure_inside(in, p) < 0)
 		return -1;
-	_cleanup_free_ char *a4 = addrs_value(c, 4);
-	_cleanup_free_ char *a6 = addrs_value(c, 6);
-	rs_set(st, RS_ADDR4, a4);
-	rs_set(st, RS_ADDR6, a6);
+	for (int f = 4; f <= 6; f += 2) {
+		/* the NAT address too: `list` shows it */
+		_cleanup_free_ char *v = addrs_value(c, f);
+		const char *na = rs_get(st, prop_name(P_NAT_ADDR));
+		_cleanup_strv_ struct strv nas = {0};
+		split(&nas, p->nat >= 0 && na ? na : "", ",", true);
+		for (size_t k = 0; k < nas.n; k++) {
+			if ((strchr(nas.v[k], ':') != NULL) != (f == 6))
+				continue;
+			char *more = xasprintf("%s%s" NAT_NIC "|%s/%d", streq(v, "none") ? "" : v,
+					       streq(v, "none") ? "" : ",", nas.v[k],
+					       f == 4 ? c->nat_prefix.len4 : c->nat_prefix.len6);
+			free(v);
+			v = more;
+		}
+		rs_set(st, f == 4 ? RS_ADDR4 : RS_ADDR6, v);
+	}
+	if (p->nat >= 0) {
+		p->nat_rules = true; /* a failure may leave part of them: removed */
+		if (nat_activate(c, p->uplink) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -492,8 +534,14 @@ int net_setup(const struct jailconf *c, pid_t pid, int jid, struct runstate *st)
 	}
 	struct nl host = {0}, in = {0};
 	int rc = setup(&host, &in, p, pid, jid, st);
-	if (rc < 0)
+	if (rc < 0) {
 		remove_links(&host, &in, p);
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
+		if (p->nat_rules && nat_rules_remove(c->uuid) < 0)
+			ioc_warn("%s", ioc_errmsg());
+		ioc_err_restore(&keep);
+	}
 	if (in.s)
 		nl_close(&in);
 	if (host.s)
@@ -595,7 +643,40 @@ static int remove_link(struct nl *n, const struct link *l, const char *uuid)
 	return 0;
 }
 
+/* A NAT jail's rules (under the NAT lock). */
+static int nat_teardown(const struct runstate *rs)
+{
+	if (!streq(rs_get(rs, prop_name(P_NAT)), "on"))
+		return 0;
+	_cleanup_unlock_ int lk = lock_nat();
+	if (lk < 0)
+		return -1;
+	return nat_rules_remove(rs->uuid);
+}
+
+static int net_teardown_links(const struct runstate *rs, int hold);
+
+/* Interfaces, then NAT rules (the first error is the one reported). */
 int net_teardown(const struct runstate *rs, int hold)
+{
+	int lrc = net_teardown_links(rs, hold);
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
+	int nrc = nat_teardown(rs);
+	if (nrc < 0 && lrc < 0) {
+		ioc_warn("%s", ioc_errmsg());
+		ioc_err_clear();
+	}
+	if (lrc < 0) {
+		ioc_err_restore(&keep);
+	} else {
+		free(keep.msg);
+		free(keep.hint);
+	}
+	return nrc < 0 || lrc < 0 ? -1 : 0;
+}
+
+static int net_teardown_links(const struct runstate *rs, int hold)
 {
 	struct ifrec recs[JC_MAX_NICS];
 	size_t n = parse_ifaces(rs_get(rs, RS_IFACES), recs, JC_MAX_NICS);

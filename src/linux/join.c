@@ -258,8 +258,9 @@ static void joining_child(const struct joining *jn)
 	if (sp->mode == SP_LOGGED && sp->timeout > 0) {
 		/* bounded: kill the command's session when the time is up */
 		for (long long end = now_ms() + sp->timeout * 1000; now_ms() < end;) {
-			if (waitpid(c2, NULL, WNOHANG) == c2)
-				_exit(0);
+			int st;
+			if (waitpid(c2, &st, WNOHANG) == c2)
+				_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 			struct timespec ts = {0, 20000000};
 			nanosleep(&ts, NULL);
 		}

@@ -339,6 +339,18 @@ int bridge_create(struct nl *n, const char *name)
 	return nl_talk(n, nlh, NULL, NULL);
 }
 
+int bridge_port_hairpin(struct nl *n, int index)
+{
+	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	struct nlmsghdr *nlh = msg_link(req, RTM_SETLINK, 0, index, false);
+	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	ifm->ifi_family = AF_BRIDGE;
+	struct nlattr *pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO | NLA_F_NESTED);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+	mnl_attr_nest_end(nlh, pi);
+	return nl_talk(n, nlh, NULL, NULL);
+}
+
 int veth_create(struct nl *n, const char *host, const uint8_t host_mac[6], int master,
 		const char *peer, const uint8_t peer_mac[6], pid_t pid)
 {
@@ -510,6 +522,88 @@ int addr_dump(struct nl *n, addr_fn fn, void *data)
 	ifa->ifa_family = AF_UNSPEC;
 	struct addrdump d = {fn, data};
 	return nl_request(n, nlh, true, cb_dump_addr, &d);
+}
+
+struct defroute {
+	int oif;
+	unsigned prio; /* the lowest metric wins */
+	bool found;
+};
+
+static int cb_defroute(const struct nlmsghdr *nlh, void *data)
+{
+	struct defroute *d = data;
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	if (rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST)
+		return MNL_CB_OK;
+	int oif = 0, table = rtm->rtm_table;
+	unsigned prio = 0;
+	const struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm))
+	{
+		switch (mnl_attr_get_type(a)) {
+		case RTA_OIF:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				oif = (int)mnl_attr_get_u32(a);
+			break;
+		case RTA_TABLE:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				table = (int)mnl_attr_get_u32(a);
+			break;
+		case RTA_PRIORITY:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				prio = mnl_attr_get_u32(a);
+			break;
+		case RTA_MULTIPATH:
+			if (!oif && mnl_attr_get_payload_len(a) >= sizeof(struct rtnexthop)) {
+				const struct rtnexthop *nh = mnl_attr_get_payload(a);
+				oif = nh->rtnh_ifindex;
+			}
+			break;
+		default: break;
+		}
+	}
+	if (table == RT_TABLE_MAIN && oif > 0 && (!d->found || prio < d->prio)) {
+		d->oif = oif;
+		d->prio = prio;
+		d->found = true;
+	}
+	return MNL_CB_OK;
+}
+
+int route_default_oif(struct nl *n, int family, int *oif)
+{
+	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)(family == 4 ? AF_INET : AF_INET6);
+	struct defroute d = {0, 0, false};
+	int e = nl_request(n, nlh, true, cb_defroute, &d);
+	if (e < 0) {
+		ioc_err("cannot list the host's IPv%d routes: %s", family, nl_why(n, e));
+		return -1;
+	}
+	*oif = d.oif;
+	return d.found ? 1 : 0;
+}
+
+int link_get_index(struct nl *n, int index, struct link *l)
+{
+	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	struct nlmsghdr *nlh = msg_link(req, RTM_GETLINK, 0, index, false);
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	memset(l, 0, sizeof(*l));
+	int r = nl_talk(n, nlh, cb_link, l);
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0) {
+		ioc_err("cannot look up interface %d: %s", index, nl_why(n, r));
+		return -1;
+	}
+	return l->index > 0 ? 1 : 0;
 }
 
 int nl_dup(const struct nl *n) { return fcntl(mnl_socket_get_fd(n->s), F_DUPFD_CLOEXEC, 0); }

@@ -55,6 +55,10 @@ int link_no_ll6(struct nl *n, int index);
 int link_dump(struct nl *n, struct link *out, size_t max, size_t *cnt);
 
 int bridge_create(struct nl *n, const char *name);
+/* Hairpin mode on a bridge port: frames may leave by the port they came in on (a jail
+ * reaching its own forwarded port through the host, where br_netfilter bridges the
+ * DNAT'ed packet). */
+int bridge_port_hairpin(struct nl *n, int index);
 /* A veth pair: host end in this namespace (MAC, bridge port, up), peer created directly
  * in the namespace of pid as peer (MAC; brought up from inside). */
 int veth_create(struct nl *n, const char *host, const uint8_t host_mac[6], int master,
@@ -73,5 +77,10 @@ int route_default(struct nl *n, int family, const uint8_t *gw, int oif);
 typedef void (*addr_fn)(void *data, int index, int family, const char *local, const char *address,
 			unsigned prefix);
 int addr_dump(struct nl *n, addr_fn fn, void *data);
+/* The interface index of the main table's default route of family (4 or 6): 1 found, 0
+ * none, -1 error (recorded).  A multipath route: its first hop. */
+int route_default_oif(struct nl *n, int family, int *oif);
+/* The link with this index: 1 found (l filled), 0 none, -1 error (recorded). */
+int link_get_index(struct nl *n, int index, struct link *l);
 
 #endif

@@ -11,6 +11,7 @@
 #include "core/basejail.h"
 #include "core/fsat.h"
 #include "core/jailzfs.h"
+#include "core/lock.h"
 #include "core/pool.h"
 #include "linux/initproto.h"
 #include "linux/jailfs.h"
@@ -491,6 +492,13 @@ static int phase_network(struct start *s)
 	if (!s->c.own_net)
 		return 0;
 	jailconf_store_macs(&s->c, s->j);
+	if (!s->c.nat)
+		return net_setup(&s->c, s->pid, s->jid, &s->st);
+	/* NAT: address allocation, checks against running jails and the nftables changes
+	 * under the NAT lock (linux/jailnat.h). */
+	_cleanup_unlock_ int lk = lock_nat();
+	if (lk < 0 || jailconf_nat_alloc(&s->c, s->j) < 0)
+		return -1;
 	return net_setup(&s->c, s->pid, s->jid, &s->st);
 }
 

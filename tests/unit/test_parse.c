@@ -198,6 +198,125 @@ static void test_limits(void **state)
 		parse_limit("22200022000200200h:deny", LU_SECONDS, LA_DENY, &v, err, sizeof(err)));
 }
 
+static void test_forwards(void **state)
+{
+	(void)state;
+	struct nat_forward f[NAT_MAX_FORWARDS];
+	size_t n;
+	char err[256];
+	assert_true(
+		parse_forwards("tcp(80:8080),udp(53:53),tcp(443)", f, 64, &n, err, sizeof(err)));
+	assert_int_equal(n, 3);
+	assert_int_equal(f[0].proto, 6);
+	assert_int_equal(f[0].jail_port, 80);
+	assert_int_equal(f[0].host_port, 8080);
+	assert_int_equal(f[1].proto, 17);
+	assert_int_equal(f[1].jail_port, 53);
+	assert_int_equal(f[1].host_port, 53);
+	assert_int_equal(f[2].jail_port, 443);
+	assert_int_equal(f[2].host_port, 443);
+	assert_string_equal(forward_proto_name(f[1].proto), "udp");
+	assert_true(parse_forwards("none", f, 64, &n, err, sizeof(err)));
+	assert_int_equal(n, 0);
+	/* the same host port on both protocols is fine, twice on one is not */
+	assert_true(parse_forwards("tcp(53),udp(53)", f, 64, &n, err, sizeof(err)));
+	assert_int_equal(n, 2);
+	assert_false(parse_forwards("tcp(80:8080),tcp(81:8080)", f, 64, &n, err, sizeof(err)));
+	assert_non_null(strstr(err, "tcp/8080 is forwarded twice"));
+	const char *bad[] = {"sctp(80)", "tcp(0)",         "tcp(65536)",     "tcp(80:)", "tcp(:80)",
+			     "tcp(80",   "tcp(80)udp(53)", "tcp(80),",       ",tcp(80)", "tcp()",
+			     "tcp(8x)",  "TCP(80)",        "tcp(80:90:100)", "tcp(-1)",  "(80)",
+			     "tcp",      "tcp(1234567)"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_false(parse_forwards(bad[i], f, 64, &n, err, sizeof(err)));
+		assert_true(err[0] != '\0');
+	}
+	assert_false(parse_forwards("tcp(1),tcp(2),tcp(3)", f, 2, &n, err, sizeof(err)));
+	assert_non_null(strstr(err, "at most 2"));
+	/* validation only */
+	assert_true(parse_forwards("tcp(22:2222)", NULL, 64, &n, err, sizeof(err)));
+}
+
+static void test_nat_prefix(void **state)
+{
+	(void)state;
+	struct nat_prefix p;
+	char err[256];
+	uint8_t a[16];
+	assert_true(parse_nat_prefix("172.29.0.0/16,fd69:6f63:656c::/64", &p, err, sizeof(err)));
+	assert_true(p.has4 && p.has6);
+	assert_int_equal(p.len4, 16);
+	assert_int_equal(p.len6, 64);
+	assert_true(parse_nat_prefix("2001:db8:1::/64,198.51.100.0/24", &p, err, sizeof(err)));
+	assert_true(p.has4 && p.has6 && p.len4 == 24);
+	assert_true(parse_nat_prefix("198.51.100.0/24", &p, err, sizeof(err)));
+	assert_true(p.has4 && !p.has6);
+	assert_true(parse_nat_prefix("2001:db8::/64", &p, err, sizeof(err)));
+	assert_true(!p.has4 && p.has6);
+	const char *bad[] = {"198.51.100.1/24",
+			     "198.51.100.0/31",
+			     "10.0.0.0/7",
+			     "2001:db8::/48",
+			     "2001:db8::1/64",
+			     "198.51.100.0",
+			     "198.51.100.0/24,192.0.2.0/24",
+			     "x/24",
+			     "",
+			     "a,b,c",
+			     "2001:db8::/64,2001:db8:1::/64"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_false(parse_nat_prefix(bad[i], &p, err, sizeof(err)));
+		assert_true(err[0] != '\0');
+	}
+	assert_true(parse_nat_prefix("198.51.100.0/24,2001:db8:7::/120", &p, err, sizeof(err)));
+	assert_true(nat_prefix_host(&p, 4, 1, a));
+	assert_memory_equal(a, ((uint8_t[]){198, 51, 100, 1}), 4);
+	assert_true(nat_prefix_host(&p, 4, 254, a));
+	assert_true(nat_prefix_contains(&p, 4, a));
+	assert_false(nat_prefix_host(&p, 4, 255, a)); /* broadcast */
+	assert_false(nat_prefix_host(&p, 4, 0, a));   /* network */
+	assert_true(nat_prefix_host(&p, 6, 255, a));
+	assert_int_equal(a[15], 255);
+	assert_int_equal(a[5], 7);
+	assert_false(nat_prefix_host(&p, 6, 256, a));
+	uint8_t out4[4] = {198, 51, 101, 2};
+	assert_false(nat_prefix_contains(&p, 4, out4));
+	assert_true(parse_nat_prefix("10.1.0.0/16", &p, err, sizeof(err)));
+	assert_true(nat_prefix_host(&p, 4, 258, a));
+	assert_memory_equal(a, ((uint8_t[]){10, 1, 1, 2}), 4);
+	assert_false(nat_prefix_host(&p, 6, 2, a)); /* no IPv6 prefix */
+}
+
+static void test_nat_addr_and_names(void **state)
+{
+	(void)state;
+	bool h4, h6;
+	uint8_t a4[4], a6[16];
+	assert_true(parse_nat_addr("none", &h4, a4, &h6, a6));
+	assert_false(h4 || h6);
+	assert_true(parse_nat_addr("198.51.100.2,2001:db8::2", &h4, a4, &h6, a6));
+	assert_true(h4 && h6 && a4[3] == 2 && a6[15] == 2);
+	assert_true(parse_nat_addr("2001:db8::2", &h4, a4, &h6, a6));
+	assert_true(!h4 && h6);
+	assert_false(parse_nat_addr("198.51.100.2,198.51.100.3", &h4, a4, &h6, a6));
+	assert_false(parse_nat_addr("x", &h4, a4, &h6, a6));
+	char names[8][130], err[256];
+	size_t n;
+	assert_true(parse_name_list("db,cache", names, 8, &n, err, sizeof(err)));
+	assert_int_equal(n, 2);
+	assert_string_equal(names[1], "cache");
+	assert_true(parse_name_list("none", names, 8, &n, err, sizeof(err)));
+	assert_int_equal(n, 0);
+	assert_false(parse_name_list("db,db", names, 8, &n, err, sizeof(err)));
+	assert_non_null(strstr(err, "twice"));
+	assert_false(parse_name_list("db,,x", names, 8, &n, err, sizeof(err)));
+	assert_false(parse_name_list("a b", names, 8, &n, err, sizeof(err)));
+	assert_false(parse_name_list("ALL", names, 8, &n, err, sizeof(err)));
+	assert_false(parse_name_list("a,b,c", names, 2, &n, err, sizeof(err)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +328,9 @@ int main(void)
 		cmocka_unit_test(test_ip_lists),
 		cmocka_unit_test(test_interfaces_mac_cpus),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_forwards),
+		cmocka_unit_test(test_nat_prefix),
+		cmocka_unit_test(test_nat_addr_and_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
