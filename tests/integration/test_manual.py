@@ -496,6 +496,27 @@ def test_jail_started_from_nohup_or_background_gets_default_signals(release, run
         ioc("stop", "sg")
 
 
+def test_exec_from_nohup_or_background_gets_default_signals(release):
+    """The same for exec: a command run from a script's background ('&' ignores SIGINT
+    and SIGQUIT) or nohup starts with no signal ignored (Ctrl-C on its terminal works)."""
+    import signal as sig
+    create("-c", f"release={release}", "tag=sx", *NONET)
+    ioc("start", "sx")
+
+    def ignore():
+        for s in (sig.SIGHUP, sig.SIGINT, sig.SIGQUIT, sig.SIGUSR1):
+            sig.signal(s, sig.SIG_IGN)
+
+    try:
+        r = subprocess.run([iocell_bin(), "exec", "sx", "grep", "SigIgn", "/proc/self/status"],
+                           preexec_fn=ignore, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert int(r.stdout.split()[1], 16) == 0, r.stdout
+    finally:
+        ioc("stop", "sx")
+
+
 # ---- basejail: forced upgrade while running ------------------------------------------------
 
 def test_forced_upgrade_of_a_running_basejail(release, mountroot, rundir, tmp_path):
