@@ -5,7 +5,8 @@
 #     unshare -pfmuin --fork chroot RELEASE_ROOT /bin/true
 # on the release's root directory. Target (issue 3): within 4x. Also reports each
 # command's own median and its zfs invocations (exec and stop should need none), and the
-# same cycle for a default jail (vnet=on: a veth pair on bridge0, see bench/net_start.sh).
+# same cycle for a default jail (vnet=on: a veth pair on bridge0, see bench/net_start.sh)
+# and for the first jail with privileged=yes (no user namespace).
 #   bash bench/start.sh           (env: BENCH_START_RUNS (default BENCH_RUNS), see lib.sh)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_init "$0" "$@"
@@ -16,6 +17,10 @@ V=bstartv
 
 "$IOCELL" create -c "release=$BENCH_REL" tag=$J exec_start=none vnet=off ip4_addr=none >/dev/null
 "$IOCELL" create -c "release=$BENCH_REL" tag=$V exec_start=none >/dev/null
+# the first jail again without a user namespace (privileged=yes): what joining one costs
+P=bstartp
+"$IOCELL" create -c "release=$BENCH_REL" tag=$P exec_start=none vnet=off ip4_addr=none \
+    privileged=yes >/dev/null
 base() { unshare -pfmuin --fork chroot "$REL_ROOT" /bin/true; }
 
 # zfs invocations of each command (one --debug cycle, also the warm-up)
@@ -27,7 +32,7 @@ dbg_start=$("$IOCELL" --debug start $J 2>&1 >/dev/null | grep '^+ ' | cut -c1-16
 "$IOCELL" start $V >/dev/null && "$IOCELL" stop $V >/dev/null   # MACs stored once
 base
 
-ts=(); te=(); tt=(); tall=(); tb=(); tv=()
+ts=(); te=(); tt=(); tall=(); tb=(); tv=(); tp=()
 for ((i = 0; i < runs; i++)); do
     a=$(bench_time "$IOCELL" start $J)
     b=$(bench_time "$IOCELL" exec $J /bin/true)
@@ -39,6 +44,10 @@ for ((i = 0; i < runs; i++)); do
     b=$(bench_time "$IOCELL" exec $V /bin/true)
     c=$(bench_time "$IOCELL" stop $V)
     tv+=("$(awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {printf "%.3f", a+b+c}')")
+    a=$(bench_time "$IOCELL" start $P)
+    b=$(bench_time "$IOCELL" exec $P /bin/true)
+    c=$(bench_time "$IOCELL" stop $P)
+    tp+=("$(awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {printf "%.3f", a+b+c}')")
 done
 med() { printf '%s\n' "$@" | bench_median; }
 mb=$(med "${tb[@]}")
@@ -50,6 +59,7 @@ bench_row "  start alone" "$(med "${ts[@]}")" "$mb" -
 bench_row "  exec /bin/true alone" "$(med "${te[@]}")" "$mb" -
 bench_row "  stop alone" "$(med "${tt[@]}")" "$mb" -
 bench_row "  default jail (vnet=on, 1 veth)" "$(med "${tv[@]}")" "$mb" -
+bench_row "  privileged=yes (no user namespace)" "$(med "${tp[@]}")" "$mb" -
 bench_note "    zfs invocations: start $zs, exec $ze (target 0), stop $zt (target 0)"
 echo "    start ran:"
 sed 's/^/      /' <<<"$dbg_start"

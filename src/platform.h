@@ -100,8 +100,9 @@ struct plat_info {
 	long long jid;
 	pid_t pid;
 	const char *tag, *started, *root; /* from the state (valid while it is), NULL: none */
-	struct plat_ns ns[6];
+	struct plat_ns ns[7];
 	size_t nns;
+	char uid_map[64]; /* the init's "INSIDE OUTSIDE COUNT" ("0 0 4294967295": the host's) */
 	const char *cgroup_mode; /* NULL: none */
 	struct strv cgroup_dirs;
 	enum plat_net net;

@@ -56,13 +56,25 @@ int cmd_list(int argc, char **argv)
 	_cleanup_ztable_ struct ztable zt = {0};
 	if (jails_list(templates, &zt) < 0)
 		return CMD_ERR;
+	/* SPEC §3's columns; -j adds PRIVILEGED and IDMAP_BASE (the user namespace); the
+	 * table for people marks a privileged jail's TYPE (-H keeps the columns as they are) */
 	struct table t;
-	const char *head[] = {"JID",  "UUID", "BOOT",    "STATE", "TAG",
-			      "TYPE", "IP4",  "RELEASE", NULL};
-	table_init(&t, head, "ittttttt");
-	for (size_t i = 0; i < zt.nrows; i++)
-		table_add(&t, (const char *const *)zt.rows[i].v);
-	/* by tag unless told otherwise, in every format alike */
+	/* (by tag unless told otherwise, in every format alike) */
+	bool json = fmt == OUT_JSON;
+	const char *head[] = {"JID", "UUID",    "BOOT",       "STATE",      "TAG", "TYPE",
+			      "IP4", "RELEASE", "PRIVILEGED", "IDMAP_BASE", NULL};
+	if (!json)
+		head[8] = NULL;
+	table_init(&t, head, "itttttttti");
+	for (size_t i = 0; i < zt.nrows; i++) {
+		const char *row[10] = {0};
+		for (size_t k = 0; k < 10 && k < zt.rows[i].n; k++)
+			row[k] = zt.rows[i].v[k];
+		_cleanup_free_ char *type = NULL;
+		if (fmt == OUT_TABLE && row[5] && row[8] && streq(row[8], "yes"))
+			row[5] = type = xasprintf("%s,privileged", row[5]);
+		table_add(&t, row);
+	}
 	int rc = table_emit(&t, fmt, sortcol, "TAG", "list");
 	table_free(&t);
 	return rc;

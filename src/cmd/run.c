@@ -366,6 +366,8 @@ static void print_info(const struct runstate *rs, const struct plat_info *in)
 	printf("INIT PID: %d\n", (int)in->pid);
 	printf("STARTED:  %s\n", in->started ? in->started : "-");
 	printf("ROOT:     %s\n", in->root);
+	printf("UID MAP:  %s%s\n", in->uid_map,
+	       streq(in->uid_map, "0 0 4294967295") ? " (no user namespace: privileged)" : "");
 	printf("NAMESPACES:\n");
 	for (size_t i = 0; i < in->nns; i++)
 		printf("  %-7s %s%s\n", in->ns[i].name, in->ns[i].id,

@@ -7,6 +7,7 @@
 #include "core/dataset.h"
 #include "core/fetch.h"
 #include "core/fsat.h"
+#include "core/idmap.h"
 #include "core/pool.h"
 #include "core/progress.h"
 #include "core/spawn.h"
@@ -198,7 +199,7 @@ static int clone_masters(const char *rel, const char *root_ds, const struct strv
 
 /* Fill the new, empty root dataset root_ds mounted at dest. */
 static int fill_basejail_root(const char *rel, const char *root_ds, const char *relroot,
-			      const struct strv *sys, const struct strv *copy)
+			      const struct strv *sys, const struct strv *copy, uint32_t shift)
 {
 	_cleanup_free_ char *dest = mounted_path(root_ds);
 	if (!dest || copy_entries(rel, copy, dest) < 0)
@@ -206,10 +207,12 @@ static int fill_basejail_root(const char *rel, const char *root_ds, const char *
 	for (size_t i = 0; i < sys->n; i++)
 		if (make_clone_dir(relroot, dest, sys->v[i]) < 0)
 			return -1;
+	if (idmap_shift_root(dest, shift, shift != 0) < 0)
+		return -1;
 	return clone_masters(rel, root_ds, sys);
 }
 
-int release_make_basejail_root(const char *rel, const char *root_ds)
+int release_make_basejail_root(const char *rel, const char *root_ds, uint32_t shift)
 {
 	if (!pool_get())
 		return -1;
@@ -236,7 +239,7 @@ int release_make_basejail_root(const char *rel, const char *root_ds)
 		return -1;
 	if (zfs_create(root_ds, NULL, false) < 0)
 		return -1;
-	if (fill_basejail_root(rel, root_ds, relroot, &sys, &copy) < 0) {
+	if (fill_basejail_root(rel, root_ds, relroot, &sys, &copy, shift) < 0) {
 		undo_destroy(root_ds, "-r", "the half-made ");
 		return -1;
 	}

@@ -10,13 +10,18 @@
 
 #include "core/jail.h"
 
+#include <stdint.h>
+
 /* System directories that basejails share read-only (where real directories). */
 extern const char *const basejail_dirs[];
 
 /* Build a basejail's root dataset ROOT_DS for release REL (the caller holds
  * release_lock(REL)): its own copy of the release's non-system directories plus
- * read-only clones of the masters.  On failure ROOT_DS is gone again. */
-int release_make_basejail_root(const char *rel, const char *root_ds);
+ * read-only clones of the masters.  Its own files are shifted to shift (core/idmap.h)
+ * before the clones are mounted; the clones keep the release's ids (where the file system
+ * has no idmapped mounts the jail sees their files as owned by nobody).  On failure
+ * ROOT_DS is gone again. */
+int release_make_basejail_root(const char *rel, const char *root_ds, uint32_t shift);
 
 /* At start: replace the jail's system-directory clones by clones of its release's
  * current masters. */

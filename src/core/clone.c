@@ -1,6 +1,7 @@
 /* clone: a jail from another jail's snapshot, and the re-identification of a copy. */
 #include "core/clone.h"
 #include "core/create.h"
+#include "core/idmap.h"
 #include "core/lock.h"
 #include "core/pool.h"
 #include "core/propset.h"
@@ -138,13 +139,28 @@ int clone_jail(const char *name, const char *snapname, const struct kv *given, c
 	clone_props(src, uuid, newtag, given, &props);
 	const char *dss[] = {src->ds, NULL};
 	char err[512];
-	int rc = zfs_list(&kids, "name", dss, 3, "filesystem", NULL);
+	struct idmap from, to;
+	struct idmap_alloc ids = {0};
+	int rc = idmap_of_jail(src, &from) < 0 || idmap_alloc_load(&ids) < 0 ||
+				 idmap_assign(&props, &ids, &to) < 0
+			 ? -1
+			 : zfs_list(&kids, "name", dss, 3, "filesystem", NULL);
+	idmap_alloc_free(&ids);
 	if (rc == 0 && !props_check_config(&props, err, sizeof(err))) {
 		ioc_err("%s", err);
 		rc = -1;
 	}
 	if (rc == 0)
 		rc = clone_datasets(src, snap, &kids, ds, &props);
+	if (rc == 0) {
+		/* its own range: the files move from the source's */
+		_cleanup_free_ char *rel = xasprintf("jails/%s/root", uuid);
+		_cleanup_free_ char *root = path_in_root(rel);
+		if (idmap_shift_root(root, to.shift, from.shift != to.shift) < 0) {
+			jail_remove_halfmade(ds);
+			rc = -1;
+		}
+	}
 	if (rc < 0) {
 		if (made_snap) {
 			struct ioc_errsave keep;

@@ -1,6 +1,7 @@
 /* create: the transaction that makes COUNT new jails, undone as a whole on failure. */
 #include "core/create.h"
 #include "core/jailzfs.h"
+#include "core/idmap.h"
 #include "core/lock.h"
 #include "core/pool.h"
 #include "core/propset.h"
@@ -71,8 +72,8 @@ static void release_missing_hint(const char *rel)
 	ioc_hint("fetch it with 'iocell fetch release=%s', see 'iocell list -r'", rel);
 }
 
-/* The root dataset ROOT of a new jail of the given kind. */
-static int make_root(enum create_kind kind, const char *release, const char *root)
+/* The root dataset ROOT of a new jail of the given kind, its files shifted to shift. */
+static int make_root(enum create_kind kind, const char *release, const char *root, uint32_t shift)
 {
 	_cleanup_free_ char *snap = kind == CREATE_EMPTY ? NULL : ds_release_snap(release);
 	switch (kind) {
@@ -88,7 +89,7 @@ static int make_root(enum create_kind kind, const char *release, const char *roo
 		}
 		release_missing_hint(release);
 		return -1;
-	case CREATE_BASE: return release_make_basejail_root(release, root);
+	case CREATE_BASE: return release_make_basejail_root(release, root, shift);
 	case CREATE_EMPTY: return zfs_create(root, NULL, false);
 	}
 	return -1;
@@ -109,9 +110,25 @@ static int jail_zfs_made(const char *uuid, const struct kv *props)
 	return jailzfs_ensure(rel) < 0 ? -1 : 0;
 }
 
+/* The new jail UUID's root made, its files where its id range wants them. */
+static int make_jail_root(enum create_kind kind, const char *release, const char *uuid,
+			  uint32_t shift)
+{
+	_cleanup_free_ char *ds = ds_jail(uuid);
+	_cleanup_free_ char *rootds = xasprintf("%s/root", ds);
+	if (make_root(kind, release, rootds, shift) < 0)
+		return -1;
+	if (kind == CREATE_BASE) /* shifted before the base clones were mounted */
+		return 0;
+	_cleanup_free_ char *rel = xasprintf("jails/%s/root", uuid);
+	_cleanup_free_ char *root = path_in_root(rel);
+	return idmap_shift_root(root, shift, shift != 0);
+}
+
 /* One jail: its dataset with every property (one zfs create), then its root. */
 static int create_one(enum create_kind kind, const char *release, const char *tag,
-		      const struct kv *saved, const struct kv *given, char out_uuid[37])
+		      const struct kv *saved, const struct kv *given, struct idmap_alloc *ids,
+		      char out_uuid[37])
 {
 	static const char *const types[] = {"jail", "clonejail", "basejail", "emptyjail"};
 	char uuid[37];
@@ -129,16 +146,18 @@ static int create_one(enum create_kind kind, const char *release, const char *ta
 		ioc_err("%s", err);
 		return -1;
 	}
+	struct idmap m;
+	if (idmap_assign(&props, ids, &m) < 0)
+		return -1;
 	_cleanup_kv_ struct kv z;
 	props_to_zfs(&z, &props);
 	if (zfs_create(ds, &z, false) < 0)
 		return -1;
-	_cleanup_free_ char *root = xasprintf("%s/root", ds);
 	_cleanup_free_ char *dir = path_in_root("jails");
 	_cleanup_free_ char *jdir = xasprintf("%s/%s", dir, uuid);
 	/* (the jail's directory again at every start: jails made before this, clones,
 	 * imports) */
-	if (make_root(kind, release, root) < 0 || dir_close_to_others(dir) < 0 ||
+	if (make_jail_root(kind, release, uuid, m.shift) < 0 || dir_close_to_others(dir) < 0 ||
 	    dir_close_to_others(jdir) < 0 || jail_zfs_made(uuid, &props) < 0) {
 		jail_remove_halfmade(ds);
 		return -1;
@@ -189,13 +208,18 @@ int create_jails(const struct create_req *r, struct strv *made)
 	_cleanup_unlock_ int rl = -1;
 	if (r->kind != CREATE_EMPTY && (rl = release_lock(release)) < 0)
 		return -1;
+	/* every jail's id range, known once for all of them */
+	struct idmap_alloc ids;
+	if (idmap_alloc_load(&ids) < 0)
+		return -1;
 	const char *want = prop_kv_get(given, P_TAG);
 	_cleanup_free_ char *deftag = want ? NULL : time_tag();
 	for (int i = 0; i < r->count; i++) {
 		_cleanup_free_ char *tag = tag_pick(want ? want : deftag, want != NULL, i + 1,
 						    r->count);
 		char uuid[37];
-		if (!tag || create_one(r->kind, release, tag, &saved, given, uuid) < 0) {
+		if (!tag || create_one(r->kind, release, tag, &saved, given, &ids, uuid) < 0) {
+			idmap_alloc_free(&ids);
 			undo_made(made);
 			sv_free(made);
 			sv_init(made);
@@ -205,5 +229,6 @@ int create_jails(const struct create_req *r, struct strv *made)
 		if (r->made)
 			r->made(uuid, tag, r->arg);
 	}
+	idmap_alloc_free(&ids);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include "core/clone.h"
 #include "core/create.h"
 #include "core/dataset.h"
+#include "core/idmap.h"
 #include "core/package.h"
 #include "core/pool.h"
 #include "core/props.h"
@@ -44,7 +45,7 @@ static char *choose_tag(const char *want, const char *prefer)
 /* The properties of a new clone jail UUID of RELEASE named TAG (create -c's rules:
  * given, else the saved defaults, else the built-in ones), as ZFS properties into z. */
 static int clone_jail_props(const char *release, const struct kv *given, const struct kv *saved,
-			    const char *uuid, const char *tag, struct kv *z)
+			    const char *uuid, const char *tag, struct kv *z, struct idmap *m)
 {
 	_cleanup_free_ char *rel = xasprintf("releases/%s/root", release);
 	_cleanup_free_ char *relroot = path_in_root(rel);
@@ -56,12 +57,21 @@ static int clone_jail_props(const char *release, const struct kv *given, const s
 		ioc_err("%s", err);
 		return -1;
 	}
+	struct idmap_alloc ids;
+	if (idmap_alloc_load(&ids) < 0)
+		return -1;
+	int rc = idmap_assign(&props, &ids, m);
+	idmap_alloc_free(&ids);
+	if (rc < 0)
+		return -1;
 	props_to_zfs(z, &props);
 	return 0;
 }
 
-/* A new clone jail of RELEASE.  On failure nothing remains. */
-static int new_clone_jail(const char *release, const struct kv *given, char uuid[37], char **tag)
+/* A new clone jail of RELEASE (its files shifted to m->shift).  On failure nothing
+ * remains. */
+static int new_clone_jail(const char *release, const struct kv *given, char uuid[37], char **tag,
+			  struct idmap *m)
 {
 	*tag = NULL;
 	jail_new_uuid(uuid);
@@ -80,13 +90,16 @@ static int new_clone_jail(const char *release, const struct kv *given, char uuid
 	if (!t)
 		return -1;
 	_cleanup_kv_ struct kv z = {0};
-	if (clone_jail_props(release, given, &saved, uuid, t, &z) < 0)
+	if (clone_jail_props(release, given, &saved, uuid, t, &z, m) < 0)
 		return -1;
 	_cleanup_free_ char *ds = ds_jail(uuid);
 	if (zfs_create(ds, &z, false) < 0)
 		return -1;
-	_cleanup_free_ char *root = xasprintf("%s/root", ds);
-	if (zfs_clone(snap, root, NULL) < 0) {
+	_cleanup_free_ char *rootds = xasprintf("%s/root", ds);
+	_cleanup_free_ char *rel = xasprintf("jails/%s/root", uuid);
+	_cleanup_free_ char *root = path_in_root(rel);
+	if (zfs_clone(snap, rootds, NULL) < 0 ||
+	    idmap_shift_root(root, m->shift, m->shift != 0) < 0) {
 		undo_destroy(ds, "-r", "");
 		return -1;
 	}
@@ -128,8 +141,9 @@ static char *package_release(const char *file, const struct package_head *h, con
 	return TAKE_PTR(rel);
 }
 
-/* Apply the package on the new jail UUID. */
-static int apply_on_new_jail(const char *file, const struct package_head *h, const char *uuid)
+/* Apply the package on the new jail UUID, its owners shifted to shift. */
+static int apply_on_new_jail(const char *file, const struct package_head *h, const char *uuid,
+			     uint32_t shift)
 {
 	_cleanup_jail_ struct jail *j = jail_load(uuid);
 	if (!j)
@@ -139,7 +153,7 @@ static int apply_on_new_jail(const char *file, const struct package_head *h, con
 		return -1;
 	}
 	_cleanup_free_ char *root = jail_root(j);
-	return package_apply(file, h, root);
+	return package_apply(file, h, root, shift);
 }
 
 int image_import_package(const char *file, const struct kv *given, char uuid[37], char **tag)
@@ -151,8 +165,9 @@ int image_import_package(const char *file, const struct kv *given, char uuid[37]
 		return -1;
 	_cleanup_free_ char *rel = package_release(file, &h, given);
 	int rc = -1;
-	if (rel && new_clone_jail(rel, given, uuid, tag) == 0) {
-		rc = apply_on_new_jail(file, &h, uuid);
+	struct idmap m;
+	if (rel && new_clone_jail(rel, given, uuid, tag, &m) == 0) {
+		rc = apply_on_new_jail(file, &h, uuid, m.shift);
 		if (rc < 0) {
 			_cleanup_free_ char *ds = ds_jail(uuid);
 			undo_destroy(ds, "-r", "");
@@ -314,6 +329,29 @@ static int reidentify(const char *uuid, const struct kv *given, char **tag)
 	for (size_t i = 0; i < given->k.n; i++)
 		if (!streq(given->k.v[i], prop_name(P_TAG)))
 			kv_set(&set, given->k.v[i], given->v.v[i]);
+	/* a range of its own: the files move from where the export had them */
+	struct idmap from, to;
+	struct idmap_alloc ids;
+	if (idmap_of_jail(j, &from) < 0 || idmap_alloc_load(&ids) < 0)
+		return -1;
+	_cleanup_kv_ struct kv view;
+	kv_init(&view);
+	prop_kv_set(&view, P_PRIVILEGED,
+		    prop_kv_get(given, P_PRIVILEGED) ? prop_kv_get(given, P_PRIVILEGED)
+						     : jail_prop(j, P_PRIVILEGED));
+	int rc = idmap_assign(&view, &ids, &to);
+	idmap_alloc_free(&ids);
+	if (rc < 0)
+		return -1;
+	prop_kv_set(&set, P_IDMAP_BASE, prop_kv_get(&view, P_IDMAP_BASE));
+	prop_kv_set(&set, P_IDMAP_SHIFT, prop_kv_get(&view, P_IDMAP_SHIFT));
+	_cleanup_free_ char *root = j->path ? jail_root(j) : NULL;
+	if (!root || !j->mounted) {
+		ioc_err("the imported dataset %s is not mounted", j->ds);
+		return -1;
+	}
+	if (idmap_shift_root(root, to.shift, from.shift != to.shift) < 0)
+		return -1;
 	for (size_t i = 0; i < set.k.n; i++) {
 		const struct propdef *p = prop_find(set.k.v[i]);
 		/* one zfs call per property on zfs-fuse: skip what is already right */

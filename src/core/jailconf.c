@@ -19,6 +19,7 @@ enum jc_kind {
 	JK_LONG,  /* long, the property's range */
 	JK_MODE,  /* enum jc_mode: new | inherit | disable */
 	JK_OWN,   /* bool: a namespace of its own ("own") or the host's ("host") */
+	JK_ID,    /* uint32_t: a host id, 0 for "none" */
 };
 
 #define F_PROPS 1 /* read from the jail's properties */
@@ -93,6 +94,10 @@ static const struct jc_field fields[] = {
 	PROP(P_ALLOW_QUOTAS, JK_BIT, sec.allow_quotas, BOTH),
 	PROP(P_SECURELEVEL, JK_INT, sec.securelevel, BOTH),
 	PROP(P_CHILDREN_MAX, JK_LONG, sec.children_max, BOTH),
+	/* ids: the user namespace (core/idmap.h) */
+	PROP(P_PRIVILEGED, JK_YESNO, privileged, BOTH),
+	PROP(P_IDMAP_BASE, JK_ID, idmap_base, BOTH),
+	PROP(P_IDMAP_SHIFT, JK_ID, idmap_shift, BOTH),
 	PROP(P_ALLOW_SYSVIPC, JK_BIT, allow_sysvipc, F_PROPS),
 	PROP(P_SYSVMSG, JK_MODE, sysvmsg, F_PROPS),
 	PROP(P_SYSVSEM, JK_MODE, sysvsem, F_PROPS),
@@ -196,6 +201,11 @@ static void field_parse(struct build *b, const struct jc_field *f, const char *v
 		else
 			bad(b, "invalid %s \"%s\": allowed: own | host", f->key, v);
 		break;
+	case JK_ID:
+		*(uint32_t *)at = streq(v, "none") || !parse_int(v, 0, IDMAP_MAX_BASE, &n)
+					  ? 0
+					  : (uint32_t)n;
+		break;
 	}
 }
 
@@ -213,6 +223,12 @@ static void field_format(const struct jailconf *c, const struct jc_field *f, str
 	case JK_LONG: rs_setn(rs, key, *(const long *)at); break;
 	case JK_MODE: rs_set(rs, key, mode_names[*(const enum jc_mode *)at]); break;
 	case JK_OWN: rs_set(rs, key, *(const bool *)at ? "own" : "host"); break;
+	case JK_ID:
+		if (*(const uint32_t *)at)
+			rs_setn(rs, key, *(const uint32_t *)at);
+		else
+			rs_set(rs, key, "none");
+		break;
 	}
 }
 
@@ -534,6 +550,7 @@ int jailconf_from_jail(struct jailconf *c, const struct jail *j)
 	c->own_net = c->ip4 != JC_INHERIT && c->ip6 != JC_INHERIT;
 	c->own_ipc = !(c->allow_sysvipc || (c->sysvmsg == JC_INHERIT && c->sysvsem == JC_INHERIT &&
 					    c->sysvshm == JC_INHERIT));
+	c->sec.net_admin = c->own_net && !c->privileged;
 	parse_limits(&b);
 	if (!b.failed && c->own_net && parse_network(c, j) < 0)
 		b.failed = true;
@@ -552,6 +569,10 @@ int jailconf_from_state(struct jailconf *c, const struct runstate *rs)
 	snprintf(view.uuid, sizeof(view.uuid), "%s", rs->uuid);
 	struct build b = {c, false};
 	fill(&b, &view, F_STATE, rs);
+	/* a jail started by an iocell before user namespaces has none */
+	if (!rs_get(rs, prop_name(P_PRIVILEGED)))
+		c->privileged = true;
+	c->sec.net_admin = c->own_net && !c->privileged;
 	parse_limits(&b);
 	return b.failed ? -1 : 0;
 }

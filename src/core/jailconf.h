@@ -68,6 +68,7 @@ struct jail_security {
 	bool allow_quotas;    /* CAP_SYS_RESOURCE + quotactl */
 	int securelevel;      /* -1..3; 3: no mounts at all */
 	long children_max;    /* 0: no new namespaces */
+	bool net_admin;       /* CAP_NET_ADMIN: a network namespace of the jail's user namespace */
 };
 
 /* A VNET interface (interfaces: nic:bridge) and its MACs (vnetN_mac). */
@@ -140,6 +141,10 @@ struct jailconf {
 
 	/* security */
 	struct jail_security sec;
+	/* ids (core/idmap.h): a user namespace mapping 0..65535 to idmap_base.. unless
+	 * privileged; the files on disk shifted to idmap_shift (0: the jail's own ids) */
+	bool privileged;
+	uint32_t idmap_base, idmap_shift;
 	bool allow_sysvipc;
 	enum jc_mode sysvmsg, sysvsem, sysvshm;
 

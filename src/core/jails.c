@@ -410,7 +410,7 @@ int jails_list(bool templates, struct ztable *out)
 	out->rows = NULL;
 	_cleanup_ztable_ struct ztable zt = {0};
 	if (jail_rows(&zt, "iocell:boot,iocell:tag,iocell:type,iocell:ip4_addr,iocell:release,"
-			   "iocell:template") < 0)
+			   "iocell:template,iocell:privileged,iocell:idmap_base") < 0)
 		return -1;
 	index_from_rows(&zt, 4, 8);
 	for (size_t i = 0; i < zt.nrows; i++) {
@@ -437,8 +437,10 @@ int jails_list(bool templates, struct ztable *out)
 				     r->v[4],
 				     r->v[5],
 				     ip,
-				     r->v[7]};
-		ztable_add(out, row, 8);
+				     r->v[7],
+				     streq(r->v[9], "yes") ? "yes" : "no",
+				     streq(r->v[10], "-") ? "none" : r->v[10]};
+		ztable_add(out, row, 10);
 	}
 	return 0;
 }

@@ -32,9 +32,10 @@ struct jail_boot {
 int jails_boot_order(struct jail_boot **out, size_t *n, bool only_boot);
 void jail_boot_free(struct jail_boot *b, size_t n);
 
-/* list: rows JID, UUID, BOOT, STATE, TAG, TYPE, IP4, RELEASE of the jails (templates:
- * of the templates), JID and STATE from the runtime state, IP4 the addresses alone (those
- * configured, for a running jail).  Refreshes the index on the way (no extra call). */
+/* list: rows JID, UUID, BOOT, STATE, TAG, TYPE, IP4, RELEASE, PRIVILEGED, IDMAP_BASE of
+ * the jails (templates: of the templates), JID and STATE from the runtime state, IP4 the
+ * addresses alone (those configured, for a running jail).  Refreshes the index on the way
+ * (no extra call). */
 int jails_list(bool templates, struct ztable *out);
 /* df: rows UUID, CRT, RES, QTA, USE, AVA, TAG of every jail, exact (CRT "1.00x", the
  * sizes in bytes, "0" for no quota or reservation). */

@@ -30,6 +30,13 @@
 
 #define LAZY_ARCHIVE_FUNCS(X)              \
 	X(archive_entry_copy_stat)         \
+	X(archive_entry_xattr_clear)       \
+	X(archive_entry_uid)               \
+	X(archive_entry_set_uname)         \
+	X(archive_entry_set_uid)           \
+	X(archive_entry_set_gname)         \
+	X(archive_entry_set_gid)           \
+	X(archive_entry_gid)               \
 	X(archive_entry_filetype)          \
 	X(archive_entry_free)              \
 	X(archive_entry_hardlink)          \
@@ -230,6 +237,13 @@ const struct lazy_nft *lazy_nft_try(void);
 #define EVP_MD_CTX_new LAZY_O(EVP_MD_CTX_new)
 #define EVP_sha256 LAZY_O(EVP_sha256)
 #define archive_entry_copy_stat LAZY_A(archive_entry_copy_stat)
+#define archive_entry_xattr_clear LAZY_A(archive_entry_xattr_clear)
+#define archive_entry_uid LAZY_A(archive_entry_uid)
+#define archive_entry_set_uname LAZY_A(archive_entry_set_uname)
+#define archive_entry_set_uid LAZY_A(archive_entry_set_uid)
+#define archive_entry_set_gname LAZY_A(archive_entry_set_gname)
+#define archive_entry_set_gid LAZY_A(archive_entry_set_gid)
+#define archive_entry_gid LAZY_A(archive_entry_gid)
 #define archive_entry_filetype LAZY_A(archive_entry_filetype)
 #define archive_entry_free LAZY_A(archive_entry_free)
 #define archive_entry_hardlink LAZY_A(archive_entry_hardlink)

@@ -403,10 +403,18 @@ static int apply_deletions(int rootfd, const char *list)
 	return 0;
 }
 
-/* Package entries: the metadata skipped, nothing outside the root, no device nodes. */
+struct pkg_apply {
+	const char *file;
+	uint32_t shift;
+};
+
+/* Package entries: the metadata skipped, nothing outside the root, no device nodes, no
+ * xattrs (a package never records any: a file capability or an ACL in one would carry
+ * ids of the host); owners are the jail's own ids (0-65535), shifted to the jail's
+ * range. */
 static int pkg_filter(struct archive_entry *e, void *arg)
 {
-	(void)arg;
+	const struct pkg_apply *pa = arg;
 	const char *name = entry_name(e);
 	if (streq(name, PACKAGE_META) || streq(name, DELETED_LIST))
 		return 0;
@@ -422,6 +430,18 @@ static int pkg_filter(struct archive_entry *e, void *arg)
 			name);
 		return -1;
 	}
+	la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+	if (uid < 0 || uid >= IDMAP_COUNT || gid < 0 || gid >= IDMAP_COUNT) {
+		ioc_err("refusing package entry '%s': owner %lld:%lld is not a jail id (0-%u)",
+			name, (long long)uid, (long long)gid, IDMAP_COUNT - 1);
+		return -1;
+	}
+	archive_entry_set_uid(e, (la_int64_t)pa->shift + uid);
+	archive_entry_set_gid(e, (la_int64_t)pa->shift + gid);
+	/* numeric ids only: a name would be looked up on the host */
+	archive_entry_set_uname(e, NULL);
+	archive_entry_set_gname(e, NULL);
+	archive_entry_xattr_clear(e);
 	_cleanup_free_ char *stripped = xstrdup(name);
 	archive_entry_set_pathname(e, stripped);
 	return 1;
@@ -431,7 +451,7 @@ static void pkg_fail(enum extract_step step, const char *entry, const char *why,
 		     unsigned long long entries, void *arg)
 {
 	(void)entries;
-	const char *file = arg;
+	const char *file = ((const struct pkg_apply *)arg)->file;
 	switch (step) {
 	case EXS_NOMEM:
 	case EXS_CWD: ioc_err("cannot set up extraction: %s", why); break;
@@ -444,20 +464,20 @@ static void pkg_fail(enum extract_step step, const char *entry, const char *why,
 	}
 }
 
-static int extract_pkg(const char *file, const char *root)
+static int extract_pkg(const char *file, const char *root, uint32_t shift)
 {
 	struct archive *a = open_pkg(file);
 	if (!a)
 		return -1;
-	struct extract x = {
-		.dest = root, .filter = pkg_filter, .fail = pkg_fail, .arg = (void *)file};
+	struct pkg_apply pa = {.file = file, .shift = shift};
+	struct extract x = {.dest = root, .filter = pkg_filter, .fail = pkg_fail, .arg = &pa};
 	int rc = extract_archive(a, &x);
 	free(x.first_warning);
 	archive_read_free(a);
 	return rc;
 }
 
-int package_apply(const char *file, const struct package_head *h, const char *root)
+int package_apply(const char *file, const struct package_head *h, const char *root, uint32_t shift)
 {
 	_cleanup_close_ int rootfd = open(root, DIR_FLAGS);
 	if (rootfd < 0) {
@@ -467,5 +487,5 @@ int package_apply(const char *file, const struct package_head *h, const char *ro
 	/* Deletions first: a path whose type changed is deleted, then extracted anew. */
 	if (h->deleted && apply_deletions(rootfd, h->deleted) < 0)
 		return -1;
-	return extract_pkg(file, root);
+	return extract_pkg(file, root, shift);
 }

@@ -12,6 +12,8 @@
 #include "core/jail.h"
 #include "core/record.h"
 
+#include <stdint.h>
+
 #define PACKAGE_META ".iocell-package"
 
 /* PACKAGES/UUID.tar.xz (+ .sha256) from the jail's recorded/.  *out: its path. */
@@ -27,8 +29,9 @@ void package_head_free(struct package_head *h);
 
 /* Apply the package FILE (its head already read into h) on the jail root ROOT: the
  * deletions, never following a symlink, then the files, never outside ROOT (extract.h);
- * device nodes and entries outside the root are refused. */
-int package_apply(const char *file, const struct package_head *h, const char *root);
+ * device nodes, entries outside the root and owners outside the jail's ids (0-65535) are
+ * refused, xattrs dropped.  Owners are shifted by shift (the jail's idmap_shift). */
+int package_apply(const char *file, const struct package_head *h, const char *root, uint32_t shift);
 
 /* A deletion-list line as the place to delete beneath a jail root: *parent (a relative
  * path, "" for the root itself) and *leaf, the name to remove there (both malloc'd).

@@ -181,6 +181,16 @@ const struct propdef prop_table[P__COUNT] = {
 	[P_CHILDREN_MAX] = {"children_max", "0", PT_INT, 0, PG_SECURITY, 0, 1000000, NULL, 0, 0,
 			    "number",
 			    "0: processes cannot create nested containers (user/mount namespaces)"},
+	[P_PRIVILEGED] =
+		{"privileged", "no", PT_YESNO, PF_STOPPED, PG_SECURITY, 0, 0, NULL, 0, 0,
+		 "yes | no",
+		 "yes: no user namespace, the jail's root is the host's root (the documented exception)"},
+	[P_IDMAP_BASE] = {"idmap_base", "none", PT_IDBASE, PF_RO | PF_IDENTITY | PF_NODEFAULT,
+			  PG_SECURITY, 0, 0, NULL, 0, 0, "host id (read-only)",
+			  "host uid/gid of the jail's uid/gid 0; the jail owns 65536 ids from here"},
+	[P_IDMAP_SHIFT] = {"idmap_shift", "0", PT_IDBASE, PF_RO | PF_IDENTITY | PF_NODEFAULT,
+			   PG_SECURITY, 0, 0, NULL, 0, 0, "host id (read-only)",
+			   "host id the ownership on disk is shifted to (0: jail ids on disk)"},
 
 	/* limits */
 	[P_CPUSET] = {"cpuset", "off", PT_CPUSET, 0, PG_LIMITS, 0, 0, NULL, 0, 0,
@@ -378,6 +388,10 @@ bool prop_validate(const struct propdef *p, const char *v, char *err, size_t n)
 	case PT_TEXT:
 	case PT_COMMAND:
 	case PT_TIME: return true;
+	case PT_IDBASE:
+		return streq(v, "none") || parse_int(v, 0, IDMAP_MAX_BASE, NULL)
+			       ? true
+			       : fail(err, n, p, "not a host id");
 	case PT_ONOFF: return (streq(v, "on") || streq(v, "off")) ? true : fail(err, n, p, NULL);
 	case PT_YESNO: return (streq(v, "yes") || streq(v, "no")) ? true : fail(err, n, p, NULL);
 	case PT_BIT: return (streq(v, "0") || streq(v, "1")) ? true : fail(err, n, p, NULL);

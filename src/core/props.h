@@ -35,6 +35,7 @@ enum prop_type {
 	PT_DATASET,  /* relative dataset name */
 	PT_UUID,
 	PT_TIME,
+	PT_IDBASE,      /* none or a host id (65536..IDMAP_MAX): a jail's id range */
 	PT_PORT,        /* none or 1-65535 */
 	PT_IFNAME_AUTO, /* auto or an interface name */
 	PT_NATPREFIX,   /* V4NET/LEN[,V6NET/LEN] */
@@ -129,6 +130,9 @@ enum prop_id {
 	P_SYSVSHM,
 	P_SECURELEVEL,
 	P_CHILDREN_MAX,
+	P_PRIVILEGED,
+	P_IDMAP_BASE,
+	P_IDMAP_SHIFT,
 	P_CPUSET,
 	P_RLIMITS,
 	P_MEMORYUSE,
@@ -192,6 +196,13 @@ static inline void prop_kv_set(struct kv *kv, enum prop_id id, const char *v)
 {
 	kv_set(kv, prop_table[id].name, v);
 }
+
+/* A jail's id range (idmap_base): its uids/gids 0..IDMAP_COUNT-1 are host ids
+ * base..base+IDMAP_COUNT-1.  Ranges are handed out from IDMAP_FIRST in steps of
+ * IDMAP_COUNT (core/idmap.h). */
+#define IDMAP_COUNT 65536u
+#define IDMAP_FIRST 1000000u
+#define IDMAP_MAX_BASE 4294901758LL /* base + 65535 <= 4294967293 (-1 and -2 stay free) */
 
 /* User property name prefix on ZFS. */
 #define IOC_PROP_PREFIX "iocell:"

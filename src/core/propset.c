@@ -1,6 +1,7 @@
 /* set, reset, defaults and get -r: property changes with undo (see propset.h). */
 #include "core/propset.h"
 #include "core/bootplan.h"
+#include "core/idmap.h"
 #include "core/jails.h"
 #include "core/lock.h"
 #include "core/dataset.h"
@@ -241,16 +242,20 @@ int jail_set(const char *name, const struct kv *set)
 {
 	if (!validate_assignments(set, false))
 		return -1;
-	/* A new tag: names change under the global lock, so tags stay unique. */
+	/* A new tag: names change under the global lock, so tags stay unique.  privileged
+	 * (even unchanged): the jail's files are moved where that wants them, and a jail
+	 * without an id range gets one (allocated under the global lock). */
 	bool names = prop_kv_get(set, P_TAG) != NULL;
-	_cleanup_unlock_ int gl = names ? lock_global() : -1;
-	if (names && gl < 0)
+	const char *priv = prop_kv_get(set, P_PRIVILEGED);
+	_cleanup_unlock_ int gl = names || priv ? lock_global() : -1;
+	if ((names || priv) && gl < 0)
 		return -1;
 	_cleanup_jail_ struct jail *j = jail_resolve(name);
 	if (!j)
 		return -1;
 	_cleanup_unlock_ int jl = lock_jail(j->uuid, true);
-	if (jl < 0 || !check_for_jail(j, set))
+	if (jl < 0 || !check_for_jail(j, set) ||
+	    (priv && idmap_settle(j, streq(priv, "yes"), true) < 0))
 		return -1;
 	/* jail_zfs turned on (or pointed elsewhere): its dataset made first */
 	const char *zon = prop_kv_get(set, P_JAIL_ZFS), *zds = prop_kv_get(set, P_JAIL_ZFS_DATASET);
@@ -304,6 +309,10 @@ int jail_reset(const char *uuid, const struct kv *saved)
 	}
 	_cleanup_kv_ struct kv want = {0};
 	reset_values(j, saved, &want);
+	const char *priv = prop_kv_get(&want, P_PRIVILEGED);
+	if (priv && !streq(priv, jail_prop(j, P_PRIVILEGED)) &&
+	    idmap_settle(j, streq(priv, "yes"), false) < 0)
+		return -1;
 	return jail_apply(j, &want);
 }
 

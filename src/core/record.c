@@ -2,6 +2,7 @@
 #include "core/record.h"
 #include "core/dataset.h"
 #include "core/fsat.h"
+#include "core/idmap.h"
 #include "core/pool.h"
 
 #include <dirent.h>
@@ -70,7 +71,8 @@ struct anc {
 };
 
 struct rec {
-	int out; /* recorded.new */
+	int out;        /* recorded.new */
+	uint32_t shift; /* the jail's files are owned by shift + their jail id */
 	dev_t cur_dev, base_dev;
 	FILE *del;
 	struct record_stats *st;
@@ -88,10 +90,20 @@ static int out_parent(struct rec *r, const char *rel, const char **leaf)
 	return open_nofollow(r->out, p, O_PATH | O_DIRECTORY, 0);
 }
 
-static void set_meta(int pfd, const char *leaf, const struct stat *st, bool link)
+/* The jail id (0-65535) of host id `id` of a tree shifted to shift; nobody (65534) for
+ * an id the jail does not own (as the jail itself sees it). */
+static uint32_t jail_id(uint32_t id, uint32_t shift)
+{
+	return id >= shift && id - shift < IDMAP_COUNT ? id - shift : 65534;
+}
+
+/* recorded/ keeps the jail's own ids (0-65535): packages are portable between jails. */
+static void set_meta(const struct rec *r, int pfd, const char *leaf, const struct stat *st,
+		     bool link)
 {
 	int fl = link ? AT_SYMLINK_NOFOLLOW : 0;
-	if (fchownat(pfd, leaf, st->st_uid, st->st_gid, fl) < 0)
+	if (fchownat(pfd, leaf, jail_id(st->st_uid, r->shift), jail_id(st->st_gid, r->shift), fl) <
+	    0)
 		ioc_warn("recorded/%s: cannot set owner: %s", leaf, strerror(errno));
 	if (!link && fchmodat(pfd, leaf, st->st_mode & 07777, 0) < 0)
 		ioc_warn("recorded/%s: cannot set mode: %s", leaf, strerror(errno));
@@ -108,7 +120,7 @@ static int make_dir(struct rec *r, const char *rel, const struct stat *st)
 		ioc_err("cannot create recorded/%s: %s", rel, strerror(errno));
 		return -1;
 	}
-	set_meta(pfd, leaf, st, false);
+	set_meta(r, pfd, leaf, st, false);
 	return 0;
 }
 
@@ -187,17 +199,17 @@ static int record_entry(struct rec *r, int curfd, const char *name, const char *
 			ioc_err("cannot create recorded/%s: %s", rel, strerror(errno));
 			return -1;
 		}
-		set_meta(pfd, leaf, st, true);
+		set_meta(r, pfd, leaf, st, true);
 	} else if (S_ISFIFO(st->st_mode)) {
 		if (mkfifoat(pfd, leaf, 0600) < 0) {
 			ioc_err("cannot create recorded/%s: %s", rel, strerror(errno));
 			return -1;
 		}
-		set_meta(pfd, leaf, st, false);
+		set_meta(r, pfd, leaf, st, false);
 	} else if (S_ISREG(st->st_mode)) {
 		if (copy_file(curfd, name, rel, pfd, leaf) < 0)
 			return -1;
-		set_meta(pfd, leaf, st, false);
+		set_meta(r, pfd, leaf, st, false);
 	}
 	return 0;
 }
@@ -364,13 +376,18 @@ static int walk_base(struct rec *r, int basefd, int curfd, const char *rel)
 	return rc;
 }
 
-int record_walk(int curfd, int basefd, int outfd, FILE *del, struct record_stats *st)
+int record_walk(int curfd, int basefd, int outfd, FILE *del, uint32_t shift,
+		struct record_stats *st)
 {
 	struct stat cst = {0}, bst = {0};
 	fstat(curfd, &cst);
 	fstat(basefd, &bst);
-	struct rec r = {
-		.out = outfd, .cur_dev = cst.st_dev, .base_dev = bst.st_dev, .del = del, .st = st};
+	struct rec r = {.out = outfd,
+			.shift = shift,
+			.cur_dev = cst.st_dev,
+			.base_dev = bst.st_dev,
+			.del = del,
+			.st = st};
 	int rc = walk_cur(&r, curfd, basefd, "") < 0 || walk_base(&r, basefd, curfd, "") < 0 ? -1
 											     : 0;
 	while (r.depth > 0)
@@ -382,7 +399,8 @@ int record_walk(int curfd, int basefd, int outfd, FILE *del, struct record_stats
 /* ---- record stop ----------------------------------------------------------------------- */
 
 /* Walk into the new directory newdir (which must not exist) with its deletion list. */
-static int write_recording(int curfd, int basefd, const char *newdir, struct record_stats *stats)
+static int write_recording(int curfd, int basefd, const char *newdir, uint32_t shift,
+			   struct record_stats *stats)
 {
 	_cleanup_close_ int outfd = -1;
 	if (mkdir(newdir, 0755) < 0 || (outfd = open(newdir, DIR_FLAGS)) < 0) {
@@ -398,7 +416,7 @@ static int write_recording(int curfd, int basefd, const char *newdir, struct rec
 			close(dfd);
 		return -1;
 	}
-	if (record_walk(curfd, basefd, outfd, del, stats) < 0) {
+	if (record_walk(curfd, basefd, outfd, del, shift, stats) < 0) {
 		fclose(del);
 		return -1;
 	}
@@ -446,7 +464,10 @@ static int record_against(const struct jail *j, const char *tmpds, struct record
 		ioc_err("cannot remove the stale %s: %s", newdir, strerror(errno));
 		return -1;
 	}
-	if (write_recording(curfd, basefd, newdir, stats) < 0 ||
+	struct idmap m;
+	if (idmap_of_jail(j, &m) < 0)
+		return -1;
+	if (write_recording(curfd, basefd, newdir, m.shift, stats) < 0 ||
 	    replace_recording(recdir, newdir, olddir) < 0) {
 		remove_tree_at(AT_FDCWD, newdir, NULL);
 		return -1;

@@ -15,6 +15,7 @@
 
 #include "core/jail.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -50,7 +51,10 @@ int dir_each(int dirfd, int (*fn)(int dirfd, const char *name, const struct stat
 	     void *arg);
 
 /* Compare the current tree curfd with the baseline basefd: changes copied beneath outfd,
- * deleted paths written to del, counts added to st.  0 or -1 with the error recorded. */
-int record_walk(int curfd, int basefd, int outfd, FILE *del, struct record_stats *st);
+ * deleted paths written to del, counts added to st.  The trees' files are owned by shift
+ * plus their jail id (idmap_shift); the copies get the jail ids themselves (an owner
+ * outside the range becomes nobody, 65534).  0 or -1 with the error recorded. */
+int record_walk(int curfd, int basefd, int outfd, FILE *del, uint32_t shift,
+		struct record_stats *st);
 
 #endif

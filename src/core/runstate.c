@@ -231,6 +231,58 @@ void jid_release(int jid, const char *uuid)
 	free(dir);
 }
 
+int idrange_claim(uint32_t base, const char *uuid)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/idranges", rundir());
+	if (mkdir_p(dir, 0700) < 0)
+		return -1;
+	_cleanup_free_ char *p = xasprintf("%s/%u", dir, base);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (symlink(uuid, p) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+		char target[64];
+		ssize_t k = readlink(p, target, sizeof(target) - 1);
+		if (k <= 0)
+			break;
+		target[k] = '\0';
+		if (streq(target, uuid))
+			return 0; /* ours (left by a start that did not finish) */
+		struct runstate rs;
+		int r = rs_read(target, &rs);
+		bool alive = r == 1 && rs_alive(&rs);
+		rs_free(&rs);
+		if (alive) {
+			ioc_err("the id range %u-%u of jail %s is in use by the running jail %s",
+				base, base + IDMAP_COUNT - 1, uuid, target);
+			ioc_hint(
+				"two jails share idmap_base (a copy made outside iocell?): stop %s, "
+				"or give this jail a range of its own with 'iocell clone'",
+				target);
+			return -1;
+		}
+		unlink(p); /* its jail is gone: take it over */
+	}
+	ioc_err("cannot claim the id range %u of jail %s in %s: %s", base, uuid, dir,
+		strerror(errno));
+	return -1;
+}
+
+void idrange_release(uint32_t base, const char *uuid)
+{
+	if (!base)
+		return;
+	_cleanup_free_ char *p = xasprintf("%s/idranges/%u", rundir(), base);
+	char target[64];
+	ssize_t k = readlink(p, target, sizeof(target) - 1);
+	if (k > 0) {
+		target[k] = '\0';
+		if (streq(target, uuid))
+			unlink(p);
+	}
+}
+
 int rs_list(struct strv *uuids)
 {
 	sv_init(uuids);

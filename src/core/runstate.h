@@ -6,11 +6,14 @@
  *                stop; `get` shows it as last_started, rcshutdown copies it into ZFS
  *   jids/N       symlink to UUID: the jail holding JID N (allocated with symlink(2),
  *                which is atomic: two starts never get the same number)
+ *   idranges/B   symlink to UUID: the running jail whose user namespace maps to host ids
+ *                B.. (idmap_base), claimed the same way
  */
 #ifndef IOC_RUNSTATE_H
 #define IOC_RUNSTATE_H
 
 #include "core/zfs.h"
+#include <stdint.h>
 #include <sys/types.h>
 
 struct runstate {
@@ -61,6 +64,12 @@ bool rs_running(const struct runstate *rs);
 /* Allocate the smallest free JID for uuid (1, 2, ...).  -1 on error. */
 int jid_alloc(const char *uuid);
 void jid_release(int jid, const char *uuid);
+/* A running jail's id range (idmap_base): claimed at start (RUNDIR/idranges/BASE, a
+ * symlink to the UUID), so that two running jails never share one.  0, or -1 with the
+ * error recorded (naming the jail that holds it).  A claim whose jail has no runtime state
+ * any more is taken over. */
+int idrange_claim(uint32_t base, const char *uuid);
+void idrange_release(uint32_t base, const char *uuid);
 
 /* The last successful start's time stamp (time_tag format), or NULL. */
 int rs_started_write(const char *uuid, const char *stamp);

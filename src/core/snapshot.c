@@ -1,5 +1,6 @@
 /* snapshot, snaplist, snapremove, rollback, promote: plans from tables, then zfs. */
 #include "core/snapshot.h"
+#include "core/idmap.h"
 #include "core/pool.h"
 #include "core/zquery.h"
 
@@ -433,6 +434,19 @@ int rollback_execute(const struct jail *j, const struct rollback_plan *pl)
 					tag_of(j), i, pl->targets.n);
 			return -1;
 		}
+	}
+	/* A snapshot older than the jail's last shift (an import, a clone, privileged
+	 * changed) has its files at the range of then: back into the jail's own.  (A jail
+	 * rolled back while running is shifted by 'iocell set privileged=...' once stopped:
+	 * start says so.) */
+	struct idmap m;
+	if (jail_running(j->uuid) || !j->mounted)
+		return 0;
+	_cleanup_free_ char *root = jail_root(j);
+	if (idmap_of_jail(j, &m) < 0 || idmap_shift_root(root, m.shift, false) < 0) {
+		ioc_err_ctx("jail %s is rolled back, but its files are not in its id range",
+			    tag_of(j));
+		return -1;
 	}
 	return 0;
 }

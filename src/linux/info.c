@@ -67,7 +67,7 @@ int plat_info(const struct runstate *rs, struct plat_info *in)
 	in->tag = rs_get(rs, prop_name(P_TAG));
 	in->started = rs_get(rs, RS_STARTED);
 	in->root = rs_get(rs, RS_ROOT);
-	static const char *const ns[] = {"mnt", "pid", "uts", "ipc", "net", "cgroup"};
+	static const char *const ns[] = {"user", "mnt", "pid", "uts", "ipc", "net", "cgroup"};
 	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
 		struct plat_ns *n = &in->ns[in->nns++];
 		char p[64], host[128];
@@ -80,6 +80,17 @@ int plat_info(const struct runstate *rs, struct plat_info *in)
 		host[k > 0 ? k : 0] = '\0';
 		n->shared = streq(n->id, host);
 	}
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/uid_map", (int)in->pid);
+	FILE *f = fopen(p, "re");
+	if (!f || !fgets(in->uid_map, sizeof(in->uid_map), f))
+		in->uid_map[0] = '\0';
+	if (f)
+		fclose(f);
+	_cleanup_strv_ struct strv w = {0};
+	split(&w, in->uid_map, " \t\n", true);
+	snprintf(in->uid_map, sizeof(in->uid_map), "%s %s %s", w.n == 3 ? w.v[0] : "?",
+		 w.n == 3 ? w.v[1] : "?", w.n == 3 ? w.v[2] : "?");
 	in->cgroup_mode = rs_get(rs, RS_CGROUP);
 	_cleanup_cgroup_ struct cgroup cg;
 	cg_paths(&cg, rs->uuid);

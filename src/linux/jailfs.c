@@ -1,13 +1,16 @@
 #include "linux/jailfs.h"
 #include "core/parse.h"
 #include "core/util.h"
+#include "linux/userns.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -16,6 +19,35 @@
 #include <unistd.h>
 
 static char *fdpath(int fd) { return xasprintf("/proc/self/fd/%d", fd); }
+
+/* ---- creating as the jail's root ------------------------------------------------------- */
+
+/* What iocell creates in the jail's root belongs to the jail's root: the file system uid
+ * and gid become its host id (through an idmapped root they land as 0 on disk), with
+ * the capabilities kept (a change of fsuid drops the file capabilities from the effective
+ * set: raised again from the permitted one).  owner_end goes back to root. */
+static void owner_begin(uid_t owner)
+{
+	if (!owner)
+		return;
+	setfsgid(owner);
+	setfsuid(owner);
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) == 0) {
+		d[0].effective = d[0].permitted;
+		d[1].effective = d[1].permitted;
+		syscall(SYS_capset, &h, d);
+	}
+}
+
+static void owner_end(uid_t owner)
+{
+	if (!owner)
+		return;
+	setfsuid(0); /* (the kernel raises the file capabilities again) */
+	setfsgid(0);
+}
 
 /* Every mount point iocell creates or mounts on in a jail is resolved beneath its root
  * through no symlink at all (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a symlink the jail
@@ -146,8 +178,8 @@ static bool exists_beneath(int rootfd, const char *path, bool *is_dir)
 	return true;
 }
 
-/* mkdir PATH beneath rootfd (one level, parent must exist). */
-static int mkdir_beneath(int rootfd, const char *path, mode_t mode)
+/* mkdir PATH beneath rootfd (one level, parent must exist), owned by owner. */
+static int mkdir_beneath(int rootfd, const char *path, mode_t mode, uid_t owner)
 {
 	char *p = xstrdup(path);
 	char *slash = strrchr(p, '/');
@@ -162,10 +194,14 @@ static int mkdir_beneath(int rootfd, const char *path, mode_t mode)
 	}
 	int rc = -1;
 	if (dfd >= 0) {
+		owner_begin(owner);
 		rc = mkdirat(dfd, name, mode);
-		if (rc < 0 && errno == EEXIST)
+		int e = errno;
+		owner_end(owner);
+		if (rc < 0 && e == EEXIST)
 			rc = 0;
 		close(dfd);
+		errno = e;
 	}
 	if (rc < 0)
 		target_err("create directory", path, errno);
@@ -173,7 +209,7 @@ static int mkdir_beneath(int rootfd, const char *path, mode_t mode)
 	return rc;
 }
 
-static int ensure_dir(int rootfd, const char *path)
+static int ensure_dir(int rootfd, const char *path, uid_t owner)
 {
 	struct stat st;
 	if (stat_target(rootfd, path, &st) == 0) {
@@ -187,7 +223,7 @@ static int ensure_dir(int rootfd, const char *path)
 		target_err("open", path, errno);
 		return -1;
 	}
-	return mkdir_beneath(rootfd, path, 0755);
+	return mkdir_beneath(rootfd, path, 0755, owner);
 }
 
 /* One fstab entry: SRC on INSIDE (a path beneath the jail root). */
@@ -197,6 +233,7 @@ struct fstab_entry {
 	char src[4096], inside[4096];
 	struct fstab_opts o;
 	bool under_dev; /* DEST is in /dev, the tmpfs iocell mounts there (mount_devfs) */
+	uid_t owner;    /* of what is created in the jail */
 };
 
 /* Which entries fstab_each visits: all, those outside the jail's /dev tmpfs (mounted
@@ -230,6 +267,7 @@ static int fstab_each(int rootfd, const struct jailfs_opts *jo, enum fstab_pass 
 	size_t rootlen = strlen(root);
 	struct fstab_entry *e = xmalloc(sizeof(*e));
 	e->fstab = fstab;
+	e->owner = jo->owner;
 	for (size_t i = 0; i < lines.n && rc == 0; i++) {
 		char dst[4096], err[256];
 		int r = fstab_parse_line(lines.v[i], e->src, sizeof(e->src), dst, sizeof(dst),
@@ -273,14 +311,17 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 			return -1;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			if (mkdir_beneath(rootfd, e->inside, 0755) < 0)
+			if (mkdir_beneath(rootfd, e->inside, 0755, e->owner) < 0)
 				return -1;
 		} else {
+			owner_begin(e->owner);
 			int fd = open_target(rootfd, e->inside,
 					     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK,
 					     0644);
-			if (fd < 0 && errno != EEXIST) {
-				target_err("create", e->inside, errno);
+			int err = errno;
+			owner_end(e->owner);
+			if (fd < 0 && err != EEXIST) {
+				target_err("create", e->inside, err);
 				return -1;
 			}
 			if (fd >= 0)
@@ -463,9 +504,9 @@ static int mask_paths(int rootfd, const char *const *files, const char *const *d
  * empty read-only tmpfs, kernel tunables and triggers read-only.  /proc/mtrr: writing
  * it reprograms the memory type ranges of the host's CPUs (CAP_SYS_ADMIN, which a jail
  * keeps for sethostname). */
-static int setup_proc(int rootfd, bool net_writable)
+static int setup_proc(int rootfd, bool net_writable, uid_t owner)
 {
-	if (ensure_dir(rootfd, "proc") < 0 ||
+	if (ensure_dir(rootfd, "proc", owner) < 0 ||
 	    mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true) <
 		    0)
 		return -1;
@@ -512,11 +553,17 @@ static int setup_proc(int rootfd, bool net_writable)
 	return 0;
 }
 
-static int setup_dev(int rootfd, unsigned long pts_max)
+/* A minimal /dev on a tmpfs of its own: the nodes are made by iocell (host root, in the
+ * host's user namespace, before the jail's is entered), and everything in it belongs to
+ * the jail's root (owner). */
+static int setup_dev(int rootfd, unsigned long pts_max, uid_t owner)
 {
-	if (ensure_dir(rootfd, "dev") < 0 ||
-	    mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
-		     "mode=755,size=65536k", true) < 0)
+	char opts[96];
+	snprintf(opts, sizeof(opts), "mode=755,size=65536k,uid=%u,gid=%u", (unsigned)owner,
+		 (unsigned)owner);
+	if (ensure_dir(rootfd, "dev", owner) < 0 ||
+	    mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, opts,
+		     true) < 0)
 		return -1;
 	int dfd = open_target(rootfd, "dev", O_PATH | O_DIRECTORY, 0);
 	if (dfd < 0) {
@@ -568,21 +615,32 @@ static int setup_dev(int rootfd, unsigned long pts_max)
 			close(cfd);
 		}
 	}
+	static const char *const owned[] = {
+		"null",   "zero", "full", "random", "urandom", "tty",    "pts",     "shm",
+		"mqueue", "ptmx", "fd",   "stdin",  "stdout",  "stderr", "console", NULL};
+	for (int i = 0; owner && owned[i] && rc == 0; i++)
+		if (fchownat(dfd, owned[i], owner, owner, AT_SYMLINK_NOFOLLOW) < 0) {
+			ioc_err("cannot give /dev/%s to the jail's root: %s", owned[i],
+				strerror(errno));
+			rc = -1;
+		}
 	umask(old);
 	close(dfd);
 	if (rc < 0)
 		return -1;
-	char ptsopts[96]; /* limits: pseudoterminals = devpts max */
+	/* limits: pseudoterminals = devpts max; group tty (5) of the jail */
+	char ptsopts[128];
+	int n = snprintf(ptsopts, sizeof(ptsopts), "newinstance,ptmxmode=0666,mode=0620,gid=%u",
+			 (unsigned)owner + 5);
 	if (pts_max)
-		snprintf(ptsopts, sizeof(ptsopts),
-			 "newinstance,ptmxmode=0666,mode=0620,gid=5,max=%lu", pts_max);
-	else
-		snprintf(ptsopts, sizeof(ptsopts), "newinstance,ptmxmode=0666,mode=0620,gid=5");
+		snprintf(ptsopts + n, sizeof(ptsopts) - (size_t)n, ",max=%lu", pts_max);
+	snprintf(opts, sizeof(opts), "mode=1777,size=65536k,uid=%u,gid=%u", (unsigned)owner,
+		 (unsigned)owner);
 	if (mount_at(rootfd, "dev/console", "/dev/null", NULL, MS_BIND, NULL, false) < 0 ||
 	    mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts, true) <
 		    0 ||
-	    mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		     "mode=1777,size=65536k", true) < 0 ||
+	    mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts,
+		     true) < 0 ||
 	    mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		     NULL, true) < 0)
 		return -1;
@@ -594,9 +652,9 @@ static int setup_dev(int rootfd, unsigned long pts_max)
  * the host's is bound) every mount below it is made read-only too, and the host's own
  * file systems mounted there (cgroups, debugfs, tracefs, securityfs, bpf, pstore) are
  * hidden as a fresh sysfs would have them: empty. */
-static int setup_sys(int rootfd, bool own_netns)
+static int setup_sys(int rootfd, bool own_netns, uid_t owner)
 {
-	if (ensure_dir(rootfd, "sys") < 0)
+	if (ensure_dir(rootfd, "sys", owner) < 0)
 		return -1;
 	unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	static const char *const none[] = {NULL};
@@ -644,8 +702,10 @@ int jailfs_setup(const struct jailfs_opts *o)
 		ioc_err("cannot make mounts private: %s", strerror(errno));
 		return -1;
 	}
-	if (mount(o->root, o->root, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		ioc_err("cannot bind the jail root %s: %s", o->root, strerror(errno));
+	if (o->idmap_userfd >= 0 ? uns_idmap_root(o->root, o->idmap_userfd) < 0
+				 : mount(o->root, o->root, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		if (o->idmap_userfd < 0)
+			ioc_err("cannot bind the jail root %s: %s", o->root, strerror(errno));
 		return -1;
 	}
 	_cleanup_close_ int rootfd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -659,9 +719,9 @@ int jailfs_setup(const struct jailfs_opts *o)
 		return -1;
 	if (fstab_each(rootfd, o, FSTAB_OUTSIDE_DEV, mount_fstab_entry) < 0 ||
 	    (o->zfs_dst && mount_jail_zfs(rootfd, o) < 0) ||
-	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable) < 0) ||
-	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns) < 0) ||
-	    (o->mount_devfs && setup_dev(rootfd, o->pts_max) < 0) ||
+	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable, o->owner) < 0) ||
+	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns, o->owner) < 0) ||
+	    (o->mount_devfs && setup_dev(rootfd, o->pts_max, o->owner) < 0) ||
 	    (o->mount_devfs && fstab_each(rootfd, o, FSTAB_UNDER_DEV, mount_fstab_entry) < 0))
 		return -1;
 	return 0;
@@ -697,7 +757,7 @@ static bool same_beneath(int rootfd, const char *path, const char *data, size_t 
 	return cur && n == len && memcmp(cur, data, len) == 0;
 }
 
-int jailfs_write_resolv(const char *root, const char *content, bool check_only)
+int jailfs_write_resolv(const char *root, const char *content, bool check_only, uid_t owner)
 {
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
@@ -712,9 +772,13 @@ int jailfs_write_resolv(const char *root, const char *content, bool check_only)
 		size_t len = strlen(content);
 		if (check_only)
 			rc = same_beneath(rootfd, "etc/resolv.conf", content, len) ? 0 : 1;
-		else if (unlink_symlink_beneath(rootfd, "etc", "resolv.conf") < 0 ||
-			 write_beneath(rootfd, "etc/resolv.conf", content, len, 0644) < 0)
-			rc = -1;
+		else {
+			owner_begin(owner);
+			if (unlink_symlink_beneath(rootfd, "etc", "resolv.conf") < 0 ||
+			    write_beneath(rootfd, "etc/resolv.conf", content, len, 0644) < 0)
+				rc = -1;
+			owner_end(owner);
+		}
 	}
 	close(rootfd);
 	return rc;

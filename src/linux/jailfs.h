@@ -21,6 +21,12 @@ struct jailfs_opts {
 	/* jail_zfs: the dataset's host mountpoint bound at zfs_dst inside the jail (made
 	 * when missing, never through the jail's symlinks); NULL: none */
 	const char *zfs_src, *zfs_dst;
+	/* user namespace (issue 14): owner is the host uid and gid of the jail's root (0 for
+	 * a privileged jail): what iocell creates in the jail (mount points, resolv.conf,
+	 * /dev) is the jail root's.  idmap_userfd >= 0: the root is mounted idmapped
+	 * through that user namespace's mapping (its files keep the jail's ids on disk). */
+	uid_t owner;
+	int idmap_userfd;
 };
 
 #define JAILFS_DEFERRED 1
@@ -34,7 +40,7 @@ int jailfs_setup(const struct jailfs_opts *o);
 /* Write etc/resolv.conf beneath root (never through the jail's symlinks; left alone
  * when unchanged, skipped when the jail has no etc directory): 0 done, -1 error.  With
  * check_only nothing is written: 0 when there is nothing to write, 1 when there is. */
-int jailfs_write_resolv(const char *root, const char *content, bool check_only);
+int jailfs_write_resolv(const char *root, const char *content, bool check_only, uid_t owner);
 /* The device nodes the jail's fstab entries with option "dev" bring (the SRC itself, or
  * the nodes directly in a SRC directory; at most 256), for its device allow-list: a
  * malloc'd array in *rules (NULL when none).  -1 with the error for a bad fstab. */

@@ -12,6 +12,7 @@
 #include "linux/relay.h"
 #include "linux/rt.h"
 #include "linux/security.h"
+#include "linux/userns.h"
 #include "platform.h"
 
 #include <alloca.h>
@@ -145,8 +146,16 @@ static void close_above_stdio(void)
 }
 
 void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jail_security *sec,
-			 const struct limits *lim, int errfd)
+			 const struct limits *lim, int userfd, int errfd)
 {
+	/* limits: the jail's rlimits (raising a hard limit needs the host's
+	 * CAP_SYS_RESOURCE: before the user namespace) */
+	if (lim_rlimits_self(lim) < 0)
+		child_fail(errfd);
+	/* the user namespace last: every other namespace is joined as host root; the jail's
+	 * files are then read as the jail's root */
+	if (userfd >= 0 && uns_become_root(userfd, false) < 0)
+		child_fail(errfd);
 	struct jailuser u;
 	const char *who = sp->user ? sp->user : "root";
 	if (lookup_user(who, &u) < 0) {
@@ -163,9 +172,8 @@ void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jai
 	 * without no_new_privs; sec_apply_seccomp then drops it. */
 	if (sec_apply_caps(caps) < 0 || sec_apply_seccomp(sec) < 0)
 		child_fail(errfd);
-	if (lim_rlimits_self(lim) < 0) /* limits: the jail's rlimits */
-		child_fail(errfd);
-	/* the jail's terminal becomes the user's (programs open /dev/tty) */
+	/* the jail's terminal becomes the user's (programs open /dev/tty; in a user namespace
+	 * it was given to the jail's root before, see spawn_relayed) */
 	for (int i = 0; sp->jail_tty && u.uid != 0 && i < 3; i++)
 		if (isatty(i) && fchown(i, u.uid, (gid_t)-1) == 0)
 			break;
@@ -209,6 +217,7 @@ struct joining {
 	struct cgroup cg;
 	int pidfd, nsflags, relay, err_wr;
 	const struct jstdio *io; /* exec and console: the command's descriptors */
+	bool userns;             /* the jail has a user namespace, entered after the others */
 };
 
 /* The command's own process, forked inside the jail's PID namespace (exec_start,
@@ -231,7 +240,7 @@ static void command_child(const struct joining *jn)
 	}
 	if (sp->mode == SP_LOGGED)
 		setsid();
-	become_jail_process(sp, jn->caps, &jn->c->sec, &jn->c->lim, jn->err_wr);
+	become_jail_process(sp, jn->caps, &jn->c->sec, &jn->c->lim, -1, jn->err_wr);
 }
 
 /* exec_start, exec_stop, the soft restart's kill: a child joins the cgroup and every
@@ -254,6 +263,11 @@ static void joining_child(const struct joining *jn)
 		ioc_err("cannot enter the jail's namespaces: %s", strerror(errno));
 		child_fail(jn->err_wr);
 	}
+	/* The jail's root from here on; the rlimits first, as host root
+	 * (become_jail_process sets them again, unchanged). */
+	if (jn->userns &&
+	    (lim_rlimits_self(&jn->c->lim) < 0 || uns_become_root(jn->pidfd, false) < 0))
+		child_fail(jn->err_wr);
 	pid_t c2 = fork();
 	if (c2 < 0)
 		child_fail(jn->err_wr);
@@ -301,7 +315,8 @@ static pid_t exec_vfork(const struct joining *jn)
 			ioc_err("cannot enter the jail's mount namespace: %s", strerror(errno));
 			child_fail(jn->err_wr);
 		}
-		become_jail_process(jn->sp, jn->caps, &jn->c->sec, &jn->c->lim, jn->err_wr);
+		become_jail_process(jn->sp, jn->caps, &jn->c->sec, &jn->c->lim,
+				    jn->userns ? jn->pidfd : -1, jn->err_wr);
 	}
 	/* Children we may start later (none; a sanitizer's helper) stay on the host. */
 	if (setns(ownpid, CLONE_NEWPID) < 0)
@@ -334,6 +349,13 @@ static int spawn_relayed(const struct runstate *rs, struct joining *jn, int err_
 		return -1;
 	}
 	jn->io = &io;
+	/* in a user namespace the terminal is given to the jail's root (host root made it),
+	 * which then gives it to the user (become_jail_process) or login does */
+	if (io.slave >= 0 && jn->userns && fchown(io.slave, jn->c->idmap_base, (gid_t)-1) < 0) {
+		ioc_err("cannot give the jail's terminal to its root: %s", strerror(errno));
+		jstdio_close(&io);
+		return -1;
+	}
 	struct spawn sp = *jn->sp;
 	sp.jail_tty = io.master >= 0;
 	jn->sp = &sp;
@@ -366,7 +388,7 @@ static int spawn_relayed(const struct runstate *rs, struct joining *jn, int err_
 int jail_spawn(const struct runstate *rs, const struct jailconf *c, const struct spawn *sp,
 	       int *status)
 {
-	struct joining jn = {.sp = sp, .c = c, .caps = sec_caps(&c->sec)};
+	struct joining jn = {.sp = sp, .c = c, .caps = sec_caps(&c->sec), .userns = !c->privileged};
 	if (seccomp_prepare(&c->sec) < 0)
 		return -1;
 	_cleanup_cgroup_ struct cgroup cg = {0};

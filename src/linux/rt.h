@@ -84,9 +84,11 @@ int jail_spawn(const struct runstate *rs, const struct jailconf *c, const struct
  * bounded by timeout seconds. */
 int run_inside_logged(const struct runstate *rs, const struct jailconf *c, const char *what,
 		      const char *cmd, long timeout, int logfd);
-/* In the final child, inside every namespace: identity, privileges, exec of sp->argv. */
+/* In the final child, inside every namespace but the user namespace (userfd, -1 for
+ * none or when already in it): rlimits, the user namespace, identity, privileges, exec of
+ * sp->argv. */
 void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jail_security *sec,
-			 const struct limits *lim, int errfd) __attribute__((noreturn));
+			 const struct limits *lim, int userfd, int errfd) __attribute__((noreturn));
 
 /* ---- the jail's cgroup (limitsops.c) ---- */
 

@@ -2,10 +2,13 @@
  * Privilege of jail processes (SPEC §5 step 4): a reduced capability set and a
  * seccomp deny-list.
  *
- * There is no user namespace: jail root is real root with a container capability set
- * (as Docker/LXC privileged containers), so the kernel's own capability checks do most
- * of the work and the seccomp program blocks what capabilities cannot express or what
- * CAP_SYS_ADMIN (kept for allow_set_hostname / allow_mount*) would otherwise grant.
+ * A jail runs in a user namespace of its own (linux/userns.h): these capabilities are
+ * its user namespace's and count only for the namespaces it owns (its network namespace:
+ * CAP_NET_ADMIN is kept there).  A privileged jail (privileged=yes, the documented
+ * exception) has none: its root is real root with this container capability set (as
+ * Docker/LXC privileged containers).  Either way the seccomp program blocks what
+ * capabilities cannot express or what CAP_SYS_ADMIN (kept for allow_set_hostname /
+ * allow_mount*) would otherwise grant.
  *
  * The seccomp program is compiled with libseccomp once per variant and cached as a raw
  * sock_filter array in <rundir>/seccomp-<version>-<arch>-<key>.bpf; a start only reads
@@ -92,6 +95,9 @@ uint64_t sec_caps(const struct jail_security *s)
 		m |= CAPBIT(CAP_LINUX_IMMUTABLE);
 	if (s->allow_quotas)
 		m |= CAPBIT(CAP_SYS_RESOURCE);
+	/* its own network namespace, of its own user namespace: addresses, routes, links */
+	if (s->net_admin)
+		m |= CAPBIT(CAP_NET_ADMIN);
 	/* CAP_SYS_ADMIN for sethostname and mount; the seccomp program blocks the rest of
 	 * what it grants.  securelevel 3 forbids mounts, so allow_mount* alone then gives
 	 * no reason to keep it. */

@@ -19,6 +19,7 @@
 #include "linux/jailnet.h"
 #include "linux/rt.h"
 #include "linux/security.h"
+#include "linux/userns.h"
 #include "platform.h"
 
 #include <errno.h>
@@ -43,6 +44,9 @@ enum sync_byte {
 	SYNC_GO = 'g',        /* network and runtime state are in place: exec the init */
 };
 
+/* The jail's user namespace while the set-up process enters it (enter_jail). */
+#define SETUP_FD_USERNS (SETUP_FD_SYNC + 1)
+
 /* What the set-up process works from (its own copy after the clone). */
 struct setup {
 	const struct jailconf *c;
@@ -50,6 +54,7 @@ struct setup {
 	const char *resolv; /* resolv.conf content, NULL to leave it */
 	bool speculative;   /* the configuration is not confirmed yet (jail_spec) */
 	int sync_rd, err_wr, log_fd, status_wr, init_fd;
+	int userns_fd; /* the jail's user namespace, -1 for a privileged jail */
 	uint64_t caps;
 	char timeout[32];   /* the init's TIMEOUT argument (exec_timeout) */
 	char wallclock[48]; /* limits: the init's optional deadline argument */
@@ -64,6 +69,9 @@ struct start {
 	struct cgroup cg;
 	struct hookenv he;
 	struct setup su;
+	struct userns_fds uns; /* the jail's user namespace and those it owns */
+	bool idmapped;         /* its root is mounted idmapped */
+	bool range_claimed;    /* idrange_claim */
 	char *resolv;
 	int logfd, jid;
 	pid_t pid;
@@ -95,7 +103,8 @@ static int lo_up(void)
 }
 
 /* Become the jail's future init: pivot into the root, fds 0-2 /dev/null and the others
- * of initproto.h, reduced capabilities, the seccomp filter, the jail's rlimits. */
+ * of initproto.h, the jail's rlimits, its user namespace (as its root, the mounts made so
+ * far locked), reduced capabilities, the seccomp filter. */
 static void enter_jail(struct setup *u)
 {
 	if (jailfs_pivot(u->c->root) < 0)
@@ -105,10 +114,11 @@ static void enter_jail(struct setup *u)
 		ioc_err("cannot open /dev/null in the jail: %s", strerror(errno));
 		child_fail(u->err_wr);
 	}
-	int want[] = {u->log_fd, u->status_wr, u->init_fd, u->err_wr, u->sync_rd};
-	int moved[5];
-	for (int i = 0; i < 5; i++) {
-		moved[i] = fcntl(want[i], F_DUPFD_CLOEXEC, SETUP_FD_SYNC + 1);
+	bool uns = u->userns_fd >= 0;
+	int want[] = {u->log_fd, u->status_wr, u->init_fd, u->err_wr, u->sync_rd, u->userns_fd};
+	int n = uns ? 6 : 5, moved[6];
+	for (int i = 0; i < n; i++) {
+		moved[i] = fcntl(want[i], F_DUPFD_CLOEXEC, SETUP_FD_USERNS + 1);
 		if (moved[i] < 0)
 			_exit(1);
 	}
@@ -116,17 +126,27 @@ static void enter_jail(struct setup *u)
 	    dup2(moved[0], INIT_FD_LOG) < 0 || dup2(moved[1], INIT_FD_STATUS) < 0 ||
 	    dup3(moved[2], SETUP_FD_INIT_BINARY, O_CLOEXEC) < 0 ||
 	    dup3(moved[3], SETUP_FD_ERROR, O_CLOEXEC) < 0 ||
-	    dup3(moved[4], SETUP_FD_SYNC, O_CLOEXEC) < 0)
+	    dup3(moved[4], SETUP_FD_SYNC, O_CLOEXEC) < 0 ||
+	    (uns && dup3(moved[5], SETUP_FD_USERNS, O_CLOEXEC) < 0))
 		_exit(1);
 	u->err_wr = SETUP_FD_ERROR;
 	u->sync_rd = SETUP_FD_SYNC;
-	syscall(SYS_close_range, SETUP_FD_SYNC + 1, ~0U, 0);
+	syscall(SYS_close_range, uns ? SETUP_FD_USERNS + 1 : SETUP_FD_SYNC + 1, ~0U, 0);
+	/* limits: rlimits of the init, inherited by every process it starts (set as host
+	 * root: raising a hard limit needs CAP_SYS_RESOURCE of the host) */
+	if (lim_rlimits_self(&u->c->lim) < 0)
+		child_fail(u->err_wr);
+	if (uns) {
+		if (uns_become_root(SETUP_FD_USERNS, true) < 0)
+			child_fail(u->err_wr);
+		close(SETUP_FD_USERNS);
+		u->userns_fd = -1;
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* (a change of credentials cleared it) */
+		prctl(PR_SET_DUMPABLE, 0);
+	}
 	/* sec_apply_caps keeps CAP_SYS_ADMIN just long enough to install the filter
 	 * without no_new_privs; sec_apply_seccomp then drops it. */
 	if (sec_apply_caps(u->caps) < 0 || sec_apply_seccomp(&u->c->sec) < 0)
-		child_fail(u->err_wr);
-	/* limits: rlimits of the init, inherited by every process it starts */
-	if (lim_rlimits_self(&u->c->lim) < 0)
 		child_fail(u->err_wr);
 }
 
@@ -165,7 +185,9 @@ static void setup_child(struct setup *u)
 	if (fsr < 0)
 		child_fail(u->err_wr);
 	/* resolv.conf: compared now, written (if it differs) once confirmed */
-	int resolv = u->resolv ? jailfs_write_resolv(c->root, u->resolv, u->speculative) : 0;
+	int resolv = u->resolv
+			     ? jailfs_write_resolv(c->root, u->resolv, u->speculative, u->fs.owner)
+			     : 0;
 	if (resolv < 0)
 		child_fail(u->err_wr);
 	/* Nothing left to write into the jail's root: enter it now (pivot, privileges,
@@ -177,7 +199,7 @@ static void setup_child(struct setup *u)
 	u->fs.no_create = false;
 	if (fsr == JAILFS_DEFERRED && jailfs_setup(&u->fs) < 0)
 		child_fail(u->err_wr);
-	if (resolv == 1 && jailfs_write_resolv(c->root, u->resolv, false) < 0)
+	if (resolv == 1 && jailfs_write_resolv(c->root, u->resolv, false, u->fs.owner) < 0)
 		child_fail(u->err_wr);
 	await(u, SYNC_GO);
 	if (!entered)
@@ -278,6 +300,24 @@ static int sync_send(struct start *s, enum sync_byte b)
 	return rc;
 }
 
+/* jail_zfs=on: a dataset handed to the jail's user namespace ('zfs zone') is OpenZFS's
+ * (the guest tier's); never silently ignored. */
+static int check_jail_zfs(const struct jailconf *c)
+{
+	if (!c->jail_zfs)
+		return 0;
+	if (access("/dev/zfs", F_OK) != 0)
+		ioc_err("jail_zfs=on: handing %s to the jail is not supported by this ZFS "
+			"(zfs-fuse has no 'zfs zone' to delegate a dataset to a user namespace)",
+			c->jail_zfs_dataset);
+	else
+		ioc_err("jail_zfs=on: handing %s to the jail ('zfs zone') is not implemented "
+			"in this iocell",
+			c->jail_zfs_dataset);
+	ioc_hint("set jail_zfs=off, or bind a directory in with the jail's fstab");
+	return -1;
+}
+
 /* ---- the phases ----------------------------------------------------------------------------- */
 
 /* Refuse a running jail, clean the leftovers of a crashed one, refuse templates (unless
@@ -311,7 +351,8 @@ static int phase_check(struct start *s, bool force)
 		ioc_hint("run 'zfs mount -a'");
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	}
-	if (jailconf_from_jail(&s->c, j) < 0)
+	if (jailconf_from_jail(&s->c, j) < 0 || uns_check_files(&s->c, &s->idmapped) < 0 ||
+	    check_jail_zfs(&s->c) < 0)
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	/* The jail's directory closed to host users (jails made before iocell did it). */
 	return dir_close_to_others(j->path);
@@ -329,6 +370,11 @@ static int phase_prepare(struct start *s)
 	s->jid = jid_alloc(c->uuid);
 	if (s->jid < 0)
 		return -1;
+	if (!c->privileged) {
+		if (idrange_claim(c->idmap_base, c->uuid) < 0)
+			return -1;
+		s->range_claimed = true;
+	}
 	hookenv_fill(&s->he, c, s->jid);
 	log_line(s->logfd, "starting %s (%s), JID %d", c->uuid, c->tag, s->jid);
 	jail_spec_begin(s->sp, s->j); /* after the log's writes through the pool's filesystem */
@@ -416,6 +462,13 @@ static int phase_spawn(struct start *s)
 	u->init_fd = open_init_binary();
 	if (u->init_fd < 0)
 		return -1;
+	/* the user namespace and the namespaces it owns (the set-up process is born in
+	 * them); mount and PID namespaces of the host's user namespace */
+	int nsflags = CLONE_NEWUTS | (c->own_net ? CLONE_NEWNET : 0) |
+		      (c->own_ipc ? CLONE_NEWIPC : 0);
+	if (!c->privileged && uns_make(c, nsflags, &s->uns) < 0)
+		return -1;
+	u->userns_fd = s->uns.user;
 	int syncp[2], errp[2], statp[2];
 	int *pipes[] = {syncp, errp, statp};
 	for (size_t i = 0; i < 3; i++)
@@ -446,6 +499,8 @@ static int phase_spawn(struct start *s)
 				   : 0,
 		.zfs_src = s->zfs_src,
 		.zfs_dst = s->zfs_src ? c->jail_zfs_mountpoint : NULL,
+		.owner = c->privileged ? 0 : c->idmap_base,
+		.idmap_userfd = s->idmapped ? s->uns.user : -1,
 	};
 	u->resolv = s->resolv;
 	u->speculative = s->sp && s->sp->active;
@@ -454,10 +509,9 @@ static int phase_spawn(struct start *s)
 	u->log_fd = s->logfd;
 	u->status_wr = statp[1];
 	snprintf(u->timeout, sizeof(u->timeout), "%ld", c->exec_timeout);
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | (c->own_net ? CLONE_NEWNET : 0) |
-		    (c->own_ipc ? CLONE_NEWIPC : 0);
 	fflush(NULL);
-	s->pid = clone_ns(flags);
+	s->pid = c->privileged ? clone_ns(CLONE_NEWNS | CLONE_NEWPID | nsflags)
+			       : uns_clone(&s->uns, CLONE_NEWNS | CLONE_NEWPID);
 	if (s->pid == 0)
 		setup_child(u);
 	int clone_errno = errno;
@@ -598,6 +652,8 @@ static int start_fail(struct start *s)
 		ioc_warn("%s", ioc_errmsg());
 	rs_remove(s->c.uuid);
 	jid_release(s->jid, s->c.uuid);
+	if (s->range_claimed)
+		idrange_release(s->c.idmap_base, s->c.uuid);
 	ioc_err_restore(&keep);
 	if (s->respec == 1) {
 		ioc_err_clear();
@@ -614,6 +670,7 @@ static void start_free(struct start *s)
 			close(fds[i]);
 	free(s->resolv);
 	free(s->zfs_src);
+	userns_fds_close(&s->uns);
 	cg_free(&s->cg);
 	rs_free(&s->st);
 	jailconf_free(&s->c);
@@ -629,7 +686,9 @@ int plat_start(struct jail *j, bool force, int *jid, struct jail_spec *sp)
 			  .sync_wr = -1,
 			  .err_rd = -1,
 			  .status_rd = -1,
-			  .su.init_fd = -1};
+			  .uns = {-1, -1, -1, -1},
+			  .su.init_fd = -1,
+			  .su.userns_fd = -1};
 	snprintf(s.st.uuid, sizeof(s.st.uuid), "%s", j->uuid);
 	kv_init(&s.st.kv);
 	int rc = phase_check(&s, force);

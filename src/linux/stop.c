@@ -109,6 +109,8 @@ int plat_stop(struct runstate *rs, bool force)
 			rc = -1;
 		lim_forget(uuid); /* limits: crossing records */
 		jid_release(jid, uuid);
+		if (!c.privileged)
+			idrange_release(c.idmap_base, uuid);
 		log_line(logfd, "stopped %s (%s)", uuid, c.tag);
 	}
 	return rc;

@@ -132,6 +132,9 @@ static bool in(int e, const int *list)
 
 /* The usual answers of a refused privilege: EPERM (capability or seccomp), EACCES. */
 static const int *const PRIV = L(EPERM, EACCES);
+/* ... or EINVAL: the kernel refuses to separate or unmount mounts it locked when it copied
+ * them into the jail's less privileged mount namespace (a user namespace's) */
+static const int *const LOCKED = L(EPERM, EACCES, EINVAL);
 
 /* A failure for the right reason is BLOCKED; any other errno means the probe did not
  * test what it meant to. */
@@ -445,7 +448,7 @@ static void a_mount_bind_proc(void)
 	if (mount("/proc", d, NULL, MS_BIND, NULL) < 0) {
 		int e = errno;
 		tmpdir_del(d);
-		blocked_or_error(e, PRIV, "bind of /proc");
+		blocked_or_error(e, LOCKED, "bind of /proc");
 		return;
 	}
 	char p[128];
@@ -466,7 +469,7 @@ static void a_open_tree_proc(void)
 {
 	int t = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (t < 0) {
-		blocked_or_error(errno, PRIV, "open_tree");
+		blocked_or_error(errno, LOCKED, "open_tree");
 		return;
 	}
 	int fd = openat(t, "sys/kernel/core_pattern", O_WRONLY | O_CLOEXEC | O_NONBLOCK);
@@ -606,7 +609,7 @@ static void a_umount_proc_mask(void)
 		int e = errno;
 		if (copy >= 0)
 			close(copy);
-		blocked_or_error(e, L(EPERM, EACCES), "umount");
+		blocked_or_error(e, LOCKED, "umount");
 		return;
 	}
 	struct stat st;

@@ -47,6 +47,21 @@ def _init(rundir: Path, uuid: str) -> int:
     return int(state(rundir, uuid)["pid"])
 
 
+def _jail_root_id(uuid: str, prop: str = "idmap_base") -> int:
+    """The host id of the jail's root (its user namespace maps 0 there): the owner a node
+    needs for the jail's root to pass the permission check, so that only nodev and the
+    device allow-list decide (host root's 0600 nodes are closed to it anyway).  With
+    prop="idmap_shift": the id that stands for it on the disk of its root (0 where the
+    root is mounted idmapped)."""
+    return int(zfs("get", "-H", "-o", "value", f"iocell:{prop}",
+                   f"{JAILS_DS}/{uuid}").strip())
+
+
+def _node(path, major: int, minor: int, owner: int):
+    os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(major, minor))
+    os.chown(path, owner, owner)
+
+
 # --------------------------------------------------------------------------------------
 # exec and console (item 4)
 
@@ -337,7 +352,8 @@ def _open_in_jail(name: str, path: str) -> str:
 
 def test_root_nodev_and_planted_node(jail, mountroot, rundir):
     root = _root(mountroot, jail)
-    os.mknod(root / "var/tmp/planted-null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    owner = _jail_root_id(jail)
+    _node(root / "var/tmp/planted-null", 1, 3, _jail_root_id(jail, "idmap_shift"))
     ioc("start", "hd")
     assert "nodev" in _mountinfo_opts("hd", "/")
     # a node in the jail's own files does not work, even one of an allowed device
@@ -346,8 +362,7 @@ def test_root_nodev_and_planted_node(jail, mountroot, rundir):
     assert _open_in_jail("hd", "/dev/null") == "ok"
     # a node of a device outside the allow-list put in that /dev (no nodev there): the
     # cgroup refuses it
-    os.mknod(f"/proc/{_init(rundir, jail)}/root/dev/kmsg-planted", 0o600 | stat.S_IFCHR,
-             os.makedev(1, 11))
+    _node(f"/proc/{_init(rundir, jail)}/root/dev/kmsg-planted", 1, 11, owner)
     assert "not permitted" in _open_in_jail("hd", "/dev/kmsg-planted").lower()
 
 
@@ -366,8 +381,9 @@ def test_device_allow_list_in_cgroup(jail):
 def test_fstab_nodev_unless_dev(jail, mountroot, tmp_path):
     share = tmp_path / "share"
     share.mkdir()
-    os.mknod(share / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-    os.mknod(share / "kmsg", 0o600 | stat.S_IFCHR, os.makedev(1, 11))
+    owner = _jail_root_id(jail)
+    _node(share / "null", 1, 3, owner)
+    _node(share / "kmsg", 1, 11, owner)
     fstab = mountroot / "jails" / jail / "fstab"
     fstab.write_text(f"{share} /home/nodev bind ro\n{share} /home/dev bind rw,dev\n")
     ioc("start", "hd")
@@ -391,7 +407,7 @@ def test_fstab_under_dev_after_the_jails_dev(jail, mountroot, tmp_path):
     """A device node bound into the jail's /dev (option dev) lands in the tmpfs iocell
     makes there (mounted after it), and works; nothing is made in the jail's dataset."""
     node = tmp_path / "kmsg"
-    os.mknod(node, 0o600 | stat.S_IFCHR, os.makedev(1, 11))
+    _node(node, 1, 11, _jail_root_id(jail))
     (mountroot / "jails" / jail / "fstab").write_text(f"{node} /dev/kmsg bind rw,dev\n")
     ioc("start", "hd")
     assert _open_in_jail("hd", "/dev/kmsg") == "ok"

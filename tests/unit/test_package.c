@@ -196,7 +196,7 @@ static void test_apply(void **state)
 	struct package_head h;
 	assert_int_equal(package_read_head(file, &h), 0);
 	char *root = at("root");
-	assert_int_equal(package_apply(file, &h, root), 0);
+	assert_int_equal(package_apply(file, &h, root, 0), 0);
 	package_head_free(&h);
 	assert_false(exists("root/etc/old"));
 	assert_false(exists("root/var"));
@@ -221,7 +221,7 @@ static void refused(const char *name, const struct ent *bad, const char *msg)
 	struct package_head h;
 	assert_int_equal(package_read_head(file, &h), 0);
 	char *root = at("root");
-	assert_int_equal(package_apply(file, &h, root), -1);
+	assert_int_equal(package_apply(file, &h, root, 0), -1);
 	assert_non_null(strstr(ioc_errmsg(), msg));
 	ioc_err_clear();
 	package_head_free(&h);
@@ -260,7 +260,7 @@ static void refused_deletion(const char *list, const char *msg)
 	struct package_head h;
 	assert_int_equal(package_read_head(file, &h), 0);
 	char *root = at("root");
-	assert_int_equal(package_apply(file, &h, root), -1);
+	assert_int_equal(package_apply(file, &h, root, 0), -1);
 	assert_non_null(strstr(ioc_errmsg(), msg));
 	ioc_err_clear();
 	package_head_free(&h);

@@ -92,7 +92,7 @@ static char *walk(struct record_stats *st)
 	char *dl = NULL;
 	size_t dlen = 0;
 	FILE *del = open_memstream(&dl, &dlen);
-	assert_int_equal(record_walk(cur, base, out, del, st), 0);
+	assert_int_equal(record_walk(cur, base, out, del, 0, st), 0);
 	fclose(del);
 	close(cur);
 	close(base);
