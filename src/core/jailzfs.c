@@ -66,7 +66,7 @@ bool zfs_can_delegate(char *why, size_t n)
 		return false;
 	}
 	snprintf(why, n,
-		 "delegating a dataset to a jail ('zfs zone', OpenZFS 2.2 or later) needs the jail "
-		 "in a user namespace of its own, which iocell does not set up yet");
+		 "delegating a dataset to a jail's user namespace ('zfs zone', OpenZFS 2.2 or "
+		 "later) is not implemented in iocell yet");
 	return false;
 }

@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -300,24 +301,6 @@ static int sync_send(struct start *s, enum sync_byte b)
 	return rc;
 }
 
-/* jail_zfs=on: a dataset handed to the jail's user namespace ('zfs zone') is OpenZFS's
- * (the guest tier's); never silently ignored. */
-static int check_jail_zfs(const struct jailconf *c)
-{
-	if (!c->jail_zfs)
-		return 0;
-	if (access("/dev/zfs", F_OK) != 0)
-		ioc_err("jail_zfs=on: handing %s to the jail is not supported by this ZFS "
-			"(zfs-fuse has no 'zfs zone' to delegate a dataset to a user namespace)",
-			c->jail_zfs_dataset);
-	else
-		ioc_err("jail_zfs=on: handing %s to the jail ('zfs zone') is not implemented "
-			"in this iocell",
-			c->jail_zfs_dataset);
-	ioc_hint("set jail_zfs=off, or bind a directory in with the jail's fstab");
-	return -1;
-}
-
 /* ---- the phases ----------------------------------------------------------------------------- */
 
 /* Refuse a running jail, clean the leftovers of a crashed one, refuse templates (unless
@@ -351,8 +334,7 @@ static int phase_check(struct start *s, bool force)
 		ioc_hint("run 'zfs mount -a'");
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	}
-	if (jailconf_from_jail(&s->c, j) < 0 || uns_check_files(&s->c, &s->idmapped) < 0 ||
-	    check_jail_zfs(&s->c) < 0)
+	if (jailconf_from_jail(&s->c, j) < 0 || uns_check_files(&s->c, &s->idmapped) < 0)
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	/* The jail's directory closed to host users (jails made before iocell did it). */
 	return dir_close_to_others(j->path);
@@ -384,8 +366,30 @@ static int phase_prepare(struct start *s)
 	return rs_write(&s->st);
 }
 
-/* jail_zfs: the dataset made if it went missing, and where it is on the host (bound into
- * the jail by the set-up process).  allow_mount_zfs: refused where this ZFS cannot
+/* jail_zfs: the dataset's top directory belongs to the jail's root, as the root of the
+ * jail's own files does on disk (idmap_shift: its range's first id where the files are
+ * shifted, 0 where they are seen through an idmapped mount, 0 for a privileged jail).
+ * Opened without following a symlink: the dataset's mountpoint on the host. */
+static int own_jail_zfs(const char *path, uid_t owner)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ioc_err("cannot open the jail_zfs dataset's directory %s: %s", path,
+			strerror(errno));
+		return -1;
+	}
+	if ((st.st_uid != owner || st.st_gid != owner) && fchown(fd, owner, owner) < 0) {
+		ioc_err("cannot give the jail_zfs dataset's directory %s to the jail's root (host "
+			"id %u): %s",
+			path, (unsigned)owner, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* jail_zfs: the dataset made if it went missing, owned by the jail's root, and where it
+ * is on the host (bound into the jail by the set-up process).  allow_mount_zfs: refused where this ZFS cannot
  * delegate the dataset (a setting that would silently do nothing). */
 static int prepare_jail_zfs(struct start *s)
 {
@@ -412,7 +416,9 @@ static int prepare_jail_zfs(struct start *s)
 	if (jailzfs_ensure(c->jail_zfs_dataset) < 0)
 		return -1;
 	s->zfs_src = jailzfs_host_path(c->jail_zfs_dataset);
-	return s->zfs_src ? 0 : -1;
+	if (!s->zfs_src)
+		return -1;
+	return own_jail_zfs(s->zfs_src, c->privileged ? 0 : c->idmap_shift);
 }
 
 /* What acts outside the jail's own new namespaces and cgroup waits for a confirmed

@@ -223,26 +223,50 @@ def test_no_uninitialised_strv_or_kv_in_the_tree():
 
 # ---- jail_zfs --------------------------------------------------------------------------
 
-def test_jail_zfs_dataset_mounted_in_the_jail(release, mountroot, rundir):
+@pytest.mark.parametrize("privileged", ["no", "yes"])
+def test_jail_zfs_dataset_mounted_in_the_jail(release, mountroot, rundir, privileged):
+    """In a user namespace (the default) and privileged: the dataset is mounted at
+    jail_zfs_mountpoint, its top directory is the jail root's (on disk: the id that stands
+    for the jail's root, idmap_shift), the jail's root writes to it, and it is gone from
+    the jail's view with the jail."""
     uuid = create("-c", f"release={release}", "tag=zj", "jail_zfs=on",
-                  "jail_zfs_mountpoint=/data", *NONET)
+                  "jail_zfs_mountpoint=/data", f"privileged={privileged}", *NONET)
     ds = f"{JAILS_DS}/{uuid}/data"
     assert zfs_exists(ds), datasets(f"{JAILS_DS}/{uuid}")
     host = Path(zfs_get(ds, "mountpoint"))
     assert zfs_get(ds, "mounted") == "yes"
     (host / "from-host").write_text("hello\n")
+    os.chmod(host / "from-host", 0o644)
+    disk_root = 0 if privileged == "yes" else int(ioc("get", "idmap_shift", uuid).stdout)
     ioc("start", "zj")
     try:
         pid = state(rundir, uuid)["pid"]
         assert mounted_at(pid, "/data"), mountinfo_of(pid)
+        if privileged == "no":
+            assert os.readlink(f"/proc/{pid}/ns/user") != os.readlink("/proc/self/ns/user")
         assert jexec("zj", "cat", "/data/from-host").stdout == "hello\n"
-        jexec("zj", "sh", "-c", "echo inside > /data/from-jail")
+        # the jail's root owns the dataset's top directory and writes to it
+        assert jexec("zj", "stat", "-c", "%u:%g", "/data").stdout.strip() == "0:0"
+        jexec("zj", "sh", "-c", "[ $(id -u) = 0 ] && echo inside > /data/from-jail"
+                                " && mkdir /data/sub && touch /data/sub/f")
         assert (host / "from-jail").read_text() == "inside\n"
+        st = os.stat(host)
+        assert (st.st_uid, st.st_gid) == (disk_root, disk_root)
+        assert os.stat(host / "from-jail").st_uid == disk_root
+        assert os.stat(host / "sub" / "f").st_uid == disk_root
+        # the mount point made in the jail is the jail root's too
+        assert os.stat(jail_root(mountroot, uuid) / "data").st_uid == disk_root
         # only inside the jail: the jail root on the host has an empty mount point
         assert list((jail_root(mountroot, uuid) / "data").iterdir()) == []
     finally:
         ioc("stop", "zj")
     assert (host / "from-jail").read_text() == "inside\n"
+    # a second start mounts it again (nothing left of the first one in the way)
+    ioc("start", "zj")
+    try:
+        assert jexec("zj", "cat", "/data/from-jail").stdout == "inside\n"
+    finally:
+        ioc("stop", "zj")
 
 
 def test_jail_zfs_set_later_makes_the_dataset(release, mountroot, rundir):
