@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What the read verbs' -H and -j do (their -h says it). */
+#define OUTFMT "\n-H: tab-separated, no header; -j: JSON (an array of objects, numbers as numbers)"
+
 static int cmd_version(int, char **);
 static int cmd_help(int, char **);
 
@@ -21,16 +24,18 @@ static const struct cmddef commands[] = {
 	 "create a jail: thick (default), -c clone, -b basejail, -e empty"},
 	{"clone", cmd_clone, "NAME[@SNAP] [PROP=VALUE ...]",
 	 "create a jail as a ZFS clone of a jail or template"},
-	{"list", cmd_list, "[-t|-r] [-H|-j] [-s COLUMN]", "list jails (-t templates, -r releases)"},
-	{"get", cmd_get, "[-H] PROP|all NAME|default  or  get -r [-H] PROP",
-	 "show a property of a jail, of the defaults, or of every jail"},
+	{"list", cmd_list, "[-t|-r] [-H|-j] [-s COLUMN]",
+	 "list jails (-t templates, -r releases), by tag" OUTFMT},
+	{"get", cmd_get, "[-H|-j] PROP|all NAME|default  or  get -r [-H|-j] PROP",
+	 "show a property of a jail, of the defaults, or of every jail" OUTFMT},
 	{"set", cmd_set, "PROP=VALUE [PROP=VALUE ...] NAME|default",
 	 "change properties (all are validated before any is applied)"},
-	{"defaults", cmd_defaults, "[-H]", "show the effective default of every property"},
+	{"defaults", cmd_defaults, "[-H|-j]",
+	 "show the effective default of every property" OUTFMT},
 	{"reset", cmd_reset, "[-f] NAME|ALL",
 	 "restore a jail's properties to the defaults, keeping identity"},
 	{"snapshot", cmd_snapshot, "NAME[@SNAP]", "snapshot a jail (all its datasets)"},
-	{"snaplist", cmd_snaplist, "[-H] NAME", "list a jail's snapshots"},
+	{"snaplist", cmd_snaplist, "[-H|-j] NAME", "list a jail's snapshots" OUTFMT},
 	{"snapremove", cmd_snapremove, "NAME@SNAP|NAME@ALL", "remove a snapshot (or all)"},
 	{"rollback", cmd_rollback, "[-f] [-y] NAME@SNAP", "roll a jail back to a snapshot"},
 	{"promote", cmd_promote, "NAME", "promote a cloned jail (reverse the clone dependency)"},
@@ -39,22 +44,27 @@ static const struct cmddef commands[] = {
 	{"start", cmd_start, "[-f] NAME...|ALL", "start jails (-f: also a template, for editing)"},
 	{"stop", cmd_stop, "[-f] NAME...|ALL",
 	 "stop jails (-f: skip exec_stop); cleans up after crashes"},
-	{"restart", cmd_restart, "[-s] NAME",
-	 "stop and start a jail (-s: soft, keeping namespaces)"},
+	{"restart", cmd_restart, "[-s|--hard] NAME",
+	 "restart a jail: soft (warm) by default; --hard stops and starts it\n"
+	 "soft (-s says so too): exec_stop, its processes killed, exec_start; namespaces,\n"
+	 "network and limits are kept"},
 	{"exec", cmd_exec, "[-u USER] NAME|ALL [--] CMD [ARG...]",
 	 "run a command inside a running jail; its exit status is iocell's"},
 	{"console", cmd_console, "NAME", "log in to a running jail on a terminal inside it"},
 	{"chroot", cmd_chroot, "NAME [CMD...]", "run a command in a stopped jail's filesystem"},
-	{"runtime", cmd_runtime, "NAME", "live facts of a running jail"},
+	{"runtime", cmd_runtime, "[-H|-j] NAME",
+	 "live facts of a running jail (-H: FIELD<tab>VALUE lines; -j: JSON)"},
 	{"rcboot", cmd_rcboot, "[-j N]",
 	 "start every boot=on jail by priority and depends, N at a time (default: CPUs)"},
 	{"rcshutdown", cmd_rcshutdown, "[-j N]",
 	 "stop every running jail in reverse priority and depends order, N at a time"},
 	{"cap", cmd_cap, "NAME", "apply the jail's current limit properties to it now"},
 	{"uncap", cmd_uncap, "NAME", "remove the limits of a running jail (unlimited)"},
-	{"limits", cmd_limits, "[-H] [NAME]", "limits in force (read back) and the cpuset"},
-	{"inuse", cmd_inuse, "[-H] [NAME]",
-	 "current use: memory, CPU time, processes, threads, open files, I/O (-H: CSV)"},
+	{"limits", cmd_limits, "[-H|-j] [NAME]",
+	 "limits in force (read back) and the cpuset" OUTFMT},
+	{"inuse", cmd_inuse, "[-H|-j|-c] [NAME]",
+	 "current use: memory, CPU time, processes, threads, open files, I/O" OUTFMT
+	 ";\n-c: comma-separated"},
 	{"record", cmd_record, "start|stop NAME",
 	 "record a jail's file changes into JAILDIR/recorded"},
 	{"package", cmd_package, "NAME",
@@ -66,7 +76,7 @@ static const struct cmddef commands[] = {
 	 "update a jail with its release's package manager (back-out snapshot first)"},
 	{"upgrade", cmd_upgrade, "NAME [release=REL]",
 	 "move a jail to another release (rolled back on failure)"},
-	{"df", cmd_df, "[-H]", "space used by every jail"},
+	{"df", cmd_df, "[-H|-j] [-s COLUMN]", "space used by every jail, by tag" OUTFMT},
 	{"doctor", cmd_doctor, "[-n|-f]",
 	 "find and repair what interrupted iocell commands left (-n: only report; -f: no "
 	 "question)"},
@@ -83,7 +93,7 @@ static void main_usage(FILE *f)
 	for (const struct cmddef *c = commands; c->name; c++) {
 		if (c->name[0] == '_')
 			continue;
-		fprintf(f, "  %-11s %s\n", c->name, c->summary);
+		fprintf(f, "  %-11s %.*s\n", c->name, (int)strcspn(c->summary, "\n"), c->summary);
 	}
 	fprintf(f, "\nNames: a jail is named by its UUID, a unique UUID prefix, or its tag.\n"
 		   "Run 'iocell COMMAND -h' for a command's arguments; see iocell(8).\n");

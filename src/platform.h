@@ -58,6 +58,16 @@ int plat_console(const struct runstate *rs, int *status);
  * transient /proc and /dev, the host's network, the jail's privileges. */
 int plat_chroot(const struct jail *j, char *const argv[], int *status);
 
+/* Put a read-only copy of the host directory host_dir (a mount, with what is mounted
+ * below it) in place of the mount at jail_dir inside the running jail: beneath the old
+ * one, which is then detached (processes using its files keep them), so that the jail
+ * never sees jail_dir empty; on kernels before 6.5 on top of it.  Never through the
+ * jail's symlinks.  The forced upgrade of a basejail. */
+int plat_replace_mount(const struct runstate *rs, const char *host_dir, const char *jail_dir);
+/* Whether this kernel can do plat_replace_mount (open_tree, move_mount and mount_setattr:
+ * Linux 5.12 or later).  false with the error recorded (what is missing and why). */
+bool plat_can_replace_mount(void);
+
 /* ---- runtime facts ------------------------------------------------------------------- */
 
 /* Load a jail's runtime state by name without any zfs call when possible (UUID, or

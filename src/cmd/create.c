@@ -3,6 +3,7 @@
 #include "cmd/cmd.h"
 #include "core/clone.h"
 #include "core/create.h"
+#include "core/destroy.h"
 #include "ops/pkgmgr.h"
 
 #include <getopt.h>
@@ -15,6 +16,29 @@ static void print_made(const char *uuid, const char *tag, void *arg)
 	(void)arg;
 	printf("%s (%s)\n", uuid, tag);
 	fflush(stdout);
+}
+
+/* With a pkglist the jails are announced once their packages are in. */
+static void note_made(const char *uuid, const char *tag, void *arg)
+{
+	sv_addf((struct strv *)arg, "%s (%s)", uuid, tag);
+}
+
+/* A failed pkglist undoes the create (atomic, as every create): the jails it made are
+ * destroyed again, keeping the error that says which packages failed. */
+static void remove_made(const struct strv *made)
+{
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
+	for (size_t k = 0; k < made->n; k++) {
+		_cleanup_destroy_plan_ struct destroy_plan p;
+		if (destroy_prepare(&p, made->v[k], true, false) < 0 ||
+		    destroy_execute(&p, NULL, NULL) < 0) {
+			ioc_warn("could not remove jail %s again: %s", made->v[k], ioc_errmsg());
+			ioc_err_clear();
+		}
+	}
+	ioc_err_restore(&keep);
 }
 
 int cmd_create(int argc, char **argv)
@@ -51,26 +75,32 @@ int cmd_create(int argc, char **argv)
 			return usage_err("create", "count=%s is not a number from 1 to 1000", cs);
 		kv_del(&given, "count");
 	}
-	_cleanup_strv_ struct strv made = {0};
+	const char *pk = prop_kv_get(&given, P_PKGLIST);
+	bool packages = pk && !streq(pk, "none");
+	_cleanup_strv_ struct strv made = {0}, lines = {0};
 	sv_init(&made);
-	struct create_req req = {
-		.kind = kind, .given = &given, .count = (int)count, .made = print_made};
+	sv_init(&lines);
+	struct create_req req = {.kind = kind,
+				 .given = &given,
+				 .count = (int)count,
+				 .made = packages ? note_made : print_made,
+				 .arg = &lines};
 	if (create_jails(&req, &made) < 0)
 		return CMD_ERR;
-	const char *pk = prop_kv_get(&given, P_PKGLIST);
-	if (!pk || streq(pk, "none"))
+	if (!packages)
 		return CMD_OK;
-	/* Packages take long: create_jails has let other creates go on meanwhile.  A failure
-	 * keeps the jails and reports each failed package by name. */
-	int rc = CMD_OK;
+	/* Packages take long: create_jails has let other creates go on meanwhile.  The first
+	 * jail whose packages fail (each failure reported by name) undoes the whole create. */
 	for (size_t k = 0; k < made.n; k++) {
 		if (pkgmgr_install_pkglist(made.v[k], pk) < 0) {
-			if (k + 1 < made.n)
-				ioc_err_print();
-			rc = CMD_ERR;
+			remove_made(&made);
+			ioc_err_ctx("create undone (no jail kept)");
+			return CMD_ERR;
 		}
 	}
-	return rc;
+	for (size_t k = 0; k < lines.n; k++)
+		printf("%s\n", lines.v[k]);
+	return CMD_OK;
 }
 
 int cmd_clone(int argc, char **argv)

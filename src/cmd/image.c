@@ -116,7 +116,7 @@ int cmd_import(int argc, char **argv)
 	if (optind >= argc)
 		return usage_err("import", "expected NAME|- [PROP=VALUE ...]");
 	const char *name = argv[optind];
-	_cleanup_kv_ struct kv given;
+	_cleanup_kv_ struct kv given = {0};
 	if (!parse_assignments("import", argv + optind + 1, argc - optind - 1, &given))
 		return CMD_USAGE;
 	if (prop_kv_get(&given, P_TYPE) || prop_kv_get(&given, P_HOST_HOSTUUID)) {
@@ -199,7 +199,7 @@ int cmd_upgrade(int argc, char **argv)
 		return opt;
 	if (optind >= argc)
 		return usage_err("upgrade", "expected NAME [release=REL]");
-	_cleanup_kv_ struct kv given;
+	_cleanup_kv_ struct kv given = {0};
 	if (!parse_assignments("upgrade", argv + optind + 1, argc - optind - 1, &given))
 		return CMD_USAGE;
 	for (size_t i = 0; i < given.k.n; i++)
@@ -217,14 +217,17 @@ int cmd_upgrade(int argc, char **argv)
 	if (!open_locked(argv[optind], &l))
 		return CMD_ERR;
 	_cleanup_free_ char *snap = NULL;
-	if (pkgmgr_upgrade(l.j, rel, &snap) < 0)
+	int live = pkgmgr_upgrade(l.j, rel, &snap);
+	if (live < 0)
 		return CMD_ERR;
 	const char *at = strchr(snap, '@');
 	const char *tag = jail_prop(l.j, P_TAG);
+	const char *when = !streq(jail_prop(l.j, P_TYPE), "basejail") ? ""
+			   : live ? " (under the running jail: what runs keeps the old files "
+				    "until it restarts)"
+				  : " (takes effect at its next start)";
 	printf("jail %s upgraded to %s%s; remove the back-out snapshot with 'iocell snapremove "
 	       "%s%s' when it works, or go back with 'iocell rollback %s%s'\n",
-	       tag, rel,
-	       streq(jail_prop(l.j, P_TYPE), "basejail") ? " (takes effect at its next start)" : "",
-	       tag, at, tag, at);
+	       tag, rel, when, tag, at, tag, at);
 	return CMD_OK;
 }

@@ -142,10 +142,14 @@ static int limit_rows(struct table *t, const struct runstate *rs, const char *ta
 
 int cmd_limits(int argc, char **argv)
 {
-	bool script = false;
-	int opt = cmd_flag("limits", argc, argv, 'H', &script);
-	if (opt >= 0)
-		return opt;
+	int c, nfmt = 0;
+	enum outfmt fmt = OUT_TABLE;
+	while ((c = cmd_getopt("limits", argc, argv, "Hj")) != -1)
+		if (!outfmt_opt(c, &fmt, &nfmt))
+			return c == 'h' ? CMD_OK : CMD_USAGE;
+	int u = outfmt_check("limits", nfmt);
+	if (u >= 0)
+		return u;
 	if (argc - optind > 1)
 		return usage_err("limits", "expected at most one NAME");
 	struct table t;
@@ -161,7 +165,7 @@ int cmd_limits(int argc, char **argv)
 			rs_free(&rs);
 			return CMD_ERR;
 		}
-		table_init(&t, head);
+		table_init(&t, head, "ttti");
 		if (r == 0) {
 			/* Not running: the configured values only. */
 			struct jail *j = jail_resolve(name);
@@ -190,7 +194,7 @@ int cmd_limits(int argc, char **argv)
 	} else {
 		static const char *const head[] = {"JAIL",     "LIMIT",     "PROPERTY",
 						   "IN FORCE", "CROSSINGS", NULL};
-		table_init(&t, head);
+		table_init(&t, head, "tttti");
 		struct runstate *v;
 		size_t n;
 		if (running_states(&v, &n) < 0) {
@@ -206,12 +210,12 @@ int cmd_limits(int argc, char **argv)
 		free_states(v, n);
 	}
 	if (rc == CMD_OK)
-		table_print(&t, script);
+		rc = table_emit(&t, fmt, NULL, NULL, "limits");
 	table_free(&t);
 	return rc;
 }
 
-/* Human or raw (script) cell values. */
+/* A byte count as shown (human units) or exact. */
 static char *cell_bytes(long long v, bool raw)
 {
 	if (v < 0)
@@ -225,6 +229,7 @@ static char *cell_bytes(long long v, bool raw)
 
 static char *cell_num(long long v) { return v < 0 ? xstrdup("-") : xasprintf("%lld", v); }
 
+/* CPU time as shown ("1.23s") or exact (seconds, "1.234567"). */
 static char *cell_cpu(long long us, bool raw)
 {
 	if (us < 0)
@@ -238,6 +243,7 @@ static const char *const u_names[U_N] = {"memory",  "swap",      "cputime",   "p
 					 "threads", "openfiles", "readbytes", "writebytes",
 					 "readops", "writeops"};
 
+/* The cells of a usage as shown (raw false) or exact (raw true: the JSON numbers). */
 static void usage_cells(const struct plat_usage *u, bool raw, char *cells[U_N])
 {
 	cells[U_MEM] = cell_bytes(u->mem, raw);
@@ -252,44 +258,57 @@ static void usage_cells(const struct plat_usage *u, bool raw, char *cells[U_N])
 	cells[U_WIO] = cell_num(u->wios);
 }
 
+static void cells_free(char *cells[U_N])
+{
+	for (int i = 0; i < U_N; i++)
+		free(cells[i]);
+}
+
+/* inuse NAME: one row per resource. */
+static int inuse_one(const char *name, enum outfmt fmt)
+{
+	struct runstate rs;
+	char uuid[37];
+	if (cmd_running(name, &rs, uuid, "") < 0)
+		return CMD_ERR;
+	struct plat_usage u;
+	int r = plat_usage(&rs, &u);
+	rs_free(&rs);
+	if (r < 0)
+		return CMD_ERR;
+	char *cells[U_N], *raw[U_N];
+	usage_cells(&u, false, cells);
+	usage_cells(&u, true, raw);
+	static const char *const head[] = {"RESOURCE", "IN USE", NULL};
+	struct table t;
+	table_init(&t, head, "tn");
+	for (int i = 0; i < U_N; i++) {
+		const char *row[] = {u_names[i], cells[i]};
+		_cleanup_free_ char *js = json_cell('n', raw[i]);
+		const char *json[] = {NULL, js};
+		table_add_json(&t, row, json);
+	}
+	int rc = table_emit(&t, fmt, NULL, NULL, "inuse");
+	table_free(&t);
+	cells_free(cells);
+	cells_free(raw);
+	return rc;
+}
+
 int cmd_inuse(int argc, char **argv)
 {
-	bool script = false;
-	int opt = cmd_flag("inuse", argc, argv, 'H', &script);
-	if (opt >= 0)
-		return opt;
+	int c, nfmt = 0;
+	enum outfmt fmt = OUT_TABLE;
+	while ((c = cmd_getopt("inuse", argc, argv, "Hjc")) != -1)
+		if (!outfmt_opt(c, &fmt, &nfmt))
+			return c == 'h' ? CMD_OK : CMD_USAGE;
+	int u = outfmt_check("inuse", nfmt);
+	if (u >= 0)
+		return u;
 	if (argc - optind > 1)
 		return usage_err("inuse", "expected at most one NAME");
-	if (argc - optind == 1) {
-		struct runstate rs;
-		char uuid[37];
-		if (cmd_running(argv[optind], &rs, uuid, "") < 0)
-			return CMD_ERR;
-		struct plat_usage u;
-		int r = plat_usage(&rs, &u);
-		rs_free(&rs);
-		if (r < 0)
-			return CMD_ERR;
-		char *cells[U_N];
-		usage_cells(&u, script, cells);
-		if (script) {
-			for (int i = 0; i < U_N; i++)
-				printf("%s,%s\n", u_names[i], cells[i]);
-		} else {
-			static const char *const head[] = {"RESOURCE", "IN USE", NULL};
-			struct table t;
-			table_init(&t, head);
-			for (int i = 0; i < U_N; i++) {
-				const char *row[] = {u_names[i], cells[i]};
-				table_add(&t, row);
-			}
-			table_print(&t, false);
-			table_free(&t);
-		}
-		for (int i = 0; i < U_N; i++)
-			free(cells[i]);
-		return CMD_OK;
-	}
+	if (argc - optind == 1)
+		return inuse_one(argv[optind], fmt);
 	struct runstate *v;
 	size_t n;
 	if (running_states(&v, &n) < 0)
@@ -298,36 +317,30 @@ int cmd_inuse(int argc, char **argv)
 					   "PROCS",   "THREADS",  "OPENFILES", "READ", "WRITE",
 					   "READOPS", "WRITEOPS", NULL};
 	struct table t;
-	table_init(&t, head);
-	int rc = CMD_OK;
+	table_init(&t, head, "itbbniiibbii");
 	for (size_t i = 0; i < n; i++) {
-		struct plat_usage u;
-		if (plat_usage(&v[i], &u) < 0) {
+		struct plat_usage us;
+		if (plat_usage(&v[i], &us) < 0) {
 			ioc_warn("%s", ioc_errmsg());
 			ioc_err_clear();
 			continue;
 		}
-		char *cells[U_N];
-		usage_cells(&u, script, cells);
+		/* bytes exact (the table shows them in units), CPU time shown as "1.23s" */
+		char *raw[U_N];
+		usage_cells(&us, true, raw);
+		_cleanup_free_ char *cpu = cell_cpu(us.cpu_us, false);
+		_cleanup_free_ char *cpujs = json_cell('n', raw[U_CPU]);
 		char jid[24];
 		snprintf(jid, sizeof(jid), "%lld", rs_num(&v[i], RS_JID, 0));
-		const char *tag = tag_of(&v[i]);
-		if (script) {
-			printf("%s,%s", jid, tag);
-			for (int k = 0; k < U_N; k++)
-				printf(",%s", cells[k]);
-			printf("\n");
-		} else {
-			const char *row[] = {jid,      tag,      cells[0], cells[1],
-					     cells[2], cells[3], cells[4], cells[5],
-					     cells[6], cells[7], cells[8], cells[9]};
-			table_add(&t, row);
-		}
-		for (int k = 0; k < U_N; k++)
-			free(cells[k]);
+		const char *row[] = {jid,       tag_of(&v[i]), raw[U_MEM],     raw[U_SWAP],
+				     cpu,       raw[U_PROCS],  raw[U_THREADS], raw[U_FILES],
+				     raw[U_RB], raw[U_WB],     raw[U_RIO],     raw[U_WIO]};
+		const char *json[] = {NULL, NULL, NULL, NULL, cpujs, NULL,
+				      NULL, NULL, NULL, NULL, NULL,  NULL};
+		table_add_json(&t, row, json);
+		cells_free(raw);
 	}
-	if (!script)
-		table_print(&t, false);
+	int rc = table_emit(&t, fmt, NULL, NULL, "inuse");
 	table_free(&t);
 	free_states(v, n);
 	return rc;

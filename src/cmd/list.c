@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int list_releases(bool script, bool json, const char *sortcol)
+static int list_releases(enum outfmt fmt, const char *sortcol)
 {
 	struct release_info *r;
 	size_t n;
@@ -16,12 +16,12 @@ static int list_releases(bool script, bool json, const char *sortcol)
 		return CMD_ERR;
 	struct table t;
 	const char *head[] = {"RELEASE", "CREATED", "USED", "SOURCE", NULL};
-	table_init(&t, head);
+	table_init(&t, head, "ttbt");
 	for (size_t i = 0; i < n; i++) {
 		const char *row[] = {r[i].name, r[i].created, r[i].used, r[i].source};
 		table_add(&t, row);
 	}
-	int rc = table_emit(&t, script, json, sortcol, "list");
+	int rc = table_emit(&t, fmt, sortcol, "RELEASE", "list");
 	table_free(&t);
 	release_info_free(r, n);
 	return rc;
@@ -29,15 +29,16 @@ static int list_releases(bool script, bool json, const char *sortcol)
 
 int cmd_list(int argc, char **argv)
 {
-	int c;
-	bool templates = false, releases = false, script = false, json = false;
+	int c, nfmt = 0;
+	bool templates = false, releases = false;
+	enum outfmt fmt = OUT_TABLE;
 	const char *sortcol = NULL;
 	while ((c = cmd_getopt("list", argc, argv, "trHjs:")) != -1) {
+		if (outfmt_opt(c, &fmt, &nfmt))
+			continue;
 		switch (c) {
 		case 't': templates = true; break;
 		case 'r': releases = true; break;
-		case 'H': script = true; break;
-		case 'j': json = true; break;
 		case 's': sortcol = optarg; break;
 		default: return c == 'h' ? CMD_OK : CMD_USAGE;
 		}
@@ -46,10 +47,11 @@ int cmd_list(int argc, char **argv)
 		return usage_err("list", "unexpected argument '%s'", argv[optind]);
 	if (templates && releases)
 		return usage_err("list", "-t and -r exclude each other");
-	if (script && json)
-		return usage_err("list", "-H and -j exclude each other");
+	int u = outfmt_check("list", nfmt);
+	if (u >= 0)
+		return u;
 	if (releases)
-		return list_releases(script, json, sortcol);
+		return list_releases(fmt, sortcol);
 
 	_cleanup_ztable_ struct ztable zt = {0};
 	_cleanup_strv_ struct strv stale = {0};
@@ -62,53 +64,64 @@ int cmd_list(int argc, char **argv)
 	/* SPEC §3's columns; -j adds PRIVILEGED and IDMAP_BASE (the user namespace); the
 	 * table for people marks a privileged jail's TYPE (-H keeps the columns as they are) */
 	struct table t;
+	/* (by tag unless told otherwise, in every format alike) */
+	bool json = fmt == OUT_JSON;
 	const char *head[] = {"JID", "UUID",    "BOOT",       "STATE",      "TAG", "TYPE",
 			      "IP4", "RELEASE", "PRIVILEGED", "IDMAP_BASE", NULL};
 	if (!json)
 		head[8] = NULL;
-	table_init(&t, head);
+	table_init(&t, head, "itttttttti");
 	for (size_t i = 0; i < zt.nrows; i++) {
 		const char *row[10] = {0};
 		for (size_t k = 0; k < 10 && k < zt.rows[i].n; k++)
 			row[k] = zt.rows[i].v[k];
 		_cleanup_free_ char *type = NULL;
-		if (!json && !script && row[5] && row[8] && streq(row[8], "yes"))
+		if (fmt == OUT_TABLE && row[5] && row[8] && streq(row[8], "yes"))
 			row[5] = type = xasprintf("%s,privileged", row[5]);
 		table_add(&t, row);
 	}
-	if (!sortcol && !script && !json && t.cells.n)
-		table_sort(&t, table_col(&t, "TAG"));
-	int rc = table_emit(&t, script, json, sortcol, "list");
+	int rc = table_emit(&t, fmt, sortcol, "TAG", "list");
 	table_free(&t);
 	return rc;
 }
 
 int cmd_df(int argc, char **argv)
 {
-	int c;
-	bool script = false, json = false;
+	int c, nfmt = 0;
+	enum outfmt fmt = OUT_TABLE;
 	const char *sortcol = NULL;
 	while ((c = cmd_getopt("df", argc, argv, "Hjs:")) != -1) {
-		switch (c) {
-		case 'H': script = true; break;
-		case 'j': json = true; break;
-		case 's': sortcol = optarg; break;
-		default: return c == 'h' ? CMD_OK : CMD_USAGE;
-		}
+		if (outfmt_opt(c, &fmt, &nfmt))
+			continue;
+		if (c == 's')
+			sortcol = optarg;
+		else
+			return c == 'h' ? CMD_OK : CMD_USAGE;
 	}
 	if (optind < argc)
 		return usage_err("df", "unexpected argument '%s'", argv[optind]);
+	int u = outfmt_check("df", nfmt);
+	if (u >= 0)
+		return u;
 	_cleanup_ztable_ struct ztable zt = {0};
 	if (jails_df(&zt) < 0)
 		return CMD_ERR;
 	struct table t;
 	const char *head[] = {"UUID", "CRT", "RES", "QTA", "USE", "AVA", "TAG", NULL};
-	table_init(&t, head);
-	for (size_t i = 0; i < zt.nrows; i++)
-		table_add(&t, (const char *const *)zt.rows[i].v);
-	if (!sortcol && !script && !json && t.cells.n)
-		table_sort(&t, table_col(&t, "TAG"));
-	int rc = table_emit(&t, script, json, sortcol, "df");
+	table_init(&t, head, "tnbbbbt");
+	for (size_t i = 0; i < zt.nrows; i++) {
+		char **v = zt.rows[i].v;
+		/* no reservation or quota: 0, shown as zfs shows it */
+		const char *row[] = {v[0],
+				     v[1],
+				     streq(v[2], "0") ? "none" : v[2],
+				     streq(v[3], "0") ? "none" : v[3],
+				     v[4],
+				     v[5],
+				     v[6]};
+		table_add(&t, row);
+	}
+	int rc = table_emit(&t, fmt, sortcol, "TAG", "df");
 	table_free(&t);
 	return rc;
 }

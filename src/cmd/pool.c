@@ -20,7 +20,7 @@ int cmd_activate(int argc, char **argv)
 		return CMD_OK;
 	}
 	const char *pool = argv[optind];
-	struct kv opts;
+	struct kv opts = {0};
 	if (!parse_assignments("activate", argv + optind + 1, argc - optind - 1, &opts)) {
 		kv_free(&opts);
 		return CMD_USAGE;
@@ -37,11 +37,18 @@ int cmd_activate(int argc, char **argv)
 		kv_free(&opts);
 		return usage_err("activate", "size= goes with file=");
 	}
+	_cleanup_strv_ struct strv moved = {0};
+	sv_init(&moved);
 	int rc = pool_activate(pool, kv_get(&opts, "mountpoint"), kv_get(&opts, "file"),
-			       kv_get(&opts, "size"));
+			       kv_get(&opts, "size"), &moved);
 	kv_free(&opts);
 	if (rc < 0)
 		return CMD_ERR;
+	for (size_t i = 0; i < moved.n; i++) {
+		_cleanup_free_ char *other = xstrndup(moved.v[i], strcspn(moved.v[i], "/"));
+		printf("%s left %s (mountpoint=none; 'iocell activate %s' brings it back)\n",
+		       moved.v[i], pool_get()->mountroot, other);
+	}
 	/* Build the name index and read the saved defaults now (both cached under the
 	 * runtime dir), so that the first create or lookup needs no zfs call for them. */
 	defaults_cache_drop();

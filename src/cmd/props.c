@@ -8,7 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int get_default(const char *prop, bool script)
+/* The JSON literal of a value of property p: numbers for integer properties. */
+static char *value_json(const struct propdef *p, const char *v)
+{
+	return json_cell(p->type == PT_INT || p->type == PT_BIT ? 'v' : 't', v);
+}
+
+/* Rows PROPERTY, VALUE (or DEFAULT) of the given properties (all: NULL) in one table. */
+static void add_prop_row(struct table *t, const struct propdef *p, const char *v)
+{
+	_cleanup_free_ char *js = value_json(p, v);
+	const char *row[] = {p->name, v};
+	const char *json[] = {NULL, js};
+	table_add_json(t, row, json);
+}
+
+/* One value: alone on a line (the manuals' `get tag NAME`), or as JSON. */
+static int emit_one(const struct propdef *p, const char *v, enum outfmt fmt, const char *col)
+{
+	if (fmt != OUT_JSON) {
+		printf("%s\n", v);
+		return CMD_OK;
+	}
+	struct table t;
+	const char *head[] = {"PROPERTY", col, NULL};
+	table_init(&t, head, NULL);
+	add_prop_row(&t, p, v);
+	int rc = table_emit(&t, fmt, NULL, NULL, "get");
+	table_free(&t);
+	return rc;
+}
+
+static int get_default(const char *prop, enum outfmt fmt, const char *cmd)
 {
 	_cleanup_kv_ struct kv saved = {0};
 	if (defaults_load(&saved) < 0)
@@ -16,83 +47,85 @@ static int get_default(const char *prop, bool script)
 	if (streq(prop, "all")) {
 		struct table t;
 		const char *head[] = {"PROPERTY", "DEFAULT", NULL};
-		table_init(&t, head);
+		table_init(&t, head, NULL);
 		for (size_t i = 0; i < prop_count; i++) {
 			_cleanup_free_ char *tmp = NULL;
-			const char *row[] = {prop_table[i].name,
-					     prop_effective_default(&prop_table[i], &saved, &tmp)};
-			table_add(&t, row);
+			add_prop_row(&t, &prop_table[i],
+				     prop_effective_default(&prop_table[i], &saved, &tmp));
 		}
-		table_print(&t, script);
+		int rc = table_emit(&t, fmt, NULL, NULL, cmd);
 		table_free(&t);
-		return CMD_OK;
+		return rc;
 	}
 	const struct propdef *p = prop_lookup(prop);
 	if (!p)
 		return CMD_ERR;
 	_cleanup_free_ char *tmp = NULL;
-	printf("%s\n", prop_effective_default(p, &saved, &tmp));
-	return CMD_OK;
+	return emit_one(p, prop_effective_default(p, &saved, &tmp), fmt, "DEFAULT");
 }
 
 /* get -r PROP: one zfs call for every jail. */
-static int get_recursive(const char *prop, bool script)
+static int get_recursive(const char *prop, enum outfmt fmt)
 {
 	_cleanup_ztable_ struct ztable zt = {0};
 	if (prop_get_all_jails(prop, &zt) < 0)
 		return CMD_ERR;
+	const struct propdef *p = prop_find(prop);
 	struct table t;
 	const char *head[] = {"UUID", "TAG", "VALUE", NULL};
-	table_init(&t, head);
-	for (size_t i = 0; i < zt.nrows; i++)
-		table_add(&t, (const char *const *)zt.rows[i].v);
-	table_print(&t, script);
+	table_init(&t, head, NULL);
+	for (size_t i = 0; i < zt.nrows; i++) {
+		_cleanup_free_ char *js = value_json(p, zt.rows[i].v[2]);
+		const char *json[] = {NULL, NULL, js};
+		table_add_json(&t, (const char *const *)zt.rows[i].v, json);
+	}
+	int rc = table_emit(&t, fmt, NULL, NULL, "get");
 	table_free(&t);
-	return CMD_OK;
+	return rc;
 }
 
 int cmd_get(int argc, char **argv)
 {
-	int c;
-	bool recursive = false, script = !isatty_out();
-	while ((c = cmd_getopt("get", argc, argv, "rH")) != -1) {
+	int c, nfmt = 0;
+	bool recursive = false;
+	enum outfmt fmt = OUT_TABLE;
+	while ((c = cmd_getopt("get", argc, argv, "rHj")) != -1) {
+		if (outfmt_opt(c, &fmt, &nfmt))
+			continue;
 		if (c == 'r')
 			recursive = true;
-		else if (c == 'H')
-			script = true;
 		else
 			return c == 'h' ? CMD_OK : CMD_USAGE;
 	}
+	int u = outfmt_check("get", nfmt);
+	if (u >= 0)
+		return u;
 	int n = argc - optind;
 	if (recursive) {
 		if (n != 1)
 			return usage_err("get", "get -r takes exactly one property");
-		return get_recursive(argv[optind], script);
+		return get_recursive(argv[optind], fmt);
 	}
 	if (n != 2)
 		return usage_err("get", "expected PROP|all and NAME|default");
 	const char *prop = argv[optind], *name = argv[optind + 1];
 	if (streq(name, "default"))
-		return get_default(prop, script);
+		return get_default(prop, fmt, "get");
 	if (!streq(prop, "all") && !prop_lookup(prop))
 		return CMD_ERR;
 	_cleanup_jail_ struct jail *j = jail_resolve(name);
 	if (!j)
 		return CMD_ERR;
-	if (streq(prop, "all")) {
-		struct table t;
-		const char *head[] = {"PROPERTY", "VALUE", NULL};
-		table_init(&t, head);
-		for (size_t i = 0; i < prop_count; i++) {
-			const char *row[] = {prop_table[i].name, jail_prop(j, (enum prop_id)i)};
-			table_add(&t, row);
-		}
-		table_print(&t, script);
-		table_free(&t);
-	} else {
-		printf("%s\n", jail_prop_named(j, prop));
-	}
-	return CMD_OK;
+	if (!streq(prop, "all"))
+		return emit_one(prop_find(prop), jail_prop_named(j, prop), fmt, "VALUE");
+	struct table t;
+	const char *head[] = {"PROPERTY", "VALUE", NULL};
+	table_init(&t, head, NULL);
+	for (size_t i = 0; i < prop_count; i++)
+		add_prop_row(&t, &prop_table[i], jail_prop(j, (enum prop_id)i));
+	int rc = table_emit(&t, fmt, NULL, NULL, "get");
+	table_free(&t);
+	return rc;
 }
 
 int cmd_set(int argc, char **argv)
@@ -116,17 +149,17 @@ int cmd_set(int argc, char **argv)
 
 int cmd_defaults(int argc, char **argv)
 {
-	int c;
-	bool script = !isatty_out();
-	while ((c = cmd_getopt("defaults", argc, argv, "H")) != -1) {
-		if (c == 'H')
-			script = true;
-		else
+	int c, nfmt = 0;
+	enum outfmt fmt = OUT_TABLE;
+	while ((c = cmd_getopt("defaults", argc, argv, "Hj")) != -1)
+		if (!outfmt_opt(c, &fmt, &nfmt))
 			return c == 'h' ? CMD_OK : CMD_USAGE;
-	}
+	int u = outfmt_check("defaults", nfmt);
+	if (u >= 0)
+		return u;
 	if (optind < argc)
 		return usage_err("defaults", "unexpected argument '%s'", argv[optind]);
-	return get_default("all", script);
+	return get_default("all", fmt, "defaults");
 }
 
 int cmd_reset(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* fetch: create or update a release. */
 #include "cmd/cmd.h"
 #include "core/props.h"
+#include "core/fetch.h"
 #include "core/release.h"
 
 #include <getopt.h>
@@ -16,7 +17,7 @@ int cmd_fetch(int argc, char **argv)
 	int opt = cmd_flag("fetch", argc, argv, 0, NULL);
 	if (opt >= 0)
 		return opt;
-	_cleanup_kv_ struct kv given;
+	_cleanup_kv_ struct kv given = {0};
 	if (!parse_assignments("fetch", argv + optind, argc - optind, &given))
 		return CMD_USAGE;
 	for (size_t i = 0; i < given.k.n; i++) {
@@ -41,6 +42,10 @@ int cmd_fetch(int argc, char **argv)
 		.sha256 = kv_get(&given, "sha256"),
 	};
 	_cleanup_free_ char *name = o.release ? xstrdup(o.release) : host_codename();
+	/* A tarball is no suite: naming it after the host's codename would mislead. */
+	if (!o.release && fetch_wants_tarball(&o, name))
+		return usage_err("fetch", "which release is this tarball?  Name it with "
+					  "release=NAME (what 'create release=NAME' will use)");
 	if (release_fetch(&o) < 0)
 		return CMD_ERR;
 	bool updated = false;

@@ -150,28 +150,41 @@ int cmd_start(int argc, char **argv)
 	return for_each_name("start", argc - optind, argv + optind, force, start_name);
 }
 
-/* Stop every jail with runtime state (no zfs call): those of the active pool, or of
- * every pool (any_pool, at shutdown). */
-static int stop_all(bool force, bool any_pool)
+/* Stop every running jail of the active pool: its jails in reverse boot order (descending
+ * priority, ties by tag in reverse; one zfs call), then whatever else of that pool runs
+ * (no zfs call: the runtime state says which pool a jail is of).  Jails of other pools
+ * keep running. */
+static int stop_all(bool force, const char *what)
 {
-	struct strv ids;
-	if (rs_list(&ids) < 0)
-		return CMD_ERR;
-	const struct ioc_pool *pool = any_pool ? NULL : pool_get();
-	if (!any_pool && !pool) {
-		sv_free(&ids);
-		return CMD_ERR;
+	struct jail_boot *b = NULL;
+	size_t n = 0;
+	if (jails_boot_order(&b, &n, false) < 0) {
+		/* the priorities unknown: still stop what runs */
+		ioc_warn("%s: %s; stopping in no particular order", what, ioc_errmsg());
+		ioc_err_clear();
 	}
 	int failed = 0;
-	for (size_t i = ids.n; i-- > 0;) {
-		if (pool) {
-			struct runstate rs;
-			int r = rs_read(ids.v[i], &rs);
-			bool mine = r == 1 && rs_on_pool(&rs, pool->name, pool->mountroot);
-			rs_free(&rs);
-			if (!mine)
-				continue;
+	for (size_t i = n; i-- > 0;) {
+		struct runstate rs;
+		int r = rs_read(b[i].uuid, &rs);
+		rs_free(&rs);
+		if (r == 1 && stop_uuid(b[i].uuid, force, false) < 0) {
+			ioc_err_print();
+			failed++;
 		}
+	}
+	jail_boot_free(b, n);
+	const struct ioc_pool *pool = pool_get();
+	struct strv ids;
+	if (!pool || rs_list(&ids) < 0)
+		return CMD_ERR;
+	for (size_t i = ids.n; i-- > 0;) {
+		struct runstate rs;
+		int r = rs_read(ids.v[i], &rs);
+		bool mine = r == 1 && rs_on_pool(&rs, pool->name, pool->mountroot);
+		rs_free(&rs);
+		if (!mine)
+			continue;
 		if (stop_uuid(ids.v[i], force, false) < 0) {
 			ioc_err_print();
 			failed++;
@@ -179,7 +192,7 @@ static int stop_all(bool force, bool any_pool)
 	}
 	sv_free(&ids);
 	if (failed) {
-		ioc_err("stop ALL: %d jail(s) failed to stop", failed);
+		ioc_err("%s: %d jail(s) failed to stop", what, failed);
 		return CMD_ERR;
 	}
 	return CMD_OK;
@@ -194,16 +207,29 @@ int cmd_stop(int argc, char **argv)
 	if (optind >= argc)
 		return usage_err("stop", "expected NAME... or ALL");
 	if (argc - optind == 1 && streq(argv[optind], "ALL"))
-		return stop_all(force, false);
+		return stop_all(force, "stop ALL");
 	return for_each_name("stop", argc - optind, argv + optind, force, stop_name);
 }
 
 int cmd_restart(int argc, char **argv)
 {
-	bool soft = false;
+	/* Soft (warm) by default, as both manuals have it; -s still says so; --hard stops and
+	 * starts the jail (new namespaces, network and cgroup). */
+	bool hard = false, soft = false;
+	int k = 1;
+	for (int i = 1; i < argc; i++) {
+		if (streq(argv[i], "--hard"))
+			hard = true;
+		else
+			argv[k++] = argv[i];
+	}
+	argc = k;
+	argv[argc] = NULL;
 	int opt = cmd_flag("restart", argc, argv, 's', &soft);
 	if (opt >= 0)
 		return opt;
+	if (hard && soft)
+		return usage_err("restart", "-s (soft) and --hard exclude each other");
 	if (argc - optind != 1)
 		return usage_err("restart", "expected one NAME");
 	const char *name = argv[optind];
@@ -212,12 +238,13 @@ int cmd_restart(int argc, char **argv)
 	if (cmd_running(name, &rs, uuid, "") < 0)
 		return CMD_ERR;
 	int rc = CMD_OK;
-	if (soft) {
+	if (!hard) {
 		int lk = lock_jail(uuid, true);
 		if (lk < 0 || plat_restart_soft(&rs) < 0)
 			rc = CMD_ERR;
 		else
-			printf("%s (%s) restarted (soft)\n", uuid, rs_get(&rs, prop_name(P_TAG)));
+			printf("%s (%s) restarted (soft)\n", uuid,
+			       rs_get(&rs, prop_name(P_TAG)) ? rs_get(&rs, prop_name(P_TAG)) : "");
 		unlock_fd(lk);
 		rs_free(&rs);
 		return rc;
@@ -342,58 +369,154 @@ int cmd_chroot(int argc, char **argv)
 	return rc;
 }
 
-static void print_info(const struct runstate *rs)
+static void print_info(const struct runstate *rs, const struct plat_info *in)
 {
-	struct plat_info in;
-	plat_info(rs, &in);
 	printf("UUID:     %s\n", rs->uuid);
-	printf("TAG:      %s\n", in.tag);
-	printf("JID:      %lld\n", in.jid);
-	printf("INIT PID: %d\n", (int)in.pid);
-	printf("STARTED:  %s\n", in.started ? in.started : "-");
-	printf("ROOT:     %s\n", in.root);
-	printf("UID MAP:  %s%s\n", in.uid_map,
-	       streq(in.uid_map, "0 0 4294967295") ? " (no user namespace: privileged)" : "");
+	printf("TAG:      %s\n", in->tag);
+	printf("JID:      %lld\n", in->jid);
+	printf("INIT PID: %d\n", (int)in->pid);
+	printf("STARTED:  %s\n", in->started ? in->started : "-");
+	printf("ROOT:     %s\n", in->root);
+	printf("UID MAP:  %s%s\n", in->uid_map,
+	       streq(in->uid_map, "0 0 4294967295") ? " (no user namespace: privileged)" : "");
 	printf("NAMESPACES:\n");
-	for (size_t i = 0; i < in.nns; i++)
-		printf("  %-7s %s%s\n", in.ns[i].name, in.ns[i].id,
-		       in.ns[i].shared ? " (shared with the host)" : "");
-	if (in.cgroup_unit)
-		printf("CGROUP:   %s, systemd unit %s\n", in.cgroup_mode ? in.cgroup_mode : "-",
-		       in.cgroup_unit);
+	for (size_t i = 0; i < in->nns; i++)
+		printf("  %-7s %s%s\n", in->ns[i].name, in->ns[i].id,
+		       in->ns[i].shared ? " (shared with the host)" : "");
+	if (in->cgroup_unit)
+		printf("CGROUP:   %s, systemd unit %s\n", in->cgroup_mode ? in->cgroup_mode : "-",
+		       in->cgroup_unit);
 	else
-		printf("CGROUP:   %s\n", in.cgroup_mode ? in.cgroup_mode : "-");
-	for (size_t i = 0; i < in.cgroup_dirs.n; i++)
-		printf("  %s\n", in.cgroup_dirs.v[i]);
-	if (in.net == PLAT_NET_HOST) {
+		printf("CGROUP:   %s\n", in->cgroup_mode ? in->cgroup_mode : "-");
+	for (size_t i = 0; i < in->cgroup_dirs.n; i++)
+		printf("  %s\n", in->cgroup_dirs.v[i]);
+	if (in->net == PLAT_NET_HOST) {
 		printf("INTERFACES: (host network)\n");
-	} else if (in.net == PLAT_NET_RECORDED) {
-		printf("INTERFACES: %s\n", in.net_recorded);
+	} else if (in->net == PLAT_NET_RECORDED) {
+		printf("INTERFACES: %s\n", in->net_recorded);
 	} else {
 		printf("INTERFACES:\n");
-		for (size_t i = 0; i < in.nifs; i++) {
-			const struct plat_netif *f = &in.ifs[i];
+		for (size_t i = 0; i < in->nifs; i++) {
+			const struct plat_netif *f = &in->ifs[i];
 			printf("  %-10s %-4s%s%s%s%s\n", f->name, f->up ? "up" : "down",
 			       f->mac[0] ? " " : "", f->mac, f->addrs, f->note);
 		}
-		if (in.net_incomplete)
-			printf("  (incomplete: %s)\n", in.net_incomplete);
+		if (in->net_incomplete)
+			printf("  (incomplete: %s)\n", in->net_incomplete);
 	}
-	plat_info_free(&in);
+}
+
+/* -H: FIELD<tab>VALUE lines; a namespace "namespace NAME ID host|own", an interface
+ * "interface NAME up|down MAC ADDRESSES" (addresses space-separated). */
+static void print_info_script(const struct runstate *rs, const struct plat_info *in)
+{
+	printf("uuid\t%s\ntag\t%s\njid\t%lld\ninit_pid\t%d\nstarted\t%s\nroot\t%s\n", rs->uuid,
+	       in->tag, in->jid, (int)in->pid, in->started ? in->started : "-", in->root);
+	for (size_t i = 0; i < in->nns; i++)
+		printf("namespace\t%s\t%s\t%s\n", in->ns[i].name, in->ns[i].id,
+		       in->ns[i].shared ? "host" : "own");
+	printf("cgroup\t%s\t/iocell/%s\n", in->cgroup_mode ? in->cgroup_mode : "-", rs->uuid);
+	for (size_t i = 0; i < in->cgroup_dirs.n; i++)
+		printf("cgroup_dir\t%s\n", in->cgroup_dirs.v[i]);
+	printf("network\t%s\n", in->net == PLAT_NET_HOST       ? "host"
+				: in->net == PLAT_NET_RECORDED ? "recorded"
+							       : "own");
+	if (in->net == PLAT_NET_RECORDED)
+		printf("interfaces\t%s\n", in->net_recorded);
+	for (size_t i = 0; in->net == PLAT_NET_LIVE && i < in->nifs; i++) {
+		const struct plat_netif *f = &in->ifs[i];
+		printf("interface\t%s\t%s\t%s\t%s\n", f->name, f->up ? "up" : "down",
+		       f->mac[0] ? f->mac : "-", f->addrs[0] == ' ' ? f->addrs + 1 : f->addrs);
+	}
+}
+
+static void json_field(const char *key, const char *val, bool first)
+{
+	_cleanup_free_ char *v = val ? json_quote(val) : xstrdup("null");
+	printf("%s\"%s\": %s", first ? "" : ", ", key, v);
+}
+
+/* -j: an array holding one object: the fields of -H, namespaces and interfaces as
+ * arrays of objects. */
+static void print_info_json(const struct runstate *rs, const struct plat_info *in)
+{
+	printf("[\n  {");
+	json_field("uuid", rs->uuid, true);
+	json_field("tag", in->tag, false);
+	printf(", \"jid\": %lld, \"init_pid\": %d", in->jid, (int)in->pid);
+	json_field("started", in->started, false);
+	json_field("root", in->root, false);
+	printf(",\n   \"namespaces\": [");
+	for (size_t i = 0; i < in->nns; i++) {
+		printf("%s{", i ? ", " : "");
+		json_field("name", in->ns[i].name, true);
+		json_field("id", in->ns[i].id, false);
+		printf(", \"shared\": %s}", in->ns[i].shared ? "true" : "false");
+	}
+	printf("],\n   ");
+	json_field("cgroup_mode", in->cgroup_mode, true);
+	_cleanup_free_ char *cg = xasprintf("/iocell/%s", rs->uuid);
+	json_field("cgroup", cg, false);
+	printf(", \"cgroup_dirs\": [");
+	for (size_t i = 0; i < in->cgroup_dirs.n; i++) {
+		_cleanup_free_ char *d = json_quote(in->cgroup_dirs.v[i]);
+		printf("%s%s", i ? ", " : "", d);
+	}
+	printf("],\n   ");
+	json_field("network",
+		   in->net == PLAT_NET_HOST       ? "host"
+		   : in->net == PLAT_NET_RECORDED ? "recorded"
+						  : "own",
+		   true);
+	json_field("interfaces_recorded", in->net == PLAT_NET_RECORDED ? in->net_recorded : NULL,
+		   false);
+	printf(", \"interfaces\": [");
+	for (size_t i = 0; in->net == PLAT_NET_LIVE && i < in->nifs; i++) {
+		const struct plat_netif *f = &in->ifs[i];
+		printf("%s{", i ? ", " : "");
+		json_field("name", f->name, true);
+		printf(", \"up\": %s", f->up ? "true" : "false");
+		json_field("mac", f->mac[0] ? f->mac : NULL, false);
+		printf(", \"addresses\": [");
+		_cleanup_strv_ struct strv a = {0};
+		split(&a, f->addrs, " ", true);
+		for (size_t k = 0; k < a.n; k++) {
+			_cleanup_free_ char *q = json_quote(a.v[k]);
+			printf("%s%s", k ? ", " : "", q);
+		}
+		printf("]}");
+	}
+	printf("]");
+	if (in->net_incomplete)
+		json_field("incomplete", in->net_incomplete, false);
+	printf("}\n]\n");
 }
 
 int cmd_runtime(int argc, char **argv)
 {
-	int opt = cmd_flag("runtime", argc, argv, 0, NULL);
-	if (opt >= 0)
-		return opt;
+	int c, nfmt = 0;
+	enum outfmt fmt = OUT_TABLE;
+	while ((c = cmd_getopt("runtime", argc, argv, "Hj")) != -1)
+		if (!outfmt_opt(c, &fmt, &nfmt))
+			return c == 'h' ? CMD_OK : CMD_USAGE;
+	int u = outfmt_check("runtime", nfmt);
+	if (u >= 0)
+		return u;
 	if (argc - optind != 1)
 		return usage_err("runtime", "expected one NAME");
 	struct runstate rs;
 	char uuid[37];
 	if (cmd_running(argv[optind], &rs, uuid, "") < 0)
 		return CMD_ERR;
-	print_info(&rs);
+	struct plat_info in;
+	plat_info(&rs, &in);
+	if (fmt == OUT_JSON)
+		print_info_json(&rs, &in);
+	else if (fmt == OUT_SCRIPT)
+		print_info_script(&rs, &in);
+	else
+		print_info(&rs, &in);
+	plat_info_free(&in);
 	rs_free(&rs);
 	return CMD_OK;
 }

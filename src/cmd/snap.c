@@ -34,14 +34,14 @@ int cmd_snapshot(int argc, char **argv)
 
 int cmd_snaplist(int argc, char **argv)
 {
-	int c;
-	bool script = !isatty_out();
-	while ((c = cmd_getopt("snaplist", argc, argv, "H")) != -1) {
-		if (c == 'H')
-			script = true;
-		else
+	int c, nfmt = 0;
+	enum outfmt fmt = OUT_TABLE;
+	while ((c = cmd_getopt("snaplist", argc, argv, "Hj")) != -1)
+		if (!outfmt_opt(c, &fmt, &nfmt))
 			return c == 'h' ? CMD_OK : CMD_USAGE;
-	}
+	int u = outfmt_check("snaplist", nfmt);
+	if (u >= 0)
+		return u;
 	if (argc - optind != 1)
 		return usage_err("snaplist", "expected one NAME");
 	_cleanup_jail_ struct jail *j = jail_resolve(argv[optind]);
@@ -50,12 +50,12 @@ int cmd_snaplist(int argc, char **argv)
 		return CMD_ERR;
 	struct table out;
 	const char *head[] = {"NAME", "CREATED", "RSIZE", "USED", NULL};
-	table_init(&out, head);
+	table_init(&out, head, "ttbb");
 	for (size_t i = 0; i < t.nrows; i++)
 		table_add(&out, (const char *const *)t.rows[i].v);
-	table_print(&out, script);
+	int rc = table_emit(&out, fmt, NULL, NULL, "snaplist");
 	table_free(&out);
-	return CMD_OK;
+	return rc;
 }
 
 /* what: "@SNAP" or "/CHILD@SNAP"; arg: the jail's UUID. */

@@ -282,7 +282,7 @@ int basejail_reclone(const struct jail *j)
 	_cleanup_free_ char *root = xasprintf("%s/root", j->ds);
 	_cleanup_ztable_ struct ztable masters = {0}, cur = {0};
 	const char *mds[] = {base, NULL};
-	const char *cds[] = {root, NULL};
+	const char *cds[] = {j->ds, NULL};
 	if (zfs_list(&masters, "name", mds, 1, "filesystem", NULL) < 0) {
 		if (zfs_lasterr == ZE_NOENT) {
 			ioc_err("release %s has no basejail masters (%s)", rel, base);
@@ -290,13 +290,18 @@ int basejail_reclone(const struct jail *j)
 		}
 		return -1;
 	}
-	if (zfs_list(&cur, "name,origin", cds, 1, "filesystem", NULL) < 0)
+	if (zfs_list(&cur, "name,origin", cds, 2, "filesystem", NULL) < 0)
 		return -1;
-	/* Remove the current system-directory clones (those cloned from any base master). */
+	/* Remove the current system-directory clones (those cloned from any base master):
+	 * ROOT/DIR, and JAIL/.liveN-DIR of a forced upgrade while it ran (ops/baseswap.h). */
 	_cleanup_free_ char *baseroot = xasprintf("%s/base/", pool_get()->root);
+	_cleanup_free_ char *live = xasprintf("%s/.live", j->ds);
 	for (size_t i = 0; i < cur.nrows; i++) {
 		struct strv *r = &cur.rows[i];
-		if (r->n < 2 || streq(r->v[0], root) || !startswith(r->v[1], baseroot))
+		const char *below = r->n >= 2 ? ds_below(r->v[0], root) : NULL;
+		bool sysdir = below && !strchr(below, '/');
+		if (r->n < 2 || (!sysdir && !startswith(r->v[0], live)) ||
+		    !startswith(r->v[1], baseroot))
 			continue;
 		if (zfs_destroy(r->v[0], "-r") < 0)
 			return -1;

@@ -40,7 +40,7 @@ void clone_props(const struct jail *src, const char *uuid, const char *tag, cons
 		if (!(p->flags & PF_DERIVED))
 			kv_set(out, p->name, jail_prop(src, prop_id_of(p)));
 	}
-	_cleanup_kv_ struct kv id;
+	_cleanup_kv_ struct kv id = {0};
 	jail_reidentify(src, uuid, tag, &id);
 	for (size_t i = 0; i < id.k.n; i++)
 		kv_set(out, id.k.v[i], id.v.v[i]);
@@ -143,7 +143,7 @@ int clone_jail(const char *name, const char *snapname, const struct kv *given, c
 	jail_new_uuid(uuid);
 	_cleanup_free_ char *ds = ds_jail(uuid);
 	_cleanup_ztable_ struct ztable kids = {0};
-	_cleanup_kv_ struct kv props;
+	_cleanup_kv_ struct kv props = {0};
 	clone_props(src, uuid, newtag, given, &props);
 	char err[512];
 	struct idmap from, to;

@@ -1,5 +1,6 @@
 /* create: the transaction that makes COUNT new jails, undone as a whole on failure. */
 #include "core/create.h"
+#include "core/jailzfs.h"
 #include "core/idmap.h"
 #include "core/lock.h"
 #include "core/pool.h"
@@ -58,8 +59,16 @@ void jail_remove_halfmade(const char *ds)
  * there. */
 static void release_missing_hint(const char *rel)
 {
-	if (zfs_lasterr != ZE_NOENT)
-		return;
+	if (zfs_lasterr != ZE_NOENT) {
+		/* `zfs send | zfs recv` (thick) tells less: ask whether it is there */
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
+		_cleanup_free_ char *snap = ds_release_snap(rel);
+		bool missing = !zfs_exists(snap) && zfs_lasterr == ZE_NOENT;
+		ioc_err_restore(&keep);
+		if (!missing)
+			return;
+	}
 	ioc_err("release %s is not fetched", rel);
 	ioc_hint("fetch it with 'iocell fetch release=%s', see 'iocell list -r'", rel);
 }
@@ -85,6 +94,21 @@ static int make_root(enum create_kind kind, const char *release, const char *roo
 	case CREATE_EMPTY: return zfs_create(root, NULL, false);
 	}
 	return -1;
+}
+
+/* jail_zfs=on: the dataset handed to the jail (below the jail's own dataset unless told
+ * otherwise: gone with it on a failure). */
+static int jail_zfs_made(const char *uuid, const struct kv *props)
+{
+	if (!streq(prop_kv_get(props, P_JAIL_ZFS), "on"))
+		return 0;
+	const char *rel = prop_kv_get(props, P_JAIL_ZFS_DATASET);
+	char err[512];
+	if (!jailzfs_dataset_ok(uuid, rel, err, sizeof(err))) {
+		ioc_err("%s", err);
+		return -1;
+	}
+	return jailzfs_ensure(rel) < 0 ? -1 : 0;
 }
 
 /* The new jail UUID's root made, its files where its id range wants them. */
@@ -142,7 +166,7 @@ static int create_one(enum create_kind kind, const char *release, const char *ta
 	/* (the jail's directory again at every start: jails made before this, clones,
 	 * imports) */
 	if (make_jail_root(kind, release, uuid, m.shift) < 0 || dir_close_to_others(dir) < 0 ||
-	    dir_close_to_others(jdir) < 0) {
+	    dir_close_to_others(jdir) < 0 || jail_zfs_made(uuid, &props) < 0) {
 		jail_remove_halfmade(ds);
 		index_drop(uuid);
 		return -1;

@@ -287,6 +287,9 @@ int destroy_prepare(struct destroy_plan *p, const char *name, bool force, bool r
 
 /* ---- carrying it out --------------------------------------------------------------- */
 
+/* The jail's runtime files (UUID, UUID.*, UUID-* in the runtime dir: state, cache, lock)
+ * and its console log.  The caller holds the jail's lock: an iocell waiting on the lock
+ * file finds it gone and locks a new one (core/lock.c). */
 void jail_remove_runtime_files(const char *uuid)
 {
 	_cleanup_close_ int fd = open(rundir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -299,8 +302,6 @@ void jail_remove_runtime_files(const char *uuid)
 		while ((e = readdir(d))) {
 			const char *n = e->d_name;
 			if (strncmp(n, uuid, ul) != 0 || (n[ul] && n[ul] != '.' && n[ul] != '-'))
-				continue;
-			if (streq(n + ul, ".lock"))
 				continue;
 			sv_add(&names, n);
 		}

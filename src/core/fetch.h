@@ -44,6 +44,11 @@ struct undo {
 /* sources.c: fill f->files/labels (tarballs downloaded and verified) or f->suite/mirror
  * (debootstrap), and f->source.  Nothing is created in the pool. */
 int fetch_prepare_sources(struct fetch *f, const struct fetch_opts *o);
+/* Is rel a suite debootstrap knows? */
+bool fetch_is_suite(const char *rel);
+/* Does the fetch unpack tarballs (url=, ftplocaldir=, ftpfiles=, or ftpdir= of a release
+ * that is no suite) rather than debootstrap the suite rel? */
+bool fetch_wants_tarball(const struct fetch_opts *o, const char *rel);
 /* Remove the download directory (and release libcurl). */
 void fetch_sources_free(struct fetch *f);
 /* The first plain Debian mirror in apt's configuration text: a sources.list ("deb [opts]

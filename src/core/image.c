@@ -356,7 +356,7 @@ static int reidentify(const char *ds, const char *uuid, const struct kv *given, 
 	_cleanup_free_ char *t = choose_tag(prop_kv_get(given, P_TAG), jail_prop(j, P_TAG));
 	if (!t)
 		return -1;
-	_cleanup_kv_ struct kv set;
+	_cleanup_kv_ struct kv set = {0};
 	jail_reidentify(j, uuid, t, &set);
 	for (size_t i = 0; i < given->k.n; i++)
 		if (!streq(given->k.v[i], prop_name(P_TAG)))

@@ -455,7 +455,7 @@ int jail_spec_check(struct jail_spec *sp, const struct jail *j)
 		return 0;
 	jail_spec_begin(sp, j);
 	sp->active = false;
-	struct ztable t;
+	struct ztable t = {0};
 	struct jail *fresh = NULL;
 	bool ran = sp->running;
 	sp->running = false;

@@ -63,11 +63,12 @@ struct jail_security {
 	bool allow_set_hostname; /* sethostname/setdomainname permitted */
 	bool allow_mount;        /* mount/umount permitted */
 	bool allow_mount_tmpfs, allow_mount_procfs, allow_mount_devfs, allow_mount_nullfs;
-	bool allow_chflags; /* CAP_LINUX_IMMUTABLE */
-	bool allow_quotas;  /* CAP_SYS_RESOURCE + quotactl */
-	int securelevel;    /* -1..3; 3: no mounts at all */
-	long children_max;  /* 0: no new namespaces */
-	bool net_admin;     /* CAP_NET_ADMIN: a network namespace of the jail's user namespace */
+	bool allow_mount_zfs; /* the delegated dataset (jail_zfs) may be managed inside */
+	bool allow_chflags;   /* CAP_LINUX_IMMUTABLE */
+	bool allow_quotas;    /* CAP_SYS_RESOURCE + quotactl */
+	int securelevel;      /* -1..3; 3: no mounts at all */
+	long children_max;    /* 0: no new namespaces */
+	bool net_admin;       /* CAP_NET_ADMIN: a network namespace of the jail's user namespace */
 };
 
 /* A VNET interface (interfaces: nic:bridge) and its MACs (vnetN_mac). */

@@ -6,6 +6,7 @@
 #include "core/pool.h"
 #include "core/runstate.h"
 #include "core/txn.h"
+#include "core/zquery.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,16 +169,64 @@ static void scan_unguard(int g)
 		unlock_fd(g);
 }
 
-/* `zfs list` of every jail (templates included) with the columns name, iocell:active,
- * iocell:host_hostuuid and then PROPS: the rows that have every column and a jail's UUID
- * (v[2]); PROPS's values are v[3], v[4]... */
-static int jail_rows(struct ztable *t, const char *props)
+int jails_query_exact(struct ztable *t, const char *cols)
+{
+	/* zfs get -Hp: the jails dataset and its children (snapshots too), with iocell:txn
+	 * last; what a live operation works on or a dead one left is not a jail here */
+	*t = (struct ztable){0};
+	size_t ncols = 1;
+	for (const char *c = cols; *c; c++)
+		ncols += *c == ',';
+	_cleanup_free_ char *full = xasprintf("%s," TXN_PROP, cols + strlen("name,"));
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const struct ioc_pool *pool = attempt ? pool_refresh() : pool_get();
+		if (!pool)
+			return -1;
+		_cleanup_free_ char *jds = ds_jails();
+		const char *dss[] = {jds, NULL};
+		if (zfs_get_rows(t, full, dss, 1) < 0) {
+			if (zfs_lasterr == ZE_NOENT && attempt == 0) {
+				ioc_err_clear();
+				continue;
+			}
+			return -1;
+		}
+		bool mark_ok = false;
+		size_t k = 0;
+		for (size_t i = 0; i < t->nrows; i++) {
+			struct strv *r = &t->rows[i];
+			const char *name = r->n ? r->v[0] : "";
+			const char *leaf = ds_below(name, jds);
+			if (r->n >= ncols + 1 && streq(name, jds))
+				mark_ok = pool_mark_ok(r->v[1]);
+			if (r->n < ncols + 1 || !leaf || strchr(leaf, '/') || leaf[0] == '.' ||
+			    !streq(r->v[ncols], "-")) {
+				sv_free(r);
+				continue;
+			}
+			row_truncate(r, ncols);
+			t->rows[k++] = *r;
+		}
+		t->nrows = k;
+		if (!mark_ok && attempt == 0) {
+			ztable_free(t);
+			continue;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/* `zfs list` (exact: `zfs get -Hp`, numbers in bytes) of every jail (templates included)
+ * with the columns name, iocell:active, iocell:host_hostuuid and then PROPS: the rows
+ * that have every column and a jail's UUID (v[2]); PROPS's values are v[3], v[4]... */
+static int jail_rows_of(struct ztable *t, const char *props, bool exact)
 {
 	_cleanup_free_ char *cols = xasprintf("name,iocell:active,iocell:host_hostuuid,%s", props);
 	size_t ncols = 4;
 	for (const char *c = props; *c; c++)
 		ncols += *c == ',';
-	if (jails_query(t, cols, NULL) < 0)
+	if ((exact ? jails_query_exact(t, cols) : jails_query(t, cols, NULL)) < 0)
 		return -1;
 	size_t k = 0;
 	for (size_t i = 0; i < t->nrows; i++) {
@@ -189,6 +238,8 @@ static int jail_rows(struct ztable *t, const char *props)
 	t->nrows = k;
 	return 0;
 }
+
+static int jail_rows(struct ztable *t, const char *props) { return jail_rows_of(t, props, false); }
 
 int jail_scan(struct jail_brief **out, size_t *n)
 {
@@ -544,7 +595,8 @@ int jails_df(struct ztable *out)
 	out->nrows = 0;
 	out->rows = NULL;
 	_cleanup_ztable_ struct ztable zt = {0};
-	if (jail_rows(&zt, "compressratio,reservation,quota,used,available,iocell:tag") < 0)
+	if (jail_rows_of(&zt, "compressratio,reservation,quota,used,available,iocell:tag", true) <
+	    0)
 		return -1;
 	for (size_t i = 0; i < zt.nrows; i++)
 		ztable_add(out, (const char *const *)zt.rows[i].v + 2, 7);

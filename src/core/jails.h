@@ -12,6 +12,8 @@
  * destroyed).  What an interrupted operation of a dead owner left is healed on the way
  * (core/heal.h; then the query runs once more).  sort: a column to sort by, or NULL. */
 int jails_query(struct ztable *t, const char *cols, const char *sort);
+/* The same with exact values (one `zfs get -Hp`: sizes in bytes, times in seconds). */
+int jails_query_exact(struct ztable *t, const char *cols);
 
 /* Every jail's UUID and tag with one zfs call (templates included); refreshes the index. */
 struct jail_brief {
@@ -40,7 +42,8 @@ void jail_boot_free(struct jail_boot *b, size_t n);
  * (no extra call).  stale (initialised, or NULL): the UUIDs listed whose runtime state is
  * there but which do not run (crashed, or a start or stop at work or interrupted). */
 int jails_list(bool templates, struct ztable *out, struct strv *stale);
-/* df: rows UUID, CRT, RES, QTA, USE, AVA, TAG of every jail. */
+/* df: rows UUID, CRT, RES, QTA, USE, AVA, TAG of every jail, exact (CRT "1.00x", the
+ * sizes in bytes, "0" for no quota or reservation). */
 int jails_df(struct ztable *out);
 /* "vnet0|192.0.2.10/24,vnet0|192.0.2.11/24" -> "192.0.2.10,192.0.2.11" ("-" for none). */
 char *ip_column(const char *v);

@@ -7,30 +7,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* Is fd still the file at path p (not unlinked or replaced since it was opened)? */
+static bool still_there(int fd, const char *p)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && stat(p, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
 
 static int lock_path(const char *name, bool wait, const char *what)
 {
-	char *p = xasprintf("%s/%s.lock", rundir(), name);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		ioc_err("cannot open lock %s: %s", p, strerror(errno));
-		free(p);
-		return -1;
-	}
-	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno == EWOULDBLOCK)
-			ioc_err("%s is busy: another iocell command is working on it", what);
-		else
-			ioc_err("cannot lock %s: %s", p, strerror(errno));
+	_cleanup_free_ char *p = xasprintf("%s/%s.lock", rundir(), name);
+	/* A jail's lock file is removed by destroy while it holds the lock: whoever waited
+	 * on it then holds a lock on a removed file, and locks the new one instead. */
+	for (;;) {
+		int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0) {
+			ioc_err("cannot open lock %s: %s", p, strerror(errno));
+			return -1;
+		}
+		while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EWOULDBLOCK)
+				ioc_err("%s is busy: another iocell command is working on it",
+					what);
+			else
+				ioc_err("cannot lock %s: %s", p, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (still_there(fd, p))
+			return fd;
 		close(fd);
-		free(p);
-		return -1;
 	}
-	free(p);
-	return fd;
 }
 
 int lock_jail(const char *uuid, bool wait)

@@ -82,6 +82,8 @@ void fmt_size(uint64_t bytes, char *buf, size_t n)
 	}
 	if (u == 0)
 		snprintf(buf, n, "%llu", (unsigned long long)bytes);
+	else if (bytes % (1ULL << (10 * u)) == 0) /* exact: 2G, as zfs shows it */
+		snprintf(buf, n, "%llu%c", (unsigned long long)(bytes >> (10 * u)), units[u]);
 	else if (v < 10)
 		snprintf(buf, n, "%.2f%c", v, units[u]);
 	else if (v < 100)

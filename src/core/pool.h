@@ -49,9 +49,14 @@ int dir_close_to_others(const char *dir);
 /* MOUNTROOT/jails, releases and base closed (dir_close_to_others). */
 int pool_close_tree(void);
 
-/* activate: mark POOL (creating the layout on first use).  file/size: create a
- * file-backed pool first when POOL does not exist. */
-int pool_activate(const char *pool, const char *mountpoint, const char *file, const char *size);
+/* activate: mark POOL (creating the layout on first use) and make it the one mounted at
+ * its mount root (mountpoint, else where it was, else /iocell): another pool's iocell
+ * dataset there moves off (mountpoint=none, iocell:mountroot keeps where it was), which
+ * needs its jails stopped.  file/size: create a file-backed pool first when POOL does
+ * not exist.  moved (initialised, or NULL) gets the datasets moved off.  A failure
+ * undoes every step. */
+int pool_activate(const char *pool, const char *mountpoint, const char *file, const char *size,
+		  struct strv *moved);
 /* Print the active pool's name (NULL with error when none). */
 const char *pool_active_name(void);
 

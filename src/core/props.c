@@ -48,7 +48,8 @@ const struct propdef prop_table[P__COUNT] = {
 		    "jail | clonejail | basejail | emptyjail",
 		    "how the jail was created (read-only)"},
 	[P_TEMPLATE] =
-		{"template", "no", PT_YESNO, PF_STOPPED, PG_IDENTITY, 0, 0, NULL, 0, 0, "yes | no",
+		{"template", "no", PT_YESNO, PF_STOPPED | PF_IDENTITY, PG_IDENTITY, 0, 0, NULL, 0,
+		 0, "yes | no",
 		 "a template is listed by list -t, cloned with clone, never started but with start -f"},
 	[P_BOOT] = {"boot", "off", PT_ONOFF, 0, PG_IDENTITY, 0, 0, NULL, 0, 0, "on | off",
 		    "start at boot (rcboot)"},
@@ -162,7 +163,8 @@ const struct propdef prop_table[P__COUNT] = {
 	BIT(P_ALLOW_MOUNT_NULLFS, "allow_mount_nullfs", "0", "allow bind mounts inside the jail"),
 	BIT(P_ALLOW_MOUNT_PROCFS, "allow_mount_procfs", "0", "allow mounting proc inside the jail"),
 	BIT(P_ALLOW_MOUNT_TMPFS, "allow_mount_tmpfs", "0", "allow mounting tmpfs inside the jail"),
-	BIT(P_ALLOW_MOUNT_ZFS, "allow_mount_zfs", "0", "allow mounting the delegated ZFS dataset"),
+	BIT(P_ALLOW_MOUNT_ZFS, "allow_mount_zfs", "0",
+	    "let the jail manage its jail_zfs dataset itself (zfs zone; refused at start where the ZFS cannot)"),
 	BIT(P_ALLOW_CHFLAGS, "allow_chflags", "0", "keep CAP_LINUX_IMMUTABLE (chattr +i/+a)"),
 	BIT(P_ALLOW_QUOTAS, "allow_quotas", "0", "keep CAP_SYS_RESOURCE (quota administration)"),
 	[P_SYSVMSG] = {"sysvmsg", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,
@@ -237,16 +239,19 @@ const struct propdef prop_table[P__COUNT] = {
 		     "on|off|verify|sha256|sha256,verify", 0, 0,
 		     "on | off | verify | sha256[,verify]",
 		     "ZFS deduplication of the jail dataset"},
-	[P_JAIL_ZFS] = {"jail_zfs", "off", PT_ONOFF, PF_STOPPED, PG_ZFS, 0, 0, NULL, 0, 0,
-			"on | off", "hand a dataset to the jail (where the ZFS supports it)"},
+	[P_JAIL_ZFS] =
+		{"jail_zfs", "off", PT_ONOFF, PF_STOPPED, PG_ZFS, 0, 0, NULL, 0, 0, "on | off",
+		 "mount a dataset of its own in the jail at jail_zfs_mountpoint (DATASETS IN JAILS)"},
 	[P_JAIL_ZFS_DATASET] = {"jail_zfs_dataset", NULL, PT_DATASET, PF_NODEFAULT | PF_STOPPED,
 				PG_ZFS, 0, 0, NULL, 0, 0, "dataset below the pool",
 				"the dataset handed to the jail (default iocell/jails/UUID/data)"},
-	[P_JAIL_ZFS_MOUNTPOINT] = {"jail_zfs_mountpoint", "none", PT_PATH, PF_STOPPED, PG_ZFS, 0, 0,
-				   NULL, 0, 0, "absolute path | none",
-				   "where the handed dataset is mounted inside the jail"},
+	[P_JAIL_ZFS_MOUNTPOINT] =
+		{"jail_zfs_mountpoint", "none", PT_PATH, PF_STOPPED, PG_ZFS, 0, 0, NULL, 0, 0,
+		 "absolute path | none",
+		 "where the jail_zfs dataset is mounted inside the jail (needed with jail_zfs=on)"},
 	[P_PKGLIST] = {"pkglist", "none", PT_PATH, PF_CREATE, PG_ZFS, 0, 0, NULL, 0, 0,
-		       "file path | none", "packages to install at create, one per line"},
+		       "file path | none",
+		       "packages to install at create, one per line (a failure undoes the create)"},
 };
 _Static_assert(sizeof(prop_table) / sizeof(prop_table[0]) == P__COUNT, "one row per enum prop_id");
 const size_t prop_count = P__COUNT;
@@ -583,6 +588,26 @@ static const char *cfg(const struct kv *c, enum prop_id id)
 	return prop_table[id].def ? prop_table[id].def : "none";
 }
 
+/* Where jail_zfs may mount a dataset in the jail: not its root, not through . or .., not
+ * in /proc, /dev or /sys (iocell mounts those after it: they would hide it, or be made in
+ * the user's dataset).  NULL, or why not. */
+static const char *jail_zfs_mountpoint_bad(const char *mp)
+{
+	struct strv parts = {0};
+	split(&parts, mp, "/", true);
+	const char *why = NULL;
+	if (!parts.n)
+		why = "it is the jail's root";
+	for (size_t i = 0; !why && i < parts.n; i++)
+		if (streq(parts.v[i], ".") || streq(parts.v[i], ".."))
+			why = "it has a . or .. component";
+	if (!why &&
+	    (streq(parts.v[0], "proc") || streq(parts.v[0], "dev") || streq(parts.v[0], "sys")))
+		why = "iocell mounts /proc, /dev and /sys in the jail over it";
+	sv_free(&parts);
+	return why;
+}
+
 /* nat=on: a VNET jail with its own stack, routed by iocell's gateway, no nic nat0. */
 static bool check_nat(const struct kv *c, char *err, size_t n)
 {
@@ -637,6 +662,19 @@ static bool check_nat(const struct kv *c, char *err, size_t n)
 
 bool props_check_config(const struct kv *c, char *err, size_t n)
 {
+	const char *zmp = cfg(c, P_JAIL_ZFS_MOUNTPOINT);
+	if (streq(cfg(c, P_JAIL_ZFS), "on") && streq(zmp, "none")) {
+		snprintf(err, n,
+			 "jail_zfs=on needs jail_zfs_mountpoint=PATH, where the dataset appears "
+			 "inside the jail (e.g. jail_zfs_mountpoint=/data)");
+		return false;
+	}
+	const char *bad = streq(zmp, "none") ? NULL : jail_zfs_mountpoint_bad(zmp);
+	if (bad) {
+		snprintf(err, n, "jail_zfs_mountpoint=%s cannot be used: %s (e.g. /data)", zmp,
+			 bad);
+		return false;
+	}
 	if (!check_nat(c, err, n))
 		return false;
 	if (!streq(cfg(c, P_VNET), "on"))
@@ -665,10 +703,20 @@ bool props_check_config(const struct kv *c, char *err, size_t n)
 				if (streq(e[i].iface, ifs[j].nic))
 					found = true;
 			if (!found) {
-				snprintf(err, n,
-					 "%s names interface '%s', which is not among the jail's "
-					 "VNET interfaces (%s)",
-					 prop_name(lists[l]), e[i].iface, ifaces);
+				/* e.g. the manual's ip4_addr="em0|10.1.1.10/24": a shared-IP
+				 * address on a host interface */
+				char pfx[16] = "";
+				if (e[i].prefix >= 0)
+					snprintf(pfx, sizeof(pfx), "/%d", e[i].prefix);
+				snprintf(
+					err, n,
+					"%s names interface '%s', which is not among the jail's "
+					"VNET interfaces (%s): an address on a host interface is a "
+					"shared-IP jail, which needs vnet=off; or give it to a VNET "
+					"interface: %s=\"%s|%s%s\"",
+					prop_name(lists[l]), e[i].iface, ifaces,
+					prop_name(lists[l]), nif ? ifs[0].nic : "vnet0", e[i].addr,
+					pfx);
 				return false;
 			}
 		}

@@ -4,7 +4,10 @@
 #include "core/idmap.h"
 #include "core/jails.h"
 #include "core/lock.h"
+#include "core/dataset.h"
+#include "core/jailzfs.h"
 #include "core/pool.h"
+#include "core/zquery.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,12 @@ bool validate_assignments(const struct kv *set, bool for_default)
 		if (!prop_validate(p, v, err, sizeof(err))) {
 			ioc_err("invalid value '%s' for %s: %s", v, k, err);
 			return false;
+		}
+		/* what the pool can do (zfs-fuse has no lz4): now, not as a raw zfs error */
+		if (prop_id_of(p) == P_COMPRESSION) {
+			const struct ioc_pool *pool = pool_get();
+			if (!pool || !zpool_compression_ok(pool->name, v))
+				return false;
 		}
 	}
 	return true;
@@ -223,6 +232,10 @@ static bool check_for_jail(const struct jail *j, const struct kv *set)
 			ioc_hint("stop it first with 'iocell stop %s'", jail_prop(j, P_TAG));
 			return false;
 		}
+		if (id == P_JAIL_ZFS_DATASET && !jailzfs_dataset_ok(j->uuid, v, err, sizeof(err))) {
+			ioc_err("%s", err);
+			return false;
+		}
 		if (id == P_TAG) {
 			_cleanup_free_ char *owner = index_tag_owner(v, j->uuid);
 			if (owner) {
@@ -283,10 +296,25 @@ int jail_set(const char *name, const struct kv *set)
 	if (jl < 0 || !check_for_jail(j, set) ||
 	    (priv && idmap_settle(j, streq(priv, "yes"), true) < 0))
 		return -1;
+	/* jail_zfs turned on (or pointed elsewhere): its dataset made first */
+	const char *zon = prop_kv_get(set, P_JAIL_ZFS), *zds = prop_kv_get(set, P_JAIL_ZFS_DATASET);
+	_cleanup_free_ char *ds = xstrdup(zds ? zds : jail_prop(j, P_JAIL_ZFS_DATASET));
+	int made = 0;
+	if ((zon || zds) && streq(zon ? zon : jail_prop(j, P_JAIL_ZFS), "on") &&
+	    (made = jailzfs_ensure(ds)) < 0)
+		return -1;
 	/* the new tag is claimed in the index before the pool has it (see index_claim) */
 	if (names)
 		index_claim(j->uuid, prop_kv_get(set, P_TAG));
 	int rc = jail_apply(j, set);
+	if (rc < 0 && made == 1) {
+		struct ioc_errsave keep;
+		ioc_err_save(&keep);
+		_cleanup_free_ char *full = jailzfs_full(ds);
+		if (full)
+			undo_destroy(full, NULL, "the jail_zfs dataset ");
+		ioc_err_restore(&keep);
+	}
 	if (names)
 		index_put(j->uuid, jail_prop(j, P_TAG));
 	return rc;
@@ -322,7 +350,7 @@ int jail_reset(const char *uuid, const struct kv *saved)
 		ioc_hint("stop it first");
 		return -1;
 	}
-	_cleanup_kv_ struct kv want;
+	_cleanup_kv_ struct kv want = {0};
 	reset_values(j, saved, &want);
 	const char *priv = prop_kv_get(&want, P_PRIVILEGED);
 	if (priv && !streq(priv, jail_prop(j, P_PRIVILEGED)) &&

@@ -4,6 +4,7 @@
 #include "core/fsat.h"
 #include "core/lock.h"
 #include "core/progress.h"
+#include "core/zquery.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,8 +47,9 @@ int release_list(struct release_info **out, size_t *n)
 	_cleanup_free_ char *top = ds_releases();
 	_cleanup_ztable_ struct ztable t = {0};
 	const char *dss[] = {top, NULL};
-	const char *cols = "name," RELEASE_PROP_SOURCE "," RELEASE_PROP_FETCHED ",used";
-	if (zfs_list(&t, cols, dss, 1, "filesystem", "name") < 0) {
+	/* exact: used in bytes */
+	const char *props = RELEASE_PROP_SOURCE "," RELEASE_PROP_FETCHED ",used";
+	if (zfs_get_rows(&t, props, dss, 1) < 0) {
 		if (zfs_lasterr != ZE_NOENT)
 			return -1;
 		ioc_err_clear();
@@ -58,7 +60,8 @@ int release_list(struct release_info **out, size_t *n)
 	size_t plen = strlen(top);
 	for (size_t i = 0; i < t.nrows; i++) {
 		struct strv *row = &t.rows[i];
-		if (row->n < 4 || strncmp(row->v[0], top, plen) != 0 || row->v[0][plen] != '/')
+		if (row->n < 4 || strncmp(row->v[0], top, plen) != 0 || row->v[0][plen] != '/' ||
+		    strchr(row->v[0], '@'))
 			continue;
 		r[k].name = xstrdup(row->v[0] + plen + 1);
 		r[k].source = xstrdup(row->v[1]);

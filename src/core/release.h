@@ -40,7 +40,7 @@ int release_lock(const char *rel);
 struct release_info {
 	char *name;
 	char *created;
-	char *used;
+	char *used;   /* bytes */
 	char *source; /* iocell:source (debootstrap suite/mirror, tarball) */
 };
 int release_list(struct release_info **out, size_t *n);

@@ -3,6 +3,7 @@
 #include "core/idmap.h"
 #include "core/txn.h"
 #include "core/pool.h"
+#include "core/zquery.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,8 +85,11 @@ static int refuse_dependants(const struct strv *snaps, const char *what)
 
 /* ---- snapshot ---------------------------------------------------------------------- */
 
+/* Until time(2), which names the snapshots, says the next second: glibc's time() reads
+ * the coarse clock, a tick (up to 10 ms) behind CLOCK_REALTIME. */
 static void sleep_to_next_second(void)
 {
+	time_t was = time(NULL);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct timespec ts = {0, 1000000000L - now.tv_nsec + 1000000L};
@@ -94,15 +98,19 @@ static void sleep_to_next_second(void)
 		ts.tv_nsec -= 1000000000L;
 	}
 	nanosleep(&ts, NULL);
+	for (int i = 0; i < 200 && time(NULL) == was; i++) {
+		struct timespec tick = {0, 5000000L};
+		nanosleep(&tick, NULL);
+	}
 }
 
-int snap_create(const struct jail *j, const char *snap, char **made)
+static int snap_make(const struct jail *j, const char *snap, const char *prefix, char **made)
 {
 	*made = NULL;
 	/* An automatic name is unique per second: on a clash wait for the next second. */
 	for (int attempt = 0; attempt < 3; attempt++) {
 		free(*made);
-		*made = snap ? xstrdup(snap) : time_snapname("ioc-");
+		*made = snap ? xstrdup(snap) : time_snapname(prefix);
 		_cleanup_free_ char *full = xasprintf("%s@%s", j->ds, *made);
 		if (zfs_snapshot(full, true) == 0)
 			return 0;
@@ -120,6 +128,16 @@ int snap_create(const struct jail *j, const char *snap, char **made)
 	return -1;
 }
 
+int snap_create(const struct jail *j, const char *snap, char **made)
+{
+	return snap_make(j, snap, "ioc-", made);
+}
+
+int snap_create_auto(const struct jail *j, const char *prefix, char **made)
+{
+	return snap_make(j, NULL, prefix, made);
+}
+
 /* ---- snaplist ---------------------------------------------------------------------- */
 
 void snaplist_rows(const struct ztable *in, const char *ds, struct ztable *out)
@@ -135,15 +153,37 @@ void snaplist_rows(const struct ztable *in, const char *ds, struct ztable *out)
 	}
 }
 
+/* Rows "NAME,CREATION,REFERENCED,USED,CREATETXG" by their createtxg. */
+static int by_txg(const void *a, const void *b)
+{
+	const struct strv *x = a, *y = b;
+	long long tx = x->n >= 5 ? strtoll(x->v[4], NULL, 10) : 0;
+	long long ty = y->n >= 5 ? strtoll(y->v[4], NULL, 10) : 0;
+	return tx < ty ? -1 : tx > ty;
+}
+
 int snap_list(const struct jail *j, struct ztable *out)
 {
 	out->nrows = 0;
 	out->rows = NULL;
 	const char *dss[] = {j->ds, NULL};
 	_cleanup_ztable_ struct ztable t = {0};
-	/* zfs-fuse lists a dataset's snapshots only with -r -d 1 (zfs_list adds both). */
-	if (zfs_list(&t, "name,creation,referenced,used", dss, 1, "snapshot", "createtxg") < 0)
+	/* exact values (zfs get -p; zfs-fuse's zfs list has no -p), oldest first */
+	if (zfs_get_rows(&t, "creation,referenced,used,createtxg", dss, 1) < 0)
 		return -1;
+	qsort(t.rows, t.nrows, sizeof(*t.rows), by_txg);
+	for (size_t i = 0; i < t.nrows; i++) {
+		if (t.rows[i].n < 5)
+			continue;
+		time_t when = (time_t)strtoll(t.rows[i].v[1], NULL, 10);
+		struct tm tm;
+		char buf[64];
+		if (localtime_r(&when, &tm) &&
+		    strftime(buf, sizeof(buf), "%a %b %e %k:%M %Y", &tm)) {
+			free(t.rows[i].v[1]);
+			t.rows[i].v[1] = xstrdup(buf);
+		}
+	}
 	snaplist_rows(&t, j->ds, out);
 	return 0;
 }

@@ -30,10 +30,12 @@ int snap_dependants(const struct ztable *datasets, const char *jails, const stru
 /* snapshot: J@SNAP of every dataset, or J@ioc-DATE when snap is NULL (waiting for the
  * next second when that name is taken).  *made: the name taken (malloc'd). */
 int snap_create(const struct jail *j, const char *snap, char **made);
+/* The same with automatic names PREFIX-DATE (e.g. update's back-out "ioc-update_"). */
+int snap_create_auto(const struct jail *j, const char *prefix, char **made);
 
 /* snaplist: rows (SNAP, CREATED, RSIZE, USED) of the jail dataset's own snapshots, oldest
- * first.  snaplist_rows: the same from `zfs list -o name,creation,referenced,used`
- * rows of the jail and its children. */
+ * first, sizes in bytes.  snaplist_rows: the same from rows "name,creation,referenced,
+ * used" of the jail and its children. */
 int snap_list(const struct jail *j, struct ztable *out);
 void snaplist_rows(const struct ztable *in, const char *ds, struct ztable *out);
 

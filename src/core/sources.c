@@ -172,33 +172,56 @@ static char *host_debian_mirror(void)
 
 /* ---- the kinds of sources -------------------------------------------------------------- */
 
+/* scheme://host[:port] of url (malloc'd). */
+static char *url_origin(const char *url)
+{
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	return xstrndup(url, (size_t)(h - url) + strcspn(h, "/"));
+}
+
+/* The mirror host ftpdir= is a directory on when no ftphost= is given: that of the
+ * host's Debian mirror, as iocage's ftpdir is a directory on its default FTP host. */
+static char *default_host(void)
+{
+	_cleanup_free_ char *m = host_debian_mirror();
+	return url_origin(m);
+}
+
+bool fetch_is_suite(const char *rel)
+{
+	_cleanup_free_ char *script = xasprintf(DEBOOTSTRAP_SCRIPTS "/%s", rel);
+	struct stat st;
+	return stat(script, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool fetch_wants_tarball(const struct fetch_opts *o, const char *rel)
+{
+	if (o->url || o->ftplocaldir || o->ftpfiles)
+		return true;
+	/* ftpdir= names the directory of the base files: of the suite's mirror for a
+	 * Debian/Ubuntu suite, else of a rootfs.tar.xz */
+	return o->ftpdir && !fetch_is_suite(rel);
+}
+
 static int prepare_debootstrap(struct fetch *f, const struct fetch_opts *o)
 {
-	if (o->ftpdir) {
-		ioc_err("ftpdir= names a directory of tarballs on ftphost=: give ftpfiles= too");
-		return -1;
-	}
 	if (o->sha256) {
 		ioc_err("sha256= verifies a tarball (url= or a single ftpfiles= entry), not a debootstrap");
 		return -1;
 	}
-	_cleanup_free_ char *script = xasprintf(DEBOOTSTRAP_SCRIPTS "/%s", f->rel);
-	struct stat st;
-	if (stat(script, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (!fetch_is_suite(f->rel)) {
 		ioc_err("cannot fetch release %s: no such Debian/Ubuntu suite known to debootstrap "
-			"(%s does not exist)",
-			f->rel, script);
+			"(%s/%s does not exist)",
+			f->rel, DEBOOTSTRAP_SCRIPTS, f->rel);
 		ioc_hint("give a suite name like bookworm or jammy, or a rootfs tarball with "
 			 "ftplocaldir=DIR ftpfiles=FILE or url=URL");
 		return -1;
 	}
-	if (o->ftphost) {
-		if (!strstr(o->ftphost, "://")) {
-			ioc_err("ftphost=%s is not a mirror URL (http://... or https://...)",
-				o->ftphost);
-			return -1;
-		}
-		f->mirror = xstrdup(o->ftphost);
+	_cleanup_free_ char *script = xasprintf(DEBOOTSTRAP_SCRIPTS "/%s", f->rel);
+	if (o->ftphost || o->ftpdir) {
+		_cleanup_free_ char *host = o->ftphost ? xstrdup(o->ftphost) : default_host();
+		f->mirror = o->ftpdir ? join_url(host, o->ftpdir) : xstrdup(host);
 	} else {
 		/* Ubuntu suites: debootstrap's own default mirror, not the host's Debian one. */
 		_cleanup_free_ char *txt = read_file(script, NULL);
@@ -317,12 +340,8 @@ static int remote_expected(struct fetch *f, const char *base, const char *url, c
 static int prepare_remote(struct fetch *f, const struct fetch_opts *o, const struct strv *names,
 			  struct sbuf *src)
 {
-	if (!strstr(o->ftphost, "://")) {
-		ioc_err("ftphost=%s is not a URL", o->ftphost);
-		return -1;
-	}
-	_cleanup_free_ char *base = o->ftpdir ? join_url(o->ftphost, o->ftpdir)
-					      : xstrdup(o->ftphost);
+	_cleanup_free_ char *host = o->ftphost ? xstrdup(o->ftphost) : default_host();
+	_cleanup_free_ char *base = o->ftpdir ? join_url(host, o->ftpdir) : xstrdup(host);
 	_cleanup_free_ char *sums = NULL;
 	bool sums_tried = false;
 	for (size_t i = 0; i < names->n; i++) {
@@ -348,7 +367,7 @@ static int prepare_tarballs(struct fetch *f, const struct fetch_opts *o)
 		ioc_err("ftplocaldir= (local tarballs) excludes ftphost= and ftpdir=");
 		return -1;
 	}
-	if (!o->ftplocaldir && !o->ftphost) {
+	if (!o->ftplocaldir && !o->ftphost && !o->ftpdir) {
 		ioc_err("ftpfiles= needs ftplocaldir=DIR (local tarballs) or ftphost=URL (remote ones)");
 		return -1;
 	}
@@ -395,7 +414,12 @@ int fetch_prepare_sources(struct fetch *f, const struct fetch_opts *o)
 		f->source = xstrdup(o->url);
 		return fetch_remote(f, o->url, url_basename(o->url), o->sha256);
 	}
-	if (!o->ftplocaldir && !o->ftpfiles)
-		return prepare_debootstrap(f, o);
-	return prepare_tarballs(f, o);
+	/* ftphost=HOST as the manuals write it: http:// assumed */
+	struct fetch_opts eff = *o;
+	_cleanup_free_ char *host = NULL;
+	if (o->ftphost && !strstr(o->ftphost, "://"))
+		eff.ftphost = host = xasprintf("http://%s", o->ftphost);
+	if (!fetch_wants_tarball(&eff, f->rel))
+		return prepare_debootstrap(f, &eff);
+	return prepare_tarballs(f, &eff);
 }

@@ -460,6 +460,7 @@ static const char get_what[] = "cannot read ZFS properties";
 int zfs_get(struct ztable *t, const char *props, const char *const *datasets, const char *sources,
 	    bool parsable, bool recursive, int depth)
 {
+	*t = (struct ztable){0}; /* empty on failure too: safe for _cleanup_ztable_ */
 	struct strv a;
 	get_args(&a, props, datasets, sources, parsable, recursive, depth);
 	char *out = NULL;
@@ -493,6 +494,7 @@ int zfs_get_begin(struct zfs_job *job, const char *props, const char *ds)
 
 int zfs_get_end(struct zfs_job *job, struct ztable *t)
 {
+	*t = (struct ztable){0};
 	char *out = NULL;
 	int rc = zfs_outcome(&job->r, run_finish(&job->r), get_what, &out);
 	if (rc == 0)
@@ -524,6 +526,7 @@ char *zfs_get1(const char *ds, const char *prop)
 static int list_run(struct ztable *t, const char *cols, const char *const *datasets, int depth,
 		    const char *type, const char *sort, bool exact)
 {
+	*t = (struct ztable){0};
 	struct strv a;
 	sv_init(&a);
 	sv_add(&a, "list");

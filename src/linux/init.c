@@ -462,10 +462,22 @@ int main(int argc, char **argv)
 	if (getpid() != 1)
 		return usage("iocell-init must be PID 1 of a PID namespace");
 
+	/* Every signal blocked before any goes back to its default: a SIGTERM from the host
+	 * (stop) arriving in between would otherwise end the init by its default action;
+	 * blocked, it waits for the signalfd. */
 	if (sigfillset(&all) < 0 || sigprocmask(SIG_SETMASK, &all, NULL) < 0) {
 		report_status("error sigprocmask: %s", strerror(errno));
 		return 1;
 	}
+	/* Signals ignored where iocell ran (nohup, a shell's '&', systemd's IgnoreSIGPIPE)
+	 * stay ignored across exec: an ignored signal never reaches the signalfd, so the init
+	 * could not forward it, and the jail's processes would inherit it.  All back to
+	 * their defaults. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			(void)sigaction(s, &sa, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	if (sigemptyset(&sa.sa_mask) < 0 || sigaction(SIGPIPE, &sa, NULL) < 0) {

@@ -397,6 +397,82 @@ int jailfs_fstab_devices(const struct jailfs_opts *o, struct devrule **rules, si
 	return rc < 0 ? -1 : 0;
 }
 
+/* The directory PATH (absolute, inside the jail) beneath rootfd, following no symlink at
+ * all; missing components made (0755, owned by owner) when create.  An O_PATH fd, or -1
+ * with errno (ENOENT: missing, ELOOP: a symlink on the way). */
+static int open_dir_nofollow(int rootfd, const char *path, bool create, uid_t owner)
+{
+	_cleanup_strv_ struct strv parts = {0};
+	split(&parts, path, "/", true);
+	int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	for (size_t i = 0; fd >= 0 && i < parts.n; i++) {
+		const char *name = parts.v[i];
+		if (streq(name, ".") || streq(name, "..")) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		int nfd = open_nofollow(fd, name, O_PATH | O_DIRECTORY, 0);
+		if (nfd < 0 && errno == ENOENT && create) {
+			owner_begin(owner);
+			int made = mkdirat(fd, name, 0755);
+			int me = errno;
+			owner_end(owner);
+			errno = me;
+			if (made == 0 || errno == EEXIST)
+				nfd = open_nofollow(fd, name, O_PATH | O_DIRECTORY, 0);
+		}
+		int e = errno;
+		close(fd);
+		fd = nfd;
+		errno = e;
+	}
+	return fd;
+}
+
+/* jail_zfs: the dataset's host mountpoint bound (with its children) at zfs_dst; through
+ * the jail's mapping when its root is idmapped (the dataset's files keep the jail's own
+ * ids on disk too). */
+static int mount_jail_zfs(int rootfd, const struct jailfs_opts *o)
+{
+	int fd = open_dir_nofollow(rootfd, o->zfs_dst, true, o->owner);
+	if (fd < 0) {
+		target_err("use jail_zfs_mountpoint", o->zfs_dst, errno);
+		return -1;
+	}
+	int rc;
+	if (o->idmap_userfd >= 0) {
+		int tree = uns_idmap_tree(o->zfs_src, o->idmap_userfd, "the jail_zfs dataset");
+		rc = tree < 0 ? -1
+			      : move_mount(tree, "", fd, "",
+					   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		if (tree >= 0 && rc < 0)
+			ioc_err("cannot mount the jail_zfs dataset (%s) on %s in the jail: %s",
+				o->zfs_src, o->zfs_dst, strerror(errno));
+		if (tree >= 0)
+			close(tree);
+	} else {
+		char *t = fdpath(fd);
+		rc = mount(o->zfs_src, t, NULL, MS_BIND | MS_REC, NULL);
+		if (rc < 0)
+			ioc_err("cannot mount the jail_zfs dataset (%s) on %s in the jail: %s",
+				o->zfs_src, o->zfs_dst, strerror(errno));
+		free(t);
+	}
+	close(fd);
+	if (rc < 0)
+		return -1;
+	/* the mount itself now: no set-uid programs or device nodes from it */
+	fd = open_dir_nofollow(rootfd, o->zfs_dst, false, 0);
+	if (fd < 0) {
+		target_err("open", o->zfs_dst, errno);
+		return -1;
+	}
+	rc = add_mount_attrs(fd, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, o->zfs_dst);
+	close(fd);
+	return rc;
+}
+
 static int fstab_target_missing(int rootfd, const struct fstab_entry *e)
 {
 	return exists_beneath(rootfd, e->inside, NULL) ? 0 : 1;
@@ -413,6 +489,12 @@ static int needs_create(int rootfd, const struct jailfs_opts *o)
 		bool d = false;
 		if (want[i] && (!exists_beneath(rootfd, dirs[i], &d) || !d))
 			return 1;
+	}
+	if (o->zfs_dst) {
+		int fd = open_dir_nofollow(rootfd, o->zfs_dst, false, 0);
+		if (fd < 0)
+			return 1; /* missing (or in the way: the real set-up reports it) */
+		close(fd);
 	}
 	return fstab_each(rootfd, o, FSTAB_OUTSIDE_DEV, fstab_target_missing);
 }
@@ -657,6 +739,7 @@ int jailfs_setup(const struct jailfs_opts *o)
 	if (add_mount_attrs(rootfd, MOUNT_ATTR_NODEV, true, "the root") < 0)
 		return -1;
 	if (fstab_each(rootfd, o, FSTAB_OUTSIDE_DEV, mount_fstab_entry) < 0 ||
+	    (o->zfs_dst && mount_jail_zfs(rootfd, o) < 0) ||
 	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable, o->owner) < 0) ||
 	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns, o->owner) < 0) ||
 	    (o->mount_devfs && setup_dev(rootfd, o->pts_max, o->owner) < 0) ||

@@ -18,6 +18,9 @@ struct jailfs_opts {
 	const char *hostname, *domainname; /* NULL: leave */
 	unsigned long pts_max; /* devpts "max" (pseudoterminals limit), 0 = kernel default */
 	bool no_create;        /* create nothing in the jail's root (see jailfs_setup) */
+	/* jail_zfs: the dataset's host mountpoint bound at zfs_dst inside the jail (made
+	 * when missing, never through the jail's symlinks); NULL: none */
+	const char *zfs_src, *zfs_dst;
 	/* user namespace (issue 14): owner is the host uid and gid of the jail's root (0 for
 	 * a privileged jail): what iocell creates in the jail (mount points, resolv.conf,
 	 * /dev) is the jail root's.  idmap_userfd >= 0: the root is mounted idmapped

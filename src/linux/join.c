@@ -195,7 +195,12 @@ void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jai
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
+	/* every signal back to its default: one ignored where iocell ran (nohup, a shell's
+	 * '&' ignores SIGINT and SIGQUIT) would stay ignored across exec, and Ctrl-C on the
+	 * jail's terminal would not interrupt the command */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	close_above_stdio();
 	exec_in_path(sp->argv, envp);
 	ioc_err("cannot execute %s in the jail: %s", sp->argv[0], strerror(errno));

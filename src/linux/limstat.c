@@ -96,7 +96,7 @@ int lim_records_start(const char *uuid, const struct cgroup *cg)
 {
 	/* Kept when they exist (cap), with the baselines for pcpu:log and the v2
 	 * memory.events counter. */
-	_cleanup_kv_ struct kv kv;
+	_cleanup_kv_ struct kv kv = {0};
 	rec_read(uuid, &kv);
 	if (!kv_get(&kv, "pcpu.t")) {
 		kvsetn(&kv, "pcpu.t", mono_us());
@@ -140,7 +140,7 @@ void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limit
 		any |= l->v[i].action == LA_LOG;
 	if (!any || cg->n == 0)
 		return;
-	struct kv kv;
+	struct kv kv = {0};
 	rec_read(uuid, &kv);
 	const char *md = cg_controller_dir(cg, "memory");
 	char a[32], b[32];
@@ -222,7 +222,7 @@ void lim_check_log(const char *uuid, const struct cgroup *cg, const struct limit
 
 long long lim_crossings(const char *uuid, enum lim_id id)
 {
-	struct kv kv;
+	struct kv kv = {0};
 	rec_read(uuid, &kv);
 	char key[64];
 	snprintf(key, sizeof(key), "%s.crossings", lim_name(id));

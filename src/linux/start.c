@@ -10,6 +10,7 @@
 #include "config.h"
 #include "core/basejail.h"
 #include "core/fsat.h"
+#include "core/jailzfs.h"
 #include "core/lock.h"
 #include "core/pool.h"
 #include "linux/initproto.h"
@@ -32,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,7 +77,8 @@ struct start {
 	int logfd, jid;
 	pid_t pid;
 	int sync_wr, err_rd, status_rd;
-	int respec; /* the configuration changed meanwhile (1) */
+	int respec;    /* the configuration changed meanwhile (1) */
+	char *zfs_src; /* jail_zfs: the dataset's host mountpoint */
 };
 
 /* ---- the set-up process ------------------------------------------------------------------ */
@@ -298,24 +301,6 @@ static int sync_send(struct start *s, enum sync_byte b)
 	return rc;
 }
 
-/* jail_zfs=on: a dataset handed to the jail's user namespace ('zfs zone') is OpenZFS's
- * (the guest tier's); never silently ignored. */
-static int check_jail_zfs(const struct jailconf *c)
-{
-	if (!c->jail_zfs)
-		return 0;
-	if (access("/dev/zfs", F_OK) != 0)
-		ioc_err("jail_zfs=on: handing %s to the jail is not supported by this ZFS "
-			"(zfs-fuse has no 'zfs zone' to delegate a dataset to a user namespace)",
-			c->jail_zfs_dataset);
-	else
-		ioc_err("jail_zfs=on: handing %s to the jail ('zfs zone') is not implemented "
-			"in this iocell",
-			c->jail_zfs_dataset);
-	ioc_hint("set jail_zfs=off, or bind a directory in with the jail's fstab");
-	return -1;
-}
-
 /* ---- the phases ----------------------------------------------------------------------------- */
 
 /* Refuse a running jail, clean the leftovers of a crashed one, refuse templates (unless
@@ -349,8 +334,7 @@ static int phase_check(struct start *s, bool force)
 		ioc_hint("run 'zfs mount -a'");
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	}
-	if (jailconf_from_jail(&s->c, j) < 0 || uns_check_files(&s->c, &s->idmapped) < 0 ||
-	    check_jail_zfs(&s->c) < 0)
+	if (jailconf_from_jail(&s->c, j) < 0 || uns_check_files(&s->c, &s->idmapped) < 0)
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	/* The jail's directory closed to host users (jails made before iocell did it). */
 	return dir_close_to_others(j->path);
@@ -385,12 +369,70 @@ static int phase_prepare(struct start *s)
 	return rs_write(&s->st);
 }
 
+/* jail_zfs: the dataset's top directory belongs to the jail's root, as the root of the
+ * jail's own files does on disk (idmap_shift: its range's first id where the files are
+ * shifted, 0 where they are seen through an idmapped mount, 0 for a privileged jail).
+ * Opened without following a symlink: the dataset's mountpoint on the host. */
+static int own_jail_zfs(const char *path, uid_t owner)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ioc_err("cannot open the jail_zfs dataset's directory %s: %s", path,
+			strerror(errno));
+		return -1;
+	}
+	if ((st.st_uid != owner || st.st_gid != owner) && fchown(fd, owner, owner) < 0) {
+		ioc_err("cannot give the jail_zfs dataset's directory %s to the jail's root (host "
+			"id %u): %s",
+			path, (unsigned)owner, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* jail_zfs: the dataset made if it went missing, owned by the jail's root, and where it
+ * is on the host (bound into the jail by the set-up process).  allow_mount_zfs: refused where this ZFS cannot
+ * delegate the dataset (a setting that would silently do nothing). */
+static int prepare_jail_zfs(struct start *s)
+{
+	const struct jailconf *c = &s->c;
+	char why[256];
+	if (c->sec.allow_mount_zfs && !zfs_can_delegate(why, sizeof(why))) {
+		ioc_err("cannot start jail %s: allow_mount_zfs=1, but %s", c->tag, why);
+		ioc_hint(
+			"set allow_mount_zfs=0 ('iocell set allow_mount_zfs=0 %s'); jail_zfs=on still "
+			"mounts the jail's dataset at jail_zfs_mountpoint",
+			c->tag);
+		return -1;
+	}
+	if (!c->jail_zfs)
+		return 0;
+	if (!c->jail_zfs_mountpoint) {
+		ioc_err("cannot start jail %s: jail_zfs=on but jail_zfs_mountpoint=none", c->tag);
+		ioc_hint(
+			"say where the dataset goes in the jail: 'iocell set jail_zfs_mountpoint=/data "
+			"%s'",
+			c->tag);
+		return -1;
+	}
+	if (jailzfs_ensure(c->jail_zfs_dataset) < 0)
+		return -1;
+	s->zfs_src = jailzfs_host_path(c->jail_zfs_dataset);
+	if (!s->zfs_src)
+		return -1;
+	return own_jail_zfs(s->zfs_src, c->privileged ? 0 : c->idmap_shift);
+}
+
 /* What acts outside the jail's own new namespaces and cgroup waits for a confirmed
- * configuration: exec_prestart, the basejail's re-clone. */
+ * configuration: exec_prestart, the basejail's re-clone, jail_zfs's dataset. */
 static int phase_prestart(struct start *s)
 {
 	const struct jailconf *c = &s->c;
-	if ((c->exec_prestart || c->basejail) && (s->respec = spec_stale(s->sp, s->j)) != 0)
+	bool outside = c->exec_prestart || c->basejail || c->jail_zfs || c->sec.allow_mount_zfs;
+	if (outside && (s->respec = spec_stale(s->sp, s->j)) != 0)
+		return -1;
+	if (prepare_jail_zfs(s) < 0)
 		return -1;
 	if (run_hook("exec_prestart", c->exec_prestart, &s->he, c->exec_timeout, s->logfd) < 0)
 		return -1;
@@ -471,6 +513,8 @@ static int phase_spawn(struct start *s)
 		.pts_max = c->lim.v[LIM_PSEUDOTERMINALS].action
 				   ? c->lim.v[LIM_PSEUDOTERMINALS].amount
 				   : 0,
+		.zfs_src = s->zfs_src,
+		.zfs_dst = s->zfs_src ? c->jail_zfs_mountpoint : NULL,
 		.owner = c->privileged ? 0 : c->idmap_base,
 		.idmap_userfd = s->idmapped ? s->uns.user : -1,
 	};
@@ -642,6 +686,7 @@ static void start_free(struct start *s)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	free(s->resolv);
+	free(s->zfs_src);
 	userns_fds_close(&s->uns);
 	cg_free(&s->cg);
 	rs_free(&s->st);

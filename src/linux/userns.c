@@ -133,27 +133,35 @@ int uns_become_root(int userfd, bool lock_mounts)
 	return 0;
 }
 
-int uns_idmap_root(const char *root, int userfd)
+int uns_idmap_tree(const char *src, int userfd, const char *what)
 {
-	int t = (int)syscall(SYS_open_tree, AT_FDCWD, root,
+	int t = (int)syscall(SYS_open_tree, AT_FDCWD, src,
 			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (t < 0) {
-		ioc_err("cannot clone the mount of the jail root %s: %s", root, strerror(errno));
+		ioc_err("cannot clone the mount of %s %s: %s", what, src, strerror(errno));
 		return -1;
 	}
 	struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userfd};
-	int rc = (int)syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | AT_RECURSIVE, &a,
-			      sizeof(a));
-	if (rc < 0) {
-		ioc_err("cannot make an idmapped mount of the jail root %s: %s", root,
-			strerror(errno));
+	if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0) {
+		ioc_err("cannot make an idmapped mount of %s %s: %s", what, src, strerror(errno));
+		close(t);
+		return -1;
+	}
+	return t;
+}
+
+int uns_idmap_root(const char *root, int userfd)
+{
+	int t = uns_idmap_tree(root, userfd, "the jail root");
+	if (t < 0) {
 		ioc_hint("its files keep the jail's own ids (idmap_shift 0) but this file system "
 			 "takes no idmapped mounts: shift them once with 'iocell set "
 			 "privileged=no JAIL'");
-	} else if ((rc = (int)syscall(SYS_move_mount, t, "", AT_FDCWD, root,
-				      MOVE_MOUNT_F_EMPTY_PATH)) < 0) {
-		ioc_err("cannot mount the idmapped jail root on %s: %s", root, strerror(errno));
+		return -1;
 	}
+	int rc = (int)syscall(SYS_move_mount, t, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH);
+	if (rc < 0)
+		ioc_err("cannot mount the idmapped jail root on %s: %s", root, strerror(errno));
 	close(t);
 	return rc;
 }

@@ -47,6 +47,10 @@ pid_t uns_clone(const struct userns_fds *u, int flags);
  * locked.  -1 with the error recorded. */
 int uns_become_root(int userfd, bool lock_mounts);
 
+/* A detached copy of the mount at SRC (and those below it), idmapped through the user
+ * namespace userfd: an fd for move_mount, or -1 with the error (WHAT names SRC). */
+int uns_idmap_tree(const char *src, int userfd, const char *what);
+
 /* The jail root ROOT (and the mounts below it) replaced by an idmapped copy: its files,
  * which keep the jail's ids on disk, are seen through the mapping of the user namespace
  * userfd (jail id N as host id base+N).  -1 with the error and a hint. */

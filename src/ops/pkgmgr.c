@@ -6,6 +6,10 @@
 #include "core/package.h"
 #include "core/pool.h"
 #include "core/release.h"
+#include "core/snapshot.h"
+#include "core/dataset.h"
+#include "core/runstate.h"
+#include "ops/baseswap.h"
 /* The platform: the runtime's chroot. */
 #include "platform.h"
 
@@ -195,9 +199,9 @@ static int install_locked(struct jail *j, const char *file, const struct strv *n
 		sb_printf(&b, "%s%s", i ? ", " : "", failed.v[i]);
 	ioc_err("packages failed to install in jail %s (%s): %s", jail_prop(j, P_TAG), j->uuid,
 		b.s);
-	ioc_hint("the jail is kept; fix the names and install with 'iocell chroot %s %s install "
-		 "...'",
-		 jail_prop(j, P_TAG), pkgmgr_name(pm));
+	ioc_hint("check those names in %s (one package of %s a line, see the warnings above), "
+		 "then create again",
+		 file, pkgmgr_name(pm));
 	return -1;
 }
 
@@ -434,13 +438,14 @@ static int upgrade_check(const struct jail *j, const char *newrel, const char *r
 		ioc_err("jail %s is already on release %s", tag, cur);
 		return -1;
 	}
-	if (jail_running(j->uuid)) {
+	bool base = streq(jail_prop(j, P_TYPE), "basejail");
+	/* a running basejail is upgraded in place (forced upgrade, baseswap.h) */
+	if (!base && jail_running(j->uuid)) {
 		ioc_err("jail %s is running: upgrade needs a stopped jail (it rolls back on failure)",
 			tag);
 		ioc_hint("stop it with 'iocell stop %s'", tag);
 		return -1;
 	}
-	bool base = streq(jail_prop(j, P_TYPE), "basejail");
 	_cleanup_free_ char *relsnap = ds_release_snap(newrel);
 	if (!zfs_exists(relsnap) && base) {
 		if (!ioc_err_pending()) {
@@ -467,13 +472,39 @@ int pkgmgr_upgrade(struct jail *j, const char *newrel, char **snap)
 	enum pkgmgr pm = PM_NONE;
 	if (upgrade_check(j, newrel, root, &pm) < 0)
 		return -1;
+	struct runstate rs = {0};
+	bool live = pm == PM_NONE && rs_read(j->uuid, &rs) == 1 && rs_running(&rs);
+	if (live && !plat_can_replace_mount()) {
+		rs_free(&rs);
+		ioc_hint("stop it first: 'iocell stop %s', then upgrade and start it again",
+			 jail_prop(j, P_TAG));
+		return -1;
+	}
 	_cleanup_free_ char *sn = NULL;
 	const char *extra[] = {jail_prop(j, P_RELEASE), newrel, NULL};
 	_cleanup_free_ char *full = backout_snapshot(j, TXN_UPGRADE, "ioc-upgrade_", extra, &sn);
-	if (!full)
+	if (!full) {
+		rs_free(&rs);
 		return -1;
+	}
 	/* release=NEW is the commit */
 	_cleanup_free_ char *relprop = prop_zfs_name(&prop_table[P_RELEASE], false);
+	if (live) {
+		/* forced: swapped under the running jail; nothing of its own data changes */
+		printf("jail %s is running: swapping its system directories to %s\n",
+		       jail_prop(j, P_TAG), newrel);
+		int r = basejail_swap_live(j, &rs, newrel);
+		rs_free(&rs);
+		if (r < 0 || zfs_set(j->ds, relprop, newrel) < 0) {
+			undo_destroy(full, "-r", "the back-out snapshot ");
+			return backout_done(j, -1);
+		}
+		if (backout_done(j, 0) < 0)
+			return -1;
+		*snap = TAKE_PTR(full);
+		return 1;
+	}
+	rs_free(&rs);
 	if ((pm == PM_APT && upgrade_tree(j, root, jail_prop(j, P_RELEASE), newrel) < 0) ||
 	    zfs_set(j->ds, relprop, newrel) < 0) {
 		upgrade_undo(j, sn);

@@ -28,7 +28,8 @@ int pkgmgr_install_pkglist(const char *uuid, const char *file);
 /* update: back-out snapshot ioc-update_DATE, then the updater (the caller holds the
  * jail's lock).  *snap: the snapshot's full name (NULL for a basejail). */
 int pkgmgr_update(struct jail *j, char **snap);
-/* upgrade to release NEW (back-out snapshot, rolled back on failure). */
+/* upgrade to release NEW (back-out snapshot, rolled back on failure).  A running
+ * basejail is upgraded under the running jail (ops/baseswap.h): 1. */
 int pkgmgr_upgrade(struct jail *j, const char *newrel, char **snap);
 
 /* ---- text helpers ---- */

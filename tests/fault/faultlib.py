@@ -846,10 +846,7 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
         if not any(n.startswith(t + "/") or n.startswith(t + "@") for t in tops):
             tops.append(n)
     for n in sorted(tops, key=lambda n: n.count("/")):
-        if "@" in n:
-            ok = run(["zfs", "destroy", "-R", n], check=False).returncode == 0 or destroy_dataset(n)
-        else:
-            ok = destroy_dataset(n, tries=15)
+        ok = destroy_dataset(n, tries=15)
         done.append(f"destroyed {'snapshot' if '@' in n else 'dataset'}: {n}" + ("" if ok else " (FAILED)"))
     # stray mounts under the mount root (a destroyed dataset's fuse mount, binds, tmpfs)
     if tops:

@@ -327,8 +327,10 @@ class IocellTestEnv:
             if self.activated and self.active_pool_is_ours():
                 ioc("stop", "-f", "ALL", check=False, timeout=120)
             self._promote_out_of_jails(rows)
-            for name in sorted({n for n in jails if n.count("/") == JAILS_DS.count("/") + 1}):
-                destroy_dataset(name)
+            left = [name for name in sorted({n for n in jails if n.count("/") == JAILS_DS.count("/") + 1})
+                    if not destroy_dataset(name)]
+            # a jail left behind would be seen by the next test: fail this one instead
+            assert not left, f"clean-up could not destroy {left}"
         self.clean_cache()
         # make sure the next test finds the session's releases again (a test may destroy one)
         for rel, args in self.fetched.items():

@@ -192,24 +192,29 @@ def _is_busy(stderr: str) -> bool:
     return "busy" in stderr
 
 
-def destroy_dataset(name: str, *, tries: int = 10, delay: float = 0.2) -> bool:
-    """``zfs destroy -r -R name`` with retries while zfs-fuse says "busy".
+def destroy_dataset(name: str, *, tries: int = 40, delay: float = 0.05) -> bool:
+    """``zfs destroy -r -R name``: THE way the tests clean up a dataset or snapshot.
 
-    Returns True when the dataset is gone (also when it never existed).
+    zfs-fuse answers "dataset is busy" for a while after a mount in the dataset went away
+    (a jail's mount namespace dying, a FUSE release still in flight), and sometimes until
+    its mounted descendants are unmounted first: this retries with a growing back-off
+    (about 30 s in all), unmounting the descendants deepest-first from the third attempt
+    (forcibly from the eighth).  Returns True when the dataset is gone (also when it never
+    existed); a warning is printed otherwise.
     """
     last = None
     for attempt in range(tries):
         proc = run(["zfs", "destroy", "-r", "-R", name], check=False)
-        if proc.returncode == 0 or "does not exist" in proc.stderr:
+        if proc.returncode == 0 or "does not exist" in proc.stderr or "could not find" in proc.stderr:
             return True
         last = proc
         if not _is_busy(proc.stderr) and attempt >= 2:
             break
-        if attempt >= 3:
-            # help zfs-fuse: unmount the mounted descendants deepest-first
+        if attempt >= 2 and "@" not in name:
+            force = ["-f"] if attempt >= 7 else []
             for ds in reversed(datasets(name, include_self=True)):
-                run(["zfs", "unmount", "-f", ds], check=False)
-        time.sleep(delay)
+                run(["zfs", "unmount", *force, ds], check=False)
+        time.sleep(min(delay * (1.5 ** attempt), 1.5))
     if last is not None:
         print(f"warning: could not destroy {name}: {last.stderr.strip()}")
     return False

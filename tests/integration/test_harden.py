@@ -185,7 +185,10 @@ def test_exec_on_a_terminal_gets_a_terminal_of_the_jails(jail, rundir):
         pid, st = lines[2].split()[0], lines[2].split(") ")[1].split()
         assert st[3] == pid and int(st[4]) != 0, lines[2]  # session leader, with a tty
         # the jail's process left behind holds no descriptor on the caller's terminal
-        rdev = os.fstat(slave).st_rdev
+        # the device AND its devpts instance: the jail's own pts/0 has the same st_rdev as
+        # the host's pts/0
+        tty = os.fstat(slave)
+        rdev = (tty.st_dev, tty.st_rdev)
         ns = os.readlink(f"/proc/{_init(rundir, jail)}/ns/pid")
         for p in Path("/proc").iterdir():
             if not p.name.isdigit():
@@ -195,7 +198,7 @@ def test_exec_on_a_terminal_gets_a_terminal_of_the_jails(jail, rundir):
                     continue
                 for fd in (p / "fd").iterdir():
                     s = os.stat(fd)
-                    assert not (stat.S_ISCHR(s.st_mode) and s.st_rdev == rdev), (p, fd)
+                    assert not (stat.S_ISCHR(s.st_mode) and (s.st_dev, s.st_rdev) == rdev), (p, fd)
             except (FileNotFoundError, ProcessLookupError, PermissionError):
                 continue
     finally:

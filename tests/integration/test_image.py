@@ -533,6 +533,7 @@ def test_update_snapshots_then_runs_the_updater(release, jails_ds, mountroot):
 
 FAKE_APT_INSTALL = """#!/bin/sh
 echo "apt-get $*" >> /var/log/fake-apt.log
+echo "STANDIN apt-get $*" >&2
 case "$*" in *install*broken*) echo "E: no such package" >&2; exit 100 ;; esac
 exit 0
 """
@@ -540,7 +541,8 @@ exit 0
 
 def test_pkglist_uses_the_release_package_manager(jails_ds, mountroot, tmp_path):
     """pkglist= at create with a release whose apt-get is a logging stub: every name is
-    tried, each failure named, the jail kept, and no option-like name reaches apt-get."""
+    tried, each failure named, no option-like name reaches apt-get, and the create is
+    undone (issue 12: create is atomic, no jail is left)."""
     d = _busybox_release_with(tmp_path, "bb-apt-marker", extra=(
         ("usr/bin/apt-get", FAKE_APT_INSTALL, 0o755),
         ("etc/debian_version", "12.0\n", 0o644),
@@ -552,9 +554,9 @@ def test_pkglist_uses_the_release_package_manager(jails_ds, mountroot, tmp_path)
             check=False)
     assert p.returncode == 1, p.stderr
     assert "broken-pkg, -o" in p.stderr and "(not a package name)" in p.stderr
-    uuid = parse_uuid(p.stdout)
-    assert zfs_exists(f"{jails_ds}/{uuid}")  # kept
-    calls = (jail_root(mountroot, uuid) / "var/log/fake-apt.log").read_text().splitlines()
+    assert jail_uuids(jails_ds) == []  # removed again
+    assert "(pkf)" not in p.stdout  # never announced
+    calls = [l.split("STANDIN ", 1)[1] for l in p.stderr.splitlines() if l.startswith("STANDIN ")]
     assert calls == ["apt-get -q update", "apt-get -q -y install -- hello",
                      "apt-get -q -y install -- broken-pkg", "apt-get -q -y install -- world"]
 

@@ -4,6 +4,7 @@ kernel enforces (cgroup files, /proc/PID/limits, measured CPU), not just exit co
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -167,7 +168,7 @@ def test_cap_needs_running_jail(lj):
 
 
 def _inuse(name):
-    return dict(l.split(",", 1) for l in ioc("inuse", "-H", name).stdout.splitlines())
+    return {r["resource"]: r["in_use"] for r in json.loads(ioc("inuse", "-j", name).stdout)}
 
 
 def test_inuse_moves(lj):
@@ -180,9 +181,11 @@ def test_inuse_moves(lj):
     assert int(after["openfiles"]) >= 1
     table = ioc("inuse", "lim").stdout
     assert "memory" in table and "cputime" in table
-    allrows = ioc("inuse", "-H").stdout.splitlines()
+    allrows = ioc("inuse", "-c").stdout.splitlines()
     row = [r for r in allrows if r.split(",")[1] == "lim"]
     assert row and len(row[0].split(",")) == 12
+    row = [r for r in ioc("inuse", "-H").stdout.splitlines() if r.split("\t")[1] == "lim"]
+    assert row and len(row[0].split("\t")) == 12
     assert "MEMORY" in ioc("inuse").stdout
 
 

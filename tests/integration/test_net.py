@@ -365,7 +365,7 @@ def test_macs_stable_and_restart_keeps_network(release, net, rundir):
     assert jexec("nm", "cat", "/sys/class/net/vnet0/ifindex").stdout == ifindex
     assert "vnet0 198.51.100.30/24" in jail_addrs("nm")
     # hard restarts: the same MACs every time, never regenerated
-    ioc("restart", "nm")
+    ioc("restart", "--hard", "nm")
     assert seen() == macs
     ioc("stop", "nm")
     ioc("start", "nm")

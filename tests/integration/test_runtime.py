@@ -330,7 +330,9 @@ def test_restart_soft_keeps_namespaces(jail, rundir, mountroot):
     assert len([l for l in after if l.endswith(" sleep 1000")]) == 1
     log = (mountroot / "log" / f"{jail}-console.log").read_text()
     assert len([l for l in log.splitlines() if l.endswith("] rc-ran")]) == 2
-    ioc("restart", "rt")
+    ioc("restart", "rt")  # soft by default, as the manuals say
+    assert state(rundir, jail)["pid"] == st["pid"]
+    ioc("restart", "--hard", "rt")
     assert state(rundir, jail)["pid"] != st["pid"]
 
 

@@ -89,7 +89,8 @@ def test_ranges_are_disjoint_read_only_and_shown(release, mountroot):
     allp = ioc("get", "all", u).stdout
     assert f"idmap_base" in allp and "privileged" in allp and "idmap_shift" in allp
     js = {j["uuid"]: j for j in json.loads(ioc("list", "-j").stdout)}
-    assert js[u]["idmap_base"] == str(base_of(u)) and js[u]["privileged"] == "no"
+    # (issue 12: JSON numbers are numbers)
+    assert js[u]["idmap_base"] == base_of(u) and js[u]["privileged"] == "no"
     assert len(ioc("list", "-H").stdout.splitlines()[0].split("\t")) == 8  # SPEC's columns
     r = ioc("set", "idmap_base=5000000", u, check=False)
     assert r.returncode != 0 and "read-only" in r.stderr

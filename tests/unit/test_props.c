@@ -186,6 +186,21 @@ static void test_config_cross_checks(void **state)
 	kv_set(&c, "vnet", "off");
 	kv_set(&c, "ip4_addr", "eth0|192.0.2.10/24");
 	assert_true(props_check_config(&c, err, sizeof(err)));
+	/* jail_zfs_mountpoint: not the root, not via . or .., not in /proc, /dev, /sys */
+	kv_set(&c, "jail_zfs", "on");
+	assert_false(props_check_config(&c, err, sizeof(err)));
+	static const char *const bad[] = {"/",     "//",      "/proc",  "/dev/x",
+					  "/sys/", "/a/../b", "/./data"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		kv_set(&c, "jail_zfs_mountpoint", bad[i]);
+		assert_false(props_check_config(&c, err, sizeof(err)));
+		assert_non_null(strstr(err, "jail_zfs_mountpoint"));
+	}
+	static const char *const good[] = {"/data", "/srv/web", "/process", "/devices/x"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		kv_set(&c, "jail_zfs_mountpoint", good[i]);
+		assert_true(props_check_config(&c, err, sizeof(err)));
+	}
 	kv_free(&c);
 }
 

@@ -1,0 +1,72 @@
+/* A dataset handed to a jail: see jailzfs.h. */
+#include "core/jailzfs.h"
+#include "core/dataset.h"
+#include "core/pool.h"
+#include "core/zfs.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+bool jailzfs_dataset_ok(const char *uuid, const char *rel, char *err, size_t n)
+{
+	static const char top[] = "iocell";
+	size_t tl = strlen(top);
+	if (strncmp(rel, top, tl) != 0 || (rel[tl] && rel[tl] != '/'))
+		return true; /* a dataset of the user's own, outside iocell's */
+	char own[128];
+	snprintf(own, sizeof(own), "iocell/jails/%s/", uuid);
+	size_t ol = strlen(own);
+	if (strncmp(rel, own, ol) == 0 && rel[ol] &&
+	    !(strncmp(rel + ol, "root", 4) == 0 && (!rel[ol + 4] || rel[ol + 4] == '/')))
+		return true;
+	snprintf(err, n,
+		 "jail_zfs_dataset=%s is one of iocell's own datasets: give a dataset below "
+		 "the jail's own (%sNAME, not its root) or outside iocell",
+		 rel, own);
+	return false;
+}
+
+char *jailzfs_full(const char *rel)
+{
+	const struct ioc_pool *pool = pool_get();
+	return pool ? xasprintf("%s/%s", pool->name, rel) : NULL;
+}
+
+int jailzfs_ensure(const char *rel)
+{
+	_cleanup_free_ char *ds = jailzfs_full(rel);
+	if (!ds)
+		return -1;
+	if (zfs_exists(ds))
+		return 0;
+	if (zfs_lasterr != ZE_NOENT && ioc_err_pending())
+		return -1;
+	ioc_err_clear();
+	if (zfs_create(ds, NULL, true) < 0) {
+		ioc_err_ctx("cannot make the jail_zfs dataset %s", ds);
+		return -1;
+	}
+	return 1;
+}
+
+char *jailzfs_host_path(const char *rel)
+{
+	_cleanup_free_ char *ds = jailzfs_full(rel);
+	return ds ? mounted_path(ds) : NULL;
+}
+
+bool zfs_can_delegate(char *why, size_t n)
+{
+	/* zfs-fuse is a daemon with no kernel module: no /dev/zfs */
+	if (access("/dev/zfs", F_OK) != 0) {
+		snprintf(why, n,
+			 "zfs-fuse cannot delegate a dataset to a jail (it has no 'zfs zone' or "
+			 "'zfs jail')");
+		return false;
+	}
+	snprintf(why, n,
+		 "delegating a dataset to a jail's user namespace ('zfs zone', OpenZFS 2.2 or "
+		 "later) is not implemented in iocell yet");
+	return false;
+}
