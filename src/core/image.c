@@ -463,8 +463,8 @@ static int receive(const char *uuid, struct xfer *x, bool from_file, const struc
 	_cleanup_strv_ struct strv snaps = {0};
 	sv_init(&snaps);
 	bool direct = from_file && !x->progress;
-	_cleanup_kv_ struct kv set;
-	_cleanup_strv_ struct strv exclude;
+	_cleanup_kv_ struct kv set = {0};
+	_cleanup_strv_ struct strv exclude = {0};
 	recv_identity(given, &set, &exclude);
 	struct zfs_recv_props rp = {.set = &set, .exclude = &exclude};
 	int got = direct ? zfs_recv_fd(stage, x->fd, &snaps, &rp)

@@ -271,7 +271,7 @@ static int run_busy_unmount(struct strv *a, const char *name, const char *what,
 	}
 	struct ioc_errsave keep;
 	ioc_err_save(&keep);
-	struct strv done;
+	struct strv done = {0};
 	if (unmount_tree(name, &done) < 0) {
 		sv_free(&done);
 		ioc_err_restore(&keep);
@@ -294,7 +294,7 @@ int zfs_destroy(const char *name, const char *flags)
 		sv_add(&a, flags);
 	sv_add(&a, name);
 	char *what = xasprintf("cannot destroy %s", name);
-	struct strv unmounted;
+	struct strv unmounted = {0};
 	int rc = run_busy_unmount(&a, name, what, &unmounted);
 	if (rc < 0 && unmounted.n) {
 		/* nothing destroyed: mount again what was unmounted */
@@ -358,7 +358,7 @@ int zfs_rename(const char *from, const char *to)
 	sv_add(&a, from);
 	sv_add(&a, to);
 	char *what = xasprintf("cannot rename %s to %s", from, to);
-	struct strv unmounted;
+	struct strv unmounted = {0};
 	int rc = run_busy_unmount(&a, from, what, &unmounted);
 	if (unmounted.n) {
 		/* Mount again (parents first) what had to be unmounted, under its new name

@@ -401,7 +401,7 @@ def test_update_twice_in_one_second(fault_env):
         if any(sn.endswith(".2") for sn in snaps):
             break
         for sn in snaps:
-            run(["zfs", "destroy", "-r", f"{JAILS_DS}/{u}@{sn}"])
+            destroy_dataset(f"{JAILS_DS}/{u}@{sn}")
     else:
         pytest.skip("two updates never ran within one second (a loaded machine)")
     fl.assert_no_residue(fe, known={u}, what="two updates in one second")
