@@ -954,9 +954,11 @@ class ZfsShim:
     """iocell runs zfs through PATH (posix_spawnp): with this directory first in PATH, the
     nth zfs call whose arguments contain every string of `match` SIGKILLs its parent
     (iocell) before running (when="before") or after running (when="after"); every other
-    call is the real zfs. env() gives the PATH to pass to that one iocell command."""
+    call is the real zfs. pre: shell commands run first at that call ("$ZFS" is the real
+    zfs, "$@" the call's arguments), e.g. to put the pool in the state a code path meets
+    only under zfs-fuse's "busy". env() gives the PATH to pass to that one iocell command."""
 
-    def __init__(self, tmp: Path, *match: str, when: str = "before", nth: int = 1):
+    def __init__(self, tmp: Path, *match: str, when: str = "before", nth: int = 1, pre: str = ""):
         real = shutil.which("zfs")
         assert real, "zfs not found"
         self.dir = Path(tempfile.mkdtemp(prefix="zfs-shim-", dir=tmp))
@@ -966,6 +968,8 @@ class ZfsShim:
         kill = 'echo "$*" > ' + _sh_quote(str(self.fired)) + '; kill -9 "$PPID"'
         body = (f'{kill}; exit 137' if when == "before" else
                 f'{_sh_quote(real)} "$@"; rc=$?; {kill}; exit $rc')
+        if pre:
+            body = f'ZFS={_sh_quote(real)}; {pre}\n        {body}'
         script = f"""#!/bin/bash
 args=" $* "
 if {conds}; then
