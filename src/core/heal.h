@@ -12,7 +12,7 @@
  *                  (or `zfs clone`) on; `zfs inherit iocell:txn` commits.  Healing:
  *                  the dataset goes.
  *   import (image) received as jails/.stage-STAMP-UUID, re-identified and marked "create
- *                  STAMP" there, renamed to jails/UUID and mounted there (a rename
+ *                  STAMP import" there, renamed to jails/UUID and mounted there (a rename
  *                  that met a busy tree unmounts it first); `zfs inherit iocell:txn`
  *                  commits.  Healing: the staging dataset, or the marked jail, goes.
  *   clone          the source carries "clone STAMP SNAP NEWUUID" while it has a new

@@ -354,7 +354,8 @@ static int reidentify(const char *ds, const char *uuid, const struct kv *given, 
 	 * work of ours, and goes at the commit): the rename to the jail's name is not the
 	 * commit (a `zfs rename` that met a busy tree, or was killed, leaves it unmounted),
 	 * clearing the mark once it is mounted there is (receive). */
-	if (txn_mark_set(ds, TXN_CREATE, NULL) < 0)
+	const char *what[] = {"import", NULL};
+	if (txn_mark_set(ds, TXN_CREATE, what) < 0)
 		return -1;
 	_cleanup_free_ char *t = choose_tag(prop_kv_get(given, P_TAG), jail_prop(j, P_TAG));
 	if (!t)
