@@ -374,7 +374,7 @@ def release_issues(fe, w: World, rel: str) -> list[str]:
     return issues
 
 
-_OK_RUNFILES = re.compile(r"^(global\.lock|pool|index-.*|defaults-.*|release-.*\.lock|seccomp-.*\.bpf|jids|inflight)$")
+_OK_RUNFILES = re.compile(r"^(global\.lock|pool|index-.*|defaults-.*|release-.*\.lock|seccomp-.*\.bpf|jids|idranges|inflight)$")
 
 
 def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
@@ -528,6 +528,16 @@ def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
                 target = ""
             if target in w.states and target not in w.running and n[5:] == w.states[target].get("jid"):
                 r("stale-jid", f"{n} -> {target}, which is not running")
+        elif n.startswith("idranges/"):
+            # idranges/BASE -> UUID (user namespaces): the same rule as jids/N; a claim whose
+            # UUID has no live state is taken over by the next start (idrange_claim)
+            try:
+                target = os.readlink(Path(os.environ["IOCELL_RUNDIR"]) / n)
+            except OSError:
+                target = ""
+            if (target in w.states and target not in w.running
+                    and n[9:] == w.states[target].get("idmap_base")):
+                r("stale-idrange", f"{n} -> {target}, which is not running")
         elif ".tmp." in n:
             r("temp-file-left", n)
         elif not _OK_RUNFILES.match(n) and n not in fe.baseline_rundir:
@@ -872,6 +882,7 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
     rd = Path(os.environ["IOCELL_RUNDIR"])
     existing = {ds.rsplit("/", 1)[1] for ds in w.jails()}
     running_jids = {w.states[u].get("jid") for u in w.running}
+    running_ranges = {w.states[u].get("idmap_base") for u in w.running}
     for n in w.rundir:
         m = UUID_RE.match(n)
         p = rd / n
@@ -883,6 +894,8 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
                 suffix in (".conf", ".started") and u in existing)
         elif n.startswith("jids/"):
             drop = quiet = n[5:] not in running_jids  # reclaimed lazily by iocell anyway
+        elif n.startswith("idranges/"):
+            drop = quiet = n[9:] not in running_ranges  # the same
         elif ".tmp." in n:
             drop = True
         if drop and os.path.lexists(p):
