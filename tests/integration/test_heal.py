@@ -190,8 +190,6 @@ def test_doctor(release, jails_ds, rundir, mountroot):
     # leftovers: a stray export snapshot, a staging dataset, the cache and console log of
     # a jail that is gone, a crashed jail whose state file was lost (its cgroup stays)
     zfs("snapshot", "-r", f"{ds}@ioc-export_2020-01-01_00:00:00")
-    stage = f"{jails_ds}/.stage-{dead_stamp()}-{gone}"
-    zfs("create", stage)
     (rundir / f"{gone}.conf").write_text("x\n")
     (mountroot / "log").mkdir(exist_ok=True)
     log = mountroot / "log" / f"{gone}-console.log"
@@ -201,6 +199,9 @@ def test_doctor(release, jails_ds, rundir, mountroot):
     kill_init(rundir, k)
     (rundir / f"{k}.state").unlink()
     assert cgroup_dirs(k)
+    # the staging dataset last: a create looks at jails/ (its id range) and heals on the way
+    stage = f"{jails_ds}/.stage-{dead_stamp()}-{gone}"
+    zfs("create", stage)
     # network: the host end of a jail's veth pair that outlived it, a bridge iocell made
     # with no port left (only in the suite's own network namespace)
     links = []
@@ -259,8 +260,10 @@ def zfs_calls(*args):
 def test_the_hot_paths_make_no_extra_zfs_call(release):
     make(release, "hz0")  # the defaults are read (and cached) once
     calls = zfs_calls("create", "-c", f"release={release}", "tag=hz1", *NONET)
-    assert len(calls) == 3, calls  # create (marked), clone, the commit
-    assert [c.split()[2] for c in calls] == ["create", "clone", "inherit"], calls
+    # the jails' id ranges (user namespaces: a range of its own), create (marked), clone,
+    # the commit
+    assert len(calls) == 4, calls
+    assert [c.split()[2] for c in calls] == ["list", "create", "clone", "inherit"], calls
     calls = zfs_calls("list", "-H")
     assert len(calls) == 1 and calls[0].startswith("+ zfs list "), calls
     ioc("start", "hz1")
