@@ -15,7 +15,7 @@ set -euo pipefail
 PACKAGES=(
     meson ninja-build pkg-config gcc
     uuid-dev libarchive-dev libcap-dev libseccomp-dev libmnl-dev libnftables-dev nftables libssl-dev libcmocka-dev
-    libcurl4-openssl-dev
+    libcurl4-openssl-dev libsystemd-dev
     zfs-fuse busybox-static debootstrap debian-archive-keyring
     python3-pytest xz-utils iproute2 util-linux curl ca-certificates clang-format
     clang-14 libclang-rt-14-dev

@@ -94,6 +94,7 @@ struct plat_info {
 	size_t nns;
 	char uid_map[64]; /* the init's "INSIDE OUTSIDE COUNT" ("0 0 4294967295": the host's) */
 	const char *cgroup_mode; /* NULL: none */
+	const char *cgroup_unit; /* systemd hosts: the jail's scope unit, else NULL */
 	struct strv cgroup_dirs;
 	enum plat_net net;
 	char *net_recorded; /* the interfaces recorded at start */

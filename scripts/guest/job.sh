@@ -39,6 +39,7 @@ say "platform:"
     echo "  iocell        $IOCELL_BIN"
     echo "  repository    $REPO (a copy on $(findmnt -n -o FSTYPE -T "$REPO"))"
     echo "  /tmp          $(findmnt -n -o FSTYPE,OPTIONS -T /tmp)"
+    echo "  shard         ${SHARD:-1/1}"
 } | tee "$results/platform.txt"
 
 # Wall-clock bounds in the tests are for a real CPU; emulation is several times slower.
@@ -46,6 +47,15 @@ export IOCELL_TEST_TIME_SCALE=${IOCELL_TEST_TIME_SCALE:-10}
 cd "$REPO"
 say "starting the integration suite after $(cut -d' ' -f1 /proc/uptime) s of uptime"
 start=$(date +%s)
+# the least memory available during the suite (for sizing IOCELL_GUEST_MEM)
+(
+    low=
+    while sleep 5; do
+        a=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
+        if [ -z "$low" ] || [ "$a" -lt "$low" ]; then low=$a; echo "$low" > /run/iocell-mem-low; fi
+    done
+) &
+sampler=$!
 set +e
 bash scripts/integration.sh -p no:cacheprovider -v --junitxml="$results/junit.xml" \
     -o junit_suite_name=guest "${PYTEST_ARGS[@]}" 2>&1 | tee "$results/pytest.log"
@@ -53,6 +63,8 @@ rc=${PIPESTATUS[0]}
 set -e
 say "suite finished with status $rc in $(( $(date +%s) - start )) s"
 echo "$(( $(date +%s) - start ))" > "$results/suite-seconds"
+kill "$sampler" 2>/dev/null || true
+say "memory: at least $(cat /run/iocell-mem-low 2>/dev/null || echo "?") MiB of $(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo) MiB available throughout"
 
 # How the boot went (for trimming it): into the results, not onto the console.
 {

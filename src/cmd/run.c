@@ -358,7 +358,11 @@ static void print_info(const struct runstate *rs)
 	for (size_t i = 0; i < in.nns; i++)
 		printf("  %-7s %s%s\n", in.ns[i].name, in.ns[i].id,
 		       in.ns[i].shared ? " (shared with the host)" : "");
-	printf("CGROUP:   %s /iocell/%s\n", in.cgroup_mode ? in.cgroup_mode : "-", rs->uuid);
+	if (in.cgroup_unit)
+		printf("CGROUP:   %s, systemd unit %s\n", in.cgroup_mode ? in.cgroup_mode : "-",
+		       in.cgroup_unit);
+	else
+		printf("CGROUP:   %s\n", in.cgroup_mode ? in.cgroup_mode : "-");
 	for (size_t i = 0; i < in.cgroup_dirs.n; i++)
 		printf("  %s\n", in.cgroup_dirs.v[i]);
 	if (in.net == PLAT_NET_HOST) {

@@ -350,13 +350,6 @@ static int reidentify(const char *ds, const char *uuid, const struct kv *given, 
 		ioc_err_ctx("the image is not an iocell jail export");
 		return -1;
 	}
-	/* Our mark (a local value: the exporter's "export ..." the image may carry is no
-	 * work of ours, and goes at the commit): the rename to the jail's name is not the
-	 * commit (a `zfs rename` that met a busy tree, or was killed, leaves it unmounted),
-	 * clearing the mark once it is mounted there is (receive). */
-	const char *what[] = {"import", NULL};
-	if (txn_mark_set(ds, TXN_CREATE, what) < 0)
-		return -1;
 	_cleanup_free_ char *t = choose_tag(prop_kv_get(given, P_TAG), jail_prop(j, P_TAG));
 	if (!t)
 		return -1;
@@ -388,17 +381,49 @@ static int reidentify(const char *ds, const char *uuid, const struct kv *given, 
 	}
 	if (idmap_shift_root(root, to.shift, from.shift != to.shift) < 0)
 		return -1;
+	/* What is not right yet, in one `zfs set` on OpenZFS (one call each on zfs-fuse) */
+	_cleanup_kv_ struct kv z;
+	kv_init(&z);
 	for (size_t i = 0; i < set.k.n; i++) {
 		const struct propdef *p = prop_find(set.k.v[i]);
-		/* one zfs call per property on zfs-fuse: skip what is already right */
 		if (!p || streq(jail_prop(j, prop_id_of(p)), set.v.v[i]))
 			continue;
 		_cleanup_free_ char *zn = prop_zfs_name(p, false);
-		if (zfs_set(ds, zn, set.v.v[i]) < 0)
-			return -1;
+		kv_set(&z, zn, set.v.v[i]);
 	}
+	/* and our mark (a local value: the exporter's "export ..." the image may carry is
+	 * no work of ours, and goes at the commit): the rename to the jail's name is not the
+	 * commit (a `zfs rename` that met a busy tree, or was killed, leaves it unmounted),
+	 * clearing the mark once it is mounted there is (receive) */
+	const char *what[] = {"import", NULL};
+	_cleanup_free_ char *mark = txn_mark_value(TXN_CREATE, what);
+	kv_set(&z, TXN_PROP, mark);
+	if (zfs_set_many(j->ds, &z) < 0)
+		return -1;
 	*tag = TAKE_PTR(t);
 	return 0;
+}
+
+/* OpenZFS: what the receive itself sets and leaves out (zfs recv -o / -x), so that the
+ * received jail never carries another host's interfaces or start time, and has the
+ * properties given on the command line from the start (the identity that depends on the
+ * received values follows in one `zfs set`, reidentify). */
+static void recv_identity(const struct kv *given, struct kv *set, struct strv *exclude)
+{
+	kv_init(set);
+	sv_init(exclude);
+	if (!zfs_is_openzfs())
+		return;
+	for (enum prop_id m = P_VNET0_MAC; m <= P_VNET9_MAC; m++)
+		sv_take(exclude, prop_zfs_name(prop_find(prop_name(m)), false));
+	sv_take(exclude, prop_zfs_name(prop_find(prop_name(P_LAST_STARTED)), false));
+	for (size_t i = 0; i < given->k.n; i++) {
+		const struct propdef *p = prop_find(given->k.v[i]);
+		if (!p || prop_id_of(p) == P_TAG)
+			continue; /* the tag: claimed after the receive (reidentify) */
+		_cleanup_free_ char *zn = prop_zfs_name(p, false);
+		kv_set(set, zn, given->v.v[i]);
+	}
 }
 
 /* Drop the export snapshot(s) the received stream carried (the jail's own snapshots
@@ -443,8 +468,12 @@ static int receive(const char *uuid, struct xfer *x, bool from_file, const struc
 	_cleanup_strv_ struct strv snaps = {0};
 	sv_init(&snaps);
 	bool direct = from_file && !x->progress;
-	int got = direct ? zfs_recv_fd(stage, x->fd, &snaps)
-			 : zfs_recv_from(stage, import_rd, x, false);
+	_cleanup_kv_ struct kv set;
+	_cleanup_strv_ struct strv exclude;
+	recv_identity(given, &set, &exclude);
+	struct zfs_recv_props rp = {.set = &set, .exclude = &exclude};
+	int got = direct ? zfs_recv_fd(stage, x->fd, &snaps, &rp)
+			 : zfs_recv_from(stage, import_rd, x, false, &rp);
 	if (got < 0) {
 		ioc_err_ctx("cannot import the image %s",
 			    from_file ? "file" : "stream from standard input");

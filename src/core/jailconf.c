@@ -484,7 +484,8 @@ bool jc_nat_host(const struct jailconf *c, int family, uint64_t idx, uint8_t *ou
 
 void jailconf_store_macs(const struct jailconf *c, struct jail *j)
 {
-	bool stored = false;
+	_cleanup_kv_ struct kv z;
+	kv_init(&z);
 	for (size_t i = 0; i < c->nnics; i++) {
 		const struct jc_nic *n = &c->nics[i];
 		if (!n->mac_new)
@@ -493,18 +494,27 @@ void jailconf_store_macs(const struct jailconf *c, struct jail *j)
 		jc_mac_format(n->mac_jail, a);
 		jc_mac_format(n->mac_host, b);
 		snprintf(val, sizeof(val), "%s,%s", a, b);
-		char *zprop = xasprintf("%s%s", IOC_PROP_PREFIX, prop_name(n->mac_prop));
-		if (zfs_set(j->ds, zprop, val) < 0) {
-			ioc_warn("could not store %s: %s", prop_name(n->mac_prop), ioc_errmsg());
-			ioc_err_clear();
-		} else {
-			prop_kv_set(&j->props, n->mac_prop, val);
-			stored = true;
-		}
-		free(zprop);
+		_cleanup_free_ char *zprop = xasprintf("%s%s", IOC_PROP_PREFIX,
+						       prop_name(n->mac_prop));
+		kv_set(&z, zprop, val);
 	}
-	if (stored)
-		jail_conf_save(j);
+	if (z.k.n == 0)
+		return;
+	/* one `zfs set` for all of them on OpenZFS */
+	if (zfs_set_many(j->ds, &z) < 0) {
+		ioc_warn("could not store the interfaces' MAC addresses: %s", ioc_errmsg());
+		ioc_err_clear();
+		return;
+	}
+	for (size_t i = 0; i < c->nnics; i++) {
+		const struct jc_nic *n = &c->nics[i];
+		if (!n->mac_new)
+			continue;
+		_cleanup_free_ char *zprop = xasprintf("%s%s", IOC_PROP_PREFIX,
+						       prop_name(n->mac_prop));
+		prop_kv_set(&j->props, n->mac_prop, kv_get(&z, zprop));
+	}
+	jail_conf_save(j);
 }
 
 /* ---- building ---------------------------------------------------------------------- */

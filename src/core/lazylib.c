@@ -7,6 +7,7 @@
 #include <nftables/libnftables.h>
 #include <openssl/evp.h>
 #include <seccomp.h>
+#include <systemd/sd-bus.h>
 #include <uuid/uuid.h>
 
 #include "core/lazylib.h"
@@ -114,3 +115,6 @@ const struct lazy_nft *lazy_nft_try(void)
 	}
 	return loaded > 0 ? &t : NULL;
 }
+
+LAZY_LOADER(lazy_sdbus, "libsystemd", "libsystemd0", LAZY_SDBUS_FUNCS, "libsystemd.so.0",
+	    "libsystemd.so")

@@ -5,6 +5,8 @@
  * included, several milliseconds of dynamic loading.  libmnl (network set-up),
  * libseccomp (compiling the filter, which is cached) and libuuid (new jails) are
  * loaded the same way: ~0.12 ms each that start, exec and stop would otherwise pay.
+ * libsystemd (sd-bus: a jail's scope unit on systemd hosts with cgroup v2) too: only
+ * start and stop there need it.
  * libnftables (NAT jails only) is loaded by lazy_nft_try, which reports a missing library
  * as an error of the operation instead of stopping iocell: a start or stop in progress
  * must be able to undo its steps.
@@ -26,6 +28,7 @@
 #include <nftables/libnftables.h>
 #include <openssl/evp.h>
 #include <seccomp.h>
+#include <systemd/sd-bus.h>
 #include <uuid/uuid.h>
 
 #define LAZY_ARCHIVE_FUNCS(X)              \
@@ -136,6 +139,25 @@
 	X(seccomp_rule_add_array) \
 	X(seccomp_syscall_resolve_name)
 
+#define LAZY_SDBUS_FUNCS(X)               \
+	X(sd_bus_call)                    \
+	X(sd_bus_error_free)              \
+	X(sd_bus_error_has_name)          \
+	X(sd_bus_flush_close_unref)       \
+	X(sd_bus_match_signal_async)      \
+	X(sd_bus_message_append)          \
+	X(sd_bus_message_close_container) \
+	X(sd_bus_message_new_method_call) \
+	X(sd_bus_message_open_container)  \
+	X(sd_bus_message_read)            \
+	X(sd_bus_message_unref)           \
+	X(sd_bus_new)                     \
+	X(sd_bus_open_system)             \
+	X(sd_bus_process)                 \
+	X(sd_bus_set_address)             \
+	X(sd_bus_start)                   \
+	X(sd_bus_wait)
+
 #define LAZY_UUID_FUNCS(X) \
 	X(uuid_generate)   \
 	X(uuid_unparse_lower)
@@ -169,6 +191,9 @@ struct lazy_seccomp {
 struct lazy_uuid {
 	LAZY_UUID_FUNCS(LAZY_FIELD)
 };
+struct lazy_sdbus {
+	LAZY_SDBUS_FUNCS(LAZY_FIELD)
+};
 struct lazy_nft {
 	LAZY_NFT_FUNCS(LAZY_FIELD)
 };
@@ -180,6 +205,7 @@ const struct lazy_crypto *lazy_crypto(void);
 const struct lazy_mnl *lazy_mnl(void);
 const struct lazy_seccomp *lazy_seccomp(void);
 const struct lazy_uuid *lazy_uuid(void);
+const struct lazy_sdbus *lazy_sdbus(void);
 /* libnftables, or NULL with the error recorded (and a hint naming the package). */
 const struct lazy_nft *lazy_nft_try(void);
 
@@ -190,6 +216,7 @@ const struct lazy_nft *lazy_nft_try(void);
 #define LAZY_M(f) (lazy_mnl()->f)
 #define LAZY_S(f) (lazy_seccomp()->f)
 #define LAZY_U(f) (lazy_uuid()->f)
+#define LAZY_D(f) (lazy_sdbus()->f)
 #define mnl_attr_get_payload LAZY_M(mnl_attr_get_payload)
 #define mnl_attr_get_payload_len LAZY_M(mnl_attr_get_payload_len)
 #define mnl_attr_get_str LAZY_M(mnl_attr_get_str)
@@ -231,6 +258,23 @@ const struct lazy_nft *lazy_nft_try(void);
 #define seccomp_syscall_resolve_name LAZY_S(seccomp_syscall_resolve_name)
 #define uuid_generate LAZY_U(uuid_generate)
 #define uuid_unparse_lower LAZY_U(uuid_unparse_lower)
+#define sd_bus_call LAZY_D(sd_bus_call)
+#define sd_bus_error_free LAZY_D(sd_bus_error_free)
+#define sd_bus_error_has_name LAZY_D(sd_bus_error_has_name)
+#define sd_bus_flush_close_unref LAZY_D(sd_bus_flush_close_unref)
+#define sd_bus_match_signal_async LAZY_D(sd_bus_match_signal_async)
+#define sd_bus_message_append LAZY_D(sd_bus_message_append)
+#define sd_bus_message_close_container LAZY_D(sd_bus_message_close_container)
+#define sd_bus_message_new_method_call LAZY_D(sd_bus_message_new_method_call)
+#define sd_bus_message_open_container LAZY_D(sd_bus_message_open_container)
+#define sd_bus_message_read LAZY_D(sd_bus_message_read)
+#define sd_bus_message_unref LAZY_D(sd_bus_message_unref)
+#define sd_bus_new LAZY_D(sd_bus_new)
+#define sd_bus_open_system LAZY_D(sd_bus_open_system)
+#define sd_bus_process LAZY_D(sd_bus_process)
+#define sd_bus_set_address LAZY_D(sd_bus_set_address)
+#define sd_bus_start LAZY_D(sd_bus_start)
+#define sd_bus_wait LAZY_D(sd_bus_wait)
 #define EVP_DigestFinal_ex LAZY_O(EVP_DigestFinal_ex)
 #define EVP_DigestInit_ex LAZY_O(EVP_DigestInit_ex)
 #define EVP_DigestUpdate LAZY_O(EVP_DigestUpdate)

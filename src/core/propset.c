@@ -68,12 +68,14 @@ int defaults_set(const struct kv *set)
 	_cleanup_free_ char *ds = ds_defaults();
 	/* the cache goes before (an interruption leaves none) and after (a create may have
 	 * cached the old values meanwhile) */
-	defaults_cache_drop();
-	int rc = 0;
-	for (size_t i = 0; i < set->k.n && rc == 0; i++) {
-		_cleanup_free_ char *z = xasprintf(IOC_PROP_PREFIX "%s", set->k.v[i]);
-		rc = zfs_set(ds, z, set->v.v[i]);
+	_cleanup_kv_ struct kv z;
+	kv_init(&z);
+	for (size_t i = 0; i < set->k.n; i++) {
+		_cleanup_free_ char *zn = xasprintf(IOC_PROP_PREFIX "%s", set->k.v[i]);
+		kv_set(&z, zn, set->v.v[i]);
 	}
+	defaults_cache_drop();
+	int rc = zfs_set_many(ds, &z);
 	defaults_cache_drop();
 	return rc;
 }
@@ -106,8 +108,41 @@ static int set_one(const struct jail *j, const char *name, const char *value)
 	return zfs_set(j->ds, z, value);
 }
 
+/* The plan's properties (or their old values: undo) under their ZFS names. */
+static void plan_zfs(const struct kv *props, struct kv *z)
+{
+	kv_init(z);
+	for (size_t i = 0; i < props->k.n; i++) {
+		_cleanup_free_ char *zn = prop_zfs_name(prop_find(props->k.v[i]), false);
+		kv_set(z, zn, props->v.v[i]);
+	}
+}
+
+/* OpenZFS: all of it in one `zfs set` (user properties in one transaction); when it fails,
+ * the old values go back the same way. */
+static int apply_at_once(struct jail *j, const struct propset_plan *pl)
+{
+	_cleanup_kv_ struct kv z, u;
+	kv_init(&u); /* freed even when it is not needed */
+	plan_zfs(&pl->set, &z);
+	if (zfs_set_many(j->ds, &z) == 0) {
+		for (size_t i = 0; i < pl->set.k.n; i++)
+			kv_set(&j->props, pl->set.k.v[i], pl->set.v.v[i]);
+		return 0;
+	}
+	struct ioc_errsave keep;
+	ioc_err_save(&keep);
+	plan_zfs(&pl->undo, &u);
+	if (zfs_set_many(j->ds, &u) < 0)
+		ioc_warn("could not restore the previous values on %s", j->uuid);
+	ioc_err_restore(&keep);
+	return -1;
+}
+
 int propset_apply(struct jail *j, const struct propset_plan *pl)
 {
+	if (zfs_is_openzfs() && pl->set.k.n > 1)
+		return apply_at_once(j, pl);
 	for (size_t i = 0; i < pl->set.k.n; i++) {
 		if (set_one(j, pl->set.k.v[i], pl->set.v.v[i]) == 0) {
 			kv_set(&j->props, pl->set.k.v[i], pl->set.v.v[i]);

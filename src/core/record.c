@@ -396,11 +396,239 @@ int record_walk(int curfd, int basefd, int outfd, FILE *del, uint32_t shift,
 	return rc;
 }
 
+/* ---- the paths `zfs diff` named (OpenZFS) ---------------------------------------------- */
+
+/* Is rel below one of the directories in dirs? */
+static bool below_any(const struct strv *dirs, const char *rel)
+{
+	for (size_t i = 0; i < dirs->n; i++) {
+		size_t n = strlen(dirs->v[i]);
+		if (strncmp(rel, dirs->v[i], n) == 0 && rel[n] == '/')
+			return true;
+	}
+	return false;
+}
+
+/* lstat of REL beneath dirfd through no symlink; *pfd gets its directory (or -1). */
+static bool stat_rel(int dirfd, const char *rel, struct stat *st, int *pfd, const char **leaf)
+{
+	*pfd = -1;
+	const char *slash = strrchr(rel, '/');
+	*leaf = slash ? slash + 1 : rel;
+	if (dirfd < 0)
+		return false;
+	if (slash) {
+		_cleanup_free_ char *dir = xstrndup(rel, (size_t)(slash - rel));
+		*pfd = open_nofollow(dirfd, dir, DIR_FLAGS, 0);
+	} else {
+		*pfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	}
+	return *pfd >= 0 && fstatat(*pfd, *leaf, st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* recorded/ gets REL's parent directories (with their current owner, mode and times) where
+ * it has none yet, as the walk makes them for a changed entry below. */
+static int ensure_parents(struct rec *r, int curfd, const char *rel)
+{
+	for (const char *s = strchr(rel, '/'); s; s = strchr(s + 1, '/')) {
+		_cleanup_free_ char *p = xstrndup(rel, (size_t)(s - rel));
+		if (faccessat(r->out, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		struct stat st;
+		const char *leaf;
+		int pfd;
+		bool ok = stat_rel(curfd, p, &st, &pfd, &leaf);
+		if (pfd >= 0)
+			close(pfd);
+		if (!ok || !S_ISDIR(st.st_mode)) {
+			ioc_err("cannot read directory /%s in the jail: %s", p,
+				ok ? "not a directory" : strerror(errno));
+			return -1;
+		}
+		if (make_dir(r, p, &st) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One path that zfs diff says was created, modified or renamed to: recorded as the walk
+ * would record it (an added directory with all of its tree, which zfs diff does not list
+ * when the directory was renamed; a directory whose entries changed only is passed). */
+static int changed_one(struct rec *r, int curfd, int basefd, const char *rel, struct strv *whole)
+{
+	struct stat st, bst;
+	const char *leaf;
+	int cfd, bfd;
+	bool have = stat_rel(curfd, rel, &st, &cfd, &leaf);
+	bool based = false;
+	bfd = -1;
+	if (have)
+		based = stat_rel(basefd, rel, &bst, &bfd, &leaf);
+	int rc = 0;
+	if (!have || (S_ISDIR(st.st_mode) && st.st_dev != r->cur_dev))
+		goto out; /* gone again, under a symlink now, or another file system */
+	enum record_change c = record_change(&st, based ? &bst : NULL);
+	if (c == RC_SAME || ensure_parents(r, curfd, rel) < 0) {
+		rc = c == RC_SAME ? 0 : -1;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode) && c == RC_CHANGED) {
+		/* its entries come from the diff, one by one */
+		rc = make_dir(r, rel, &st);
+		if (rc == 0)
+			count(r, c);
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode))
+		sv_add(whole, rel);
+	rc = cur_entry(r, cfd, bfd, leaf, rel, &st, based ? &bst : NULL);
+out:
+	if (cfd >= 0)
+		close(cfd);
+	if (bfd >= 0)
+		close(bfd);
+	return rc;
+}
+
+int record_paths(int curfd, int basefd, int outfd, FILE *del, uint32_t shift,
+		 struct record_stats *st, const struct strv *changed, const struct strv *gone)
+{
+	struct stat cst = {0}, bst = {0};
+	fstat(curfd, &cst);
+	fstat(basefd, &bst);
+	struct rec r = {.out = outfd,
+			.shift = shift,
+			.cur_dev = cst.st_dev,
+			.base_dev = bst.st_dev,
+			.del = del,
+			.st = st};
+	_cleanup_strv_ struct strv whole = {0}, listed = {0};
+	sv_init(&whole);
+	sv_init(&listed);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < changed->n; i++)
+		if (*changed->v[i] && !below_any(&whole, changed->v[i]))
+			rc = changed_one(&r, curfd, basefd, changed->v[i], &whole);
+	for (size_t i = 0; rc == 0 && i < gone->n; i++) {
+		const char *rel = gone->v[i], *leaf;
+		struct stat b, c;
+		int bfd, cfd;
+		if (!*rel || below_any(&listed, rel))
+			continue;
+		bool had = stat_rel(basefd, rel, &b, &bfd, &leaf);
+		bool has = stat_rel(curfd, rel, &c, &cfd, &leaf);
+		if (bfd >= 0)
+			close(bfd);
+		if (cfd >= 0)
+			close(cfd);
+		if (had && record_gone(&b, has ? &c : NULL)) {
+			list_deleted(&r, rel);
+			sv_add(&listed, rel);
+		}
+	}
+	while (r.depth > 0)
+		pop_anc(&r);
+	free(r.stack);
+	return rc;
+}
+
+/* Undo zfs diff's escapes in place: every byte but '!'..'~' (and the backslash itself)
+ * is printed as a backslash and four octal digits. */
+static void diff_unescape(char *s)
+{
+	char *o = s;
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7' && p[4] >= '0' && p[4] <= '7') {
+			*o++ = (char)(((p[1] - '0') << 9 | (p[2] - '0') << 6 | (p[3] - '0') << 3 |
+				       (p[4] - '0')) &
+				      0xff);
+			p += 4;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+/* A path of zfs diff relative to the mount point mnt ("" for mnt itself), or NULL. */
+static const char *diff_rel(const char *path, const char *mnt)
+{
+	size_t n = strlen(mnt);
+	while (n > 1 && mnt[n - 1] == '/')
+		n--;
+	if (strncmp(path, mnt, n) != 0 || (path[n] && path[n] != '/'))
+		return NULL;
+	path += n;
+	while (*path == '/')
+		path++;
+	return path;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void sort_uniq(struct strv *v)
+{
+	if (v->n < 2)
+		return;
+	qsort(v->v, v->n, sizeof(char *), cmp_str);
+	size_t k = 1;
+	for (size_t i = 1; i < v->n; i++) {
+		if (streq(v->v[i], v->v[k - 1]))
+			free(v->v[i]);
+		else
+			v->v[k++] = v->v[i];
+	}
+	v->n = k;
+	v->v[k] = NULL;
+}
+
+int record_diff_paths(const char *diff, const char *mnt, struct strv *changed, struct strv *gone)
+{
+	sv_init(changed);
+	sv_init(gone);
+	_cleanup_strv_ struct strv lines = {0};
+	split(&lines, diff ? diff : "", "\n", true);
+	for (size_t i = 0; i < lines.n; i++) {
+		_cleanup_strv_ struct strv f = {0};
+		split(&f, lines.v[i], "\t", false);
+		/* CHANGE TYPE PATH [NEWPATH] (-H -F) */
+		bool rename = f.n == 4 && streq(f.v[0], "R");
+		if (!(f.n == 3 || rename) || strlen(f.v[0]) != 1 || !strchr("+-MR", f.v[0][0]) ||
+		    (f.v[0][0] == 'R') != rename) {
+			ioc_err("cannot read the output of zfs diff: \"%s\"", lines.v[i]);
+			return -1;
+		}
+		for (size_t k = 2; k < f.n; k++) {
+			diff_unescape(f.v[k]);
+			const char *rel = diff_rel(f.v[k], mnt);
+			if (!rel) {
+				ioc_err("zfs diff names %s, which is not below %s", f.v[k], mnt);
+				return -1;
+			}
+			char c = f.v[0][0];
+			bool to_gone = c == '-' || (c == 'R' && k == 2);
+			sv_add(to_gone ? gone : changed, rel);
+		}
+	}
+	sort_uniq(changed);
+	sort_uniq(gone);
+	return 0;
+}
+
 /* ---- record stop ----------------------------------------------------------------------- */
+
+/* How recorded.new is filled: the whole-tree walk, or the paths `zfs diff` named. */
+struct rec_source {
+	const struct strv *changed, *gone; /* NULL: walk both trees */
+};
 
 /* Walk into the new directory newdir (which must not exist) with its deletion list. */
 static int write_recording(int curfd, int basefd, const char *newdir, uint32_t shift,
-			   struct record_stats *stats)
+			   struct record_stats *stats, const struct rec_source *src)
 {
 	_cleanup_close_ int outfd = -1;
 	if (mkdir(newdir, 0755) < 0 || (outfd = open(newdir, DIR_FLAGS)) < 0) {
@@ -416,7 +644,10 @@ static int write_recording(int curfd, int basefd, const char *newdir, uint32_t s
 			close(dfd);
 		return -1;
 	}
-	if (record_walk(curfd, basefd, outfd, del, shift, stats) < 0) {
+	int rc = src->changed ? record_paths(curfd, basefd, outfd, del, shift, stats, src->changed,
+					     src->gone)
+			      : record_walk(curfd, basefd, outfd, del, shift, stats);
+	if (rc < 0) {
 		fclose(del);
 		return -1;
 	}
@@ -444,12 +675,10 @@ static int replace_recording(const char *recdir, const char *newdir, const char 
 	return 0;
 }
 
-/* Compare the jail's root with the baseline clone tmpds into recorded/. */
-static int record_against(const struct jail *j, const char *tmpds, struct record_stats *stats)
+/* Compare the jail's root with the baseline directory basedir into recorded/. */
+static int record_against(const struct jail *j, const char *basedir, struct record_stats *stats,
+			  const struct rec_source *src)
 {
-	_cleanup_free_ char *basedir = mounted_path(tmpds);
-	if (!basedir)
-		return -1;
 	_cleanup_free_ char *root = jail_root(j);
 	_cleanup_close_ int curfd = open(root, DIR_FLAGS);
 	_cleanup_close_ int basefd = open(basedir, DIR_FLAGS);
@@ -467,12 +696,29 @@ static int record_against(const struct jail *j, const char *tmpds, struct record
 	struct idmap m;
 	if (idmap_of_jail(j, &m) < 0)
 		return -1;
-	if (write_recording(curfd, basefd, newdir, m.shift, stats) < 0 ||
+	if (write_recording(curfd, basefd, newdir, m.shift, stats, src) < 0 ||
 	    replace_recording(recdir, newdir, olddir) < 0) {
 		remove_tree_at(AT_FDCWD, newdir, NULL);
 		return -1;
 	}
 	return 0;
+}
+
+/* OpenZFS: what `zfs diff` lists, against the snapshot's own directory
+ * (ROOT/.zfs/snapshot/ioc-record, mounted on demand). */
+static int record_by_diff(const struct jail *j, const char *snap, struct record_stats *stats)
+{
+	_cleanup_free_ char *rootds = xasprintf("%s/root", j->ds);
+	_cleanup_free_ char *out = NULL;
+	if (zfs_diff(snap, rootds, &out) < 0)
+		return -1;
+	_cleanup_free_ char *root = jail_root(j);
+	_cleanup_strv_ struct strv changed = {0}, gone = {0};
+	if (record_diff_paths(out, root, &changed, &gone) < 0)
+		return -1;
+	_cleanup_free_ char *basedir = xasprintf("%s/.zfs/snapshot/%s", root, RECORD_SNAP);
+	struct rec_source src = {.changed = &changed, .gone = &gone};
+	return record_against(j, basedir, stats, &src);
 }
 
 int record_stop(const struct jail *j, struct record_stats *stats)
@@ -494,15 +740,22 @@ int record_stop(const struct jail *j, struct record_stats *stats)
 		ioc_err("the dataset %s is not mounted", j->ds);
 		return -1;
 	}
-	/* A temporary read-only clone of the baseline (no .zfs/snapshot on zfs-fuse). */
-	_cleanup_free_ char *tmpds = xasprintf("%s/.record-%s", pool->root, j->uuid);
-	if (zfs_exists(tmpds))
-		zfs_destroy(tmpds, "-r"); /* left over from an interrupted record stop */
-	ioc_err_clear();
-	if (clone_readonly(snap, tmpds) < 0)
-		return -1;
-	int rc = record_against(j, tmpds, stats);
-	undo_destroy(tmpds, "-r", "");
+	int rc;
+	if (zfs_is_openzfs()) {
+		rc = record_by_diff(j, snap, stats);
+	} else {
+		/* A temporary read-only clone of the baseline (no .zfs/snapshot on zfs-fuse). */
+		_cleanup_free_ char *tmpds = xasprintf("%s/.record-%s", pool->root, j->uuid);
+		if (zfs_exists(tmpds))
+			zfs_destroy(tmpds, "-r"); /* left over from an interrupted record stop */
+		ioc_err_clear();
+		if (clone_readonly(snap, tmpds) < 0)
+			return -1;
+		_cleanup_free_ char *basedir = mounted_path(tmpds);
+		struct rec_source walk = {0};
+		rc = basedir ? record_against(j, basedir, stats, &walk) : -1;
+		undo_destroy(tmpds, "-r", "");
+	}
 	if (rc == 0 && zfs_destroy(snap, NULL) < 0)
 		rc = -1;
 	return rc;

@@ -34,6 +34,8 @@ struct runstate {
 #define RS_NETNS "netns"         /* own | host */
 #define RS_IPCNS "ipcns"         /* own | host */
 #define RS_CGROUP "cgroup"       /* the cgroup mode, once the cgroup exists */
+#define RS_CGPATH "cgpath"       /* systemd hosts: the jail's cgroup below /sys/fs/cgroup */
+#define RS_CGUNIT "cgunit"       /* systemd hosts: its scope unit */
 #define RS_IFACES "ifaces"       /* network (linux/jailnet.h) */
 #define RS_ADDR4 "addr4"
 #define RS_ADDR6 "addr6"

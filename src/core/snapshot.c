@@ -355,6 +355,27 @@ bool rollback_plan_build(const struct ztable *t, const char *ds, const char *sna
 	return top_has;
 }
 
+/* Every dataset and snapshot of DS with its creation txg, as `zfs get -Hp -r createtxg`
+ * rows (name, property, value, source) in its order: OpenZFS lists them with exact
+ * numbers (`zfs list -p`, a shorter answer); zfs-fuse needs the parsable get. */
+static int createtxgs(const char *const *dss, struct ztable *g)
+{
+	if (!zfs_is_openzfs())
+		return zfs_get(g, "createtxg", dss, NULL, true, true, -1);
+	_cleanup_ztable_ struct ztable t = {0};
+	if (zfs_list_exact(&t, "name,createtxg", dss, ALL_DEPTH, "filesystem,volume,snapshot",
+			   NULL) < 0)
+		return -1;
+	g->nrows = 0;
+	g->rows = NULL;
+	for (size_t i = 0; i < t.nrows; i++)
+		if (t.rows[i].n >= 2) {
+			const char *cells[] = {t.rows[i].v[0], "createtxg", t.rows[i].v[1], "-"};
+			ztable_add(g, cells, 4);
+		}
+	return 0;
+}
+
 int rollback_prepare(const struct jail *j, const char *snap, bool force, struct rollback_plan *pl)
 {
 	memset(pl, 0, sizeof(*pl));
@@ -368,7 +389,7 @@ int rollback_prepare(const struct jail *j, const char *snap, bool force, struct 
 	 * only the parsable get gives exact numbers. */
 	const char *dss[] = {j->ds, NULL};
 	_cleanup_ztable_ struct ztable g = {0};
-	if (zfs_get(&g, "createtxg", dss, NULL, true, true, -1) < 0)
+	if (createtxgs(dss, &g) < 0)
 		return -1;
 	_cleanup_ztable_ struct ztable t = {0};
 	txg_rows(&g, &t);

@@ -14,108 +14,27 @@
 
 enum zfs_errkind zfs_lasterr;
 
-void ztable_parse(struct ztable *t, const char *text)
+/* ---- which ZFS ------------------------------------------------------------------------ */
+
+enum zfs_impl zfs_impl(void)
 {
-	t->nrows = 0;
-	t->rows = NULL;
-	size_t cap = 0;
-	const char *p = text ? text : "";
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		if (n) {
-			if (t->nrows == cap) {
-				cap = cap ? cap * 2 : 16;
-				t->rows = xrealloc(t->rows, cap * sizeof(*t->rows));
-			}
-			char *line = xstrndup(p, n);
-			struct strv *row = &t->rows[t->nrows++];
-			memset(row, 0, sizeof(*row));
-			split(row, line, "\t", false);
-			free(line);
-		}
-		p += n;
-		if (*p)
-			p++;
+	static int known = -1;
+	if (known < 0) {
+		const char *env = getenv("IOCELL_ZFS_IMPL");
+		if (env && streq(env, "openzfs"))
+			known = ZFS_IMPL_OPENZFS;
+		else if (env && streq(env, "zfs-fuse"))
+			known = ZFS_IMPL_ZFS_FUSE;
+		else
+			known = access("/sys/module/zfs", F_OK) == 0 ||
+						access("/dev/zfs", F_OK) == 0
+					? ZFS_IMPL_OPENZFS
+					: ZFS_IMPL_ZFS_FUSE;
 	}
+	return (enum zfs_impl)known;
 }
 
-void ztable_add(struct ztable *t, const char *const *cells, size_t n)
-{
-	t->rows = xrealloc(t->rows, (t->nrows + 1) * sizeof(*t->rows));
-	struct strv *r = &t->rows[t->nrows++];
-	sv_init(r);
-	for (size_t i = 0; i < n; i++)
-		sv_add(r, cells[i]);
-}
-
-void ztable_free(struct ztable *t)
-{
-	for (size_t i = 0; i < t->nrows; i++)
-		sv_free(&t->rows[i]);
-	free(t->rows);
-	t->rows = NULL;
-	t->nrows = 0;
-}
-
-void kv_init(struct kv *kv)
-{
-	sv_init(&kv->k);
-	sv_init(&kv->v);
-}
-
-void kv_free(struct kv *kv)
-{
-	sv_free(&kv->k);
-	sv_free(&kv->v);
-}
-
-static long kv_find(const struct kv *kv, const char *k)
-{
-	for (size_t i = 0; i < kv->k.n; i++)
-		if (strcmp(kv->k.v[i], k) == 0)
-			return (long)i;
-	return -1;
-}
-
-void kv_set(struct kv *kv, const char *k, const char *v)
-{
-	if (!kv->k.v)
-		kv_init(kv);
-	long i = kv_find(kv, k);
-	if (i >= 0) {
-		free(kv->v.v[i]);
-		kv->v.v[i] = xstrdup(v);
-		return;
-	}
-	sv_add(&kv->k, k);
-	sv_add(&kv->v, v);
-}
-
-const char *kv_get(const struct kv *kv, const char *k)
-{
-	if (!kv->k.v)
-		return NULL;
-	long i = kv_find(kv, k);
-	return i >= 0 ? kv->v.v[i] : NULL;
-}
-
-bool kv_del(struct kv *kv, const char *k)
-{
-	long i = kv->k.v ? kv_find(kv, k) : -1;
-	if (i < 0)
-		return false;
-	free(kv->k.v[i]);
-	free(kv->v.v[i]);
-	for (size_t j = (size_t)i; j + 1 < kv->k.n; j++) {
-		kv->k.v[j] = kv->k.v[j + 1];
-		kv->v.v[j] = kv->v.v[j + 1];
-	}
-	kv->k.n--;
-	kv->v.n--;
-	kv->k.v[kv->k.n] = NULL;
-	kv->v.v[kv->v.n] = NULL;
-	return true;
-}
+const char *zfs_impl_name(void) { return zfs_is_openzfs() ? "openzfs" : "zfs-fuse"; }
 
 enum zfs_errkind zfs_classify(const char *err)
 {
@@ -283,11 +202,13 @@ static void backoff(int attempt)
 
 /* zfs-fuse often reports "dataset is busy" right after a mount or an unmount (and a
  * snapshot is busy while a `zfs send` holds it): retry with a bounded back-off (about
- * 2.7 s in all). */
+ * 2.7 s in all).  The OpenZFS kernel module unmounts and destroys synchronously: a busy
+ * there is real (a process holds the file system) and is reported at once. */
 static int run_busy_retry(struct strv *a, const char *what)
 {
 	int rc = -1;
-	for (int attempt = 0; attempt < 20; attempt++) {
+	int attempts = zfs_is_openzfs() ? 1 : 20;
+	for (int attempt = 0; attempt < attempts; attempt++) {
 		rc = zfs_run(a, NULL, what);
 		if (rc == 0 || zfs_lasterr != ZE_BUSY)
 			break;
@@ -342,7 +263,7 @@ static int run_busy_unmount(struct strv *a, const char *name, const char *what,
 {
 	sv_init(unmounted);
 	int rc = zfs_run(a, NULL, what);
-	if (rc == 0 || zfs_lasterr != ZE_BUSY)
+	if (rc == 0 || zfs_lasterr != ZE_BUSY || zfs_is_openzfs())
 		return rc;
 	if (strchr(name, '@')) {
 		backoff(0);
@@ -399,6 +320,26 @@ int zfs_set(const char *ds, const char *prop, const char *value)
 	free(what);
 	free(kv);
 	return rc;
+}
+
+int zfs_set_many(const char *ds, const struct kv *props)
+{
+	if (!props || !props->k.v || props->k.n == 0)
+		return 0;
+	if (!zfs_is_openzfs() || props->k.n == 1) {
+		for (size_t i = 0; i < props->k.n; i++)
+			if (zfs_set(ds, props->k.v[i], props->v.v[i]) < 0)
+				return -1;
+		return 0;
+	}
+	_cleanup_strv_ struct strv a = {0};
+	sv_init(&a);
+	sv_add(&a, "set");
+	for (size_t i = 0; i < props->k.n; i++)
+		sv_addf(&a, "%s=%s", props->k.v[i], props->v.v[i]);
+	sv_add(&a, ds);
+	_cleanup_free_ char *what = xasprintf("cannot set %zu properties on %s", props->k.n, ds);
+	return zfs_run(&a, NULL, what);
 }
 
 int zfs_inherit(const char *ds, const char *prop)
@@ -597,13 +538,13 @@ char *zfs_get1(const char *ds, const char *prop)
 	return out;
 }
 
-int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, int depth,
-	     const char *type, const char *sort)
+static int list_run(struct ztable *t, const char *cols, const char *const *datasets, int depth,
+		    const char *type, const char *sort, bool exact)
 {
 	struct strv a;
 	sv_init(&a);
 	sv_add(&a, "list");
-	sv_add(&a, "-H");
+	sv_add(&a, exact ? "-Hp" : "-H");
 	if (depth >= 0) {
 		sv_add(&a, "-r");
 		sv_add(&a, "-d");
@@ -628,6 +569,24 @@ int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, in
 		ztable_parse(t, out);
 	free(out);
 	return rc;
+}
+
+int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, int depth,
+	     const char *type, const char *sort)
+{
+	return list_run(t, cols, datasets, depth, type, sort, false);
+}
+
+int zfs_list_exact(struct ztable *t, const char *cols, const char *const *datasets, int depth,
+		   const char *type, const char *sort)
+{
+	return list_run(t, cols, datasets, depth, type, sort, true);
+}
+
+int zfs_diff(const char *snap, const char *ds, char **out)
+{
+	_cleanup_free_ char *what = xasprintf("cannot compare %s with %s", ds, snap);
+	return zfs_runl(out, what, "diff", "-H", "-F", snap, ds, NULL);
 }
 
 bool zfs_exists(const char *ds)

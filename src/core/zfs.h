@@ -10,6 +10,15 @@
 #include "core/spawn.h"
 
 enum zfs_errkind { ZE_NONE, ZE_NOENT, ZE_EXISTS, ZE_BUSY, ZE_CLONES, ZE_OTHER };
+
+/* Which ZFS runs the pools: detected once per process without running anything (the
+ * OpenZFS kernel module shows as /sys/module/zfs and /dev/zfs; zfs-fuse is a daemon with
+ * a socket).  IOCELL_ZFS_IMPL=openzfs|zfs-fuse overrides it (tests and bench/ compare
+ * the two plans on one host; zfs-fuse's plan works on OpenZFS too, not the reverse). */
+enum zfs_impl { ZFS_IMPL_ZFS_FUSE, ZFS_IMPL_OPENZFS };
+enum zfs_impl zfs_impl(void);
+static inline bool zfs_is_openzfs(void) { return zfs_impl() == ZFS_IMPL_OPENZFS; }
+const char *zfs_impl_name(void);
 /* What kind of failure the last failing zfs call reported. */
 extern enum zfs_errkind zfs_lasterr;
 
@@ -50,6 +59,10 @@ int zfs_snapshot(const char *snap, bool recursive);
 /* Destroy a dataset or snapshot.  flags: "-r", "-R", "-rR" or NULL.  Retries on busy. */
 int zfs_destroy(const char *name, const char *flags);
 int zfs_set(const char *ds, const char *prop, const char *value);
+/* Set every property of props (full ZFS names) on ds: one `zfs set A=1 B=2 DS` on
+ * OpenZFS, one call per property on zfs-fuse (which takes one a call; there a failure
+ * leaves the properties before it set).  Nothing to set is no call. */
+int zfs_set_many(const char *ds, const struct kv *props);
 int zfs_inherit(const char *ds, const char *prop);
 int zfs_rename(const char *from, const char *to);
 int zfs_promote(const char *ds);
@@ -79,6 +92,12 @@ void zfs_job_cancel(struct zfs_job *job);
 /* `zfs list -H -o COLS [-r] [-d N] [-t TYPE] [-s SORT] DS...` parsed as a table. */
 int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, int depth,
 	     const char *type, const char *sort);
+/* The same with -p (exact numbers).  OpenZFS only: zfs-fuse has no `zfs list -p` (use
+ * zfs_get's parsable form there). */
+int zfs_list_exact(struct ztable *t, const char *cols, const char *const *datasets, int depth,
+		   const char *type, const char *sort);
+/* `zfs diff -H -F SNAP DS` (OpenZFS only: zfs-fuse has no diff): its output in *out. */
+int zfs_diff(const char *snap, const char *ds, char **out);
 bool zfs_exists(const char *ds);
 
 /* Copy snapshot SNAP into new dataset DEST: zfs send SNAP | zfs recv DEST, bytes
@@ -89,10 +108,18 @@ typedef int (*zfs_chunk_cb)(const void *buf, size_t n, void *arg);
 int zfs_send_to(const char *snap, bool replicate, zfs_chunk_cb cb, void *arg);
 /* zfs recv DEST with its stdin fed by the reader cb (returns bytes, 0 at EOF, -1 error). */
 typedef long (*zfs_read_cb)(void *buf, size_t n, void *arg);
-int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force);
+/* What a receive sets (-o PROP=VALUE, full ZFS names) and leaves out of the stream (-x
+ * PROP) on the received dataset; OpenZFS only (NULL for nothing). */
+struct zfs_recv_props {
+	const struct kv *set;
+	const struct strv *exclude;
+};
+int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force,
+		  const struct zfs_recv_props *props);
 /* `zfs recv DEST` reading the stream straight from fd (a file: no relay).  received:
  * if not NULL (initialised), gets the snapshots made (DS@SNAP, from `zfs recv -v`). */
-int zfs_recv_fd(const char *dest, int fd, struct strv *received);
+int zfs_recv_fd(const char *dest, int fd, struct strv *received,
+		const struct zfs_recv_props *props);
 
 /* zpool */
 int zpool_names(struct strv *names);

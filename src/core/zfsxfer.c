@@ -165,14 +165,38 @@ int zfs_send_to(const char *snap, bool replicate, zfs_chunk_cb cb, void *arg)
 	return (rc < 0 || a < 0) ? -1 : 0;
 }
 
-int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force)
+/* -o PROP=VALUE and -x PROP of a receive. */
+static void recv_props(struct strv *a, const struct zfs_recv_props *props)
+{
+	if (!props)
+		return;
+	for (size_t i = 0; props->set && props->set->k.v && i < props->set->k.n; i++) {
+		sv_add(a, "-o");
+		sv_addf(a, "%s=%s", props->set->k.v[i], props->set->v.v[i]);
+	}
+	for (size_t i = 0; props->exclude && i < props->exclude->n; i++) {
+		sv_add(a, "-x");
+		sv_add(a, props->exclude->v[i]);
+	}
+}
+
+int zfs_recv_from(const char *dest, zfs_read_cb rd, void *arg, bool force,
+		  const struct zfs_recv_props *props)
 {
 	int rp[2], re[2];
 	if (pipe2(rp, O_CLOEXEC) < 0 || pipe2(re, O_CLOEXEC) < 0) {
 		ioc_err("cannot create pipe: %s", strerror(errno));
 		return -1;
 	}
-	const char *recvv[] = {"zfs", "recv", force ? "-F" : dest, force ? dest : NULL, NULL};
+	_cleanup_strv_ struct strv rv = {0};
+	sv_init(&rv);
+	sv_add(&rv, "zfs");
+	sv_add(&rv, "recv");
+	if (force)
+		sv_add(&rv, "-F");
+	recv_props(&rv, props);
+	sv_add(&rv, dest);
+	const char *const *recvv = (const char *const *)rv.v;
 	(void)fcntl(rp[1], F_SETPIPE_SZ, 1 << 20); /* as in zfs_send_to */
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	pid_t r = spawn_detached(recvv, rp[0], -1, re[1], zfs_env, txn_inflight_fd());
@@ -217,13 +241,14 @@ done:
 	return (rc < 0 || b < 0) ? -1 : 0;
 }
 
-int zfs_recv_fd(const char *dest, int fd, struct strv *received)
+int zfs_recv_fd(const char *dest, int fd, struct strv *received, const struct zfs_recv_props *props)
 {
 	struct strv a;
 	sv_init(&a);
 	sv_add(&a, "recv");
 	if (received)
 		sv_add(&a, "-v");
+	recv_props(&a, props);
 	sv_add(&a, dest);
 	char *what = xasprintf("zfs recv %s failed", dest);
 	char *out = NULL;

@@ -5,6 +5,7 @@
  * there).  Detected once per process from /proc/self/mountinfo.
  */
 #include "linux/cgroup.h"
+#include "core/runstate.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -238,6 +239,42 @@ void cg_paths(struct cgroup *cg, const char *uuid)
 	cg->mode = det.mode;
 	for (size_t i = 0; i < det.n; i++)
 		cg->dirs[cg->n++] = xasprintf("%s/" CG_PARENT "/%s", det.h[i].mnt, uuid);
+}
+
+void cg_of_state(struct cgroup *cg, const struct runstate *rs)
+{
+	const char *path = rs_get(rs, RS_CGPATH);
+	if (!path) {
+		if (rs_get(rs, RS_CGROUP))
+			cg_paths(cg, rs->uuid);
+		else
+			memset(cg, 0, sizeof(*cg));
+		return;
+	}
+	memset(cg, 0, sizeof(*cg));
+	/* recorded by cg_to_state: absolute below the cgroup2 mount, no ".." */
+	if (path[0] != '/' || strstr(path, "/..") || detect(false) < 0 || det.mode != CG_V2)
+		return;
+	cg->mode = CG_V2;
+	cg->dirs[cg->n++] = xasprintf("%s%s", det.h[0].mnt, path);
+	const char *unit = rs_get(rs, RS_CGUNIT);
+	if (unit && *unit && !strchr(unit, '/')) {
+		cg->unit = xstrdup(unit);
+		const char *slash = strrchr(cg->dirs[0], '/');
+		cg->scope = xstrndup(cg->dirs[0], (size_t)(slash - cg->dirs[0]));
+	}
+}
+
+void cg_to_state(const struct cgroup *cg, struct runstate *st)
+{
+	rs_set(st, RS_CGROUP, cg_mode_name(cg->mode));
+	if (!cg->unit || cg->n == 0 || detect(false) < 0)
+		return;
+	size_t ml = strlen(det.h[0].mnt);
+	if (strncmp(cg->dirs[0], det.h[0].mnt, ml) == 0) {
+		rs_set(st, RS_CGPATH, cg->dirs[0] + ml);
+		rs_set(st, RS_CGUNIT, cg->unit);
+	}
 }
 
 const char *cg_controller_dir(const struct cgroup *cg, const char *controller)

@@ -1,7 +1,8 @@
 /*
- * Per-jail cgroups (where the hierarchies are: cgdetect.c).  The jail's cgroup is
- * "iocell/UUID" below each hierarchy's mount point; the shared "iocell" parent is created
- * on demand and never removed.
+ * Per-jail cgroups (where the hierarchies are: cgdetect.c; systemd's scope units:
+ * cgscope.c).  On systemd hosts with cgroup v2 the jail's cgroup is the leaf of its scope
+ * unit; elsewhere "iocell/UUID" below each hierarchy's mount point, the shared "iocell"
+ * parent created on demand and never removed.
  */
 #include "linux/cgroup.h"
 #include "core/util.h"
@@ -23,7 +24,8 @@
 #define CG_MAXDEPTH 32    /* nested cgroups a jail may have made below its own */
 #define KILL_WAIT_MS 2000 /* cg_destroy: give up when processes outlive this */
 #define POLL_MS 10
-#define RMDIR_TRIES 20 /* EBUSY right after the last exit: 20 x 10 ms */
+#define RMDIR_TRIES 20     /* EBUSY right after the last exit: 20 x 10 ms */
+#define SCOPE_WAIT_MS 1000 /* cg_destroy: systemd removing an empty scope on its own */
 
 /* ---- small file helpers (cgroupfs wants one write(2) per value) ---- */
 
@@ -119,6 +121,9 @@ void cg_free(struct cgroup *cg)
 		cg->dirs[i] = NULL;
 	}
 	cg->n = 0;
+	free(cg->unit);
+	free(cg->scope);
+	cg->unit = cg->scope = NULL;
 }
 
 /* ---- pid lists ---- */
@@ -205,10 +210,17 @@ static int collect(const char *dir, struct pidv *pv, int depth)
 	return rc;
 }
 
-/* Every process in any of the jail's cgroups (all hierarchies, nested cgroups too). */
+/* Every process in any of the jail's cgroups (all hierarchies, nested cgroups too; with
+ * a scope unit, the scope's whole cgroup). */
 static int collect_all(const struct cgroup *cg, struct pidv *pv)
 {
 	pv->n = 0;
+	if (cg->scope) {
+		if (collect(cg->scope, pv, 0) < 0)
+			return -1;
+		pv_uniq(pv);
+		return 0;
+	}
 	for (size_t i = 0; i < cg->n; i++)
 		if (collect(cg->dirs[i], pv, 0) < 0)
 			return -1;
@@ -349,7 +361,59 @@ static void enable_controllers(const char *dir)
 	free(sp);
 }
 
-int cg_create(struct cgroup *cg, const char *uuid)
+static int create_tree(struct cgroup *cg, const char *uuid, const struct cg_hier *hs, size_t nh);
+
+/* The cgroup v2 path of pid ("/machine.slice/x.scope"), malloc'd, or NULL. */
+static char *proc_cgroup2(pid_t pid)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+	_cleanup_free_ char *t = cg_read(p);
+	if (!t)
+		return NULL;
+	_cleanup_strv_ struct strv lines = {0};
+	split(&lines, t, "\n", true);
+	for (size_t i = 0; i < lines.n; i++)
+		if (startswith(lines.v[i], "0::/"))
+			return xstrdup(lines.v[i] + 3);
+	errno = ENOENT;
+	return NULL;
+}
+
+/* systemd host: the scope unit with pid, its leaf, pid moved there, the controllers on.
+ * -2: systemd cannot be reached (nothing made). */
+static int create_scope(struct cgroup *cg, const char *mnt, const char *uuid, pid_t pid,
+			const char *desc)
+{
+	_cleanup_free_ char *unit = cg_scope_name(uuid);
+	int r = cg_scope_start(unit, CG_SLICE, desc, pid);
+	if (r < 0)
+		return r;
+	cg->mode = CG_V2;
+	cg->unit = TAKE_PTR(unit);
+	/* where systemd made it (its unit-to-path mapping is not an API: ask the kernel) */
+	_cleanup_free_ char *at = proc_cgroup2(pid);
+	if (!at) {
+		ioc_err("cannot read the cgroup of process %d: %s", (int)pid, strerror(errno));
+		return -1;
+	}
+	const char *base = strrchr(at, '/');
+	if (!base || !streq(base + 1, cg->unit)) {
+		ioc_err("process %d is in cgroup %s, not in the scope unit %s", (int)pid, at,
+			cg->unit);
+		return -1;
+	}
+	cg->scope = xasprintf("%s%s", mnt, at);
+	cg->dirs[cg->n++] = xasprintf("%s/" CG_LEAF, cg->scope);
+	bool made;
+	if (mkdir_cg(cg->dirs[0], &made) < 0 || cg_attach(cg, pid) < 0)
+		return -1;
+	/* the scope's cgroup holds no process now: its subtree may have the controllers */
+	enable_controllers(cg->scope);
+	return 0;
+}
+
+int cg_create(struct cgroup *cg, const char *uuid, pid_t pid, const char *desc)
 {
 	memset(cg, 0, sizeof(*cg));
 	if (!cg_valid_name(uuid)) {
@@ -360,6 +424,23 @@ int cg_create(struct cgroup *cg, const char *uuid)
 	size_t nh;
 	if (cg_hierarchies(true, &hs, &nh) < 0)
 		return -1;
+	if (pid > 0 && nh == 1 && !hs[0].opts && cg_systemd()) {
+		int r = create_scope(cg, hs[0].mnt, uuid, pid, desc);
+		if (r != -2)
+			return r;
+		ioc_warn("%s; the jail's cgroup is %s/" CG_PARENT "/%s instead, outside systemd's "
+			 "units",
+			 ioc_errmsg(), hs[0].mnt, uuid);
+		ioc_err_clear();
+	}
+	if (create_tree(cg, uuid, hs, nh) < 0)
+		return -1;
+	return pid > 0 ? cg_attach(cg, pid) : 0;
+}
+
+/* The "iocell/UUID" tree; on failure nothing created remains. */
+static int create_tree(struct cgroup *cg, const char *uuid, const struct cg_hier *hs, size_t nh)
+{
 	cg_paths(cg, uuid);
 	bool made[CG_MAXH] = {false}, made_parent[CG_MAXH] = {false};
 	for (size_t i = 0; i < nh; i++) {
@@ -534,9 +615,39 @@ static int rm_tree(const char *dir, int depth)
 	return -1;
 }
 
+/* Has the scope's cgroup gone within ms? */
+static bool scope_gone_within(const char *scope, long ms)
+{
+	long long end = now_ms() + ms;
+	long nap = 1;
+	for (;;) {
+		if (access(scope, F_OK) < 0 && errno == ENOENT)
+			return true;
+		if (now_ms() >= end)
+			return false;
+		sleep_ms(nap);
+		nap = nap * 2 > POLL_MS ? POLL_MS : nap * 2;
+	}
+}
+
+/* The scope unit, empty now: systemd stops it and removes its cgroup when it sees it
+ * empty (at once: cgroup v2 tells it); if that has not happened, StopUnit. */
+static int scope_end(const struct cgroup *cg)
+{
+	if (cg->scope && scope_gone_within(cg->scope, SCOPE_WAIT_MS))
+		return 0;
+	if (cg_scope_stop(cg->unit) < 0)
+		return -1;
+	if (!cg->scope || scope_gone_within(cg->scope, KILL_WAIT_MS))
+		return 0;
+	ioc_err("the scope unit %s is still there (cgroup %s)", cg->unit, cg->scope);
+	ioc_hint("see 'systemctl status %s'", cg->unit);
+	return -1;
+}
+
 int cg_destroy(struct cgroup *cg)
 {
-	if (cg->n == 0)
+	if (cg->n == 0 && !cg->unit)
 		return 0; /* no cgroups on this host: none can be left over */
 	struct pidv pv = {0};
 	bool killed = false;
@@ -595,6 +706,8 @@ int cg_destroy(struct cgroup *cg)
 	for (size_t i = 0; i < cg->n; i++)
 		if (rm_tree(cg->dirs[i], 0) < 0 && !first.msg)
 			ioc_err_save(&first);
+	if (cg->unit && scope_end(cg) < 0 && !first.msg)
+		ioc_err_save(&first);
 	if (!first.msg)
 		return 0;
 	ioc_err_restore(&first);

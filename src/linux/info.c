@@ -92,8 +92,9 @@ int plat_info(const struct runstate *rs, struct plat_info *in)
 	snprintf(in->uid_map, sizeof(in->uid_map), "%s %s %s", w.n == 3 ? w.v[0] : "?",
 		 w.n == 3 ? w.v[1] : "?", w.n == 3 ? w.v[2] : "?");
 	in->cgroup_mode = rs_get(rs, RS_CGROUP);
+	in->cgroup_unit = rs_get(rs, RS_CGUNIT);
 	_cleanup_cgroup_ struct cgroup cg;
-	cg_paths(&cg, rs->uuid);
+	cg_of_state(&cg, rs);
 	sv_init(&in->cgroup_dirs);
 	for (size_t i = 0; i < cg.n; i++)
 		sv_add(&in->cgroup_dirs, cg.dirs[i]);

@@ -296,7 +296,26 @@ static int apply_cpuset(const struct cgroup *cg, const char *cpus)
 	if (*cpus) {
 		rc = cgw(d, f, cpus, "cpuset");
 	} else if (cg->mode == CG_V2) {
-		rc = cgw(d, f, "\n", "cpuset");
+		/* empty: the parent's CPUs.  Some kernels (Debian's 6.1) refuse an empty
+		 * cpuset.cpus while the cgroup has processes (ENOSPC): the parent's effective
+		 * CPUs then. */
+		char *p = xasprintf("%s/%s", d, f);
+		rc = cg_put(p, "\n");
+		int e = errno;
+		if (rc < 0 && e != ENOSPC)
+			ioc_err("cannot apply cpuset: writing an empty list to %s failed: %s", p,
+				strerror(e));
+		free(p);
+		if (rc < 0 && e == ENOSPC) {
+			char *parent = xasprintf("%s/..", d);
+			char *pc = cg_read_at(parent, "cpuset.cpus.effective");
+			rc = pc && *chomp(pc) ? cgw(d, f, pc, "cpuset") : -1;
+			if (!pc || !*pc)
+				ioc_err("cannot read %s/cpuset.cpus.effective: %s", parent,
+					pc ? "empty" : strerror(errno));
+			free(pc);
+			free(parent);
+		}
 	} else {
 		/* back to the parent's CPUs */
 		char *parent = xasprintf("%s/..", d);

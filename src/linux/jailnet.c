@@ -20,6 +20,7 @@
 
 struct nic {
 	char name[IFNAMSIZ];   /* inside the jail */
+	char made[IFNAMSIZ];   /* ipvlan: the name it was created under (renamed inside) */
 	char host[IFNAMSIZ];   /* veth: host end; ipvlan: the host interface (master) */
 	char bridge[IFNAMSIZ]; /* veth only */
 	uint8_t mac_jail[6], mac_host[6];
@@ -221,14 +222,22 @@ static int configure_inside(struct nl *in, struct plan *p)
 	for (size_t i = 0; i < p->nnics; i++) {
 		struct nic *n = &p->nics[i];
 		struct link l;
-		int r = link_get(in, n->name, &l);
+		const char *look = n->made[0] ? n->made : n->name;
+		int r = link_get(in, look, &l);
 		if (r <= 0) {
 			if (r == 0)
-				ioc_err("interface %s is missing in jail %s", n->name, c->uuid);
+				ioc_err("interface %s is missing in jail %s", look, c->uuid);
 			return -1;
 		}
 		n->jail_index = l.index;
-		int e = p->ipvlan ? link_no_ll6(in, l.index) : 0;
+		int e = n->made[0] ? link_rename(in, l.index, n->name) : 0;
+		if (e < 0) {
+			ioc_err("cannot rename interface %s to %s in jail %s: %s", n->made, n->name,
+				c->uuid, nl_why(in, e));
+			return -1;
+		}
+		if (p->ipvlan)
+			e = link_no_ll6(in, l.index);
 		if (e == 0)
 			e = link_up(in, l.index);
 		if (e < 0) {
@@ -394,7 +403,13 @@ static int create_links(struct nl *host, struct plan *p, pid_t pid, const char *
 		struct nic *n = &p->nics[i];
 		int e;
 		if (p->ipvlan) {
-			e = ipvlan_create(host, n->name, n->master, pid);
+			/* Made under a name of its own and renamed inside the jail: a kernel
+			 * that checks the name in the host's namespace while it creates the
+			 * link down in the jail's (Debian's 6.1) refuses the jail's name when
+			 * a host interface has it, e.g. eth0 over the host's eth0. */
+			snprintf(n->made, sizeof(n->made), "ioc%uv%u", (unsigned)pid % 10000000u,
+				 (unsigned)i % 100u);
+			e = ipvlan_create(host, n->made, n->master, pid);
 			const char *kind = "IPvlan";
 			if (e == -EOPNOTSUPP) {
 				/* A kernel without IPvlan: a macvlan with a MAC of the jail's own. */
@@ -403,7 +418,7 @@ static int create_links(struct nl *host, struct plan *p, pid_t pid, const char *
 				e = jc_mac_derive(c->uuid, JC_MAX_NICS + (int)i, n->mac_jail,
 						  unused) < 0
 					    ? -EINVAL
-					    : macvlan_create(host, n->name, n->master, n->mac_jail,
+					    : macvlan_create(host, n->made, n->master, n->mac_jail,
 							     pid);
 			}
 			if (e < 0) {

@@ -387,8 +387,7 @@ int jail_spawn(const struct runstate *rs, const struct jailconf *c, const struct
 	if (seccomp_prepare(&c->sec) < 0)
 		return -1;
 	_cleanup_cgroup_ struct cgroup cg = {0};
-	if (rs_get(rs, RS_CGROUP))
-		cg_paths(&cg, rs->uuid);
+	cg_of_state(&cg, rs);
 	jn.cg = cg;
 	_cleanup_close_ int pidfd = init_pidfd(rs);
 	if (pidfd < 0)

@@ -9,8 +9,8 @@
 
 int jail_cgroup(const struct runstate *rs, struct cgroup *cg)
 {
-	cg_paths(cg, rs->uuid);
-	if (cg->n == 0 || !rs_get(rs, RS_CGROUP)) {
+	cg_of_state(cg, rs);
+	if (cg->n == 0) {
 		ioc_err("jail %s has no cgroup (no usable cgroups on this host)", rs->uuid);
 		cg_free(cg);
 		return -1;

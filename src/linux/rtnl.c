@@ -309,6 +309,14 @@ int link_set_alias(struct nl *n, int index, const char *alias)
 	return nl_talk(n, nlh, NULL, NULL);
 }
 
+int link_rename(struct nl *n, int index, const char *name)
+{
+	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	struct nlmsghdr *nlh = msg_link(req, RTM_NEWLINK, 0, index, false);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return nl_talk(n, nlh, NULL, NULL);
+}
+
 int link_up(struct nl *n, int index)
 {
 	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];

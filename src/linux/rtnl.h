@@ -49,6 +49,8 @@ int link_get(struct nl *n, const char *name, struct link *l);
 int link_del(struct nl *n, int index);
 int link_set_alias(struct nl *n, int index, const char *alias);
 int link_up(struct nl *n, int index);
+/* Rename the link (it must be down). */
+int link_rename(struct nl *n, int index, const char *name);
 /* No automatic IPv6 (link-local) address on this interface. */
 int link_no_ll6(struct nl *n, int index);
 /* Every link, up to max. */

@@ -398,12 +398,20 @@ static int phase_prestart(struct start *s)
 	return c->basejail ? basejail_reclone(s->j) : 0;
 }
 
-/* The jail's cgroup with its limits (SPEC §7). */
+/* The jail's cgroup with the set-up process in it (it waits for SYNC_IN_CGROUP before it
+ * does anything), its limits (SPEC §7) and device list. */
 static int phase_cgroup(struct start *s)
 {
-	if (cg_create(&s->cg, s->c.uuid) < 0)
+	_cleanup_free_ char *desc = xasprintf("iocell jail %s (%s)", s->c.tag, s->c.uuid);
+	int rc = cg_create(&s->cg, s->c.uuid, s->pid, desc);
+	if (s->cg.n || s->cg.unit) {
+		/* recorded even half made: stop cleans it up */
+		cg_to_state(&s->cg, &s->st);
+		if (rs_write(&s->st) < 0)
+			rc = -1;
+	}
+	if (rc < 0)
 		return -1;
-	rs_set(&s->st, RS_CGROUP, cg_mode_name(s->cg.mode));
 	if (lim_cg_apply(&s->cg, &s->c.lim, s->c.uuid, true) < 0)
 		return -1;
 	/* devices: the minimal set, and those fstab entries with "dev" bring */
@@ -414,7 +422,6 @@ static int phase_cgroup(struct start *s)
 	if (jailfs_fstab_devices(&fo, &extra, &nextra) < 0 ||
 	    dev_cg_apply(&s->cg, extra, nextra) < 0)
 		return -1;
-	lim_wallclock_arg(&s->c.lim, s->su.wallclock, sizeof(s->su.wallclock));
 	return 0;
 }
 
@@ -475,6 +482,7 @@ static int phase_spawn(struct start *s)
 	u->log_fd = s->logfd;
 	u->status_wr = statp[1];
 	snprintf(u->timeout, sizeof(u->timeout), "%ld", c->exec_timeout);
+	lim_wallclock_arg(&s->c.lim, u->wallclock, sizeof(u->wallclock));
 	fflush(NULL);
 	s->pid = c->privileged ? clone_ns(CLONE_NEWNS | CLONE_NEWPID | nsflags)
 			       : uns_clone(&s->uns, CLONE_NEWNS | CLONE_NEWPID);
@@ -495,11 +503,11 @@ static int phase_spawn(struct start *s)
 	return rs_write(&s->st);
 }
 
-/* The set-up process into the cgroup; mounting meanwhile, it waits for the confirmed
+/* The set-up process is in its cgroup: mounting meanwhile, it waits for the confirmed
  * configuration before it writes into the jail's root. */
 static int phase_confirm(struct start *s)
 {
-	if (cg_attach(&s->cg, s->pid) < 0 || sync_send(s, SYNC_IN_CGROUP) < 0)
+	if (sync_send(s, SYNC_IN_CGROUP) < 0)
 		return -1;
 	if ((s->respec = spec_stale(s->sp, s->j)) != 0)
 		return -1;
@@ -614,7 +622,7 @@ static int start_fail(struct start *s)
 	}
 	if (net_teardown(&s->st, nethold) < 0) /* network: interfaces created */
 		ioc_warn("%s", ioc_errmsg());
-	if (s->cg.n && cg_destroy(&s->cg) < 0)
+	if ((s->cg.n || s->cg.unit) && cg_destroy(&s->cg) < 0)
 		ioc_warn("%s", ioc_errmsg());
 	jid_release(s->jid, s->c.uuid);
 	if (s->range_claimed)
@@ -660,7 +668,7 @@ int plat_start(struct jail *j, bool force, int *jid, struct jail_spec *sp)
 	if (rc == 0 && phase_prepare(&s) < 0)
 		rc = s.jid < 0 ? -1 : start_fail(&s);
 	if (rc == 0) {
-		if (phase_prestart(&s) < 0 || phase_cgroup(&s) < 0 || phase_spawn(&s) < 0 ||
+		if (phase_prestart(&s) < 0 || phase_spawn(&s) < 0 || phase_cgroup(&s) < 0 ||
 		    phase_confirm(&s) < 0 || phase_network(&s) < 0 || phase_init(&s) < 0 ||
 		    phase_finish(&s) < 0)
 			rc = start_fail(&s);

@@ -56,14 +56,15 @@ static void kill_jail(const struct runstate *rs, bool force, long timeout, int l
 static int remove_cgroup(const struct runstate *rs, const struct jailconf *c, bool limits_ok)
 {
 	_cleanup_cgroup_ struct cgroup cg;
-	cg_paths(&cg, rs->uuid);
 	if (!rs_get(rs, RS_CGROUP)) {
+		cg_paths(&cg, rs->uuid);
 		if (rs_running(rs))
 			return 0;
 		(void)cg_destroy(&cg); /* best effort: nothing was recorded */
 		ioc_err_clear();
 		return 0;
 	}
+	cg_of_state(&cg, rs);
 	if (limits_ok)
 		lim_check_log(rs->uuid, &cg, &c->lim, c->log);
 	ioc_err_clear();

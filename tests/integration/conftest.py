@@ -15,7 +15,8 @@ touches a pool or a process this session did not create.
 
 Environment knobs: IOCELL_BIN (binary under test), IOCELL_TEST_TIMEOUT (seconds per iocell
 call, default 300), IOCELL_TEST_KEEP=1 (keep the pool and temp dir for post-mortem),
-IOCELL_TEST_DEBIAN_MIRROR (mirror for the slow ``debian_release`` fixture).
+IOCELL_TEST_DEBIAN_MIRROR (mirror for the slow ``debian_release`` fixture),
+IOCELL_TEST_SHARD=I/N and IOCELL_TEST_DURATIONS (run one part of the suite: shard.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 import pytest
 
 import helpers
+import shard
 from helpers import (
     IOCROOT_DS,
     JAILS_DS,
@@ -72,6 +74,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: slow test (debootstrap, large numbers of jails)")
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m deselected theirs: split what is left
 def pytest_collection_modifyitems(config, items):
     # Slow tests (debootstrap from the Debian mirror, minutes each) run only when asked
     # for: IOCELL_SLOW=1, or an explicit -m expression naming them.
@@ -84,11 +87,21 @@ def pytest_collection_modifyitems(config, items):
         skip = pytest.mark.skip(reason="iocell integration tests must run as root")
         for item in items:
             item.add_marker(skip)
+    # IOCELL_TEST_SHARD=I/N: only this shard's modules (shard.py; the guest tier's VMs)
+    line = shard.select(config, items)
+    if line:
+        config._iocell_shard = line
+        _log(line)
 
 
 def pytest_report_header(config):
     iso = " (isolated zfs-fuse namespace)" if os.environ.get("IOCELL_TEST_ISOLATED") == "1" else ""
     return [f"iocell binary: {iocell_bin()}", f"scratch pool: {POOL}{iso}"]
+
+
+def pytest_report_collectionfinish(config, items):
+    line = getattr(config, "_iocell_shard", None)
+    return [line] if line else []
 
 
 # --------------------------------------------------------------------------------------

@@ -271,10 +271,89 @@ def state(rundir: Path, uuid: str) -> dict:
     return dict(line.split("=", 1) for line in p.read_text().splitlines() if "=" in line)
 
 
+CGROOT = Path("/sys/fs/cgroup")
+#: cgroup v2 only (the unified hierarchy at /sys/fs/cgroup), as on systemd hosts
+CGROUP_V2 = (CGROOT / "cgroup.controllers").exists()
+#: systemd is PID 1 (sd_booted): on cgroup v2 iocell then puts each jail in a scope unit
+SYSTEMD = os.path.isdir("/run/systemd/system")
+
+
+def jail_init_pid(uuid: str) -> int | None:
+    """The host PID of a running jail's init (from its runtime state), or None."""
+    st = state(Path(os.environ.get("IOCELL_RUNDIR", "/var/run/iocell")), uuid)
+    return int(st["pid"]) if st.get("pid", "").isdigit() else None
+
+
+def _cgroup_mounts() -> dict[str, Path]:
+    """cgroup v1 controller name -> the mount point of its hierarchy."""
+    out = {}
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        f = line.split()
+        if "-" not in f:
+            continue
+        sep = f.index("-")
+        if f[sep + 1] == "cgroup" and len(f) > sep + 3:
+            for opt in f[sep + 3].split(","):
+                out.setdefault(opt, Path(f[4]))
+    return out
+
+
+def proc_cgroups(pid: int) -> dict[str, Path]:
+    """Where a process is, by /proc/PID/cgroup: controller -> directory ("" for the
+    cgroup v2 one when /sys/fs/cgroup is cgroup v2)."""
+    out: dict[str, Path] = {}
+    mounts = None
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        hid, ctrls, path = line.split(":", 2)
+        if hid == "0":
+            if CGROUP_V2:
+                out[""] = CGROOT / path.lstrip("/")
+            continue
+        mounts = mounts if mounts is not None else _cgroup_mounts()
+        for c in ctrls.split(","):
+            if c in mounts:
+                out[c] = mounts[c] / path.lstrip("/")
+    return out
+
+
+def cgroup_dir(uuid: str, controller: str = "") -> Path | None:
+    """The directory of a running jail's cgroup that carries controller (v2: the one
+    directory), found through /proc/<its init>/cgroup, not by a path iocell might use."""
+    pid = jail_init_pid(uuid)
+    if pid is None:
+        return None
+    cg = proc_cgroups(pid)
+    return cg.get("") if CGROUP_V2 else cg.get(controller)
+
+
 def cgroup_dirs(uuid: str) -> list[Path]:
-    """The jail's cgroup directories that exist (v1 controllers or the v2 one)."""
-    root = Path("/sys/fs/cgroup")
-    return [d for d in list(root.glob(f"*/iocell/{uuid}")) + list(root.glob(f"iocell/{uuid}")) if d.exists()]
+    """The running jail's cgroup directories (v1 controllers or the v2 one), through
+    /proc/<its init>/cgroup; [] when it does not run."""
+    pid = jail_init_pid(uuid)
+    if pid is None:
+        return []
+    try:
+        dirs = set(proc_cgroups(pid).values())
+    except OSError:
+        return []
+    # v1 hierarchies iocell does not use (name=systemd...) keep the init where it was
+    return sorted(d for d in dirs if d.exists() and (CGROUP_V2 or d.name == uuid))
+
+
+def cgroup_leftovers(uuid: str) -> list[str]:
+    """What is left on the host of a jail's cgroups, searched wherever iocell could have
+    made them (for a jail that does not run: after stop or a failed start): directories
+    named after it (iocell/UUID below a hierarchy, a scope iocell-UUID.scope below a
+    slice) and, with systemd, a unit iocell-UUID.scope still listed."""
+    found = [str(d) for d in list(CGROOT.glob(f"*/iocell/{uuid}")) + list(CGROOT.glob(f"iocell/{uuid}"))]
+    if CGROUP_V2:
+        found += [str(d) for d in list(CGROOT.glob(f"*/iocell-{uuid}.scope"))
+                  + list(CGROOT.glob(f"*/*/iocell-{uuid}.scope"))]
+    if SYSTEMD:
+        units = run(["systemctl", "list-units", "--plain", "--no-legend", f"iocell-{uuid}.scope"],
+                    check=False).stdout.split("\n")
+        found += [f"unit {u.split()[0]}" for u in units if u.strip()]
+    return found
 
 
 def jexec(name: str, *cmd: str, check: bool = True, user: str | None = None):

@@ -10,16 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ioc, jexec, make_jail, pid_alive, state
-
-CG = Path("/sys/fs/cgroup")
-V2 = (CG / "cgroup.controllers").exists()
+from helpers import CGROUP_V2 as V2
+from helpers import cgroup_dir, ioc, jexec, make_jail, pid_alive, state
 
 
 def cgfile(uuid: str, controller: str, v1name: str, v2name: str | None = None) -> Path:
-    if V2:
-        return CG / "iocell" / uuid / (v2name or v1name)
-    return CG / controller / "iocell" / uuid / v1name
+    """A file of the running jail's cgroup, found through /proc/<its init>/cgroup."""
+    d = cgroup_dir(uuid, controller)
+    assert d is not None and d.is_dir(), f"jail {uuid} has no {controller} cgroup ({d})"
+    return d / ((v2name or v1name) if V2 else v1name)
 
 
 def read(p: Path) -> str:
@@ -86,10 +85,10 @@ def test_maxproc_stops_fork_loop(lj):
 
 def _cpu_usage_ns(uuid):
     if V2:
-        for line in read(CG / "iocell" / uuid / "cpu.stat").splitlines():
+        for line in read(cgfile(uuid, "cpu", "cpu.stat")).splitlines():
             if line.startswith("usage_usec"):
                 return int(line.split()[1]) * 1000
-    return int(read(CG / "cpuacct" / "iocell" / uuid / "cpuacct.usage"))
+    return int(read(cgfile(uuid, "cpuacct", "cpuacct.usage")))
 
 
 def test_pcpu_quota_measured(lj):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import JAILS_DS, cgroup_dirs, datasets, ioc, jexec, make_jail, run, state, zfs_get
+from helpers import JAILS_DS, cgroup_leftovers, datasets, ioc, jexec, make_jail, run, state, zfs_get
 
 SFX = os.getpid() % 10000
 
@@ -318,7 +318,7 @@ def test_shared_ip_jail_ipvlan(release, net, rundir):
     r = ioc("start", "ns2", check=False)
     assert r.returncode != 0
     assert "in use" in r.stderr
-    assert not state(rundir, v) and not cgroup_dirs(v)
+    assert not state(rundir, v) and not cgroup_leftovers(v)
     assert relevant_links() == before
     # the first jail is untouched
     assert net.nsrun("/usr/bin/python3", "-c", client, "198.51.100.50").stdout.strip() == "hello-from-jail"
@@ -392,7 +392,7 @@ def test_failed_start_leaves_nothing(release, net, rundir):
     assert f"ip link add {missing} type bridge && ip link set {missing} up" in r.stderr
     assert relevant_links() == before
     assert missing not in host_links()
-    assert not state(rundir, u) and not cgroup_dirs(u)
+    assert not state(rundir, u) and not cgroup_leftovers(u)
     assert ioc("list", "-H").stdout.split("\t")[3] == "down"
 
     # a failure after the pair exists (the router is not on the jail's network): rolled back
@@ -403,14 +403,14 @@ def test_failed_start_leaves_nothing(release, net, rundir):
     assert "198.51.100.200" in r.stderr and "not on a network" in r.stderr
     assert relevant_links() == before | {net.bridge}
     assert not iocell_links()
-    assert not state(rundir, u) and not cgroup_dirs(u)
+    assert not state(rundir, u) and not cgroup_leftovers(u)
 
     # a failure after the network is up (exec_start fails): rolled back too
     ioc("set", "defaultrouter=none", "exec_start=/bin/false", "nf")
     r = ioc("start", "nf", check=False)
     assert r.returncode != 0
     assert relevant_links() == before | {net.bridge}
-    assert not state(rundir, u) and not cgroup_dirs(u)
+    assert not state(rundir, u) and not cgroup_leftovers(u)
 
     # an interface that is not a bridge
     net.add_ns_with_veth()

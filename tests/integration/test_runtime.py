@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import JAILS_DS, cgroup_dirs, ioc, iocell_bin, jexec, make_jail, pid_alive, state, zfs, zfs_get
+from helpers import JAILS_DS, cgroup_dirs, cgroup_leftovers, ioc, iocell_bin, jexec, make_jail, pid_alive, state, zfs, zfs_get
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_failing_exec_start_rolls_back(jail, rundir):
     r = ioc("start", "rt", check=False)
     assert r.returncode == 1 and "exit 3" in r.stderr
     assert state(rundir, jail) == {}
-    assert cgroup_dirs(jail) == []
+    assert cgroup_leftovers(jail) == []
     assert ioc("list", "-H").stdout.count("\tup\t") == 0
 
 
@@ -146,7 +146,7 @@ def test_failing_prestart_hook_leaves_nothing(jail, rundir):
     r = ioc("start", "rt", check=False)
     assert r.returncode == 1 and "exec_prestart" in r.stderr
     assert state(rundir, jail) == {}
-    assert cgroup_dirs(jail) == []
+    assert cgroup_leftovers(jail) == []
 
 
 def test_stop_leaves_nothing_behind(jail, rundir):
@@ -156,11 +156,13 @@ def test_stop_leaves_nothing_behind(jail, rundir):
     init = int(st["pid"])
     procs = jexec("rt", "ps", "-o", "pid,args").stdout.splitlines()
     assert len([l for l in procs if l.endswith(" sleep 1000")]) == 2
-    assert cgroup_dirs(jail)
+    dirs = cgroup_dirs(jail)
+    assert dirs and cgroup_leftovers(jail)
     ioc("stop", "rt")
     assert not pid_alive(init)
     assert state(rundir, jail) == {}
-    assert cgroup_dirs(jail) == []
+    assert [d for d in dirs if d.exists()] == []
+    assert cgroup_leftovers(jail) == []
     assert not (rundir / "jids" / st["jid"]).exists()
     # the jail root is not mounted anywhere new on the host (mounts lived in the jail)
     root = str(Path(st["root"]))
@@ -193,7 +195,7 @@ def test_kill9_during_start_then_stop_cleans(jail, rundir):
     time.sleep(0.1)
     assert not pid_alive(init)
     assert state(rundir, jail) == {}
-    assert cgroup_dirs(jail) == []
+    assert cgroup_leftovers(jail) == []
     # and it can start again
     ioc("set", "exec_start=none", "rt")
     ioc("start", "rt")
@@ -485,7 +487,7 @@ def test_start_with_stale_cache_of_a_retagged_jail_starts_nothing(jail, rundir):
     r = ioc("start", "rt", check=False)
     assert r.returncode == 1 and "no jail named 'rt'" in r.stderr
     assert state(rundir, jail) == {}
-    assert cgroup_dirs(jail) == []
+    assert cgroup_leftovers(jail) == []
     assert not list((rundir / "jids").iterdir())
     ioc("start", "rt-renamed")
     assert state(rundir, jail)["phase"] == "running"
@@ -500,7 +502,7 @@ def test_start_refuses_unmounted_dataset_even_if_cache_says_mounted(jail, rundir
     try:
         r = ioc("start", "rt", check=False)
         assert r.returncode == 1 and "is not mounted" in r.stderr
-        assert state(rundir, jail) == {} and cgroup_dirs(jail) == []
+        assert state(rundir, jail) == {} and cgroup_leftovers(jail) == []
     finally:
         zfs("mount", ds)
         zfs("mount", f"{ds}/root")

@@ -172,7 +172,7 @@ static void test_paths(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cg_paths(&cg, bad[i]);
 		assert_int_equal(cg.n, 0);
-		assert_int_equal(cg_create(&cg, bad[i]), -1);
+		assert_int_equal(cg_create(&cg, bad[i], 0, "test"), -1);
 		assert_non_null(strstr(ioc_errmsg(), "not a valid jail id"));
 		ioc_err_clear();
 		assert_int_equal(cg_destroy(&cg), 0);
@@ -186,7 +186,7 @@ static void test_lifecycle(void **state)
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); /* to reap the grandchild */
 	char *uuid = test_uuid();
 	struct cgroup cg;
-	assert_int_equal(cg_create(&cg, uuid), 0);
+	assert_int_equal(cg_create(&cg, uuid, 0, "test"), 0);
 	assert_false(ioc_err_pending());
 	for (size_t i = 0; i < cg.n; i++)
 		assert_true(exists(cg.dirs[i]));
@@ -259,14 +259,14 @@ static void test_reuse_and_busy(void **state)
 	need_root_cgroups();
 	char *uuid = test_uuid();
 	struct cgroup cg, again;
-	assert_int_equal(cg_create(&cg, uuid), 0);
-	assert_int_equal(cg_create(&again, uuid), 0); /* empty leftover: reused */
+	assert_int_equal(cg_create(&cg, uuid, 0, "test"), 0);
+	assert_int_equal(cg_create(&again, uuid, 0, "test"), 0); /* empty leftover: reused */
 	cg_free(&again);
 
 	int go, out;
 	pid_t child = spawn_sleeper(&go, &out);
 	assert_int_equal(cg_attach(&cg, child), 0);
-	assert_int_equal(cg_create(&again, uuid), -1); /* in use: refused, left alone */
+	assert_int_equal(cg_create(&again, uuid, 0, "test"), -1); /* in use: refused, left alone */
 	assert_non_null(strstr(ioc_errmsg(), "process"));
 	ioc_err_clear();
 	assert_int_equal(again.n, 0);
@@ -304,7 +304,7 @@ static void test_zombie(void **state)
 	need_root_cgroups();
 	char *uuid = test_uuid();
 	struct cgroup cg;
-	assert_int_equal(cg_create(&cg, uuid), 0);
+	assert_int_equal(cg_create(&cg, uuid, 0, "test"), 0);
 	int go, out;
 	pid_t child = spawn_sleeper(&go, &out);
 	assert_int_equal(cg_attach(&cg, child), 0);

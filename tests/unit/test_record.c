@@ -100,9 +100,9 @@ static char *walk(struct record_stats *st)
 	return dl;
 }
 
-static void test_walk(void **state)
+/* The trees of the walk's test: a change of every kind. */
+static void make_trees(void)
 {
-	(void)state;
 	/* the baseline */
 	mkd("base");
 	mkd("base/etc");
@@ -136,10 +136,12 @@ static void test_walk(void **state)
 	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(s);
 	mkd("out");
+}
 
-	struct record_stats st = {0};
-	char *dl = walk(&st);
-
+/* What record_walk and record_paths both make of make_trees(). */
+static void check_trees(const struct record_stats *sp, char *dl)
+{
+	struct record_stats st = *sp;
 	/* etc/new, lib/sub, lib/sub/deep, lib/sub/deep/file, typechg/, fifo */
 	assert_int_equal(st.added, 6);
 	/* etc/chg, link (a symlink made anew) */
@@ -172,6 +174,94 @@ static void test_walk(void **state)
 	assert_int_equal(st_of("out/etc/new").st_size, 6);
 }
 
+static void test_walk(void **state)
+{
+	(void)state;
+	make_trees();
+	struct record_stats st = {0};
+	check_trees(&st, walk(&st));
+}
+
+/* What `zfs diff -H -F` prints for make_trees() (the jail's root mounted at /mnt/j/root):
+ * every object created, removed or modified, the directories whose entries changed and
+ * the root itself included, in no particular order. */
+static const char zdiff[] = "M\t/\t/mnt/j/root/\n"
+			    "M\t/\t/mnt/j/root/etc\n"
+			    "M\tF\t/mnt/j/root/etc/chg\n"
+			    "+\tF\t/mnt/j/root/etc/new\n"
+			    "-\tF\t/mnt/j/root/etc/old\n"
+			    "-\tF\t/mnt/j/root/etc/gone-dir/x\n"
+			    "-\t/\t/mnt/j/root/etc/gone-dir\n"
+			    "M\t/\t/mnt/j/root/lib\n"
+			    "+\tF\t/mnt/j/root/lib/sub/deep/file\n"
+			    "+\t/\t/mnt/j/root/lib/sub\n"
+			    "+\t/\t/mnt/j/root/lib/sub/deep\n"
+			    "-\tF\t/mnt/j/root/typechg\n"
+			    "+\t/\t/mnt/j/root/typechg\n"
+			    "-\t@\t/mnt/j/root/link\n"
+			    "+\t@\t/mnt/j/root/link\n"
+			    "+\t|\t/mnt/j/root/fifo\n"
+			    "+\t=\t/mnt/j/root/sock\n";
+
+static void test_paths_as_walk(void **state)
+{
+	(void)state;
+	make_trees();
+	struct strv changed, gone;
+	assert_int_equal(record_diff_paths(zdiff, "/mnt/j/root", &changed, &gone), 0);
+	int cur = dirfd_of("cur"), base = dirfd_of("base"), out = dirfd_of("out");
+	char *dl = NULL;
+	size_t dlen = 0;
+	FILE *del = open_memstream(&dl, &dlen);
+	struct record_stats st = {0};
+	assert_int_equal(record_paths(cur, base, out, del, 0, &st, &changed, &gone), 0);
+	fclose(del);
+	close(cur);
+	close(base);
+	close(out);
+	sv_free(&changed);
+	sv_free(&gone);
+	check_trees(&st, dl);
+}
+
+static void test_diff_paths_parse(void **state)
+{
+	(void)state;
+	struct strv c, g;
+	/* escapes (a space, a tab, a backslash, a byte above 127), a rename, the mount point
+	 * with a trailing slash */
+	const char *out = "+\tF\t/m/r/a\\0040b\n"
+			  "M\tF\t/m/r/t\\0011x\\0134y\\0303\\0251\n"
+			  "R\t/\t/m/r/old\t/m/r/new\n"
+			  "-\tF\t/m/r/old/f\n";
+	assert_int_equal(record_diff_paths(out, "/m/r/", &c, &g), 0);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.v[0], "a b");
+	assert_string_equal(c.v[1], "new");
+	assert_string_equal(c.v[2], "t\tx\\y\xc3\xa9");
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.v[0], "old");
+	assert_string_equal(g.v[1], "old/f");
+	sv_free(&c);
+	sv_free(&g);
+	/* a path outside the mount point, a line of another form: errors */
+	assert_int_equal(record_diff_paths("+\tF\t/elsewhere/x\n", "/m/r", &c, &g), -1);
+	sv_free(&c);
+	sv_free(&g);
+	assert_int_equal(record_diff_paths("R\tF\t/m/r/x\n", "/m/r", &c, &g), -1);
+	sv_free(&c);
+	sv_free(&g);
+	assert_int_equal(record_diff_paths("/m/r/x\n", "/m/r", &c, &g), -1);
+	sv_free(&c);
+	sv_free(&g);
+	ioc_err_clear();
+	/* nothing changed */
+	assert_int_equal(record_diff_paths("", "/m/r", &c, &g), 0);
+	assert_int_equal(c.n + g.n, 0);
+	sv_free(&c);
+	sv_free(&g);
+}
+
 static void test_unchanged_tree_records_nothing(void **state)
 {
 	(void)state;
@@ -195,6 +285,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_change_decisions),
 		cmocka_unit_test_setup_teardown(test_walk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paths_as_walk, setup, teardown),
+		cmocka_unit_test(test_diff_paths_parse),
 		cmocka_unit_test_setup_teardown(test_unchanged_tree_records_nothing, setup,
 						teardown),
 	};
