@@ -19,6 +19,8 @@ static const char *stale_why(const struct runstate *rs)
 	const char *phase = rs_get(rs, RS_PHASE);
 	if (phase && streq(phase, RS_PHASE_STARTING))
 		return "its start was interrupted";
+	if (phase && streq(phase, RS_PHASE_STOPPING))
+		return "its stop was interrupted";
 	return "its init is gone (it crashed, or its stop was interrupted)";
 }
 

@@ -1,5 +1,6 @@
 /* list, df: one zfs call whatever the number of jails (core/jails.c); here the tables. */
 #include "cmd/cmd.h"
+#include "core/heal.h"
 #include "core/pool.h"
 #include "core/release.h"
 
@@ -61,6 +62,11 @@ int cmd_list(int argc, char **argv)
 	/* runtime state of jails that do not run: cleaned up on the way (no zfs call) */
 	for (size_t i = 0; i < stale.n; i++)
 		heal_runtime(stale.v[i]);
+	/* and the temporary files of writers that died (one readdir) */
+	if (heal_tmp_files(true, NULL) < 0) {
+		ioc_warn("%s", ioc_errmsg());
+		ioc_err_clear();
+	}
 	/* SPEC §3's columns; -j adds PRIVILEGED and IDMAP_BASE (the user namespace); the
 	 * table for people marks a privileged jail's TYPE (-H keeps the columns as they are) */
 	struct table t;

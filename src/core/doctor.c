@@ -288,15 +288,58 @@ static void fix_unlink(struct heal_report *r, const char *path)
 	fixed_or_failed(r, 0);
 }
 
-/* A "*.tmp.PID" name whose writer is gone. */
-static bool dead_tmp(const char *n)
+/* The writer's PID of a "*.tmp.PID" name (write_file_replace's temporary files), or 0. */
+static long tmp_pid(const char *n)
 {
 	const char *t = strstr(n, ".tmp.");
 	if (!t)
-		return false;
+		return 0;
 	char *end;
 	long pid = strtol(t + 5, &end, 10);
-	return !*end && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	return !*end && pid > 0 ? pid : 0;
+}
+
+int heal_tmp_files(bool fix, struct heal_report *rep)
+{
+	DIR *d = opendir(rundir());
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		ioc_err("cannot read %s: %s", rundir(), strerror(errno));
+		return -1;
+	}
+	_cleanup_strv_ struct strv dead = {0};
+	sv_init(&dead);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		long pid = tmp_pid(e->d_name);
+		if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			sv_add(&dead, e->d_name);
+	}
+	closedir(d);
+	for (size_t i = 0; i < dead.n; i++) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", rundir(), dead.v[i]);
+		if (rep)
+			sv_addf(&rep->found, "runtime file: %s (a write interrupted)", path);
+		if (!fix)
+			continue;
+		if (unlink(path) < 0 && errno != ENOENT) {
+			ioc_err("cannot remove %s: %s", path, strerror(errno));
+			if (!rep) {
+				ioc_warn("%s", ioc_errmsg());
+				ioc_err_clear();
+			} else
+				fixed_or_failed(rep, -1);
+			continue;
+		}
+		if (rep)
+			fixed_or_failed(rep, 0);
+		else
+			fprintf(stderr,
+				"iocell: removed %s (a write interrupted: process %ld is gone)\n",
+				path, tmp_pid(dead.v[i]));
+	}
+	return 0;
 }
 
 int heal_files(bool fix, const struct strv *jails, const struct strv *running,
@@ -319,11 +362,9 @@ int heal_files(bool fix, const struct strv *jails, const struct strv *running,
 		_cleanup_free_ char *path = xasprintf("%s/%s", rundir(), n);
 		char uuid[37];
 		snprintf(uuid, sizeof(uuid), "%.36s", n);
-		if (dead_tmp(n)) {
-			sv_addf(&rep->found, "runtime file: %s (a write interrupted)", path);
-			if (fix)
-				fix_unlink(rep, path);
-		} else if (strlen(n) > 36 && n[36] == '.' && valid_uuid(uuid)) {
+		if (tmp_pid(n))
+			continue; /* writes: heal_tmp_files (below), or at work */
+		if (strlen(n) > 36 && n[36] == '.' && valid_uuid(uuid)) {
 			const char *suffix = n + 36;
 			if (streq(suffix, ".lock") || streq(suffix, ".state"))
 				continue; /* states: the runtime's (cmd/doctor.c) */
@@ -338,6 +379,8 @@ int heal_files(bool fix, const struct strv *jails, const struct strv *running,
 				fix_unlink(rep, path);
 		}
 	}
+	if (heal_tmp_files(fix, rep) < 0)
+		return -1;
 	/* JIDs claimed by a jail that does not run: reclaimed by the next start anyway */
 	_cleanup_free_ char *jdir = xasprintf("%s/jids", rundir());
 	d = opendir(jdir);

@@ -93,8 +93,10 @@ static int heal_create(const char *uuid, const char *ds, const struct txn_mark *
 		return -1;
 	jail_conf_drop(uuid);
 	index_drop(uuid);
-	say("removed the half-made jail %s left by an interrupted %s (pid %d is gone)", uuid,
-	    txn_op_name(m->op), (int)txn_stamp_pid(m->stamp));
+	/* "create STAMP import": an import's (image.c), after its staging name */
+	const char *op = m->args.n ? m->args.v[0] : txn_op_name(m->op);
+	say("removed the half-made jail %s left by an interrupted %s (pid %d is gone)", uuid, op,
+	    (int)txn_stamp_pid(m->stamp));
 	return 0;
 }
 

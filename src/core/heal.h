@@ -11,8 +11,10 @@
  *                  the new jail's dataset carries "create STAMP" from its `zfs create`
  *                  (or `zfs clone`) on; `zfs inherit iocell:txn` commits.  Healing:
  *                  the dataset goes.
- *   import (image) received as jails/.stage-STAMP-UUID, re-identified there; `zfs rename`
- *                  to jails/UUID commits.  Healing: the staging dataset goes.
+ *   import (image) received as jails/.stage-STAMP-UUID, re-identified and marked "create
+ *                  STAMP import" there, renamed to jails/UUID and mounted there (a rename
+ *                  that met a busy tree unmounts it first); `zfs inherit iocell:txn`
+ *                  commits.  Healing: the staging dataset, or the marked jail, goes.
  *   clone          the source carries "clone STAMP SNAP NEWUUID" while it has a new
  *                  snapshot and no committed clone.  Healing: the new jail (unless
  *                  committed) and the snapshot go.
@@ -77,6 +79,11 @@ int heal_pool(bool fix, struct heal_report *r, struct strv *jails);
  * console logs of jails that are gone, partial images of no export at work. */
 int heal_files(bool fix, const struct strv *jails, const struct strv *running,
 	       struct heal_report *r);
+
+/* RUNDIR's temporary files (*.tmp.PID, write_file_replace) whose writer is gone: one
+ * readdir, no zfs call.  Into rep's found (fixed/failed counted) when rep is given;
+ * without rep (list, on the way) each one removed is said in one line on stderr. */
+int heal_tmp_files(bool fix, struct heal_report *rep);
 
 /* The files an interrupted export or package left in MOUNTROOT/DIR for jail UUID (EXT:
  * ".zfs", ".tar.xz"): a checksum whose file is published is renamed in place, partial

@@ -5,6 +5,7 @@
 #include "core/pool.h"
 #include "core/progress.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -105,6 +106,22 @@ static void add_subids(struct idmap_alloc *a, const char *file)
 
 void idmap_alloc_use(struct idmap_alloc *a, uint32_t base) { used_add(a, base, IDMAP_COUNT); }
 
+/* The ranges claimed in RUNDIR/idranges (runstate.h): those of running jails of every
+ * pool, not only the active one's (one readdir).  A claim left behind only costs a range. */
+static void add_claimed(struct idmap_alloc *a)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/idranges", rundir());
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		long long b;
+		if (e->d_name[0] != '.' && parse_int(e->d_name, 0, IDMAP_MAX_BASE, &b))
+			idmap_alloc_use(a, (uint32_t)b);
+	}
+	if (d)
+		closedir(d);
+}
+
 int idmap_alloc_load(struct idmap_alloc *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -119,6 +136,7 @@ int idmap_alloc_load(struct idmap_alloc *a)
 		if (t.rows[i].n >= 2 && parse_int(t.rows[i].v[1], 0, IDMAP_MAX_BASE, &b))
 			idmap_alloc_use(a, (uint32_t)b);
 	}
+	add_claimed(a);
 	add_subids(a, "/etc/subuid");
 	add_subids(a, "/etc/subgid");
 	return 0;

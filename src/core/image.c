@@ -350,9 +350,6 @@ static int reidentify(const char *ds, const char *uuid, const struct kv *given, 
 		ioc_err_ctx("the image is not an iocell jail export");
 		return -1;
 	}
-	/* A mark the image carries (the exporter's "export ...") is no work of ours. */
-	if (j->txn && txn_mark_clear(ds) < 0)
-		return -1;
 	_cleanup_free_ char *t = choose_tag(prop_kv_get(given, P_TAG), jail_prop(j, P_TAG));
 	if (!t)
 		return -1;
@@ -394,6 +391,13 @@ static int reidentify(const char *ds, const char *uuid, const struct kv *given, 
 		_cleanup_free_ char *zn = prop_zfs_name(p, false);
 		kv_set(&z, zn, set.v.v[i]);
 	}
+	/* and our mark (a local value: the exporter's "export ..." the image may carry is
+	 * no work of ours, and goes at the commit): the rename to the jail's name is not the
+	 * commit (a `zfs rename` that met a busy tree, or was killed, leaves it unmounted),
+	 * clearing the mark once it is mounted there is (receive) */
+	const char *what[] = {"import", NULL};
+	_cleanup_free_ char *mark = txn_mark_value(TXN_CREATE, what);
+	kv_set(&z, TXN_PROP, mark);
 	if (zfs_set_many(ds, &z) < 0)
 		return -1;
 	*tag = TAKE_PTR(t);
@@ -450,8 +454,9 @@ static int drop_export_snaps(const char *ds, struct strv *received)
 	return 0;
 }
 
-/* Receive into a staging name, make it a jail of its own there, then rename it to
- * POOL/iocell/jails/UUID: the commit (core/heal.h). */
+/* Receive into a staging name, make it a jail of its own there (marked "create"), rename
+ * it to POOL/iocell/jails/UUID, make sure it is mounted there, and clear the mark: the
+ * commit (core/heal.h). */
 static int receive(const char *uuid, struct xfer *x, bool from_file, const struct kv *given,
 		   char **tag)
 {
@@ -484,6 +489,13 @@ static int receive(const char *uuid, struct xfer *x, bool from_file, const struc
 	index_claim(uuid, *tag);
 	if (zfs_rename(stage, ds) < 0) {
 		undo_destroy(stage, "-r", "");
+		index_drop(uuid);
+		free(*tag);
+		*tag = NULL;
+		return -1;
+	}
+	if (zfs_mount_tree(ds) < 0 || txn_mark_clear(ds) < 0) {
+		undo_destroy(ds, "-r", "");
 		index_drop(uuid);
 		free(*tag);
 		*tag = NULL;

@@ -23,7 +23,7 @@ struct runstate {
 
 /* The runtime's own keys (the jail's configuration is kept under its properties' names,
  * see jailconf_to_state). */
-#define RS_PHASE "phase" /* starting | running */
+#define RS_PHASE "phase" /* starting | running | stopping */
 #define RS_JID "jid"
 #define RS_PID "pid"             /* the jail's init, on the host */
 #define RS_STARTTIME "starttime" /* of the init (proc_starttime): a reused PID is not it */
@@ -41,6 +41,9 @@ struct runstate {
 #define RS_ADDR6 "addr6"
 #define RS_PHASE_STARTING "starting"
 #define RS_PHASE_RUNNING "running"
+/* A stop at work (written before its first step): a jail whose stop's owner died is
+ * not running, and the next command that looks (list, start, stop) finishes the stop. */
+#define RS_PHASE_STOPPING "stopping"
 
 /* Read UUID.state.  Returns 1 when found, 0 when absent, -1 on error. */
 int rs_read(const char *uuid, struct runstate *rs);

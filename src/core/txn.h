@@ -10,7 +10,8 @@
  *
  * Two forms, both seen by list's one `zfs list` (names and the iocell:txn column):
  *   a staging name   POOL/iocell/jails/.stage-STAMP-UUID: a received image being made a
- *                    jail (import); committed by `zfs rename` to POOL/iocell/jails/UUID
+ *                    jail (import), marked "create" there; renamed to
+ *                    POOL/iocell/jails/UUID and mounted, then committed like a create
  *   a mark           the user property iocell:txn = "OP STAMP [ARG...]" on a jail or
  *                    release dataset; committed by a single property write (see heal.h
  *                    for each OP's commit point and what healing does)

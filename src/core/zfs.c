@@ -418,6 +418,23 @@ int zfs_mount(const char *ds)
 	return rc;
 }
 
+int zfs_mount_tree(const char *name)
+{
+	_cleanup_ztable_ struct ztable t = {0};
+	const char *dss[] = {name, NULL};
+	if (zfs_list(&t, "name,mounted,canmount,mountpoint", dss, 1000, "filesystem", "name") < 0)
+		return -1;
+	for (size_t i = 0; i < t.nrows; i++) {
+		const struct strv *r = &t.rows[i];
+		if (r->n < 4 || !streq(r->v[1], "no") || !streq(r->v[2], "on") ||
+		    streq(r->v[3], "none") || streq(r->v[3], "legacy"))
+			continue;
+		if (zfs_mount(r->v[0]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int zfs_unmount(const char *ds)
 {
 	char *what = xasprintf("cannot unmount %s", ds);

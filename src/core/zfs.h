@@ -69,6 +69,9 @@ int zfs_promote(const char *ds);
 /* rollback; destroy_newer adds -r (destroys later snapshots). */
 int zfs_rollback(const char *snap, bool destroy_newer);
 int zfs_mount(const char *ds);
+/* Mount every file system of NAME and below that can be mounted and is not (parents
+ * first; one `zfs list`, then a `zfs mount` for each).  0, or -1 with the first error. */
+int zfs_mount_tree(const char *name);
 int zfs_unmount(const char *ds);
 
 /* `zfs get -H -p? -o name,property,value,source PROPS DS...` parsed as a table. */

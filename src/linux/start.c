@@ -313,7 +313,8 @@ static int phase_check(struct start *s, bool force)
 	int found = rs_read(j->uuid, &rs);
 	if (found < 0)
 		return -1;
-	if (found && rs_alive(&rs)) {
+	const char *phase = found ? rs_get(&rs, RS_PHASE) : NULL;
+	if (found && rs_alive(&rs) && !(phase && streq(phase, RS_PHASE_STOPPING))) {
 		ioc_err("jail %s (%s) is already running (JID %lld)", j->uuid, tag,
 			rs_num(&rs, RS_JID, 0));
 		rs_free(&rs);

@@ -93,6 +93,14 @@ int plat_stop(struct runstate *rs, bool force)
 	bool alive = rs_alive(rs);
 	bool running = rs_running(rs);
 	int rc = 0;
+	const char *phase = rs_get(rs, RS_PHASE);
+	if (alive && !(phase && streq(phase, RS_PHASE_STOPPING))) {
+		/* From here on the jail is stopping: if this process dies, the next command
+		 * finishes the stop (runstate.h) rather than take a dying jail for running. */
+		rs_set(rs, RS_PHASE, RS_PHASE_STOPPING);
+		if (rs_write(rs) < 0)
+			return -1;
+	}
 	log_line(logfd, "stopping %s (%s)%s", uuid, c.tag, running ? "" : " (cleaning up)");
 	if (running) {
 		warn_on_error(run_hook("exec_prestop", c.exec_prestop, &he, c.exec_timeout, logfd));

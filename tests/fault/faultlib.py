@@ -529,14 +529,14 @@ def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
             if target in w.states and target not in w.running and n[5:] == w.states[target].get("jid"):
                 r("stale-jid", f"{n} -> {target}, which is not running")
         elif n.startswith("idranges/"):
-            # idranges/BASE -> UUID: a running jail's id range; one whose jail does not
-            # run is taken over by the next start that needs it (idrange_claim, by
-            # design), so only a range claimed by a live state counts
+            # idranges/BASE -> UUID (user namespaces): the same rule as jids/N; a claim whose
+            # UUID has no live state is taken over by the next start (idrange_claim)
             try:
                 target = os.readlink(Path(os.environ["IOCELL_RUNDIR"]) / n)
             except OSError:
                 target = ""
-            if target in w.states and target not in w.running:
+            if (target in w.states and target not in w.running
+                    and n[9:] == w.states[target].get("idmap_base")):
                 r("stale-idrange", f"{n} -> {target}, which is not running")
         elif ".tmp." in n:
             r("temp-file-left", n)
@@ -879,6 +879,7 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
     rd = Path(os.environ["IOCELL_RUNDIR"])
     existing = {ds.rsplit("/", 1)[1] for ds in w.jails()}
     running_jids = {w.states[u].get("jid") for u in w.running}
+    running_ranges = {w.states[u].get("idmap_base") for u in w.running}
     for n in w.rundir:
         m = UUID_RE.match(n)
         p = rd / n
@@ -891,11 +892,7 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
         elif n.startswith("jids/"):
             drop = quiet = n[5:] not in running_jids  # reclaimed lazily by iocell anyway
         elif n.startswith("idranges/"):
-            try:
-                target = os.readlink(p)
-            except OSError:
-                target = ""
-            drop = quiet = target not in w.running  # taken over lazily by iocell anyway
+            drop = quiet = n[9:] not in running_ranges  # the same
         elif ".tmp." in n:
             drop = True
         if drop and os.path.lexists(p):
@@ -967,9 +964,11 @@ class ZfsShim:
     """iocell runs zfs through PATH (posix_spawnp): with this directory first in PATH, the
     nth zfs call whose arguments contain every string of `match` SIGKILLs its parent
     (iocell) before running (when="before") or after running (when="after"); every other
-    call is the real zfs. env() gives the PATH to pass to that one iocell command."""
+    call is the real zfs. pre: shell commands run first at that call ("$ZFS" is the real
+    zfs, "$@" the call's arguments), e.g. to put the pool in the state a code path meets
+    only under zfs-fuse's "busy". env() gives the PATH to pass to that one iocell command."""
 
-    def __init__(self, tmp: Path, *match: str, when: str = "before", nth: int = 1):
+    def __init__(self, tmp: Path, *match: str, when: str = "before", nth: int = 1, pre: str = ""):
         real = shutil.which("zfs")
         assert real, "zfs not found"
         self.dir = Path(tempfile.mkdtemp(prefix="zfs-shim-", dir=tmp))
@@ -979,6 +978,8 @@ class ZfsShim:
         kill = 'echo "$*" > ' + _sh_quote(str(self.fired)) + '; kill -9 "$PPID"'
         body = (f'{kill}; exit 137' if when == "before" else
                 f'{_sh_quote(real)} "$@"; rc=$?; {kill}; exit $rc')
+        if pre:
+            body = f'ZFS={_sh_quote(real)}; {pre}\n        {body}'
         script = f"""#!/bin/bash
 args=" $* "
 if {conds}; then

@@ -23,9 +23,9 @@ from helpers import (IOCROOT_DS, JAILS_DS, POOL, RELEASES_DS, datasets, destroy_
                      parse_uuid, run, zfs_exists, zfs_get)
 
 
-def shim_kill(fe, argv, *match, when="before", nth=1, stdin=None):
+def shim_kill(fe, argv, *match, when="before", nth=1, stdin=None, pre=""):
     """Run iocell argv with a zfs shim that kills it at the matching call; assert it fired."""
-    shim = fl.ZfsShim(fe.tmp, *match, when=when, nth=nth)
+    shim = fl.ZfsShim(fe.tmp, *match, when=when, nth=nth, pre=pre)
     p = ioc(*argv, check=False, env=shim.env(), input=stdin)
     assert shim.did_fire(), f"the crash point {match} was never reached: exit {p.returncode} {p.stderr}"
     assert p.returncode == -9, f"iocell was not killed: exit {p.returncode} {p.stderr}"
@@ -117,6 +117,100 @@ def test_import_killed_leaves_no_duplicate_in_list(fault_env, exported):
     tags = [r[4] for r in rows]
     fl.check(len(set(uuids)) == len(uuids) and len(set(tags)) == len(tags),
              f"list shows duplicates after a killed import: {rows}")
+
+
+# The tree of "$2" (the staging dataset a rename is given) unmounted deepest first, with
+# retries (zfs-fuse is "busy" for a moment after a mount): what core/zfs.c's zfs_rename
+# does when the rename meets "dataset is busy", before it renames and mounts again.
+_UNMOUNT_TREE = (
+    'for d in $("$ZFS" list -H -o name -r "$2" | sort -r); do '
+    'for i in $(seq 50); do "$ZFS" unmount "$d" 2>/dev/null && break; sleep 0.1; done; done')
+
+
+def test_import_killed_after_a_rename_that_unmounted(fault_env, exported):
+    """Long run, trials 0318/0641-import-image of seed 26024 (killed at 471-605 ms): the
+    staging dataset's rename met "busy", zfs_rename unmounted the tree, renamed it and
+    iocell died before it mounted it again: a committed jail that is not mounted.  The
+    rename is not the commit any more: the jail stays marked "create" until it is mounted
+    under its name, so the next command removes it (the import did not happen)."""
+    fe = fault_env
+    u, img = exported
+    before = set(datasets(JAILS_DS))
+    shim_kill(fe, ["import", u], " rename ", ".stage-", when="after", pre=_UNMOUNT_TREE)
+    fl.assert_no_residue(fe, known={u}, what="import killed after a rename that unmounted")
+    fl.check(set(datasets(JAILS_DS)) == before,
+             f"the interrupted import left {sorted(set(datasets(JAILS_DS)) - before)}")
+    # and the import done again, uncut, makes a complete (mounted, usable) jail
+    p = ioc("import", u)
+    nu = parse_uuid(p.stdout)
+    fl.check(fl.usable(nu, running=False) is None, f"the imported jail {nu} is not usable")
+    ioc("destroy", "-y", nu)
+    fl.assert_no_residue(fe, known={u}, what="import again after the interrupted one")
+
+
+def test_list_removes_temp_files_of_dead_writers(fault_env):
+    """Long run, trial 0052-export of seed 26024 (killed at 10 ms): iocell died inside
+    write_file_replace (core/util.c) and left RUNDIR/UUID.conf.tmp.PID; only doctor removed
+    it.  The next list removes the temporary files of writers that are gone (one line
+    each) and leaves those of a writer alive."""
+    fe = fault_env
+    u = fl.create("-c", f"release={fe.release}", "tag=rc12", *NONET)
+    rundir = Path(os.environ["IOCELL_RUNDIR"])
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    alive = subprocess.Popen(["sleep", "120"])
+    dead_tmp = rundir / f"{u}.conf.tmp.{gone.pid}"
+    live_tmp = rundir / f"{u}.conf.tmp.{alive.pid}"
+    try:
+        dead_tmp.write_text("tag=rc")  # half a config cache
+        live_tmp.write_text("tag=rc")
+        p = ioc("list", "-H")
+        fl.check(not dead_tmp.exists(), f"list left {dead_tmp} of the dead writer {gone.pid}")
+        fl.check(f"removed {dead_tmp}" in p.stderr, f"no line for what list removed: {p.stderr!r}")
+        assert live_tmp.exists(), "list removed the temporary file of a writer that is alive"
+        assert u in p.stdout
+    finally:
+        alive.kill()
+        alive.wait()
+        live_tmp.unlink(missing_ok=True)
+    fl.assert_no_residue(fe, known={u}, what="temporary files of dead writers")
+
+
+def test_list_finishes_a_stop_whose_owner_died(fault_env):
+    """Long run, trial 0799-stop of seed 26024 (killed at 81 ms): the stop had sent SIGTERM,
+    the init was still exiting when list ran, so list took the jail for running and left
+    its state, JID and cgroups.  A stop writes phase=stopping first: a jail whose stop's
+    owner is gone does not run, and list finishes the stop.  Here the jail's processes
+    outlive the SIGTERM (a trap keeps its loop going), so without the fix the jail would
+    stay half-stopped for good."""
+    fe = fault_env
+    u = fl.create("-c", f"release={fe.release}", "tag=rc13", *NONET, "exec_stop=none",
+                  "stop_timeout=120",
+                  "exec_start=sh -c \"(trap 'touch /got-term' TERM; while :; do sleep 1; done) &\"")
+    ioc("start", "rc13")
+    got = fl.jail_dir(fe, u) / "root" / "got-term"
+    state = Path(os.environ["IOCELL_RUNDIR"]) / f"{u}.state"
+    stop = subprocess.Popen([iocell_bin(), "stop", "rc13"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not got.exists() and time.monotonic() < deadline and stop.poll() is None:
+            time.sleep(0.05)
+        assert got.exists(), "the jail's processes never got the stop's SIGTERM"
+        assert stop.poll() is None, "the stop ended: its processes did not outlive SIGTERM"
+    finally:
+        if stop.poll() is None:
+            os.killpg(stop.pid, 9)
+        stop.wait()
+    p = ioc("list", "-H")
+    row = [r.split("\t") for r in p.stdout.splitlines() if u in r]
+    fl.check(row and row[0][3] == "down", f"list shows a jail whose stop was killed: {row}")
+    fl.check(f"cleaned up after jail {u}" in p.stderr and "stop was interrupted" in p.stderr,
+             f"list did not finish the stop: {p.stderr!r}")
+    fl.check(not state.exists(), "the state file of the stopped jail is still there")
+    fl.assert_no_residue(fe, known={u}, what="a stop killed while the jail stopped")
+    ioc("start", "rc13")  # and it starts again
+    ioc("stop", "-f", "rc13")
 
 
 def test_export_stream_cut_by_sigpipe(fault_env):
