@@ -122,6 +122,7 @@ static void filter_rows(struct ztable *t, size_t ncols, bool *healed)
 
 int jails_query(struct ztable *t, const char *cols, const char *sort)
 {
+	*t = (struct ztable){0};
 	size_t ncols = 1;
 	for (const char *c = cols; *c; c++)
 		ncols += *c == ',';

@@ -577,12 +577,14 @@ static int list_run(struct ztable *t, const char *cols, const char *const *datas
 int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, int depth,
 	     const char *type, const char *sort)
 {
+	*t = (struct ztable){0};
 	return list_run(t, cols, datasets, depth, type, sort, false);
 }
 
 int zfs_list_exact(struct ztable *t, const char *cols, const char *const *datasets, int depth,
 		   const char *type, const char *sort)
 {
+	*t = (struct ztable){0};
 	return list_run(t, cols, datasets, depth, type, sort, true);
 }
 
