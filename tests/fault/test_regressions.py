@@ -407,6 +407,8 @@ def other_pool(fault_env):
         # marks are switched by hand, as an older iocell or a switch cut short left them
         run(["zfs", "inherit", "iocell:active", name])
         run(["zfs", "set", "iocell:active=yes", POOL])
+        # (and the cache of which pool is active with them, as activate would)
+        (Path(os.environ["IOCELL_RUNDIR"]) / "pool").unlink(missing_ok=True)
         yield name, u
     finally:
         ioc("activate", name, check=False)
