@@ -376,18 +376,27 @@ static int walk_base(struct rec *r, int basefd, int curfd, const char *rel)
 	return rc;
 }
 
+/* The walk's state: the two trees' devices (a mount point below either is not crossed). */
+static struct rec rec_make(int curfd, int basefd, int outfd, FILE *del, uint32_t shift,
+			   struct record_stats *st)
+{
+	struct stat cst = {0}, bst = {0};
+	if (fstat(curfd, &cst) < 0)
+		cst.st_dev = 0;
+	if (fstat(basefd, &bst) < 0)
+		bst.st_dev = 0;
+	return (struct rec){.out = outfd,
+			    .shift = shift,
+			    .cur_dev = cst.st_dev,
+			    .base_dev = bst.st_dev,
+			    .del = del,
+			    .st = st};
+}
+
 int record_walk(int curfd, int basefd, int outfd, FILE *del, uint32_t shift,
 		struct record_stats *st)
 {
-	struct stat cst = {0}, bst = {0};
-	fstat(curfd, &cst);
-	fstat(basefd, &bst);
-	struct rec r = {.out = outfd,
-			.shift = shift,
-			.cur_dev = cst.st_dev,
-			.base_dev = bst.st_dev,
-			.del = del,
-			.st = st};
+	struct rec r = rec_make(curfd, basefd, outfd, del, shift, st);
 	int rc = walk_cur(&r, curfd, basefd, "") < 0 || walk_base(&r, basefd, curfd, "") < 0 ? -1
 											     : 0;
 	while (r.depth > 0)
@@ -493,15 +502,7 @@ out:
 int record_paths(int curfd, int basefd, int outfd, FILE *del, uint32_t shift,
 		 struct record_stats *st, const struct strv *changed, const struct strv *gone)
 {
-	struct stat cst = {0}, bst = {0};
-	fstat(curfd, &cst);
-	fstat(basefd, &bst);
-	struct rec r = {.out = outfd,
-			.shift = shift,
-			.cur_dev = cst.st_dev,
-			.base_dev = bst.st_dev,
-			.del = del,
-			.st = st};
+	struct rec r = rec_make(curfd, basefd, outfd, del, shift, st);
 	_cleanup_strv_ struct strv whole = {0}, listed = {0};
 	sv_init(&whole);
 	sv_init(&listed);

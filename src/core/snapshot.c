@@ -477,17 +477,7 @@ int rollback_execute(const struct jail *j, const struct rollback_plan *pl)
 			rc = -1;
 		}
 	}
-	struct ioc_errsave keep;
-	if (rc < 0)
-		ioc_err_save(&keep);
-	if (txn_mark_clear(j->ds) < 0) {
-		if (rc == 0)
-			return -1;
-		ioc_warn("%s", ioc_errmsg());
-	}
-	if (rc < 0)
-		ioc_err_restore(&keep);
-	return rc;
+	return txn_mark_finish(j->ds, rc);
 }
 
 /* ---- promote ----------------------------------------------------------------------- */

@@ -176,6 +176,21 @@ int txn_mark_set(const char *ds, enum txn_op op, const char *const *args)
 
 int txn_mark_clear(const char *ds) { return zfs_inherit(ds, TXN_PROP); }
 
+int txn_mark_finish(const char *ds, int rc)
+{
+	struct ioc_errsave keep;
+	if (rc < 0)
+		ioc_err_save(&keep);
+	if (txn_mark_clear(ds) < 0) {
+		if (rc == 0)
+			return -1;
+		ioc_warn("%s", ioc_errmsg());
+	}
+	if (rc < 0)
+		ioc_err_restore(&keep);
+	return rc;
+}
+
 int txn_mark_clear_all(const struct strv *dss)
 {
 	if (dss->n == 1)

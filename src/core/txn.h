@@ -78,6 +78,10 @@ char *txn_mark_value(enum txn_op op, const char *const *args);
 int txn_mark_set(const char *ds, enum txn_op op, const char *const *args);
 /* Remove the mark (`zfs inherit`, which also hides a received one). */
 int txn_mark_clear(const char *ds);
+/* The end of an operation that ended with rc (0 or -1): the mark removed either way.  rc
+ * failed: its error is kept (a failed removal only warned); rc succeeded: a failed
+ * removal is the result (-1, its error pending). */
+int txn_mark_finish(const char *ds, int rc);
 /* The same on every dataset of dss in one zfs call. */
 int txn_mark_clear_all(const struct strv *dss);
 

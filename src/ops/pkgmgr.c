@@ -269,20 +269,7 @@ static char *backout_snapshot(const struct jail *j, enum txn_op op, const char *
 }
 
 /* The end of an update or upgrade (done or failed and reported): the mark goes. */
-static int backout_done(const struct jail *j, int rc)
-{
-	struct ioc_errsave keep;
-	if (rc < 0)
-		ioc_err_save(&keep);
-	if (txn_mark_clear(j->ds) < 0) {
-		if (rc == 0)
-			return -1;
-		ioc_warn("%s", ioc_errmsg());
-	}
-	if (rc < 0)
-		ioc_err_restore(&keep);
-	return rc;
-}
+static int backout_done(const struct jail *j, int rc) { return txn_mark_finish(j->ds, rc); }
 
 int pkgmgr_update(struct jail *j, char **snap)
 {
