@@ -601,7 +601,8 @@ def test_forced_upgrade_failing_midway_swaps_back(release, rundir, tmp_path):
         assert r.returncode == 1, r.stdout + r.stderr
         assert "/bin: now" in r.stdout  # it did get that far
         assert state(rundir, uuid)["pid"] == pid
-        assert jexec("bjm", "test", "-e", "/bin/midmark", check=False).returncode == 1
+        assert jexec("bjm", "test", "-e", "/bin/midmark", check=False).returncode == 1, \
+            r.stdout + r.stderr
         assert jexec("bjm", "/bin/sh", "-c", "echo ok").stdout == "ok\n"
         for m in ("/bin", "/sbin", "/usr"):
             f = mounted_at(pid, m)[-1]  # the top one (see the test above)
