@@ -92,7 +92,8 @@ def pytest_collection_modifyitems(config, items):
     if line:
         config._iocell_shard = line
         _log(line)
-    shard.track_begin(items)
+    # (a -k or -m run measures parts of modules: it writes nothing)
+    shard.track_begin(items, not (config.option.keyword or config.option.markexpr))
 
 
 def pytest_runtest_logreport(report):

@@ -129,12 +129,15 @@ def select(config, items) -> str | None:
 
 _left: dict[str, int] = {}
 _spent: dict[str, float] = {}
+_on = [False]
 
 
-def track_begin(items) -> None:
-    """The selected tests per module (after -k and the shard split)."""
+def track_begin(items, enabled: bool = True) -> None:
+    """The selected tests per module (after the shard split); enabled=False (a run of
+    parts of modules) writes nothing."""
     _left.clear()
     _spent.clear()
+    _on[0] = enabled
     for item in items:
         m = module_of(item.nodeid)
         _left[m] = _left.get(m, 0) + 1
@@ -145,7 +148,7 @@ def track_report(report) -> None:
     IOCELL_TEST_DURATIONS_OUT with the modules whose selected tests have all run (a text
     file for load_durations).  Modules cut short are left out: they would weigh too little."""
     out = os.environ.get("IOCELL_TEST_DURATIONS_OUT")
-    if not out:
+    if not out or not _on[0]:
         return
     m = module_of(report.nodeid)
     _spent[m] = _spent.get(m, 0.0) + float(getattr(report, "duration", 0.0) or 0.0)
