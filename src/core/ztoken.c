@@ -29,7 +29,8 @@ bool ztoken_txgs_open(const char *text, uint64_t *open)
 		split(&f, lines.v[i], " \t", true);
 		long long txg;
 		/* rows: TXG BIRTH STATE ...; the kstat header and the column names are not */
-		if (f.n < 3 || strlen(f.v[2]) != 1 || !parse_int(f.v[0], 0, 9007199254740991LL, &txg))
+		if (f.n < 3 || strlen(f.v[2]) != 1 ||
+		    !parse_int(f.v[0], 0, 9007199254740991LL, &txg))
 			continue;
 		rows++;
 		committed += f.v[2][0] == 'C';
