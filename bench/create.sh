@@ -66,9 +66,9 @@ mb_t=$(printf '%s\n' "${tb[@]}" | bench_median)
 # ---- thick on a Debian release (IOCELL_SLOW=1): a real release's size and file count
 slow_rows=()
 if [ "${IOCELL_SLOW:-0}" = 1 ]; then
-    mirror=${BENCH_DEBIAN_MIRROR:-$(sed -n 's/^deb \(\[[^]]*\] \)\?\(http[^ ]*\) bookworm main.*/\2/p' \
-        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -1)}
-    [ -n "$mirror" ] || mirror=$(sed -n 's/^URIs: *\(http[^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+    mirror=${BENCH_DEBIAN_MIRROR:-}
+    [ -n "$mirror" ] || mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null \
+        | sed -n 's/^URIs: *\(http[^ ]*\).*/\1/p' | grep -v security | head -1 || true)
     [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
     blog "IOCELL_SLOW=1: fetching bookworm (debootstrap) from $mirror"
     "$IOCELL" fetch release=bookworm "ftphost=$mirror" >/dev/null
