@@ -5,8 +5,11 @@
 #    replayed with a new UUID and tag. Target (issue 2): at most 3 zfs invocations, at most 1.5x.
 #  - thick `iocell create` vs a bare `zfs send RELEASE@release | zfs recv NEW`. Target
 #    (issue 16): at most 1.3x and 3 zfs invocations (send and recv count one each); with
-#    IOCELL_SLOW=1 also on a debootstrapped Debian bookworm release (fetched from the apt
-#    mirror, BENCH_DEBIAN_MIRROR, a minute or more; BENCH_SLOW_RUNS runs, default 3).
+#    IOCELL_SLOW=1 also on a debootstrapped Debian bookworm release (BENCH_SLOW_RUNS runs,
+#    default 3): debootstrapped by fetch from the apt mirror (BENCH_DEBIAN_MIRROR), which
+#    needs the network the bench's private network namespace does not have, or fetched
+#    from BENCH_DEBIAN_TARBALL (e.g. `debootstrap --variant=minbase bookworm DIR MIRROR;
+#    tar -C DIR -cf /tmp/deb/rootfs.tar .` run on the host first).
 #   bash bench/create.sh          (env: BENCH_RUNS, see lib.sh)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_init "$0" "$@"
@@ -70,8 +73,14 @@ if [ "${IOCELL_SLOW:-0}" = 1 ]; then
     [ -n "$mirror" ] || mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null \
         | sed -n 's/^URIs: *\(http[^ ]*\).*/\1/p' | grep -v security | head -1 || true)
     [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
-    blog "IOCELL_SLOW=1: fetching bookworm (debootstrap) from $mirror"
-    "$IOCELL" fetch release=bookworm "ftphost=$mirror" >/dev/null
+    if [ -n "${BENCH_DEBIAN_TARBALL:-}" ]; then
+        blog "IOCELL_SLOW=1: fetching bookworm from $BENCH_DEBIAN_TARBALL"
+        "$IOCELL" fetch release=bookworm "ftplocaldir=$(dirname "$BENCH_DEBIAN_TARBALL")" \
+            "ftpfiles=$(basename "$BENCH_DEBIAN_TARBALL")" >/dev/null
+    else
+        blog "IOCELL_SLOW=1: fetching bookworm (debootstrap) from $mirror"
+        "$IOCELL" fetch release=bookworm "ftphost=$mirror" >/dev/null
+    fi
     dsnap=$(zfs list -H -o name -t snapshot -r "$POOL" | grep '/releases/bookworm/root@' | head -1)
     srun=${BENCH_SLOW_RUNS:-3}
     di=(); db=()

@@ -327,7 +327,7 @@ struct jail *jail_load_staged(const char *ds, const char *uuid)
 }
 
 /* The rows of one dataset (rows[from..to)) as a jail, or NULL when they are not one. */
-static struct jail *jail_of_rows(const struct ztable *t, size_t from, size_t to)
+static struct jail *jail_of_rows(const struct ztable *t, size_t from, size_t to, const char *token)
 {
 	const char *slash = strrchr(t->rows[from].v[0], '/');
 	if (!slash || !valid_uuid(slash + 1))
@@ -340,7 +340,7 @@ static struct jail *jail_of_rows(const struct ztable *t, size_t from, size_t to)
 		return NULL;
 	}
 	merge_started(j);
-	jail_conf_save(j);
+	conf_save(j, token);
 	return j;
 }
 
@@ -355,6 +355,7 @@ int jails_load_all(struct jail ***out, size_t *n)
 		_cleanup_free_ char *jds = ds_jails();
 		const char *dss[] = {jds, NULL};
 		struct ztable t;
+		_cleanup_free_ char *token = zfs_change_token(jds); /* before the get */
 		if (zfs_get(&t, jail_zfs_props(), dss, NULL, false, true, 1) < 0) {
 			if (zfs_lasterr == ZE_NOENT && attempt == 0)
 				continue;
@@ -377,7 +378,7 @@ int jails_load_all(struct jail ***out, size_t *n)
 				k++;
 			if (k == i)
 				k = i + 1;
-			struct jail *j = mark_ok ? jail_of_rows(&t, i, k) : NULL;
+			struct jail *j = mark_ok ? jail_of_rows(&t, i, k, token) : NULL;
 			if (j) {
 				*out = xrealloc(*out, (*n + 1) * sizeof(**out));
 				(*out)[(*n)++] = j;
