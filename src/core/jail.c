@@ -486,6 +486,7 @@ void jail_spec_begin(struct jail_spec *sp, const struct jail *j)
 			fprintf(stderr, "+ (configuration of %s as read under %.40s...)\n", j->uuid,
 				sp->token);
 		sp->confirmed = true;
+		sp->active = false; /* not speculative any more: the set-up needs no wait */
 		return;
 	}
 	if (zfs_get_begin(&sp->job, jail_zfs_props(), j->ds) == 0)
