@@ -1,6 +1,7 @@
 /* A pool's change token: see ztoken.h. */
 #include "core/ztoken.h"
 #include "core/parse.h"
+#include "core/pool.h"
 #include "core/runstate.h"
 #include "core/util.h"
 #include "core/zfs.h"
@@ -68,12 +69,23 @@ static char *openzfs_token(const char *pool)
 #define RING_SIZE (128 * 1024)
 
 /* The daemon's PID: zfs-fuse holds a POSIX lock on its lock file while it runs (one
- * daemon per lock directory); /proc/locks names the holder (0: none seen from here). */
+ * daemon per lock directory); /proc/locks names the holder (0: none seen from here).
+ * Reading /proc/locks can take 10-15 ms on a busy host: the holder found is kept in
+ * RUNDIR/zfs-fuse-daemon (lock file's device and inode, PID, start time) and taken from
+ * there while the lock file and that process (same start time) are the same. */
 static pid_t fuse_daemon(void)
 {
 	struct stat st;
 	if (stat(ZFS_FUSE_LOCK, &st) < 0)
 		return 0;
+	_cleanup_free_ char *cache = xasprintf("%s/zfs-fuse-daemon", rundir());
+	_cleanup_free_ char *known = cache_read(cache);
+	unsigned long long kdev, kino, kstart;
+	int kpid;
+	if (known && sscanf(known, "%llu %llu %d %llu", &kdev, &kino, &kpid, &kstart) == 4 &&
+	    kdev == (unsigned long long)st.st_dev && kino == (unsigned long long)st.st_ino &&
+	    kpid > 0 && kstart && proc_starttime(kpid) == kstart)
+		return kpid;
 	_cleanup_free_ char *locks = read_file("/proc/locks", NULL);
 	if (!locks) {
 		ioc_err_clear();
@@ -90,8 +102,15 @@ static pid_t fuse_daemon(void)
 		split(&f, lines.v[i], " \t", true);
 		long long pid;
 		if (f.n >= 6 && streq(f.v[1], "POSIX") && streq(f.v[5], want) &&
-		    parse_int(f.v[4], 1, 4194304, &pid))
+		    parse_int(f.v[4], 1, 4194304, &pid)) {
+			unsigned long long start = proc_starttime((pid_t)pid);
+			_cleanup_free_ char *line = xasprintf(
+				"%llu %llu %lld %llu\n", (unsigned long long)st.st_dev,
+				(unsigned long long)st.st_ino, pid, start);
+			if (start && write_file_cache(cache, line, strlen(line), 0600) < 0)
+				ioc_err_clear(); /* only a cache */
 			return (pid_t)pid;
+		}
 	}
 	return 0;
 }

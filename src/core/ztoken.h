@@ -11,7 +11,8 @@
  *             C (committed): a txg that syncs opens the next one first, so a change
  *             after the token was read comes with a higher open txg.
  *   zfs-fuse  the uberblock ring of every vdev the daemon holds open (the daemon: the
- *             holder of the POSIX lock on /var/lock/zfs/zfs_lock in /proc/locks; its
+ *             holder of the POSIX lock on /var/lock/zfs/zfs_lock in /proc/locks, kept
+ *             in RUNDIR/zfs-fuse-daemon while that process lives; its
  *             vdevs: the files and devices among /proc/PID/fd): each synced
  *             txg writes an uberblock to the ring (label 0, 128 KiB at 128 KiB) of the
  *             vdevs it syncs to (all of them when there are at most three top-level
