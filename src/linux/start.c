@@ -714,7 +714,7 @@ int plat_start(struct jail *j, bool force, int *jid, struct jail_spec *sp)
 			  .sync_wr = -1,
 			  .err_rd = -1,
 			  .status_rd = -1,
-			  .uns = {-1, -1, -1, -1},
+			  .uns = {-1, -1, -1, -1, -1},
 			  .su.init_fd = -1,
 			  .su.userns_fd = -1};
 	snprintf(s.st.uuid, sizeof(s.st.uuid), "%s", j->uuid);
