@@ -44,6 +44,8 @@ say "platform:"
 
 # Wall-clock bounds in the tests are for a real CPU; emulation is several times slower.
 export IOCELL_TEST_TIME_SCALE=${IOCELL_TEST_TIME_SCALE:-10}
+# seconds per finished module, rewritten as the suite goes (for the next run's split)
+export IOCELL_TEST_DURATIONS_OUT=$results/durations.txt
 cd "$REPO"
 say "starting the integration suite after $(cut -d' ' -f1 /proc/uptime) s of uptime"
 start=$(date +%s)

@@ -139,13 +139,20 @@ extra=(); [ ! -x "$repo/build-rel/iocell" ] || extra=(build-rel)
     -o -type f ! -name '*.a' ! -name '*.o' -print0 \
     | tar -rf "$job/repo.tar" --null -T -) || die "cannot add the builds to $job/repo.tar"
 
-# Durations for the split: the committed table, then the last full run's reports.
+# Durations for the split: the committed table, then the modules the last run (even one
+# cut short) finished, then the last full run's reports.
 mkdir -p "$job/durations"
 cp "$here/durations.txt" "$job/durations/0-committed.txt" 2>/dev/null || true
+for f in "$resdir"/shard-*/durations.txt "$resdir.partial"/shard-*/durations.txt; do
+    [ -s "$f" ] || continue
+    n=$(basename "$(dirname "$f")")
+    case $f in "$resdir.partial"/*) n=partial-$n ;; esac
+    cp "$f" "$job/durations/1-measured-$n.txt"
+done
 if [ -f "$resdir/full-run" ]; then
     for f in "$out"/results/shard-*/junit.xml; do
         [ -s "$f" ] || continue
-        cp "$f" "$job/durations/1-last-$(basename "$(dirname "$f")").xml"
+        cp "$f" "$job/durations/2-last-$(basename "$(dirname "$f")").xml"
     done
 fi
 durations=

@@ -89,7 +89,7 @@ static const struct jc_field fields[] = {
 	PROP(P_ALLOW_MOUNT_PROCFS, JK_BIT, sec.allow_mount_procfs, BOTH),
 	PROP(P_ALLOW_MOUNT_DEVFS, JK_BIT, sec.allow_mount_devfs, BOTH),
 	PROP(P_ALLOW_MOUNT_NULLFS, JK_BIT, sec.allow_mount_nullfs, BOTH),
-	PROP(P_ALLOW_MOUNT_ZFS, JK_BIT, sec.allow_mount_zfs, F_PROPS),
+	PROP(P_ALLOW_MOUNT_ZFS, JK_BIT, sec.allow_mount_zfs, BOTH),
 	PROP(P_ALLOW_CHFLAGS, JK_BIT, sec.allow_chflags, BOTH),
 	PROP(P_ALLOW_QUOTAS, JK_BIT, sec.allow_quotas, BOTH),
 	PROP(P_SECURELEVEL, JK_INT, sec.securelevel, BOTH),

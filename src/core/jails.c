@@ -615,7 +615,16 @@ int jails_df(struct ztable *out)
 	if (jail_rows_of(&zt, "compressratio,reservation,quota,used,available,iocell:tag", true) <
 	    0)
 		return -1;
-	for (size_t i = 0; i < zt.nrows; i++)
-		ztable_add(out, (const char *const *)zt.rows[i].v + 2, 7);
+	for (size_t i = 0; i < zt.nrows; i++) {
+		/* OpenZFS's exact (-p) compressratio has no "x" (zfs-fuse's has): one form */
+		char **v = zt.rows[i].v;
+		size_t l = strlen(v[3]);
+		if (l && v[3][l - 1] != 'x' && strcmp(v[3], "-") != 0) {
+			char *x = xasprintf("%sx", v[3]);
+			free(v[3]);
+			v[3] = x;
+		}
+		ztable_add(out, (const char *const *)v + 2, 7);
+	}
 	return 0;
 }

@@ -59,14 +59,46 @@ char *jailzfs_host_path(const char *rel)
 bool zfs_can_delegate(char *why, size_t n)
 {
 	/* zfs-fuse is a daemon with no kernel module: no /dev/zfs */
-	if (access("/dev/zfs", F_OK) != 0) {
+	if (!zfs_is_openzfs() || access("/dev/zfs", F_OK) != 0) {
 		snprintf(why, n,
 			 "zfs-fuse cannot delegate a dataset to a jail (it has no 'zfs zone' or "
 			 "'zfs jail')");
 		return false;
 	}
-	snprintf(why, n,
-		 "delegating a dataset to a jail's user namespace ('zfs zone', OpenZFS 2.2 or "
-		 "later) is not implemented in iocell yet");
-	return false;
+	/* 'zfs zone' (user namespaces) came with OpenZFS 2.2 */
+	FILE *f = fopen("/sys/module/zfs/version", "re");
+	unsigned maj = 0, min = 0;
+	bool known = f && fscanf(f, "%u.%u", &maj, &min) == 2;
+	if (f)
+		fclose(f);
+	if (!known) {
+		snprintf(why, n,
+			 "the OpenZFS module's version is unknown (/sys/module/zfs/version): "
+			 "delegating a dataset needs 'zfs zone' (OpenZFS 2.2 or later)");
+		return false;
+	}
+	if (maj < 2 || (maj == 2 && min < 2)) {
+		snprintf(why, n,
+			 "OpenZFS %u.%u cannot delegate a dataset to a user namespace ('zfs zone' "
+			 "came with 2.2)",
+			 maj, min);
+		return false;
+	}
+	return true;
+}
+
+int jailzfs_zoned(const char *rel)
+{
+	_cleanup_free_ char *ds = jailzfs_full(rel);
+	if (!ds)
+		return -1;
+	_cleanup_free_ char *z = zfs_get1(ds, "zoned");
+	if (!z)
+		return -1;
+	return streq(z, "on") ? 0 : zfs_set(ds, "zoned", "on");
+}
+
+int jailzfs_delegate(const char *nsfile, const char *ds, bool attach)
+{
+	return zfs_zone(nsfile, ds, attach);
 }

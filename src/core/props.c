@@ -164,7 +164,7 @@ const struct propdef prop_table[P__COUNT] = {
 	BIT(P_ALLOW_MOUNT_PROCFS, "allow_mount_procfs", "0", "allow mounting proc inside the jail"),
 	BIT(P_ALLOW_MOUNT_TMPFS, "allow_mount_tmpfs", "0", "allow mounting tmpfs inside the jail"),
 	BIT(P_ALLOW_MOUNT_ZFS, "allow_mount_zfs", "0",
-	    "let the jail manage its jail_zfs dataset itself (zfs zone; refused at start where the ZFS cannot)"),
+	    "let the jail's root manage its jail_zfs dataset and its children (OpenZFS >= 2.2: zfs zone; refused at start where the ZFS cannot)"),
 	BIT(P_ALLOW_CHFLAGS, "allow_chflags", "0", "keep CAP_LINUX_IMMUTABLE (chattr +i/+a)"),
 	BIT(P_ALLOW_QUOTAS, "allow_quotas", "0", "keep CAP_SYS_RESOURCE (quota administration)"),
 	[P_SYSVMSG] = {"sysvmsg", "new", PT_ENUM, 0, PG_SECURITY, 0, 0, "new|inherit|disable", 0, 0,

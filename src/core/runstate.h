@@ -37,6 +37,7 @@ struct runstate {
 #define RS_CGPATH "cgpath"       /* systemd hosts: the jail's cgroup below /sys/fs/cgroup */
 #define RS_CGUNIT "cgunit"       /* systemd hosts: its scope unit */
 #define RS_IFACES "ifaces"       /* network (linux/jailnet.h) */
+#define RS_ZONED "zoned"         /* allow_mount_zfs: the dataset delegated (zfs zone) */
 #define RS_ADDR4 "addr4"
 #define RS_ADDR6 "addr6"
 #define RS_PHASE_STARTING "starting"

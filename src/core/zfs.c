@@ -418,6 +418,15 @@ int zfs_mount(const char *ds)
 	return rc;
 }
 
+int zfs_zone(const char *nsfile, const char *ds, bool attach)
+{
+	char *what = xasprintf("cannot %s %s %s the jail's user namespace",
+			       attach ? "delegate" : "take back", ds, attach ? "to" : "from");
+	int rc = zfs_runl(NULL, what, attach ? "zone" : "unzone", nsfile, ds, NULL);
+	free(what);
+	return rc;
+}
+
 int zfs_mount_tree(const char *name)
 {
 	_cleanup_ztable_ struct ztable t = {0};

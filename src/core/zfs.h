@@ -73,6 +73,9 @@ int zfs_mount(const char *ds);
  * first; one `zfs list`, then a `zfs mount` for each).  0, or -1 with the first error. */
 int zfs_mount_tree(const char *name);
 int zfs_unmount(const char *ds);
+/* OpenZFS >= 2.2: `zfs zone NSFILE DS` (attach: DS and its children managed from the user
+ * namespace NSFILE names, where DS has zoned=on) or `zfs unzone NSFILE DS`. */
+int zfs_zone(const char *nsfile, const char *ds, bool attach);
 
 /* `zfs get -H -p? -o name,property,value,source PROPS DS...` parsed as a table. */
 int zfs_get(struct ztable *t, const char *props, const char *const *datasets, const char *sources,

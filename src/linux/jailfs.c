@@ -334,14 +334,23 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 	 * makes it (and what is mounted below it) read-only and nosuid. */
 	uint64_t attrs = (e->o.dev ? 0 : MOUNT_ATTR_NODEV) |
 			 (e->o.ro ? MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID : 0);
-	if (!attrs)
+	if (!attrs && !e->o.dev)
 		return 0;
 	int fd = open_target(rootfd, e->inside, O_PATH, 0);
 	if (fd < 0) {
 		target_err("open", e->inside, errno);
 		return -1;
 	}
-	int rc = add_mount_attrs(fd, attrs, true, e->inside);
+	int rc = attrs ? add_mount_attrs(fd, attrs, true, e->inside) : 0;
+	/* "dev" also where the source's own mount is nodev (a systemd host's /tmp): the
+	 * bind itself, not what is mounted below it */
+	struct mount_attr clr = {.attr_clr = MOUNT_ATTR_NODEV};
+	if (rc == 0 && e->o.dev && mount_setattr(fd, "", AT_EMPTY_PATH, &clr, sizeof(clr)) < 0) {
+		ioc_err("cannot let device nodes work through the mount on %s in the jail "
+			"(fstab option dev): %s",
+			e->inside, strerror(errno));
+		rc = -1;
+	}
 	close(fd);
 	return rc;
 }
@@ -430,9 +439,52 @@ static int open_dir_nofollow(int rootfd, const char *path, bool create, uid_t ow
 	return fd;
 }
 
+/* allow_mount_zfs: a mount of the delegated dataset itself (by its name, not by its
+ * mountpoint property, which the jail may set), made here as the host's root: its top
+ * directory the jail root's (on disk: disk_owner), then seen through the jail's mapping
+ * when its root is idmapped.  A detached mount (fsmount), -1 with the error recorded. */
+static int zfs_dataset_mount(const struct jailfs_opts *o)
+{
+	int fs = fsopen("zfs", FSOPEN_CLOEXEC);
+	if (fs < 0) {
+		ioc_err("cannot mount the delegated dataset %s: fsopen(zfs): %s", o->zfs_ds,
+			strerror(errno));
+		return -1;
+	}
+	int mnt = -1;
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "source", o->zfs_ds, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)) < 0) {
+		ioc_err("cannot mount the delegated dataset %s: %s", o->zfs_ds, strerror(errno));
+		close(fs);
+		return -1;
+	}
+	close(fs);
+	struct stat st;
+	if (fstatat(mnt, "", &st, AT_EMPTY_PATH) < 0 ||
+	    ((st.st_uid != o->zfs_disk_owner || st.st_gid != o->zfs_disk_owner) &&
+	     fchownat(mnt, "", o->zfs_disk_owner, o->zfs_disk_owner, AT_EMPTY_PATH) < 0)) {
+		ioc_err("cannot give the delegated dataset %s to the jail's root (host id %u): %s",
+			o->zfs_ds, (unsigned)o->zfs_disk_owner, strerror(errno));
+		close(mnt);
+		return -1;
+	}
+	if (o->idmap_userfd >= 0) {
+		struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP,
+				       .userns_fd = (uint64_t)o->idmap_userfd};
+		if (mount_setattr(mnt, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0) {
+			ioc_err("cannot make an idmapped mount of the delegated dataset %s: %s",
+				o->zfs_ds, strerror(errno));
+			close(mnt);
+			return -1;
+		}
+	}
+	return mnt;
+}
+
 /* jail_zfs: the dataset's host mountpoint bound (with its children) at zfs_dst; through
  * the jail's mapping when its root is idmapped (the dataset's files keep the jail's own
- * ids on disk too). */
+ * ids on disk too).  Delegated (zfs_ds): the dataset itself mounted there. */
 static int mount_jail_zfs(int rootfd, const struct jailfs_opts *o)
 {
 	int fd = open_dir_nofollow(rootfd, o->zfs_dst, true, o->owner);
@@ -441,22 +493,25 @@ static int mount_jail_zfs(int rootfd, const struct jailfs_opts *o)
 		return -1;
 	}
 	int rc;
-	if (o->idmap_userfd >= 0) {
-		int tree = uns_idmap_tree(o->zfs_src, o->idmap_userfd, "the jail_zfs dataset");
+	const char *src = o->zfs_ds ? o->zfs_ds : o->zfs_src;
+	if (o->zfs_ds || o->idmap_userfd >= 0) {
+		int tree = o->zfs_ds ? zfs_dataset_mount(o)
+				     : uns_idmap_tree(o->zfs_src, o->idmap_userfd,
+						      "the jail_zfs dataset");
 		rc = tree < 0 ? -1
 			      : move_mount(tree, "", fd, "",
 					   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 		if (tree >= 0 && rc < 0)
-			ioc_err("cannot mount the jail_zfs dataset (%s) on %s in the jail: %s",
-				o->zfs_src, o->zfs_dst, strerror(errno));
+			ioc_err("cannot mount the jail_zfs dataset (%s) on %s in the jail: %s", src,
+				o->zfs_dst, strerror(errno));
 		if (tree >= 0)
 			close(tree);
 	} else {
 		char *t = fdpath(fd);
 		rc = mount(o->zfs_src, t, NULL, MS_BIND | MS_REC, NULL);
 		if (rc < 0)
-			ioc_err("cannot mount the jail_zfs dataset (%s) on %s in the jail: %s",
-				o->zfs_src, o->zfs_dst, strerror(errno));
+			ioc_err("cannot mount the jail_zfs dataset (%s) on %s in the jail: %s", src,
+				o->zfs_dst, strerror(errno));
 		free(t);
 	}
 	close(fd);
@@ -577,7 +632,7 @@ static int setup_proc(int rootfd, bool net_writable, uid_t owner)
 /* A minimal /dev on a tmpfs of its own: the nodes are made by iocell (host root, in the
  * host's user namespace, before the jail's is entered), and everything in it belongs to
  * the jail's root (owner). */
-static int setup_dev(int rootfd, unsigned long pts_max, uid_t owner)
+static int setup_dev(int rootfd, unsigned long pts_max, uid_t owner, dev_t zfs_dev)
 {
 	char opts[96];
 	snprintf(opts, sizeof(opts), "mode=755,size=65536k,uid=%u,gid=%u", (unsigned)owner,
@@ -608,6 +663,14 @@ static int setup_dev(int rootfd, unsigned long pts_max, uid_t owner)
 				strerror(errno));
 			rc = -1;
 		}
+	}
+	/* allow_mount_zfs: the ZFS control device, for the delegated dataset (OpenZFS checks
+	 * every request against what was delegated to the jail's user namespace) */
+	if (rc == 0 && zfs_dev &&
+	    (mknodat(dfd, "zfs", S_IFCHR | 0600, zfs_dev) < 0 ||
+	     (owner && fchownat(dfd, "zfs", owner, owner, AT_SYMLINK_NOFOLLOW) < 0))) {
+		ioc_err("cannot create /dev/zfs in the jail: %s", strerror(errno));
+		rc = -1;
 	}
 	static const char *dirs[] = {"pts", "shm", "mqueue", NULL};
 	for (int i = 0; dirs[i] && rc == 0; i++)
@@ -742,7 +805,7 @@ int jailfs_setup(const struct jailfs_opts *o)
 	    (o->zfs_dst && mount_jail_zfs(rootfd, o) < 0) ||
 	    (o->mount_procfs && setup_proc(rootfd, o->proc_net_writable, o->owner) < 0) ||
 	    (o->mount_sysfs && setup_sys(rootfd, o->own_netns, o->owner) < 0) ||
-	    (o->mount_devfs && setup_dev(rootfd, o->pts_max, o->owner) < 0) ||
+	    (o->mount_devfs && setup_dev(rootfd, o->pts_max, o->owner, o->zfs_dev) < 0) ||
 	    (o->mount_devfs && fstab_each(rootfd, o, FSTAB_UNDER_DEV, mount_fstab_entry) < 0))
 		return -1;
 	return 0;

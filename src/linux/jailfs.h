@@ -21,6 +21,12 @@ struct jailfs_opts {
 	/* jail_zfs: the dataset's host mountpoint bound at zfs_dst inside the jail (made
 	 * when missing, never through the jail's symlinks); NULL: none */
 	const char *zfs_src, *zfs_dst;
+	/* allow_mount_zfs: the delegated dataset's name, mounted at zfs_dst by name instead
+	 * of binding zfs_src (which is NULL then), its top directory owned by zfs_disk_owner
+	 * on disk; zfs_dev: /dev/zfs's device number, made in the jail's /dev (0: none) */
+	const char *zfs_ds;
+	uid_t zfs_disk_owner;
+	dev_t zfs_dev;
 	/* user namespace (issue 14): owner is the host uid and gid of the jail's root (0 for
 	 * a privileged jail): what iocell creates in the jail (mount points, resolv.conf,
 	 * /dev) is the jail root's.  idmap_userfd >= 0: the root is mounted idmapped

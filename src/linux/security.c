@@ -82,7 +82,7 @@ static uint64_t g_final_caps;
 static bool mount_allowed(const struct jail_security *s)
 {
 	bool any = s->allow_mount || s->allow_mount_tmpfs || s->allow_mount_procfs ||
-		   s->allow_mount_devfs || s->allow_mount_nullfs;
+		   s->allow_mount_devfs || s->allow_mount_nullfs || s->allow_mount_zfs;
 	return any && s->securelevel < 3;
 }
 

@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +81,9 @@ struct start {
 	int sync_wr, err_rd, status_rd;
 	int respec;    /* the configuration changed meanwhile (1) */
 	char *zfs_src; /* jail_zfs: the dataset's host mountpoint */
+	char *zfs_ds;  /* allow_mount_zfs: the delegated dataset (POOL/...) */
+	dev_t zfs_dev; /* and /dev/zfs's device number */
+	bool zoned;    /* `zfs zone` was run for it (undone by start_fail) */
 };
 
 /* ---- the set-up process ------------------------------------------------------------------ */
@@ -400,21 +404,44 @@ static int own_jail_zfs(const char *path, uid_t owner)
 	return 0;
 }
 
+/* allow_mount_zfs: can the dataset be delegated to this jail?  A setting that would
+ * silently do nothing is refused, in one line saying why. */
+static int delegation_possible(const struct jailconf *c)
+{
+	char why[256];
+	const char *hint = "set allow_mount_zfs=0 ('iocell set allow_mount_zfs=0 %s'); jail_zfs=on "
+			   "still mounts the jail's dataset at jail_zfs_mountpoint";
+	if (!zfs_can_delegate(why, sizeof(why))) {
+		ioc_err("cannot start jail %s: allow_mount_zfs=1, but %s", c->tag, why);
+	} else if (c->privileged) {
+		ioc_err("cannot start jail %s: allow_mount_zfs=1 delegates the jail_zfs dataset to "
+			"the jail's user namespace, but the jail is privileged (privileged=yes: it "
+			"has none)",
+			c->tag);
+		hint = "run it in a user namespace ('iocell set privileged=no %s'), or set "
+		       "allow_mount_zfs=0";
+	} else if (!c->jail_zfs) {
+		ioc_err("cannot start jail %s: allow_mount_zfs=1 delegates the jail_zfs dataset, "
+			"but jail_zfs=off",
+			c->tag);
+		hint = "turn it on ('iocell set jail_zfs=on jail_zfs_mountpoint=/data %s'), or set "
+		       "allow_mount_zfs=0";
+	} else {
+		return 0;
+	}
+	ioc_hint(hint, c->tag);
+	return -1;
+}
+
 /* jail_zfs: the dataset made if it went missing, owned by the jail's root, and where it
- * is on the host (bound into the jail by the set-up process).  allow_mount_zfs: refused where this ZFS cannot
- * delegate the dataset (a setting that would silently do nothing). */
+ * is on the host (bound into the jail by the set-up process).  allow_mount_zfs: zoned=on,
+ * mounted by the set-up process by name (never by the mountpoint the jail may set) and
+ * delegated once the jail's user namespace exists (phase_delegate). */
 static int prepare_jail_zfs(struct start *s)
 {
 	const struct jailconf *c = &s->c;
-	char why[256];
-	if (c->sec.allow_mount_zfs && !zfs_can_delegate(why, sizeof(why))) {
-		ioc_err("cannot start jail %s: allow_mount_zfs=1, but %s", c->tag, why);
-		ioc_hint(
-			"set allow_mount_zfs=0 ('iocell set allow_mount_zfs=0 %s'); jail_zfs=on still "
-			"mounts the jail's dataset at jail_zfs_mountpoint",
-			c->tag);
+	if (c->sec.allow_mount_zfs && delegation_possible(c) < 0)
 		return -1;
-	}
 	if (!c->jail_zfs)
 		return 0;
 	if (!c->jail_zfs_mountpoint) {
@@ -427,10 +454,42 @@ static int prepare_jail_zfs(struct start *s)
 	}
 	if (jailzfs_ensure(c->jail_zfs_dataset) < 0)
 		return -1;
+	if (c->sec.allow_mount_zfs) {
+		struct stat st;
+		errno = 0;
+		if (stat("/dev/zfs", &st) < 0 || !S_ISCHR(st.st_mode)) {
+			ioc_err("cannot start jail %s: allow_mount_zfs=1, but /dev/zfs is not a "
+				"character device: %s",
+				c->tag, strerror(errno ? errno : ENODEV));
+			return -1;
+		}
+		s->zfs_dev = st.st_rdev;
+		if (jailzfs_zoned(c->jail_zfs_dataset) < 0)
+			return -1;
+		s->zfs_ds = jailzfs_full(c->jail_zfs_dataset);
+		return s->zfs_ds ? 0 : -1;
+	}
 	s->zfs_src = jailzfs_host_path(c->jail_zfs_dataset);
 	if (!s->zfs_src)
 		return -1;
 	return own_jail_zfs(s->zfs_src, c->privileged ? 0 : c->idmap_shift);
+}
+
+/* allow_mount_zfs: the dataset delegated to the jail's user namespace (`zfs zone`),
+ * recorded first: stop (or the next command's clean-up) takes it back. */
+static int phase_delegate(struct start *s)
+{
+	if (!s->zfs_ds)
+		return 0;
+	rs_set(&s->st, RS_ZONED, s->zfs_ds);
+	if (rs_write(&s->st) < 0)
+		return -1;
+	char ns[64];
+	snprintf(ns, sizeof(ns), "/proc/%d/fd/%d", (int)getpid(), s->uns.user);
+	if (jailzfs_delegate(ns, s->zfs_ds, true) < 0)
+		return -1;
+	s->zoned = true;
+	return 0;
 }
 
 /* What acts outside the jail's own new namespaces and cgroup waits for a confirmed
@@ -470,8 +529,16 @@ static int phase_cgroup(struct start *s)
 		.root = s->c.root, .fstab = s->c.fstab, .mount_devfs = s->c.mount_devfs};
 	_cleanup_free_ struct devrule *extra = NULL;
 	size_t nextra = 0;
-	if (jailfs_fstab_devices(&fo, &extra, &nextra) < 0 ||
-	    dev_cg_apply(&s->cg, extra, nextra) < 0)
+	if (jailfs_fstab_devices(&fo, &extra, &nextra) < 0)
+		return -1;
+	if (s->zfs_dev) { /* allow_mount_zfs: /dev/zfs */
+		extra = xrealloc(extra, (nextra + 1) * sizeof(*extra));
+		extra[nextra++] = (struct devrule){.type = 'c',
+						   .major_lo = major(s->zfs_dev),
+						   .major_hi = major(s->zfs_dev),
+						   .minor = (int)minor(s->zfs_dev)};
+	}
+	if (dev_cg_apply(&s->cg, extra, nextra) < 0)
 		return -1;
 	return 0;
 }
@@ -524,7 +591,10 @@ static int phase_spawn(struct start *s)
 				   ? c->lim.v[LIM_PSEUDOTERMINALS].amount
 				   : 0,
 		.zfs_src = s->zfs_src,
-		.zfs_dst = s->zfs_src ? c->jail_zfs_mountpoint : NULL,
+		.zfs_dst = s->zfs_src || s->zfs_ds ? c->jail_zfs_mountpoint : NULL,
+		.zfs_ds = s->zfs_ds,
+		.zfs_disk_owner = c->idmap_shift,
+		.zfs_dev = s->zfs_dev,
 		.owner = c->privileged ? 0 : c->idmap_base,
 		.idmap_userfd = s->idmapped ? s->uns.user : -1,
 	};
@@ -677,6 +747,12 @@ static int start_fail(struct start *s)
 		log_line(s->logfd, "start failed: %s", ioc_errmsg());
 	struct ioc_errsave keep;
 	ioc_err_save(&keep);
+	if (s->zoned) { /* allow_mount_zfs: the delegation taken back */
+		char ns[64];
+		snprintf(ns, sizeof(ns), "/proc/%d/fd/%d", (int)getpid(), s->uns.user);
+		if (jailzfs_delegate(ns, s->zfs_ds, false) < 0)
+			ioc_warn("%s", ioc_errmsg());
+	}
 	int nethold = s->pid > 0 ? net_hold(&s->st) : -1; /* network: the jail's namespace */
 	if (s->pid > 0) {
 		kill(s->pid, SIGKILL);
@@ -706,6 +782,7 @@ static void start_free(struct start *s)
 			close(fds[i]);
 	free(s->resolv);
 	free(s->zfs_src);
+	free(s->zfs_ds);
 	userns_fds_close(&s->uns);
 	cg_free(&s->cg);
 	rs_free(&s->st);
@@ -731,9 +808,9 @@ int plat_start(struct jail *j, bool force, int *jid, struct jail_spec *sp)
 	if (rc == 0 && phase_prepare(&s) < 0)
 		rc = s.jid < 0 ? -1 : start_fail(&s);
 	if (rc == 0) {
-		if (phase_prestart(&s) < 0 || phase_spawn(&s) < 0 || phase_cgroup(&s) < 0 ||
-		    phase_confirm(&s) < 0 || phase_network(&s) < 0 || phase_init(&s) < 0 ||
-		    phase_finish(&s) < 0)
+		if (phase_prestart(&s) < 0 || phase_spawn(&s) < 0 || phase_delegate(&s) < 0 ||
+		    phase_cgroup(&s) < 0 || phase_confirm(&s) < 0 || phase_network(&s) < 0 ||
+		    phase_init(&s) < 0 || phase_finish(&s) < 0)
 			rc = start_fail(&s);
 		else
 			*jid = s.jid;

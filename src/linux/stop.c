@@ -1,4 +1,6 @@
 /* Stopping a jail (SPEC §5) and its soft restart. */
+#include "core/jailzfs.h"
+#include "core/zfs.h"
 #include "linux/jaillimits.h"
 #include "linux/jailnet.h"
 #include "linux/rt.h"
@@ -7,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,6 +82,30 @@ static void warn_on_error(int rc)
 	}
 }
 
+/* allow_mount_zfs: the delegated dataset taken back from the jail's user namespace while
+ * its init still names it (`zfs unzone`; OpenZFS holds the namespace while a dataset is
+ * delegated to it).  With the init gone nothing names it any more: the next start
+ * delegates the dataset to the new namespace all the same. */
+static void undelegate(const struct runstate *rs, bool alive, int logfd)
+{
+	const char *ds = rs_get(rs, RS_ZONED);
+	if (!ds)
+		return;
+	if (!alive) {
+		log_line(logfd, "%s stays delegated to the user namespace of an init that is gone",
+			 ds);
+		return;
+	}
+	char ns[64];
+	snprintf(ns, sizeof(ns), "/proc/%lld/ns/user", rs_num(rs, RS_PID, 0));
+	if (jailzfs_delegate(ns, ds, false) < 0) {
+		/* never delegated (a start killed before its `zfs zone`) */
+		if (zfs_lasterr != ZE_NOENT)
+			ioc_warn("%s", ioc_errmsg());
+		ioc_err_clear();
+	}
+}
+
 int plat_stop(struct runstate *rs, bool force)
 {
 	_cleanup_jailconf_ struct jailconf c;
@@ -108,6 +135,7 @@ int plat_stop(struct runstate *rs, bool force)
 			warn_on_error(run_inside_logged(rs, &c, "exec_stop", c.exec_stop,
 							c.stop_timeout, logfd));
 	}
+	undelegate(rs, alive, logfd);
 	int nethold = alive ? net_hold(rs) : -1; /* network: the jail's namespace */
 	if (alive)
 		kill_jail(rs, force, c.stop_timeout, logfd);

@@ -92,6 +92,14 @@ def pytest_collection_modifyitems(config, items):
     if line:
         config._iocell_shard = line
         _log(line)
+    # (a -k or -m run measures parts of modules: it writes nothing)
+    shard.track_begin(items, not (config.option.keyword or config.option.markexpr))
+
+
+def pytest_runtest_logreport(report):
+    # IOCELL_TEST_DURATIONS_OUT: the seconds of every module run to its end, rewritten
+    # after each test, so that a run cut short still measures what it finished
+    shard.track_report(report)
 
 
 def pytest_report_header(config):

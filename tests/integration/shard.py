@@ -123,3 +123,45 @@ def select(config, items) -> str | None:
     est = sum(durations.get(m, 0.0) for m in mine)
     return (f"shard {i}/{n}: {len(keep)} tests of {len(keep) + len(drop)}, modules "
             f"{', '.join(sorted(mine)) or '(none)'} (measured {est:.0f} s)")
+
+
+# ---- measuring: IOCELL_TEST_DURATIONS_OUT ----------------------------------------------
+
+_left: dict[str, int] = {}
+_spent: dict[str, float] = {}
+_on = [False]
+
+
+def track_begin(items, enabled: bool = True) -> None:
+    """The selected tests per module (after the shard split); enabled=False (a run of
+    parts of modules) writes nothing."""
+    _left.clear()
+    _spent.clear()
+    _on[0] = enabled
+    for item in items:
+        m = module_of(item.nodeid)
+        _left[m] = _left.get(m, 0) + 1
+
+
+def track_report(report) -> None:
+    """Add a test phase's seconds; after a test's teardown, rewrite the file named by
+    IOCELL_TEST_DURATIONS_OUT with the modules whose selected tests have all run (a text
+    file for load_durations).  Modules cut short are left out: they would weigh too little."""
+    out = os.environ.get("IOCELL_TEST_DURATIONS_OUT")
+    if not out or not _on[0]:
+        return
+    m = module_of(report.nodeid)
+    _spent[m] = _spent.get(m, 0.0) + float(getattr(report, "duration", 0.0) or 0.0)
+    if report.when != "teardown" or m not in _left:
+        return
+    _left[m] -= 1
+    done = sorted(k for k, v in _left.items() if v <= 0)
+    tmp = out + ".tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("# seconds per test module, measured (tests/integration/shard.py)\n")
+            for k in done:
+                f.write(f"{k} {_spent.get(k, 0.0):.0f}\n")
+        os.replace(tmp, out)
+    except OSError:
+        pass
