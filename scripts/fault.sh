@@ -58,6 +58,9 @@ if [ "${IOCELL_TEST_ISOLATE:-1}" != 0 ] && [ ! -e /dev/zfs ]; then
             mkdir -p "$d"
             mount -t tmpfs -o mode=0755,size=64m iocell-fault "$d"
         done
+        # the watchdog (tests/fault/watchdog.py) reads the FUSE requests waiting there
+        mountpoint -q /sys/fs/fuse/connections ||
+            mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null || true
         exec "$@"' fault.sh "${pytest_cmd[@]}"
 fi
 exec "${pytest_cmd[@]}"

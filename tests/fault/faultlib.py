@@ -603,6 +603,19 @@ class Run:
     pid: int = 0
 
 
+# the watchdog's view (tests/fault/watchdog.py): the sessions of the iocell processes
+# run_and_kill is waiting for, and the step of the current trial (conftest sets STEP)
+LIVE: set = set()
+
+
+def STEP(what: str) -> None:  # noqa: N802 (replaced by the watchdog's at())
+    pass
+
+
+def step(what: str) -> None:
+    STEP(what)
+
+
 def run_and_kill(argv, delay: float | None, *, stdin_path=None, stdout_path=None,
                  mode: str = KILL_MODE, cwd=None, timeout: float = 300.0) -> Run:
     """Start argv in a session of its own; SIGKILL it delay ms after exec (None: never).
@@ -617,6 +630,7 @@ def run_and_kill(argv, delay: float | None, *, stdin_path=None, stdout_path=None
             p = subprocess.Popen(res.argv, stdin=stdin, stdout=out, stderr=err, start_new_session=True,
                                  cwd=cwd)
             res.pid = p.pid
+            LIVE.add(p.pid)
             if delay is not None:
                 end = t0 + delay / 1000.0
                 while True:  # sleep in slices: notice an early exit without missing the moment
@@ -642,6 +656,7 @@ def run_and_kill(argv, delay: float | None, *, stdin_path=None, stdout_path=None
             res.rc = p.returncode
             res.killed = res.rc == -signal.SIGKILL and res.killed_at_ms is not None
         finally:
+            LIVE.discard(res.pid)
             if stdin_path:
                 stdin.close()
         if not stdout_path:

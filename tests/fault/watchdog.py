@@ -1,0 +1,273 @@
+"""The fault suite's stall watchdog: the suite never hangs CI silently.
+
+A thread of the pytest process watches the progress (test started / finished, and the
+step of the current trial). When no test has finished for IOCELL_FAULT_STALL seconds
+(default 300; 0 turns it off), it
+
+  1. writes what is stuck to stderr and to a file (/tmp/iocell-fault-stall-SEED-PID.txt):
+     the test and the trial's step, pytest's own Python stack, `ps` with the wait channel
+     of every process, the kernel stack of every process in D state, every thread of the
+     suite's zfs-fuse daemon (kernel stack, wait channel, and `gdb` backtraces when gdb is
+     installed), the FUSE connections with their waiting requests, the mounts;
+  2. writes the JSON report of the trials so far (the callback given to start());
+  3. SIGKILLs the iocell processes the trials started and then the suite's own zfs-fuse
+     daemon (started by the harness in the suite's private namespace, never another one):
+     a process waiting in a FUSE request that the daemon never answers is in D state and
+     not even SIGKILL ends it, but a dead daemon fails every pending request;
+  4. ends pytest with status 7 (os._exit: nothing more can be trusted to return).
+
+Why a thread: the main thread may be blocked in the kernel (D state in a FUSE readdir);
+blocking calls release the GIL, so the thread still runs. Everything it runs is bounded
+(subprocesses it waits for at most a few seconds and never waits for again).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+STALL_S = float(os.environ.get("IOCELL_FAULT_STALL", "300"))
+STALL_EXIT = 7  # pytest uses 0-5; scripts/test.sh names this status
+
+
+class Watchdog:
+    def __init__(self, limit: float = STALL_S, seed: int = 0):
+        self.limit = limit
+        self.seed = seed
+        self.lock = threading.Lock()
+        self.test = "(session set-up)"
+        self.test_t0 = time.monotonic()
+        self.last = time.monotonic()   # last progress: a test finished (or the run started)
+        self.step = ""
+        self.step_t0 = time.monotonic()
+        self.main = threading.main_thread().ident
+        self.daemon_pid = None         # zfs-fuse of the suite (from the harness's pidfile)
+        self.sessions = lambda: set()  # iocell sessions started by the trials
+        self.on_stall = None           # writes the JSON report so far
+        self.path = f"/tmp/iocell-fault-stall-{seed}-{os.getpid()}.txt"
+        self.stop = threading.Event()
+        self.fired = False
+        self.uncapture = None          # ends pytest's capture of fds 1 and 2 (its output must show)
+
+    # ---- progress, from the pytest hooks and the trial
+    def started(self, nodeid: str):
+        with self.lock:
+            self.test, self.test_t0, self.step = nodeid, time.monotonic(), ""
+
+    def finished(self, nodeid: str):
+        with self.lock:
+            self.last = time.monotonic()
+            self.step = ""
+
+    def at(self, step: str):
+        with self.lock:
+            self.step, self.step_t0 = step, time.monotonic()
+
+    # ---- the thread
+    def start(self):
+        if self.limit <= 0:
+            return
+        threading.Thread(target=self._run, name="fault-watchdog", daemon=True).start()
+
+    def _run(self):
+        while not self.stop.wait(5.0):
+            with self.lock:
+                idle = time.monotonic() - self.last
+            if idle >= self.limit:
+                self.fire(idle)
+                return
+
+    def fire(self, idle: float):
+        self.fired = True
+        with self.lock:
+            test, step = self.test, self.step
+            in_test = time.monotonic() - self.test_t0
+            in_step = time.monotonic() - self.step_t0
+        head = (f"fault suite STALLED: no test finished for {idle:.0f} s (IOCELL_FAULT_STALL={self.limit:g}); "
+                f"stuck in {test} for {in_test:.0f} s"
+                + (f", step: {step} (for {in_step:.0f} s)" if step else ""))
+        short, full = [head, ""], [head, ""]
+        try:
+            s, f = self.diagnose()
+            short += s
+            full += f
+        except Exception:  # the dump must not keep the suite from ending
+            short.append("diagnosis failed:\n" + traceback.format_exc())
+            full = short
+        text = "\n".join(full) + "\n"
+        if self.uncapture:
+            try:
+                self.uncapture()
+            except Exception:
+                pass
+        try:
+            with open(self.path, "w") as f:
+                f.write(text)
+        except OSError:
+            pass
+        _say("\n" + "=" * 30 + " fault suite watchdog " + "=" * 30 + "\n" + "\n".join(short) + "\n"
+             + f"(the full dump, with all processes, the mounts and gdb's stacks of the daemon: {self.path})\n")
+        if self.on_stall:
+            try:
+                self.on_stall()
+            except Exception as e:
+                _say(f"watchdog: the JSON report could not be written: {e}\n")
+        self.unblock()
+        _say(f"\n{head}\nfull diagnostics: {self.path}\n")
+        os._exit(STALL_EXIT)
+
+    def unblock(self):
+        for sid in sorted(self.sessions()):
+            try:
+                os.killpg(sid, signal.SIGKILL)
+            except OSError:
+                pass
+        pid = self.daemon_pid
+        if pid and _comm(pid).startswith("zfs-fuse"):
+            _say(f"watchdog: SIGKILL to the suite's zfs-fuse daemon (pid {pid}) to fail its pending requests\n")
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+                time.sleep(0.2)
+
+    # ---- what is stuck
+    def diagnose(self) -> tuple[list[str], list[str]]:
+        """(short, full): the short part goes to stderr too, the full one to the file."""
+        frame = sys._current_frames().get(self.main)
+        stack = [l.rstrip() for l in traceback.format_stack(frame)] if frame else ["(no frame)"]
+        ext = traceback.extract_stack(frame) if frame else []
+        first = next((i for i, fs in enumerate(ext) if "/tests/" in fs.filename), max(len(ext) - 12, 0))
+        short = ["--- pytest's main thread (Python stack from the suite's first frame):"]
+        short += [l.rstrip() for l in traceback.format_list(ext[first:])] or ["(no frame)"]
+        full = ["--- pytest's main thread (Python stack):"] + stack
+        ps = _cmd(["ps", "-eo", "pid,ppid,pgid,stat,wchan:32,etimes,args", "--sort", "pid"], 15)
+        procs = {pid: (ppid, stat, comm) for pid, ppid, stat, comm in _procs()}
+        mine = _descendants(procs, os.getpid()) | ({self.daemon_pid} if self.daemon_pid else set())
+        ours = [l for l in ps[1:] if l.split() and l.split()[0].isdigit() and
+                (int(l.split()[0]) in mine or l.split()[3].startswith("D"))]
+        short += ["", "--- the suite's processes and every process in D state (ps):"] + ps[:1] + ours
+        full += ["", "--- all processes (ps -eo pid,ppid,pgid,stat,wchan,etimes,args):"] + ps
+        d = ["", "--- kernel stacks of the processes in D state:"]
+        for pid, (ppid, stat, comm) in sorted(procs.items()):
+            if stat == "D":
+                d.append(f"pid {pid} ({comm}, parent {ppid}){' (the suite)' if pid in mine else ''}:")
+                d += ["  " + l for l in _read(f"/proc/{pid}/stack").splitlines()]
+        short += d
+        full += d
+        pid = self.daemon_pid
+        z = ["", f"--- the suite's zfs-fuse daemon: pid {pid}, its threads (state, wait channel, kernel stack):"]
+        zfull = list(z)
+        if pid and os.path.exists(f"/proc/{pid}"):
+            idle: dict = {}
+            for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
+                st = _read(f"/proc/{pid}/task/{tid}/stat")
+                state = st.rsplit(")", 1)[1].split()[0] if ")" in st else "?"
+                wchan = _read(f"/proc/{pid}/task/{tid}/wchan")
+                kst = _read(f"/proc/{pid}/task/{tid}/stack").splitlines()
+                line = f"thread {tid} state {state} wchan {wchan}: " + " < ".join(l.split()[-1] for l in kst[:8])
+                zfull.append(line)
+                if state == "S" and wchan == "futex_do_wait":  # a thread waiting for work (or a lock)
+                    idle[wchan] = idle.get(wchan, 0) + 1
+                else:
+                    z.append(line)
+            z += [f"{n} more threads in state S, wchan {w}" for w, n in idle.items()]
+        else:
+            z.append("(not running, or not started by the suite)")
+            zfull = z
+        f = ["", "--- FUSE connections with requests waiting (/sys/fs/fuse/connections/N/waiting):"]
+        base = "/sys/fs/fuse/connections"
+        for c in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            w = _read(f"{base}/{c}/waiting").strip()
+            if w != "0":
+                f.append(f"connection {c}: {w} waiting")
+        if not os.path.isdir(base) or not os.listdir(base):
+            f.append("(fusectl is not mounted)")
+        m = ["", "--- mounts (fuse, and the suite's tmpfs):"]
+        m += [l for l in _read("/proc/self/mountinfo").splitlines() if " - fuse" in l or "iocell" in l]
+        short += z + f
+        full += zfull + f + m
+        if pid and os.path.exists(f"/proc/{pid}"):
+            if _which("gdb"):
+                full += ["", "--- the daemon's user-space stacks (gdb: thread apply all bt):"]
+                full += _cmd(["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "set pagination off",
+                              "-ex", "thread apply all bt"], 90)
+            else:
+                full.append("(no gdb: install it for the daemon's user-space stacks)")
+        return short, full
+
+
+def _descendants(procs: dict, root: int) -> set:
+    kids: dict = {}
+    for pid, (ppid, _, _) in procs.items():
+        kids.setdefault(ppid, []).append(pid)
+    out, todo = set(), [root]
+    while todo:
+        p = todo.pop()
+        for k in kids.get(p, ()):
+            if k not in out:
+                out.add(k)
+                todo.append(k)
+    return out
+
+
+def _say(s: str):
+    try:
+        os.write(2, s.encode(errors="replace"))
+    except OSError:
+        pass
+
+
+def _read(p: str) -> str:
+    try:
+        with open(p, errors="replace") as f:
+            return f.read()
+    except OSError as e:
+        return f"({e.strerror})"
+
+
+def _comm(pid: int) -> str:
+    return _read(f"/proc/{pid}/comm").strip()
+
+
+def _which(name: str) -> bool:
+    return any(os.access(os.path.join(d, name), os.X_OK) for d in os.environ.get("PATH", "").split(":") if d)
+
+
+def _procs():
+    """(pid, ppid, state, comm) of every process."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            st = _read(f"/proc/{d}/stat")
+            if ")" in st:
+                rest = st.rsplit(")", 1)[1].split()
+                yield int(d), int(rest[1]), rest[0], st[st.find("(") + 1:st.rfind(")")]
+
+
+def _cmd(argv, timeout: float) -> list[str]:
+    """Run argv for at most timeout seconds; never wait for it again (it may be stuck too)."""
+    try:
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    except OSError as e:
+        return [f"({argv[0]}: {e})"]
+    got: list[bytes] = []
+    t = threading.Thread(target=lambda: got.append(p.stdout.read()), daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        t.join(2)
+        return [f"({argv[0]} did not finish within {timeout:g} s)"] + (got[0].decode(errors="replace").splitlines() if got else [])
+    p.poll()
+    return got[0].decode(errors="replace").splitlines() if got else []
