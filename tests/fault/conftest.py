@@ -87,6 +87,8 @@ def fault_env(iocell_env, release):
             _WD.daemon_pid = int(Path(iocell_env.daemon_pidfile).read_text().split()[0])
         except (OSError, ValueError, IndexError):
             pass
+    from helpers import POOL
+    _WD.pool = POOL
     fe = fo.FaultEnv(iocell_env, release)
     fe.build_assets()
     made = _jail_uuids()

@@ -10,10 +10,11 @@ step of the current trial). When no test has finished for IOCELL_FAULT_STALL sec
      suite's zfs-fuse daemon (kernel stack, wait channel, and `gdb` backtraces when gdb is
      installed), the FUSE connections with their waiting requests, the mounts;
   2. writes the JSON report of the trials so far (the callback given to start());
-  3. SIGKILLs the iocell processes the trials started and then the suite's own zfs-fuse
-     daemon (started by the harness in the suite's private namespace, never another one):
-     a process waiting in a FUSE request that the daemon never answers is in D state and
-     not even SIGKILL ends it, but a dead daemon fails every pending request;
+  3. SIGKILLs the iocell processes the trials started, aborts the FUSE connections of the
+     suite's pool (fusectl) and SIGKILLs the suite's own zfs-fuse daemon (started by the
+     harness in the suite's private namespace, never another one): a process waiting in a
+     FUSE request the daemon has read is in D state and not even SIGKILL ends it, but an
+     aborted connection fails every pending request;
   4. ends pytest with status 7 (os._exit: nothing more can be trusted to return).
 
 Why a thread: the main thread may be blocked in the kernel (D state in a FUSE readdir);
@@ -47,6 +48,7 @@ class Watchdog:
         self.step_t0 = time.monotonic()
         self.main = threading.main_thread().ident
         self.daemon_pid = None         # zfs-fuse of the suite (from the harness's pidfile)
+        self.pool = ""                 # the suite's scratch pool (its FUSE mounts may be aborted)
         self.sessions = lambda: set()  # iocell sessions started by the trials
         self.on_stall = None           # writes the JSON report so far
         self.path = f"/tmp/iocell-fault-stall-{seed}-{os.getpid()}.txt"
@@ -127,6 +129,19 @@ class Watchdog:
                 os.killpg(sid, signal.SIGKILL)
             except OSError:
                 pass
+        # A request the daemon has read waits for its answer uninterruptibly, and a daemon
+        # thread may itself wait in a request to its own mounts: aborting the suite's FUSE
+        # connections (fusectl, mounted by fault.sh) ends every such wait at once.
+        aborted = []
+        for c in self.fuse_connections():
+            try:
+                with open(f"/sys/fs/fuse/connections/{c}/abort", "w") as f:
+                    f.write("1")
+                aborted.append(c)
+            except OSError:
+                pass
+        if aborted:
+            _say(f"watchdog: aborted the {len(aborted)} FUSE connections of pool {self.pool}'s mounts\n")
         pid = self.daemon_pid
         if pid and _comm(pid).startswith("zfs-fuse"):
             _say(f"watchdog: SIGKILL to the suite's zfs-fuse daemon (pid {pid}) to fail its pending requests\n")
@@ -137,6 +152,20 @@ class Watchdog:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
                 time.sleep(0.2)
+
+    def fuse_connections(self) -> list[int]:
+        """The FUSE connections (device minors) of the suite's pool's mounts."""
+        out = []
+        if not self.pool:
+            return out
+        for line in _read("/proc/self/mountinfo").splitlines():
+            left, _, right = line.partition(" - ")
+            f = right.split()
+            if len(f) >= 2 and f[0].startswith("fuse") and (f[1] == self.pool or f[1].startswith(self.pool + "/")):
+                major, _, minor = left.split()[2].partition(":")
+                if major == "0" and minor.isdigit() and int(minor) not in out:
+                    out.append(int(minor))
+        return out
 
     # ---- what is stuck
     def diagnose(self) -> tuple[list[str], list[str]]:
@@ -150,14 +179,14 @@ class Watchdog:
         full = ["--- pytest's main thread (Python stack):"] + stack
         ps = _cmd(["ps", "-eo", "pid,ppid,pgid,stat,wchan:32,etimes,args", "--sort", "pid"], 15)
         procs = {pid: (ppid, stat, comm) for pid, ppid, stat, comm in _procs()}
-        mine = _descendants(procs, os.getpid()) | ({self.daemon_pid} if self.daemon_pid else set())
+        mine = _descendants(procs, os.getpid()) | {os.getpid()} | ({self.daemon_pid} if self.daemon_pid else set())
         ours = [l for l in ps[1:] if l.split() and l.split()[0].isdigit() and
                 (int(l.split()[0]) in mine or l.split()[3].startswith("D"))]
         short += ["", "--- the suite's processes and every process in D state (ps):"] + ps[:1] + ours
         full += ["", "--- all processes (ps -eo pid,ppid,pgid,stat,wchan,etimes,args):"] + ps
-        d = ["", "--- kernel stacks of the processes in D state:"]
+        d = ["", "--- kernel stacks of the processes in D state or waiting for a FUSE answer:"]
         for pid, (ppid, stat, comm) in sorted(procs.items()):
-            if stat == "D":
+            if stat == "D" or _read(f"/proc/{pid}/wchan") == "request_wait_answer":
                 d.append(f"pid {pid} ({comm}, parent {ppid}){' (the suite)' if pid in mine else ''}:")
                 d += ["  " + l for l in _read(f"/proc/{pid}/stack").splitlines()]
         short += d
@@ -166,28 +195,27 @@ class Watchdog:
         z = ["", f"--- the suite's zfs-fuse daemon: pid {pid}, its threads (state, wait channel, kernel stack):"]
         zfull = list(z)
         if pid and os.path.exists(f"/proc/{pid}"):
-            idle: dict = {}
+            groups: dict = {}  # threads alike (state, kernel stack) shown once, with a count
             for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
                 st = _read(f"/proc/{pid}/task/{tid}/stat")
                 state = st.rsplit(")", 1)[1].split()[0] if ")" in st else "?"
                 wchan = _read(f"/proc/{pid}/task/{tid}/wchan")
-                kst = _read(f"/proc/{pid}/task/{tid}/stack").splitlines()
-                line = f"thread {tid} state {state} wchan {wchan}: " + " < ".join(l.split()[-1] for l in kst[:8])
-                zfull.append(line)
-                if state == "S" and wchan == "futex_do_wait":  # a thread waiting for work (or a lock)
-                    idle[wchan] = idle.get(wchan, 0) + 1
-                else:
-                    z.append(line)
-            z += [f"{n} more threads in state S, wchan {w}" for w, n in idle.items()]
+                kst = " < ".join(l.split()[-1] for l in _read(f"/proc/{pid}/task/{tid}/stack").splitlines()[:8])
+                zfull.append(f"thread {tid} state {state} wchan {wchan}: {kst}")
+                groups.setdefault((state, wchan, kst), []).append(tid)
+            for (state, wchan, kst), tids in sorted(groups.items(), key=lambda g: len(g[1])):
+                who = f"thread {tids[0]}" if len(tids) == 1 else f"{len(tids)} threads ({tids[0]}...)"
+                z.append(f"{who} state {state} wchan {wchan}: {kst}")
         else:
             z.append("(not running, or not started by the suite)")
             zfull = z
         f = ["", "--- FUSE connections with requests waiting (/sys/fs/fuse/connections/N/waiting):"]
         base = "/sys/fs/fuse/connections"
-        for c in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        ours = set(self.fuse_connections())
+        for c in sorted(os.listdir(base), key=lambda x: int(x) if x.isdigit() else 0) if os.path.isdir(base) else []:
             w = _read(f"{base}/{c}/waiting").strip()
             if w != "0":
-                f.append(f"connection {c}: {w} waiting")
+                f.append(f"connection {c}{' (the suite pool)' if c.isdigit() and int(c) in ours else ''}: {w} waiting")
         if not os.path.isdir(base) or not os.listdir(base):
             f.append("(fusectl is not mounted)")
         m = ["", "--- mounts (fuse, and the suite's tmpfs):"]
