@@ -77,7 +77,7 @@ class Watchdog:
         threading.Thread(target=self._run, name="fault-watchdog", daemon=True).start()
 
     def _run(self):
-        while not self.stop.wait(5.0):
+        while not self.stop.wait(min(5.0, self.limit / 4)):
             with self.lock:
                 idle = time.monotonic() - self.last
             if idle >= self.limit:
@@ -198,7 +198,7 @@ class Watchdog:
             groups: dict = {}  # threads alike (state, kernel stack) shown once, with a count
             for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
                 st = _read(f"/proc/{pid}/task/{tid}/stat")
-                state = st.rsplit(")", 1)[1].split()[0] if ")" in st else "?"
+                state = (st.rsplit(")", 1)[1].split() or ["?"])[0] if st.startswith(tid + " (") else "gone"
                 wchan = _read(f"/proc/{pid}/task/{tid}/wchan")
                 kst = " < ".join(l.split()[-1] for l in _read(f"/proc/{pid}/task/{tid}/stack").splitlines()[:8])
                 zfull.append(f"thread {tid} state {state} wchan {wchan}: {kst}")
@@ -274,8 +274,8 @@ def _procs():
     for d in os.listdir("/proc"):
         if d.isdigit():
             st = _read(f"/proc/{d}/stat")
-            if ")" in st:
-                rest = st.rsplit(")", 1)[1].split()
+            rest = st.rsplit(")", 1)[1].split() if st.startswith(d + " (") else []
+            if len(rest) >= 2:  # else gone meanwhile
                 yield int(d), int(rest[1]), rest[0], st[st.find("(") + 1:st.rfind(")")]
 
 
