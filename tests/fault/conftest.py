@@ -65,6 +65,12 @@ def pytest_runtest_logfinish(nodeid, location):
     _WD.finished(nodeid)
 
 
+def pytest_runtest_logreport(report):
+    # a stalled run ends without pytest's summary: the watchdog prints these failures
+    if report.failed:
+        _WD.failures.append(f"{report.nodeid} ({report.when}):\n{report.longreprtext}")
+
+
 def pytest_report_header(config):
     lines = _integ.pytest_report_header(config)
     lines.append(f"fault suite: seed {fl.SEED} (IOCELL_FAULT_SEED), {fl.TRIALS} kill trials "

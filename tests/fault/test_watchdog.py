@@ -17,6 +17,7 @@ wd.path = sys.argv[2]
 wd.started("tests/fault/test_kill.py::test_kill[0042-import-stream]")
 wd.at("the next command (iocell list -H)")
 wd.on_stall = lambda: print("report written", file=sys.stderr, flush=True)
+wd.failures.append("tests/fault/test_kill.py::test_kill[0041-clone] (call):\\nRESIDUE [after-kill] stray-dataset")
 wd.start()
 time.sleep(60)  # stands for a call that never returns
 print("not reached", flush=True)
@@ -39,6 +40,9 @@ def test_watchdog_ends_a_stalled_run_naming_the_trial(tmp_path):
     assert "test_kill[0042-import-stream]" in err
     assert "step: the next command (iocell list -H)" in err
     assert "report written" in err
+    # what failed before the stall (pytest's own summary never comes)
+    assert "FAILED before the stall: tests/fault/test_kill.py::test_kill[0041-clone] (call):" in err
+    assert "RESIDUE [after-kill] stray-dataset" in err and "1 test(s) FAILED before it" in err
     # the stuck Python frame, the process itself, and the file with the full dump
     assert "time.sleep(60)  # stands for a call that never returns" in err
     assert "stalled_suite.py" in err.split("--- the suite's processes", 1)[1]

@@ -55,6 +55,7 @@ class Watchdog:
         self.stop = threading.Event()
         self.fired = False
         self.uncapture = None          # ends pytest's capture of fds 1 and 2 (its output must show)
+        self.failures: list[str] = []  # tests failed before the stall (pytest's summary is lost)
 
     # ---- progress, from the pytest hooks and the trial
     def started(self, nodeid: str):
@@ -120,7 +121,12 @@ class Watchdog:
             except Exception as e:
                 _say(f"watchdog: the JSON report could not be written: {e}\n")
         self.unblock()
-        _say(f"\n{head}\nfull diagnostics: {self.path}\n")
+        for f in self.failures:
+            lines = f.splitlines()
+            _say(f"\nFAILED before the stall: {lines[0]}\n" + "\n".join(lines[1:][-40:]) + "\n")
+        _say(f"\n{head}\n"
+             + (f"{len(self.failures)} test(s) FAILED before it (above)\n" if self.failures else "")
+             + f"full diagnostics: {self.path}\n")
         os._exit(STALL_EXIT)
 
     def unblock(self):
