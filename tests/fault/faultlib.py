@@ -174,6 +174,31 @@ def proc_stat(pid: int) -> ProcInfo | None:
         return None
 
 
+# Every process the suite starts carries this in its environment (iocell passes its own to
+# zfs, cp, the shims...). A session or process group id alone does not make a process ours:
+# pid_max is 32768 here and the machine is shared, so the number of a session that ended
+# is soon the session or group of someone else's process (a compiler, another suite's
+# zfs-fuse daemon or pytest), and matching on it alone made the suite SIGKILL those.
+RUN_TAG = f"{os.getpid()}-{time.time_ns()}"
+os.environ["IOCELL_FAULT_RUN"] = RUN_TAG
+_TAG_BYTES = f"IOCELL_FAULT_RUN={RUN_TAG}".encode()
+
+
+def started_by_us(pid: int) -> bool:
+    """Does the process carry this run's tag (started by the suite, or by what it ran)?
+    An unreadable environment (the process is gone, or exec'ing) counts as not ours."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return _TAG_BYTES in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def in_sessions(p: ProcInfo, sessions) -> bool:
+    """Is p a process of one of the sessions/process groups the suite started?"""
+    return (p.sid in sessions or p.pgrp in sessions) and started_by_us(p.pid)
+
+
 def proc_table() -> list[ProcInfo]:
     out = []
     for d in os.listdir("/proc"):
@@ -556,7 +581,7 @@ def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
         except (KeyError, ValueError):
             pass
     for p in w.procs:
-        ours = p.sid in sessions or p.pgrp in sessions
+        ours = in_sessions(p, sessions)
         cg = UUID_RE.search(p.cgroup) if "/iocell/" in p.cgroup else None
         if cg and cg.group(0) in w.cgroups and cg.group(0) not in w.running:
             r("process-left", f"pid {p.pid} {p.comm!r} ({p.args[:80]}) in the cgroup of {cg.group(0)}, not running")
@@ -684,7 +709,7 @@ def settle(sid: int, timeout: float = 3.0) -> None:
             pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        busy = any((p.sid == sid or p.pgrp == sid) and p.comm != "iocell-init" for p in proc_table())
+        busy = any(in_sessions(p, {sid}) and p.comm != "iocell-init" for p in proc_table())
         busy = busy or any((q := proc_stat(pid)) is not None and q.state in ("Z", "X") for pid in inits if pid > 0)
         if not busy:
             return
@@ -705,7 +730,7 @@ def wait_session_gone(sid: int, timeout: float) -> list[ProcInfo]:
     """Processes of session/group sid still alive after timeout (jail inits excluded)."""
     deadline = time.monotonic() + timeout
     while True:
-        left = [p for p in proc_table() if (p.sid == sid or p.pgrp == sid) and p.comm != "iocell-init"]
+        left = [p for p in proc_table() if in_sessions(p, {sid}) and p.comm != "iocell-init"]
         if not left or time.monotonic() >= deadline:
             return left
         time.sleep(0.05)
@@ -837,8 +862,7 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
     # processes first: leftovers keep datasets busy and locks held
     for p in proc_table():
         cg = UUID_RE.search(p.cgroup) if "/iocell/" in p.cgroup else None
-        if (p.sid in fe.sessions or p.pgrp in fe.sessions or (cg and cg.group(0) in known)) \
-                and p.pid != os.getpid():
+        if (in_sessions(p, fe.sessions) or (cg and cg.group(0) in known)) and p.pid != os.getpid():
             try:
                 os.kill(p.pid, signal.SIGKILL)
                 done.append(f"killed process: pid {p.pid} {p.comm}")

@@ -1,10 +1,16 @@
-"""The stall watchdog (watchdog.py): a suite that stops making progress ends, with a
-message naming the stuck test and step, instead of hanging CI."""
+"""The harness's own safety: the stall watchdog (watchdog.py) ends a run that stops making
+progress, naming the stuck test and step, instead of hanging CI; and the forceful
+cleaning kills only processes the suite started, never a process whose session or group
+id merely equals that of a session of the suite that has ended (pid_max is 32768 here)."""
 
+import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import faultlib as fl
 
 HERE = Path(__file__).resolve().parent
 
@@ -48,3 +54,31 @@ def test_watchdog_ends_a_stalled_run_naming_the_trial(tmp_path):
     assert "stalled_suite.py" in err.split("--- the suite's processes", 1)[1]
     text = dump.read_text()
     assert "test_kill[0042-import-stream]" in text and "--- all processes" in text
+
+
+def test_cleaning_spares_a_stranger_with_a_reused_session_id(fault_env):
+    """A session the suite started ends, its number is reused by someone else's process
+    (a compiler, another suite's zfs-fuse daemon): the forceful cleaning (and the residue
+    check) must leave that process alone. Staged: a process in a session of its own,
+    without the suite's tag, whose session id is put among the suite's sessions."""
+    fe = fault_env
+    env = {k: v for k, v in os.environ.items() if k != "IOCELL_FAULT_RUN"}
+    stranger = subprocess.Popen(["sleep", "120"], start_new_session=True, env=env)
+    ours = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    try:
+        time.sleep(0.2)  # both exec'd: their environments are the new ones
+        fe.sessions |= {stranger.pid, ours.pid}
+        done = fl.hard_clean(fe, set())
+        assert stranger.poll() is None, f"the cleaning killed a process that is not the suite's: {done}"
+        assert not any(f"pid {stranger.pid} " in d for d in done), done
+        assert ours.wait(timeout=10) == -signal.SIGKILL, f"the suite's own leftover was not killed: {done}"
+        assert f"killed process: pid {ours.pid} sleep" in done, done
+        w = fl.capture_world(fe)
+        res = [r for r in fl.check_world(fe, w, "after", {stranger.pid}) if r.kind == "process-left"]
+        assert not res, f"a stranger reported as residue of the suite: {res}"
+    finally:
+        fe.sessions -= {stranger.pid, ours.pid}
+        for p in (stranger, ours):
+            if p.poll() is None:
+                p.kill()
+            p.wait()
