@@ -48,6 +48,8 @@ _WD = watchdog.Watchdog(seed=fl.SEED)
 
 
 def pytest_sessionstart(session):
+    from helpers import POOL
+    _WD.pool = POOL  # known before the daemon and the pool are set up
     fl.STEP = _WD.at
     _WD.sessions = lambda: set(fl.LIVE)
     _WD.on_stall = lambda: _write_report(None)
@@ -93,8 +95,6 @@ def fault_env(iocell_env, release):
             _WD.daemon_pid = int(Path(iocell_env.daemon_pidfile).read_text().split()[0])
         except (OSError, ValueError, IndexError):
             pass
-    from helpers import POOL
-    _WD.pool = POOL
     fe = fo.FaultEnv(iocell_env, release)
     fe.build_assets()
     made = _jail_uuids()
