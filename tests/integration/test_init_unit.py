@@ -370,7 +370,9 @@ def test_timeout_kills_command(start_init):
     init = start_init(1, "sleep 30 & echo started; sleep 30")
     assert init.status(3.0) == "timeout"
     took = time.monotonic() - init.started
-    assert 0.9 <= took < 1.5, took
+    # never early; late only by what scheduling on a loaded machine costs (the command
+    # alone would run 30 s): a bound of 1.5 s failed once at load 10+
+    assert 0.9 <= took < 2.5, took
     assert "started" in init.messages()
     # the whole process group is gone, the init stays
     assert _wait_until(lambda: [p[0] for p in init.jail_procs()] == [init.pid], 1.0), \
@@ -407,6 +409,8 @@ def test_flooding_output_does_not_starve_signals(start_init):
     time.sleep(0.3)
     t0 = time.monotonic()
     init.signal(signal.SIGTERM)
-    assert init.wait_exit(2.0 * TIME_SCALE) == 0
-    assert time.monotonic() - t0 < 1.0 * TIME_SCALE
+    # starved, the init would never end; `yes` itself takes a whole CPU, so on a loaded
+    # 2-core machine the init may wait its turn (1 s failed once at load 10+)
+    assert init.wait_exit(4.0 * TIME_SCALE) == 0
+    assert time.monotonic() - t0 < 2.5 * TIME_SCALE
     assert init.log_path.stat().st_size > 0

@@ -20,29 +20,10 @@
 #include "core/idmap.h"
 #include "core/idshift.h"
 #include "core/util.h"
+#include "tmptree.h"
 
 #define B1 1000000u
 #define B2 1065536u
-
-static char tmp[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmp, sizeof(tmp), "/tmp/iocell-idshift-XXXXXX");
-	return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char *cmd = xasprintf("rm -rf -- '%s'", tmp);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-static char *at(const char *rel) { return xasprintf("%s/%s", tmp, rel); }
 
 /* ---- values ---------------------------------------------------------------------------- */
 
