@@ -438,6 +438,11 @@ void userns_fds_close(struct userns_fds *f)
 			close(*fds[i]);
 			*fds[i] = -1;
 		}
+	if (f->helper > 0) {
+		while (waitpid(f->helper, NULL, 0) < 0 && errno == EINTR)
+			;
+		f->helper = -1;
+	}
 }
 
 static int write_map(pid_t pid, const char *which, uint32_t base)
@@ -472,6 +477,7 @@ static int open_ns(pid_t pid, const char *name, int *out)
 int userns_make(uint32_t base, int flags, struct userns_fds *o)
 {
 	o->user = o->net = o->uts = o->ipc = -1;
+	o->helper = -1;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		ioc_err("cannot create a pipe: %s", strerror(errno));
@@ -504,9 +510,10 @@ int userns_make(uint32_t base, int flags, struct userns_fds *o)
 	    ((flags & CLONE_NEWUTS) && open_ns(c, "uts", &o->uts) < 0) ||
 	    ((flags & CLONE_NEWIPC) && open_ns(c, "ipc", &o->ipc) < 0))
 		rc = -1;
+	/* Its pipe closed, it exits: reaped later (userns_fds_close), not waited for here
+	 * (a start's critical path; on a loaded host each wake-up costs milliseconds). */
 	close(p[1]);
-	while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
-		;
+	o->helper = c;
 	if (rc < 0)
 		userns_fds_close(o);
 	return rc;

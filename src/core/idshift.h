@@ -77,6 +77,7 @@ int idshift_probe(int rootfd, uint32_t to);
  * asked for.  Made by a short-lived child; iocell writes its maps. */
 struct userns_fds {
 	int user, net, uts, ipc;
+	pid_t helper; /* > 0: the process that made them, exiting; reaped by userns_fds_close */
 };
 int userns_make(uint32_t base, int flags, struct userns_fds *out);
 void userns_fds_close(struct userns_fds *f);

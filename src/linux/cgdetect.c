@@ -212,6 +212,8 @@ int cg_detect(enum cg_mode *mode)
 	return 0;
 }
 
+bool cg_is_v1(void) { return detect(false) == 0 && det.mode == CG_V1; }
+
 const char *cg_mode_name(enum cg_mode m) { return m == CG_V2 ? "cgroup2" : "cgroup-v1"; }
 
 int cg_hierarchies(bool report, const struct cg_hier **h, size_t *n)

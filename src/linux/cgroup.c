@@ -484,17 +484,16 @@ fail:
 	return -1;
 }
 
-int cg_attach(const struct cgroup *cg, pid_t pid)
+/* pid into every directory's file (cgroup.procs, or v1 "tasks" for the calling thread). */
+static int attach_with(const struct cgroup *cg, pid_t pid, const char *file, const char *val)
 {
 	if (cg->n == 0) {
 		ioc_err("cannot move process %d into the jail's cgroup: no usable cgroups",
 			(int)pid);
 		return -1;
 	}
-	char val[32];
-	snprintf(val, sizeof(val), "%d\n", (int)pid);
 	for (size_t i = 0; i < cg->n; i++) {
-		char *p = xasprintf("%s/cgroup.procs", cg->dirs[i]);
+		char *p = xasprintf("%s/%s", cg->dirs[i], file);
 		int r = cg_put(p, val);
 		int e = errno;
 		free(p);
@@ -507,6 +506,20 @@ int cg_attach(const struct cgroup *cg, pid_t pid)
 		}
 	}
 	return 0;
+}
+
+int cg_attach(const struct cgroup *cg, pid_t pid)
+{
+	char val[32];
+	snprintf(val, sizeof(val), "%d\n", (int)pid);
+	return attach_with(cg, pid, "cgroup.procs", val);
+}
+
+int cg_attach_self(const struct cgroup *cg)
+{
+	if (cg->mode != CG_V1)
+		return cg_attach(cg, getpid());
+	return attach_with(cg, getpid(), "tasks", "0\n");
 }
 
 /* ---- destroy ---- */

@@ -48,6 +48,15 @@ void cg_of_state(struct cgroup *cg, const struct runstate *rs);
 void cg_to_state(const struct cgroup *cg, struct runstate *st);
 /* Move pid (a process, with all its threads) into the jail's cgroup, every hierarchy. */
 int cg_attach(const struct cgroup *cg, pid_t pid);
+/* Move the calling process into the jail's cgroup; it must have one thread (iocell starts
+ * none).  On v1 it writes "0" to each hierarchy's "tasks": that moves the calling thread
+ * without the kernel's global threadgroup lock, which a write of a PID to cgroup.procs
+ * takes for writing, and whose first taking after a quiet moment waits for an RCU grace
+ * period (7-16 ms per start on a loaded 2-CPU host, against 0.1 ms; bench/README.md).
+ * On v2 (threads move by cgroup.procs only) it is cg_attach(cg, getpid()). */
+int cg_attach_self(const struct cgroup *cg);
+/* Is this a cgroup v1 host (the jails' cgroups one directory per v1 hierarchy)? */
+bool cg_is_v1(void);
 /* PIDs of every process in the cgroup (from the first hierarchy's cgroup.procs). */
 int cg_pids(const struct cgroup *cg, pid_t **pids, size_t *n);
 /* SIGKILL every process in the cgroup until it is empty (bounded wait), then remove

@@ -79,7 +79,7 @@ int plat_chroot(const struct jail *j, char *const argv[], int *status)
 	    seccomp_prepare(&c.sec) < 0)
 		return -1;
 	/* the host's network; UTS and IPC namespaces of the jail's user namespace */
-	struct userns_fds u = {-1, -1, -1, -1};
+	struct userns_fds u = {-1, -1, -1, -1, -1};
 	if (!c.privileged && uns_make(&c, CLONE_NEWUTS | CLONE_NEWIPC, &u) < 0)
 		return -1;
 	int errp[2];

@@ -622,35 +622,6 @@ int net_hold(const struct runstate *rs)
 	return fd;
 }
 
-/* Wait until none of the jail's veth host ends is left (by name and our alias): true
- * when they are gone within ms milliseconds. */
-static bool veths_gone(const struct ifrec *recs, size_t n, const char *alias, long ms)
-{
-	struct nl host = {0};
-	if (nl_open(&host, "") < 0) {
-		ioc_err_clear();
-		return false;
-	}
-	bool gone = false;
-	for (long waited = 0; !gone && waited <= ms; waited++) {
-		gone = true;
-		for (size_t i = 0; i < n && gone; i++) {
-			struct link l;
-			if (recs[i].ipvlan)
-				continue;
-			int r = link_get(&host, recs[i].host, &l);
-			gone = r == 0 || (r == 1 && !streq(l.alias, alias));
-		}
-		if (!gone) {
-			struct timespec ts = {0, 1000000};
-			nanosleep(&ts, NULL);
-		}
-	}
-	ioc_err_clear();
-	nl_close(&host);
-	return gone;
-}
-
 static int remove_link(struct nl *n, const struct link *l, const char *uuid)
 {
 	int e = link_del(n, l->index);
@@ -659,6 +630,33 @@ static int remove_link(struct nl *n, const struct link *l, const char *uuid)
 		return -1;
 	}
 	return 0;
+}
+
+/* Each veth host end of the jail (ours: its name and our alias) detached: down, off its
+ * bridge, no addresses, renamed NET_GONE_PREFIX and its index in hex (unique while it
+ * exists, and without the '.' of the names host_name gives: a following start never
+ * meets it).  One that cannot be detached is deleted, waiting for the kernel. */
+static int detach_host_ends(const struct ifrec *recs, size_t n, const char *alias, const char *uuid)
+{
+	struct nl host = {0};
+	if (nl_open(&host, "") < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct link l;
+		int r = recs[i].ipvlan ? 0 : link_get(&host, recs[i].host, &l);
+		if (r < 0)
+			rc = -1;
+		if (r != 1 || !streq(l.alias, alias))
+			continue;
+		char gone[IFNAMSIZ];
+		snprintf(gone, sizeof(gone), NET_GONE_PREFIX "%x", (unsigned)l.index);
+		int e = link_detach(&host, l.index, gone);
+		if (e < 0 && e != -ENODEV && remove_link(&host, &l, uuid) < 0)
+			rc = -1;
+	}
+	nl_close(&host);
+	return rc;
 }
 
 /* A NAT jail's rules (under the NAT lock). */
@@ -707,15 +705,15 @@ static int net_teardown_links(const struct runstate *rs, int hold)
 		any_veth |= !recs[i].ipvlan;
 	}
 	/* Veth pairs: the kernel removes both ends when it destroys the jail's namespace
-	 * (with its init gone, once the hold is dropped), several times faster than one
-	 * deletion request each.  Wait for that; whatever is left (the namespace held
-	 * elsewhere) is deleted below.  IPvlan interfaces cannot be seen from the host:
-	 * those are deleted through the hold. */
+	 * (its init gone, once the hold is dropped), but asynchronously, 15-30 ms later
+	 * (SPEC §6).  Stop does not wait: each host end is detached now and left to it.
+	 * IPvlan interfaces cannot be seen from the host: those are deleted through the
+	 * hold.  Without a hold (the init died before, the namespace gone or held
+	 * elsewhere), host ends still there are deleted below. */
 	if (hold >= 0 && !any_ipvlan && n > 0) {
+		rc = detach_host_ends(recs, n, alias, rs->uuid);
 		close(hold);
-		hold = -1;
-		if (veths_gone(recs, n, alias, 1000))
-			return 0;
+		return rc;
 	}
 	/* Inside the jail (its namespace kept alive by the held socket). */
 	struct nl in = {0}, host = {0};

@@ -41,6 +41,9 @@ struct plat_info;
 /* The alias of a VETH host end is "iocell:UUID"; a bridge iocell created has this one. */
 #define NET_ALIAS_PREFIX "iocell:"
 #define NET_BRIDGE_ALIAS "iocell:bridge"
+/* A veth host end detached at stop (net_teardown) is renamed this and its interface index
+ * in hex; the kernel removes it with the jail's network namespace. */
+#define NET_GONE_PREFIX "iocgone"
 
 /* Configure the network of a jail whose init (pid, our child, not yet running the
  * jail's code) lives in its own network namespace.  Records the state keys above in st
@@ -53,8 +56,11 @@ int net_setup(const struct jailconf *c, pid_t pid, int jid, struct runstate *st)
 int net_hold(const struct runstate *rs);
 
 /* Remove the interfaces recorded in rs: the jail side through hold (closed here; may be
- * -1), then every host end still carrying our alias.  Idempotent.  -1 with an error
- * when an interface could not be removed. */
+ * -1), then every host end still carrying our alias.  VETH pairs with a hold are not
+ * waited for: their host ends are detached (down, off the bridge, no addresses,
+ * renamed NET_GONE_PREFIX...) and the kernel removes them with the jail's namespace
+ * when the hold is closed (SPEC §6).  Idempotent.  -1 with an error when an interface
+ * could not be removed. */
 int net_teardown(const struct runstate *rs, int hold);
 
 /* The network part of plat_info (`iocell runtime`): live names, MACs, addresses. */

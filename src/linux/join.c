@@ -257,7 +257,7 @@ static void joining_child(const struct joining *jn)
 		dup2(jn->relay, 1);
 		dup2(jn->relay, 2);
 	}
-	if (jn->cg.n && cg_attach(&jn->cg, getpid()) < 0)
+	if (jn->cg.n && cg_attach_self(&jn->cg) < 0)
 		child_fail(jn->err_wr);
 	if (setns(jn->pidfd, jn->nsflags) < 0) {
 		ioc_err("cannot enter the jail's namespaces: %s", strerror(errno));
@@ -302,7 +302,7 @@ static pid_t exec_vfork(const struct joining *jn)
 {
 	prctl(PR_SET_DUMPABLE, 0);
 	_cleanup_close_ int ownpid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (ownpid < 0 || (jn->cg.n && cg_attach(&jn->cg, getpid()) < 0) ||
+	if (ownpid < 0 || (jn->cg.n && cg_attach_self(&jn->cg) < 0) ||
 	    setns(jn->pidfd, jn->nsflags & ~CLONE_NEWNS) < 0) {
 		if (!ioc_err_pending())
 			ioc_err("cannot enter the jail's namespaces: %s", strerror(errno));

@@ -2,6 +2,7 @@
 #include "core/parse.h"
 #include "linux/cgroup.h"
 #include "linux/jailnet.h"
+#include "linux/rt.h"
 #include "linux/rtnl.h"
 #include "platform.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void count(int rc, size_t *fixed, size_t *failed)
 {
@@ -57,7 +59,35 @@ static int cgroup_leftovers(const struct strv *known, const struct strv *running
 	return 0;
 }
 
-/* host interfaces labelled iocell:UUID of jails that do not run, empty iocell bridges */
+/* A veth host end stop detached (jailnet.h), which the kernel removes with the jail's
+ * network namespace. */
+static bool detached(const struct link *l)
+{
+	return startswith(l->name, NET_GONE_PREFIX) && startswith(l->alias, NET_ALIAS_PREFIX);
+}
+
+/* Every link into l (cnt), after waiting up to GONE_WAIT_MS for the detached ones: the
+ * kernel removes those some tens of ms after their stop (longer on a busy host); one
+ * still there has its namespace held by another process. */
+#define GONE_WAIT_MS 2000
+static int dump_settled(struct nl *n, struct link *l, size_t max, size_t *cnt)
+{
+	for (long long end = now_ms() + GONE_WAIT_MS;;) {
+		int e = link_dump(n, l, max, cnt);
+		if (e < 0)
+			return e;
+		bool any = false;
+		for (size_t i = 0; i < *cnt && !any; i++)
+			any = detached(&l[i]);
+		if (!any || now_ms() >= end)
+			return 0;
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* host interfaces labelled iocell:UUID of jails that do not run, veth ends detached at a
+ * stop that outlived it, empty iocell bridges */
 static int link_leftovers(const struct strv *known, const struct strv *running, bool fix,
 			  struct strv *found, size_t *fixed, size_t *failed)
 {
@@ -66,14 +96,21 @@ static int link_leftovers(const struct strv *known, const struct strv *running, 
 		return -1;
 	size_t max = 4096, cnt = 0;
 	struct link *l = xcalloc(max, sizeof(*l));
-	int e = link_dump(&n, l, max, &cnt);
+	int e = dump_settled(&n, l, max, &cnt);
 	int rc = e < 0 ? -1 : 0;
 	if (rc < 0)
 		ioc_err("cannot list the network interfaces: %s", nl_why(&n, e));
 	for (size_t i = 0; rc == 0 && i < cnt; i++) {
 		const char *alias = l[i].alias;
 		bool leftover = false;
-		if (streq(alias, NET_BRIDGE_ALIAS)) {
+		if (detached(&l[i])) {
+			leftover = true;
+			sv_addf(found,
+				"interface: %s (%s of jail %s, detached at its stop; something else "
+				"holds the jail's network namespace)",
+				l[i].name, l[i].kind[0] ? l[i].kind : "link",
+				alias + strlen(NET_ALIAS_PREFIX));
+		} else if (streq(alias, NET_BRIDGE_ALIAS)) {
 			bool ports = false;
 			for (size_t k = 0; k < cnt && !ports; k++)
 				ports = l[k].master == l[i].index;

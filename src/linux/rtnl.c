@@ -317,6 +317,81 @@ int link_rename(struct nl *n, int index, const char *name)
 	return nl_talk(n, nlh, NULL, NULL);
 }
 
+/* Every address of interface index, as RTM_DELADDR wants it back. */
+struct addrflush {
+	int index;
+	size_t n;
+	struct {
+		uint8_t family, prefix;
+		uint16_t attr;
+		uint8_t bin[16];
+	} v[32];
+};
+
+static int cb_flush_addr(const struct nlmsghdr *nlh, void *data)
+{
+	struct addrflush *f = data;
+	if (nlh->nlmsg_type != RTM_NEWADDR)
+		return MNL_CB_OK;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	if ((int)ifa->ifa_index != f->index || f->n >= sizeof(f->v) / sizeof(f->v[0]))
+		return MNL_CB_OK;
+	size_t len = ifa->ifa_family == AF_INET ? 4 : ifa->ifa_family == AF_INET6 ? 16 : 0;
+	/* IPv4 is deleted by its local address, IPv6 by its address */
+	uint16_t want = ifa->ifa_family == AF_INET ? IFA_LOCAL : IFA_ADDRESS;
+	const struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(*ifa))
+	{
+		if (len && mnl_attr_get_type(a) == want && mnl_attr_get_payload_len(a) == len) {
+			f->v[f->n].family = ifa->ifa_family;
+			f->v[f->n].prefix = ifa->ifa_prefixlen;
+			f->v[f->n].attr = want;
+			memcpy(f->v[f->n].bin, mnl_attr_get_payload(a), len);
+			f->n++;
+			break;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static int addr_flush(struct nl *n, int index)
+{
+	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = RTM_GETADDR;
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_UNSPEC;
+	struct addrflush f = {.index = index};
+	int e = nl_request(n, nlh, true, cb_flush_addr, &f);
+	for (size_t i = 0; e == 0 && i < f.n; i++) {
+		nlh = mnl_nlmsg_put_header(req);
+		nlh->nlmsg_type = RTM_DELADDR;
+		ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+		ifa->ifa_family = f.v[i].family;
+		ifa->ifa_prefixlen = f.v[i].prefix;
+		ifa->ifa_index = (unsigned)index;
+		mnl_attr_put(nlh, f.v[i].attr, f.v[i].family == AF_INET ? 4 : 16, f.v[i].bin);
+		e = nl_talk(n, nlh, NULL, NULL);
+		if (e == -EADDRNOTAVAIL)
+			e = 0; /* gone meanwhile (e.g. IPv6's, with the link down) */
+	}
+	return e;
+}
+
+int link_detach(struct nl *n, int index, const char *name)
+{
+	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
+	struct nlmsghdr *nlh = msg_link(req, RTM_NEWLINK, 0, index, false);
+	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	ifm->ifi_change = IFF_UP; /* down */
+	mnl_attr_put_u32(nlh, IFLA_MASTER, 0);
+	int e = nl_talk(n, nlh, NULL, NULL);
+	if (e == 0)
+		e = addr_flush(n, index);
+	/* (renamed last: kernels before 6.2 rename only a link that is down) */
+	return e == 0 ? link_rename(n, index, name) : e;
+}
+
 int link_up(struct nl *n, int index)
 {
 	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];

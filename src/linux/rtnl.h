@@ -51,6 +51,9 @@ int link_set_alias(struct nl *n, int index, const char *alias);
 int link_up(struct nl *n, int index);
 /* Rename the link (it must be down). */
 int link_rename(struct nl *n, int index, const char *name);
+/* Take a link out of use without unregistering it (which waits for the kernel): down, off
+ * its bridge (no master), every address removed, renamed name.  0 or -errno. */
+int link_detach(struct nl *n, int index, const char *name);
 /* No automatic IPv6 (link-local) address on this interface. */
 int link_no_ll6(struct nl *n, int index);
 /* Every link, up to max. */

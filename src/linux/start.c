@@ -54,6 +54,7 @@ struct setup {
 	struct jailfs_opts fs;
 	const char *resolv; /* resolv.conf content, NULL to leave it */
 	bool speculative;   /* the configuration is not confirmed yet (jail_spec) */
+	bool cg_self;       /* cgroup v1: it moves itself into the jail's cgroup */
 	int sync_rd, err_wr, log_fd, status_wr, init_fd;
 	int userns_fd; /* the jail's user namespace, -1 for a privileged jail */
 	uint64_t caps;
@@ -165,6 +166,13 @@ static void setup_child(struct setup *u)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_DUMPABLE, 0);
 	await(u, SYNC_IN_CGROUP);
+	if (u->cg_self) {
+		/* made by iocell (phase_cgroup); moving itself is the fast way (cgroup.h) */
+		_cleanup_cgroup_ struct cgroup cg;
+		cg_paths(&cg, c->uuid);
+		if (cg_attach_self(&cg) < 0)
+			child_fail(u->err_wr);
+	}
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		ioc_err("cannot create the cgroup namespace: %s", strerror(errno));
 		child_fail(u->err_wr);
@@ -441,11 +449,12 @@ static int phase_prestart(struct start *s)
 }
 
 /* The jail's cgroup with the set-up process in it (it waits for SYNC_IN_CGROUP before it
- * does anything), its limits (SPEC §7) and device list. */
+ * does anything; on cgroup v1 it moves itself in then), its limits (SPEC §7) and device
+ * list. */
 static int phase_cgroup(struct start *s)
 {
 	_cleanup_free_ char *desc = xasprintf("iocell jail %s (%s)", s->c.tag, s->c.uuid);
-	int rc = cg_create(&s->cg, s->c.uuid, s->pid, desc);
+	int rc = cg_create(&s->cg, s->c.uuid, s->su.cg_self ? 0 : s->pid, desc);
 	if (s->cg.n || s->cg.unit) {
 		/* recorded even half made: stop cleans it up */
 		cg_to_state(&s->cg, &s->st);
@@ -521,6 +530,7 @@ static int phase_spawn(struct start *s)
 	};
 	u->resolv = s->resolv;
 	u->speculative = s->sp && s->sp->active;
+	u->cg_self = cg_is_v1();
 	u->sync_rd = syncp[0];
 	u->err_wr = errp[1];
 	u->log_fd = s->logfd;
@@ -704,7 +714,7 @@ int plat_start(struct jail *j, bool force, int *jid, struct jail_spec *sp)
 			  .sync_wr = -1,
 			  .err_rd = -1,
 			  .status_rd = -1,
-			  .uns = {-1, -1, -1, -1},
+			  .uns = {-1, -1, -1, -1, -1},
 			  .su.init_fd = -1,
 			  .su.userns_fd = -1};
 	snprintf(s.st.uuid, sizeof(s.st.uuid), "%s", j->uuid);

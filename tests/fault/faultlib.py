@@ -37,6 +37,7 @@ from helpers import IOCROOT_DS, JAILS_DS, POOL, RELEASES_DS, destroy_dataset, io
 BASE_DS = f"{IOCROOT_DS}/base"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 UUID_FULL = re.compile(rf"^{UUID_RE.pattern}$")
+GONE_PREFIX = "iocgone"  # a veth host end detached at stop (src/linux/jailnet.h)
 NONET = ("vnet=off", "ip4=disable")
 
 # --------------------------------------------------------------------------------------
@@ -318,13 +319,21 @@ def capture_world(fe, known: set | None = None, list_proc=None) -> World:
         if dirs:
             cgroups[u] = sorted(dirs)
     links = []
-    p = run(["ip", "-j", "-d", "link", "show"], check=False)
-    try:
-        for l in json.loads(p.stdout or "[]"):
-            kind = (l.get("linkinfo") or {}).get("info_kind", "")
-            links.append((l.get("ifname", ""), kind, l.get("ifalias", "")))
-    except ValueError:
-        pass
+    # A stop detaches a veth host end (renamed iocgone<index>) and leaves it to the kernel,
+    # which removes it with the jail's network namespace some tens of ms later (SPEC §6):
+    # wait for that (bounded) before judging; one still there is residue.
+    for _ in range(150):
+        links = []
+        p = run(["ip", "-j", "-d", "link", "show"], check=False)
+        try:
+            for l in json.loads(p.stdout or "[]"):
+                kind = (l.get("linkinfo") or {}).get("info_kind", "")
+                links.append((l.get("ifname", ""), kind, l.get("ifalias", "")))
+        except ValueError:
+            pass
+        if not any(n.startswith(GONE_PREFIX) for n, _, _ in links):
+            break
+        time.sleep(0.02)
     files = []
     mr = Path(fe.mountroot)
     for pat in (".fetch-*", "images/*", "images/.*", "packages/.*", "log/*"):
@@ -569,7 +578,9 @@ def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
             r("unknown-runtime-file", n)
     for ifname, kind, alias in w.links:
         m = UUID_RE.search(alias or "")
-        if m:
+        if ifname.startswith(GONE_PREFIX):
+            r("interface-left", f"{ifname} ({kind}, {alias}) detached at a stop, not removed")
+        elif m:
             if m.group(0) not in w.running:
                 r("interface-left", f"{ifname} ({kind}, {alias}) of a jail that is not running")
         elif ifname not in fe.baseline_links and not ifname.startswith("bridge"):

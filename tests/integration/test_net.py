@@ -49,6 +49,22 @@ def iocell_links(uuid: str | None = None) -> list[str]:
     return [n for n, l in host_links().items() if l.get("ifalias", "")[len("iocell:"):] in uuids]
 
 
+GONE = "iocgone"  # a veth host end stop detached, left for the kernel (src/linux/jailnet.h)
+
+
+def detached_links(uuid: str | None = None) -> list[str]:
+    """Our host ends that a stop detached and the kernel has not removed yet."""
+    return [n for n in iocell_links(uuid) if n.startswith(GONE)]
+
+
+def wait_detached_gone(uuid: str | None = None, timeout: float = 5.0) -> list[str]:
+    """Wait (bounded) for the kernel to remove the detached host ends; what is left."""
+    end = time.monotonic() + timeout
+    while (left := detached_links(uuid)) and time.monotonic() < end:
+        time.sleep(0.02)
+    return left
+
+
 def relevant_links() -> set[str]:
     """Host interfaces this session can have created or touched: ours by alias, our test
     interfaces (names with this run's suffix), anything on them.  Other sessions' jails
@@ -173,6 +189,7 @@ def net():
     n = Net(chr(ord("a") + _counter[0] % 26))
     yield n
     n.cleanup()
+    wait_detached_gone()
     left = iocell_links()
     assert not left, f"interfaces left behind: {left}"
 
@@ -240,7 +257,8 @@ def test_two_vnet_jails_on_a_bridge(release, net, rundir):
     assert rows["na"][6] == "198.51.100.10"
     assert rows["nb"][6] == "198.51.100.11,198.51.100.12"
 
-    # stop: the pairs are gone at once; the bridge iocell created stays (documented)
+    # stop: the host ends leave their names and the bridge at once (the kernel removes the
+    # pairs with the jails' namespaces right after); the bridge iocell created stays
     ioc("stop", "na")
     ioc("stop", "nb")
     links = host_links()
@@ -249,6 +267,7 @@ def test_two_vnet_jails_on_a_bridge(release, net, rundir):
                 and l.get("master") == br]
     assert br in links
     assert not state(rundir, a) and not state(rundir, b)
+    assert not wait_detached_gone() and not iocell_links()
 
 
 def test_default_routes_through_the_bridge_host(release, net):
@@ -486,24 +505,80 @@ def test_bad_values_rejected_at_set(release, bad):
     assert r.returncode != 0, bad
 
 
-def test_stop_removes_veths_even_when_the_namespace_is_held(release, net, rundir):
-    """stop lets the kernel remove veth pairs with the jail's namespace; when something
-    else keeps that namespace alive, it deletes them itself."""
+def test_stop_detaches_veths_and_the_kernel_removes_them(release, net, rundir):
+    """SPEC §6: stop does not wait for the kernel to unregister a veth.  Each host end is
+    detached when stop returns (down, off its bridge, no address, renamed iocgone<index>)
+    and goes with the jail's namespace; while something else holds that namespace it
+    stays so, doctor reports it and repairs it; a start meanwhile takes the old names."""
     u = make_jail(release, "tag=nh", f"interfaces=vnet0:{net.bridge},vnet1:{net.bridge}",
                   "ip4_addr=vnet0|198.51.100.70/24")
     net.bridges.append(net.bridge)
     ioc("start", "nh")
-    assert len(iocell_links(u)) == 2
+    ends = sorted(iocell_links(u))
+    assert len(ends) == 2 and not detached_links(u)
+    idx = {n: host_links()[n]["ifindex"] for n in ends}
+    # an address on a host end (an administrator's): gone with the detach
+    net.bridge_addr("198.51.100.1/24")
+    sh("ip", "addr", "add", "198.51.100.71/32", "dev", ends[0])
     pid = int(state(rundir, u)["pid"])
-    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+    holder = subprocess.Popen(["nsenter", f"--net=/proc/{pid}/ns/net", "sleep", "120"])
     try:
+        time.sleep(0.2)
+        assert holder.poll() is None
         ioc("stop", "nh")
-        assert not iocell_links(u)
         assert state(rundir, u) == {}
+        links = host_links()
+        gone = sorted(detached_links(u))
+        assert gone == sorted(f"{GONE}{idx[n]:x}" for n in ends)
+        for g in gone:
+            assert "UP" not in links[g]["flags"] and "master" not in links[g]
+            assert links[g]["linkinfo"]["info_kind"] == "veth"
+            assert not json.loads(sh("ip", "-j", "addr", "show", "dev", g).stdout)[0]["addr_info"]
+        assert not set(ends) & set(links)
+        # held: still there after a while; a start takes the names again meanwhile
+        time.sleep(0.5)
+        assert sorted(detached_links(u)) == gone
+        ioc("start", "nh")
+        assert sorted(n for n in iocell_links(u) if not n.startswith(GONE)) == ends
+        assert "198.51.100.70/24" in " ".join(jail_addrs("nh"))
+        ioc("stop", "nh")
+        # doctor waits for the kernel, then reports what it did not remove, and repairs
+        r = ioc("doctor", "-n", check=False)
+        assert r.returncode == 1
+        for g in gone:
+            assert f"interface: {g} (veth of jail {u}, detached at its stop" in r.stdout, r.stdout
+        assert len(wait_detached_gone(u, 0)) == 2  # -n changed nothing
+        ioc("doctor", "-f")
+        assert not detached_links(u)
     finally:
-        os.close(fd)
-    # and the usual way: gone with the namespace
-    ioc("start", "nh")
-    assert len(iocell_links(u)) == 2
-    ioc("stop", "nh")
+        holder.kill()
+        holder.wait()
+    assert not wait_detached_gone(u)
     assert not iocell_links(u)
+    assert "iocgone" not in ioc("doctor", "-n", check=False).stdout
+
+
+def test_back_to_back_vnet_cycles_leave_nothing(release, net, rundir):
+    """20 stop/start cycles back to back, each start right after a stop (while the kernel
+    may still be removing the last pair): every start gets its usual host end name, and
+    once the kernel is done no interface of the jail is left, none in doctor's report."""
+    u = make_jail(release, "tag=nb2", f"interfaces=vnet0:{net.bridge}",
+                  "ip4_addr=vnet0|198.51.100.90/24", "exec_start=none")
+    net.bridges.append(net.bridge)
+    names = set()
+    for _ in range(20):
+        ioc("start", "nb2")
+        live = [n for n in iocell_links(u) if not n.startswith(GONE)]
+        assert len(live) == 1, live
+        names.add(live[0])
+        assert host_links()[live[0]].get("master") == net.bridge
+        ioc("stop", "nb2")
+        assert not [n for n in iocell_links(u) if not n.startswith(GONE)]
+    sid = state(rundir, u)
+    assert sid == {}
+    # the same name every time (NIC.JID, or iocJID.0 when another session holds it)
+    assert len(names) <= 2, names
+    assert not wait_detached_gone(u, 10), "the kernel did not remove the detached pairs"
+    assert not iocell_links(u)
+    out = ioc("doctor", "-n", check=False).stdout
+    assert not [l for l in out.splitlines() if "interface:" in l and u in l], out
