@@ -606,6 +606,8 @@ def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
         base = os.path.basename(f)
         if base.startswith(".fetch-"):
             r("download-dir-left", f)
+        elif re.search(r"\.tmp\.\d+$", base):
+            r("temp-file-left", f"{f} (a write interrupted: write_file_atomic's temporary file)")
         elif f.startswith("images/") and base.endswith(".partial"):
             r("partial-image", f)
         elif f.startswith("images/") and base.endswith(".zfs"):
