@@ -1,5 +1,6 @@
 /* activate */
 #include "cmd/cmd.h"
+#include "core/idmap.h"
 #include "core/pool.h"
 
 #include <getopt.h>
@@ -49,11 +50,12 @@ int cmd_activate(int argc, char **argv)
 		printf("%s left %s (mountpoint=none; 'iocell activate %s' brings it back)\n",
 		       moved.v[i], pool_get()->mountroot, other);
 	}
-	/* Build the name index and read the saved defaults now (both cached under the
-	 * runtime dir), so that the first create or lookup needs no zfs call for them. */
+	/* Build the name index, read the saved defaults and the jails' id ranges of every
+	 * pool now (all cached under the runtime dir), so that the first create or lookup
+	 * needs no zfs call for them. */
 	defaults_cache_drop();
 	_cleanup_kv_ struct kv saved = {0};
-	if (index_rebuild() < 0 || defaults_load(&saved) < 0)
+	if (index_rebuild() < 0 || defaults_load(&saved) < 0 || idmap_bases_reseed() < 0)
 		return CMD_ERR;
 	printf("%s is active (jails under %s)\n", pool, pool_get()->mountroot);
 	return CMD_OK;

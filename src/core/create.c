@@ -83,11 +83,9 @@ static int make_root(enum create_kind kind, const char *release, const char *roo
 			return 0;
 		release_missing_hint(release);
 		return -1;
-	case CREATE_THICK:
-		if (zfs_send_recv(snap, root, false, "copying release") == 0) {
-			_cleanup_free_ char *rs = xasprintf("%s@%s", root, RELEASE_SNAP);
-			return zfs_destroy(rs, NULL);
-		}
+	case CREATE_THICK: /* (the received snapshot: make_jail_root) */
+		if (zfs_send_recv(snap, root, false, "copying release") == 0)
+			return 0;
 		release_missing_hint(release);
 		return -1;
 	case CREATE_BASE: return release_make_basejail_root(release, root, shift);
@@ -121,9 +119,27 @@ static int make_jail_root(enum create_kind kind, const char *release, const char
 		return -1;
 	if (kind == CREATE_BASE) /* shifted before the base clones were mounted */
 		return 0;
+	/* A thick root's received snapshot goes while its files are shifted (both before
+	 * the commit; neither needs the other). */
+	struct zfs_job snapjob;
+	_cleanup_free_ char *recvd = kind == CREATE_THICK ? xasprintf("%s@%s", rootds, RELEASE_SNAP)
+							  : NULL;
+	if (recvd)
+		zfs_destroy_begin(&snapjob, recvd);
 	_cleanup_free_ char *rel = xasprintf("jails/%s/root", uuid);
 	_cleanup_free_ char *root = path_in_root(rel);
-	return idmap_shift_root(root, shift, shift != 0);
+	int rc = idmap_shift_root(root, shift, shift != 0);
+	if (recvd) {
+		struct ioc_errsave keep = {0};
+		if (rc < 0)
+			ioc_err_save(&keep);
+		int drc = zfs_destroy_end(&snapjob, recvd);
+		if (rc < 0)
+			ioc_err_restore(&keep);
+		else
+			rc = drc;
+	}
+	return rc;
 }
 
 /* One jail: its dataset with every property and the mark "create STAMP" (one zfs

@@ -2,6 +2,7 @@
 #include "core/idmap.h"
 #include "core/idshift.h"
 #include "core/jails.h"
+#include "core/lock.h"
 #include "core/pool.h"
 #include "core/progress.h"
 
@@ -122,26 +123,6 @@ static void add_claimed(struct idmap_alloc *a)
 		closedir(d);
 }
 
-int idmap_alloc_load(struct idmap_alloc *a)
-{
-	memset(a, 0, sizeof(*a));
-	_cleanup_ztable_ struct ztable t = {0};
-	/* The jails of every pool, not only the active one (POOL/iocell/jails/UUID, staging
-	 * names included): a host's ranges are one space, and a pool activated later must
-	 * not bring a jail with the same range. */
-	if (zfs_list(&t, "name,iocell:idmap_base", NULL, 3, "filesystem", NULL) < 0)
-		return -1;
-	for (size_t i = 0; i < t.nrows; i++) {
-		long long b;
-		if (t.rows[i].n >= 2 && parse_int(t.rows[i].v[1], 0, IDMAP_MAX_BASE, &b))
-			idmap_alloc_use(a, (uint32_t)b);
-	}
-	add_claimed(a);
-	add_subids(a, "/etc/subuid");
-	add_subids(a, "/etc/subgid");
-	return 0;
-}
-
 static bool is_used(const struct idmap_alloc *a, uint32_t base)
 {
 	for (size_t i = 0; i < a->n; i++)
@@ -150,12 +131,126 @@ static bool is_used(const struct idmap_alloc *a, uint32_t base)
 	return false;
 }
 
+/* ---- the ranges jails hold: RUNDIR/idbases --------------------------------------------
+ * One base a line: every range a jail of any imported pool held when the file was made
+ * from a `zfs list` of every pool (at activation, or the first allocation after a boot),
+ * every range iocell handed out since (written under the global lock before the jail that
+ * gets it is made: two creates never read the same file), and what `list` saw on the
+ * active pool since.  It only grows: a destroyed jail's range stays taken until the next
+ * activation or boot.  What it can miss: a range given outside iocell (a plain `zfs set
+ * iocell:idmap_base`, a pool imported by hand) until the next list or activation; start
+ * refuses two running jails with one range all the same (idrange_claim). */
+
+static char *bases_path(void) { return xasprintf("%s/idbases", rundir()); }
+
+static void bases_add_text(struct idmap_alloc *a, const char *text)
+{
+	_cleanup_strv_ struct strv lines = {0};
+	split(&lines, text, "\n", true);
+	for (size_t i = 0; i < lines.n; i++) {
+		long long b;
+		if (parse_int(lines.v[i], 0, IDMAP_MAX_BASE, &b) && b)
+			idmap_alloc_use(a, (uint32_t)b);
+	}
+}
+
+static void bases_write(const uint32_t *b, size_t n)
+{
+	struct sbuf s;
+	sb_init(&s);
+	for (size_t i = 0; i < n; i++)
+		sb_printf(&s, "%u\n", b[i]);
+	_cleanup_free_ char *text = sb_steal(&s);
+	_cleanup_free_ char *p = bases_path();
+	if (write_file_cache(p, text, strlen(text), 0600) < 0) {
+		/* without the file the next allocation asks the pools again: still right */
+		ioc_err_clear();
+		unlink(p);
+	}
+}
+
+/* The jails' ranges of every pool (one zfs list) into a, and into the file. */
+static int bases_seed(struct idmap_alloc *a)
+{
+	_cleanup_ztable_ struct ztable t = {0};
+	/* The jails of every pool, not only the active one (POOL/iocell/jails/UUID, staging
+	 * names included): a host's ranges are one space, and a pool activated later must
+	 * not bring a jail with the same range. */
+	if (zfs_list(&t, "name,iocell:idmap_base", NULL, 3, "filesystem", NULL) < 0)
+		return -1;
+	for (size_t i = 0; i < t.nrows; i++) {
+		long long b;
+		if (t.rows[i].n >= 2 && parse_int(t.rows[i].v[1], 0, IDMAP_MAX_BASE, &b) && b)
+			idmap_alloc_use(a, (uint32_t)b);
+	}
+	bases_write(a->used, a->n);
+	return 0;
+}
+
+int idmap_bases_reseed(void)
+{
+	bool held = lock_global_held();
+	_cleanup_unlock_ int gl = held ? -1 : lock_global();
+	if (!held && gl < 0)
+		return -1;
+	_cleanup_free_ char *p = bases_path();
+	unlink(p);
+	struct idmap_alloc a;
+	memset(&a, 0, sizeof(a));
+	int rc = bases_seed(&a);
+	idmap_alloc_free(&a);
+	return rc;
+}
+
+void idmap_bases_seen(const uint32_t *bases, size_t n)
+{
+	_cleanup_free_ char *p = bases_path();
+	_cleanup_free_ char *text = cache_read(p);
+	if (!text)
+		return; /* not made yet: the next allocation asks every pool */
+	struct idmap_alloc a;
+	memset(&a, 0, sizeof(a));
+	bases_add_text(&a, text);
+	size_t known = a.n;
+	for (size_t i = 0; i < n; i++)
+		if (bases[i] >= IDMAP_FIRST && !is_used(&a, bases[i]))
+			idmap_alloc_use(&a, bases[i]);
+	if (a.n != known)
+		bases_write(a.used, a.n);
+	idmap_alloc_free(&a);
+}
+
+int idmap_alloc_load(struct idmap_alloc *a)
+{
+	memset(a, 0, sizeof(*a));
+	_cleanup_free_ char *p = bases_path();
+	_cleanup_free_ char *text = cache_read(p);
+	if (text)
+		bases_add_text(a, text);
+	else if (bases_seed(a) < 0)
+		return -1;
+	/* the file's part: what idmap_alloc_take writes back with each range it takes */
+	a->nbases = a->n;
+	a->bases = xcalloc(a->n + 1, sizeof(*a->bases));
+	for (size_t i = 0; i < a->n; i++)
+		a->bases[i] = a->used[i];
+	add_claimed(a);
+	add_subids(a, "/etc/subuid");
+	add_subids(a, "/etc/subgid");
+	return 0;
+}
+
 uint32_t idmap_alloc_take(struct idmap_alloc *a)
 {
 	uint32_t b = a->next ? a->next : IDMAP_FIRST;
 	for (; (long long)b <= IDMAP_MAX_BASE; b += IDMAP_COUNT) {
 		if (is_used(a, b))
 			continue;
+		/* recorded before the jail that gets it is made (the caller holds the
+		 * global lock): the next allocation never hands it out again */
+		a->bases = xrealloc(a->bases, (a->nbases + 1) * sizeof(*a->bases));
+		a->bases[a->nbases++] = b;
+		bases_write(a->bases, a->nbases);
 		used_add(a, b, IDMAP_COUNT);
 		a->next = b + IDMAP_COUNT;
 		return b;
@@ -168,6 +263,7 @@ uint32_t idmap_alloc_take(struct idmap_alloc *a)
 void idmap_alloc_free(struct idmap_alloc *a)
 {
 	free(a->used);
+	free(a->bases);
 	memset(a, 0, sizeof(*a));
 }
 

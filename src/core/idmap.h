@@ -31,20 +31,31 @@ struct idmap {
 int idmap_from_props(const struct kv *props, struct idmap *m);
 int idmap_of_jail(const struct jail *j, struct idmap *m);
 
-/* The ranges in use: the active pool's jails (one `zfs list`; the caller holds the
- * global lock) and the ranges /etc/subuid and /etc/subgid delegate. */
+/* The ranges in use (see idmap_alloc_load). */
 struct idmap_alloc {
 	uint32_t *used;
 	size_t n;
-	uint32_t next; /* no free range below */
+	uint32_t next;   /* no free range below */
+	uint32_t *bases; /* RUNDIR/idbases as loaded, and the ranges taken since */
+	size_t nbases;
 };
-/* Every range in use: the jails of every pool (one zfs list), /etc/subuid, /etc/subgid. */
+/* Every range in use: the jails' (RUNDIR/idbases, made with one zfs list of every pool
+ * when missing), those claimed by running jails, /etc/subuid, /etc/subgid.  The caller
+ * holds the global lock. */
 int idmap_alloc_load(struct idmap_alloc *a);
+/* RUNDIR/idbases made anew from every pool (one zfs list; at activation: a pool imported
+ * since is covered), under the global lock. */
+int idmap_bases_reseed(void);
+/* Ranges a query of the active pool saw (list): added to RUNDIR/idbases when it exists
+ * and lacks them (a range given outside iocell).  The caller holds the global lock
+ * (shared will do: allocations hold it exclusively). */
+void idmap_bases_seen(const uint32_t *bases, size_t n);
 /* (What idmap_alloc_load does, for tests:) a range in use; the ranges of a subuid/subgid
  * file's text (NAME:START:COUNT lines) avoided. */
 void idmap_alloc_use(struct idmap_alloc *a, uint32_t base);
 void idmap_alloc_avoid(struct idmap_alloc *a, const char *subid_text);
-/* The lowest free range (then in use): its base, or 0 with the error recorded. */
+/* The lowest free range (then in use, and recorded in RUNDIR/idbases): its base, or 0
+ * with the error recorded. */
 uint32_t idmap_alloc_take(struct idmap_alloc *a);
 void idmap_alloc_free(struct idmap_alloc *a);
 

@@ -3,6 +3,7 @@
 #include "core/lock.h"
 #include "core/pool.h"
 #include "core/runstate.h"
+#include "core/ztoken.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -121,12 +122,17 @@ void jail_new_uuid(char out[37])
 
 /* ---- configuration cache ----------------------------------------------------------
  * RUNDIR/UUID.conf holds the rows of the jail's last `zfs get all` that jail_fill uses.
- * It is only ever a guess: start runs on it while the real `zfs get` runs alongside, and
- * starts again from the real values if they differ (see jail_spec_*). */
+ * Without a token it is only a guess: start runs on it while the real `zfs get` runs
+ * alongside, and starts again from the real values if they differ (see jail_spec_*).
+ * With the pool's change token read before that get (a row DS .token TOKEN, which
+ * jail_fill ignores), it is the truth for as long as the pool shows the same token
+ * (core/ztoken.h): then start makes no zfs call at all. */
+
+#define TOKEN_ROW ".token"
 
 static char *conf_path(const char *uuid) { return xasprintf("%s/%s.conf", rundir(), uuid); }
 
-void jail_conf_save(const struct jail *j)
+static void conf_save(const struct jail *j, const char *token)
 {
 	if (j->txn) {
 		jail_conf_drop(j->uuid); /* a jail at work (or being healed): no cache */
@@ -146,10 +152,14 @@ void jail_conf_save(const struct jail *j)
 		}
 		sb_printf(&s, "%s\t%s%s\t%s\tlocal\n", j->ds, native ? "" : IOC_PROP_PREFIX, k, v);
 	}
+	if (token && !strpbrk(token, "\t\n"))
+		sb_printf(&s, "%s\t" TOKEN_ROW "\t%s\t-\n", j->ds, token);
 	_cleanup_free_ char *p = conf_path(j->uuid);
 	if (write_file_cache(p, s.s, s.len, 0600) < 0)
 		ioc_err_clear(); /* only a cache */
 }
+
+void jail_conf_save(const struct jail *j) { conf_save(j, NULL); }
 
 void jail_conf_drop(const char *uuid)
 {
@@ -244,6 +254,7 @@ struct jail *jail_load(const char *uuid)
 		struct jail *j = jail_new(uuid);
 		const char *dss[] = {j->ds, NULL};
 		struct ztable t;
+		_cleanup_free_ char *token = zfs_change_token(j->ds); /* before the get */
 		if (zfs_get(&t, jail_zfs_props(), dss, NULL, false, false, -1) < 0) {
 			bool noent = zfs_lasterr == ZE_NOENT;
 			jail_free(j);
@@ -273,7 +284,7 @@ struct jail *jail_load(const char *uuid)
 		if (rc == JL_OK) {
 			/* A start since the property was written is in the runtime dir. */
 			merge_started(j);
-			jail_conf_save(j);
+			conf_save(j, token);
 		}
 		if (rc == JL_STALE_POOL && attempt == 0) {
 			jail_free(j);
@@ -316,7 +327,7 @@ struct jail *jail_load_staged(const char *ds, const char *uuid)
 }
 
 /* The rows of one dataset (rows[from..to)) as a jail, or NULL when they are not one. */
-static struct jail *jail_of_rows(const struct ztable *t, size_t from, size_t to)
+static struct jail *jail_of_rows(const struct ztable *t, size_t from, size_t to, const char *token)
 {
 	const char *slash = strrchr(t->rows[from].v[0], '/');
 	if (!slash || !valid_uuid(slash + 1))
@@ -329,7 +340,7 @@ static struct jail *jail_of_rows(const struct ztable *t, size_t from, size_t to)
 		return NULL;
 	}
 	merge_started(j);
-	jail_conf_save(j);
+	conf_save(j, token);
 	return j;
 }
 
@@ -344,6 +355,7 @@ int jails_load_all(struct jail ***out, size_t *n)
 		_cleanup_free_ char *jds = ds_jails();
 		const char *dss[] = {jds, NULL};
 		struct ztable t;
+		_cleanup_free_ char *token = zfs_change_token(jds); /* before the get */
 		if (zfs_get(&t, jail_zfs_props(), dss, NULL, false, true, 1) < 0) {
 			if (zfs_lasterr == ZE_NOENT && attempt == 0)
 				continue;
@@ -366,7 +378,7 @@ int jails_load_all(struct jail ***out, size_t *n)
 				k++;
 			if (k == i)
 				k = i + 1;
-			struct jail *j = mark_ok ? jail_of_rows(&t, i, k) : NULL;
+			struct jail *j = mark_ok ? jail_of_rows(&t, i, k, token) : NULL;
 			if (j) {
 				*out = xrealloc(*out, (*n + 1) * sizeof(**out));
 				(*out)[(*n)++] = j;
@@ -402,8 +414,10 @@ bool jail_same_config(const struct jail *a, const struct jail *b)
 	return same;
 }
 
-static struct jail *jail_load_cached(const char *uuid)
+/* The cached configuration, and the token it was read under (NULL: none). */
+static struct jail *jail_load_cached(const char *uuid, char **token)
 {
+	*token = NULL;
 	_cleanup_free_ char *p = conf_path(uuid);
 	char *text = cache_read(p);
 	if (!text)
@@ -413,13 +427,31 @@ static struct jail *jail_load_cached(const char *uuid)
 	free(text);
 	struct jail *j = jail_new(uuid);
 	int rc = jail_from_rows(j, &t);
+	for (size_t i = 0; i < t.nrows; i++)
+		if (t.rows[i].n >= 3 && streq(t.rows[i].v[1], TOKEN_ROW) &&
+		    streq(t.rows[i].v[0], j->ds)) {
+			free(*token);
+			*token = xstrdup(t.rows[i].v[2]);
+		}
 	ztable_free(&t);
 	ioc_err_clear();
 	if (rc != JL_OK || !j->path) {
 		jail_free(j);
+		free(*token);
+		*token = NULL;
 		return NULL;
 	}
 	return j;
+}
+
+/* Is the jail's dataset mounted where the configuration says?  (Mounting and unmounting
+ * commit nothing to the pool: the token does not tell.) */
+static bool mounted_now(const struct jail *j)
+{
+	struct stat st, up;
+	_cleanup_free_ char *parent = xasprintf("%s/..", j->path);
+	return j->mounted && stat(j->path, &st) == 0 && stat(parent, &up) == 0 &&
+	       st.st_dev != up.st_dev;
 }
 
 struct jail *jail_resolve_spec(const char *name, struct jail_spec *sp)
@@ -427,10 +459,12 @@ struct jail *jail_resolve_spec(const char *name, struct jail_spec *sp)
 	memset(sp, 0, sizeof(*sp));
 	char uuid[37];
 	if (pool_get() && index_lookup(name, uuid) == 0) {
-		struct jail *j = jail_load_cached(uuid);
+		_cleanup_free_ char *token = NULL;
+		struct jail *j = jail_load_cached(uuid, &token);
 		if (j && (valid_uuid(name) || streq(jail_prop(j, P_TAG), name) ||
 			  strncasecmp(uuid, name, strlen(name)) == 0)) {
 			sp->active = true;
+			sp->cached = TAKE_PTR(token);
 			snprintf(sp->name, sizeof(sp->name), "%s", name);
 			return j;
 		}
@@ -441,8 +475,20 @@ struct jail *jail_resolve_spec(const char *name, struct jail_spec *sp)
 
 void jail_spec_begin(struct jail_spec *sp, const struct jail *j)
 {
-	if (!sp || !sp->active || sp->running)
+	if (!sp || !sp->active || sp->running || sp->confirmed)
 		return;
+	free(sp->token);
+	sp->token = zfs_change_token(j->ds); /* before the get: what its answer holds for */
+	if (sp->token && sp->cached && streq(sp->token, sp->cached) && mounted_now(j)) {
+		/* nothing committed to the pool since the get the cache came from: no get
+		 * (read under the jail's lock: a change made through iocell is committed) */
+		if (ioc_debug)
+			fprintf(stderr, "+ (configuration of %s as read under %.40s...)\n", j->uuid,
+				sp->token);
+		sp->confirmed = true;
+		sp->active = false; /* not speculative any more: the set-up needs no wait */
+		return;
+	}
 	if (zfs_get_begin(&sp->job, jail_zfs_props(), j->ds) == 0)
 		sp->running = true;
 	else
@@ -455,6 +501,8 @@ int jail_spec_check(struct jail_spec *sp, const struct jail *j)
 		return 0;
 	jail_spec_begin(sp, j);
 	sp->active = false;
+	if (sp->confirmed)
+		return 0;
 	struct ztable t = {0};
 	struct jail *fresh = NULL;
 	bool ran = sp->running;
@@ -469,11 +517,14 @@ int jail_spec_check(struct jail_spec *sp, const struct jail *j)
 		}
 	}
 	if (fresh && jail_same_config(fresh, j)) {
-		jail_free(fresh); /* the cache is right: nothing to write */
+		/* the cache is right: it holds as long as the pool shows the same token */
+		if (sp->token)
+			conf_save(fresh, sp->token);
+		jail_free(fresh);
 		return 0;
 	}
 	if (fresh)
-		jail_conf_save(fresh);
+		conf_save(fresh, sp->token);
 	if (fresh &&
 	    (streq(jail_prop(fresh, P_TAG), sp->name) || !streq(jail_prop(j, P_TAG), sp->name))) {
 		/* Changed, and still the jail the name means (by tag, or by UUID). */
@@ -494,6 +545,10 @@ void jail_spec_free(struct jail_spec *sp)
 	sp->active = sp->running = false;
 	jail_free(sp->fresh);
 	sp->fresh = NULL;
+	free(sp->token);
+	free(sp->cached);
+	sp->token = sp->cached = NULL;
+	sp->confirmed = false;
 }
 
 struct jail *jail_resolve(const char *name)

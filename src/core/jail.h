@@ -48,6 +48,9 @@ struct jail_spec {
 	char name[256];
 	struct zfs_job job;
 	struct jail *fresh;
+	char *cached;   /* the pool's change token the cached configuration was read under */
+	char *token;    /* the pool's change token read before the get (core/ztoken.h) */
+	bool confirmed; /* the same token again: the cached configuration is the real one */
 };
 struct jail *jail_resolve_spec(const char *name, struct jail_spec *sp);
 void jail_spec_begin(struct jail_spec *sp, const struct jail *j);

@@ -1,6 +1,7 @@
 /* Every jail at once: one `zfs list` over the jails dataset, and the name index (a cache
  * of every jail's UUID and tag under the runtime dir, rebuilt when stale). */
 #include "core/heal.h"
+#include "core/idmap.h"
 #include "core/jail.h"
 #include "core/lock.h"
 #include "core/pool.h"
@@ -540,6 +541,19 @@ static void index_from_rows(const struct ztable *zt, size_t ti, size_t tpi)
 	index_store(idx, zt->nrows);
 }
 
+/* The id ranges seen: into RUNDIR/idbases when it misses one (core/idmap.h). */
+static void bases_from_rows(const struct ztable *zt, size_t bi)
+{
+	_cleanup_free_ uint32_t *b = xcalloc(zt->nrows + 1, sizeof(*b));
+	size_t n = 0;
+	for (size_t i = 0; i < zt->nrows; i++) {
+		long long v;
+		if (parse_int(zt->rows[i].v[bi], 0, IDMAP_MAX_BASE, &v) && v)
+			b[n++] = (uint32_t)v;
+	}
+	idmap_bases_seen(b, n);
+}
+
 int jails_list(bool templates, struct ztable *out, struct strv *stale)
 {
 	out->nrows = 0;
@@ -548,8 +562,10 @@ int jails_list(bool templates, struct ztable *out, struct strv *stale)
 	int g = scan_guard();
 	int qr = jail_rows(&zt, "iocell:boot,iocell:tag,iocell:type,iocell:ip4_addr,iocell:release,"
 				"iocell:template,iocell:privileged,iocell:idmap_base");
-	if (qr == 0 && g != -1)
+	if (qr == 0 && g != -1) {
 		index_from_rows(&zt, 4, 8);
+		bases_from_rows(&zt, 10);
+	}
 	scan_unguard(g);
 	if (qr < 0)
 		return -1;

@@ -528,6 +528,43 @@ void zfs_job_cancel(struct zfs_job *job)
 	sv_free(&job->argv);
 }
 
+void zfs_destroy_begin(struct zfs_job *job, const char *name)
+{
+	struct strv a;
+	sv_init(&a);
+	sv_add(&a, "destroy");
+	sv_add(&a, name);
+	zfs_argv(&job->argv, &a);
+	sv_free(&a);
+	run_init(&job->r, (const char *const *)job->argv.v);
+	job->r.env_add = zfs_env;
+	job->r.detach = true;
+	job->r.keep_fd = txn_inflight_fd();
+	if (run_start(&job->r) < 0) {
+		ioc_err_clear(); /* zfs_destroy_end destroys it the plain way */
+		run_free(&job->r);
+		job->r.pid = 0;
+	}
+}
+
+int zfs_destroy_end(struct zfs_job *job, const char *name)
+{
+	int rc = -1;
+	bool started = job->r.pid > 0;
+	if (started) {
+		_cleanup_free_ char *what = xasprintf("cannot destroy %s", name);
+		rc = zfs_outcome(&job->r, run_finish(&job->r), what, NULL);
+		run_free(&job->r);
+	}
+	sv_free(&job->argv);
+	if (rc == 0)
+		return 0;
+	if (started && zfs_lasterr != ZE_BUSY)
+		return -1;
+	ioc_err_clear();
+	return zfs_destroy(name, NULL);
+}
+
 char *zfs_get1(const char *ds, const char *prop)
 {
 	char *out = NULL;

@@ -89,6 +89,12 @@ struct zfs_job {
 int zfs_get_begin(struct zfs_job *job, const char *props, const char *ds);
 int zfs_get_end(struct zfs_job *job, struct ztable *t);
 void zfs_job_cancel(struct zfs_job *job);
+/* `zfs destroy NAME` (a snapshot) running while the caller works: begin starts it (as a
+ * change of the pool: in a session of its own, holding the in-flight lock), end waits for
+ * it and, when it met zfs-fuse's "busy" (or could not start), destroys NAME as
+ * zfs_destroy does.  end must follow begin: the job is never killed. */
+void zfs_destroy_begin(struct zfs_job *job, const char *name);
+int zfs_destroy_end(struct zfs_job *job, const char *name);
 /* `zfs list -H -o COLS [-r] [-d N] [-t TYPE] [-s SORT] DS...` parsed as a table. */
 int zfs_list(struct ztable *t, const char *cols, const char *const *datasets, int depth,
 	     const char *type, const char *sort);

@@ -540,8 +540,16 @@ static int phase_spawn(struct start *s)
 	fflush(NULL);
 	s->pid = c->privileged ? clone_ns(CLONE_NEWNS | CLONE_NEWPID | nsflags)
 			       : uns_clone(&s->uns, CLONE_NEWNS | CLONE_NEWPID);
-	if (s->pid == 0)
+	if (s->pid == 0) {
+		/* Only iocell writes the sync pipe: without our copy of its write end, an
+		 * iocell killed before its PDEATHSIG is armed (or while it is cleared by a
+		 * change of credentials) ends the set-up process at its next await (EOF),
+		 * which would otherwise wait forever, holding the jail's lock. */
+		close(syncp[1]);
+		close(errp[0]);
+		close(statp[0]);
 		setup_child(u);
+	}
 	int clone_errno = errno;
 	close(syncp[0]);
 	close(errp[1]);

@@ -408,7 +408,7 @@ def release_issues(fe, w: World, rel: str) -> list[str]:
     return issues
 
 
-_OK_RUNFILES = re.compile(r"^(global\.lock|pool|index-.*|defaults-.*|release-.*\.lock|seccomp-.*\.bpf|jids|idranges|inflight)$")
+_OK_RUNFILES = re.compile(r"^(global\.lock|pool|idbases|zfs-fuse-daemon|index-.*|defaults-.*|release-.*\.lock|seccomp-.*\.bpf|jids|idranges|inflight)$")
 
 
 def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:

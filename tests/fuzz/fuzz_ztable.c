@@ -1,11 +1,13 @@
 /* Fuzz target: `zfs -H` output tables (ztable_parse) and every plan built from them
  * without zfs: snaplist rows, snapremove, creation-txg order and rollback, promote,
- * dependants of snapshots, and destroy (datasets, snapshots, order).  Input: a snapshot
+ * dependants of snapshots, and destroy (datasets, snapshots, order); the same text as an
+ * OpenZFS txgs kstat (ztoken_txgs_open).  Input: a snapshot
  * name, a NUL, the table text; the jail is tank/iocell/jails/UA. */
 #include "fuzz.h"
 
 #include "core/destroy.h"
 #include "core/snapshot.h"
+#include "core/ztoken.h"
 
 #define J "tank/iocell/jails"
 #define UA "aaaaaaaa-0000-4000-8000-000000000001"
@@ -95,6 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snapshot_plans(&t, part[0]);
 	destroy_plan(&t);
 	ztable_free(&t);
+	/* the same text as an OpenZFS txg history (the pool's change token, core/ztoken.h) */
+	uint64_t open = 0;
+	if (ztoken_txgs_open(part[1], &open))
+		FUZZ_CHECK(open <= 9007199254740991ULL);
 	ioc_err_clear();
 	fuzz_parts_free(part, 2);
 	return 0;

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import JAILS_DS, datasets, ioc, jexec, make_jail, run, state, zfs, zfs_get
+from helpers import (JAILS_DS, datasets, ioc, iocell_bin, jexec, make_jail, run, state, zfs,
+                     zfs_get)
 
 NONET = ("vnet=off", "ip4=disable", "ip6=disable")
 COUNT = 65536
@@ -135,6 +136,71 @@ def test_inside_the_namespace(release, mountroot, rundir):
         assert (st.st_uid, st.st_gid) == (d + 65534, d + 65534)
     finally:
         ioc("stop", u)
+
+
+def _race_creates(*argvs):
+    """Run the iocell commands at one moment (each waits on one pipe): [(rc, out, err)]."""
+    r, w = os.pipe()
+    procs = []
+    try:
+        for a in argvs:
+            procs.append(subprocess.Popen(["bash", "-c", f'read -r _ <&{r}; exec "$0" "$@"',
+                                           iocell_bin(), *a], pass_fds=(r,), text=True,
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE))
+        os.write(w, b"go\n" * len(argvs))
+    finally:
+        os.close(r)
+        os.close(w)
+    outs = [p.communicate(timeout=300) for p in procs]
+    return [(p.returncode, *o) for p, o in zip(procs, outs)]
+
+
+def test_concurrent_creates_never_share_a_range(release):
+    """Ranges come from RUNDIR/idbases (no zfs call, issue 16): two creates at one moment,
+    thin and thick, several jails each, still get ranges of their own."""
+    for rnd in range(2):
+        res = _race_creates(["create", "-c", f"release={release}", "count=2", f"tag=cr{rnd}a",
+                             *NONET],
+                            ["create", "-c", f"release={release}", "count=2", f"tag=cr{rnd}b",
+                             *NONET],
+                            ["create", f"release={release}", f"tag=cr{rnd}t", *NONET])
+        assert all(x[0] == 0 for x in res), res
+    uuids = [l.split()[0] for x in res for l in x[1].splitlines() if l.strip()]
+    rows = [l.split("\t") for l in ioc("list", "-H").stdout.splitlines()]
+    bases = [base_of(r[1]) for r in rows if r[4].startswith("cr")]
+    assert len(bases) == 10 and len(uuids) == 5
+    assert len(set(bases)) == len(bases), sorted(bases)
+
+
+def test_range_given_outside_iocell_is_avoided_once_listed(release, rundir):
+    """A range set with plain `zfs set` (not by iocell) is not in RUNDIR/idbases until the
+    next list sees it; from then on no new jail gets it."""
+    a = make_jail(release, "tag=outa", *NONET)
+    known = {int(x) for x in (rundir / "idbases").read_text().split()}
+    assert base_of(a) in known
+    free = next(b for b in range(1_000_000, 1_000_000 + 10_000 * COUNT, COUNT) if b not in known)
+    zfs("set", f"iocell:idmap_base={free}", f"{JAILS_DS}/{a}")
+    ioc("list")
+    assert free in {int(x) for x in (rundir / "idbases").read_text().split()}
+    b = make_jail(release, "tag=outb", *NONET)
+    assert base_of(b) not in (free, base_of(a))
+
+
+def test_activate_reads_the_ranges_of_every_pool(release, rundir, pool, mountroot):
+    """activate makes RUNDIR/idbases from every pool (one zfs list), so that create -c
+    needs no query of its own; without the file the next create makes it."""
+    a = make_jail(release, "tag=acta", *NONET)
+    (rundir / "idbases").unlink()
+    r = ioc("--debug", "create", "-c", f"release={release}", "tag=actb", *NONET)
+    calls = [l.split()[2] for l in r.stderr.splitlines() if l.startswith("+ zfs")]
+    assert calls == ["list", "create", "clone", "inherit"], calls
+    known = {int(x) for x in (rundir / "idbases").read_text().split()}
+    b = [l.split()[0] for l in r.stdout.splitlines() if l.strip()][0]
+    assert {base_of(a), base_of(b)} <= known
+    (rundir / "idbases").unlink()
+    ioc("activate", pool, f"mountpoint={mountroot}")
+    assert base_of(a) in {int(x) for x in (rundir / "idbases").read_text().split()}
 
 
 @shift_only
