@@ -10,6 +10,8 @@
 # Knobs (see tests/fault/README.md): IOCELL_FAULT_SEED, IOCELL_FAULT_TRIALS,
 # IOCELL_FAULT_KILL=group|process, IOCELL_FAULT_OPS=create-c,import-image,...,
 # IOCELL_FAULT_DELAY_MS, IOCELL_FAULT_REDO=0, IOCELL_FAULT_REPORT=path.json,
+# IOCELL_FAULT_STALL (seconds without a finished test before the watchdog dumps what is
+# stuck and ends the run with status 7; default 300),
 # IOCELL_FAULT_BIN (binary under test; default build/iocell, the optimized build: its
 # timing is the one users get, and an ASan build is 2-5x slower, which moves the moments).
 set -euo pipefail
@@ -58,6 +60,9 @@ if [ "${IOCELL_TEST_ISOLATE:-1}" != 0 ] && [ ! -e /dev/zfs ]; then
             mkdir -p "$d"
             mount -t tmpfs -o mode=0755,size=64m iocell-fault "$d"
         done
+        # the watchdog (tests/fault/watchdog.py) reads the FUSE requests waiting there
+        mountpoint -q /sys/fs/fuse/connections ||
+            mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null || true
         exec "$@"' fault.sh "${pytest_cmd[@]}"
 fi
 exec "${pytest_cmd[@]}"

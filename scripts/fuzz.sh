@@ -52,7 +52,8 @@ mapfile -t all < <(sed -n "/^fuzz_targets = \[/,/\]/p" tests/fuzz/meson.build |
 if [ "$list" = 1 ]; then printf '%s\n' "${all[@]}"; exit 0; fi
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 for t in "${targets[@]}"; do
-    printf '%s\n' "${all[@]}" | grep -qx "$t" || die "no target $t (see --list)"
+    # (not `printf | grep -q`: under pipefail, grep's early exit fails printf with SIGPIPE)
+    [[ " ${all[*]} " == *" $t "* ]] || die "no target $t (see --list)"
 done
 
 if [ "$build" = 1 ]; then

@@ -168,6 +168,7 @@ if [ -n "$fault_rc" ]; then
     case $fault_rc in
         0) echo "fault suite: passed" ;;
         124) echo "fault suite: FAILED (ran past IOCELL_FAULT_TIMEOUT=${IOCELL_FAULT_TIMEOUT:-900} s)"; status=1 ;;
+        7) echo "fault suite: FAILED (STALLED: no test finished for IOCELL_FAULT_STALL=${IOCELL_FAULT_STALL:-300} s; the watchdog's message above names the stuck trial and step)"; status=1 ;;
         *) echo "fault suite: FAILED (pytest status $fault_rc)"; status=1 ;;
     esac
 fi

@@ -473,7 +473,7 @@ int heal_files(bool fix, const struct strv *jails, const struct strv *running,
 		if (d)
 			closedir(d);
 		for (size_t i = 0; fix && i < uu.n; i++) {
-			heal_artifact(dirs[k][0], uu.v[i], dirs[k][1]);
+			heal_artifact(dirs[k][0], uu.v[i], dirs[k][1], 0);
 			rep->fixed++;
 		}
 	}

@@ -164,8 +164,9 @@ static int heal_rollback(const char *uuid, const char *ds, const struct txn_mark
 /* The files of an interrupted export (or package): DIR/.UUID.EXT.partial is the file
  * being written, DIR/.UUID.sha256.partial its checksum, written before both are renamed
  * (artifact_publish).  The image renamed already: the checksum's rename is finished;
- * otherwise both partial files go. */
-void heal_artifact(const char *dir, const char *uuid, const char *ext)
+ * otherwise both partial files go.  pid > 0: the writer that is gone, whose checksum may
+ * be half written as .UUID.sha256.partial.tmp.PID (write_file_atomic): it goes too. */
+void heal_artifact(const char *dir, const char *uuid, const char *ext, long pid)
 {
 	_cleanup_free_ char *rf = xasprintf("%s/%s%s", dir, uuid, ext);
 	_cleanup_free_ char *rp = xasprintf("%s/.%s%s.partial", dir, uuid, ext);
@@ -173,6 +174,11 @@ void heal_artifact(const char *dir, const char *uuid, const char *ext)
 	_cleanup_free_ char *partial = path_in_root(rp);
 	_cleanup_free_ char *sha = artifact_sha_path(file);
 	_cleanup_free_ char *shap = artifact_sha_partial(file);
+	if (pid > 0) {
+		_cleanup_free_ char *tmp = xasprintf("%s.tmp.%ld", shap, pid);
+		if (unlink(tmp) < 0 && errno != ENOENT)
+			ioc_warn("cannot remove %s: %s", tmp, strerror(errno));
+	}
 	if (access(shap, F_OK) == 0 && access(partial, F_OK) != 0 && access(file, F_OK) == 0) {
 		if (rename(shap, sha) < 0)
 			ioc_warn("cannot rename %s to %s: %s", shap, sha, strerror(errno));
@@ -191,7 +197,7 @@ static int heal_export(const char *uuid, const char *ds, const struct txn_mark *
 		if (destroy_gone(snap, "-r") < 0)
 			return -1;
 	}
-	heal_artifact("images", uuid, ".zfs");
+	heal_artifact("images", uuid, ".zfs", (long)txn_stamp_pid(m->stamp));
 	if (txn_mark_clear(ds) < 0)
 		return -1;
 	say("removed what an interrupted export of jail %s left (pid %d is gone)", uuid,

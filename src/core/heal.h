@@ -87,8 +87,8 @@ int heal_tmp_files(bool fix, struct heal_report *rep);
 
 /* The files an interrupted export or package left in MOUNTROOT/DIR for jail UUID (EXT:
  * ".zfs", ".tar.xz"): a checksum whose file is published is renamed in place, partial
- * files go. */
-void heal_artifact(const char *dir, const char *uuid, const char *ext);
+ * files go, and (pid > 0: the writer gone) its half-written checksum .tmp.PID. */
+void heal_artifact(const char *dir, const char *uuid, const char *ext, long pid);
 
 /* Roll every file system of DS (children first) back to @SNAP where it has it,
  * destroying later snapshots (-r).  0, or -1 with the first error. */

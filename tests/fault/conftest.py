@@ -41,8 +41,36 @@ globals().update({k: v for k, v in vars(_integ).items() if not k.startswith("__"
 
 import faultlib as fl  # noqa: E402
 import faultops as fo  # noqa: E402
+import watchdog  # noqa: E402
 
 _FE: fo.FaultEnv | None = None
+_WD = watchdog.Watchdog(seed=fl.SEED)
+
+
+def pytest_sessionstart(session):
+    from helpers import POOL
+    _WD.pool = POOL  # known before the daemon and the pool are set up
+    fl.STEP = _WD.at
+    _WD.sessions = lambda: set(fl.LIVE)
+    _WD.on_stall = lambda: _write_report(None)
+    capman = session.config.pluginmanager.getplugin("capturemanager")
+    if capman:
+        _WD.uncapture = lambda: capman.suspend_global_capture(in_=False)
+    _WD.start()
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _WD.started(nodeid)
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    _WD.finished(nodeid)
+
+
+def pytest_runtest_logreport(report):
+    # a stalled run ends without pytest's summary: the watchdog prints these failures
+    if report.failed:
+        _WD.failures.append(f"{report.nodeid} ({report.when}):\n{report.longreprtext}")
 
 
 def pytest_report_header(config):
@@ -62,6 +90,11 @@ def _jail_uuids() -> set:
 @pytest.fixture(scope="session")
 def fault_env(iocell_env, release):
     global _FE
+    if iocell_env.daemon_pidfile:  # the harness's own daemon: the watchdog may kill it
+        try:
+            _WD.daemon_pid = int(Path(iocell_env.daemon_pidfile).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
     fe = fo.FaultEnv(iocell_env, release)
     fe.build_assets()
     made = _jail_uuids()
@@ -141,12 +174,23 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if healed:
         tr.write_line(f"the next command (list -H) wrote to stderr in {len(healed)} trial(s), e.g.: "
                       f"{healed[0].next_stderr.strip()[:200]!r}")
+    _write_report(tr)
+
+
+def _write_report(tr):
+    """The JSON report (at the end, or by the watchdog when the suite stalled)."""
+    fe = _FE
+    if fe is None:
+        return
+    say = tr.write_line if tr else (lambda s: sys.stderr.write(s + "\n"))
+    per_op = fo.summarize(fe.results)
     path = fl.REPORT or os.path.join("/tmp", f"iocell-fault-{fl.SEED}-{os.getpid()}.json")
     try:
         with open(path, "w") as f:
             json.dump({"seed": fl.SEED, "kill_mode": fl.KILL_MODE, "trials": [t.to_dict() for t in fe.results],
                        "per_op": {k: {kk: vv for kk, vv in v.items() if kk != "examples"}
-                                  for k, v in per_op.items()}}, f, indent=1)
-        tr.write_line(f"JSON report: {path}")
+                                  for k, v in per_op.items()},
+                       "stalled": _WD.fired and {"test": _WD.test, "step": _WD.step}}, f, indent=1)
+        say(f"JSON report: {path}" + (f" ({len(fe.results)} trials before the stall)" if _WD.fired else ""))
     except OSError as e:
-        tr.write_line(f"could not write the JSON report {path}: {e}")
+        say(f"could not write the JSON report {path}: {e}")

@@ -175,6 +175,31 @@ def proc_stat(pid: int) -> ProcInfo | None:
         return None
 
 
+# Every process the suite starts carries this in its environment (iocell passes its own to
+# zfs, cp, the shims...). A session or process group id alone does not make a process ours:
+# pid_max is 32768 here and the machine is shared, so the number of a session that ended
+# is soon the session or group of someone else's process (a compiler, another suite's
+# zfs-fuse daemon or pytest), and matching on it alone made the suite SIGKILL those.
+RUN_TAG = f"{os.getpid()}-{time.time_ns()}"
+os.environ["IOCELL_FAULT_RUN"] = RUN_TAG
+_TAG_BYTES = f"IOCELL_FAULT_RUN={RUN_TAG}".encode()
+
+
+def started_by_us(pid: int) -> bool:
+    """Does the process carry this run's tag (started by the suite, or by what it ran)?
+    An unreadable environment (the process is gone, or exec'ing) counts as not ours."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return _TAG_BYTES in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def in_sessions(p: ProcInfo, sessions) -> bool:
+    """Is p a process of one of the sessions/process groups the suite started?"""
+    return (p.sid in sessions or p.pgrp in sessions) and started_by_us(p.pid)
+
+
 def proc_table() -> list[ProcInfo]:
     out = []
     for d in os.listdir("/proc"):
@@ -567,7 +592,7 @@ def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
         except (KeyError, ValueError):
             pass
     for p in w.procs:
-        ours = p.sid in sessions or p.pgrp in sessions
+        ours = in_sessions(p, sessions)
         cg = UUID_RE.search(p.cgroup) if "/iocell/" in p.cgroup else None
         if cg and cg.group(0) in w.cgroups and cg.group(0) not in w.running:
             r("process-left", f"pid {p.pid} {p.comm!r} ({p.args[:80]}) in the cgroup of {cg.group(0)}, not running")
@@ -581,6 +606,8 @@ def check_world(fe, w: World, phase: str, sessions: set) -> list[Residue]:
         base = os.path.basename(f)
         if base.startswith(".fetch-"):
             r("download-dir-left", f)
+        elif re.search(r"\.tmp\.\d+$", base):
+            r("temp-file-left", f"{f} (a write interrupted: write_file_atomic's temporary file)")
         elif f.startswith("images/") and base.endswith(".partial"):
             r("partial-image", f)
         elif f.startswith("images/") and base.endswith(".zfs"):
@@ -614,6 +641,19 @@ class Run:
     pid: int = 0
 
 
+# the watchdog's view (tests/fault/watchdog.py): the sessions of the iocell processes
+# run_and_kill is waiting for, and the step of the current trial (conftest sets STEP)
+LIVE: set = set()
+
+
+def STEP(what: str) -> None:  # noqa: N802 (replaced by the watchdog's at())
+    pass
+
+
+def step(what: str) -> None:
+    STEP(what)
+
+
 def run_and_kill(argv, delay: float | None, *, stdin_path=None, stdout_path=None,
                  mode: str = KILL_MODE, cwd=None, timeout: float = 300.0) -> Run:
     """Start argv in a session of its own; SIGKILL it delay ms after exec (None: never).
@@ -628,6 +668,7 @@ def run_and_kill(argv, delay: float | None, *, stdin_path=None, stdout_path=None
             p = subprocess.Popen(res.argv, stdin=stdin, stdout=out, stderr=err, start_new_session=True,
                                  cwd=cwd)
             res.pid = p.pid
+            LIVE.add(p.pid)
             if delay is not None:
                 end = t0 + delay / 1000.0
                 while True:  # sleep in slices: notice an early exit without missing the moment
@@ -653,6 +694,7 @@ def run_and_kill(argv, delay: float | None, *, stdin_path=None, stdout_path=None
             res.rc = p.returncode
             res.killed = res.rc == -signal.SIGKILL and res.killed_at_ms is not None
         finally:
+            LIVE.discard(res.pid)
             if stdin_path:
                 stdin.close()
         if not stdout_path:
@@ -680,7 +722,7 @@ def settle(sid: int, timeout: float = 3.0) -> None:
             pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        busy = any((p.sid == sid or p.pgrp == sid) and p.comm != "iocell-init" for p in proc_table())
+        busy = any(in_sessions(p, {sid}) and p.comm != "iocell-init" for p in proc_table())
         busy = busy or any((q := proc_stat(pid)) is not None and q.state in ("Z", "X") for pid in inits if pid > 0)
         if not busy:
             return
@@ -701,7 +743,7 @@ def wait_session_gone(sid: int, timeout: float) -> list[ProcInfo]:
     """Processes of session/group sid still alive after timeout (jail inits excluded)."""
     deadline = time.monotonic() + timeout
     while True:
-        left = [p for p in proc_table() if (p.sid == sid or p.pgrp == sid) and p.comm != "iocell-init"]
+        left = [p for p in proc_table() if in_sessions(p, {sid}) and p.comm != "iocell-init"]
         if not left or time.monotonic() >= deadline:
             return left
         time.sleep(0.05)
@@ -833,8 +875,7 @@ def hard_clean(fe, known: set, harness_made: set = frozenset()) -> list[str]:
     # processes first: leftovers keep datasets busy and locks held
     for p in proc_table():
         cg = UUID_RE.search(p.cgroup) if "/iocell/" in p.cgroup else None
-        if (p.sid in fe.sessions or p.pgrp in fe.sessions or (cg and cg.group(0) in known)) \
-                and p.pid != os.getpid():
+        if (in_sessions(p, fe.sessions) or (cg and cg.group(0) in known)) and p.pid != os.getpid():
             try:
                 os.kill(p.pid, signal.SIGKILL)
                 done.append(f"killed process: pid {p.pid} {p.comm}")

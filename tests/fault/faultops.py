@@ -687,9 +687,12 @@ def run_trial(fe: FaultEnv, t: Trial) -> Trial:
     spec = t.spec
     t0 = time.monotonic()
     op = OPS[spec.op]
+    fl.step("set-up (uncut iocell calls)")
     op.setup(fe, t, random.Random(f"{fl.SEED}:{spec.index}:setup"))
+    fl.step("capture of the world before")
     before = fl.capture_world(fe, t.known)
     t.delay = fl.delay_ms(spec, fe.durations)
+    fl.step(f"the operation, to be killed at {t.delay:.1f} ms: {' '.join(map(str, t.argv))}")
     r = fl.run_and_kill(t.argv, t.delay, stdin_path=t.stdin, stdout_path=t.stdout_file)
     t.run = r
     fe.sessions.add(r.pid)
@@ -701,17 +704,22 @@ def run_trial(fe: FaultEnv, t: Trial) -> Trial:
             t.add("failed-uncut", f"exit {r.rc} without being killed: {r.stderr.strip()[:300]}")
     elif fl.KILL_MODE == "process":
         fl.wait_session_gone(r.pid, fl.ORPHAN_WAIT)  # what stays is reported as process-left
+    fl.step(f"settling after the kill (session {r.pid})")
     fl.settle(r.pid)
     # the next command
+    fl.step("the next command (iocell list -H)")
     nxt = ioc("list", "-H", check=False)
     t.next_stderr = nxt.stderr
+    fl.step("capture and check of the world after the kill")
     after = fl.capture_world(fe, t.known, list_proc=nxt)
     t.known |= {d.rsplit("/", 1)[1] for d in after.jails()}
     t.residues += fl.check_world(fe, after, "after-kill", {r.pid})
+    fl.step("the judge (usability probe)")
     t.outcome = op.judge(fe, t, before, after)
     if REDO_ON:
         # at once: ioc-update_/ioc-upgrade_/ioc-export_ names are per second, and a retry
         # within the same second must work too (the name takes .2, .3...)
+        fl.step("the same operation again, uncut")
         r2 = fl.run_and_kill(t.argv, None, stdin_path=t.stdin, stdout_path=t.stdout_file)
         t.redo_run = r2
         fe.sessions.add(r2.pid)
@@ -721,6 +729,7 @@ def run_trial(fe: FaultEnv, t: Trial) -> Trial:
         why = op.redo(fe, t, r2, t.outcome)
         if why:
             t.add("redo-failed", f"the same operation again: {why}", "after-redo")
+        fl.step("capture and check of the world after the redo")
         w2 = fl.capture_world(fe, t.known)
         t.residues += fl.check_world(fe, w2, "after-redo", {r.pid, r2.pid})
     if t.residues:

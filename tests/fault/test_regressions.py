@@ -504,3 +504,31 @@ def test_update_twice_in_one_second(fault_env):
     else:
         pytest.skip("two updates never ran within one second (a loaded machine)")
     fl.assert_no_residue(fe, known={u}, what="two updates in one second")
+
+
+def test_export_killed_while_writing_its_checksum(fault_env):
+    """Long run after the fixes, trial 0372-export of seed 14100 (killed at 323 ms, "near
+    the end"): iocell died inside write_file_atomic of the checksum, between creating
+    images/.UUID.sha256.partial.tmp.PID and renaming it.  The next list healed the export
+    (snapshot, mark, partial files) but left that temporary file.  Staged exactly: an
+    export killed just before it drops its snapshot, its published files put back to the
+    state of that moment (the image and checksum still partial, the checksum's temporary
+    file of the killed PID)."""
+    fe = fault_env
+    u = fl.create("-c", f"release={fe.release}", "tag=rc14", *NONET)
+    p = shim_kill(fe, ["export", "rc14"], " destroy ", "@ioc-export_")
+    imgs = fe.mountroot / "images"
+    img, sha = imgs / f"{u}.zfs", imgs / f"{u}.sha256"
+    assert img.exists() and sha.exists(), f"the export did not publish before its kill: {p.stderr}"
+    mark = zfs_get(f"{JAILS_DS}/{u}", "iocell:txn")
+    pid = int(mark.split()[1].split("-")[1]) if mark.startswith("export ") else 0  # "export BOOT-PID-START SNAP"
+    assert pid > 0, f"no export mark naming the killed iocell: {mark!r}"
+    img.rename(imgs / f".{u}.zfs.partial")
+    sha.rename(imgs / f".{u}.sha256.partial")
+    tmp = imgs / f".{u}.sha256.partial.tmp.{pid}"
+    tmp.write_text("0123")  # half a checksum line
+    nxt = ioc("list", "-H")
+    fl.check("interrupted export" in nxt.stderr, f"list did not heal the export: {nxt.stderr!r}")
+    left = sorted(x.name for x in imgs.iterdir() if u in x.name)
+    fl.check(not left, f"files of the interrupted export left: {left}")
+    fl.assert_no_residue(fe, known={u}, what="an export killed while writing its checksum")
