@@ -321,8 +321,10 @@ def capture_world(fe, known: set | None = None, list_proc=None) -> World:
     links = []
     # A stop detaches a veth host end (renamed iocgone<index>) and leaves it to the kernel,
     # which removes it with the jail's network namespace some tens of ms later (SPEC §6):
-    # wait for that (bounded) before judging; one still there is residue.
-    for _ in range(150):
+    # wait for that (bounded: the kernel ends namespaces one after another, and other
+    # suites may be ending theirs) before judging; one still there after 20 s is residue.
+    gone_by = time.monotonic() + 20
+    while True:
         links = []
         p = run(["ip", "-j", "-d", "link", "show"], check=False)
         try:
@@ -331,7 +333,7 @@ def capture_world(fe, known: set | None = None, list_proc=None) -> World:
                 links.append((l.get("ifname", ""), kind, l.get("ifalias", "")))
         except ValueError:
             pass
-        if not any(n.startswith(GONE_PREFIX) for n, _, _ in links):
+        if not any(n.startswith(GONE_PREFIX) for n, _, _ in links) or time.monotonic() > gone_by:
             break
         time.sleep(0.02)
     files = []
