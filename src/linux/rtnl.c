@@ -317,7 +317,7 @@ int link_rename(struct nl *n, int index, const char *name)
 	return nl_talk(n, nlh, NULL, NULL);
 }
 
-/* Every address of interface index, as RTM_DELADDR wants it back. */
+/* Every address of interface index (addr_dump), as RTM_DELADDR wants it back. */
 struct addrflush {
 	int index;
 	size_t n;
@@ -328,45 +328,32 @@ struct addrflush {
 	} v[32];
 };
 
-static int cb_flush_addr(const struct nlmsghdr *nlh, void *data)
+static void flush_collect(void *data, int index, int family, const char *local, const char *address,
+			  unsigned prefix)
 {
 	struct addrflush *f = data;
-	if (nlh->nlmsg_type != RTM_NEWADDR)
-		return MNL_CB_OK;
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	if ((int)ifa->ifa_index != f->index || f->n >= sizeof(f->v) / sizeof(f->v[0]))
-		return MNL_CB_OK;
-	size_t len = ifa->ifa_family == AF_INET ? 4 : ifa->ifa_family == AF_INET6 ? 16 : 0;
 	/* IPv4 is deleted by its local address, IPv6 by its address */
-	uint16_t want = ifa->ifa_family == AF_INET ? IFA_LOCAL : IFA_ADDRESS;
-	const struct nlattr *a;
-	mnl_attr_for_each(a, nlh, sizeof(*ifa))
-	{
-		if (len && mnl_attr_get_type(a) == want && mnl_attr_get_payload_len(a) == len) {
-			f->v[f->n].family = ifa->ifa_family;
-			f->v[f->n].prefix = ifa->ifa_prefixlen;
-			f->v[f->n].attr = want;
-			memcpy(f->v[f->n].bin, mnl_attr_get_payload(a), len);
-			f->n++;
-			break;
-		}
-	}
-	return MNL_CB_OK;
+	const char *a = family == 4 ? local : address;
+	if (index != f->index || !a || f->n >= sizeof(f->v) / sizeof(f->v[0]))
+		return;
+	int af = family == 4 ? AF_INET : AF_INET6;
+	if (inet_pton(af, a, f->v[f->n].bin) != 1)
+		return;
+	f->v[f->n].family = (uint8_t)af;
+	f->v[f->n].prefix = (uint8_t)prefix;
+	f->v[f->n].attr = family == 4 ? IFA_LOCAL : IFA_ADDRESS;
+	f->n++;
 }
 
 static int addr_flush(struct nl *n, int index)
 {
-	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	nlh->nlmsg_type = RTM_GETADDR;
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_UNSPEC;
 	struct addrflush f = {.index = index};
-	int e = nl_request(n, nlh, true, cb_flush_addr, &f);
+	int e = addr_dump(n, flush_collect, &f);
+	alignas(struct nlmsghdr) char req[NL_REQ_SIZE];
 	for (size_t i = 0; e == 0 && i < f.n; i++) {
-		nlh = mnl_nlmsg_put_header(req);
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 		nlh->nlmsg_type = RTM_DELADDR;
-		ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+		struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 		ifa->ifa_family = f.v[i].family;
 		ifa->ifa_prefixlen = f.v[i].prefix;
 		ifa->ifa_index = (unsigned)index;
