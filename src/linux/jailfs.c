@@ -1,230 +1,20 @@
 #include "linux/jailfs.h"
 #include "core/parse.h"
 #include "core/util.h"
+#include "linux/jfsat.h"
 #include "linux/userns.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-
-static char *fdpath(int fd) { return xasprintf("/proc/self/fd/%d", fd); }
-
-/* ---- creating as the jail's root ------------------------------------------------------- */
-
-/* What iocell creates in the jail's root belongs to the jail's root: the file system uid
- * and gid become its host id (through an idmapped root they land as 0 on disk), with
- * the capabilities kept (a change of fsuid drops the file capabilities from the effective
- * set: raised again from the permitted one).  owner_end goes back to root. */
-static void owner_begin(uid_t owner)
-{
-	if (!owner)
-		return;
-	setfsgid(owner);
-	setfsuid(owner);
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[2];
-	if (syscall(SYS_capget, &h, d) == 0) {
-		d[0].effective = d[0].permitted;
-		d[1].effective = d[1].permitted;
-		syscall(SYS_capset, &h, d);
-	}
-}
-
-static void owner_end(uid_t owner)
-{
-	if (!owner)
-		return;
-	setfsuid(0); /* (the kernel raises the file capabilities again) */
-	setfsgid(0);
-}
-
-/* Every mount point iocell creates or mounts on in a jail is resolved beneath its root
- * through no symlink at all (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a symlink the jail
- * made is never a way to move one of iocell's mounts (or a directory it creates) to
- * another place, in the jail or on the host.  ELOOP when one is on the way. */
-static int open_target(int rootfd, const char *path, int flags, mode_t mode)
-{
-	return open_nofollow(rootfd, path, flags, mode);
-}
-
-static void target_err(const char *what, const char *path, int e)
-{
-	if (e == ELOOP)
-		ioc_err("cannot %s %s in the jail: it is a symlink or its path passes through one "
-			"(iocell never mounts or creates through the jail's symlinks)",
-			what, path);
-	else
-		ioc_err("cannot %s %s in the jail: %s", what, path, strerror(e));
-}
-
-/* Mount onto PATH beneath rootfd: resolve safely, then mount on the resolved inode
- * through its /proc/self/fd path (no second lookup by name). */
-static int mount_at(int rootfd, const char *path, const char *src, const char *fstype,
-		    unsigned long flags, const char *data, bool dir)
-{
-	int fd = open_target(rootfd, path, O_PATH | (dir ? O_DIRECTORY : 0), 0);
-	if (fd < 0) {
-		target_err("open for mounting", path, errno);
-		return -1;
-	}
-	char *t = fdpath(fd);
-	int rc = mount(src, t, fstype, flags, data);
-	if (rc < 0)
-		ioc_err("cannot mount %s on %s in the jail: %s", src ? src : fstype, path,
-			strerror(errno));
-	free(t);
-	close(fd);
-	return rc;
-}
-
-/* Bind PATH (beneath rootfd) onto itself, making it a mount point of its own. */
-static int bind_self(int rootfd, const char *path)
-{
-	int fd = open_target(rootfd, path, O_PATH, 0);
-	if (fd < 0) {
-		target_err("open", path, errno);
-		return -1;
-	}
-	char *t = fdpath(fd);
-	int rc = mount(t, t, NULL, MS_BIND | MS_REC, NULL);
-	if (rc < 0)
-		ioc_err("cannot bind %s in the jail: %s", path, strerror(errno));
-	free(t);
-	close(fd);
-	return rc;
-}
-
-static int remount_ro(int rootfd, const char *path, unsigned long extra)
-{
-	int fd = open_target(rootfd, path, O_PATH, 0);
-	if (fd < 0) {
-		target_err("open", path, errno);
-		return -1;
-	}
-	char *t = fdpath(fd);
-	int rc = mount(NULL, t, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL);
-	if (rc < 0)
-		ioc_err("cannot make %s read-only in the jail: %s", path, strerror(errno));
-	free(t);
-	close(fd);
-	return rc;
-}
-
-/* Add the MOUNT_ATTR_* flags attrs to the mount at fd and (recursive) every mount below
- * it, leaving their other flags as they are.  Kernels before 5.12 (no mount_setattr):
- * a remount of that one mount with its current flags plus these. */
-static int add_mount_attrs(int fd, uint64_t attrs, bool recursive, const char *what)
-{
-	struct mount_attr a = {.attr_set = attrs};
-	if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) ==
-	    0)
-		return 0;
-	if (errno == ENOSYS) {
-		struct statvfs sv;
-		char *t = fdpath(fd);
-		unsigned long fl = MS_REMOUNT | MS_BIND;
-		int rc = fstatvfs(fd, &sv);
-		if (rc == 0) {
-			fl |= (sv.f_flag & ST_RDONLY ? MS_RDONLY : 0) |
-			      (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
-			      (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
-			      (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) |
-			      (attrs & MOUNT_ATTR_RDONLY ? MS_RDONLY : 0) |
-			      (attrs & MOUNT_ATTR_NOSUID ? MS_NOSUID : 0) |
-			      (attrs & MOUNT_ATTR_NODEV ? MS_NODEV : 0) |
-			      (attrs & MOUNT_ATTR_NOEXEC ? MS_NOEXEC : 0);
-			rc = mount(NULL, t, NULL, fl, NULL);
-		}
-		free(t);
-		if (rc == 0)
-			return 0;
-	}
-	ioc_err("cannot set the mount options of %s in the jail: %s", what, strerror(errno));
-	return -1;
-}
-
-/* What PATH beneath rootfd is (no symlink followed): 0 with *st, or -1 with errno
- * (ENOENT missing, ELOOP a symlink on the way). */
-static int stat_target(int rootfd, const char *path, struct stat *st)
-{
-	int fd = open_target(rootfd, path, O_PATH, 0);
-	if (fd < 0)
-		return -1;
-	int rc = fstat(fd, st);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
-}
-
-static bool exists_beneath(int rootfd, const char *path, bool *is_dir)
-{
-	struct stat st;
-	if (stat_target(rootfd, path, &st) < 0)
-		return false;
-	if (is_dir)
-		*is_dir = S_ISDIR(st.st_mode);
-	return true;
-}
-
-/* mkdir PATH beneath rootfd (one level, parent must exist), owned by owner. */
-static int mkdir_beneath(int rootfd, const char *path, mode_t mode, uid_t owner)
-{
-	char *p = xstrdup(path);
-	char *slash = strrchr(p, '/');
-	const char *name = p;
-	int dfd;
-	if (slash) {
-		*slash = '\0';
-		name = slash + 1;
-		dfd = open_target(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
-	} else {
-		dfd = dup(rootfd);
-	}
-	int rc = -1;
-	if (dfd >= 0) {
-		owner_begin(owner);
-		rc = mkdirat(dfd, name, mode);
-		int e = errno;
-		owner_end(owner);
-		if (rc < 0 && e == EEXIST)
-			rc = 0;
-		close(dfd);
-		errno = e;
-	}
-	if (rc < 0)
-		target_err("create directory", path, errno);
-	free(p);
-	return rc;
-}
-
-static int ensure_dir(int rootfd, const char *path, uid_t owner)
-{
-	struct stat st;
-	if (stat_target(rootfd, path, &st) == 0) {
-		if (!S_ISDIR(st.st_mode)) {
-			ioc_err("%s in the jail is not a directory", path);
-			return -1;
-		}
-		return 0;
-	}
-	if (errno != ENOENT) {
-		target_err("open", path, errno);
-		return -1;
-	}
-	return mkdir_beneath(rootfd, path, 0755, owner);
-}
 
 /* One fstab entry: SRC on INSIDE (a path beneath the jail root). */
 struct fstab_entry {
@@ -303,32 +93,32 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 		ioc_err("%s line %zu: source %s: %s", e->fstab, e->line, e->src, strerror(errno));
 		return -1;
 	}
-	if (stat_target(rootfd, e->inside, &dt) < 0) {
+	if (jfs_stat(rootfd, e->inside, &dt) < 0) {
 		if (errno != ENOENT) {
-			target_err("mount on", e->inside, errno);
+			jfs_target_err("mount on", e->inside, errno);
 			ioc_hint("%s line %zu: DEST must be a real directory or file in the jail",
 				 e->fstab, e->line);
 			return -1;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			if (mkdir_beneath(rootfd, e->inside, 0755, e->owner) < 0)
+			if (jfs_mkdir(rootfd, e->inside, 0755, e->owner) < 0)
 				return -1;
 		} else {
-			owner_begin(e->owner);
-			int fd = open_target(rootfd, e->inside,
-					     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK,
-					     0644);
+			jfs_owner_begin(e->owner);
+			int fd = jfs_open(rootfd, e->inside,
+					  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK,
+					  0644);
 			int err = errno;
-			owner_end(e->owner);
+			jfs_owner_end(e->owner);
 			if (fd < 0 && err != EEXIST) {
-				target_err("create", e->inside, err);
+				jfs_target_err("create", e->inside, err);
 				return -1;
 			}
 			if (fd >= 0)
 				close(fd);
 		}
 	}
-	if (mount_at(rootfd, e->inside, e->src, NULL, MS_BIND | MS_REC, NULL, false) < 0)
+	if (jfs_mount_at(rootfd, e->inside, e->src, NULL, MS_BIND | MS_REC, NULL, false) < 0)
 		return -1;
 	/* Device nodes do not work through it (nodev) unless the entry says "dev"; "ro"
 	 * makes it (and what is mounted below it) read-only and nosuid. */
@@ -336,12 +126,12 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 			 (e->o.ro ? MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID : 0);
 	if (!attrs && !e->o.dev)
 		return 0;
-	int fd = open_target(rootfd, e->inside, O_PATH, 0);
+	int fd = jfs_open(rootfd, e->inside, O_PATH, 0);
 	if (fd < 0) {
-		target_err("open", e->inside, errno);
+		jfs_target_err("open", e->inside, errno);
 		return -1;
 	}
-	int rc = attrs ? add_mount_attrs(fd, attrs, true, e->inside) : 0;
+	int rc = attrs ? jfs_add_mount_attrs(fd, attrs, true, e->inside) : 0;
 	/* "dev" also where the source's own mount is nodev (a systemd host's /tmp): the
 	 * bind itself, not what is mounted below it */
 	struct mount_attr clr = {.attr_clr = MOUNT_ATTR_NODEV};
@@ -406,39 +196,6 @@ int jailfs_fstab_devices(const struct jailfs_opts *o, struct devrule **rules, si
 	return rc < 0 ? -1 : 0;
 }
 
-/* The directory PATH (absolute, inside the jail) beneath rootfd, following no symlink at
- * all; missing components made (0755, owned by owner) when create.  An O_PATH fd, or -1
- * with errno (ENOENT: missing, ELOOP: a symlink on the way). */
-static int open_dir_nofollow(int rootfd, const char *path, bool create, uid_t owner)
-{
-	_cleanup_strv_ struct strv parts = {0};
-	split(&parts, path, "/", true);
-	int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	for (size_t i = 0; fd >= 0 && i < parts.n; i++) {
-		const char *name = parts.v[i];
-		if (streq(name, ".") || streq(name, "..")) {
-			close(fd);
-			errno = EINVAL;
-			return -1;
-		}
-		int nfd = open_nofollow(fd, name, O_PATH | O_DIRECTORY, 0);
-		if (nfd < 0 && errno == ENOENT && create) {
-			owner_begin(owner);
-			int made = mkdirat(fd, name, 0755);
-			int me = errno;
-			owner_end(owner);
-			errno = me;
-			if (made == 0 || errno == EEXIST)
-				nfd = open_nofollow(fd, name, O_PATH | O_DIRECTORY, 0);
-		}
-		int e = errno;
-		close(fd);
-		fd = nfd;
-		errno = e;
-	}
-	return fd;
-}
-
 /* allow_mount_zfs: a mount of the delegated dataset itself (by its name, not by its
  * mountpoint property, which the jail may set), made here as the host's root: its top
  * directory the jail root's (on disk: disk_owner), then seen through the jail's mapping
@@ -487,9 +244,9 @@ static int zfs_dataset_mount(const struct jailfs_opts *o)
  * ids on disk too).  Delegated (zfs_ds): the dataset itself mounted there. */
 static int mount_jail_zfs(int rootfd, const struct jailfs_opts *o)
 {
-	int fd = open_dir_nofollow(rootfd, o->zfs_dst, true, o->owner);
+	int fd = jfs_open_dir(rootfd, o->zfs_dst, true, o->owner);
 	if (fd < 0) {
-		target_err("use jail_zfs_mountpoint", o->zfs_dst, errno);
+		jfs_target_err("use jail_zfs_mountpoint", o->zfs_dst, errno);
 		return -1;
 	}
 	int rc;
@@ -507,7 +264,7 @@ static int mount_jail_zfs(int rootfd, const struct jailfs_opts *o)
 		if (tree >= 0)
 			close(tree);
 	} else {
-		char *t = fdpath(fd);
+		char *t = jfs_fdpath(fd);
 		rc = mount(o->zfs_src, t, NULL, MS_BIND | MS_REC, NULL);
 		if (rc < 0)
 			ioc_err("cannot mount the jail_zfs dataset (%s) on %s in the jail: %s", src,
@@ -518,19 +275,19 @@ static int mount_jail_zfs(int rootfd, const struct jailfs_opts *o)
 	if (rc < 0)
 		return -1;
 	/* the mount itself now: no set-uid programs or device nodes from it */
-	fd = open_dir_nofollow(rootfd, o->zfs_dst, false, 0);
+	fd = jfs_open_dir(rootfd, o->zfs_dst, false, 0);
 	if (fd < 0) {
-		target_err("open", o->zfs_dst, errno);
+		jfs_target_err("open", o->zfs_dst, errno);
 		return -1;
 	}
-	rc = add_mount_attrs(fd, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, o->zfs_dst);
+	rc = jfs_add_mount_attrs(fd, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, o->zfs_dst);
 	close(fd);
 	return rc;
 }
 
 static int fstab_target_missing(int rootfd, const struct fstab_entry *e)
 {
-	return exists_beneath(rootfd, e->inside, NULL) ? 0 : 1;
+	return jfs_exists(rootfd, e->inside, NULL) ? 0 : 1;
 }
 
 /* Would jailfs_setup create anything in the jail's root (a missing mount point)?
@@ -542,11 +299,11 @@ static int needs_create(int rootfd, const struct jailfs_opts *o)
 	bool want[] = {o->mount_procfs, o->mount_sysfs, o->mount_devfs};
 	for (int i = 0; i < 3; i++) {
 		bool d = false;
-		if (want[i] && (!exists_beneath(rootfd, dirs[i], &d) || !d))
+		if (want[i] && (!jfs_exists(rootfd, dirs[i], &d) || !d))
 			return 1;
 	}
 	if (o->zfs_dst) {
-		int fd = open_dir_nofollow(rootfd, o->zfs_dst, false, 0);
+		int fd = jfs_open_dir(rootfd, o->zfs_dst, false, 0);
 		if (fd < 0)
 			return 1; /* missing (or in the way: the real set-up reports it) */
 		close(fd);
@@ -560,16 +317,16 @@ static int mask_paths(int rootfd, const char *const *files, const char *const *d
 {
 	for (int i = 0; files[i]; i++) {
 		bool d;
-		if (exists_beneath(rootfd, files[i], &d) && !d &&
-		    mount_at(rootfd, files[i], "/dev/null", NULL, MS_BIND, NULL, false) < 0)
+		if (jfs_exists(rootfd, files[i], &d) && !d &&
+		    jfs_mount_at(rootfd, files[i], "/dev/null", NULL, MS_BIND, NULL, false) < 0)
 			return -1;
 	}
 	for (int i = 0; dirs[i]; i++) {
 		bool d;
-		if (exists_beneath(rootfd, dirs[i], &d) && d &&
-		    mount_at(rootfd, dirs[i], "tmpfs", "tmpfs",
-			     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=555",
-			     true) < 0)
+		if (jfs_exists(rootfd, dirs[i], &d) && d &&
+		    jfs_mount_at(rootfd, dirs[i], "tmpfs", "tmpfs",
+				 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=555",
+				 true) < 0)
 			return -1;
 	}
 	return 0;
@@ -582,9 +339,9 @@ static int mask_paths(int rootfd, const char *const *files, const char *const *d
  * keeps for sethostname). */
 static int setup_proc(int rootfd, bool net_writable, uid_t owner)
 {
-	if (ensure_dir(rootfd, "proc", owner) < 0 ||
-	    mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, true) <
-		    0)
+	if (jfs_ensure_dir(rootfd, "proc", owner) < 0 ||
+	    jfs_mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+			 true) < 0)
 		return -1;
 	static const char *const files[] = {"proc/kcore",       "proc/keys",
 					    "proc/timer_list",  "proc/timer_stats",
@@ -601,21 +358,21 @@ static int setup_proc(int rootfd, bool net_writable, uid_t owner)
 		return -1;
 	/* Kernel tunables and triggers: each bound onto itself, then made read-only. */
 	for (int i = 0; rodirs[i]; i++) {
-		if (!exists_beneath(rootfd, rodirs[i], NULL))
+		if (!jfs_exists(rootfd, rodirs[i], NULL))
 			continue;
-		if (bind_self(rootfd, rodirs[i]) < 0 ||
-		    remount_ro(rootfd, rodirs[i], MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0)
+		if (jfs_bind_self(rootfd, rodirs[i]) < 0 ||
+		    jfs_remount_ro(rootfd, rodirs[i], MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0)
 			return -1;
 	}
 	/* securelevel <= 0: the jail's own network tunables (namespaced) stay writable. */
-	if (net_writable && exists_beneath(rootfd, "proc/sys/net", NULL)) {
+	if (net_writable && jfs_exists(rootfd, "proc/sys/net", NULL)) {
 		/* A bind copies the read-only flag: bind, then remount without it. */
-		int fd = bind_self(rootfd, "proc/sys/net") < 0
+		int fd = jfs_bind_self(rootfd, "proc/sys/net") < 0
 				 ? -1
-				 : open_target(rootfd, "proc/sys/net", O_PATH, 0);
+				 : jfs_open(rootfd, "proc/sys/net", O_PATH, 0);
 		if (fd < 0)
 			return -1;
-		char *t = fdpath(fd);
+		char *t = jfs_fdpath(fd);
 		int r = mount(NULL, t, NULL,
 			      MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 		free(t);
@@ -637,11 +394,11 @@ static int setup_dev(int rootfd, unsigned long pts_max, uid_t owner, dev_t zfs_d
 	char opts[96];
 	snprintf(opts, sizeof(opts), "mode=755,size=65536k,uid=%u,gid=%u", (unsigned)owner,
 		 (unsigned)owner);
-	if (ensure_dir(rootfd, "dev", owner) < 0 ||
-	    mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, opts,
-		     true) < 0)
+	if (jfs_ensure_dir(rootfd, "dev", owner) < 0 ||
+	    jfs_mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
+			 opts, true) < 0)
 		return -1;
-	int dfd = open_target(rootfd, "dev", O_PATH | O_DIRECTORY, 0);
+	int dfd = jfs_open(rootfd, "dev", O_PATH | O_DIRECTORY, 0);
 	if (dfd < 0) {
 		ioc_err("cannot open the jail's /dev: %s", strerror(errno));
 		return -1;
@@ -720,13 +477,13 @@ static int setup_dev(int rootfd, unsigned long pts_max, uid_t owner, dev_t zfs_d
 		snprintf(ptsopts + n, sizeof(ptsopts) - (size_t)n, ",max=%lu", pts_max);
 	snprintf(opts, sizeof(opts), "mode=1777,size=65536k,uid=%u,gid=%u", (unsigned)owner,
 		 (unsigned)owner);
-	if (mount_at(rootfd, "dev/console", "/dev/null", NULL, MS_BIND, NULL, false) < 0 ||
-	    mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts, true) <
-		    0 ||
-	    mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts,
-		     true) < 0 ||
-	    mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		     NULL, true) < 0)
+	if (jfs_mount_at(rootfd, "dev/console", "/dev/null", NULL, MS_BIND, NULL, false) < 0 ||
+	    jfs_mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts,
+			 true) < 0 ||
+	    jfs_mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts,
+			 true) < 0 ||
+	    jfs_mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			 NULL, true) < 0)
 		return -1;
 	return 0;
 }
@@ -738,7 +495,7 @@ static int setup_dev(int rootfd, unsigned long pts_max, uid_t owner, dev_t zfs_d
  * hidden as a fresh sysfs would have them: empty. */
 static int setup_sys(int rootfd, bool own_netns, uid_t owner)
 {
-	if (ensure_dir(rootfd, "sys", owner) < 0)
+	if (jfs_ensure_dir(rootfd, "sys", owner) < 0)
 		return -1;
 	unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	static const char *const none[] = {NULL};
@@ -748,20 +505,20 @@ static int setup_sys(int rootfd, bool own_netns, uid_t owner)
 		"sys/kernel/security",     "sys/fs/bpf",        "sys/fs/pstore",
 		"sys/fs/fuse/connections", "sys/kernel/config", NULL};
 	if (own_netns) {
-		if (mount_at(rootfd, "sys", "sysfs", "sysfs", ro, NULL, true) < 0)
+		if (jfs_mount_at(rootfd, "sys", "sysfs", "sysfs", ro, NULL, true) < 0)
 			return -1;
 	} else {
-		if (mount_at(rootfd, "sys", "/sys", NULL, MS_BIND | MS_REC, NULL, true) < 0)
+		if (jfs_mount_at(rootfd, "sys", "/sys", NULL, MS_BIND | MS_REC, NULL, true) < 0)
 			return -1;
-		int fd = open_target(rootfd, "sys", O_PATH | O_DIRECTORY, 0);
+		int fd = jfs_open(rootfd, "sys", O_PATH | O_DIRECTORY, 0);
 		if (fd < 0) {
-			target_err("open", "sys", errno);
+			jfs_target_err("open", "sys", errno);
 			return -1;
 		}
-		int r = add_mount_attrs(fd,
-					MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-						MOUNT_ATTR_NOEXEC,
-					true, "/sys");
+		int r = jfs_add_mount_attrs(fd,
+					    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+						    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+					    true, "/sys");
 		close(fd);
 		if (r < 0 || mask_paths(rootfd, none, host_mounts) < 0)
 			return -1;
@@ -799,7 +556,7 @@ int jailfs_setup(const struct jailfs_opts *o)
 	}
 	/* Device nodes in the jail's own files never work (nodev, on every mount below the
 	 * root too: a basejail's clones), only those of the /dev iocell makes. */
-	if (add_mount_attrs(rootfd, MOUNT_ATTR_NODEV, true, "the root") < 0)
+	if (jfs_add_mount_attrs(rootfd, MOUNT_ATTR_NODEV, true, "the root") < 0)
 		return -1;
 	if (fstab_each(rootfd, o, FSTAB_OUTSIDE_DEV, mount_fstab_entry) < 0 ||
 	    (o->zfs_dst && mount_jail_zfs(rootfd, o) < 0) ||
@@ -815,9 +572,9 @@ int jailfs_setup(const struct jailfs_opts *o)
  * e.g. a jail's resolv.conf pointing into /run gives way to the file iocell writes. */
 static int unlink_symlink_beneath(int rootfd, const char *dir, const char *name)
 {
-	int dfd = open_target(rootfd, dir, O_PATH | O_DIRECTORY, 0);
+	int dfd = jfs_open(rootfd, dir, O_PATH | O_DIRECTORY, 0);
 	if (dfd < 0) {
-		target_err("open", dir, errno);
+		jfs_target_err("open", dir, errno);
 		return -1;
 	}
 	struct stat st;
@@ -852,16 +609,16 @@ int jailfs_write_resolv(const char *root, const char *content, bool check_only, 
 	}
 	bool d = false;
 	int rc = 0; /* no /etc: nothing to do */
-	if (exists_beneath(rootfd, "etc", &d) && d) {
+	if (jfs_exists(rootfd, "etc", &d) && d) {
 		size_t len = strlen(content);
 		if (check_only)
 			rc = same_beneath(rootfd, "etc/resolv.conf", content, len) ? 0 : 1;
 		else {
-			owner_begin(owner);
+			jfs_owner_begin(owner);
 			if (unlink_symlink_beneath(rootfd, "etc", "resolv.conf") < 0 ||
 			    write_beneath(rootfd, "etc/resolv.conf", content, len, 0644) < 0)
 				rc = -1;
-			owner_end(owner);
+			jfs_owner_end(owner);
 		}
 	}
 	close(rootfd);

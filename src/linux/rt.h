@@ -1,7 +1,7 @@
 /*
- * What the Linux runtime's files share (start.c, join.c, hooks.c, stop.c, chroot.c,
- * info.c, limitsops.c): not an interface, src/platform.h is.  Everything here takes the
- * typed configuration (core/jailconf.h), never a property by name.
+ * What the Linux runtime's files share (start.c, startzfs.c, join.c, hooks.c, stop.c,
+ * chroot.c, info.c, limitsops.c): not an interface, src/platform.h is.  Everything here
+ * takes the typed configuration (core/jailconf.h), never a property by name.
  */
 #ifndef IOC_LINUX_RT_H
 #define IOC_LINUX_RT_H
@@ -89,6 +89,20 @@ int run_inside_logged(const struct runstate *rs, const struct jailconf *c, const
  * sp->argv. */
 void become_jail_process(const struct spawn *sp, uint64_t caps, const struct jail_security *sec,
 			 const struct limits *lim, int userfd, int errfd) __attribute__((noreturn));
+
+/* ---- the jail's dataset at start (startzfs.c) ---- */
+
+/* jail_zfs / allow_mount_zfs at start: what the set-up process mounts (freed by the
+ * caller).  src: the dataset's host mountpoint (bound into the jail); ds: the delegated
+ * dataset (POOL/..., mounted by name) and dev: /dev/zfs's device number. */
+struct jail_zfs_plan {
+	char *src, *ds;
+	dev_t dev;
+};
+/* The jail_zfs dataset made if it went missing and owned by the jail's root; with
+ * allow_mount_zfs, refused in one line where delegation is impossible, else zoned=on.
+ * 0 (nothing to do when jail_zfs is off), or -1 with the error recorded. */
+int jail_zfs_prepare(const struct jailconf *c, struct jail_zfs_plan *z);
 
 /* ---- the jail's cgroup (limitsops.c) ---- */
 

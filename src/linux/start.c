@@ -79,11 +79,9 @@ struct start {
 	int logfd, jid;
 	pid_t pid;
 	int sync_wr, err_rd, status_rd;
-	int respec;    /* the configuration changed meanwhile (1) */
-	char *zfs_src; /* jail_zfs: the dataset's host mountpoint */
-	char *zfs_ds;  /* allow_mount_zfs: the delegated dataset (POOL/...) */
-	dev_t zfs_dev; /* and /dev/zfs's device number */
-	bool zoned;    /* `zfs zone` was run for it (undone by start_fail) */
+	int respec;               /* the configuration changed meanwhile (1) */
+	struct jail_zfs_plan zfs; /* jail_zfs, allow_mount_zfs */
+	bool zoned;               /* `zfs zone` was run for it (undone by start_fail) */
 };
 
 /* ---- the set-up process ------------------------------------------------------------------ */
@@ -382,111 +380,18 @@ static int phase_prepare(struct start *s)
 	return rs_write(&s->st);
 }
 
-/* jail_zfs: the dataset's top directory belongs to the jail's root, as the root of the
- * jail's own files does on disk (idmap_shift: its range's first id where the files are
- * shifted, 0 where they are seen through an idmapped mount, 0 for a privileged jail).
- * Opened without following a symlink: the dataset's mountpoint on the host. */
-static int own_jail_zfs(const char *path, uid_t owner)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		ioc_err("cannot open the jail_zfs dataset's directory %s: %s", path,
-			strerror(errno));
-		return -1;
-	}
-	if ((st.st_uid != owner || st.st_gid != owner) && fchown(fd, owner, owner) < 0) {
-		ioc_err("cannot give the jail_zfs dataset's directory %s to the jail's root (host "
-			"id %u): %s",
-			path, (unsigned)owner, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* allow_mount_zfs: can the dataset be delegated to this jail?  A setting that would
- * silently do nothing is refused, in one line saying why. */
-static int delegation_possible(const struct jailconf *c)
-{
-	char why[256];
-	const char *hint = "set allow_mount_zfs=0 ('iocell set allow_mount_zfs=0 %s'); jail_zfs=on "
-			   "still mounts the jail's dataset at jail_zfs_mountpoint";
-	if (!zfs_can_delegate(why, sizeof(why))) {
-		ioc_err("cannot start jail %s: allow_mount_zfs=1, but %s", c->tag, why);
-	} else if (c->privileged) {
-		ioc_err("cannot start jail %s: allow_mount_zfs=1 delegates the jail_zfs dataset to "
-			"the jail's user namespace, but the jail is privileged (privileged=yes: it "
-			"has none)",
-			c->tag);
-		hint = "run it in a user namespace ('iocell set privileged=no %s'), or set "
-		       "allow_mount_zfs=0";
-	} else if (!c->jail_zfs) {
-		ioc_err("cannot start jail %s: allow_mount_zfs=1 delegates the jail_zfs dataset, "
-			"but jail_zfs=off",
-			c->tag);
-		hint = "turn it on ('iocell set jail_zfs=on jail_zfs_mountpoint=/data %s'), or set "
-		       "allow_mount_zfs=0";
-	} else {
-		return 0;
-	}
-	ioc_hint(hint, c->tag);
-	return -1;
-}
-
-/* jail_zfs: the dataset made if it went missing, owned by the jail's root, and where it
- * is on the host (bound into the jail by the set-up process).  allow_mount_zfs: zoned=on,
- * mounted by the set-up process by name (never by the mountpoint the jail may set) and
- * delegated once the jail's user namespace exists (phase_delegate). */
-static int prepare_jail_zfs(struct start *s)
-{
-	const struct jailconf *c = &s->c;
-	if (c->sec.allow_mount_zfs && delegation_possible(c) < 0)
-		return -1;
-	if (!c->jail_zfs)
-		return 0;
-	if (!c->jail_zfs_mountpoint) {
-		ioc_err("cannot start jail %s: jail_zfs=on but jail_zfs_mountpoint=none", c->tag);
-		ioc_hint(
-			"say where the dataset goes in the jail: 'iocell set jail_zfs_mountpoint=/data "
-			"%s'",
-			c->tag);
-		return -1;
-	}
-	if (jailzfs_ensure(c->jail_zfs_dataset) < 0)
-		return -1;
-	if (c->sec.allow_mount_zfs) {
-		struct stat st;
-		errno = 0;
-		if (stat("/dev/zfs", &st) < 0 || !S_ISCHR(st.st_mode)) {
-			ioc_err("cannot start jail %s: allow_mount_zfs=1, but /dev/zfs is not a "
-				"character device: %s",
-				c->tag, strerror(errno ? errno : ENODEV));
-			return -1;
-		}
-		s->zfs_dev = st.st_rdev;
-		if (jailzfs_zoned(c->jail_zfs_dataset) < 0)
-			return -1;
-		s->zfs_ds = jailzfs_full(c->jail_zfs_dataset);
-		return s->zfs_ds ? 0 : -1;
-	}
-	s->zfs_src = jailzfs_host_path(c->jail_zfs_dataset);
-	if (!s->zfs_src)
-		return -1;
-	return own_jail_zfs(s->zfs_src, c->privileged ? 0 : c->idmap_shift);
-}
-
 /* allow_mount_zfs: the dataset delegated to the jail's user namespace (`zfs zone`),
  * recorded first: stop (or the next command's clean-up) takes it back. */
 static int phase_delegate(struct start *s)
 {
-	if (!s->zfs_ds)
+	if (!s->zfs.ds)
 		return 0;
-	rs_set(&s->st, RS_ZONED, s->zfs_ds);
+	rs_set(&s->st, RS_ZONED, s->zfs.ds);
 	if (rs_write(&s->st) < 0)
 		return -1;
 	char ns[64];
 	snprintf(ns, sizeof(ns), "/proc/%d/fd/%d", (int)getpid(), s->uns.user);
-	if (jailzfs_delegate(ns, s->zfs_ds, true) < 0)
+	if (jailzfs_delegate(ns, s->zfs.ds, true) < 0)
 		return -1;
 	s->zoned = true;
 	return 0;
@@ -500,7 +405,7 @@ static int phase_prestart(struct start *s)
 	bool outside = c->exec_prestart || c->basejail || c->jail_zfs || c->sec.allow_mount_zfs;
 	if (outside && (s->respec = spec_stale(s->sp, s->j)) != 0)
 		return -1;
-	if (prepare_jail_zfs(s) < 0)
+	if (jail_zfs_prepare(&s->c, &s->zfs) < 0)
 		return -1;
 	if (run_hook("exec_prestart", c->exec_prestart, &s->he, c->exec_timeout, s->logfd) < 0)
 		return -1;
@@ -531,12 +436,12 @@ static int phase_cgroup(struct start *s)
 	size_t nextra = 0;
 	if (jailfs_fstab_devices(&fo, &extra, &nextra) < 0)
 		return -1;
-	if (s->zfs_dev) { /* allow_mount_zfs: /dev/zfs */
+	if (s->zfs.dev) { /* allow_mount_zfs: /dev/zfs */
 		extra = xrealloc(extra, (nextra + 1) * sizeof(*extra));
 		extra[nextra++] = (struct devrule){.type = 'c',
-						   .major_lo = major(s->zfs_dev),
-						   .major_hi = major(s->zfs_dev),
-						   .minor = (int)minor(s->zfs_dev)};
+						   .major_lo = major(s->zfs.dev),
+						   .major_hi = major(s->zfs.dev),
+						   .minor = (int)minor(s->zfs.dev)};
 	}
 	if (dev_cg_apply(&s->cg, extra, nextra) < 0)
 		return -1;
@@ -590,11 +495,11 @@ static int phase_spawn(struct start *s)
 		.pts_max = c->lim.v[LIM_PSEUDOTERMINALS].action
 				   ? c->lim.v[LIM_PSEUDOTERMINALS].amount
 				   : 0,
-		.zfs_src = s->zfs_src,
-		.zfs_dst = s->zfs_src || s->zfs_ds ? c->jail_zfs_mountpoint : NULL,
-		.zfs_ds = s->zfs_ds,
+		.zfs_src = s->zfs.src,
+		.zfs_dst = s->zfs.src || s->zfs.ds ? c->jail_zfs_mountpoint : NULL,
+		.zfs_ds = s->zfs.ds,
 		.zfs_disk_owner = c->idmap_shift,
-		.zfs_dev = s->zfs_dev,
+		.zfs_dev = s->zfs.dev,
 		.owner = c->privileged ? 0 : c->idmap_base,
 		.idmap_userfd = s->idmapped ? s->uns.user : -1,
 	};
@@ -750,7 +655,7 @@ static int start_fail(struct start *s)
 	if (s->zoned) { /* allow_mount_zfs: the delegation taken back */
 		char ns[64];
 		snprintf(ns, sizeof(ns), "/proc/%d/fd/%d", (int)getpid(), s->uns.user);
-		if (jailzfs_delegate(ns, s->zfs_ds, false) < 0)
+		if (jailzfs_delegate(ns, s->zfs.ds, false) < 0)
 			ioc_warn("%s", ioc_errmsg());
 	}
 	int nethold = s->pid > 0 ? net_hold(&s->st) : -1; /* network: the jail's namespace */
@@ -781,8 +686,8 @@ static void start_free(struct start *s)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	free(s->resolv);
-	free(s->zfs_src);
-	free(s->zfs_ds);
+	free(s->zfs.src);
+	free(s->zfs.ds);
 	userns_fds_close(&s->uns);
 	cg_free(&s->cg);
 	rs_free(&s->st);

@@ -424,6 +424,8 @@ def test_failed_start_leaves_nothing(release, net, rundir):
     r = ioc("start", "nf", check=False)
     assert r.returncode != 0
     assert "198.51.100.200" in r.stderr and "not on a network" in r.stderr
+    # (the rollback detaches the pair's host end and leaves it to the kernel, as stop does)
+    assert not wait_detached_gone(u)
     assert relevant_links() == before | {net.bridge}
     assert not iocell_links()
     assert not state(rundir, u) and not cgroup_leftovers(u)
@@ -432,6 +434,7 @@ def test_failed_start_leaves_nothing(release, net, rundir):
     ioc("set", "defaultrouter=none", "exec_start=/bin/false", "nf")
     r = ioc("start", "nf", check=False)
     assert r.returncode != 0
+    assert not wait_detached_gone(u)
     assert relevant_links() == before | {net.bridge}
     assert not state(rundir, u) and not cgroup_leftovers(u)
 
@@ -440,7 +443,7 @@ def test_failed_start_leaves_nothing(release, net, rundir):
     ioc("set", f"interfaces=vnet0:{net.veth}", "exec_start=none", "nf")
     r = ioc("start", "nf", check=False)
     assert r.returncode != 0 and "not a bridge" in r.stderr
-    assert not iocell_links() and not state(rundir, u)
+    assert not wait_detached_gone(u) and not iocell_links() and not state(rundir, u)
     assert "master" not in host_links()[net.veth]
 
 
