@@ -67,7 +67,7 @@ void jfs_target_err(const char *what, const char *path, int e)
 /* Mount onto PATH beneath rootfd: resolve safely, then mount on the resolved inode
  * through its /proc/self/fd path (no second lookup by name). */
 int jfs_mount_at(int rootfd, const char *path, const char *src, const char *fstype,
-		    unsigned long flags, const char *data, bool dir)
+		 unsigned long flags, const char *data, bool dir)
 {
 	int fd = jfs_open(rootfd, path, O_PATH | (dir ? O_DIRECTORY : 0), 0);
 	if (fd < 0) {
@@ -221,7 +221,6 @@ int jfs_ensure_dir(int rootfd, const char *path, uid_t owner)
 	}
 	return jfs_mkdir(rootfd, path, 0755, owner);
 }
-
 
 /* The directory PATH (absolute, inside the jail) beneath rootfd, following no symlink at
  * all; missing components made (0755, owned by owner) when create.  An O_PATH fd, or -1

@@ -104,4 +104,3 @@ int jail_zfs_prepare(const struct jailconf *c, struct jail_zfs_plan *z)
 		return -1;
 	return own_jail_zfs(z->src, c->privileged ? 0 : c->idmap_shift);
 }
-
