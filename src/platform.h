@@ -61,9 +61,15 @@ int plat_chroot(const struct jail *j, char *const argv[], int *status);
 /* Put a read-only copy of the host directory host_dir (a mount, with what is mounted
  * below it) in place of the mount at jail_dir inside the running jail: beneath the old
  * one, which is then detached (processes using its files keep them), so that the jail
- * never sees jail_dir empty; on kernels before 6.5 on top of it.  Never through the
- * jail's symlinks.  The forced upgrade of a basejail. */
+ * never sees jail_dir empty: 0.  Where the kernel refuses that (before Linux 6.5; a jail
+ * in a user namespace, whose mounts are locked) on top of it, the old one staying
+ * underneath until the jail stops: 1.  Never through the jail's
+ * symlinks.  The forced upgrade of a basejail.  -1 with the error recorded. */
 int plat_replace_mount(const struct runstate *rs, const char *host_dir, const char *jail_dir);
+/* Undo a plat_replace_mount that returned 1: detach the top mount at jail_dir when it is
+ * host_dir's file system (else it is not iocell's: left alone, an error), showing the
+ * one underneath again.  0, or -1 with the error recorded. */
+int plat_unstack_mount(const struct runstate *rs, const char *host_dir, const char *jail_dir);
 /* Whether this kernel can do plat_replace_mount (open_tree, move_mount and mount_setattr:
  * Linux 5.12 or later).  false with the error recorded (what is missing and why). */
 bool plat_can_replace_mount(void);

@@ -55,18 +55,25 @@ static const char *current_clone(const struct ztable *cur, const char *jds, cons
 	return mp;
 }
 
+/* What was swapped: per directory the old clone's and the new clone's paths, and
+ * whether the new one was stacked on top of the old (plat_replace_mount returned 1). */
 struct swapped {
-	struct strv dirs, old_paths, created;
+	struct strv dirs, old_paths, new_paths, created;
+	bool *stacked; /* [dirs.n] */
 };
 
-/* Put the old clones back in place and remove the new ones, keeping the error. */
+/* Put the old clones back in place and remove the new ones, keeping the error.  A new
+ * clone stacked on top of the old one is taken off it (then nothing of the jail's holds
+ * it and it can go); one mounted beneath (the old one detached) is replaced by the old. */
 static void swap_back(const struct runstate *rs, const struct swapped *s)
 {
 	struct ioc_errsave keep;
 	ioc_err_save(&keep);
 	for (size_t i = s->dirs.n; i-- > 0;) {
 		_cleanup_free_ char *in = xasprintf("/%s", s->dirs.v[i]);
-		if (plat_replace_mount(rs, s->old_paths.v[i], in) < 0)
+		int rc = s->stacked[i] ? plat_unstack_mount(rs, s->new_paths.v[i], in)
+				       : plat_replace_mount(rs, s->old_paths.v[i], in);
+		if (rc < 0)
 			ioc_warn("could not put the old /%s back in the jail: %s", s->dirs.v[i],
 				 ioc_errmsg());
 	}
@@ -89,6 +96,8 @@ int basejail_swap_live(const struct jail *j, const struct runstate *rs, const ch
 	struct swapped s;
 	sv_init(&s.dirs);
 	sv_init(&s.old_paths);
+	sv_init(&s.new_paths);
+	s.stacked = NULL;
 	sv_init(&s.created);
 	int rc = 0;
 	for (size_t i = 0; i < masters.nrows && rc == 0; i++) {
@@ -113,12 +122,16 @@ int basejail_swap_live(const struct jail *j, const struct runstate *rs, const ch
 		sv_add(&s.created, clone);
 		_cleanup_free_ char *path = mounted_path(clone);
 		_cleanup_free_ char *in = xasprintf("/%s", dir);
-		if (!path || plat_replace_mount(rs, path, in) < 0) {
+		int how = path ? plat_replace_mount(rs, path, in) : -1;
+		if (how < 0) {
 			rc = -1;
 			break;
 		}
+		s.stacked = xrealloc(s.stacked, (s.dirs.n + 1) * sizeof(*s.stacked));
+		s.stacked[s.dirs.n] = how == 1;
 		sv_add(&s.dirs, dir);
 		sv_add(&s.old_paths, old_mp);
+		sv_add(&s.new_paths, path);
 		printf("  /%s: now %s (%s)\n", dir, newrel, clone);
 	}
 	if (rc < 0) {
@@ -128,6 +141,8 @@ int basejail_swap_live(const struct jail *j, const struct runstate *rs, const ch
 	}
 	sv_free(&s.dirs);
 	sv_free(&s.old_paths);
+	sv_free(&s.new_paths);
 	sv_free(&s.created);
+	free(s.stacked);
 	return rc;
 }

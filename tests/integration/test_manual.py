@@ -544,7 +544,28 @@ def test_exec_from_nohup_or_background_gets_default_signals(release):
 
 # ---- basejail: forced upgrade while running ------------------------------------------------
 
-def test_forced_upgrade_of_a_running_basejail(release, mountroot, rundir, tmp_path):
+def _kernel_has_move_mount_beneath() -> bool:
+    major, minor = (int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())
+    return (major, minor) >= (6, 5)
+
+
+@pytest.fixture(params=["privileged", "userns", "forced-on-top"])
+def swap_how(request, monkeypatch):
+    """The jail of a forced-upgrade test and how its directories are swapped while it
+    runs: (create arguments, "beneath" | "on-top").  Mounted beneath the old one (which
+    is then detached) needs MOVE_MOUNT_BENEATH (Linux 6.5) and a mount that is not locked:
+    a privileged jail's.  A jail in a user namespace holds its mounts locked (the kernel
+    refuses to mount beneath them), and older kernels (e.g. Debian bookworm's 6.1) cannot:
+    stacked on top of the old one.  IOCELL_NO_MOVE_BENEATH makes iocell take that path."""
+    if request.param == "privileged":
+        return ("privileged=yes",), "beneath" if _kernel_has_move_mount_beneath() else "on-top"
+    if request.param == "forced-on-top":
+        monkeypatch.setenv("IOCELL_NO_MOVE_BENEATH", "1")
+        return ("privileged=yes",), "on-top"
+    return ("privileged=no",), "on-top"
+
+
+def test_forced_upgrade_of_a_running_basejail(release, mountroot, rundir, tmp_path, swap_how):
     """The iocell manual: `upgrade` re-clones a basejail's filesystems while it runs (no
     downtime): the new release's read-only directories are swapped in under the running
     jail; the next start keeps them and leaves no temporary clone."""
@@ -552,10 +573,11 @@ def test_forced_upgrade_of_a_running_basejail(release, mountroot, rundir, tmp_pa
     d = _release_with(tmp_path, [("usr/share/relmark", "new\n", 0o644)])
     ioc("fetch", f"release={newrel}", f"ftplocaldir={d}")
     try:
-        uuid = create("-b", f"release={release}", "tag=bj", *NONET)
+        uuid = create("-b", f"release={release}", "tag=bj", *swap_how[0], *NONET)
         jds = f"{JAILS_DS}/{uuid}"
         ioc("start", "bj")
         pid = state(rundir, uuid)["pid"]
+        usr_before = mounted_at(pid, "/usr")
         assert jexec("bj", "test", "-e", "/usr/share/relmark", check=False).returncode == 1
         r = ioc("upgrade", "bj", f"release={newrel}")
         assert "running" in r.stdout
@@ -564,10 +586,14 @@ def test_forced_upgrade_of_a_running_basejail(release, mountroot, rundir, tmp_pa
         assert jexec("bj", "sh", "-c", "touch /usr/x", check=False).returncode != 0  # read-only
         assert jexec("bj", "/bin/sh", "-c", "echo ok").stdout == "ok\n"
         assert zfs_get(jds, "iocell:release") == newrel
-        # the top mount at /usr (the only one from Linux 6.5 on: mounted beneath, the old
-        # one detached; before, stacked on it)
-        usr = mounted_at(pid, "/usr")[-1]
-        assert ".live1-usr" in " ".join(usr)
+        # the top mount at /usr: in place of the old one when mounted beneath (the old one
+        # detached), else stacked on it, the old one underneath until the jail stops
+        usr = mounted_at(pid, "/usr")
+        assert ".live1-usr" in " ".join(usr[-1])
+        if swap_how[1] == "beneath":
+            assert len(usr) == len(usr_before), usr
+        else:
+            assert len(usr) == len(usr_before) + 1 and usr[-2] == usr_before[-1], usr
         ioc("stop", "bj")
         ioc("start", "bj")
         try:
@@ -584,19 +610,22 @@ def test_forced_upgrade_of_a_running_basejail(release, mountroot, rundir, tmp_pa
         destroy_dataset(f"{IOCROOT_DS}/base/{newrel}")
 
 
-def test_forced_upgrade_failing_midway_swaps_back(release, rundir, tmp_path):
+def test_forced_upgrade_failing_midway_swaps_back(release, rundir, tmp_path, swap_how):
     """Made to fail midway (the new release's usr master has lost its snapshot: bin and
     sbin are swapped first, by name): what was swapped goes back, the new clones go,
-    the release stays, the jail runs on from its old directories."""
+    the release stays, the jail runs on from its old directories.  Stacked on top (before
+    Linux 6.5), going back takes the new mount off (it failed in the guest's 6.1 when it
+    stacked the old one on top again: the new clones stayed held by the jail)."""
     newrel = f"bbmid{os.getpid() % 1000}"
     d = _release_with(tmp_path, [("bin/midmark", "new\n", 0o644)])
     ioc("fetch", f"release={newrel}", f"ftplocaldir={d}")
     try:
         destroy_dataset(f"{IOCROOT_DS}/base/{newrel}/usr@release")
-        uuid = create("-b", f"release={release}", "tag=bjm", *NONET)
+        uuid = create("-b", f"release={release}", "tag=bjm", *swap_how[0], *NONET)
         jds = f"{JAILS_DS}/{uuid}"
         ioc("start", "bjm")
         pid = state(rundir, uuid)["pid"]
+        before = {m: mounted_at(pid, m) for m in ("/bin", "/sbin", "/usr")}
         r = ioc("upgrade", "bjm", f"release={newrel}", check=False)
         assert r.returncode == 1, r.stdout + r.stderr
         assert "/bin: now" in r.stdout  # it did get that far
@@ -605,8 +634,8 @@ def test_forced_upgrade_failing_midway_swaps_back(release, rundir, tmp_path):
             r.stdout + r.stderr
         assert jexec("bjm", "/bin/sh", "-c", "echo ok").stdout == "ok\n"
         for m in ("/bin", "/sbin", "/usr"):
-            f = mounted_at(pid, m)[-1]  # the top one (see the test above)
-            assert f"{jds}/root{m}" in " ".join(f), f
+            f = mounted_at(pid, m)
+            assert len(f) == len(before[m]) and f"{jds}/root{m}" in " ".join(f[-1]), f
         assert [x for x in datasets(jds) if "/.live" in x] == []
         assert zfs_get(jds, "iocell:release") == release
         assert snapshots(jds) == []
