@@ -25,7 +25,7 @@ import urllib.request
 
 import pytest
 
-from helpers import ioc, jexec, make_jail, parse_uuid, run, state
+from helpers import TIME_SCALE, ioc, jexec, make_jail, parse_uuid, run, state
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("IOCELL_TEST_NETNS") != "1",
@@ -379,13 +379,34 @@ def test_rules_removed_after_kill9_of_start_then_stop(release, outside, rundir, 
     ioc("stop", "k9")
 
 
+def _runs_in_jail(uuid: str, cmdline: bytes) -> bool:
+    """Whether a process with this command line runs in the jail's cgroup."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                if f.read() != cmdline:
+                    continue
+            with open(f"/proc/{d}/cgroup") as f:
+                if uuid in f.read():
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def test_stale_rules_of_a_crashed_jail_go_at_the_next_nat_start(release, outside, rundir, iocell):
     u = nat_jail(release, "cr", "nat_forwards=tcp(80:8080)", "exec_start=sleep 60")
     p = subprocess.Popen([iocell, "start", "cr"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(jail_chains(u)) < 3:
+        # killed once its init runs exec_start (its chains are made before: a kill in
+        # between ends the half-made jail, which is another test's case)
+        deadline = time.monotonic() + 30 * TIME_SCALE
+        while time.monotonic() < deadline and not (len(jail_chains(u)) == 3 and
+                                                     _runs_in_jail(u, b"sleep\x0060\x00")):
             time.sleep(0.05)
+        assert len(jail_chains(u)) == 3 and _runs_in_jail(u, b"sleep\x0060\x00")
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait()
