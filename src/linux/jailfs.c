@@ -105,9 +105,9 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 				return -1;
 		} else {
 			jfs_owner_begin(e->owner);
-			int fd = jfs_open(rootfd, e->inside,
-					  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK,
-					  0644);
+			int fd = open_nofollow(
+				rootfd, e->inside,
+				O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, 0644);
 			int err = errno;
 			jfs_owner_end(e->owner);
 			if (fd < 0 && err != EEXIST) {
@@ -126,7 +126,7 @@ static int mount_fstab_entry(int rootfd, const struct fstab_entry *e)
 			 (e->o.ro ? MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID : 0);
 	if (!attrs && !e->o.dev)
 		return 0;
-	int fd = jfs_open(rootfd, e->inside, O_PATH, 0);
+	int fd = open_nofollow(rootfd, e->inside, O_PATH, 0);
 	if (fd < 0) {
 		jfs_target_err("open", e->inside, errno);
 		return -1;
@@ -369,7 +369,7 @@ static int setup_proc(int rootfd, bool net_writable, uid_t owner)
 		/* A bind copies the read-only flag: bind, then remount without it. */
 		int fd = jfs_bind_self(rootfd, "proc/sys/net") < 0
 				 ? -1
-				 : jfs_open(rootfd, "proc/sys/net", O_PATH, 0);
+				 : open_nofollow(rootfd, "proc/sys/net", O_PATH, 0);
 		if (fd < 0)
 			return -1;
 		char *t = jfs_fdpath(fd);
@@ -398,7 +398,7 @@ static int setup_dev(int rootfd, unsigned long pts_max, uid_t owner, dev_t zfs_d
 	    jfs_mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
 			 opts, true) < 0)
 		return -1;
-	int dfd = jfs_open(rootfd, "dev", O_PATH | O_DIRECTORY, 0);
+	int dfd = open_nofollow(rootfd, "dev", O_PATH | O_DIRECTORY, 0);
 	if (dfd < 0) {
 		ioc_err("cannot open the jail's /dev: %s", strerror(errno));
 		return -1;
@@ -510,7 +510,7 @@ static int setup_sys(int rootfd, bool own_netns, uid_t owner)
 	} else {
 		if (jfs_mount_at(rootfd, "sys", "/sys", NULL, MS_BIND | MS_REC, NULL, true) < 0)
 			return -1;
-		int fd = jfs_open(rootfd, "sys", O_PATH | O_DIRECTORY, 0);
+		int fd = open_nofollow(rootfd, "sys", O_PATH | O_DIRECTORY, 0);
 		if (fd < 0) {
 			jfs_target_err("open", "sys", errno);
 			return -1;
@@ -572,7 +572,7 @@ int jailfs_setup(const struct jailfs_opts *o)
  * e.g. a jail's resolv.conf pointing into /run gives way to the file iocell writes. */
 static int unlink_symlink_beneath(int rootfd, const char *dir, const char *name)
 {
-	int dfd = jfs_open(rootfd, dir, O_PATH | O_DIRECTORY, 0);
+	int dfd = open_nofollow(rootfd, dir, O_PATH | O_DIRECTORY, 0);
 	if (dfd < 0) {
 		jfs_target_err("open", dir, errno);
 		return -1;

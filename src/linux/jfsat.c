@@ -45,15 +45,6 @@ void jfs_owner_end(uid_t owner)
 	setfsgid(0);
 }
 
-/* Every mount point iocell creates or mounts on in a jail is resolved beneath its root
- * through no symlink at all (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a symlink the jail
- * made is never a way to move one of iocell's mounts (or a directory it creates) to
- * another place, in the jail or on the host.  ELOOP when one is on the way. */
-int jfs_open(int rootfd, const char *path, int flags, mode_t mode)
-{
-	return open_nofollow(rootfd, path, flags, mode);
-}
-
 void jfs_target_err(const char *what, const char *path, int e)
 {
 	if (e == ELOOP)
@@ -69,7 +60,7 @@ void jfs_target_err(const char *what, const char *path, int e)
 int jfs_mount_at(int rootfd, const char *path, const char *src, const char *fstype,
 		 unsigned long flags, const char *data, bool dir)
 {
-	int fd = jfs_open(rootfd, path, O_PATH | (dir ? O_DIRECTORY : 0), 0);
+	int fd = open_nofollow(rootfd, path, O_PATH | (dir ? O_DIRECTORY : 0), 0);
 	if (fd < 0) {
 		jfs_target_err("open for mounting", path, errno);
 		return -1;
@@ -87,7 +78,7 @@ int jfs_mount_at(int rootfd, const char *path, const char *src, const char *fsty
 /* Bind PATH (beneath rootfd) onto itself, making it a mount point of its own. */
 int jfs_bind_self(int rootfd, const char *path)
 {
-	int fd = jfs_open(rootfd, path, O_PATH, 0);
+	int fd = open_nofollow(rootfd, path, O_PATH, 0);
 	if (fd < 0) {
 		jfs_target_err("open", path, errno);
 		return -1;
@@ -103,7 +94,7 @@ int jfs_bind_self(int rootfd, const char *path)
 
 int jfs_remount_ro(int rootfd, const char *path, unsigned long extra)
 {
-	int fd = jfs_open(rootfd, path, O_PATH, 0);
+	int fd = open_nofollow(rootfd, path, O_PATH, 0);
 	if (fd < 0) {
 		jfs_target_err("open", path, errno);
 		return -1;
@@ -154,7 +145,7 @@ int jfs_add_mount_attrs(int fd, uint64_t attrs, bool recursive, const char *what
  * (ENOENT missing, ELOOP a symlink on the way). */
 int jfs_stat(int rootfd, const char *path, struct stat *st)
 {
-	int fd = jfs_open(rootfd, path, O_PATH, 0);
+	int fd = open_nofollow(rootfd, path, O_PATH, 0);
 	if (fd < 0)
 		return -1;
 	int rc = fstat(fd, st);
@@ -184,7 +175,7 @@ int jfs_mkdir(int rootfd, const char *path, mode_t mode, uid_t owner)
 	if (slash) {
 		*slash = '\0';
 		name = slash + 1;
-		dfd = jfs_open(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
+		dfd = open_nofollow(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
 	} else {
 		dfd = dup(rootfd);
 	}

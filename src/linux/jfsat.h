@@ -1,5 +1,6 @@
 /* The jail filesystem's primitives beneath a root fd: every path is resolved beneath the
- * jail's root through no symlink at all (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), then
+ * jail's root through no symlink at all (core/fsat.h's open_nofollow: a symlink the jail
+ * made is never a way to move one of iocell's mounts or directories elsewhere), then
  * mounted on or created through the resolved inode, never by a second lookup by name.
  * What is created is created as the jail's root (owner: its host uid, 0 for a privileged
  * jail).  Used by jailfs.c while it builds a jail's view in its mount namespace. */
@@ -16,8 +17,6 @@ char *jfs_fdpath(int fd);
 /* File system uid/gid become owner (its capabilities kept) until jfs_owner_end; 0: none. */
 void jfs_owner_begin(uid_t owner);
 void jfs_owner_end(uid_t owner);
-/* open PATH beneath rootfd following no symlink: fd, or -1 with errno (ELOOP: a symlink). */
-int jfs_open(int rootfd, const char *path, int flags, mode_t mode);
 /* Record "cannot WHAT PATH in the jail: ..." for errno e (ELOOP explained). */
 void jfs_target_err(const char *what, const char *path, int e);
 /* mount(2) onto PATH beneath rootfd (dir: it must be a directory). 0 / -1 recorded. */

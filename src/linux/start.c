@@ -380,6 +380,15 @@ static int phase_prepare(struct start *s)
 	return rs_write(&s->st);
 }
 
+/* `zfs zone` (attach) or `zfs unzone` of the delegated dataset and the jail's user
+ * namespace, named by iocell's own descriptor of it. */
+static int zone(const struct start *s, bool attach)
+{
+	char ns[64];
+	snprintf(ns, sizeof(ns), "/proc/%d/fd/%d", (int)getpid(), s->uns.user);
+	return jailzfs_delegate(ns, s->zfs.ds, attach);
+}
+
 /* allow_mount_zfs: the dataset delegated to the jail's user namespace (`zfs zone`),
  * recorded first: stop (or the next command's clean-up) takes it back. */
 static int phase_delegate(struct start *s)
@@ -387,11 +396,7 @@ static int phase_delegate(struct start *s)
 	if (!s->zfs.ds)
 		return 0;
 	rs_set(&s->st, RS_ZONED, s->zfs.ds);
-	if (rs_write(&s->st) < 0)
-		return -1;
-	char ns[64];
-	snprintf(ns, sizeof(ns), "/proc/%d/fd/%d", (int)getpid(), s->uns.user);
-	if (jailzfs_delegate(ns, s->zfs.ds, true) < 0)
+	if (rs_write(&s->st) < 0 || zone(s, true) < 0)
 		return -1;
 	s->zoned = true;
 	return 0;
@@ -652,12 +657,8 @@ static int start_fail(struct start *s)
 		log_line(s->logfd, "start failed: %s", ioc_errmsg());
 	struct ioc_errsave keep;
 	ioc_err_save(&keep);
-	if (s->zoned) { /* allow_mount_zfs: the delegation taken back */
-		char ns[64];
-		snprintf(ns, sizeof(ns), "/proc/%d/fd/%d", (int)getpid(), s->uns.user);
-		if (jailzfs_delegate(ns, s->zfs.ds, false) < 0)
-			ioc_warn("%s", ioc_errmsg());
-	}
+	if (s->zoned && zone(s, false) < 0) /* allow_mount_zfs: the delegation taken back */
+		ioc_warn("%s", ioc_errmsg());
 	int nethold = s->pid > 0 ? net_hold(&s->st) : -1; /* network: the jail's namespace */
 	if (s->pid > 0) {
 		kill(s->pid, SIGKILL);
