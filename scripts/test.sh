@@ -26,6 +26,9 @@
 #    given; IOCELL_FAULT=1 forces it, IOCELL_FAULT=0 skips it
 #
 # IOCELL_TIERS=host|guest|both (default both) chooses the tiers; the builds always run.
+# IOCELL_HOST_TIMEOUT (seconds, default 1500): no host-tier integration test starts after it
+# (the run then fails as interrupted); a hung one is killed 600 s later. When the host tier
+# or the fault suite failed, the guest tier is not run.
 # IOCELL_BUDGET (seconds, default 3300) bounds the whole run: the guest tier's time limit
 # is what is left of it after the host tier (at least 600 s, at most 2700 s), unless
 # IOCELL_GUEST_TIMEOUT is set.
@@ -108,7 +111,14 @@ if [ "$tiers" != guest ]; then
     step "host tier: integration tests (pytest tests/integration)"
     [ -x build-asan/iocell ] || die "build-asan/iocell was not built"
     host_rc=0
-    IOCELL_BIN="$PWD/build-asan/iocell" bash scripts/integration.sh "$@" || host_rc=$?
+    # Bounded: no test starts after IOCELL_HOST_TIMEOUT seconds (default 1500; the tier takes
+    # 7 to 12 minutes), and a hung one is killed 600 s later, so that a hang ends this run
+    # with its failures shown (each timed-out call prints what it waited on) instead of
+    # running into CI's own limit with no summary.
+    host_timeout=${IOCELL_HOST_TIMEOUT:-1500}
+    IOCELL_TEST_DEADLINE=$(( $(date +%s) + host_timeout )) IOCELL_BIN="$PWD/build-asan/iocell" \
+        timeout --kill-after=60 $(( host_timeout + 600 )) \
+        bash scripts/integration.sh "$@" || host_rc=$?
 fi
 
 # The fault-injection suite (tests/fault, issue 15): 100 kill trials with 0 residue, the
@@ -127,7 +137,12 @@ if [ "$tiers" != guest ] && [ "${IOCELL_FAULT:-$fault_default}" = 1 ]; then
 fi
 
 guest_rc=
-if [ "$tiers" != host ]; then
+if [ "$tiers" != host ] && [ "${host_rc:-0}" -ne 0 -o "${fault_rc:-0}" -ne 0 ]; then
+    # the run has failed already: the guest's half hour would only delay the result
+    step "guest tier: not run (the host tier failed)"
+    [ -z "$gbuild_pid" ] || kill "$gbuild_pid" 2>/dev/null || true
+    gbuild_pid=
+elif [ "$tiers" != host ]; then
     step "guest tier: the guest build (started in the background)"
     gb_rc=0
     wait "$gbuild_pid" || gb_rc=$?
@@ -160,7 +175,11 @@ if [ -n "$host_rc" ]; then
     if [ "$host_rc" -eq 0 ]; then
         echo "host tier:  passed"
     else
-        echo "host tier:  FAILED (pytest status $host_rc)"
+        case $host_rc in
+            124 | 137) echo "host tier:  FAILED (killed: ran $(( ${IOCELL_HOST_TIMEOUT:-1500} + 600 )) s; a test hung)" ;;
+            2) echo "host tier:  FAILED (pytest status 2: interrupted, e.g. IOCELL_HOST_TIMEOUT=${IOCELL_HOST_TIMEOUT:-1500} s passed)" ;;
+            *) echo "host tier:  FAILED (pytest status $host_rc)" ;;
+        esac
         status=1
     fi
 fi

@@ -100,6 +100,26 @@ def pytest_runtest_logreport(report):
     # IOCELL_TEST_DURATIONS_OUT: the seconds of every module run to its end, rewritten
     # after each test, so that a run cut short still measures what it finished
     shard.track_report(report)
+    # A failure is printed at once, not only in the summary at the end: a run that is cut
+    # short (its time limit, CI's) still shows why its first tests failed.
+    if report.failed:
+        text = report.longreprtext
+        if len(text) > 12000:
+            text = text[:2000] + "\n[...]\n" + text[-10000:]
+        print(f"\n[iocell-tests] FAILED {report.nodeid} ({report.when}):\n{text}\n",
+              file=sys.stderr, flush=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    # IOCELL_TEST_DEADLINE (seconds since the epoch, set by scripts/test.sh): no test starts
+    # after it; the run ends as interrupted (non-zero) with what it has, instead of being
+    # killed by an outer time limit with no summary at all.
+    yield
+    deadline = os.environ.get("IOCELL_TEST_DEADLINE")
+    if deadline and nextitem is not None and time.time() > float(deadline):
+        item.session.shouldstop = ("IOCELL_TEST_DEADLINE passed: the remaining tests were not run "
+                                   "(the run is cut short, so it fails)")
 
 
 def pytest_report_header(config):

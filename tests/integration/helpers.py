@@ -75,6 +75,79 @@ def _describe(proc: subprocess.CompletedProcess) -> str:
     )
 
 
+def _proc_read_path(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError as e:
+        return f"({e.strerror})"
+
+
+def _proc_read(pid: int, name: str) -> str:
+    return _proc_read_path(f"/proc/{pid}/{name}")
+
+
+def _proc_line(pid: int) -> str:
+    stat = _proc_read(pid, "stat")
+    st = stat.rsplit(")", 1)[1].split()[0] if stat[:1].isdigit() else "gone"
+    cmd = _proc_read(pid, "cmdline").replace("\0", " ").strip()[:160]
+    stack = " < ".join(l.split()[-1] for l in _proc_read(pid, "stack").splitlines()[:6] if l.strip())
+    return f"  pid {pid} [{st}] wchan={_proc_read(pid, 'wchan')} {cmd}\n      kernel stack: {stack}"
+
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            stat = _proc_read(int(d), "stat")
+            if stat[:1].isdigit() and ")" in stat:
+                kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(d))
+    return kids
+
+
+def hang_report(pid: int) -> str:
+    """What a hung command is waiting on, for the failure message: its process tree (state,
+    wchan, kernel stack), who holds iocell's lock files (/proc/locks), and whether the ZFS
+    daemon answers.  Reads only; never signals anything."""
+    lines = ["--- hang report ---", "process tree:"]
+    kids, todo = _children(), [pid]
+    while todo and len(lines) < 60:
+        p = todo.pop(0)
+        lines.append(_proc_line(p))
+        todo.extend(kids.get(p, []))
+    rundir = os.environ.get("IOCELL_RUNDIR")
+    if rundir and os.path.isdir(rundir):
+        inodes = {}
+        for n in os.listdir(rundir):
+            if n.endswith(".lock"):
+                try:
+                    inodes[os.stat(os.path.join(rundir, n)).st_ino] = n
+                except OSError:
+                    pass
+        lines.append(f"locks held on {rundir}/*.lock (/proc/locks):")
+        for l in _proc_read_path("/proc/locks").splitlines():
+            f = l.split()
+            try:
+                ino = int(f[5 if f[1] != "->" else 6].split(":")[2])
+                holder = int(f[4 if f[1] != "->" else 5])
+            except (IndexError, ValueError):
+                continue
+            if ino in inodes:
+                lines.append(f"  {inodes[ino]}: {l.strip()}")
+                if holder > 0:
+                    lines.append("  " + _proc_line(holder))
+    for d in os.listdir("/proc"):
+        if d.isdigit() and _proc_read(int(d), "comm").strip() == "zfs-fuse":
+            lines.append("zfs-fuse:\n" + _proc_line(int(d)))
+    try:
+        z = subprocess.run(["zpool", "list", "-H", "-o", "name,health"], capture_output=True,
+                           text=True, timeout=10, stdin=subprocess.DEVNULL)
+        lines.append(f"zpool list: {z.returncode} {z.stdout.strip()} {z.stderr.strip()}")
+    except subprocess.TimeoutExpired:
+        lines.append("zpool list: no answer within 10 s")
+    return "\n".join(lines)
+
+
 def run(argv, *, input=None, check=True, env=None, timeout=ZFS_TIMEOUT, cwd=None):
     """Run argv (no shell) and return the CompletedProcess (text mode, stdout/stderr captured).
 
@@ -83,22 +156,31 @@ def run(argv, *, input=None, check=True, env=None, timeout=ZFS_TIMEOUT, cwd=None
     a non-zero exit fails with a message that shows the command, its stdout and stderr.
     """
     argv = [str(a) for a in argv]
-    try:
-        proc = subprocess.run(
-            argv,
-            input=input,
-            stdin=subprocess.DEVNULL if input is None else None,
-            capture_output=True,
-            text=True,
-            env=_merged_env(env),
-            timeout=timeout,
-            cwd=cwd,
-        )
-    except subprocess.TimeoutExpired as e:
-        raise AssertionError(
-            f"command timed out after {timeout}s: {shlex.join(argv)}\n"
-            f"--- stdout ---\n{e.stdout or ''}\n--- stderr ---\n{e.stderr or ''}"
-        ) from None
+    with subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_merged_env(env),
+        cwd=cwd,
+        start_new_session=False,
+    ) as p:
+        try:
+            out, err = p.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # what the command and everything it waits on are doing, before it is killed
+            report = hang_report(p.pid)
+            p.kill()
+            try:
+                out, err = p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:  # a descendant holds the pipes
+                out, err = "", "(output pipes still held by a descendant)"
+            raise AssertionError(
+                f"command timed out after {timeout}s: {shlex.join(argv)}\n"
+                f"--- stdout ---\n{out or ''}\n--- stderr ---\n{err or ''}\n{report}"
+            ) from None
+    proc = subprocess.CompletedProcess(argv, p.returncode, out, err)
     if check and proc.returncode != 0:
         raise AssertionError("command failed\n" + _describe(proc))
     return proc
