@@ -152,6 +152,32 @@ def test_create_thin_is_three_zfs_calls(release):
     assert calls == ["create", "clone", "inherit"], calls
 
 
+def test_waiting_for_a_lock_names_its_holder(release, rundir):
+    """A command that waits for a lock says, after 3 s, what it waits for and which process
+    holds it, then goes on once the lock is free (nothing is changed meanwhile)."""
+    import subprocess
+    import time
+    holder = subprocess.Popen(["flock", str(rundir / "global.lock"), "sleep", "5"],
+                              stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while f" {holder.pid} " not in open("/proc/locks").read() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        t0 = time.monotonic()
+        r = ioc("create", "-c", f"release={release}", "tag=waiter")
+        waited = time.monotonic() - t0
+        assert holder.wait(timeout=30) == 0
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    assert waited >= 3, (waited, r.stderr)
+    lines = [l for l in r.stderr.splitlines() if l.startswith("iocell: waiting for")]
+    assert lines == [f"iocell: waiting for iocell's global lock (creating, renaming or destroying "
+                     f"jails) (held by process {holder.pid}: flock {rundir}/global.lock sleep 5)"], r.stderr
+    assert "waiter" in ioc("list", "-H").stdout
+
+
 # ---- set / get / defaults / reset ------------------------------------------------------
 
 
