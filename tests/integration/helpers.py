@@ -105,6 +105,11 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
+#: In a hang report when the ZFS daemon itself does not answer: every later test would wait
+#: for it too, so the session ends at once (``run``).
+DAEMON_HUNG = "THE ZFS DAEMON DOES NOT ANSWER"
+
+
 def hang_report(pid: int) -> str:
     """What a hung command is waiting on, for the failure message: its process tree (state,
     wchan, kernel stack), who holds iocell's lock files (/proc/locks), and whether the ZFS
@@ -136,15 +141,25 @@ def hang_report(pid: int) -> str:
                 lines.append(f"  {inodes[ino]}: {l.strip()}")
                 if holder > 0:
                     lines.append("  " + _proc_line(holder))
-    for d in os.listdir("/proc"):
-        if d.isdigit() and _proc_read(int(d), "comm").strip() == "zfs-fuse":
-            lines.append("zfs-fuse:\n" + _proc_line(int(d)))
+    daemons = [int(d) for d in os.listdir("/proc")
+               if d.isdigit() and _proc_read(int(d), "comm").strip() == "zfs-fuse"]
+    for d in daemons:
+        lines.append("zfs-fuse:\n" + _proc_line(d))
     try:
         z = subprocess.run(["zpool", "list", "-H", "-o", "name,health"], capture_output=True,
                            text=True, timeout=10, stdin=subprocess.DEVNULL)
         lines.append(f"zpool list: {z.returncode} {z.stdout.strip()} {z.stderr.strip()}")
     except subprocess.TimeoutExpired:
-        lines.append("zpool list: no answer within 10 s")
+        lines.append(f"zpool list: no answer within 10 s\n{DAEMON_HUNG}")
+        # where the daemon's threads wait (one line per distinct kernel stack)
+        for d in daemons:
+            stacks: dict[str, int] = {}
+            for t in os.listdir(f"/proc/{d}/task") if os.path.isdir(f"/proc/{d}/task") else []:
+                st = " < ".join(l.split()[-1] for l in _proc_read_path(f"/proc/{d}/task/{t}/stack")
+                                .splitlines()[:5] if l.strip())
+                stacks[st] = stacks.get(st, 0) + 1
+            for st, n in sorted(stacks.items(), key=lambda x: -x[1]):
+                lines.append(f"  zfs-fuse {d}: {n} thread(s) in {st}")
     return "\n".join(lines)
 
 
@@ -176,10 +191,12 @@ def run(argv, *, input=None, check=True, env=None, timeout=ZFS_TIMEOUT, cwd=None
                 out, err = p.communicate(timeout=10)
             except subprocess.TimeoutExpired:  # a descendant holds the pipes
                 out, err = "", "(output pipes still held by a descendant)"
-            raise AssertionError(
-                f"command timed out after {timeout}s: {shlex.join(argv)}\n"
-                f"--- stdout ---\n{out or ''}\n--- stderr ---\n{err or ''}\n{report}"
-            ) from None
+            msg = (f"command timed out after {timeout}s: {shlex.join(argv)}\n"
+                   f"--- stdout ---\n{out or ''}\n--- stderr ---\n{err or ''}\n{report}")
+            if DAEMON_HUNG in report:
+                import pytest  # the suite cannot go on: end it now, with the report
+                pytest.exit(f"the ZFS daemon stopped answering:\n{msg}", returncode=3)
+            raise AssertionError(msg) from None
     proc = subprocess.CompletedProcess(argv, p.returncode, out, err)
     if check and proc.returncode != 0:
         raise AssertionError("command failed\n" + _describe(proc))
