@@ -437,18 +437,23 @@ def test_chroot_sees_the_jail_s_ids(release, mountroot):
 
 
 def test_idmapped_root_keeps_jail_ids_on_disk(release, mountroot, rundir):
-    """A file system with idmapped mounts (a tmpfs laid over the jail's root here): the
-    files keep ids 0-65535 on disk and the jail sees them as its own."""
+    """A file system with idmapped mounts: the files keep ids 0-65535 on disk and the jail
+    sees them as its own.  Kernel ZFS (the guest tier) is one: the jail's own root.  On
+    zfs-fuse, a tmpfs laid over the jail's root plays it (tmpfs takes idmapped mounts from
+    Linux 6.3; the guest's 6.1 would refuse it, and needs no stand-in)."""
     u = make_jail(release, "tag=idm", *NONET)
     b = base_of(u)
     root = root_of(mountroot, u)
     relroot = mountroot / "releases" / release / "root"
-    run(["mount", "-t", "tmpfs", "-o", "mode=0755", "iocell-idm", str(root)])
+    if not IDMAPPED:
+        run(["mount", "-t", "tmpfs", "-o", "mode=0755", "iocell-idm", str(root)])
     try:
-        run(["cp", "-a", f"{relroot}/.", f"{root}/"])
-        os.chown(root, 0, 0)
-        # the configuration of a jail made on such a file system
-        zfs("set", "iocell:idmap_shift=0", f"{JAILS_DS}/{u}")
+        if not IDMAPPED:
+            run(["cp", "-a", f"{relroot}/.", f"{root}/"])
+            os.chown(root, 0, 0)
+            # the configuration of a jail made on such a file system
+            zfs("set", "iocell:idmap_shift=0", f"{JAILS_DS}/{u}")
+        assert shift_of(u) == 0
         ioc("start", u)
         try:
             init = init_pid(rundir, u)
@@ -469,7 +474,8 @@ def test_idmapped_root_keeps_jail_ids_on_disk(release, mountroot, rundir):
         assert os.lstat(root / "home/w").st_uid == 33
         assert os.lstat(root / "etc").st_uid == 0
     finally:
-        run(["umount", "-l", str(root)], check=False)
+        if not IDMAPPED:
+            run(["umount", "-l", str(root)], check=False)
 
 
 # ---- the cost of the shift on a Debian release (slow: IOCELL_SLOW=1) ------------------
