@@ -42,7 +42,8 @@ static pid_t lock_holder(int fd)
 		unsigned maj, min;
 		unsigned long ino;
 		/* "1: FLOCK  ADVISORY  WRITE 1234 fe:00:567 0 EOF"; a waiter's type is "->" */
-		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", type, &p, &maj, &min, &ino) == 5 &&
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", type, &p, &maj, &min, &ino) ==
+			    5 &&
 		    streq(type, "FLOCK") && ino == st.st_ino && makedev(maj, min) == st.st_dev)
 			pid = (pid_t)p;
 	}
@@ -156,7 +157,8 @@ static int g_global = -1; /* our exclusive global lock, while held */
 
 int lock_global(void)
 {
-	int fd = lock_path("global", true, "iocell's global lock (creating, renaming or destroying jails)");
+	int fd = lock_path("global", true,
+			   "iocell's global lock (creating, renaming or destroying jails)");
 	if (fd >= 0 && g_global < 0)
 		g_global = fd;
 	return fd;
