@@ -319,9 +319,11 @@ static void activation_undo(struct activation *a)
 	ioc_err_restore(&keep);
 }
 
-/* Running jails refuse a switch: they are the active pool's (their datasets would be
- * unmounted under them).  Names them. */
-static int refuse_running(const char *pool)
+/* Running jails of the pools this switch takes away (the active one, those moved off the
+ * mount root) refuse it: their datasets would be unmounted under them.  A jail of the pool
+ * being activated, or of a pool the switch leaves alone, does not.  (A state without its
+ * pool, written by an older iocell, counts.)  Names them. */
+static int refuse_running(const char *pool, const struct strv *affected)
 {
 	_cleanup_strv_ struct strv ids = {0};
 	if (rs_list(&ids) < 0)
@@ -332,8 +334,12 @@ static int refuse_running(const char *pool)
 	for (size_t i = 0; i < ids.n; i++) {
 		struct runstate rs;
 		if (rs_read(ids.v[i], &rs) == 1 && rs_running(&rs)) {
-			const char *tag = rs_get(&rs, "tag");
-			sb_printf(&b, "%s%s (%s)", n++ ? ", " : "", tag ? tag : "?", rs.uuid);
+			const char *on = rs_get(&rs, RS_POOL);
+			if (!on || sv_contains(affected, on)) {
+				const char *tag = rs_get(&rs, "tag");
+				sb_printf(&b, "%s%s (%s)", n++ ? ", " : "", tag ? tag : "?",
+					  rs.uuid);
+			}
 		}
 		rs_free(&rs);
 	}
@@ -487,14 +493,20 @@ static int activate_steps(struct activation *a, const char *asked_mp)
 		     NULL) < 0)
 		return -1;
 	const char *mp = wanted_root(&t, a->root, asked_mp);
-	bool switching = false;
+	/* the pools the switch takes away: the active one, and any whose root is on mp */
+	_cleanup_strv_ struct strv affected = {0};
+	sv_init(&affected);
 	for (size_t i = 0; i < t.nrows; i++) {
 		const struct strv *r = &t.rows[i];
-		if (r->n >= 2 && !strchr(r->v[0], '/') && !streq(r->v[0], a->pool) &&
-		    streq(r->v[1], "yes"))
-			switching = true;
+		const char *slash = strchr(r->v[0], '/');
+		if (r->n < 3 || streq(r->v[0], a->pool) || streq(r->v[0], a->root))
+			continue;
+		if ((!slash && streq(r->v[1], "yes")) ||
+		    (slash && streq(slash, "/iocell") && streq(r->v[2], mp)))
+			sv_take(&affected, xstrndup(r->v[0], slash ? (size_t)(slash - r->v[0])
+								   : strlen(r->v[0])));
 	}
-	if (switching && refuse_running(a->pool) < 0)
+	if (affected.n && refuse_running(a->pool, &affected) < 0)
 		return -1;
 	/* another pool's root on this mount root: off it (iocage's switch) */
 	for (size_t i = 0; i < t.nrows; i++) {
@@ -503,8 +515,6 @@ static int activate_steps(struct activation *a, const char *asked_mp)
 		if (r->n < 3 || !slash || !streq(slash, "/iocell") || streq(r->v[0], a->root) ||
 		    !streq(r->v[2], mp))
 			continue;
-		if (!switching && refuse_running(a->pool) < 0)
-			return -1;
 		if (move_off(a, r->v[0], mp) < 0)
 			return -1;
 	}

@@ -398,6 +398,7 @@ def other_pool(fault_env):
     with open(img, "wb") as f:
         f.truncate(256 << 20)
     run(["zpool", "create", "-m", str(fe.tmp / "othermnt"), name, str(img)])
+    u = None
     try:
         ioc("activate", name, f"mountpoint={fe.tmp / 'otheriocell'}")
         ioc("fetch", f"release={fe.release}", f"ftplocaldir={fe.bbdir}", "ftpfiles=rootfs.tar.xz")
@@ -417,11 +418,18 @@ def other_pool(fault_env):
         # destroyed under a jail leaves RUNDIR/UUID.conf and .started of a jail no pool has)
         ioc("destroy", "-f", "-y", "otherjail", check=False)
         ioc("activate", POOL, check=False)
+        # (a switch that refused left otherjail running, its pool destroyed under it below:
+        # its init is killed, this test started it)
+        w = fl.capture_world(fe)
+        still = u is not None and u in w.running
+        if still:
+            os.kill(int(w.states[u]["pid"]), 9)
         for _ in range(10):
             if run(["zpool", "destroy", "-f", name], check=False).returncode == 0:
                 break
             time.sleep(0.3)
         img.unlink(missing_ok=True)
+    assert not still, f"the other pool's jail {u} still runs after the clean-up"
 
 
 def test_stop_all_leaves_jails_of_another_pool_running(fault_env, other_pool):

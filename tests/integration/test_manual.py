@@ -12,6 +12,7 @@ import http.server
 import io
 import os
 import re
+import signal
 import subprocess
 import tarfile
 import threading
@@ -33,6 +34,7 @@ from helpers import (
     jexec,
     parse_uuid,
     pid_alive,
+    wait_pid_gone,
     run,
     snapshots,
     state,
@@ -435,6 +437,39 @@ def test_activate_refuses_while_jails_of_the_active_pool_run(release, pool_b, mo
         assert jexec("busyj", "true").returncode == 0
     finally:
         ioc("stop", "busyj")
+
+
+def test_activate_is_not_blocked_by_jails_of_the_pool_it_activates(release, pool_b, tmp_path,
+                                                                  rundir, iocell_env):
+    """Only the jails of the pools a switch takes away block it: a jail of the pool being
+    activated (here: on its own mount root) goes on running through the switch and back."""
+    other_root = tmp_path / "bioc"
+    ioc("activate", pool_b, f"mountpoint={other_root}")
+    ioc("fetch", f"release={release}", f"ftplocaldir={iocell_env.release_dir}",
+        "ftpfiles=rootfs.tar.xz")
+    u = create("-c", f"release={release}", "tag=bjail", *NONET)
+    ioc("start", "bjail")
+    try:
+        # the marks put back on the scratch pool by hand (as a switch cut short leaves them):
+        # bjail runs, but on the pool being activated
+        zfs("inherit", "iocell:active", pool_b)
+        zfs("set", "iocell:active=yes", POOL)
+        (rundir / "pool").unlink(missing_ok=True)
+        r = ioc("activate", pool_b, check=False)
+        assert r.returncode == 0, r.stderr
+        assert ioc("activate").stdout.split() == [pool_b]
+        assert jexec("bjail", "true").returncode == 0
+        # and now the scratch pool's activation is refused: bjail is the active pool's
+        r = ioc("activate", POOL, check=False)
+        assert r.returncode == 1 and "bjail" in r.stderr and "running" in r.stderr
+    finally:
+        ioc("activate", pool_b, check=False)
+        ioc("stop", "-f", "ALL", check=False)
+        st = state(rundir, u)
+        if st:  # not stopped (the switch refused): the jail this test started goes by force
+            os.kill(int(st["pid"]), signal.SIGKILL)
+            assert wait_pid_gone(int(st["pid"]), 10)
+    assert not st
 
 
 def test_failed_activate_changes_nothing(release, pool_b, mountroot):
