@@ -122,6 +122,46 @@ def pytest_runtest_protocol(item, nextitem):
                                    "(the run is cut short, so it fails)")
 
 
+def _stray_jail_inits() -> list[tuple[int, str]]:
+    """Jail inits (iocell-init) still running on this session's pools (POOL, or a second
+    pool a test made as POOL plus a letter): (pid, root dataset)."""
+    pat = re.compile(rf"^{re.escape(POOL)}[a-z]?/")
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if Path(f"/proc/{d}/comm").read_text().strip() != "iocell-init":
+                continue
+            for line in Path(f"/proc/{d}/mountinfo").read_text().splitlines():
+                f = line.split()
+                if len(f) > 4 and f[4] == "/" and " - " in line:
+                    src = line.split(" - ", 1)[1].split()[1]
+                    if pat.match(src):
+                        found.append((int(d), src))
+                    break
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
+def pytest_sessionfinish(session, exitstatus):
+    # A jail of this session still running once everything is cleaned up is a leak (a
+    # clean-up that could not stop it, a pool destroyed under it): the run fails, and the
+    # jails go (their inits are this session's).
+    left = _stray_jail_inits()
+    if not left:
+        return
+    for pid, src in left:
+        _log(f"LEAK: jail init {pid} still runs on {src} after the session's clean-up; killed")
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_report_header(config):
     iso = " (isolated zfs-fuse namespace)" if os.environ.get("IOCELL_TEST_ISOLATED") == "1" else ""
     return [f"iocell binary: {iocell_bin()}", f"scratch pool: {POOL}{iso}"]
