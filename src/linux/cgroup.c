@@ -167,17 +167,20 @@ static bool pv_has(const struct pidv *pv, pid_t p)
 }
 
 /* Add the processes of dir and of the cgroups below it.  A cgroup vanishing meanwhile
- * counts as empty; other failures record a message. */
+ * counts as empty: gone before the open (ENOENT), or removed between the open and the
+ * read (ENODEV; systemd removes a scope's cgroup as soon as its last process is gone,
+ * which is what a stop is waiting for); other failures record a message. */
 static int collect(const char *dir, struct pidv *pv, int depth)
 {
 	char *path = xasprintf("%s/cgroup.procs", dir);
 	char *text = cg_read(path);
 	if (!text) {
 		int e = errno;
-		if (e != ENOENT)
+		bool gone = e == ENOENT || e == ENODEV;
+		if (!gone)
 			ioc_err("cannot read %s: %s", path, strerror(e));
 		free(path);
-		return e == ENOENT ? 0 : -1;
+		return gone ? 0 : -1;
 	}
 	free(path);
 	for (char *p = text, *end; *p; p = end) {
