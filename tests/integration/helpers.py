@@ -87,11 +87,16 @@ def _proc_read(pid: int, name: str) -> str:
     return _proc_read_path(f"/proc/{pid}/{name}")
 
 
+def _kernel_stack(path: str, frames: int) -> str:
+    """The innermost frames of a /proc/.../stack file, "f1+0x.. < f2+0x.. < ..."."""
+    return " < ".join(l.split()[-1] for l in _proc_read_path(path).splitlines()[:frames] if l.strip())
+
+
 def _proc_line(pid: int) -> str:
     stat = _proc_read(pid, "stat")
     st = stat.rsplit(")", 1)[1].split()[0] if stat[:1].isdigit() else "gone"
     cmd = _proc_read(pid, "cmdline").replace("\0", " ").strip()[:160]
-    stack = " < ".join(l.split()[-1] for l in _proc_read(pid, "stack").splitlines()[:6] if l.strip())
+    stack = _kernel_stack(f"/proc/{pid}/stack", 6)
     return f"  pid {pid} [{st}] wchan={_proc_read(pid, 'wchan')} {cmd}\n      kernel stack: {stack}"
 
 
@@ -105,15 +110,11 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-#: In a hang report when the ZFS daemon itself does not answer: every later test would wait
-#: for it too, so the session ends at once (``run``).
-DAEMON_HUNG = "THE ZFS DAEMON DOES NOT ANSWER"
-
-
-def hang_report(pid: int) -> str:
+def hang_report(pid: int) -> tuple[str, bool]:
     """What a hung command is waiting on, for the failure message: its process tree (state,
     wchan, kernel stack), who holds iocell's lock files (/proc/locks), and whether the ZFS
-    daemon answers.  Reads only; never signals anything."""
+    daemon answers (the second value: False when it does not).  Reads only; never signals
+    anything."""
     lines = ["--- hang report ---", "process tree:"]
     kids, todo = _children(), [pid]
     while todo and len(lines) < 60:
@@ -150,17 +151,17 @@ def hang_report(pid: int) -> str:
                            text=True, timeout=10, stdin=subprocess.DEVNULL)
         lines.append(f"zpool list: {z.returncode} {z.stdout.strip()} {z.stderr.strip()}")
     except subprocess.TimeoutExpired:
-        lines.append(f"zpool list: no answer within 10 s\n{DAEMON_HUNG}")
+        lines.append("zpool list: no answer within 10 s: THE ZFS DAEMON DOES NOT ANSWER")
         # where the daemon's threads wait (one line per distinct kernel stack)
         for d in daemons:
             stacks: dict[str, int] = {}
             for t in os.listdir(f"/proc/{d}/task") if os.path.isdir(f"/proc/{d}/task") else []:
-                st = " < ".join(l.split()[-1] for l in _proc_read_path(f"/proc/{d}/task/{t}/stack")
-                                .splitlines()[:5] if l.strip())
+                st = _kernel_stack(f"/proc/{d}/task/{t}/stack", 5)
                 stacks[st] = stacks.get(st, 0) + 1
             for st, n in sorted(stacks.items(), key=lambda x: -x[1]):
                 lines.append(f"  zfs-fuse {d}: {n} thread(s) in {st}")
-    return "\n".join(lines)
+        return "\n".join(lines), False
+    return "\n".join(lines), True
 
 
 def run(argv, *, input=None, check=True, env=None, timeout=ZFS_TIMEOUT, cwd=None):
@@ -179,13 +180,12 @@ def run(argv, *, input=None, check=True, env=None, timeout=ZFS_TIMEOUT, cwd=None
         text=True,
         env=_merged_env(env),
         cwd=cwd,
-        start_new_session=False,
     ) as p:
         try:
             out, err = p.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired:
             # what the command and everything it waits on are doing, before it is killed
-            report = hang_report(p.pid)
+            report, daemon_answers = hang_report(p.pid)
             p.kill()
             try:
                 out, err = p.communicate(timeout=10)
@@ -193,7 +193,7 @@ def run(argv, *, input=None, check=True, env=None, timeout=ZFS_TIMEOUT, cwd=None
                 out, err = "", "(output pipes still held by a descendant)"
             msg = (f"command timed out after {timeout}s: {shlex.join(argv)}\n"
                    f"--- stdout ---\n{out or ''}\n--- stderr ---\n{err or ''}\n{report}")
-            if DAEMON_HUNG in report:
+            if not daemon_answers:
                 import pytest  # the suite cannot go on: end it now, with the report
                 pytest.exit(f"the ZFS daemon stopped answering:\n{msg}", returncode=3)
             raise AssertionError(msg) from None
