@@ -10,6 +10,9 @@
 # that imports every pool in /var/lib/zfs/zpool.cache. The test harness and demo start the
 # daemon themselves, so during the install a policy-rc.d that refuses every start is put in
 # place (unless the host already has one).
+#
+# gdb is for the test harness alone: when the ZFS daemon stops answering, the hang report
+# shows where its threads wait in user space.
 set -euo pipefail
 
 PACKAGES=(
@@ -19,6 +22,7 @@ PACKAGES=(
     zfs-fuse busybox-static debootstrap debian-archive-keyring
     python3-pytest xz-utils iproute2 util-linux curl ca-certificates clang-format
     clang-14 libclang-rt-14-dev
+    gdb
 )
 
 log() { echo "deps: $*" >&2; }

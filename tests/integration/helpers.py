@@ -110,15 +110,51 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
+def _fuse_waiters(pids) -> list[int]:
+    """Those of pids waiting for a FUSE daemon's answer (wchan request_wait_answer)."""
+    return [p for p in pids if _proc_read(p, "wchan") == "request_wait_answer"]
+
+
+def _daemon_backtraces(pid: int) -> list[str]:
+    """Where the daemon's threads are in user space (gdb, when installed): one line per
+    distinct backtrace, with how many threads have it, innermost frames first."""
+    try:
+        g = subprocess.run(["gdb", "-batch", "-nx", "-p", str(pid), "-ex", "thread apply all bt 12"],
+                           capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        return ["  (no gdb: user-space backtraces not taken)"]
+    except subprocess.TimeoutExpired:
+        return ["  (gdb did not finish within 90 s)"]
+    traces: dict[str, int] = {}
+    cur: list[str] = []
+    for l in g.stdout.splitlines() + ["Thread end"]:
+        if l.startswith("Thread "):
+            if cur:
+                key = " < ".join(cur)
+                traces[key] = traces.get(key, 0) + 1
+            cur = []
+            continue
+        m = re.match(r"#\d+\s+(?:0x[0-9a-f]+ in )?(\S+) \(.*?\)(?: (?:from|at) (\S+))?", l)
+        if m:
+            cur.append(m.group(1) + (f"@{os.path.basename(m.group(2))}" if m.group(2) else ""))
+    if not traces:
+        return [f"  (gdb gave no backtrace: {g.stderr.strip()[-200:]})"]
+    return [f"  {n} thread(s): {t}" for t, n in sorted(traces.items(), key=lambda x: -x[1])]
+
+
 def hang_report(pid: int) -> tuple[str, bool]:
     """What a hung command is waiting on, for the failure message: its process tree (state,
     wchan, kernel stack), who holds iocell's lock files (/proc/locks), and whether the ZFS
-    daemon answers (the second value: False when it does not).  Reads only; never signals
-    anything."""
+    daemon answers (the second value: False when it does not).  The daemon does not answer
+    when `zpool list` (its control socket) gets no answer, or when a process of the tree still
+    waits for a FUSE answer 5 s after the command's timeout: zfs-fuse's file-system side has
+    deadlocked alone, its control socket answering (CI, stop 21).  Reads only (gdb attaches to
+    the daemon for its backtraces); never signals anything."""
     lines = ["--- hang report ---", "process tree:"]
-    kids, todo = _children(), [pid]
+    kids, todo, tree = _children(), [pid], []
     while todo and len(lines) < 60:
         p = todo.pop(0)
+        tree.append(p)
         lines.append(_proc_line(p))
         todo.extend(kids.get(p, []))
     rundir = os.environ.get("IOCELL_RUNDIR")
@@ -142,26 +178,37 @@ def hang_report(pid: int) -> tuple[str, bool]:
                 lines.append(f"  {inodes[ino]}: {l.strip()}")
                 if holder > 0:
                     lines.append("  " + _proc_line(holder))
+                    tree.append(holder)
     daemons = [int(d) for d in os.listdir("/proc")
                if d.isdigit() and _proc_read(int(d), "comm").strip() == "zfs-fuse"]
     for d in daemons:
         lines.append("zfs-fuse:\n" + _proc_line(d))
+    hung = None
     try:
         z = subprocess.run(["zpool", "list", "-H", "-o", "name,health"], capture_output=True,
                            text=True, timeout=10, stdin=subprocess.DEVNULL)
         lines.append(f"zpool list: {z.returncode} {z.stdout.strip()} {z.stderr.strip()}")
     except subprocess.TimeoutExpired:
-        lines.append("zpool list: no answer within 10 s: THE ZFS DAEMON DOES NOT ANSWER")
-        # where the daemon's threads wait (one line per distinct kernel stack)
-        for d in daemons:
-            stacks: dict[str, int] = {}
-            for t in os.listdir(f"/proc/{d}/task") if os.path.isdir(f"/proc/{d}/task") else []:
-                st = _kernel_stack(f"/proc/{d}/task/{t}/stack", 5)
-                stacks[st] = stacks.get(st, 0) + 1
-            for st, n in sorted(stacks.items(), key=lambda x: -x[1]):
-                lines.append(f"  zfs-fuse {d}: {n} thread(s) in {st}")
-        return "\n".join(lines), False
-    return "\n".join(lines), True
+        hung = "zpool list: no answer within 10 s"
+    if hung is None and _fuse_waiters(tree):
+        time.sleep(5)
+        still = _fuse_waiters(tree)
+        if still:
+            hung = f"pid(s) {', '.join(map(str, still))} still wait for a FUSE answer"
+    if hung is None:
+        return "\n".join(lines), True
+    lines.append(f"{hung}: THE ZFS DAEMON DOES NOT ANSWER")
+    # where the daemon's threads wait: kernel (one line per distinct stack), user space
+    for d in daemons:
+        stacks: dict[str, int] = {}
+        for t in os.listdir(f"/proc/{d}/task") if os.path.isdir(f"/proc/{d}/task") else []:
+            st = _kernel_stack(f"/proc/{d}/task/{t}/stack", 5)
+            stacks[st] = stacks.get(st, 0) + 1
+        for st, n in sorted(stacks.items(), key=lambda x: -x[1]):
+            lines.append(f"  zfs-fuse {d}: {n} thread(s) in {st}")
+        lines.append(f"  zfs-fuse {d}, user space:")
+        lines.extend(_daemon_backtraces(d))
+    return "\n".join(lines), False
 
 
 def run(argv, *, input=None, check=True, env=None, timeout=ZFS_TIMEOUT, cwd=None):
