@@ -540,6 +540,22 @@ static int setup(struct nl *host, struct nl *in, struct plan *p, pid_t pid, int 
 	return 0;
 }
 
+int net_precheck(const struct jailconf *c)
+{
+	_cleanup_free_ struct plan *p = xcalloc(1, sizeof(*p));
+	if (plan_make(c, p) < 0)
+		return -1;
+	if (!p->ipvlan || p->nnics == 0)
+		return 0;
+	struct nl host = {0};
+	int rc = nl_open(&host, "") < 0 || host_ifaces_ready(&host, p) < 0 ||
+				 shared_addrs_free(&host, c) < 0
+			 ? -1
+			 : 0;
+	nl_close(&host);
+	return rc;
+}
+
 int net_setup(const struct jailconf *c, pid_t pid, int jid, struct runstate *st)
 {
 	_cleanup_free_ struct plan *p = xcalloc(1, sizeof(*p));

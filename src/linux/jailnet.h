@@ -50,6 +50,12 @@ struct plat_info;
  * (rs_write before creating anything).  On failure everything created is removed. */
 int net_setup(const struct jailconf *c, pid_t pid, int jid, struct runstate *st);
 
+/* Before anything of a start is made: a shared-IP jail's host interfaces exist and its
+ * addresses are free (not the host's, not held by another running jail over the same
+ * interface).  net_setup checks again, under its own conditions; this one lets a start
+ * that would be refused fail without spawning, mounting or rolling back anything. */
+int net_precheck(const struct jailconf *c);
+
 /* A handle on a running jail's network namespace (a netlink socket opened inside it),
  * taken before its init is killed so that net_teardown can remove the jail-side
  * interfaces synchronously.  -1 when there is nothing to hold.  Never records errors. */

@@ -82,6 +82,7 @@ struct start {
 	int respec;               /* the configuration changed meanwhile (1) */
 	struct jail_zfs_plan zfs; /* jail_zfs, allow_mount_zfs */
 	bool zoned;               /* `zfs zone` was run for it (undone by start_fail) */
+	bool go_sent;             /* SYNC_GO written: the set-up process became the init */
 };
 
 /* ---- the set-up process ------------------------------------------------------------------ */
@@ -345,7 +346,8 @@ static int phase_check(struct start *s, bool force)
 		ioc_hint("run 'zfs mount -a'");
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	}
-	if (jailconf_from_jail(&s->c, j) < 0 || uns_check_files(&s->c, &s->idmapped) < 0)
+	if (jailconf_from_jail(&s->c, j) < 0 || uns_check_files(&s->c, &s->idmapped) < 0 ||
+	    (s->c.own_net && net_precheck(&s->c) < 0))
 		return spec_stale(s->sp, j) == 1 ? PLAT_RESTART : -1;
 	/* The jail's directory closed to host users (jails made before iocell did it). */
 	return dir_close_to_others(j->path);
@@ -576,6 +578,7 @@ static int phase_network(struct start *s)
 static int phase_init(struct start *s)
 {
 	const struct jailconf *c = &s->c;
+	s->go_sent = true;
 	if (sync_send(s, SYNC_GO) < 0) {
 		ioc_err("the jail's set-up process died");
 		return -1;
@@ -634,6 +637,34 @@ static int phase_finish(struct start *s)
 	return 0;
 }
 
+/* The set-up process (or the init it became) ended and reaped.  Before the go it is let go
+ * first: with the sync pipe closed it exits at its next wait for iocell, between two of
+ * its requests to the pool's file system rather than in one (a SIGKILL there has the
+ * kernel send zfs-fuse an interrupt for a request it is serving; zfs-fuse hung twice just
+ * after such a rollback, in CI and here, the cause not proven).  SIGKILL when it has not
+ * exited within 2 s, or is the init. */
+static void setup_end(struct start *s)
+{
+	if (!s->go_sent && s->sync_wr >= 0) {
+		close(s->sync_wr);
+		s->sync_wr = -1;
+		for (int i = 0; i < 200; i++) {
+			int status;
+			pid_t r = waitpid(s->pid, &status, WNOHANG);
+			if (r == s->pid || (r < 0 && errno != EINTR)) {
+				if (r == s->pid && WIFEXITED(status))
+					log_line(s->logfd,
+						 "the set-up process ended at its next wait");
+				return;
+			}
+			usleep(10000);
+		}
+		log_line(s->logfd, "the set-up process did not end within 2 s: killed");
+	}
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+}
+
 /* Undo a failed start: kill the init, remove network, cgroup, state and JID.  Returns
  * PLAT_RESTART when the configuration changed meanwhile, else -1. */
 static int start_fail(struct start *s)
@@ -660,10 +691,8 @@ static int start_fail(struct start *s)
 	if (s->zoned && zone(s, false) < 0) /* allow_mount_zfs: the delegation taken back */
 		ioc_warn("%s", ioc_errmsg());
 	int nethold = s->pid > 0 ? net_hold(&s->st) : -1; /* network: the jail's namespace */
-	if (s->pid > 0) {
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-	}
+	if (s->pid > 0)
+		setup_end(s);
 	if (net_teardown(&s->st, nethold) < 0) /* network: interfaces created */
 		ioc_warn("%s", ioc_errmsg());
 	if ((s->cg.n || s->cg.unit) && cg_destroy(&s->cg) < 0)

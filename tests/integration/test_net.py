@@ -296,7 +296,7 @@ def test_default_routes_through_the_bridge_host(release, net):
     assert ping("nn", "2001:db8:ffff::1", check=False).returncode != 0
 
 
-def test_shared_ip_jail_ipvlan(release, net, rundir):
+def test_shared_ip_jail_ipvlan(release, net, rundir, mountroot):
     net.add_ns_with_veth("198.51.100.1/24", "2001:db8::1/64")
     hostif = net.veth
     u = make_jail(release, "tag=ns", "vnet=off", "ip4=new", "ip6=new", "allow_raw_sockets=1",
@@ -334,12 +334,14 @@ def test_shared_ip_jail_ipvlan(release, net, rundir):
     assert rows["ns"][6] == "198.51.100.50"
     assert f"{kind.group(1)} over host {hostif}" in ioc("runtime", "ns").stdout
 
-    # the same address on the same host interface: refused, and nothing left behind
+    # the same address on the same host interface: refused before anything is made (no
+    # console log opened, no set-up process spawned), and nothing left behind
     v = make_jail(release, "tag=ns2", "vnet=off", "ip4=new", "ip6=disable",
                   f"ip4_addr={hostif}|198.51.100.50/24")
     r = ioc("start", "ns2", check=False)
     assert r.returncode != 0
     assert "in use" in r.stderr
+    assert not (mountroot / "log" / f"{v}-console.log").exists()
     assert not state(rundir, v) and not cgroup_leftovers(v)
     assert relevant_links() == before
     # the first jail is untouched
@@ -403,7 +405,7 @@ def test_macs_stable_and_restart_keeps_network(release, net, rundir):
     assert not wait_detached_gone(u) and not iocell_links(u)
 
 
-def test_failed_start_leaves_nothing(release, net, rundir):
+def test_failed_start_leaves_nothing(release, net, rundir, mountroot):
     missing = f"iocnb{SFX}"
     assert missing not in host_links()
     u = make_jail(release, "tag=nf", f"interfaces=vnet0:{missing}", "createbridge=off",
@@ -444,6 +446,10 @@ def test_failed_start_leaves_nothing(release, net, rundir):
     r = ioc("start", "nf", check=False)
     assert r.returncode != 0 and "not a bridge" in r.stderr
     assert not wait_detached_gone(u) and not iocell_links() and not state(rundir, u)
+    # the set-up process (mounting in the jail's root meanwhile) was let go, not killed
+    # in the middle of a request to the pool's file system
+    log = (mountroot / "log" / f"{u}-console.log").read_text().splitlines()
+    assert any("the set-up process ended at its next wait" in l for l in log[-3:]), log[-3:]
     assert "master" not in host_links()[net.veth]
 
 
