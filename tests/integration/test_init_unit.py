@@ -149,7 +149,10 @@ class Init:
         return line.decode()
 
     def log_lines(self) -> list[str]:
-        return self.log_path.read_text(errors="replace").splitlines()
+        """The complete lines of the log: a last one without its newline is still being
+        written (a read can see part of a concurrent append) and is left for later."""
+        text = self.log_path.read_text(errors="replace")
+        return text[: text.rfind("\n") + 1].splitlines()
 
     def messages(self) -> list[str]:
         """The log lines without their timestamp; fails on a line without one."""
