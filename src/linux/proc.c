@@ -66,6 +66,24 @@ int child_wait(int err_rd, pid_t pid, int *status)
 	return 0;
 }
 
+bool wait_exit(int pidfd, long long ms)
+{
+	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+	long long end = now_ms() + ms;
+	for (;;) {
+		long long left = end - now_ms();
+		if (left < 0)
+			left = 0;
+		int r = poll(&pf, 1, (int)left);
+		if (r > 0)
+			return true;
+		if (r == 0)
+			return false;
+		if (errno != EINTR)
+			return false;
+	}
+}
+
 pid_t clone_ns(int flags)
 {
 	return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);

@@ -27,6 +27,8 @@ void child_fail(int errfd) __attribute__((noreturn));
 /* Wait for a child that reports failures through an error pipe (child_fail; the
  * caller's write end closed): 0 with *status its exit status, or -1 with its message. */
 int child_wait(int err_rd, pid_t pid, int *status);
+/* Has the process of pidfd exited within ms milliseconds? */
+bool wait_exit(int pidfd, long long ms);
 /* A child in new namespaces (clone flags CLONE_NEW*): as fork, pid 0 in the child. */
 pid_t clone_ns(int flags);
 /* A pidfd of the running jail's init, -1 with the error when it is gone. */

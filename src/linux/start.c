@@ -648,18 +648,15 @@ static void setup_end(struct start *s)
 	if (!s->go_sent && s->sync_wr >= 0) {
 		close(s->sync_wr);
 		s->sync_wr = -1;
-		for (int i = 0; i < 200; i++) {
+		_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+		if (pidfd >= 0 && wait_exit(pidfd, 2000)) {
 			int status;
-			pid_t r = waitpid(s->pid, &status, WNOHANG);
-			if (r == s->pid || (r < 0 && errno != EINTR)) {
-				if (r == s->pid && WIFEXITED(status))
-					log_line(s->logfd,
-						 "the set-up process ended at its next wait");
-				return;
-			}
-			usleep(10000);
+			if (waitpid(s->pid, &status, 0) == s->pid && WIFEXITED(status))
+				log_line(s->logfd, "the set-up process ended at its next wait");
+			return;
 		}
-		log_line(s->logfd, "the set-up process did not end within 2 s: killed");
+		if (pidfd >= 0)
+			log_line(s->logfd, "the set-up process did not end within 2 s: killed");
 	}
 	kill(s->pid, SIGKILL);
 	waitpid(s->pid, NULL, 0);

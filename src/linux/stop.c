@@ -6,31 +6,11 @@
 #include "linux/rt.h"
 #include "platform.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static bool wait_exit(int pidfd, long long ms)
-{
-	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
-	long long end = now_ms() + ms;
-	for (;;) {
-		long long left = end - now_ms();
-		if (left < 0)
-			left = 0;
-		int r = poll(&pf, 1, (int)left);
-		if (r > 0)
-			return true;
-		if (r == 0)
-			return false;
-		if (errno != EINTR)
-			return false;
-	}
-}
 
 /* SIGTERM to the init (unless force), SIGKILL after the timeout: a PID namespace's init
  * takes every process in it along. */
