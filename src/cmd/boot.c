@@ -114,15 +114,8 @@ static int work(const struct bootplan *p, size_t i, void *ctx, char *why, size_t
 {
 	const struct boot_node *nd = &p->v[i];
 	const struct bootjail *b = &((const struct bootjail *)ctx)[i];
-	if (p->reverse) {
-		if (cmd_stop_jail(nd->uuid) < 0)
-			return -1;
-		/* last_started lives in the runtime dir while the host runs: keep it across
-		 * the reboot in the property (here: in parallel, one zfs call per jail) */
-		if (rs_started_persist(nd->uuid) < 0)
-			ioc_err_print();
-		return 0;
-	}
+	if (p->reverse)
+		return cmd_stop_jail(nd->uuid);
 	if (cmd_start_loaded(b->j) < 0)
 		return -1;
 	fflush(stdout);
@@ -134,6 +127,35 @@ static int work(const struct bootplan *p, size_t i, void *ctx, char *why, size_t
 		return -1;
 	printf("%s (%s) ready after %lld.%03lld s\n", nd->uuid, nd->tag, ms / 1000, ms % 1000);
 	return 0;
+}
+
+/* rcshutdown's last step: a jail's last start lives in the runtime dir while the host
+ * runs (start and stop make no zfs call for it); keep it across the reboot in its
+ * property, one `zfs set` per jail that has one, PERSIST_JOBS at a time whatever -j says:
+ * concurrent sets share the pool's txg syncs (50 jails on zfs-fuse: 450 ms one by one,
+ * 185 ms eight at a time, no faster with more).  A failure is printed by its worker and
+ * leaves the time in the runtime dir. */
+#define PERSIST_JOBS 8
+
+static int persist_work(const struct bootplan *p, size_t i, void *ctx, char *why, size_t n)
+{
+	(void)ctx, (void)why, (void)n;
+	return rs_started_persist(p->v[i].uuid);
+}
+
+static void persist_started(const struct bootplan *p)
+{
+	struct bootplan q;
+	bootplan_init(&q, false);
+	for (size_t i = 0; i < p->n; i++) {
+		_cleanup_free_ char *st = rs_started_read(p->v[i].uuid);
+		if (st)
+			bootplan_add(&q, p->v[i].uuid, p->v[i].tag, 0, "none", true);
+	}
+	bootplan_resolve(&q);
+	if (bootplan_run(&q, PERSIST_JOBS, persist_work, NULL) < 0)
+		ioc_err_print();
+	bootplan_free(&q);
 }
 
 /* The summary: counts on stdout, then failed and skipped with their reasons; an error
@@ -200,10 +222,8 @@ static int boot(const char *cmd, bool reverse, int argc, char **argv)
 	if (load(&p, reverse, &bj) < 0)
 		return CMD_ERR;
 	int rc = bootplan_run(&p, jobs, work, bj) < 0 ? CMD_ERR : summary(cmd, &p);
-	/* the jails not stopped by a worker (not running, or failed to stop) */
-	for (size_t i = 0; reverse && i < p.n; i++)
-		if (p.v[i].st != BN_UP && rs_started_persist(p.v[i].uuid) < 0)
-			ioc_err_print();
+	if (reverse)
+		persist_started(&p);
 	for (size_t i = 0; i < p.n; i++) {
 		free(bj[i].ready_cmd);
 		jail_free(bj[i].j);

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from helpers import ioc, jexec, make_jail, state
+from helpers import JAILS_DS, ioc, jexec, make_jail, state, zfs_get
 
 WAIT_FOR = "touch {d}/{me}; i=0; while [ ! -e {d}/{other} ]; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done"
 
@@ -142,12 +142,21 @@ def test_rcshutdown_reverse_dependency_order_and_parallel(release, rundir, tmp_p
     # two independent jails of one priority stop together: each prestop waits for the other
     x = boot_jail(release, "sx", "priority=30", f"exec_prestop={WAIT_FOR.format(d=d, me='x', other='y')}")
     y = boot_jail(release, "sy", "priority=30", f"exec_prestop={WAIT_FOR.format(d=d, me='y', other='x')}")
+    # started and stopped before: its last start is in the runtime dir, kept too
+    off = boot_jail(release, "soff", "boot=off")
+    ioc("start", "soff")
+    ioc("stop", "soff")
     ioc("rcboot")
+    started = {u: (rundir / f"{u}.started").read_text().strip() for u in (db, app, x, y, off)}
     r = ioc("rcshutdown", "-j", "4")
     assert log.read_text().split() == ["sapp", "sdb"]
     assert "rcshutdown: 4 stopped, 0 failed, 0 skipped" in r.stdout
     for u in (db, app, x, y):
         assert not state(rundir, u)
+    # every last start is in its property, none left in the runtime dir
+    for u, t in started.items():
+        assert zfs_get(f"{JAILS_DS}/{u}", "iocell:last_started") == t
+        assert not (rundir / f"{u}.started").exists()
 
 
 def test_rcboot_usage():
