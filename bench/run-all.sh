@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run-all.sh: run every benchmark (each sets up and tears down its own zfs-fuse
 # daemon and scratch pool, see lib.sh) and print the collected results at the end.
-#   bash bench/run-all.sh [list create start exec memory rcboot]    (default: all)
+#   bash bench/run-all.sh [list create start net_start exec memory rcboot]    (default: all)
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 results=$(mktemp "${TMPDIR:-/tmp}/iocell-bench.XXXXXX")
@@ -9,7 +9,7 @@ trap 'rm -f "$results"' EXIT
 export BENCH_RESULTS=$results
 
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(create start exec memory rcboot list)
+[ ${#benches[@]} -gt 0 ] || benches=(create start net_start exec memory rcboot list)
 # build once (unless BENCH_NOBUILD=1), so every script measures the same binaries
 # shellcheck source=lib.sh
 ( . "$here/lib.sh"; bench_build ) || exit 1
