@@ -1,5 +1,6 @@
 /* Running a boot plan: worker processes, up to N at a time (see bootplan.h). */
 #include "core/bootplan.h"
+#include "core/txn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@ static void worker(const struct bootplan *p, size_t i, bootplan_work_fn work, vo
 	fflush(stderr);
 	if (why[0])
 		(void)!write(wr, why, strlen(why));
+	txn_inflight_release(); /* _exit runs no atexit handler */
 	_exit(rc < 0 ? 1 : 0);
 }
 

@@ -63,12 +63,15 @@ static bool read_boot(char boot[9])
 const char *txn_stamp(void)
 {
 	static char stamp[64];
-	if (!stamp[0]) {
+	static pid_t made_by;
+	pid_t pid = getpid();
+	if (made_by != pid) {
+		/* first use, or a child forked after it (rcboot's workers): a stamp of its own */
 		char boot[9];
 		if (!read_boot(boot))
 			snprintf(boot, sizeof(boot), "00000000");
-		pid_t pid = getpid();
 		snprintf(stamp, sizeof(stamp), "%s-%d-%llu", boot, (int)pid, proc_starttime(pid));
+		made_by = pid;
 	}
 	return stamp;
 }
@@ -268,20 +271,37 @@ char *txn_snapshot(const char *ds, enum txn_op op, const char *prefix, const cha
 /* ---- work in flight --------------------------------------------------------------------- */
 
 static char *inflight_dir(void) { return xasprintf("%s/inflight", rundir()); }
+/* This process's lock: its descriptor (-2: not made yet, -1: cannot be), its file, and
+ * the process that made them (a forked child inherits them, and makes its own). */
+static int g_inflight_fd = -2;
 static char *g_inflight_path;
+static pid_t g_inflight_pid;
 
-static void inflight_exit(void)
+void txn_inflight_release(void)
 {
-	if (g_inflight_path)
-		unlink(g_inflight_path);
+	if (g_inflight_path && g_inflight_pid == getpid())
+		unlink(g_inflight_path); /* the lock itself goes with the process */
 }
+
+static void inflight_exit(void) { txn_inflight_release(); }
 
 int txn_inflight_fd(void)
 {
-	static int fd = -2;
-	if (fd != -2)
-		return fd;
-	fd = -1;
+	pid_t pid = getpid();
+	if (g_inflight_fd != -2 && g_inflight_pid == pid)
+		return g_inflight_fd;
+	if (g_inflight_fd != -2) {
+		/* the parent's, inherited: its lock stays the parent's as long as the parent
+		 * keeps its descriptor; this process's work is tracked under its own stamp */
+		if (g_inflight_fd >= 0)
+			close(g_inflight_fd);
+		free(g_inflight_path);
+		g_inflight_path = NULL;
+	} else {
+		atexit(inflight_exit);
+	}
+	g_inflight_pid = pid;
+	g_inflight_fd = -1;
 	_cleanup_free_ char *dir = inflight_dir();
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -1;
@@ -294,9 +314,8 @@ int txn_inflight_fd(void)
 		return -1;
 	}
 	g_inflight_path = path;
-	atexit(inflight_exit);
-	fd = f;
-	return fd;
+	g_inflight_fd = f;
+	return f;
 }
 
 bool txn_inflight_wait(const char *stamp, int ms)

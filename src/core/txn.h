@@ -96,8 +96,11 @@ char *txn_snapshot(const char *ds, enum txn_op op, const char *prefix, const cha
  * yet taken...), so the zfs commands that change the pool run detached (spawn.h) and
  * hold this process's in-flight lock, RUNDIR/inflight/STAMP.lock, until they exit.  A
  * healer waits for a dead owner's lock before it looks at what the owner left. */
-/* The lock's descriptor (made on first use; -1 when it cannot be). */
+/* The lock's descriptor (made on first use in each process; -1 when it cannot be). */
 int txn_inflight_fd(void);
+/* The lock's file removed, as at exit: for a forked worker that ends with _exit (the lock
+ * is released when its descriptor closes; its file would be left for txn_settle). */
+void txn_inflight_release(void);
 /* Wait at most ms until nothing of STAMP's is in flight (true; its file goes), false
  * at the timeout. */
 bool txn_inflight_wait(const char *stamp, int ms);

@@ -153,6 +153,8 @@ def test_rcshutdown_reverse_dependency_order_and_parallel(release, rundir, tmp_p
     assert "rcshutdown: 4 stopped, 0 failed, 0 skipped" in r.stdout
     for u in (db, app, x, y):
         assert not state(rundir, u)
+    # its workers (forked, ending with _exit) leave no in-flight lock file behind
+    assert sorted(p.name for p in (rundir / "inflight").glob("*.lock")) == []
     # every last start is in its property, none left in the runtime dir
     for u, t in started.items():
         assert zfs_get(f"{JAILS_DS}/{u}", "iocell:last_started") == t

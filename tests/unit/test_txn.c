@@ -205,12 +205,56 @@ static void test_claims(void **state)
 	assert_false(ioc_err_pending());
 }
 
+/* A forked child (rcboot's workers) has a stamp and an in-flight lock of its own; its
+ * release removes its own file, never the parent's, whose lock stays held. */
+static void test_fork_own_stamp_and_inflight(void **state)
+{
+	(void)state;
+	char *mine = xstrdup(txn_stamp());
+	assert_true(txn_inflight_fd() >= 0);
+	char *mylock = xasprintf("%s/inflight/%s.lock", rdir, mine);
+	assert_int_equal(access(mylock, F_OK), 0);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t c = fork();
+	assert_true(c >= 0);
+	if (c == 0) {
+		/* 1: own stamp, 2: own lock file, 4: its file gone after release while the
+		 * parent's is still there and still locked */
+		int r = 0;
+		char *st = xstrdup(txn_stamp());
+		r |= !streq(st, mine) && txn_stamp_pid(st) == getpid() ? 1 : 0;
+		char *lk = xasprintf("%s/inflight/%s.lock", rdir, st);
+		r |= txn_inflight_fd() >= 0 && access(lk, F_OK) == 0 ? 2 : 0;
+		txn_inflight_release();
+		r |= access(lk, F_OK) < 0 && access(mylock, F_OK) == 0 &&
+				     !txn_inflight_wait(mine, 0)
+			     ? 4
+			     : 0;
+		(void)!write(p[1], &r, sizeof(r));
+		_exit(0);
+	}
+	close(p[1]);
+	int r = 0, st;
+	assert_int_equal(read(p[0], &r, sizeof(r)), (ssize_t)sizeof(r));
+	close(p[0]);
+	assert_int_equal(waitpid(c, &st, 0), c);
+	assert_int_equal(r, 7);
+	assert_string_equal(txn_stamp(), mine);
+	assert_int_equal(access(mylock, F_OK), 0);
+	free(mylock);
+	free(mine);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stamp),      cmocka_unit_test(test_owner_dead),
-		cmocka_unit_test(test_mark_parse), cmocka_unit_test(test_stage_name),
+		cmocka_unit_test(test_stamp),
+		cmocka_unit_test(test_owner_dead),
+		cmocka_unit_test(test_mark_parse),
+		cmocka_unit_test(test_stage_name),
 		cmocka_unit_test(test_claims),
+		cmocka_unit_test(test_fork_own_stamp_and_inflight),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
